@@ -1,0 +1,481 @@
+"""Command line: ``build_parser()``, ``main(argv)``, and the one place that maps
+errors to exit codes (SPEC 6; gitcli(7) conventions).
+
+Start-up matters (``-h``, completion helpers and hooks run often): this module
+imports only the standard library; command modules, dulwich, PyYAML and semver
+are imported when a command runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib
+import os
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, NoReturn, TextIO
+
+from git_registry import __version__
+from git_registry.errors import EXIT_FATAL, EXIT_USAGE, RegistryError, UsageError
+
+if TYPE_CHECKING:
+    from git_registry.render import Painter
+    from git_registry.repo import Repository
+
+PROG = "git registry"
+
+
+class Context:
+    """What a command runs with: streams, environment, and the repository, opened lazily."""
+
+    def __init__(
+        self,
+        stdout: TextIO,
+        stderr: TextIO,
+        env: Mapping[str, str],
+        cwd: str,
+        color: str | None,
+    ) -> None:
+        self.stdout = stdout
+        self.stderr = stderr
+        self.env = env
+        self.cwd = cwd
+        self.color_option = color
+        self._repo: Repository | None = None
+        self._config: dict[str, str] | None = None
+        self._painter: Painter | None = None
+
+    def repo(self) -> Repository:
+        """The repository Git finds from the current directory (fatal if none)."""
+        if self._repo is None:
+            from git_registry.repo import Repository
+
+            self._repo = Repository.discover(self.cwd)
+        return self._repo
+
+    def config(self) -> dict[str, str]:
+        """Git config under ``registry.``, ``color.`` and ``tag.``, read once."""
+        if self._config is None:
+            from git_registry import gitbin
+
+            self._config = gitbin.config_values(r"^(registry|color|tag)\.", cwd=self.cwd)
+        return self._config
+
+    def paint(self) -> Painter:
+        """Colour for stdout, decided as Git decides."""
+        if self._painter is None:
+            from git_registry.render import Painter, want_color
+
+            config: Mapping[str, str] = {}
+            if self.color_option is None and not self.env.get("NO_COLOR"):
+                config = self.config()
+            self._painter = Painter(want_color(self.color_option, self.env, config, self.stdout))
+        return self._painter
+
+    def out(self, text: str = "") -> None:
+        """A line of data on stdout."""
+        self.stdout.write(text + "\n")
+
+    def message(self, prefix: str, text: str) -> None:
+        """``prefix: text`` on stderr (``warning``, ``hint``, ``error``, ``fatal``)."""
+        self.stderr.write(f"{prefix}: {text}\n")
+
+    def warn(self, text: str) -> None:
+        self.message("warning", text)
+
+    def close(self) -> None:
+        if self._repo is not None:
+            self._repo.close()
+            self._repo = None
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with Git's usage-error convention: usage on stderr, exit 129."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(message, hint=None) from _UsageMarker(self.format_usage())
+
+
+class _UsageMarker(Exception):
+    """Carries the usage text of the parser that failed."""
+
+
+_COMMANDS: dict[str, str] = {}
+"""Subcommand (and alias) -> module under git_registry.commands."""
+
+
+def _command(
+    sub: argparse._SubParsersAction[_Parser],
+    name: str,
+    module: str,
+    summary: str,
+    description: str,
+    *,
+    aliases: Sequence[str] = (),
+    usage: str | None = None,
+    epilog: str | None = None,
+) -> _Parser:
+    parser = sub.add_parser(
+        name,
+        help=summary,
+        description=description,
+        aliases=list(aliases),
+        usage=usage,
+        epilog=epilog,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    for alias in (name, *aliases):
+        _COMMANDS[alias] = module
+    return parser
+
+
+def _add_message_push(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "-m", "--message", metavar="MSG", help="tag message (default: GTO's message)"
+    )
+    parser.add_argument(
+        "--push", action="store_true", help="push the new tag(s) to the remote with 'git push'"
+    )
+
+
+def _add_json(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--json", action="store_true", help="print JSON (see the README for its schema)"
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``git registry`` argument parser (all commands, options and help texts)."""
+    parser = _Parser(
+        prog=PROG,
+        description="A model and artifact registry kept in Git: versions and stages are "
+        "annotated tags (GTO-compatible), metadata is a committed artifacts.yaml.",
+        epilog="Run 'git registry COMMAND -h' for a command's options, or "
+        "'git registry demo' to see an example registry.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"git-registry {__version__}")
+    parser.add_argument(
+        "--color",
+        nargs="?",
+        const="always",
+        choices=["auto", "always", "never"],
+        metavar="WHEN",
+        help="colour human output: auto (default), always or never",
+    )
+    parser.add_argument(
+        "--no-color",
+        dest="color",
+        action="store_const",
+        const="never",
+        help="same as --color=never",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    p = _command(
+        sub,
+        "register",
+        "register",
+        "register a version (create NAME@vX.Y.Z)",
+        "Create an annotated tag NAME@vX.Y.Z on REF (default HEAD). Without --version, the\n"
+        "highest version ever registered (deregistered ones included) is bumped: patch by\n"
+        "default. The first version is v0.0.1 (v0.1.0 / v1.0.0 with --bump-minor / --bump-major).",
+        usage="git registry register NAME [REF] [--version V | --bump-major | --bump-minor | "
+        "--bump-patch] [-m MSG] [--force] [--push]",
+    )
+    p.add_argument("name", metavar="NAME", help="artifact name, e.g. churn or path/to:model")
+    p.add_argument(
+        "ref", metavar="REF", nargs="?", default="HEAD", help="commit to register (default HEAD)"
+    )
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--version", metavar="V", help="the version, e.g. v1.2.0")
+    group.add_argument(
+        "--bump-major",
+        dest="bump",
+        action="store_const",
+        const="major",
+        help="bump the major version",
+    )
+    group.add_argument(
+        "--bump-minor",
+        dest="bump",
+        action="store_const",
+        const="minor",
+        help="bump the minor version",
+    )
+    group.add_argument(
+        "--bump-patch",
+        dest="bump",
+        action="store_const",
+        const="patch",
+        help="bump the patch version (default)",
+    )
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="register even if the commit already holds an active version",
+    )
+    _add_message_push(p)
+
+    p = _command(
+        sub,
+        "promote",
+        "promote",
+        "assign a stage to a version (create NAME#STAGE#N)",
+        "Assign STAGE to a version: NAME@vX.Y.Z, --version V, the version at --ref REF\n"
+        "(registering that commit first if it has no version), or else the latest version.\n"
+        "Creates NAME#STAGE#N, N being one more than the largest counter of the artifact.",
+        aliases=["assign"],
+        usage="git registry promote NAME[@vX.Y.Z] STAGE [--version V | --ref REF] [--simple] "
+        "[--force] [-m MSG] [--push]",
+    )
+    p.add_argument("name", metavar="NAME[@vX.Y.Z]", help="artifact, optionally with the version")
+    p.add_argument("stage", metavar="STAGE", help="stage to assign, e.g. prod")
+    p.add_argument(
+        "--version", metavar="V", help="version to promote (with --ref: the version to register)"
+    )
+    p.add_argument(
+        "--ref",
+        metavar="REF",
+        help="promote the version at this commit, registering it first if needed",
+    )
+    p.add_argument("--simple", action="store_true", help="create NAME#STAGE without a counter")
+    p.add_argument(
+        "--force", action="store_true", help="assign even if the version already holds the stage"
+    )
+    _add_message_push(p)
+
+    p = _command(
+        sub,
+        "unassign",
+        "unassign",
+        "take a stage away from a version (NAME#STAGE!#N)",
+        "Create the unassignment tag NAME#STAGE!#N for the version holding STAGE (or\n"
+        "NAME@vX.Y.Z); the stage falls back to the version that held it before.\n"
+        "--delete deletes that version's tags for the stage instead.",
+        usage="git registry unassign NAME[@vX.Y.Z] STAGE [--delete] [--simple] [--force] "
+        "[-m MSG] [--push]",
+    )
+    p.add_argument("name", metavar="NAME[@vX.Y.Z]", help="artifact, optionally with the version")
+    p.add_argument("stage", metavar="STAGE", help="the stage")
+    p.add_argument(
+        "--delete", action="store_true", help="delete the stage's tags of that version instead"
+    )
+    p.add_argument("--simple", action="store_true", help="create NAME#STAGE! without a counter")
+    p.add_argument(
+        "--force", action="store_true", help="unassign even if the version is not in the stage"
+    )
+    _add_message_push(p)
+
+    p = _command(
+        sub,
+        "deregister",
+        "deregister",
+        "deregister a version (NAME@vX.Y.Z!)",
+        "Create NAME@vX.Y.Z! so the version is no longer active (it keeps its number:\n"
+        "new versions bump past it). --delete deletes every tag of the version instead.",
+        usage="git registry deregister NAME@vX.Y.Z [--delete] [--force] [-m MSG] [--push]",
+    )
+    p.add_argument("name", metavar="NAME@vX.Y.Z", help="the version to deregister")
+    p.add_argument("--version", metavar="V", help="the version, if NAME has no @vX.Y.Z")
+    p.add_argument("--delete", action="store_true", help="delete all tags of the version instead")
+    p.add_argument("--force", action="store_true", help="deregister even if already deregistered")
+    _add_message_push(p)
+
+    p = _command(
+        sub,
+        "deprecate",
+        "deprecate",
+        "deprecate an artifact (NAME@deprecated)",
+        "Create NAME@deprecated on the artifact's newest event's commit: the artifact is\n"
+        "hidden from 'show' until a later event re-activates it. --delete deletes every\n"
+        "tag of the artifact instead.",
+        usage="git registry deprecate NAME [--delete] [--force] [-m MSG] [--push]",
+    )
+    p.add_argument("name", metavar="NAME", help="the artifact")
+    p.add_argument("--delete", action="store_true", help="delete all tags of the artifact instead")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="deprecate even if already deprecated, or unknown (at HEAD)",
+    )
+    _add_message_push(p)
+
+    p = _command(
+        sub,
+        "show",
+        "show",
+        "show the registry, an artifact, or one version",
+        "Without arguments, the registry: one row per active artifact with its latest\n"
+        "version and the version in each stage. With NAME, its versions. With NAME@latest,\n"
+        "NAME@vX.Y.Z or NAME#STAGE, that one version; --ref, --version or --commit print\n"
+        "just that value.",
+        usage="git registry show [NAME | NAME@vX.Y.Z | NAME@latest | NAME#STAGE] [--json] "
+        "[--ref | --version | --commit] [--all] [--all-versions]",
+    )
+    p.add_argument(
+        "selector",
+        metavar="SELECTOR",
+        nargs="?",
+        help="NAME, NAME@vX.Y.Z, NAME@latest or NAME#STAGE",
+    )
+    _add_json(p)
+    value = p.add_mutually_exclusive_group()
+    value.add_argument(
+        "--ref", dest="value", action="store_const", const="ref", help="print only the tag"
+    )
+    value.add_argument(
+        "--version",
+        dest="value",
+        action="store_const",
+        const="version",
+        help="print only the version",
+    )
+    value.add_argument(
+        "--commit", dest="value", action="store_const", const="commit", help="print only the commit"
+    )
+    p.add_argument(
+        "--all", action="store_true", help="include deprecated artifacts and deregistered versions"
+    )
+    p.add_argument(
+        "--all-versions",
+        action="store_true",
+        help="list every version holding a stage, not only the newest",
+    )
+
+    p = _command(
+        sub,
+        "history",
+        "history",
+        "every registry event, newest first",
+        "Every event (registration, deregistration, assignment, unassignment, deprecation)\n"
+        "of the registry or of one artifact, newest first: when, who, what, which commit.",
+        usage="git registry history [NAME] [--json] [--ascending]",
+    )
+    p.add_argument("name", metavar="NAME", nargs="?", help="only this artifact")
+    _add_json(p)
+    p.add_argument("--ascending", action="store_true", help="oldest first")
+
+    p = _command(
+        sub,
+        "which",
+        "which",
+        "the version in a stage",
+        "Print the version of NAME holding STAGE (exit 1 if none does).",
+        usage="git registry which NAME STAGE [--ref] [--all-versions] [--json]",
+    )
+    p.add_argument("name", metavar="NAME", help="the artifact")
+    p.add_argument("stage", metavar="STAGE", help="the stage")
+    p.add_argument("--ref", action="store_true", help="print the tag that assigned the stage")
+    p.add_argument(
+        "--all-versions", action="store_true", help="every version holding the stage, newest first"
+    )
+    _add_json(p)
+
+    p = _command(
+        sub,
+        "latest",
+        "latest",
+        "the latest version",
+        "Print the highest active version of NAME, by SemVer (exit 1 if there is none).",
+        usage="git registry latest NAME [--ref] [--json]",
+    )
+    p.add_argument("name", metavar="NAME", help="the artifact")
+    p.add_argument("--ref", action="store_true", help="print the version's tag")
+    _add_json(p)
+
+    p = _command(
+        sub,
+        "check-ref",
+        "check_ref",
+        "what a registry tag means (for CI)",
+        "Say what event the tag REF (NAME or refs/tags/NAME) created. Exit 1 if it is not\n"
+        "a registry event.",
+        usage="git registry check-ref REF [--json]",
+    )
+    p.add_argument("ref", metavar="REF", help="a tag name, e.g. refs/tags/churn#prod#3")
+    _add_json(p)
+
+    p = _command(
+        sub,
+        "stages",
+        "stages",
+        "list the stages",
+        "List every stage ever used in the registry, in order of first use.",
+        usage="git registry stages [--json]",
+    )
+    _add_json(p)
+
+    p = _command(
+        sub,
+        "demo",
+        "demo",
+        "build an example registry and show it",
+        "Create a new Git repository in DIR (default ./registry-demo) holding the talk's\n"
+        "example registry (churn, segment, cv-class), then show it.",
+        usage="git registry demo [DIR]",
+    )
+    p.add_argument(
+        "dir", metavar="DIR", nargs="?", default="registry-demo", help="where to create it"
+    )
+    return parser
+
+
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    stdout: TextIO | None = None,
+    stderr: TextIO | None = None,
+    env: Mapping[str, str] | None = None,
+    cwd: str | None = None,
+) -> int:
+    """Run ``git registry`` with ``argv``; return the exit code.
+
+    Streams, environment and working directory are parameters so tests can run
+    commands in-process.
+    """
+    out = stdout or sys.stdout
+    err = stderr or sys.stderr
+    parser = build_parser()
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    try:
+        with contextlib.redirect_stdout(out):
+            args = parser.parse_args(args_list)
+    except UsageError as exc:
+        usage = exc.__cause__.args[0] if exc.__cause__ else parser.format_usage()
+        err.write(usage)
+        err.write(f"error: {exc.message}\n")
+        return EXIT_USAGE
+    except SystemExit as exc:  # -h / --version
+        return int(exc.code or 0)
+    if not args.command:
+        err.write(parser.format_help())
+        return EXIT_USAGE
+    ctx = Context(out, err, os.environ if env is None else env, cwd or os.getcwd(), args.color)
+    module = importlib.import_module(f"git_registry.commands.{_COMMANDS[args.command]}")
+    run: Callable[[argparse.Namespace, Context], int] = module.run
+    try:
+        return run(args, ctx)
+    except RegistryError as exc:
+        err.write(f"{exc.prefix}: {exc.message}\n")
+        if exc.hint:
+            err.write(f"hint: {exc.hint}\n")
+        return exc.exit_code
+    except KeyboardInterrupt:
+        err.write("fatal: interrupted\n")
+        return 130
+    except BrokenPipeError:
+        # `git registry show | head`: stop quietly, as Git does.
+        _silence_stdout()
+        return EXIT_FATAL
+    finally:
+        ctx.close()
+
+
+def _silence_stdout() -> None:
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass

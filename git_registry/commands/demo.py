@@ -1,0 +1,183 @@
+"""``git registry demo [DIR]``: build the talk's example registry and show it.
+
+The repository is reproducible: fixed identities and dates give the same
+commit and tag ids on every machine. Tags are planned by the same code as the
+real commands, so the demo shows exactly what ``register`` and ``promote`` do.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from dataclasses import dataclass
+
+from git_registry import gitbin
+from git_registry.cli import Context
+from git_registry.errors import RegistryError
+from git_registry.plan import plan_promote, plan_register
+from git_registry.render import registry_table
+from git_registry.repo import Repository
+from git_registry.state import Registry, build_registry
+from git_registry.tags import ObjectId, Signature
+
+DEMO_NAME = "Registry Demo"
+DEMO_EMAIL = "demo@git-registry.invalid"
+START = 1_648_800_000  # 2022-04-01 08:00:00 UTC, the month of the talk
+
+ARTIFACTS_YAML = """\
+# Annotations of the registry's artifacts (see 'git registry schema').
+churn:
+  type: model
+  path: s3://mycorp/proj-ml/churn-model.pt
+  description: Customer churn classifier
+  labels: [customer, xgboost]
+segment:
+  type: model
+  path: s3://mycorp/proj-ml/segment-model.pt
+  description: Car segmentation model
+  labels: [cv, car]
+cv-class:
+  type: model
+  path: models/cv-class.txt
+  virtual: false
+  description: Car part classifier
+  labels: [cv, car, doors, glass]
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class _Step:
+    message: str
+    files: dict[str, str]
+    events: tuple[tuple[str, str, str | None], ...]
+    """(artifact, version to register, stage to assign to it or None)."""
+
+
+STEPS = (
+    _Step(
+        "Train churn model v3.0.0",
+        {
+            "artifacts.yaml": ARTIFACTS_YAML,
+            "models/churn.txt": "churn weights r1\n",
+            "README.md": "# Registry demo\n\nBuilt by `git registry demo`.\n",
+        },
+        (("churn", "v3.0.0", "staging"), ("churn", "v3.0.0", "prod")),
+    ),
+    _Step(
+        "Train car segmentation model",
+        {"models/segment.txt": "segment weights r1\n"},
+        (("segment", "v0.4.0", None),),
+    ),
+    _Step(
+        "Train car part classifier",
+        {"models/cv-class.txt": "cv-class weights r1\n"},
+        (("cv-class", "v1.12.0", "staging"),),
+    ),
+    _Step(
+        "Retrain churn with new features",
+        {"models/churn.txt": "churn weights r2\n"},
+        (("churn", "v3.1.0", "staging"),),
+    ),
+    _Step(
+        "Tune segmentation thresholds",
+        {"models/segment.txt": "segment weights r2\n"},
+        (("segment", "v0.4.1", "dev"),),
+    ),
+    _Step(
+        "Classifier: add glass label",
+        {"models/cv-class.txt": "cv-class weights r2\n"},
+        (("cv-class", "v1.13.0", "staging"),),
+    ),
+)
+
+
+def _git_env(env: dict[str, str], when: int) -> dict[str, str]:
+    clean = {k: v for k, v in env.items() if not k.startswith("GIT_")}
+    stamp = f"{when} +0000"
+    clean.update(
+        GIT_AUTHOR_NAME=DEMO_NAME,
+        GIT_AUTHOR_EMAIL=DEMO_EMAIL,
+        GIT_COMMITTER_NAME=DEMO_NAME,
+        GIT_COMMITTER_EMAIL=DEMO_EMAIL,
+        GIT_AUTHOR_DATE=stamp,
+        GIT_COMMITTER_DATE=stamp,
+        GIT_CONFIG_NOSYSTEM="1",
+    )
+    return clean
+
+
+def _paths(target: str) -> gitbin.RepoPaths:
+    git_dir = os.path.join(target, ".git")
+    return gitbin.RepoPaths(git_dir=git_dir, common_dir=git_dir, work_tree=target, bare=False)
+
+
+def build_demo(target: str, env: dict[str, str]) -> None:
+    """Create the demo repository in ``target`` (which must not exist or be empty)."""
+    gitbin.run_git(
+        ["-c", "init.defaultBranch=main", "init", "-q", target], env=_git_env(env, START)
+    )
+    clock = START
+    with Repository(_paths(target)) as repo:
+        for step in STEPS:
+            clock += 86_400
+            for path, text in step.files.items():
+                full = os.path.join(target, path)
+                os.makedirs(os.path.dirname(full), exist_ok=True)
+                with open(full, "w", encoding="utf-8") as f:
+                    f.write(text)
+            git_env = _git_env(env, clock)
+            gitbin.run_git(["add", "-A"], cwd=target, env=git_env)
+            gitbin.run_git(
+                ["commit", "-q", "--no-verify", "-m", step.message], cwd=target, env=git_env
+            )
+            head = gitbin.run_git(["rev-parse", "HEAD"], cwd=target, env=git_env).stdout.strip()
+            for artifact, version, stage in step.events:
+                clock += 600
+                _apply(repo, ObjectId(head), artifact, version, stage, clock)
+
+
+def _state(repo: Repository) -> tuple[Registry, frozenset[str]]:
+    refs = repo.tag_refs()
+    return build_registry(repo.read_tags(refs.items())), frozenset(refs)
+
+
+def _apply(
+    repo: Repository, head: ObjectId, artifact: str, version: str, stage: str | None, clock: int
+) -> None:
+    registry, names = _state(repo)
+    info = registry.artifacts.get(artifact)
+    if info is None or info.version(version) is None:
+        tag = plan_register(registry, names, artifact, head, version=version)
+        repo.create_tag(tag.name, tag.target, tag.message, _tagger(clock))
+    if stage is not None:
+        registry, names = _state(repo)
+        new = plan_promote(registry, names, artifact, stage, version=version).assignment
+        repo.create_tag(new.name, new.target, new.message, _tagger(clock + 60))
+
+
+def _tagger(when: int) -> Signature:
+    return Signature(DEMO_NAME, DEMO_EMAIL, when, 0)
+
+
+def run(args: argparse.Namespace, ctx: Context) -> int:
+    target = os.path.abspath(os.path.join(ctx.cwd, args.dir))
+    if os.path.exists(target) and (not os.path.isdir(target) or os.listdir(target)):
+        raise RegistryError(
+            f"'{args.dir}' already exists and is not empty",
+            hint="choose another place: git registry demo DIR",
+        )
+    build_demo(target, dict(ctx.env))
+    with Repository(_paths(target)) as repo:
+        registry, _names = _state(repo)
+    ctx.out(f"Created a demo registry in {target}:")
+    ctx.out()
+    artifacts = list(registry.artifacts.values())
+    ctx.stdout.write(
+        registry_table(artifacts, list(registry.stages), ctx.paint(), all_versions=False)
+    )
+    ctx.out()
+    ctx.out("Try, in that directory:")
+    ctx.out("    git registry show churn")
+    ctx.out("    git registry history churn")
+    ctx.out("    git registry promote churn prod")
+    return 0

@@ -1,0 +1,51 @@
+"""The error type of the core, and the exit codes the CLI maps it to (SPEC 6).
+
+Git's conventions: 0 success, 1 a lookup that found nothing or a failed check,
+128 a fatal error, 129 a usage error.
+"""
+
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_NOT_FOUND = 1
+EXIT_FATAL = 128
+EXIT_USAGE = 129
+
+
+class RegistryError(Exception):
+    """A failure to report as ``fatal: MESSAGE`` (plus ``hint: HINT``).
+
+    Args:
+        message: what went wrong, in one line.
+        hint: what to do about it, or None.
+        exit_code: the process exit code (128 unless a subclass says otherwise).
+    """
+
+    exit_code = EXIT_FATAL
+    prefix = "fatal"
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+class NotFoundError(RegistryError):
+    """A lookup found nothing (an unknown artifact, no holder of a stage): exit 1."""
+
+    exit_code = EXIT_NOT_FOUND
+    prefix = "error"
+
+
+class UsageError(RegistryError):
+    """The command line is wrong: exit 129 with the usage."""
+
+    exit_code = EXIT_USAGE
+    prefix = "error"
+
+
+class PushError(RegistryError):
+    """A push was rejected; local tags were kept: exit 1."""
+
+    exit_code = EXIT_NOT_FOUND
+    prefix = "error"

@@ -1,0 +1,276 @@
+"""The registry's tag grammar (SPEC 2): parse and format tag names, validate names.
+
+Pure: no I/O, no Git. Reading accepts every tag GTO 1.10 accepts (its ``tag_re``),
+so a repository written by GTO means the same to us; writing is stricter (a name
+must also be a valid Git ref name and a namespace must be a clean relative path),
+so we never create a tag that Git, GTO or our own hooks would refuse.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from dataclasses import dataclass
+
+from git_registry.errors import RegistryError
+
+TAG_PREFIX = "refs/tags/"
+
+# GTO's building blocks (gto/constants.py), which SPEC 2 repeats.
+_NAME = r"[a-zA-Z0-9](?:[a-zA-Z0-9_/-]*[a-zA-Z0-9])?"
+_DIRNAME = r"[a-zA-Z0-9_./-]+"
+_SEMVER = (
+    r"(?P<major>0|[1-9]\d*)\.(?P<minor>0|[1-9]\d*)\.(?P<patch>0|[1-9]\d*)"
+    r"(?:-(?P<prerelease>(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)"
+    r"(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?"
+    r"(?:\+(?P<build>[0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?"
+)
+NAME_RE = re.compile(rf"^{_NAME}$")
+VERSION_RE = re.compile(rf"^v{_SEMVER}$")
+_ARTIFACT_RE = re.compile(rf"^(?:(?P<dirname>{_DIRNAME}):)?(?P<name>{_NAME})$")
+_TAG_RE = re.compile(
+    rf"^(?P<artifact>(?:{_DIRNAME}=)?{_NAME})"
+    rf"(?:(?:#(?P<stage>{_NAME})|@(?P<version>v{_SEMVER}))(?P<cancel>!?)"
+    r"|@(?P<deprecated>deprecated))"
+    r"(?:#(?P<counter>[0-9]+))?$"
+)
+
+NAME_RULE = "letters, digits, '_', '-' and '/', starting and ending with a letter or digit"
+VERSION_RULE = "'v' followed by a SemVer 2.0 version, e.g. v1.0.0 or v2.1.0-rc.1"
+
+
+class GrammarError(RegistryError, ValueError):
+    """A name, stage, version or tag name that the grammar does not allow (fatal, exit 128)."""
+
+
+class EventKind(enum.Enum):
+    """The five registry events. The value is the name GTO uses in its history."""
+
+    DEPRECATION = "deprecation"
+    REGISTRATION = "registration"
+    DEREGISTRATION = "deregistration"
+    ASSIGNMENT = "assignment"
+    UNASSIGNMENT = "unassignment"
+
+    @property
+    def priority(self) -> int:
+        """GTO's event priority (gto/base.py), used to order events of the same second."""
+        return _PRIORITY[self]
+
+    @property
+    def cancels(self) -> bool:
+        """True for the events that undo another (GTO's ``addition = False``)."""
+        return self in (EventKind.DEPRECATION, EventKind.DEREGISTRATION, EventKind.UNASSIGNMENT)
+
+
+_PRIORITY = {
+    EventKind.DEPRECATION: 2,
+    EventKind.REGISTRATION: 3,
+    EventKind.DEREGISTRATION: 4,
+    EventKind.ASSIGNMENT: 5,
+    EventKind.UNASSIGNMENT: 6,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class TagName:
+    """A parsed registry tag name.
+
+    ``artifact`` is the name as users type it (``dir/sub:name``); in the tag the
+    ``:`` is written ``=``. ``version`` is set for registrations and
+    deregistrations, ``stage`` for assignments and unassignments.
+    """
+
+    artifact: str
+    kind: EventKind
+    version: str | None = None
+    stage: str | None = None
+    counter: int | None = None
+
+    def __str__(self) -> str:
+        return format_tag(self)
+
+
+def artifact_to_tag(artifact: str) -> str:
+    """``dir/sub:name`` -> ``dir/sub=name`` (GTO's ``name_to_tag``)."""
+    return artifact.replace(":", "=")
+
+
+def tag_to_artifact(text: str) -> str:
+    """``dir/sub=name`` -> ``dir/sub:name`` (GTO's ``tag_to_name``)."""
+    return text.replace("=", ":")
+
+
+def strip_tag_prefix(ref: str) -> str:
+    """Accept ``refs/tags/NAME`` as well as ``NAME``."""
+    return ref[len(TAG_PREFIX) :] if ref.startswith(TAG_PREFIX) else ref
+
+
+def parse_tag(name: str) -> TagName | None:
+    """Parse a tag name (``refs/tags/`` prefix accepted); None if it is not a registry tag."""
+    match = _TAG_RE.match(strip_tag_prefix(name))
+    if match is None:
+        return None
+    artifact = tag_to_artifact(match["artifact"])
+    counter = int(match["counter"]) if match["counter"] is not None else None
+    cancel = match["cancel"] == "!"
+    if match["deprecated"]:
+        return TagName(artifact, EventKind.DEPRECATION, counter=counter)
+    if match["version"]:
+        kind = EventKind.DEREGISTRATION if cancel else EventKind.REGISTRATION
+        return TagName(artifact, kind, version=match["version"], counter=counter)
+    kind = EventKind.UNASSIGNMENT if cancel else EventKind.ASSIGNMENT
+    return TagName(artifact, kind, stage=match["stage"], counter=counter)
+
+
+def format_tag(tag: TagName) -> str:
+    """Format a tag name; the inverse of :func:`parse_tag`."""
+    base = artifact_to_tag(tag.artifact)
+    if tag.kind is EventKind.DEPRECATION:
+        text = f"{base}@deprecated"
+    elif tag.kind in (EventKind.REGISTRATION, EventKind.DEREGISTRATION):
+        text = f"{base}@{tag.version}{'!' if tag.kind.cancels else ''}"
+    else:
+        text = f"{base}#{tag.stage}{'!' if tag.kind.cancels else ''}"
+    return text if tag.counter is None else f"{text}#{tag.counter}"
+
+
+def tag_artifact_prefix(name: str) -> str:
+    """The part of a tag name before its first ``@`` or ``#``, as an artifact name."""
+    name = strip_tag_prefix(name)
+    cut = min((i for i in (name.find("@"), name.find("#")) if i >= 0), default=len(name))
+    return tag_to_artifact(name[:cut])
+
+
+# -- validation for names we write ------------------------------------------------------
+
+
+def check_artifact_name(name: str) -> str:
+    """Return ``name`` if we may write tags for it, else raise GrammarError saying why."""
+    if not name:
+        raise GrammarError("artifact name is empty")
+    if name.count(":") > 1:
+        raise GrammarError(
+            f"invalid artifact name '{name}': only one ':' is allowed, between a folder "
+            "and a name, as in 'path/to:model'"
+        )
+    dirname, _, base = name.rpartition(":")
+    if ":" in name and not dirname:
+        raise GrammarError(
+            f"invalid artifact name '{name}': the folder before ':' is empty "
+            "(write 'path/to:model', or just 'model')"
+        )
+    if not NAME_RE.match(base):
+        raise GrammarError(f"invalid artifact name '{name}': {_explain_name(base)}")
+    if dirname:
+        parts = dirname.split("/")
+        for part in parts:
+            if part in ("", ".", "..") or not re.fullmatch(r"[a-zA-Z0-9_.-]+", part):
+                raise GrammarError(
+                    f"invalid artifact name '{name}': the folder '{dirname}' must be a relative "
+                    "path of letters, digits, '_', '-' and '.', with no empty, '.' or '..' "
+                    "parts (as in 'path/to:model')"
+                )
+    _check_refname_for(name, f"{TAG_PREFIX}{artifact_to_tag(name)}@v0.0.1", "artifact name")
+    return name
+
+
+def check_stage(stage: str) -> str:
+    """Return ``stage`` if it is a valid stage name, else raise GrammarError."""
+    if not stage:
+        raise GrammarError("stage name is empty")
+    if not NAME_RE.match(stage):
+        raise GrammarError(f"invalid stage '{stage}': {_explain_name(stage)}")
+    _check_refname_for(stage, f"{TAG_PREFIX}a#{stage}#1", "stage")
+    return stage
+
+
+def check_version(version: str) -> str:
+    """Return ``version`` if it is ``v`` + SemVer 2.0, else raise GrammarError with a hint."""
+    if VERSION_RE.match(version):
+        _check_refname_for(version, f"{TAG_PREFIX}a@{version}", "version")
+        return version
+    hint = ""
+    if VERSION_RE.match("v" + version):
+        hint = f": did you mean v{version}?"
+    elif version[:1] == "V" and VERSION_RE.match("v" + version[1:]):
+        hint = f": the 'v' is lower-case, did you mean v{version[1:]}?"
+    elif re.fullmatch(r"v?\d+(\.\d+)?", version):
+        digits = version.lstrip("v").split(".")
+        padded = ".".join(digits + ["0"] * (3 - len(digits)))
+        hint = f": SemVer has three numbers, did you mean v{padded}?"
+    elif re.match(r"^v?\d", version) and re.search(r"(^|[.v])0\d", version):
+        hint = ": SemVer numbers have no leading zeros"
+    raise GrammarError(f"invalid version '{version}'{hint} (versions are {VERSION_RULE})")
+
+
+def _explain_name(value: str) -> str:
+    bad = sorted({c for c in value if not re.match(r"[a-zA-Z0-9_/-]", c)})
+    if bad:
+        shown = ", ".join(repr(c) for c in bad)
+        return f"{shown} not allowed; use {NAME_RULE}"
+    return f"must start and end with a letter or digit; use {NAME_RULE}"
+
+
+def _check_refname_for(value: str, refname: str, what: str) -> None:
+    reason = refname_problem(refname)
+    if reason is not None:
+        raise GrammarError(f"invalid {what} '{value}': Git would refuse the tag name ({reason})")
+
+
+def refname_problem(refname: str) -> str | None:
+    """Why ``git check-ref-format`` would reject ``refname``, or None if it accepts it.
+
+    Follows the rules in git-check-ref-format(1) for a full ref name (no
+    ``--allow-onelevel``, no ``--refspec-pattern``, no ``--normalize``).
+    """
+    if refname == "@":
+        return "'@' alone is not a ref name"
+    if "/" not in refname:
+        return "a ref name needs at least one '/'"
+    if refname.startswith("/") or refname.endswith("/"):
+        return "it begins or ends with '/'"
+    if "//" in refname:
+        return "it contains '//'"
+    if refname.endswith("."):
+        return "it ends with '.'"
+    if ".." in refname:
+        return "it contains '..'"
+    if "@{" in refname:
+        return "it contains '@{'"
+    for char in refname:
+        if ord(char) < 0x20 or ord(char) == 0x7F or char in " ~^:?*[\\":
+            return f"it contains {char!r}"
+    for part in refname.split("/"):
+        if part.startswith("."):
+            return f"the part '{part}' begins with '.'"
+        if part.endswith(".lock"):
+            return f"the part '{part}' ends with '.lock'"
+    return None
+
+
+# -- SemVer precedence -------------------------------------------------------------------
+
+SemverKey = tuple[int, int, int, int, tuple[tuple[int, int, str], ...]]
+
+
+def semver_key(version: str) -> SemverKey:
+    """A sort key giving SemVer 2.0 precedence (build metadata ignored).
+
+    Raises GrammarError if ``version`` is not ``v`` + SemVer.
+    """
+    match = VERSION_RE.match(version)
+    if match is None:
+        raise GrammarError(f"invalid version '{version}' (versions are {VERSION_RULE})")
+    pre = match["prerelease"]
+    ids: tuple[tuple[int, int, str], ...] = ()
+    if pre is not None:
+        # Numeric identifiers sort below alphanumeric ones and compare as numbers.
+        ids = tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in pre.split("."))
+    return (
+        int(match["major"]),
+        int(match["minor"]),
+        int(match["patch"]),
+        0 if pre is not None else 1,
+        ids,
+    )

@@ -1,0 +1,275 @@
+"""Human and machine output: colour decision, tables, JSON documents.
+
+Tables never truncate a value (SPEC 3.4); ``--json`` documents are stable,
+never coloured, and warnings never go into them (they go to stderr, and are
+also listed under ``"warnings"`` where a document has that key).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import unicodedata
+from collections.abc import Mapping, Sequence
+from typing import Any, TextIO
+
+from git_registry.grammar import EventKind
+from git_registry.state import ArtifactInfo, Event, StageHold, VersionInfo
+from git_registry.tags import Signature, short
+
+# ANSI codes (colorama's Fore/Style values); colorama itself is only imported to
+# make Windows consoles understand them.
+_STYLES = {
+    "header": "\x1b[1m",
+    "name": "\x1b[1m",
+    "version": "\x1b[32m",
+    "stage": "\x1b[36m",
+    "commit": "\x1b[33m",
+    "dim": "\x1b[2m",
+    "warning": "\x1b[33m",
+    "error": "\x1b[31m",
+    "hint": "\x1b[33m",
+}
+_RESET = "\x1b[0m"
+EMPTY = "-"
+
+
+def want_color(
+    option: str | None,
+    env: Mapping[str, str],
+    config: Mapping[str, str],
+    stream: TextIO,
+) -> bool:
+    """Decide on colour like Git: ``--color``, then ``NO_COLOR``, then ``color.registry``,
+    then ``color.ui``, then whether the stream is a terminal (not with ``TERM=dumb``).
+    """
+    setting = option
+    if setting is None and env.get("NO_COLOR"):
+        return False
+    if setting is None:
+        setting = config.get("color.registry") or config.get("color.ui") or "auto"
+    setting = setting.lower()
+    if setting in ("always", "true", "yes", "on", "1"):
+        return True
+    if setting in ("never", "false", "no", "off", "0"):
+        return False
+    if env.get("TERM") == "dumb":
+        return False
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def enable_windows_ansi() -> None:
+    """Let Windows consoles show ANSI colours (a no-op elsewhere)."""
+    if os.name == "nt":  # pragma: no cover - exercised on Windows only
+        import colorama
+
+        colorama.just_fix_windows_console()
+
+
+class Painter:
+    """Applies styles when colour is on."""
+
+    def __init__(self, color: bool) -> None:
+        self.color = color
+        if color:
+            enable_windows_ansi()
+
+    def __call__(self, text: str, style: str) -> str:
+        if not self.color or not text or text == EMPTY:
+            return text
+        return f"{_STYLES[style]}{text}{_RESET}"
+
+
+def _width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def table(
+    headers: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    paint: Painter,
+    styles: Sequence[str | None] | None = None,
+) -> str:
+    """Left-aligned columns separated by two spaces; values are never cut."""
+    widths = [_width(h) for h in headers]
+    for row in rows:
+        for i, cell in enumerate(row):
+            widths[i] = max(widths[i], _width(cell))
+    last = len(headers) - 1
+
+    def line(cells: Sequence[str], cell_styles: Sequence[str | None]) -> str:
+        out = []
+        for i, cell in enumerate(cells):
+            style = cell_styles[i]
+            shown = paint(cell, style) if style else cell
+            pad = "" if i == last else " " * (widths[i] - _width(cell) + 2)
+            out.append(shown + pad)
+        return "".join(out).rstrip()
+
+    lines = [line(headers, ["header"] * len(headers))]
+    row_styles = list(styles) if styles else [None] * len(headers)
+    lines.extend(line(row, row_styles) for row in rows)
+    return "\n".join(lines) + "\n"
+
+
+def dump_json(document: Any) -> str:
+    """The JSON text of a document: two-space indent, UTF-8, a final newline."""
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+# -- JSON documents (their schema is documented in the README) -----------------------
+
+
+def signature_json(sig: Signature) -> dict[str, Any]:
+    return {"name": sig.name, "email": sig.email}
+
+
+def event_json(event: Event) -> dict[str, Any]:
+    return {
+        "tag": event.tag,
+        "event": event.kind.value,
+        "artifact": event.artifact,
+        "version": event.version,
+        "stage": event.stage,
+        "counter": event.counter,
+        "commit": event.commit,
+        "tag_object": event.oid,
+        "timestamp": event.tagger.iso(),
+        "unix_time": event.tagger.time,
+        "tagger": signature_json(event.tagger),
+        "message": event.message,
+    }
+
+
+def version_json(info: VersionInfo) -> dict[str, Any]:
+    reg = info.registration
+    return {
+        "artifact": info.artifact,
+        "version": info.version,
+        "active": info.active,
+        "commit": info.commit,
+        "tag": reg.tag,
+        "registered_at": reg.tagger.iso(),
+        "registered_by": signature_json(reg.tagger),
+        "stages": list(info.stages),
+        "message": reg.message,
+    }
+
+
+def hold_json(hold: StageHold) -> dict[str, Any]:
+    event = hold.assignment
+    return {
+        "version": hold.version,
+        "tag": event.tag,
+        "commit": event.commit,
+        "assigned_at": event.tagger.iso(),
+        "assigned_by": signature_json(event.tagger),
+    }
+
+
+def artifact_json(info: ArtifactInfo, *, all_versions: bool) -> dict[str, Any]:
+    latest = info.latest
+    doc: dict[str, Any] = {
+        "name": info.name,
+        "deprecated": info.deprecated,
+        "latest": latest.version if latest else None,
+        "latest_commit": latest.commit if latest else None,
+        "stages": {stage: hold_json(holds[0]) for stage, holds in info.stages.items()},
+    }
+    if all_versions:
+        doc["all_versions"] = {
+            stage: [hold_json(h) for h in holds] for stage, holds in info.stages.items()
+        }
+    return doc
+
+
+# -- human lines --------------------------------------------------------------------------
+
+
+def describe(
+    kind: EventKind, artifact: str, version: str | None, stage: str | None, commit: str
+) -> str:
+    """One phrase saying what an event does, e.g. ``registers churn v1.0.0 at commit 1a2b3c4``."""
+    what = {
+        EventKind.REGISTRATION: f"registers {artifact} {version}",
+        EventKind.DEREGISTRATION: f"deregisters {artifact} {version}",
+        EventKind.ASSIGNMENT: f"assigns stage {stage} to {artifact} {version}",
+        EventKind.UNASSIGNMENT: f"unassigns stage {stage} from {artifact} {version}",
+        EventKind.DEPRECATION: f"deprecates {artifact}",
+    }[kind]
+    return f"{what} at commit {short(commit)}"
+
+
+def describe_event(event: Event) -> str:
+    return describe(event.kind, event.artifact, event.version, event.stage, event.commit)
+
+
+def when(sig: Signature) -> str:
+    """A tagger time as Git's ``--date=iso`` shows it, in the tagger's zone."""
+    return sig.datetime().strftime("%Y-%m-%d %H:%M:%S %z")
+
+
+def versions_table(
+    versions: Sequence[VersionInfo], paint: Painter, *, with_status: bool = False
+) -> str:
+    """One row per version: version, stages held, commit, registered, by, tag."""
+    headers = ["version", "stages", "commit", "registered", "by", "tag"]
+    styles: list[str | None] = ["version", "stage", "commit", None, None, "dim"]
+    if with_status:
+        headers.insert(1, "status")
+        styles.insert(1, None)
+    rows = []
+    for info in versions:
+        reg = info.registration
+        row = [
+            info.version,
+            ", ".join(info.stages) or EMPTY,
+            short(info.commit),
+            when(reg.tagger),
+            reg.tagger.name or EMPTY,
+            reg.tag,
+        ]
+        if with_status:
+            row.insert(1, "active" if info.active else "deregistered")
+        rows.append(row)
+    return table(headers, rows, paint, styles)
+
+
+def events_table(events: Sequence[Event], paint: Painter) -> str:
+    """One row per event: time, artifact, event, version, stage, commit, by, tag."""
+    headers = ["time", "artifact", "event", "version", "stage", "commit", "by", "tag"]
+    styles: list[str | None] = [None, "name", None, "version", "stage", "commit", None, "dim"]
+    rows = [
+        [
+            when(e.tagger),
+            e.artifact,
+            e.kind.value,
+            e.version or EMPTY,
+            e.stage or EMPTY,
+            short(e.commit),
+            e.tagger.name or EMPTY,
+            e.tag,
+        ]
+        for e in events
+    ]
+    return table(headers, rows, paint, styles)
+
+
+def registry_table(
+    artifacts: Sequence[ArtifactInfo], stages: Sequence[str], paint: Painter, *, all_versions: bool
+) -> str:
+    """The registry: name, latest, then one ``#stage`` column per stage."""
+    headers = ["name", "latest", *(f"#{s}" for s in stages)]
+    styles: list[str | None] = ["name", "version", *(["version"] * len(stages))]
+    rows = []
+    for info in artifacts:
+        cells = [info.name, info.latest.version if info.latest else EMPTY]
+        for stage in stages:
+            holds = info.stages.get(stage, ())
+            shown = holds if all_versions else holds[:1]
+            cells.append(", ".join(h.version for h in shown) or EMPTY)
+        rows.append(cells)
+    return table(headers, rows, paint, styles)
