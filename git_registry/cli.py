@@ -118,6 +118,7 @@ def _command(
 ) -> _Parser:
     parser = sub.add_parser(
         name,
+        parents=[_color_parent()],
         help=summary,
         description=description,
         aliases=list(aliases),
@@ -145,6 +146,33 @@ def _add_json(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_color(parser: argparse.ArgumentParser, default: object) -> None:
+    # As in Git, a value needs '=' (--color=never); a bare --color means always
+    # (main() rewrites it to --color=always before parsing).
+    parser.add_argument(
+        "--color",
+        choices=["auto", "always", "never"],
+        metavar="WHEN",
+        default=default,
+        help="colour human output: --color[=always], --color=auto (default) or --color=never",
+    )
+    parser.add_argument(
+        "--no-color",
+        dest="color",
+        action="store_const",
+        const="never",
+        default=default,
+        help="same as --color=never",
+    )
+
+
+def _color_parent() -> argparse.ArgumentParser:
+    """The colour options, accepted after the command too (``git registry show --color``)."""
+    parent = argparse.ArgumentParser(add_help=False)
+    _add_color(parent, argparse.SUPPRESS)
+    return parent
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``git registry`` argument parser (all commands, options and help texts)."""
     parser = _Parser(
@@ -156,21 +184,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"git-registry {__version__}")
-    parser.add_argument(
-        "--color",
-        nargs="?",
-        const="always",
-        choices=["auto", "always", "never"],
-        metavar="WHEN",
-        help="colour human output: auto (default), always or never",
-    )
-    parser.add_argument(
-        "--no-color",
-        dest="color",
-        action="store_const",
-        const="never",
-        help="same as --color=never",
-    )
+    _add_color(parser, argparse.SUPPRESS)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     p = _command(
@@ -438,7 +452,7 @@ def main(
     out = stdout or sys.stdout
     err = stderr or sys.stderr
     parser = build_parser()
-    args_list = list(sys.argv[1:] if argv is None else argv)
+    args_list = _bare_color(list(sys.argv[1:] if argv is None else argv))
     try:
         with contextlib.redirect_stdout(out):
             args = parser.parse_args(args_list)
@@ -452,7 +466,8 @@ def main(
     if not args.command:
         err.write(parser.format_help())
         return EXIT_USAGE
-    ctx = Context(out, err, os.environ if env is None else env, cwd or os.getcwd(), args.color)
+    color = getattr(args, "color", None)
+    ctx = Context(out, err, os.environ if env is None else env, cwd or os.getcwd(), color)
     module = importlib.import_module(f"git_registry.commands.{_COMMANDS[args.command]}")
     run: Callable[[argparse.Namespace, Context], int] = module.run
     try:
@@ -471,6 +486,14 @@ def main(
         return EXIT_FATAL
     finally:
         ctx.close()
+
+
+def _bare_color(args: list[str]) -> list[str]:
+    """``--color`` without ``=WHEN`` means always (never consumes the next word)."""
+    if "--" in args:
+        cut = args.index("--")
+        return _bare_color(args[:cut]) + args[cut:]
+    return ["--color=always" if a == "--color" else a for a in args]
 
 
 def _silence_stdout() -> None:

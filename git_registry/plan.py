@@ -210,6 +210,8 @@ def plan_register(
             already holds an active version (without ``force``).
     """
     check_artifact_name(artifact)
+    if version is not None:
+        check_version(version)
     info = registry.artifacts.get(artifact)
     at_commit = active_version_at(info, commit)
     if at_commit is not None and not force:
@@ -219,7 +221,6 @@ def plan_register(
             hint="use --force to register another version on the same commit",
         )
     if version is not None:
-        check_version(version)
         known = info.version(version) if info else None
         if known is not None:
             if known.active:

@@ -112,7 +112,7 @@ class Repo:
         )
         result = {}
         for line in out.splitlines():
-            name, oid, peeled = (line.split(" ") + [""])[:3]
+            name, oid, peeled = [*line.split(" "), ""][:3]
             result[name] = peeled or oid
         return result
 

@@ -1,0 +1,356 @@
+"""Read commands on real repositories: show, history, which, latest, check-ref, stages."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from conftest import Repo
+
+
+@pytest.fixture
+def registry(repo: Repo) -> Repo:
+    """churn: v1.0.0 (prod), v1.1.0 (staging), v2.0.0-rc.1 (dev); seg: v0.1.0, deprecated."""
+    repo.ok("register", "churn", "--version", "v1.0.0")
+    repo.ok("promote", "churn", "prod")
+    repo.commit()
+    repo.ok("register", "churn", "--version", "v1.1.0")
+    repo.ok("promote", "churn", "staging")
+    repo.commit()
+    repo.ok("register", "churn", "--version", "v2.0.0-rc.1")
+    repo.ok("promote", "churn@v2.0.0-rc.1", "dev")
+    repo.ok("register", "seg", "--version", "v0.1.0")
+    repo.ok("deprecate", "seg")
+    return repo
+
+
+def test_show_registry_table(registry: Repo) -> None:
+    out = registry.ok("show")
+    lines = out.splitlines()
+    assert lines[0].split() == ["name", "latest", "#prod", "#staging", "#dev"]
+    # latest is the highest SemVer: v2.0.0-rc.1 is a prerelease of 2.0.0, above v1.1.0.
+    assert lines[1].split() == ["churn", "v2.0.0-rc.1", "v1.0.0", "v1.1.0", "v2.0.0-rc.1"]
+    assert len(lines) == 2  # seg is deprecated
+    assert registry.ok("show", "--all").splitlines()[2].split() == ["seg", "v0.1.0", "-", "-", "-"]
+
+
+def test_show_never_truncates_versions(repo: Repo) -> None:
+    long = "v10.20.30-alpha.beta.gamma.delta.epsilon+build.20240101.abcdef"
+    repo.ok("register", "a-very-long-artifact-name-indeed", "--version", long)
+    out = repo.ok("show")
+    assert long in out
+    assert "a-very-long-artifact-name-indeed" in out
+
+
+def test_show_json_schema(registry: Repo) -> None:
+    doc = json.loads(registry.ok("show", "--json"))
+    assert set(doc) == {"artifacts", "stages", "warnings"}
+    assert [a["name"] for a in doc["artifacts"]] == ["churn"]
+    churn = doc["artifacts"][0]
+    assert churn["latest"] == "v2.0.0-rc.1"
+    assert churn["deprecated"] is False
+    assert len(churn["latest_commit"]) == 40
+    assert churn["stages"]["prod"]["version"] == "v1.0.0"
+    assert churn["stages"]["prod"]["tag"] == "churn#prod#1"
+    assert churn["stages"]["prod"]["assigned_by"] == {
+        "name": "Cy Committer",
+        "email": "cy@example.com",
+    }
+    assert set(churn["stages"]) == {"prod", "staging", "dev"}
+    assert doc["stages"] == ["prod", "staging", "dev"]
+    assert doc["warnings"] == []
+    all_doc = json.loads(registry.ok("show", "--json", "--all"))
+    assert [a["name"] for a in all_doc["artifacts"]] == ["churn", "seg"]
+    assert all_doc["artifacts"][1]["deprecated"] is True
+
+
+def test_show_artifact_versions(registry: Repo) -> None:
+    lines = registry.ok("show", "churn").splitlines()
+    assert lines[0].split() == ["version", "stages", "commit", "registered", "by", "tag"]
+    assert [line.split()[0] for line in lines[1:]] == ["v2.0.0-rc.1", "v1.1.0", "v1.0.0"]
+    assert lines[3].split()[1] == "prod"
+    doc = json.loads(registry.ok("show", "churn", "--json"))
+    assert [v["version"] for v in doc["versions"]] == ["v2.0.0-rc.1", "v1.1.0", "v1.0.0"]
+    assert doc["versions"][2]["stages"] == ["prod"]
+    assert doc["versions"][2]["tag"] == "churn@v1.0.0"
+    assert doc["versions"][2]["message"] == "Registering artifact churn version v1.0.0"
+    assert registry.ok("show", "churn", "--version").split() == ["v2.0.0-rc.1", "v1.1.0", "v1.0.0"]
+
+
+def test_show_selectors_and_values(registry: Repo) -> None:
+    tags = registry.tags()
+    assert registry.ok("show", "churn@latest", "--version") == "v2.0.0-rc.1\n"
+    assert registry.ok("show", "churn#prod", "--version") == "v1.0.0\n"
+    assert registry.ok("show", "churn#prod", "--ref") == "churn#prod#1\n"
+    assert registry.ok("show", "churn@v1.1.0", "--ref") == "churn@v1.1.0\n"
+    assert registry.ok("show", "churn@v1.1.0", "--commit") == tags["churn@v1.1.0"] + "\n"
+    doc = json.loads(registry.ok("show", "churn#staging", "--json"))
+    assert doc["version"] == "v1.1.0"
+    assert doc["assignment"]["tag"] == "churn#staging#2"
+
+
+def test_show_all_versions_in_stage(repo: Repo) -> None:
+    repo.ok("register", "m")
+    repo.ok("promote", "m", "prod")
+    repo.commit()
+    repo.ok("register", "m")
+    repo.ok("promote", "m", "prod")
+    assert repo.ok("show", "m#prod", "--version", "--all-versions") == "v0.0.2\nv0.0.1\n"
+    assert repo.ok("which", "m", "prod", "--all-versions") == "v0.0.2\nv0.0.1\n"
+    assert "v0.0.2, v0.0.1" in repo.ok("show", "--all-versions")
+    doc = json.loads(repo.ok("show", "--json", "--all-versions"))
+    assert [h["version"] for h in doc["artifacts"][0]["all_versions"]["prod"]] == [
+        "v0.0.2",
+        "v0.0.1",
+    ]
+
+
+def test_show_deregistered_with_all(registry: Repo) -> None:
+    registry.ok("deregister", "churn@v1.1.0")
+    assert "v1.1.0" not in registry.ok("show", "churn")
+    out = registry.ok("show", "churn", "--all")
+    assert "deregistered" in out and "v1.1.0" in out
+    result = registry.run("show", "churn@v1.1.0")
+    assert result.code == 1 and "no active version v1.1.0" in result.err
+
+
+def test_lookups_that_find_nothing_exit_1(registry: Repo) -> None:
+    for args, message in [
+        (["show", "nosuch"], "unknown artifact 'nosuch'"),
+        (["show", "churn#qa"], "no version of churn is in stage 'qa'"),
+        (["show", "churn@v9.0.0"], "no active version v9.0.0"),
+        (["which", "nosuch", "prod"], "unknown artifact 'nosuch'"),
+        (["which", "churn", "qa"], "no version of churn is in stage 'qa'"),
+        (["latest", "nosuch"], "unknown artifact 'nosuch'"),
+        (["history", "nosuch"], "unknown artifact 'nosuch'"),
+        (["check-ref", "release-1.0"], "'release-1.0' is not a registry tag"),
+        (["check-ref", "churn@v7.0.0"], "there is no tag 'churn@v7.0.0'"),
+    ]:
+        result = registry.run(*args)
+        assert result.code == 1, (args, result)
+        assert message in result.err, (args, result.err)
+        assert result.out == ""
+
+
+def test_show_deprecated_artifact_by_name_warns(registry: Repo) -> None:
+    result = registry.run("show", "seg")
+    assert result.code == 0
+    assert "v0.1.0" in result.out
+    assert "warning: seg is deprecated (tag seg@deprecated)" in result.err
+
+
+def test_which_and_latest(registry: Repo) -> None:
+    assert registry.ok("which", "churn", "prod") == "v1.0.0\n"
+    assert registry.ok("which", "churn", "prod", "--ref") == "churn#prod#1\n"
+    assert registry.ok("latest", "churn") == "v2.0.0-rc.1\n"
+    assert registry.ok("latest", "churn", "--ref") == "churn@v2.0.0-rc.1\n"
+    doc = json.loads(registry.ok("which", "churn", "staging", "--json"))
+    assert doc["artifact"] == "churn" and doc["stage"] == "staging"
+    assert doc["version"] == "v1.1.0" and doc["tag"] == "churn#staging#2"
+    latest = json.loads(registry.ok("latest", "churn", "--json"))
+    assert latest["version"] == "v2.0.0-rc.1" and latest["active"] is True
+
+
+def test_history(registry: Repo) -> None:
+    lines = registry.ok("history", "churn").splitlines()
+    assert lines[0].split() == [
+        "time",
+        "artifact",
+        "event",
+        "version",
+        "stage",
+        "commit",
+        "by",
+        "tag",
+    ]
+    # The time column is "YYYY-MM-DD HH:MM:SS +ZZZZ" (three words).
+    assert lines[1].split()[3:6] == ["churn", "assignment", "v2.0.0-rc.1"]
+    assert lines[-1].split()[3:6] == ["churn", "registration", "v1.0.0"]
+    assert len(lines) == 7
+    doc = json.loads(registry.ok("history", "--json"))
+    events = doc["events"]
+    assert len(events) == 8
+    times = [e["unix_time"] for e in events]
+    assert times == sorted(times, reverse=True)
+    seg = [e["tag"] for e in events if e["artifact"] == "seg"]
+    assert seg == ["seg@deprecated", "seg@v0.1.0"]
+    first = events[-1]
+    assert first == {
+        "tag": "churn@v1.0.0",
+        "event": "registration",
+        "artifact": "churn",
+        "version": "v1.0.0",
+        "stage": None,
+        "counter": None,
+        "commit": registry.tags()["churn@v1.0.0"],
+        "tag_object": registry.git("rev-parse", "churn@v1.0.0").strip(),
+        "timestamp": "2023-11-14T22:13:20+00:00",
+        "unix_time": 1700000000,
+        "tagger": {"name": "Cy Committer", "email": "cy@example.com"},
+        "message": "Registering artifact churn version v1.0.0",
+    }
+    ascending = json.loads(registry.ok("history", "--json", "--ascending"))["events"]
+    assert ascending == list(reversed(events))
+
+
+def test_check_ref(registry: Repo) -> None:
+    out = registry.ok("check-ref", "refs/tags/churn#prod#1")
+    commit = registry.tags()["churn@v1.0.0"]
+    assert out == f"churn#prod#1: assigns stage prod to churn v1.0.0 at commit {commit[:7]}\n"
+    doc = json.loads(registry.ok("check-ref", "churn@v1.1.0", "--json"))
+    assert doc["event"] == "registration" and doc["version"] == "v1.1.0"
+    result = registry.run("check-ref", "refs/heads/main")
+    assert result.code == 1 and "is not a tag" in result.err
+
+
+def test_check_ref_lightweight_tag(repo: Repo) -> None:
+    repo.tag("churn@v1.0.0", lightweight=True)
+    result = repo.run("check-ref", "churn@v1.0.0")
+    assert result.code == 1
+    assert "lightweight tag ignored" in result.err
+
+
+def test_stages_lists_every_stage_ever_used(registry: Repo) -> None:
+    registry.ok("unassign", "churn", "dev")
+    assert registry.ok("stages") == "prod\nstaging\ndev\n"
+    assert json.loads(registry.ok("stages", "--json")) == {"stages": ["prod", "staging", "dev"]}
+
+
+def test_empty_registry(repo: Repo) -> None:
+    result = repo.run("show")
+    assert result.code == 0 and result.out == ""
+    assert "the registry is empty" in result.err
+    assert json.loads(repo.ok("show", "--json")) == {"artifacts": [], "stages": [], "warnings": []}
+    assert json.loads(repo.ok("history", "--json")) == {"events": [], "warnings": []}
+
+
+def test_bad_tags_are_isolated(registry: Repo) -> None:
+    """One bad tag never breaks the rest: a warning on stderr, JSON on stdout stays clean."""
+    tree = registry.git("rev-parse", "HEAD^{tree}").strip()
+    registry.git("tag", "-a", "-m", "on a tree", "churn@v5.0.0", tree)
+    registry.tag("churn@v6.0.0", lightweight=True)
+    registry.tag("churn@v1.0.0#9", "HEAD", "second commit for v1.0.0")  # v1.0.0 is elsewhere
+    registry.tag("churn#prod#20", registry.commit(), "assignment without a version")
+    registry.tag("release-1.0")  # not a registry tag at all: silently ignored
+    result = registry.run("show", "--json")
+    assert result.code == 0
+    doc = json.loads(result.out)
+    churn = doc["artifacts"][0]
+    assert churn["latest"] == "v2.0.0-rc.1"
+    assert churn["stages"]["prod"]["version"] == "v1.0.0"
+    warnings = result.err.strip().splitlines()
+    assert len(warnings) == 4, warnings
+    assert all(line.startswith("warning: ") for line in warnings)
+    assert any("churn@v5.0.0: points at a tree" in w for w in warnings)
+    assert any("churn@v6.0.0: lightweight tag ignored" in w for w in warnings)
+    assert any("churn@v1.0.0#9: v1.0.0 of churn is already registered" in w for w in warnings)
+    assert any("churn#prod#20: points at commit" in w for w in warnings)
+    assert len(doc["warnings"]) == 4
+    # Other artifacts are not bothered by churn's problems.
+    registry.ok("register", "other")
+    other = registry.run("show", "other")
+    assert other.code == 0 and other.err == ""
+    # The counter still sees every tag, bad ones included.
+    registry.ok("promote", "churn", "qa")
+    assert "churn#qa#21" in registry.tags()
+
+
+def test_missing_tag_object_is_isolated(registry: Repo) -> None:
+    ref = registry.path / ".git" / "refs" / "tags" / "churn@v3.0.0"
+    ref.write_text("1234567890123456789012345678901234567890\n")
+    result = registry.run("show")
+    assert result.code == 0
+    assert "churn" in result.out
+    assert "churn@v3.0.0: object 1234567890123456789012345678901234567890 is missing" in result.err
+
+
+def test_packed_refs_and_nested_tags(registry: Repo) -> None:
+    registry.git("pack-refs", "--all")
+    registry.git(
+        "tag",
+        "-a",
+        "-m",
+        "tag of a tag",
+        "churn#prod#30",
+        "churn@v1.1.0",
+        env={"GIT_COMMITTER_DATE": "1800000000 +0000"},
+    )
+    assert registry.ok("which", "churn", "prod") == "v1.1.0\n"
+    assert registry.ok("show", "--json") == registry.ok("show", "--json")  # stable
+
+
+def test_works_from_subdirectory_and_bare_clone(registry: Repo, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    sub = registry.path / "deep" / "er"
+    sub.mkdir(parents=True)
+    assert registry.run("latest", "churn", cwd=sub).out == "v2.0.0-rc.1\n"
+    bare = tmp_path / "bare.git"
+    subprocess.run(["git", "clone", "-q", "--bare", str(registry.path), str(bare)], check=True)
+    result = registry.run("show", "--json", cwd=bare)
+    assert result.code == 0
+    assert json.loads(result.out)["artifacts"][0]["latest"] == "v2.0.0-rc.1"
+
+
+# -- output conventions ---------------------------------------------------------------
+
+
+def test_color_follows_option_env_and_config(registry: Repo) -> None:
+    assert "\x1b[" not in registry.ok("show")
+    assert "\x1b[" in registry.ok("--color", "show")
+    assert "\x1b[" in registry.ok("--color=always", "show")
+    assert "\x1b[" not in registry.ok("--no-color", "show")
+    assert "\x1b[" in registry.ok("show", "--color")
+    assert "\x1b[" not in registry.ok("--color", "show", "--color=never")
+    registry.git("config", "color.ui", "always")
+    assert "\x1b[" in registry.ok("show")
+    assert "\x1b[" not in registry.ok("show", "--json")
+    registry.git("config", "color.registry", "never")
+    assert "\x1b[" not in registry.ok("show")
+
+
+def test_no_color_env(registry: Repo, monkeypatch: pytest.MonkeyPatch) -> None:
+    registry.git("config", "color.ui", "always")
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert "\x1b[" not in registry.ok("show")
+    assert "\x1b[" in registry.ok("--color=always", "show")
+
+
+def test_help_and_usage_errors(repo: Repo) -> None:
+    result = repo.run("-h")
+    assert result.code == 0 and "usage: git registry" in result.out and result.err == ""
+    result = repo.run("show", "-h")
+    assert result.code == 0 and "--all-versions" in result.out
+    result = repo.run()
+    assert result.code == 129 and "usage:" in result.err
+    result = repo.run("frobnicate")
+    assert result.code == 129 and "invalid choice: 'frobnicate'" in result.err
+    result = repo.run("show", "--ref")
+    assert result.code == 129 and "--ref needs an artifact" in result.err
+
+
+def test_python_m_entry_point(registry: Repo) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "git_registry", "latest", "churn"],
+        cwd=registry.path,
+        capture_output=True,
+        text=True,
+        env=os.environ.copy(),
+    )
+    assert proc.returncode == 0 and proc.stdout == "v2.0.0-rc.1\n"
+
+
+def test_piped_output_closed_early(registry: Repo) -> None:
+    for i in range(40):
+        registry.ok("register", f"model-{i:02d}")
+    proc = subprocess.run(
+        "git registry show | head -n 1",
+        shell=True,
+        cwd=registry.path,
+        capture_output=True,
+        text=True,
+    )
+    assert proc.stdout.startswith("name")
+    assert "Traceback" not in proc.stderr and "Exception ignored" not in proc.stderr

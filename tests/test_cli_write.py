@@ -1,0 +1,540 @@
+"""Write commands on real repositories: the tags they create, and every refusal."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from conftest import Repo
+
+
+def tag_body(repo: Repo, name: str) -> str:
+    """The message of an annotated tag object, exactly as stored."""
+    raw = repo.git("cat-file", "tag", name)
+    return raw.split("\n\n", 1)[1]
+
+
+def tag_header(repo: Repo, name: str) -> dict[str, str]:
+    raw = repo.git("cat-file", "tag", name).split("\n\n", 1)[0]
+    return dict(line.split(" ", 1) for line in raw.splitlines())
+
+
+def snapshot(repo: Repo) -> str:
+    """Every ref and what it points at: a write that fails must leave this unchanged."""
+    return repo.git("for-each-ref", "--format=%(refname) %(objectname)")
+
+
+# -- register --------------------------------------------------------------------------
+
+
+def test_register_creates_annotated_tag_with_gto_message(repo: Repo) -> None:
+    head = repo.git("rev-parse", "HEAD").strip()
+    out = repo.ok("register", "churn")
+    assert "Created tag churn@v0.0.1: registers churn v0.0.1 at commit " + head[:7] in out
+    assert "    git push origin churn@v0.0.1\n" in out
+    assert repo.git("cat-file", "-t", "churn@v0.0.1").strip() == "tag"
+    assert repo.tags() == {"churn@v0.0.1": head}
+    assert tag_body(repo, "churn@v0.0.1") == "Registering artifact churn version v0.0.1"
+    header = tag_header(repo, "churn@v0.0.1")
+    assert header["type"] == "commit"
+    assert header["tag"] == "churn@v0.0.1"
+    assert header["tagger"] == "Cy Committer <cy@example.com> 1700000000 +0000"
+    repo.fsck()
+
+
+def test_register_bumps_and_explicit_version(repo: Repo) -> None:
+    repo.ok("register", "churn")
+    repo.commit()
+    repo.ok("register", "churn", "--bump-minor")
+    repo.commit()
+    repo.ok("register", "churn", "--bump-major")
+    repo.commit()
+    repo.ok("register", "churn")
+    repo.commit()
+    repo.ok("register", "churn", "--version", "v7.0.0-rc.1")
+    assert set(repo.tags()) == {
+        "churn@v0.0.1",
+        "churn@v0.1.0",
+        "churn@v1.0.0",
+        "churn@v1.0.1",
+        "churn@v7.0.0-rc.1",
+    }
+
+
+@pytest.mark.parametrize(
+    ("flag", "expected"),
+    [("--bump-major", "v1.0.0"), ("--bump-minor", "v0.1.0"), ("--bump-patch", "v0.0.1")],
+)
+def test_first_version_with_a_bump(repo: Repo, flag: str, expected: str) -> None:
+    repo.ok("register", "churn", flag)
+    assert list(repo.tags()) == [f"churn@{expected}"]
+
+
+def test_register_bumps_past_deregistered_version(repo: Repo) -> None:
+    repo.ok("register", "churn")
+    repo.commit()
+    repo.ok("register", "churn")
+    repo.ok("deregister", "churn@v0.0.2")
+    repo.commit()
+    out = repo.ok("register", "churn")
+    assert "churn@v0.0.3" in out
+
+
+def test_register_at_ref_and_namespaced_name(repo: Repo) -> None:
+    first = repo.git("rev-parse", "HEAD").strip()
+    repo.commit()
+    repo.ok("register", "models/cv:segment", "HEAD~1", "--version", "v2.0.0")
+    assert repo.tags() == {"models/cv=segment@v2.0.0": first}
+    assert tag_body(repo, "models/cv=segment@v2.0.0") == (
+        "Registering artifact models/cv:segment version v2.0.0"
+    )
+    assert "models/cv:segment" in repo.ok("show")
+
+
+def test_register_custom_message(repo: Repo) -> None:
+    repo.ok("register", "churn", "-m", "trained on 2024 data")
+    assert tag_body(repo, "churn@v0.0.1") == "trained on 2024 data"
+
+
+def test_same_commit_needs_force(repo: Repo) -> None:
+    repo.ok("register", "churn")
+    before = snapshot(repo)
+    result = repo.run("register", "churn")
+    assert result.code == 128
+    assert "fatal: commit" in result.err and "already holds churn v0.0.1" in result.err
+    assert "hint: use --force" in result.err
+    assert snapshot(repo) == before
+    repo.ok("register", "churn", "--force")
+    assert "churn@v0.0.2" in repo.tags()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["register", "Churn!"], "invalid artifact name 'Churn!': '!' not allowed"),
+        (["register", "--", "-churn"], "invalid artifact name '-churn'"),
+        (["register", "churn-"], "must start and end with a letter or digit"),
+        (["register", "a:b:c"], "only one ':'"),
+        (["register", "a/../b:c"], "the folder 'a/../b'"),
+        (["register", "churn", "--version", "1.0.0"], "did you mean v1.0.0?"),
+        (["register", "churn", "--version", "v1.0"], "did you mean v1.0.0?"),
+        (["register", "churn", "--version", "v1.0.0+x.lock"], "Git would refuse"),
+        (["register", "churn", "no-such-ref"], "'no-such-ref' does not name a commit"),
+        (["promote", "churn", "Prod!"], "invalid stage 'Prod!'"),
+        (["promote", "churn", "prod", "--version", "v01.0.0"], "no leading zeros"),
+        (["promote", "churn@v9.9.9", "prod"], "has no version v9.9.9"),
+        (["promote", "nosuch", "prod"], "unknown artifact 'nosuch'"),
+        (["unassign", "churn", "prod"], "no version of churn is in stage 'prod'"),
+        (["deregister", "churn@v5.0.0"], "churn has no version v5.0.0"),
+        (["deprecate", "nosuch"], "unknown artifact 'nosuch'"),
+    ],
+)
+def test_bad_input_is_fatal_and_changes_nothing(repo: Repo, args: list[str], message: str) -> None:
+    repo.ok("register", "churn")
+    before = snapshot(repo)
+    result = repo.run(*args)
+    assert result.code == 128, result
+    assert message in result.err
+    assert result.err.startswith("fatal: ")
+    assert "Traceback" not in result.err
+    assert result.out == ""
+    assert snapshot(repo) == before
+
+
+def test_existing_version_is_refused(repo: Repo) -> None:
+    repo.ok("register", "churn", "--version", "v1.0.0")
+    repo.commit()
+    before = snapshot(repo)
+    result = repo.run("register", "churn", "--version", "v1.0.0")
+    assert result.code == 128
+    assert "churn v1.0.0 is already registered" in result.err
+    assert "hint: the next patch version is v1.0.1" in result.err
+    assert snapshot(repo) == before
+
+
+def test_deregistered_version_is_not_reused_elsewhere(repo: Repo) -> None:
+    repo.ok("register", "churn", "--version", "v1.0.0")
+    repo.ok("deregister", "churn@v1.0.0")
+    repo.commit()
+    result = repo.run("register", "churn", "--version", "v1.0.0")
+    assert result.code == 128
+    assert "never reused for another commit" in result.err
+
+
+def test_reregister_deregistered_version_on_its_commit(repo: Repo) -> None:
+    repo.ok("register", "churn", "--version", "v1.0.0")
+    repo.ok("deregister", "churn@v1.0.0")
+    out = repo.ok("register", "churn", "--version", "v1.0.0")
+    assert "Created tag churn@v1.0.0#1" in out
+    assert repo.ok("latest", "churn") == "v1.0.0\n"
+
+
+def test_two_bump_flags_is_a_usage_error(repo: Repo) -> None:
+    before = snapshot(repo)
+    result = repo.run("register", "churn", "--bump-major", "--bump-minor")
+    assert result.code == 129
+    assert "usage: git registry register" in result.err
+    assert "not allowed with argument --bump-major" in result.err
+    assert snapshot(repo) == before
+
+
+def test_empty_repository(empty_repo: Repo) -> None:
+    result = empty_repo.run("register", "churn")
+    assert result.code == 128
+    assert "'HEAD' does not name a commit" in result.err
+    assert "no commits yet" in result.err
+    assert empty_repo.git("for-each-ref") == ""
+
+
+def test_outside_a_repository(tmp_path: Path) -> None:
+    outside = tmp_path / "nowhere"
+    outside.mkdir()
+    env = {**os.environ, "GIT_CEILING_DIRECTORIES": str(tmp_path)}
+    proc = subprocess.run(
+        ["git-registry", "register", "churn"], cwd=outside, env=env, capture_output=True, text=True
+    )
+    assert proc.returncode == 128
+    assert proc.stderr.startswith("fatal: not a git repository")
+    assert "Traceback" not in proc.stderr
+
+
+def test_tag_that_git_would_reject_leaves_no_trace(repo: Repo) -> None:
+    # A tag named like the folder that a namespaced tag needs: Git refuses the ref.
+    repo.tag("models", lightweight=True)
+    before = snapshot(repo)
+    result = repo.run("register", "models/cv:seg")
+    assert result.code == 128
+    assert "cannot create tag 'models/cv=seg@v0.0.1'" in result.err
+    assert snapshot(repo) == before
+    repo.fsck()
+
+
+def test_identity_follows_git(repo: Repo, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("GIT_COMMITTER_NAME")
+    monkeypatch.delenv("GIT_COMMITTER_EMAIL")
+    repo.git("config", "user.name", "Una User")
+    repo.git("config", "user.email", "una@example.com")
+    monkeypatch.setenv("GIT_COMMITTER_DATE", "1710000000 +0130")
+    repo.ok("register", "churn")
+    assert tag_header(repo, "churn@v0.0.1")["tagger"] == (
+        "Una User <una@example.com> 1710000000 +0130"
+    )
+
+
+def test_unknown_identity_is_fatal_with_advice(repo: Repo, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("GIT_COMMITTER_NAME")
+    monkeypatch.delenv("GIT_COMMITTER_EMAIL")
+    monkeypatch.setenv("EMAIL", "")
+    repo.git("config", "user.useConfigOnly", "true")
+    before = snapshot(repo)
+    result = repo.run("register", "churn")
+    assert result.code == 128
+    assert "hint: tell Git who you are" in result.err
+    assert snapshot(repo) == before
+
+
+def test_gpgsign_does_not_hang_or_prompt(repo: Repo) -> None:
+    repo.git("config", "tag.gpgSign", "true")
+    repo.git("config", "gpg.program", "/bin/false")
+    result = subprocess.run(
+        ["git", "registry", "register", "churn"],
+        cwd=repo.path,
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=30,
+        env={**os.environ, "GIT_EDITOR": "/bin/false", "EDITOR": "/bin/false"},
+    )
+    assert result.returncode == 0, result.stderr
+    assert "warning: tag.gpgSign is set" in result.stderr
+    assert "churn@v0.0.1" in repo.tags()
+
+
+def test_events_of_one_second_are_ordered(repo: Repo) -> None:
+    # The hermetic clock never moves: each new event still gets a later tagger time.
+    repo.ok("register", "churn")
+    repo.ok("promote", "churn", "prod")
+    repo.ok("deprecate", "churn")
+    times = repo.git(
+        "for-each-ref",
+        "--sort=taggerdate",
+        "--format=%(refname:strip=2) %(taggerdate:unix)",
+        "refs/tags",
+    ).split("\n")
+    assert times[:3] == [
+        "churn@v0.0.1 1700000000",
+        "churn#prod#1 1700000001",
+        "churn@deprecated 1700000002",
+    ]
+    assert "churn" not in repo.ok("show")
+
+
+# -- promote ------------------------------------------------------------------------------
+
+
+def test_promote_latest_by_default_and_counter(repo: Repo) -> None:
+    repo.ok("register", "churn")
+    repo.commit()
+    repo.ok("register", "churn")
+    out = repo.ok("promote", "churn", "prod")
+    assert "Created tag churn#prod#1: assigns stage prod to churn v0.0.2" in out
+    assert "    git push origin 'churn#prod#1'\n" in out
+    assert tag_body(repo, "churn#prod#1") == (
+        "Assigning stage prod to artifact churn version v0.0.2"
+    )
+    repo.ok("promote", "churn@v0.0.1", "staging")
+    assert "churn#staging#2" in repo.tags()
+    assert repo.tags()["churn#staging#2"] == repo.tags()["churn@v0.0.1"]
+
+
+def test_promote_counter_counts_every_tag(repo: Repo) -> None:
+    repo.ok("register", "churn")
+    repo.tag("churn#dev#41", lightweight=True)  # lightweight tags count too (SPEC 2)
+    repo.ok("promote", "churn", "prod")
+    assert "churn#prod#42" in repo.tags()
+
+
+def test_promote_simple_and_existing_simple(repo: Repo) -> None:
+    repo.ok("register", "churn")
+    repo.ok("promote", "churn", "prod", "--simple")
+    assert "churn#prod" in repo.tags()
+    repo.ok("unassign", "churn", "prod")
+    result = repo.run("promote", "churn", "prod", "--simple")
+    assert result.code == 128
+    assert "tag 'churn#prod' already exists" in result.err
+    assert "hint: leave out --simple" in result.err
+
+
+def test_promote_twice_needs_force_but_not_for_a_past_holder(repo: Repo) -> None:
+    repo.ok("register", "churn")
+    repo.commit()
+    repo.ok("register", "churn")
+    repo.ok("promote", "churn@v0.0.1", "prod")
+    result = repo.run("promote", "churn@v0.0.1", "prod")
+    assert result.code == 128 and "already holds stage 'prod'" in result.err
+    repo.ok("promote", "churn@v0.0.2", "prod")
+    # v0.0.1 still has an active assignment but no longer holds prod: GTO refuses this
+    # ("already in stage", checked per version), we allow it (SPEC 3.4).
+    repo.ok("promote", "churn@v0.0.1", "prod")
+    assert repo.ok("which", "churn", "prod") == "v0.0.1\n"
+    repo.ok("promote", "churn@v0.0.1", "prod", "--force")
+    assert "churn#prod#4" in repo.tags()
+
+
+def test_promote_ref_registers_first(repo: Repo) -> None:
+    repo.ok("register", "churn")
+    head = repo.commit()
+    out = repo.ok("promote", "churn", "prod", "--ref", "HEAD")
+    assert "Created tag churn@v0.0.2: registers churn v0.0.2" in out
+    assert "Created tag churn#prod#1: assigns stage prod to churn v0.0.2" in out
+    assert "    git push origin churn@v0.0.2 'churn#prod#1'\n" in out
+    assert repo.tags()["churn@v0.0.2"] == head == repo.tags()["churn#prod#1"]
+    # --ref on a registered commit promotes the version there.
+    repo.ok("promote", "churn", "dev", "--ref", "HEAD~1")
+    assert repo.ok("which", "churn", "dev") == "v0.0.1\n"
+
+
+def test_promote_ref_with_version_names_the_new_version(repo: Repo) -> None:
+    repo.ok("promote", "churn", "prod", "--ref", "HEAD", "--version", "v3.0.0")
+    assert {"churn@v3.0.0", "churn#prod#1"} <= set(repo.tags())
+    result = repo.run("promote", "churn", "dev", "--ref", "HEAD", "--version", "v4.0.0")
+    assert result.code == 128 and "holds churn v3.0.0, not v4.0.0" in result.err
+
+
+def test_promote_deregistered_version_is_refused(repo: Repo) -> None:
+    repo.ok("register", "churn")
+    repo.ok("deregister", "churn@v0.0.1")
+    result = repo.run("promote", "churn@v0.0.1", "prod")
+    assert result.code == 128 and "churn v0.0.1 is deregistered" in result.err
+    result = repo.run("promote", "churn", "prod")
+    assert result.code == 128 and "has no active version to promote" in result.err
+
+
+def test_assign_is_an_alias(repo: Repo) -> None:
+    repo.ok("register", "churn")
+    repo.ok("assign", "churn", "prod")
+    assert "churn#prod#1" in repo.tags()
+
+
+# -- unassign, deregister, deprecate -----------------------------------------------------
+
+
+def test_unassign_falls_back_and_message(repo: Repo) -> None:
+    repo.ok("register", "churn")
+    repo.ok("promote", "churn", "prod")
+    repo.commit()
+    repo.ok("register", "churn")
+    repo.ok("promote", "churn", "prod")
+    out = repo.ok("unassign", "churn", "prod")
+    assert "Created tag churn#prod!#3: unassigns stage prod from churn v0.0.2" in out
+    assert tag_body(repo, "churn#prod!#3") == (
+        "Unassigning stage 'prod' to artifact 'churn' version 'v0.0.2'"
+    )
+    assert repo.ok("which", "churn", "prod") == "v0.0.1\n"
+    result = repo.run("unassign", "churn@v0.0.2", "prod")
+    assert result.code == 128 and "churn v0.0.2 is not in stage 'prod'" in result.err
+
+
+def test_unassign_delete(repo: Repo) -> None:
+    repo.ok("register", "churn")
+    repo.ok("promote", "churn", "prod")
+    repo.ok("promote", "churn", "dev")
+    out = repo.ok("unassign", "churn", "prod", "--delete")
+    assert "Deleted tag churn#prod#1" in out
+    assert "    git push origin --delete 'churn#prod#1'\n" in out
+    assert set(repo.tags()) == {"churn@v0.0.1", "churn#dev#2"}
+
+
+def test_deregister(repo: Repo) -> None:
+    repo.ok("register", "churn")
+    repo.ok("promote", "churn", "prod")
+    out = repo.ok("deregister", "churn@v0.0.1")
+    assert "Created tag churn@v0.0.1!: deregisters churn v0.0.1" in out
+    assert tag_body(repo, "churn@v0.0.1!") == "Deregistering artifact churn version v0.0.1"
+    assert repo.run("latest", "churn").code == 1
+    assert repo.run("which", "churn", "prod").code == 1
+    result = repo.run("deregister", "churn@v0.0.1")
+    assert result.code == 128 and "already deregistered" in result.err
+    result = repo.run("deregister", "churn")
+    assert result.code == 129 and "which version of churn?" in result.err
+
+
+def test_deregister_delete_removes_all_version_tags(repo: Repo) -> None:
+    repo.ok("register", "churn")
+    repo.ok("promote", "churn", "prod")
+    repo.commit()
+    repo.ok("register", "churn")
+    repo.ok("deregister", "churn", "--version", "v0.0.1", "--delete")
+    assert set(repo.tags()) == {"churn@v0.0.2"}
+
+
+def test_deprecate_and_reactivate(repo: Repo) -> None:
+    repo.ok("register", "churn")
+    repo.commit()
+    repo.ok("register", "other")
+    out = repo.ok("deprecate", "churn")
+    assert "Created tag churn@deprecated: deprecates churn" in out
+    assert tag_body(repo, "churn@deprecated") == "Deprecating artifact 'churn'"
+    # The deprecation goes on the artifact's newest event's commit, not HEAD.
+    assert repo.tags()["churn@deprecated"] == repo.tags()["churn@v0.0.1"]
+    assert "churn" not in repo.ok("show")
+    assert "churn" in repo.ok("show", "--all")
+    result = repo.run("deprecate", "churn")
+    assert result.code == 128 and "already deprecated" in result.err
+    repo.ok("register", "churn", "--bump-major")
+    assert "churn" in repo.ok("show")
+    repo.ok("deprecate", "churn")
+    assert "churn@deprecated#1" in repo.tags()
+
+
+def test_deprecate_unknown_with_force_goes_on_head(repo: Repo) -> None:
+    head = repo.git("rev-parse", "HEAD").strip()
+    repo.ok("deprecate", "ghost", "--force")
+    assert repo.tags() == {"ghost@deprecated": head}
+
+
+def test_deprecate_delete(repo: Repo) -> None:
+    repo.ok("register", "churn")
+    repo.ok("promote", "churn", "prod")
+    repo.ok("register", "keep", "--version", "v1.0.0")
+    repo.ok("deprecate", "churn", "--delete")
+    assert set(repo.tags()) == {"keep@v1.0.0"}
+
+
+def test_delete_never_removes_a_moved_tag(repo: Repo) -> None:
+    """A tag re-pointed behind our back after we read it is left alone."""
+    from git_registry.plan import plan_deprecate_delete
+    from git_registry.repo import Repository
+    from git_registry.state import build_registry
+
+    repo.ok("register", "churn")
+    with Repository.discover(str(repo.path)) as handle:
+        registry = build_registry(handle.read_tags(handle.tag_refs().items()))
+        deletion = plan_deprecate_delete(registry, "churn")[0]
+        repo.commit()
+        repo.git("tag", "-f", "-a", "-m", "moved", "churn@v0.0.1")
+        assert handle.delete_tag(deletion.name, deletion.oid) is False
+    assert "churn@v0.0.1" in repo.tags()
+
+
+def test_existing_tag_is_never_overwritten(repo: Repo) -> None:
+    """A tag made by hand after we read the tags: add_if_new refuses to replace it."""
+    from git_registry.repo import Repository, TagExistsError
+    from git_registry.tags import ObjectId, Signature
+
+    head = ObjectId(repo.git("rev-parse", "HEAD").strip())
+    repo.tag("churn@v0.0.1", message="made by hand")
+    before = snapshot(repo)
+    with Repository.discover(str(repo.path)) as handle, pytest.raises(TagExistsError):
+        handle.create_tag("churn@v0.0.1", head, "ours", Signature("a", "b", 1, 0))
+    assert snapshot(repo) == before
+    assert tag_body(repo, "churn@v0.0.1").strip() == "made by hand"
+
+
+# -- push ---------------------------------------------------------------------------------
+
+
+def test_push_publishes_only_new_tags(repo: Repo, remote: Repo) -> None:
+    repo.tag("unrelated", message="not ours")
+    out = repo.ok("register", "churn", "--push")
+    assert "Running: git push origin churn@v0.0.1" in out
+    assert set(remote.tags()) == {"churn@v0.0.1"}
+    out = repo.ok("promote", "churn", "prod", "--push")
+    assert set(remote.tags()) == {"churn@v0.0.1", "churn#prod#1"}
+    assert remote.git("cat-file", "-t", "churn#prod#1").strip() == "tag"
+
+
+def test_rejected_push_keeps_local_tag(repo: Repo, remote: Repo, tmp_path: Path) -> None:
+    # Someone else already published churn@v0.0.1 for another commit.
+    other = tmp_path / "other"
+    subprocess.run(["git", "clone", "-q", str(remote.path), str(other)], check=True)
+    (other / "x.txt").write_text("other work\n")
+    subprocess.run(["git", "add", "-A"], cwd=other, check=True)
+    subprocess.run(["git", "commit", "-qm", "other"], cwd=other, check=True)
+    subprocess.run(["git", "tag", "-a", "-m", "theirs", "churn@v0.0.1"], cwd=other, check=True)
+    subprocess.run(["git", "push", "-q", "origin", "churn@v0.0.1"], cwd=other, check=True)
+
+    result = repo.run("register", "churn", "--push")
+    assert result.code == 1
+    assert "Created tag churn@v0.0.1" in result.out
+    assert "error: push to 'origin' failed" in result.err
+    assert "kept in your local repository" in result.err
+    assert "hint: retry with: git push origin churn@v0.0.1" in result.err
+    assert "churn@v0.0.1" in repo.tags()
+    assert tag_body(remote, "churn@v0.0.1").strip() == "theirs"
+
+
+def test_push_to_missing_remote(repo: Repo) -> None:
+    result = repo.run("register", "churn", "--push")
+    assert result.code == 1
+    assert "error: push to 'origin' failed" in result.err
+    assert "churn@v0.0.1" in repo.tags()
+
+
+def test_registry_remote_config(repo: Repo, remote: Repo) -> None:
+    repo.git("remote", "rename", "origin", "upstream")
+    repo.git("config", "registry.remote", "upstream")
+    out = repo.ok("register", "churn", "--push")
+    assert "Running: git push upstream churn@v0.0.1" in out
+    assert set(remote.tags()) == {"churn@v0.0.1"}
+
+
+def test_user_pre_push_hook_runs(repo: Repo, remote: Repo) -> None:
+    hook = repo.path / ".git" / "hooks" / "pre-push"
+    hook.write_text("#!/bin/sh\necho 'policy says no' >&2\nexit 1\n")
+    hook.chmod(0o755)
+    result = repo.run("register", "churn", "--push")
+    assert result.code == 1
+    assert "churn@v0.0.1" in repo.tags()
+    assert remote.tags() == {}
+
+
+def test_git_registry_runs_through_git(repo: Repo) -> None:
+    assert shutil.which("git-registry"), "git-registry must be on PATH (pip install .)"
+    result = repo.git_registry("register", "churn")
+    assert result.code == 0, result.err
+    assert "churn@v0.0.1" in repo.tags()
