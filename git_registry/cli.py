@@ -166,9 +166,9 @@ def _add_color(parser: argparse.ArgumentParser, default: object) -> None:
     )
 
 
-def _color_parent() -> argparse.ArgumentParser:
+def _color_parent() -> _Parser:
     """The colour options, accepted after the command too (``git registry show --color``)."""
-    parent = argparse.ArgumentParser(add_help=False)
+    parent = _Parser(add_help=False)
     _add_color(parent, argparse.SUPPRESS)
     return parent
 
