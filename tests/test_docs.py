@@ -1,0 +1,56 @@
+"""The man page and the README stay in step with the command line."""
+
+from __future__ import annotations
+
+import argparse
+import re
+from pathlib import Path
+
+from git_registry.cli import build_parser
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _subcommands() -> dict[str, argparse.ArgumentParser]:
+    parser = build_parser()
+    action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return dict(action.choices)
+
+
+def _options(parser: argparse.ArgumentParser) -> set[str]:
+    return {
+        opt
+        for action in parser._actions
+        for opt in action.option_strings
+        if opt.startswith("--") and opt not in ("--help", "--color", "--no-color")
+    }
+
+
+def _man_text() -> str:
+    # roff escapes '-' as '\-'; undo that and the font changes to compare plain words.
+    raw = (ROOT / "man" / "git-registry.1").read_text()
+    return re.sub(r"\\f[BIRP]", "", raw).replace("\\-", "-")
+
+
+def test_every_command_and_option_is_in_the_man_page() -> None:
+    man = _man_text()
+    for name, parser in _subcommands().items():
+        assert re.search(rf"git registry {name}\b|\b{name}\b", man), name
+        for option in _options(parser):
+            assert option in man, f"{name} {option} is missing from man/git-registry.1"
+
+
+def test_every_command_and_option_is_in_the_readme() -> None:
+    readme = (ROOT / "README.md").read_text()
+    for name, parser in _subcommands().items():
+        assert f"git registry {name}" in readme or f"`{name}" in readme, name
+        for option in _options(parser):
+            assert option in readme, f"{name} {option} is missing from README.md"
+
+
+def test_readme_quick_start_matches_ci() -> None:
+    readme = (ROOT / "README.md").read_text()
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert "python -m pytest" in ci
+    assert "pip install '.[test]' && python -m pytest" in readme
+    assert "pip install . && git registry demo" in readme
