@@ -25,14 +25,16 @@ _SEMVER = (
     r"(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?"
     r"(?:\+(?P<build>[0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?"
 )
-NAME_RE = re.compile(rf"^{_NAME}$")
-VERSION_RE = re.compile(rf"^v{_SEMVER}$")
-_ARTIFACT_RE = re.compile(rf"^(?:(?P<dirname>{_DIRNAME}):)?(?P<name>{_NAME})$")
+# re.ASCII: '\d' must not match non-ASCII digits (SemVer numbers are ASCII), and
+# fullmatch() below: '$' would also match before a trailing newline.
+NAME_RE = re.compile(_NAME, re.ASCII)
+VERSION_RE = re.compile(rf"v{_SEMVER}", re.ASCII)
 _TAG_RE = re.compile(
-    rf"^(?P<artifact>(?:{_DIRNAME}=)?{_NAME})"
+    rf"(?P<artifact>(?:{_DIRNAME}=)?{_NAME})"
     rf"(?:(?:#(?P<stage>{_NAME})|@(?P<version>v{_SEMVER}))(?P<cancel>!?)"
     r"|@(?P<deprecated>deprecated))"
-    r"(?:#(?P<counter>[0-9]+))?$"
+    r"(?:#(?P<counter>[0-9]+))?",
+    re.ASCII,
 )
 
 NAME_RULE = "letters, digits, '_', '-' and '/', starting and ending with a letter or digit"
@@ -108,7 +110,7 @@ def strip_tag_prefix(ref: str) -> str:
 
 def parse_tag(name: str) -> TagName | None:
     """Parse a tag name (``refs/tags/`` prefix accepted); None if it is not a registry tag."""
-    match = _TAG_RE.match(strip_tag_prefix(name))
+    match = _TAG_RE.fullmatch(strip_tag_prefix(name))
     if match is None:
         return None
     artifact = tag_to_artifact(match["artifact"])
@@ -160,12 +162,12 @@ def check_artifact_name(name: str) -> str:
             f"invalid artifact name '{name}': the folder before ':' is empty "
             "(write 'path/to:model', or just 'model')"
         )
-    if not NAME_RE.match(base):
+    if not NAME_RE.fullmatch(base):
         raise GrammarError(f"invalid artifact name '{name}': {_explain_name(base)}")
     if dirname:
         parts = dirname.split("/")
         for part in parts:
-            if part in ("", ".", "..") or not re.fullmatch(r"[a-zA-Z0-9_.-]+", part):
+            if part in ("", ".", "..") or not re.fullmatch(r"[a-zA-Z0-9_.-]+", part, re.ASCII):
                 raise GrammarError(
                     f"invalid artifact name '{name}': the folder '{dirname}' must be a relative "
                     "path of letters, digits, '_', '-' and '.', with no empty, '.' or '..' "
@@ -179,7 +181,7 @@ def check_stage(stage: str) -> str:
     """Return ``stage`` if it is a valid stage name, else raise GrammarError."""
     if not stage:
         raise GrammarError("stage name is empty")
-    if not NAME_RE.match(stage):
+    if not NAME_RE.fullmatch(stage):
         raise GrammarError(f"invalid stage '{stage}': {_explain_name(stage)}")
     _check_refname_for(stage, f"{TAG_PREFIX}a#{stage}#1", "stage")
     return stage
@@ -187,19 +189,19 @@ def check_stage(stage: str) -> str:
 
 def check_version(version: str) -> str:
     """Return ``version`` if it is ``v`` + SemVer 2.0, else raise GrammarError with a hint."""
-    if VERSION_RE.match(version):
+    if VERSION_RE.fullmatch(version):
         _check_refname_for(version, f"{TAG_PREFIX}a@{version}", "version")
         return version
     hint = ""
-    if VERSION_RE.match("v" + version):
+    if VERSION_RE.fullmatch("v" + version):
         hint = f": did you mean v{version}?"
-    elif version[:1] == "V" and VERSION_RE.match("v" + version[1:]):
+    elif version[:1] == "V" and VERSION_RE.fullmatch("v" + version[1:]):
         hint = f": the 'v' is lower-case, did you mean v{version[1:]}?"
     elif re.fullmatch(r"v?\d+(\.\d+)?", version):
         digits = version.lstrip("v").split(".")
         padded = ".".join(digits + ["0"] * (3 - len(digits)))
         hint = f": SemVer has three numbers, did you mean v{padded}?"
-    elif re.match(r"^v?\d", version) and re.search(r"(^|[.v])0\d", version):
+    elif re.match(r"^v?\d", version) and re.search(r"(^|[.v-])0[0-9]", version):
         hint = ": SemVer numbers have no leading zeros"
     raise GrammarError(f"invalid version '{version}'{hint} (versions are {VERSION_RULE})")
 
@@ -259,7 +261,7 @@ def semver_key(version: str) -> SemverKey:
 
     Raises GrammarError if ``version`` is not ``v`` + SemVer.
     """
-    match = VERSION_RE.match(version)
+    match = VERSION_RE.fullmatch(version)
     if match is None:
         raise GrammarError(f"invalid version '{version}' (versions are {VERSION_RULE})")
     pre = match["prerelease"]

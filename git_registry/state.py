@@ -11,7 +11,7 @@ import dataclasses
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from git_registry.grammar import EventKind, TagName, parse_tag, semver_key
+from git_registry.grammar import EventKind, TagName, parse_tag, semver_key, strip_tag_prefix
 from git_registry.tags import ObjectId, Signature, TagRef, short
 
 _NO_TAGGER = Signature("", "", 0, 0)
@@ -139,7 +139,9 @@ class Registry:
         return self.counters.get(artifact, 0) + 1
 
     def event(self, tag: str) -> Event | None:
-        """The event a tag created, or None if it is not a (usable) registry event."""
+        """The event a tag (``NAME`` or ``refs/tags/NAME``) created, or None if it is not
+        a (usable) registry event."""
+        tag = strip_tag_prefix(tag)
         parsed = parse_tag(tag)
         if parsed is None or parsed.artifact not in self.artifacts:
             return None
@@ -149,7 +151,8 @@ class Registry:
         return None
 
     def problems_of(self, tag: str) -> tuple[Problem, ...]:
-        """The problems reported for one tag."""
+        """The problems reported for one tag (``NAME`` or ``refs/tags/NAME``)."""
+        tag = strip_tag_prefix(tag)
         return tuple(p for p in self.problems if p.tag == tag)
 
 
