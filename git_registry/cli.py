@@ -20,6 +20,7 @@ from git_registry import __version__
 from git_registry.errors import EXIT_FATAL, EXIT_USAGE, RegistryError, UsageError
 
 if TYPE_CHECKING:
+    from git_registry.catalog import Catalog
     from git_registry.render import Painter
     from git_registry.repo import Repository
 
@@ -45,6 +46,7 @@ class Context:
         self._repo: Repository | None = None
         self._config: dict[str, str] | None = None
         self._painter: Painter | None = None
+        self._catalog: Catalog | None = None
 
     def repo(self) -> Repository:
         """The repository Git finds from the current directory (fatal if none)."""
@@ -53,6 +55,14 @@ class Context:
 
             self._repo = Repository.discover(self.cwd)
         return self._repo
+
+    def catalog(self) -> Catalog:
+        """Committed annotations and policy of the repository, read lazily and cached."""
+        if self._catalog is None:
+            from git_registry.catalog import Catalog
+
+            self._catalog = Catalog(self.repo())
+        return self._catalog
 
     def config(self) -> dict[str, str]:
         """Git config under ``registry.``, ``color.`` and ``tag.``, read once."""

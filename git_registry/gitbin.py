@@ -174,6 +174,16 @@ def config_values(pattern: str, cwd: str | None = None) -> dict[str, str]:
     return values
 
 
+def files_named(commit: str, filename: str, cwd: str | None = None) -> list[str]:
+    """Every path in ``commit`` whose last part is ``filename`` (one ``git ls-tree``)."""
+    result = run_git(["ls-tree", "-r", "-z", "--name-only", "--full-tree", commit], cwd=cwd)
+    return sorted(
+        path
+        for path in result.stdout.split("\0")
+        if path == filename or path.endswith("/" + filename)
+    )
+
+
 def push(remote: str, refspecs: Sequence[str], cwd: str | None = None) -> GitResult:
     """``git push REMOTE REFSPEC…`` through the real binary; never forced."""
     return run_git(["push", "--porcelain", remote, *refspecs], cwd=cwd, check=False)

@@ -21,6 +21,7 @@ from git_registry.grammar import (
     check_version,
     format_tag,
 )
+from git_registry.policy import Policy, check_stage_allowed
 from git_registry.state import ArtifactInfo, Event, Registry, VersionInfo
 from git_registry.tags import ObjectId, short
 
@@ -270,7 +271,7 @@ def plan_promote(
     *,
     version: str | None = None,
     commit: ObjectId | None = None,
-    allowed_stages: Collection[str] | None = None,
+    policy: Policy | None = None,
     simple: bool = False,
     force: bool = False,
     message: str | None = None,
@@ -287,11 +288,8 @@ def plan_promote(
     """
     check_artifact_name(artifact)
     check_stage(stage)
-    if allowed_stages is not None and stage not in allowed_stages:
-        raise RegistryError(
-            f"stage '{stage}' is not allowed",
-            hint=f"allowed stages: {', '.join(allowed_stages) or '(none)'}",
-        )
+    if policy is not None:
+        check_stage_allowed(policy, stage)
     info = registry.artifacts.get(artifact)
     registration: NewTag | None = None
     if commit is not None:
@@ -373,12 +371,25 @@ def plan_unassign(
     stage: str,
     *,
     version: str | None = None,
+    policy: Policy | None = None,
     simple: bool = False,
     force: bool = False,
     message: str | None = None,
 ) -> NewTag:
-    """Unassign ``stage`` from ``version`` (default: the version holding it)."""
+    """Unassign ``stage`` from ``version`` (default: the version holding it).
+
+    A stage outside the policy is refused here too (the new tag would break the
+    policy); ``--delete`` removes such tags instead.
+    """
     target = _stage_target(registry, artifact, stage, version, force)
+    if policy is not None:
+        try:
+            check_stage_allowed(policy, stage)
+        except RegistryError as exc:
+            raise RegistryError(
+                exc.message,
+                hint=f"delete its tags instead: git registry unassign {artifact} {stage} --delete",
+            ) from None
     tag = _new_tag(
         EventKind.UNASSIGNMENT,
         artifact,

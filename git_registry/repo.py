@@ -20,6 +20,7 @@ from git_registry.grammar import TAG_PREFIX
 from git_registry.tags import ObjectId, Signature, TagObject, TagRef
 
 if TYPE_CHECKING:
+    from dulwich.objects import ObjectID
     from dulwich.refs import Ref
     from dulwich.repo import Repo
 
@@ -46,6 +47,7 @@ class Repository:
     def __init__(self, paths: gitbin.RepoPaths) -> None:
         self.paths = paths
         self._dulwich: Repo | None = None
+        self._trees: dict[ObjectId, bytes] = {}
 
     @classmethod
     def discover(cls, cwd: str | None = None) -> Repository:
@@ -138,6 +140,50 @@ class Repository:
             return None
         return self.read_tags([(name, oid)])[0]
 
+    # -- reading files from commits ---------------------------------------------------
+
+    def head(self) -> ObjectId | None:
+        """The commit HEAD points at, or None in a repository without commits."""
+        try:
+            oid = self._repo().refs[_head_ref()]
+        except KeyError:
+            return None
+        return ObjectId(oid.decode("ascii"))
+
+    def _tree(self, commit: ObjectId) -> bytes:
+        tree = self._trees.get(commit)
+        if tree is None:
+            type_num, raw = self._repo().object_store.get_raw(_oid(commit.encode("ascii")))
+            if type_num != 1 or not raw.startswith(b"tree "):
+                raise RegistryError(f"{commit} is not a commit")
+            tree = raw[5:45]
+            self._trees[commit] = tree
+        return tree
+
+    def _lookup(self, commit: ObjectId, path: str) -> tuple[int, bytes] | None:
+        from dulwich.errors import NotTreeError
+        from dulwich.object_store import tree_lookup_path
+
+        store = self._repo().object_store
+        try:
+            mode, sha = tree_lookup_path(store.__getitem__, _oid(self._tree(commit)), path.encode())
+        except (KeyError, NotTreeError):
+            return None
+        return int(mode), bytes(sha)
+
+    def blob_at(self, commit: ObjectId, path: str) -> tuple[ObjectId, bytes] | None:
+        """The blob at ``path`` in ``commit`` (its id and bytes), or None if there is none."""
+        found = self._lookup(commit, path)
+        if found is None or found[0] & 0o170000 != 0o100000:
+            return None
+        oid = ObjectId(found[1].decode("ascii"))
+        type_num, data = self._repo().object_store.get_raw(_oid(found[1]))
+        return (oid, bytes(data)) if type_num == 3 else None
+
+    def path_exists(self, commit: ObjectId, path: str) -> bool:
+        """Whether ``path`` (a file or folder) exists in ``commit``."""
+        return path in ("", ".") or self._lookup(commit, path) is not None
+
     # -- writing tags ------------------------------------------------------------------
 
     def create_tag(self, name: str, target: ObjectId, message: str, tagger: Signature) -> ObjectId:
@@ -182,6 +228,18 @@ class Repository:
             _refname(name), ObjectID(expected.encode("ascii"))
         )
         return bool(removed)
+
+
+def _oid(hexsha: bytes) -> ObjectID:
+    from dulwich.objects import ObjectID
+
+    return ObjectID(hexsha)
+
+
+def _head_ref() -> Ref:
+    from dulwich.refs import Ref
+
+    return Ref(b"HEAD")
 
 
 def _refname(name: str) -> Ref:

@@ -126,6 +126,8 @@ def create_tags(ctx: Context, registry: Registry, tags: Sequence[NewTag], *, pus
     ``git push`` command that publishes them (or runs it with ``push``).
     """
     repo = ctx.repo()
+    for tag in tags:
+        ctx.catalog().check_target(tag.target, tag.artifact)
     ident = gitbin.committer_ident(cwd=repo.cwd)
     if ctx.config().get("tag.gpgsign", "").lower() in ("true", "yes", "on", "1"):
         ctx.warn(

@@ -27,6 +27,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         args.stage,
         version=version,
         commit=commit,
+        policy=ctx.catalog().strict_policy(),
         simple=args.simple,
         force=args.force,
         message=args.message,

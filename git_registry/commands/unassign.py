@@ -24,6 +24,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         selector.artifact,
         args.stage,
         version=selector.version,
+        policy=ctx.catalog().strict_policy(),
         simple=args.simple,
         force=args.force,
         message=args.message,

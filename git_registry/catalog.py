@@ -1,0 +1,111 @@
+"""Annotations and policy as committed: ``artifacts.yaml`` files looked up by path in a
+commit (never by walking trees per version), each distinct blob parsed once per process.
+
+The glue between the repository (bytes at a path in a commit) and the pure
+:mod:`~git_registry.annotations` and :mod:`~git_registry.policy` modules.
+"""
+
+from __future__ import annotations
+
+from git_registry import annotations as ann
+from git_registry.annotations import Annotation, AnnotationsFile, FileProblem
+from git_registry.errors import RegistryError
+from git_registry.policy import CONFIG_FILE, GTO_CONFIG_FILE, Policy, parse_policy
+from git_registry.repo import Repository
+from git_registry.tags import ObjectId, short
+
+
+class AnnotationError(RegistryError):
+    """An ``artifacts.yaml`` that cannot be used; the message lists its problems."""
+
+
+class Catalog:
+    """Reads ``artifacts.yaml`` and the policy from commits, with caches."""
+
+    def __init__(self, repo: Repository) -> None:
+        self.repo = repo
+        self._policy: tuple[Policy, tuple[FileProblem, ...]] | None = None
+        self._parsed: dict[tuple[str, str], AnnotationsFile] = {}
+        self._checked: dict[tuple[str, str], AnnotationsFile | None] = {}
+
+    # -- policy --------------------------------------------------------------------------
+
+    def _load_policy(self) -> tuple[Policy, tuple[FileProblem, ...]]:
+        if self._policy is None:
+            head = self.repo.head()
+            self._policy = (Policy(), ())
+            if head is not None:
+                for name in (CONFIG_FILE, GTO_CONFIG_FILE):
+                    blob = self.repo.blob_at(head, name)
+                    if blob is not None:
+                        self._policy = parse_policy(blob[1], name)
+                        break
+        return self._policy
+
+    def policy(self) -> Policy:
+        """The policy committed at HEAD (``.registry.yaml``, else ``.gto``)."""
+        return self._load_policy()[0]
+
+    def policy_problems(self) -> tuple[FileProblem, ...]:
+        return self._load_policy()[1]
+
+    def strict_policy(self) -> Policy:
+        """The policy, for writes: a broken policy file is fatal (it cannot be enforced)."""
+        policy, problems = self._load_policy()
+        if problems:
+            raise RegistryError(
+                f"{policy.file} at HEAD is invalid: {problems[0]}",
+                hint="fix it, then commit it; 'git registry check' lists every problem",
+            )
+        return policy
+
+    # -- annotations -----------------------------------------------------------------------
+
+    def file_at(self, commit: ObjectId, file: str) -> AnnotationsFile | None:
+        """The ``artifacts.yaml`` at ``file`` in ``commit``, validated there; None if absent."""
+        key = (commit, file)
+        if key not in self._checked:
+            blob = self.repo.blob_at(commit, file)
+            if blob is None:
+                self._checked[key] = None
+            else:
+                parsed = self._parse(blob[0], blob[1], file)
+                missing = ann.missing_paths(parsed, lambda p: self.repo.path_exists(commit, p))
+                self._checked[key] = (
+                    ann.with_problems(parsed, parsed.problems + missing) if missing else parsed
+                )
+        return self._checked[key]
+
+    def _parse(self, blob: ObjectId, data: bytes, file: str) -> AnnotationsFile:
+        # Versions usually share one blob: parse it once (the path matters for names).
+        key = (blob, file)
+        if key not in self._parsed:
+            self._parsed[key] = ann.parse(data, file, types=self.policy().types)
+        return self._parsed[key]
+
+    def annotation(self, commit: ObjectId, artifact: str) -> Annotation | None:
+        """``artifact``'s annotation at ``commit``, or None if it has none.
+
+        Raises:
+            AnnotationError: the file that declares it is broken there.
+        """
+        file, _key = ann.file_for(artifact)
+        parsed = self.file_at(commit, file)
+        if parsed is None:
+            return None
+        problems = parsed.problems_of(artifact)
+        if problems:
+            raise AnnotationError(
+                f"{file} at commit {short(commit)} is invalid: {problems[0]}"
+                + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""),
+                hint="'git registry check' lists every problem at HEAD",
+            )
+        return parsed.annotations.get(artifact)
+
+    def check_target(self, commit: ObjectId, artifact: str) -> None:
+        """Refuse to tag ``commit`` for ``artifact`` if its ``artifacts.yaml`` is broken there.
+
+        This is the check ``git registry check`` and the hooks apply to a tag, so a
+        write never creates a tag they would report.
+        """
+        self.annotation(commit, artifact)

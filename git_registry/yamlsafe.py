@@ -1,0 +1,213 @@
+"""Reading YAML that may be hostile: plain data only, bounded in size and work.
+
+``yaml.safe_load`` semantics (no Python objects, no custom tags), plus what it
+lacks: a size limit, a bound on alias expansion (a "billion laughs" file is a
+few hundred bytes), a depth limit, duplicate keys reported instead of silently
+overwritten, strict UTF-8, and the line and column of every value so that
+errors can point at them. Pure: bytes in, values out.
+"""
+
+from __future__ import annotations
+
+import datetime
+import math
+from dataclasses import dataclass
+from typing import Any
+
+MAX_BYTES = 1024 * 1024
+MAX_NODES = 100_000
+MAX_DEPTH = 64
+
+_STANDARD_TAGS = {
+    "tag:yaml.org,2002:str",
+    "tag:yaml.org,2002:int",
+    "tag:yaml.org,2002:float",
+    "tag:yaml.org,2002:bool",
+    "tag:yaml.org,2002:null",
+    "tag:yaml.org,2002:timestamp",
+    "tag:yaml.org,2002:seq",
+    "tag:yaml.org,2002:map",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class YamlProblem:
+    """Something wrong at a place in a file (1-based line and column)."""
+
+    line: int
+    column: int
+    message: str
+
+
+class YamlError(Exception):
+    """The file cannot be read as YAML at all (syntax, size, encoding, limits)."""
+
+    def __init__(self, problem: YamlProblem) -> None:
+        super().__init__(problem.message)
+        self.problem = problem
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    """A YAML value with its place. ``value`` is a Python scalar for scalars,
+    a tuple of ``(key Node, value Node)`` pairs for mappings, and a tuple of
+    Nodes for sequences."""
+
+    kind: str  # "scalar", "map" or "seq"
+    value: Any
+    line: int
+    column: int
+    end_line: int
+    flow: bool = False
+
+    def plain(self) -> Any:
+        """The node as plain Python data (dict, list, str, int, float, bool, None)."""
+        if self.kind == "map":
+            return {k.value: v.plain() for k, v in self.value}
+        if self.kind == "seq":
+            return [item.plain() for item in self.value]
+        return self.value
+
+    def type_name(self) -> str:
+        """What the value is, in words, for error messages."""
+        if self.kind == "map":
+            return "a mapping"
+        if self.kind == "seq":
+            return "a list"
+        return _SCALAR_NAMES.get(type(self.value), "a value")
+
+
+_SCALAR_NAMES = {
+    str: "a string",
+    int: "a number",
+    float: "a number",
+    bool: "true/false",
+    type(None): "nothing (null)",
+}
+
+
+def load(data: bytes) -> tuple[Node | None, list[YamlProblem]]:
+    """Parse one YAML document.
+
+    Returns:
+        The root node (None for an empty document) and the problems found in
+        otherwise readable data (duplicate keys: the first one is kept).
+
+    Raises:
+        YamlError: the data cannot be read (too big, not UTF-8, invalid YAML,
+            several documents, a custom tag, too many nodes or too deep).
+    """
+    if len(data) > MAX_BYTES:
+        raise YamlError(
+            YamlProblem(1, 1, f"file is {len(data):,} bytes; the limit is {MAX_BYTES:,} bytes")
+        )
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        before = data[: exc.start]
+        line = before.count(b"\n") + 1
+        column = exc.start - (before.rfind(b"\n") + 1) + 1
+        raise YamlError(
+            YamlProblem(line, column, f"not UTF-8 text (byte 0x{data[exc.start]:02x})")
+        ) from None
+    text = text.removeprefix("\ufeff")
+    import yaml
+
+    loader_class = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    try:
+        root = yaml.compose(text, Loader=loader_class)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        what = " ".join(p for p in (exc.context, exc.problem) if p)
+        raise YamlError(YamlProblem(line, column, f"invalid YAML: {what}")) from None
+    except yaml.YAMLError as exc:
+        raise YamlError(YamlProblem(1, 1, f"invalid YAML: {exc}")) from None
+    if root is None:
+        return None, []
+    converter = _Converter()
+    return converter.convert(root, 0), converter.problems
+
+
+class _Converter:
+    def __init__(self) -> None:
+        import yaml.constructor
+
+        self.constructor = yaml.constructor.SafeConstructor()
+        self.nodes = 0
+        self.problems: list[YamlProblem] = []
+
+    def convert(self, node: Any, depth: int) -> Node:
+        import yaml
+
+        self.nodes += 1
+        line, column = node.start_mark.line + 1, node.start_mark.column + 1
+        if self.nodes > MAX_NODES:
+            raise YamlError(
+                YamlProblem(
+                    line,
+                    column,
+                    f"more than {MAX_NODES:,} values once aliases are expanded "
+                    "(an alias bomb?); refusing to read further",
+                )
+            )
+        if depth > MAX_DEPTH:
+            raise YamlError(YamlProblem(line, column, f"nested more than {MAX_DEPTH} levels deep"))
+        end_line = node.end_mark.line + 1
+        tag = node.tag
+        if tag == "tag:yaml.org,2002:merge":
+            raise YamlError(YamlProblem(line, column, "merge keys ('<<') are not supported"))
+        if tag not in _STANDARD_TAGS:
+            raise YamlError(
+                YamlProblem(
+                    line,
+                    column,
+                    f"YAML tag '{tag.replace('tag:yaml.org,2002:', '!!')}' is not allowed: "
+                    "plain data only",
+                )
+            )
+        if isinstance(node, yaml.MappingNode):
+            pairs = []
+            seen: dict[Any, int] = {}
+            for key_node, value_node in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    raise YamlError(
+                        YamlProblem(
+                            key_node.start_mark.line + 1,
+                            key_node.start_mark.column + 1,
+                            "merge keys ('<<') are not supported",
+                        )
+                    )
+                key = self.convert(key_node, depth + 1)
+                if key.kind != "scalar":
+                    raise YamlError(
+                        YamlProblem(key.line, key.column, "a mapping key must be a plain value")
+                    )
+                marker = (type(key.value), key.value)
+                if marker in seen:
+                    self.problems.append(
+                        YamlProblem(
+                            key.line,
+                            key.column,
+                            f"duplicate key '{key.value}' (first at line {seen[marker]})",
+                        )
+                    )
+                    continue
+                seen[marker] = key.line
+                pairs.append((key, self.convert(value_node, depth + 1)))
+            return Node("map", tuple(pairs), line, column, end_line, bool(node.flow_style))
+        if isinstance(node, yaml.SequenceNode):
+            items = tuple(self.convert(item, depth + 1) for item in node.value)
+            return Node("seq", items, line, column, end_line, bool(node.flow_style))
+        return Node("scalar", self._scalar(node, tag), line, column, end_line)
+
+    def _scalar(self, node: Any, tag: str) -> Any:
+        kind = tag.rsplit(":", 1)[-1]
+        if kind == "str":
+            return node.value
+        value = getattr(self.constructor, f"construct_yaml_{kind}")(node)
+        if isinstance(value, (datetime.date, datetime.datetime)):
+            return node.value  # keep dates as written: plain, JSON-friendly text
+        if isinstance(value, float) and not math.isfinite(value):
+            return node.value
+        return value
