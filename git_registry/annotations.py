@@ -12,7 +12,7 @@ import dataclasses
 import json
 import posixpath
 import re
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -55,6 +55,8 @@ class Annotation:
     virtual: bool = True
     path_at: tuple[int, int] = (0, 0)
     """Line and column of the ``path`` value, for problems found later."""
+    keys: tuple[str, ...] = ()
+    """The entry's keys in the order the file has them (editing keeps that order)."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -236,6 +238,7 @@ def _entry(
         custom=fields.get("custom"),
         virtual=fields["virtual"] if isinstance(fields.get("virtual"), bool) else True,
         path_at=(nodes["path"].line, nodes["path"].column) if "path" in nodes else (0, 0),
+        keys=tuple(nodes),
     )
     if annotation.path is not None:
         _check_path(annotation, nodes["path"], problem)
@@ -329,7 +332,7 @@ def missing_paths(
                     line,
                     column,
                     f"artifact '{annotation.artifact}', key 'path': '{annotation.path}' does not "
-                    "exist in this commit (virtual: false says it must)",
+                    "exist (virtual: false says it must)",
                     annotation.artifact,
                     "path",
                 )
@@ -359,13 +362,16 @@ def _entries(root: Node, data: bytes) -> list[Entry]:
 # -- editing ---------------------------------------------------------------------------
 
 
-def entry_text(key: str, fields: Mapping[str, Any], indent: int = 0) -> str:
-    """The YAML text of one entry, fields in schema order, labels in flow style."""
+def entry_text(
+    key: str, fields: Mapping[str, Any], indent: int = 0, order: Sequence[str] = ()
+) -> str:
+    """The YAML text of one entry, labels in flow style; keys in ``order`` first (an
+    existing entry's order), then the others in schema order."""
     import yaml
 
     pad = " " * indent
     body = []
-    for name in KEYS:
+    for name in [*order, *(k for k in KEYS if k not in order)]:
         value = fields.get(name)
         if value is None or (name == "labels" and not value) or (name == "virtual" and value):
             continue  # absent, or the default

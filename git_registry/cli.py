@@ -150,6 +150,14 @@ def _add_message_push(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_commit_push(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--commit", action="store_true", help="commit the file (only that file)")
+    parser.add_argument("-m", "--message", metavar="MSG", help="the commit message")
+    parser.add_argument(
+        "--push", action="store_true", help="push the commit (needs --commit) with 'git push'"
+    )
+
+
 def _add_json(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--json", action="store_true", help="print JSON (see the README for its schema)"
@@ -426,10 +434,122 @@ def build_parser() -> argparse.ArgumentParser:
         "stages",
         "stages",
         "list the stages",
-        "List every stage ever used in the registry, in order of first use.",
-        usage="git registry stages [--json]",
+        "List the stages: the allow-list of .registry.yaml (or GTO's .gto) in its order, or\n"
+        "without one (or with --used), every stage ever used, in order of first use.",
+        usage="git registry stages [--used] [--json]",
+    )
+    p.add_argument(
+        "--used", action="store_true", help="every stage ever used, even with an allow-list"
     )
     _add_json(p)
+
+    p = _command(
+        sub,
+        "describe",
+        "describe",
+        "an artifact's annotation from artifacts.yaml",
+        "Print the annotation (path, type, description, labels, custom, virtual) of an\n"
+        "artifact as committed: at HEAD for NAME, at the version's commit for NAME@vX.Y.Z,\n"
+        "NAME@latest or NAME#STAGE.",
+        usage="git registry describe NAME[@vX.Y.Z | @latest | #STAGE] [--rev REF] [--json] "
+        "[--path | --type | --description]",
+    )
+    p.add_argument(
+        "selector", metavar="SELECTOR", help="NAME, NAME@vX.Y.Z, NAME@latest or NAME#STAGE"
+    )
+    p.add_argument("--rev", metavar="REF", help="read it at this commit instead (NAME only)")
+    _add_json(p)
+    field = p.add_mutually_exclusive_group()
+    field.add_argument(
+        "--path", dest="field", action="store_const", const="path", help="print only the path"
+    )
+    field.add_argument(
+        "--type", dest="field", action="store_const", const="type", help="print only the type"
+    )
+    field.add_argument(
+        "--description",
+        dest="field",
+        action="store_const",
+        const="description",
+        help="print only the description",
+    )
+
+    p = _command(
+        sub,
+        "annotate",
+        "annotate",
+        "add or change an artifact's entry in artifacts.yaml",
+        "Edit the work tree's artifacts.yaml (a/b/artifacts.yaml for a/b:NAME): set the given\n"
+        "fields of NAME's entry, creating it if needed. Labels are added to the existing ones.\n"
+        "Other entries are kept exactly as they are. --commit commits only that file.",
+        usage="git registry annotate NAME [--path P] [--type T] [--label L]... [--description D] "
+        "[--custom KEY=VALUE]... [--virtual | --no-virtual] [--commit [-m MSG]] [--push]",
+    )
+    p.add_argument("name", metavar="NAME", help="the artifact")
+    p.add_argument(
+        "--path", metavar="P", help="file or folder (relative to the yaml's folder) or URL"
+    )
+    p.add_argument("--type", metavar="T", help="e.g. model or dataset")
+    p.add_argument(
+        "--label", metavar="L", action="append", default=[], help="add a label (repeatable)"
+    )
+    p.add_argument("--description", metavar="D", help="free text")
+    p.add_argument(
+        "--custom",
+        metavar="KEY=VALUE",
+        action="append",
+        default=[],
+        help="set custom.KEY; VALUE is read as YAML (10, true, [a, b]) (repeatable)",
+    )
+    virtual = p.add_mutually_exclusive_group()
+    virtual.add_argument(
+        "--virtual",
+        dest="virtual",
+        action="store_const",
+        const=True,
+        help="the path need not exist in the repository (default)",
+    )
+    virtual.add_argument(
+        "--no-virtual",
+        dest="virtual",
+        action="store_const",
+        const=False,
+        help="the path must exist in the commit",
+    )
+    _add_commit_push(p)
+
+    p = _command(
+        sub,
+        "remove",
+        "remove",
+        "remove an artifact's entry from artifacts.yaml",
+        "Remove NAME's entry from the work tree's artifacts.yaml; other entries are kept\n"
+        "exactly as they are. Its tags are not touched. --commit commits only that file.",
+        usage="git registry remove NAME [--commit [-m MSG]] [--push]",
+    )
+    p.add_argument("name", metavar="NAME", help="the artifact")
+    _add_commit_push(p)
+
+    p = _command(
+        sub,
+        "check",
+        "check",
+        "validate tags, artifacts.yaml files and the policy",
+        "Validate every registry tag, every artifacts.yaml at HEAD and .registry.yaml (or\n"
+        ".gto): one line per problem (path:line:column: message, or TAG: message). Exit 1 if\n"
+        "there is any.",
+        usage="git registry check [--json]",
+    )
+    _add_json(p)
+
+    p = _command(
+        sub,
+        "schema",
+        "schema",
+        "print the JSON Schema of artifacts.yaml",
+        "Print the JSON Schema (draft 2020-12) of artifacts.yaml, for editors and CI.",
+        usage="git registry schema",
+    )
 
     p = _command(
         sub,

@@ -13,6 +13,7 @@ import unicodedata
 from collections.abc import Mapping, Sequence
 from typing import Any, TextIO
 
+from git_registry.annotations import Annotation
 from git_registry.grammar import EventKind
 from git_registry.state import ArtifactInfo, Event, StageHold, VersionInfo
 from git_registry.tags import Signature, short
@@ -170,18 +171,25 @@ def hold_json(hold: StageHold) -> dict[str, Any]:
     }
 
 
-def artifact_json(info: ArtifactInfo, *, all_versions: bool) -> dict[str, Any]:
-    latest = info.latest
+def artifact_json(
+    name: str, info: ArtifactInfo | None, annotation: Annotation | None, *, all_versions: bool
+) -> dict[str, Any]:
+    """An artifact: registry state (``registered`` false if it has no tags) and its
+    annotation at HEAD (null if it has none)."""
+    latest = info.latest if info else None
+    stages = info.stages if info else {}
     doc: dict[str, Any] = {
-        "name": info.name,
-        "deprecated": info.deprecated,
+        "name": name,
+        "registered": info is not None,
+        "deprecated": info.deprecated if info else False,
         "latest": latest.version if latest else None,
         "latest_commit": latest.commit if latest else None,
-        "stages": {stage: hold_json(holds[0]) for stage, holds in info.stages.items()},
+        "stages": {stage: hold_json(holds[0]) for stage, holds in stages.items()},
+        "annotation": annotation.to_json() if annotation else None,
     }
     if all_versions:
         doc["all_versions"] = {
-            stage: [hold_json(h) for h in holds] for stage, holds in info.stages.items()
+            stage: [hold_json(h) for h in holds] for stage, holds in stages.items()
         }
     return doc
 
@@ -259,17 +267,35 @@ def events_table(events: Sequence[Event], paint: Painter) -> str:
 
 
 def registry_table(
-    artifacts: Sequence[ArtifactInfo], stages: Sequence[str], paint: Painter, *, all_versions: bool
+    rows: Sequence[tuple[str, ArtifactInfo | None, Annotation | None]],
+    stages: Sequence[str],
+    paint: Painter,
+    *,
+    all_versions: bool,
 ) -> str:
-    """The registry: name, latest, then one ``#stage`` column per stage."""
-    headers = ["name", "latest", *(f"#{s}" for s in stages)]
-    styles: list[str | None] = ["name", "version", *(["version"] * len(stages))]
-    rows = []
-    for info in artifacts:
-        cells = [info.name, info.latest.version if info.latest else EMPTY]
+    """The registry: name, [type], latest, one ``#stage`` column per stage, [labels].
+
+    The type and labels columns appear when some artifact has them.
+    """
+    with_type = any(a is not None and a.type for _, _, a in rows)
+    with_labels = any(a is not None and a.labels for _, _, a in rows)
+    headers = ["name", *(["type"] if with_type else []), "latest", *(f"#{s}" for s in stages)]
+    styles: list[str | None] = ["name", *([None] if with_type else []), "version"]
+    styles += ["version"] * len(stages)
+    if with_labels:
+        headers.append("labels")
+        styles.append("dim")
+    lines = []
+    for name, info, annotation in rows:
+        cells = [name]
+        if with_type:
+            cells.append((annotation.type if annotation else None) or EMPTY)
+        cells.append(info.latest.version if info and info.latest else EMPTY)
         for stage in stages:
-            holds = info.stages.get(stage, ())
+            holds = info.stages.get(stage, ()) if info else ()
             shown = holds if all_versions else holds[:1]
             cells.append(", ".join(h.version for h in shown) or EMPTY)
-        rows.append(cells)
-    return table(headers, rows, paint, styles)
+        if with_labels:
+            cells.append(", ".join(annotation.labels) if annotation else EMPTY)
+        lines.append([c or EMPTY for c in cells])
+    return table(headers, lines, paint, styles)

@@ -225,7 +225,11 @@ def test_empty_registry(repo: Repo) -> None:
     assert result.code == 0 and result.out == ""
     assert "the registry is empty" in result.err
     assert json.loads(repo.ok("show", "--json")) == {"artifacts": [], "stages": [], "warnings": []}
-    assert json.loads(repo.ok("history", "--json")) == {"events": [], "warnings": []}
+    assert json.loads(repo.ok("history", "--json")) == {
+        "events": [],
+        "annotations": {},
+        "warnings": [],
+    }
 
 
 def test_bad_tags_are_isolated(registry: Repo) -> None:

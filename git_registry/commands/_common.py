@@ -10,7 +10,9 @@ import shlex
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from git_registry import annotations as ann
 from git_registry import gitbin
+from git_registry.annotations import Annotation, FileProblem
 from git_registry.cli import Context
 from git_registry.errors import PushError, RegistryError, UsageError
 from git_registry.grammar import check_artifact_name, check_stage, check_version, parse_tag
@@ -48,6 +50,25 @@ def load(ctx: Context, artifacts: Iterable[str] | None = None) -> Loaded:
             selected.append((name, oid))
     registry = build_registry(repo.read_tags(selected), known)
     return Loaded(registry, frozenset(refs))
+
+
+def head_annotations(
+    ctx: Context, artifacts: Iterable[str]
+) -> tuple[dict[str, Annotation], list[FileProblem]]:
+    """Annotations at HEAD from the root ``artifacts.yaml`` and the files of ``artifacts``
+    (looked up by path, not by walking the tree), and those files' problems."""
+    head = ctx.repo().head()
+    if head is None:
+        return {}, []
+    files = sorted({ann.FILENAME} | {ann.file_for(a)[0] for a in artifacts})
+    found: dict[str, Annotation] = {}
+    problems: list[FileProblem] = []
+    for file in files:
+        parsed = ctx.catalog().file_at(head, file)
+        if parsed is not None:
+            found.update(parsed.annotations)
+            problems.extend(parsed.problems)
+    return found, problems
 
 
 def warn_problems(ctx: Context, registry: Registry, artifact: str | None = None) -> None:

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 from git_registry import gitbin
 from git_registry.cli import Context
+from git_registry.commands import show
 from git_registry.errors import RegistryError
 from git_registry.plan import plan_promote, plan_register
-from git_registry.render import registry_table
 from git_registry.repo import Repository
 from git_registry.state import Registry, build_registry
 from git_registry.tags import ObjectId, Signature
@@ -45,6 +45,13 @@ cv-class:
 """
 
 
+REGISTRY_YAML = """\
+# Team policy: the stages, in order, and the artifact types this registry allows.
+stages: [dev, staging, prod]
+types: [model, dataset]
+"""
+
+
 @dataclass(frozen=True, slots=True)
 class _Step:
     message: str
@@ -58,6 +65,7 @@ STEPS = (
         "Train churn model v3.0.0",
         {
             "artifacts.yaml": ARTIFACTS_YAML,
+            ".registry.yaml": REGISTRY_YAML,
             "models/churn.txt": "churn weights r1\n",
             "README.md": "# Registry demo\n\nBuilt by `git registry demo`.\n",
         },
@@ -167,14 +175,19 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
             hint="choose another place: git registry demo DIR",
         )
     build_demo(target, dict(ctx.env))
-    with Repository(_paths(target)) as repo:
-        registry, _names = _state(repo)
     ctx.out(f"Created a demo registry in {target}:")
     ctx.out()
-    artifacts = list(registry.artifacts.values())
-    ctx.stdout.write(
-        registry_table(artifacts, list(registry.stages), ctx.paint(), all_versions=False)
-    )
+    # Exactly what 'git registry show' prints there.
+    inside = Context(ctx.stdout, ctx.stderr, ctx.env, target, ctx.color_option)
+    try:
+        show.run(
+            argparse.Namespace(
+                selector=None, value=None, all=False, all_versions=False, json=False
+            ),
+            inside,
+        )
+    finally:
+        inside.close()
     ctx.out()
     ctx.out("Try, in that directory:")
     ctx.out("    git registry show churn")

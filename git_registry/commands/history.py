@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from git_registry.cli import Context
-from git_registry.commands._common import events_of, load, warn_problems
+from git_registry.commands._common import events_of, head_annotations, load, warn_problems
 from git_registry.errors import NotFoundError
 from git_registry.grammar import check_artifact_name
 from git_registry.plan import known_hint
@@ -23,9 +23,14 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         events.reverse()
     problems = [str(p) for p in registry.problems if name is None or p.artifact == name]
     if args.json:
-        ctx.stdout.write(
-            dump_json({"events": [event_json(e) for e in events], "warnings": problems})
-        )
+        names = sorted({e.artifact for e in events})
+        notes, _file_problems = head_annotations(ctx, names)
+        doc = {
+            "events": [event_json(e) for e in events],
+            "annotations": {n: notes[n].to_json() if n in notes else None for n in names},
+            "warnings": problems,
+        }
+        ctx.stdout.write(dump_json(doc))
         return 0
     if not events:
         ctx.message(

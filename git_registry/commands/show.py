@@ -5,10 +5,18 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from git_registry.annotations import Annotation
 from git_registry.cli import Context
-from git_registry.commands._common import Selector, load, parse_selector, warn_problems
+from git_registry.commands._common import (
+    Selector,
+    head_annotations,
+    load,
+    parse_selector,
+    warn_problems,
+)
 from git_registry.errors import NotFoundError, UsageError
 from git_registry.plan import known_hint
+from git_registry.policy import ordered_stages
 from git_registry.render import (
     artifact_json,
     dump_json,
@@ -17,7 +25,7 @@ from git_registry.render import (
     version_json,
     versions_table,
 )
-from git_registry.state import ArtifactInfo, Registry, StageHold, VersionInfo
+from git_registry.state import ArtifactInfo, StageHold, VersionInfo
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
@@ -32,6 +40,12 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     warn_problems(ctx, registry, selector.artifact)
     info = registry.artifacts.get(selector.artifact)
     if info is None:
+        notes, _problems = head_annotations(ctx, [selector.artifact])
+        if selector.artifact in notes:
+            raise NotFoundError(
+                f"{selector.artifact} is annotated in artifacts.yaml but has no versions yet",
+                hint=f"register one: git registry register {selector.artifact}",
+            )
         raise NotFoundError(f"unknown artifact '{selector.artifact}'", hint=known_hint(registry))
     if info.deprecated:
         ctx.warn(f"{info.name} is deprecated (tag {info.events[-1].tag})")
@@ -43,22 +57,39 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
 def _show_registry(args: argparse.Namespace, ctx: Context) -> int:
     registry = load(ctx).registry
     warn_problems(ctx, registry)
-    artifacts = [a for a in registry.artifacts.values() if args.all or not a.deprecated]
-    stages = _stages_in(registry, artifacts, args.all_versions)
+    catalog = ctx.catalog()
+    for problem in catalog.policy_problems():
+        ctx.warn(str(problem))
+    notes, file_problems = head_annotations(ctx, registry.known)
+    for problem in file_problems:
+        ctx.warn(str(problem))
+    rows: list[tuple[str, ArtifactInfo | None, Annotation | None]] = [
+        (name, info, notes.get(name))
+        for name, info in registry.artifacts.items()
+        if args.all or not info.deprecated
+    ]
+    rows += [(name, None, note) for name, note in notes.items() if name not in registry.artifacts]
+    rows.sort(key=lambda row: row[0])
+    held = [s for s in registry.stages if any(info and s in info.stages for _, info, _ in rows)]
+    stages = ordered_stages(catalog.policy(), held)
     if args.json:
+        warnings = [
+            str(p) for p in (*registry.problems, *catalog.policy_problems(), *file_problems)
+        ]
         ctx.stdout.write(
             dump_json(
                 {
                     "artifacts": [
-                        artifact_json(a, all_versions=args.all_versions) for a in artifacts
+                        artifact_json(name, info, note, all_versions=args.all_versions)
+                        for name, info, note in rows
                     ],
-                    "stages": list(stages),
-                    "warnings": [str(p) for p in registry.problems],
+                    "stages": stages,
+                    "warnings": warnings,
                 }
             )
         )
         return 0
-    if not artifacts:
+    if not rows:
         hidden = len(registry.artifacts)
         ctx.message(
             "hint",
@@ -67,19 +98,18 @@ def _show_registry(args: argparse.Namespace, ctx: Context) -> int:
             else "the registry is empty: register a version with 'git registry register NAME'",
         )
         return 0
-    ctx.stdout.write(registry_table(artifacts, stages, ctx.paint(), all_versions=args.all_versions))
+    ctx.stdout.write(registry_table(rows, stages, ctx.paint(), all_versions=args.all_versions))
     return 0
-
-
-def _stages_in(registry: Registry, artifacts: list[ArtifactInfo], all_versions: bool) -> list[str]:
-    held = {stage for a in artifacts for stage in a.stages}
-    return [s for s in registry.stages if s in held]
 
 
 def _show_artifact(args: argparse.Namespace, ctx: Context, info: ArtifactInfo) -> int:
     versions = [v for v in info.versions if v.active or args.all]
     if args.json:
-        doc = artifact_json(info, all_versions=args.all_versions)
+        notes, problems = head_annotations(ctx, [info.name])
+        for problem in problems:
+            if problem.artifact in (None, info.name):
+                ctx.warn(str(problem))
+        doc = artifact_json(info.name, info, notes.get(info.name), all_versions=args.all_versions)
         doc["versions"] = [version_json(v) for v in versions]
         ctx.stdout.write(dump_json(doc))
         return 0 if versions else 1

@@ -10,10 +10,16 @@ from git_registry.render import dump_json
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
-    registry = load(ctx).registry
+    policy = ctx.catalog().policy()
+    for problem in ctx.catalog().policy_problems():
+        ctx.warn(str(problem))
+    if policy.stages is not None and not args.used:
+        stages = list(policy.stages)
+    else:
+        stages = list(load(ctx).registry.stages)
     if args.json:
-        ctx.stdout.write(dump_json({"stages": list(registry.stages)}))
+        ctx.stdout.write(dump_json({"stages": stages}))
         return 0
-    for stage in registry.stages:
+    for stage in stages:
         ctx.out(stage)
     return 0

@@ -1,0 +1,142 @@
+"""Editing the work tree's ``artifacts.yaml`` (``annotate`` and ``remove``): read it,
+change one entry, validate the result with the same validator as ``check``, write it
+atomically, and optionally commit only that file and push.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable
+from typing import Any
+
+from git_registry import annotations as ann
+from git_registry import gitbin
+from git_registry.cli import Context
+from git_registry.commands._common import remote_name
+from git_registry.errors import RegistryError, UsageError
+
+Change = Callable[[ann.Annotation | None, bool], "dict[str, Any] | None"]
+"""Given the current annotation (None if absent or unreadable) and whether the file has
+an entry for the artifact at all, the new fields (None removes the entry)."""
+
+
+def edit(
+    ctx: Context, artifact: str, change: Change, *, commit: bool, push: bool, message: str
+) -> str:
+    """Apply ``change`` to ``artifact``'s entry; return the file's repository path."""
+    if push and not commit:
+        raise UsageError("--push pushes the commit: add --commit")
+    repo = ctx.repo()
+    work_tree = repo.paths.work_tree
+    if work_tree is None:
+        raise RegistryError(
+            "this command edits artifacts.yaml in the work tree, and there is none here",
+            hint="run it in a clone with a work tree, not in a bare repository",
+        )
+    file, key = ann.file_for(artifact)
+    full = os.path.join(work_tree, *file.split("/"))
+    try:
+        with open(full, "rb") as f:
+            data = f.read()
+    except FileNotFoundError:
+        data = b""
+    except OSError as exc:
+        raise RegistryError(f"cannot read {file}: {exc.strerror}") from None
+    types = ctx.catalog().policy().types
+
+    def exists(path: str) -> bool:
+        return os.path.exists(os.path.join(work_tree, *path.split("/")))
+
+    parsed = ann.parse(data, file, types=types, exists=exists)
+    if not parsed.editable:
+        first = parsed.problems[0] if parsed.problems else f"{file} uses YAML flow style"
+        raise RegistryError(
+            f"cannot edit {file}: {first}",
+            hint="fix the file by hand first (it was not changed)",
+        )
+    present = any(entry.name == key for entry in parsed.entries)
+    current = parsed.annotations.get(artifact)
+    fields = change(current, present)
+    text = data.decode("utf-8").removeprefix("\ufeff")
+    indent = parsed.entries[0].indent if parsed.entries else 0
+    order = current.keys if current else ()
+    new_entry = None if fields is None else ann.entry_text(key, fields, indent, order)
+    new_text = ann.replace_entry(text, parsed, key, new_entry)
+    result = ann.parse(new_text.encode("utf-8"), file, types=types, exists=exists)
+    own = [p for p in result.problems if p.artifact == artifact]
+    if own:
+        raise RegistryError(
+            f"{own[0]}" + (f" (and {len(own) - 1} more)" if len(own) > 1 else ""),
+            hint=f"{file} was not changed",
+        )
+    for problem in result.problems:
+        ctx.warn(f"{problem} (not changed by this command)")
+    if commit and _differs_from_head(ctx, file, data):
+        ctx.warn(f"{file} already had uncommitted changes: --commit commits them too")
+    _write_atomically(full, new_text.encode("utf-8"))
+    if commit:
+        _commit(ctx, work_tree, file, message, push)
+    return file
+
+
+def _differs_from_head(ctx: Context, file: str, data: bytes) -> bool:
+    head = ctx.repo().head()
+    committed = ctx.repo().blob_at(head, file) if head is not None else None
+    return (committed[1] if committed else b"") != data
+
+
+def _write_atomically(path: str, data: bytes) -> None:
+    folder = os.path.dirname(path)
+    os.makedirs(folder, exist_ok=True)
+    mode = os.stat(path).st_mode & 0o777 if os.path.exists(path) else None
+    fd, tmp = tempfile.mkstemp(prefix=".artifacts.yaml.", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        if mode is not None:
+            os.chmod(tmp, mode)
+        else:
+            os.chmod(tmp, 0o666 & ~_umask())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _commit(ctx: Context, work_tree: str, file: str, message: str, push: bool) -> None:
+    # 'git add' so a new file is known; '--only' commits just this path, leaving
+    # whatever else is staged as it was. The user's own hooks run.
+    gitbin.run_git(["add", "--", file], cwd=work_tree)
+    result = gitbin.run_git(
+        ["commit", "--quiet", "--only", "-m", message, "--", file], cwd=work_tree, check=False
+    )
+    if result.returncode != 0:
+        detail = (result.stderr or result.stdout).strip().splitlines()
+        raise RegistryError(
+            f"git commit failed: {detail[-1] if detail else result.returncode}",
+            hint=f"{file} is changed in the work tree; commit it yourself when ready",
+        )
+    head = gitbin.run_git(["rev-parse", "--short", "HEAD"], cwd=work_tree).stdout.strip()
+    ctx.out(f"Committed {file} as {head}: {message}")
+    if push:
+        remote = remote_name(ctx)
+        ctx.out(f"Running: git push {remote} HEAD")
+        pushed = gitbin.run_git(["push", remote, "HEAD"], cwd=work_tree, check=False)
+        if pushed.returncode != 0:
+            lines = pushed.stderr.strip().splitlines()
+            from git_registry.errors import PushError
+
+            raise PushError(
+                f"push to '{remote}' failed: {lines[-1] if lines else pushed.returncode}; "
+                "the commit is kept locally",
+                hint=f"retry with: git push {remote} HEAD",
+            )
+        ctx.out(f"Pushed to {remote}.")

@@ -1,0 +1,69 @@
+"""``git registry annotate NAME``: add or change an entry in ``artifacts.yaml``."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from git_registry import annotations as ann
+from git_registry.cli import Context
+from git_registry.commands._edit import edit
+from git_registry.errors import RegistryError
+from git_registry.grammar import NAME_RE, NAME_RULE, check_artifact_name
+from git_registry.yamlsafe import YamlError, load
+
+
+def run(args: argparse.Namespace, ctx: Context) -> int:
+    name = check_artifact_name(args.name)
+    for label in args.label:
+        if not NAME_RE.fullmatch(label):
+            raise RegistryError(f"invalid label '{label}': use {NAME_RULE}")
+    if args.type is not None and not NAME_RE.fullmatch(args.type):
+        raise RegistryError(f"invalid type '{args.type}': use {NAME_RULE}")
+    custom = [_custom_pair(item) for item in args.custom]
+
+    def change(current: ann.Annotation | None, _present: bool) -> dict[str, Any]:
+        fields: dict[str, Any] = current.to_json() if current else {}
+        for key in ("path", "type", "description"):
+            if getattr(args, key) is not None:
+                fields[key] = getattr(args, key)
+        labels = list(fields.get("labels") or [])
+        labels.extend(label for label in args.label if label not in labels)
+        fields["labels"] = labels
+        if args.virtual is not None:
+            fields["virtual"] = args.virtual
+        if custom:
+            existing = fields.get("custom")
+            if existing is not None and not isinstance(existing, dict):
+                raise RegistryError(
+                    f"custom of {name} is not a mapping, so --custom KEY=VALUE cannot set a key",
+                    hint="edit the file by hand",
+                )
+            merged = dict(existing or {})
+            merged.update(custom)
+            fields["custom"] = merged
+        return fields
+
+    file = edit(
+        ctx,
+        name,
+        change,
+        commit=args.commit,
+        push=args.push,
+        message=args.message or f"Annotate artifact {name}",
+    )
+    ctx.out(f"Updated {file}: {name}")
+    return 0
+
+
+def _custom_pair(item: str) -> tuple[str, Any]:
+    key, sep, text = item.partition("=")
+    if not sep or not key:
+        raise RegistryError(f"--custom '{item}': write KEY=VALUE")
+    try:
+        root, problems = load(text.encode("utf-8"))
+    except YamlError:
+        return key, text
+    if root is None:
+        return key, None if text.strip() else ""
+    return key, root.plain() if not problems else text

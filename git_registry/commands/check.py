@@ -1,0 +1,81 @@
+"""``git registry check``: every problem with the tags, the artifacts.yaml files at HEAD
+and the policy, one per line; exit 1 if there is any.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from git_registry import gitbin
+from git_registry.annotations import FILENAME, FileProblem
+from git_registry.cli import Context
+from git_registry.commands._common import load
+from git_registry.policy import registry_problems
+from git_registry.render import dump_json
+from git_registry.state import Problem
+
+
+def run(args: argparse.Namespace, ctx: Context) -> int:
+    repo = ctx.repo()
+    catalog = ctx.catalog()
+    registry = load(ctx).registry
+    found: list[FileProblem | Problem] = list(catalog.policy_problems())
+    head = repo.head()
+    files = gitbin.files_named(head, FILENAME, cwd=repo.cwd) if head is not None else []
+    for file in files:
+        assert head is not None
+        parsed = catalog.file_at(head, file)
+        if parsed is not None:
+            found.extend(parsed.problems)
+    found.extend(registry_problems(registry, catalog.policy()))
+    tags = sum(len(info.events) for info in registry.artifacts.values())
+    if args.json:
+        ctx.stdout.write(
+            dump_json(
+                {
+                    "problems": [_json(p) for p in found],
+                    "checked": {
+                        "tags": tags,
+                        "files": files,
+                        "policy": catalog.policy().file,
+                    },
+                }
+            )
+        )
+    else:
+        for problem in found:
+            ctx.out(_line(problem))
+        summary = f"checked {tags} tags, {len(files)} {FILENAME} file(s)"
+        if catalog.policy().file:
+            summary += f" and {catalog.policy().file}"
+        ctx.message("hint" if found else "note", f"{summary}: {len(found) or 'no'} problem(s)")
+    return 1 if found else 0
+
+
+def _line(problem: FileProblem | Problem) -> str:
+    if isinstance(problem, FileProblem) or problem.tag:
+        return str(problem)
+    return f"{problem.artifact}: {problem.message}"
+
+
+def _json(problem: FileProblem | Problem) -> dict[str, Any]:
+    if isinstance(problem, FileProblem):
+        return {
+            "file": problem.file,
+            "line": problem.line,
+            "column": problem.column,
+            "tag": None,
+            "artifact": problem.artifact,
+            "key": problem.key,
+            "message": problem.message,
+        }
+    return {
+        "file": None,
+        "line": None,
+        "column": None,
+        "tag": problem.tag,
+        "artifact": problem.artifact,
+        "key": None,
+        "message": problem.message,
+    }
