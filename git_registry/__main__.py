@@ -2,6 +2,6 @@
 
 import sys
 
-from git_registry.cli import main
+from git_registry.entry import main
 
 sys.exit(main())

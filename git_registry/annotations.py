@@ -144,7 +144,8 @@ def parse(
         root, yaml_problems = load(data)
     except YamlError as exc:
         return AnnotationsFile(file, problems=(_at(file, exc.problem),), editable=False)
-    problems = [_at(file, p) for p in yaml_problems]
+    entries_map = root is not None and root.kind == "map"
+    problems = [_at(file, p, by_entry=entries_map) for p in yaml_problems]
     if root is None:
         return AnnotationsFile(file, problems=tuple(problems))
     if root.kind != "map":
@@ -175,8 +176,17 @@ def with_problems(parsed: AnnotationsFile, problems: Iterable[FileProblem]) -> A
     return dataclasses.replace(parsed, problems=ordered)
 
 
-def _at(file: str, problem: YamlProblem) -> FileProblem:
-    return FileProblem(file, problem.line, problem.column, problem.message)
+def _at(file: str, problem: YamlProblem, *, by_entry: bool = False) -> FileProblem:
+    # A problem inside an entry (a duplicate key) is that artifact's, not the whole file's:
+    # other artifacts declared in the file stay readable (SPEC 3.3).
+    if not by_entry or not problem.path:
+        return FileProblem(file, problem.line, problem.column, problem.message)
+    artifact = artifact_in(file, problem.path[0])
+    key = problem.path[1] if len(problem.path) > 1 else None
+    where = f"artifact '{artifact}'" + (f", key '{key}'" if key else "")
+    return FileProblem(
+        file, problem.line, problem.column, f"{where}: {problem.message}", artifact, key
+    )
 
 
 def _entry(
@@ -188,15 +198,20 @@ def _entry(
 ) -> Annotation | None:
     key = key_node.value
     if not isinstance(key, str) or not NAME_RE.fullmatch(key):
-        shown = key if isinstance(key, str) else repr(key)
+        shown = key if isinstance(key, str) else _scalar(key)
         why = (
             "':' is not allowed in a key (put the entry in that folder's artifacts.yaml)"
             if isinstance(key, str) and ":" in key
             else NAME_RULE
         )
+        # The problem belongs to this entry (named as written), not to the whole file.
         problems.append(
             FileProblem(
-                file, key_node.line, key_node.column, f"invalid artifact name '{shown}': {why}"
+                file,
+                key_node.line,
+                key_node.column,
+                f"invalid artifact name '{shown}': {why}",
+                artifact_in(file, shown),
             )
         )
         return None
@@ -367,7 +382,6 @@ def entry_text(
 ) -> str:
     """The YAML text of one entry, labels in flow style; keys in ``order`` first (an
     existing entry's order), then the others in schema order."""
-    import yaml
 
     pad = " " * indent
     body = []
@@ -378,11 +392,10 @@ def entry_text(
         if name == "labels":
             body.append(f"{pad}  labels: [{', '.join(_scalar(v) for v in value)}]")
         elif name == "custom" and isinstance(value, (dict, list)) and value:
-            dumped = yaml.safe_dump(
-                value, default_flow_style=False, allow_unicode=True, sort_keys=False
-            )
+            dumped = _dump(value, default_flow_style=False, sort_keys=False)
             body.append(f"{pad}  custom:")
-            body.extend(f"{pad}    {line}" for line in dumped.splitlines())
+            # split("\n"), not splitlines(): only "\n" ends a line of YAML output.
+            body.extend(f"{pad}    {line}" for line in dumped.removesuffix("\n").split("\n"))
         else:
             body.append(f"{pad}  {name}: {_scalar(value)}")
     head = f"{pad}{_scalar(key)}:" + ("" if body else " {}")
@@ -390,10 +403,24 @@ def entry_text(
 
 
 def _scalar(value: Any) -> str:
+    text = _dump(value, default_flow_style=True, width=10**9)
+    return text.removesuffix("\n...\n").removesuffix("\n")
+
+
+def _dump(value: Any, **options: Any) -> str:
+    """YAML for ``value``, readable by people (non-ASCII kept as it is) when that reads
+    back as ``value``: PyYAML writes some line breaks (U+0085, U+2028) unescaped inside
+    quotes, where a reader folds them into spaces; those values are written escaped."""
     import yaml
 
-    text: str = yaml.safe_dump(value, default_flow_style=True, allow_unicode=True, width=10**9)
-    return text.removesuffix("\n...\n").removesuffix("\n")
+    text: str = yaml.safe_dump(value, allow_unicode=True, **options)
+    try:
+        same = yaml.safe_load(text) == value
+    except yaml.YAMLError:
+        same = False
+    if not same:
+        text = yaml.safe_dump(value, allow_unicode=False, **options)
+    return text
 
 
 def replace_entry(text: str, parsed: AnnotationsFile, key: str, new: str | None) -> str:

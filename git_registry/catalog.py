@@ -8,6 +8,7 @@ The glue between the repository (bytes at a path in a commit) and the pure
 from __future__ import annotations
 
 from git_registry import annotations as ann
+from git_registry import gitbin
 from git_registry.annotations import Annotation, AnnotationsFile, FileProblem
 from git_registry.errors import RegistryError
 from git_registry.policy import CONFIG_FILE, GTO_CONFIG_FILE, Policy, parse_policy
@@ -27,6 +28,7 @@ class Catalog:
         self._policy: tuple[Policy, tuple[FileProblem, ...]] | None = None
         self._parsed: dict[tuple[str, str], AnnotationsFile] = {}
         self._checked: dict[tuple[str, str], AnnotationsFile | None] = {}
+        self._commit_problems: dict[str, tuple[FileProblem, ...]] = {}
 
     # -- policy --------------------------------------------------------------------------
 
@@ -102,10 +104,30 @@ class Catalog:
             )
         return parsed.annotations.get(artifact)
 
-    def check_target(self, commit: ObjectId, artifact: str) -> None:
-        """Refuse to tag ``commit`` for ``artifact`` if its ``artifacts.yaml`` is broken there.
+    def commit_problems(self, commit: ObjectId) -> tuple[FileProblem, ...]:
+        """Every problem of every ``artifacts.yaml`` in ``commit`` (one ``git ls-tree``)."""
+        found = self._commit_problems.get(commit)
+        if found is None:
+            problems: list[FileProblem] = []
+            for file in gitbin.files_named(commit, ann.FILENAME, cwd=self.repo.cwd):
+                parsed = self.file_at(commit, file)
+                if parsed is not None:
+                    problems.extend(parsed.problems)
+            found = self._commit_problems[commit] = tuple(problems)
+        return found
 
-        This is the check ``git registry check`` and the hooks apply to a tag, so a
-        write never creates a tag they would report.
+    def check_target(self, commit: ObjectId, artifact: str) -> None:
+        """Refuse to tag ``commit`` for ``artifact`` if an ``artifacts.yaml`` is broken there.
+
+        This is the check the hooks apply to a pushed tag (every ``artifacts.yaml`` of
+        the tagged commit must be valid), so a write never creates a tag they refuse.
         """
         self.annotation(commit, artifact)
+        problems = self.commit_problems(commit)
+        if problems:
+            raise AnnotationError(
+                f"{problems[0].file} at commit {short(commit)} is invalid: {problems[0]}"
+                + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""),
+                hint="fix it and commit, then tag the new commit; 'git registry check' "
+                "lists every problem at HEAD",
+            )

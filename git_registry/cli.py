@@ -10,16 +10,22 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
+import gc
 import importlib
 import os
 import sys
-from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, NoReturn, TextIO
 
 from git_registry import __version__
 from git_registry.errors import EXIT_FATAL, EXIT_USAGE, RegistryError, UsageError
 
+# Importing typing costs 2 ms of a 45 ms `git registry -h`; mypy reads this name as
+# typing.TYPE_CHECKING.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping, Sequence
+    from typing import NoReturn, TextIO
+
     from git_registry.catalog import Catalog
     from git_registry.render import Painter
     from git_registry.repo import Repository
@@ -47,14 +53,41 @@ class Context:
         self._config: dict[str, str] | None = None
         self._painter: Painter | None = None
         self._catalog: Catalog | None = None
+        self.remotes: list[str] = []
+        """``--remote``: read these remotes' registries instead of the local one."""
+        self._mirrors: list[tuple[str, str]] | None = None
 
     def repo(self) -> Repository:
-        """The repository Git finds from the current directory (fatal if none)."""
+        """The repository Git finds from the current directory (fatal if none); with
+        ``--remote``, the local cache of the (first) remote's registry tags."""
         if self._repo is None:
             from git_registry.repo import Repository
 
-            self._repo = Repository.discover(self.cwd)
+            where = self.mirrors()[0][1] if self.remotes else self.cwd
+            self._repo = Repository.discover(where, use_cache=self._use_tag_cache)
         return self._repo
+
+    def mirrors(self) -> list[tuple[str, str]]:
+        """``(label, cache path)`` of each ``--remote``, brought up to date once."""
+        if self._mirrors is None:
+            from git_registry import mirror
+
+            root = mirror.cache_root(self.env)
+            self._mirrors = []
+            for remote in self.remotes:
+                label = mirror.label_for(remote)
+                taken = {lb for lb, _ in self._mirrors}
+                n = 2
+                while label in taken:
+                    label = f"{mirror.label_for(remote)}-{n}"
+                    n += 1
+                self._mirrors.append((label, mirror.sync(remote, self.cwd, root)))
+        return self._mirrors
+
+    def _use_tag_cache(self) -> bool:
+        """``registry.cache`` (default true): keep parsed tag objects in the Git directory."""
+        value = self.config().get("registry.cache", "true").lower()
+        return value not in ("false", "no", "off", "0", "")
 
     def catalog(self) -> Catalog:
         """Committed annotations and policy of the repository, read lazily and cached."""
@@ -164,6 +197,16 @@ def _add_json(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_remote(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--remote",
+        metavar="NAME|URL",
+        action="append",
+        help="read this remote's registry without cloning it (repeatable: one table, "
+        "artifacts named REMOTE:NAME)",
+    )
+
+
 def _add_color(parser: argparse.ArgumentParser, default: object) -> None:
     # As in Git, a value needs '=' (--color=never); a bare --color means always
     # (main() rewrites it to --color=always before parsing).
@@ -184,6 +227,7 @@ def _add_color(parser: argparse.ArgumentParser, default: object) -> None:
     )
 
 
+@functools.cache  # one for every command: 23 fewer parsers to build at start-up
 def _color_parent() -> _Parser:
     """The colour options, accepted after the command too (``git registry show --color``)."""
     parent = _Parser(add_help=False)
@@ -344,7 +388,8 @@ def build_parser() -> argparse.ArgumentParser:
         "NAME@vX.Y.Z or NAME#STAGE, that one version; --ref, --version or --commit print\n"
         "just that value.",
         usage="git registry show [NAME | NAME@vX.Y.Z | NAME@latest | NAME#STAGE] [--json] "
-        "[--ref | --version | --commit] [--all] [--all-versions]",
+        "[--ref | --version | --commit] [--all] [--all-versions] "
+        "[--remote NAME|URL]...",
     )
     p.add_argument(
         "selector",
@@ -375,6 +420,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="list every version holding a stage, not only the newest",
     )
+    _add_remote(p)
 
     p = _command(
         sub,
@@ -383,11 +429,12 @@ def build_parser() -> argparse.ArgumentParser:
         "every registry event, newest first",
         "Every event (registration, deregistration, assignment, unassignment, deprecation)\n"
         "of the registry or of one artifact, newest first: when, who, what, which commit.",
-        usage="git registry history [NAME] [--json] [--ascending]",
+        usage="git registry history [NAME] [--json] [--ascending] [--remote NAME|URL]...",
     )
     p.add_argument("name", metavar="NAME", nargs="?", help="only this artifact")
     _add_json(p)
     p.add_argument("--ascending", action="store_true", help="oldest first")
+    _add_remote(p)
 
     p = _command(
         sub,
@@ -395,7 +442,8 @@ def build_parser() -> argparse.ArgumentParser:
         "which",
         "the version in a stage",
         "Print the version of NAME holding STAGE (exit 1 if none does).",
-        usage="git registry which NAME STAGE [--ref] [--all-versions] [--json]",
+        usage="git registry which NAME STAGE [--ref] [--all-versions] [--json] "
+        "[--remote NAME|URL]...",
     )
     p.add_argument("name", metavar="NAME", help="the artifact")
     p.add_argument("stage", metavar="STAGE", help="the stage")
@@ -404,6 +452,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--all-versions", action="store_true", help="every version holding the stage, newest first"
     )
     _add_json(p)
+    _add_remote(p)
 
     p = _command(
         sub,
@@ -411,23 +460,75 @@ def build_parser() -> argparse.ArgumentParser:
         "latest",
         "the latest version",
         "Print the highest active version of NAME, by SemVer (exit 1 if there is none).",
-        usage="git registry latest NAME [--ref] [--json]",
+        usage="git registry latest NAME [--ref] [--json] [--remote NAME|URL]...",
     )
     p.add_argument("name", metavar="NAME", help="the artifact")
     p.add_argument("--ref", action="store_true", help="print the version's tag")
     _add_json(p)
+    _add_remote(p)
 
     p = _command(
         sub,
         "check-ref",
         "check_ref",
         "what a registry tag means (for CI)",
-        "Say what event the tag REF (NAME or refs/tags/NAME) created. Exit 1 if it is not\n"
-        "a registry event.",
-        usage="git registry check-ref REF [--json]",
+        "Say what event the tag REF (NAME or refs/tags/NAME) created: as text, --json,\n"
+        "--format github (appends name, version, stage, event, tag, commit, path, type and\n"
+        "description to $GITHUB_OUTPUT) or --format env (a dotenv file of REGISTRY_* keys).\n"
+        "Exit 1 if it is not a registry event, unless --allow-other. --fetch first fetches\n"
+        "the artifact's registry tags (in a CI checkout that has only a lightweight copy).",
+        usage="git registry check-ref REF [--json | --format FORMAT] [--allow-other] [--fetch]",
     )
     p.add_argument("ref", metavar="REF", help="a tag name, e.g. refs/tags/churn#prod#3")
     _add_json(p)
+    p.add_argument(
+        "--format",
+        choices=["text", "json", "github", "env"],
+        default="text",
+        help="text (default), json, github ($GITHUB_OUTPUT) or env (dotenv)",
+    )
+    p.add_argument(
+        "--allow-other",
+        action="store_true",
+        help="exit 0 (with empty values) when REF is not a registry event",
+    )
+    p.add_argument(
+        "--fetch",
+        action="store_true",
+        help="fetch the artifact's registry tags from the remote first",
+    )
+
+    p = _command(
+        sub,
+        "fetch",
+        "fetch",
+        "fetch registry tags from a remote",
+        "Fetch the registry tags (all, or those of the NAMEs) that the remote has and this\n"
+        "repository lacks. Local tags that differ are kept and reported, except lightweight\n"
+        "copies of annotated tags (as CI checkouts make), which are replaced. In a shallow\n"
+        "clone only the tagged commits are fetched, not their history. REMOTE defaults to\n"
+        "registry.remote, then origin.",
+        usage="git registry fetch [REMOTE] [NAME...]",
+    )
+    p.add_argument(
+        "words", metavar="[REMOTE] [NAME]", nargs="*", help="a remote or URL, then artifacts"
+    )
+
+    p = _command(
+        sub,
+        "push",
+        "push",
+        "push the registry tags a remote lacks, one per push",
+        "Push the registry tags (all, or those of the NAMEs) that the remote lacks, oldest\n"
+        "event first, one tag per 'git push' so that each fires its own CI event. Tags the\n"
+        "remote has with other contents are reported, never forced. REMOTE defaults to\n"
+        "registry.remote, then origin.",
+        usage="git registry push [REMOTE] [NAME...] [--dry-run]",
+    )
+    p.add_argument(
+        "words", metavar="[REMOTE] [NAME]", nargs="*", help="a remote or URL, then artifacts"
+    )
+    p.add_argument("-n", "--dry-run", action="store_true", help="list what would be pushed")
 
     p = _command(
         sub,
@@ -553,6 +654,55 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = _command(
         sub,
+        "hook",
+        "hook",
+        "run a hook's checks (called by the installed hooks)",
+        "The checks the installed hooks run. Git calls them through the wrappers that\n"
+        "'git registry hooks install' writes; you can also call them from your own hooks.\n"
+        "  pre-push REMOTE URL   pushed registry tags and branches (reads Git's pre-push input)\n"
+        "  commit-msg [FILE]     the staged artifacts.yaml files and .registry.yaml\n"
+        "  pre-receive           on a server: the same checks as pre-push, on incoming refs\n"
+        "  update REF OLD NEW    on a server: the same checks for one ref\n"
+        "Exit 1 with one line per problem if something is refused.",
+        usage="git registry hook (pre-push REMOTE URL | commit-msg [FILE] | pre-receive | "
+        "update REF OLD NEW)",
+    )
+    hook_sub = p.add_subparsers(dest="hook", metavar="HOOK", parser_class=_Parser, required=True)
+    h = hook_sub.add_parser("pre-push", help="check pushed registry tags and branches")
+    h.add_argument("remote_name", metavar="REMOTE", nargs="?", help="the remote's name (from Git)")
+    h.add_argument("url", metavar="URL", nargs="?", help="the remote's URL (from Git)")
+    h = hook_sub.add_parser("commit-msg", help="check the staged artifacts.yaml and policy")
+    h.add_argument("file", metavar="FILE", nargs="?", help="the commit message file (unused)")
+    hook_sub.add_parser("pre-receive", help="check incoming refs on a server")
+    h = hook_sub.add_parser("update", help="check one incoming ref on a server")
+    h.add_argument("refname", metavar="REF", help="the ref being updated")
+    h.add_argument("old", metavar="OLD", help="its old object id")
+    h.add_argument("new", metavar="NEW", help="its new object id")
+
+    p = _command(
+        sub,
+        "hooks",
+        "hooks",
+        "install, remove or list the Git hooks",
+        "install: write pre-push and commit-msg hooks (--server: pre-receive, for a bare\n"
+        "repository on a server) into the hooks folder Git uses (core.hooksPath honoured).\n"
+        "A hook already there is kept as HOOK.registry-orig and run first; --force sets it\n"
+        "aside as HOOK.registry-replaced instead. uninstall removes only our hooks and puts\n"
+        "back what was there. status says what is installed where.",
+        usage="git registry hooks (install [--server] [--force] | uninstall | status)",
+    )
+    p.add_argument(
+        "action", metavar="ACTION", choices=["install", "uninstall", "status"], help="what to do"
+    )
+    p.add_argument("--server", action="store_true", help="install the server hook (pre-receive)")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="set a foreign hook aside instead of chaining it",
+    )
+
+    p = _command(
+        sub,
         "demo",
         "demo",
         "build an example registry and show it",
@@ -563,6 +713,34 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "dir", metavar="DIR", nargs="?", default="registry-demo", help="where to create it"
     )
+
+    p = _command(
+        sub,
+        "completion",
+        "completion",
+        "print the shell completion script",
+        "Print the completion script for SHELL. Installed with pip, the scripts are also in\n"
+        "share/bash-completion/completions, share/zsh/site-functions and\n"
+        "share/fish/vendor_completions.d. One step per shell (see the README):\n"
+        "  bash: source <(git registry completion bash)               in ~/.bashrc\n"
+        "  zsh:  git registry completion zsh > ~/.zfunc/_git-registry  (~/.zfunc in $fpath)\n"
+        "  fish: git registry completion fish > ~/.config/fish/completions/git-registry.fish",
+        usage="git registry completion (bash | zsh | fish)",
+    )
+    p.add_argument(
+        "shell", metavar="SHELL", choices=["bash", "zsh", "fish"], help="bash, zsh or fish"
+    )
+
+    p = _command(
+        sub,
+        "help",
+        "help",
+        "print a command's help (the manual: git help registry)",
+        "Print the help of COMMAND, or the list of commands, without 'man'. The manual\n"
+        "page is 'git help registry' (or 'man git-registry').",
+        usage="git registry help [COMMAND]",
+    )
+    p.add_argument("topic", metavar="COMMAND", nargs="?", help="the command")
     return parser
 
 
@@ -598,8 +776,14 @@ def main(
         return EXIT_USAGE
     color = getattr(args, "color", None)
     ctx = Context(out, err, os.environ if env is None else env, cwd or os.getcwd(), color)
+    ctx.remotes = list(getattr(args, "remote", None) or [])
     module = importlib.import_module(f"git_registry.commands.{_COMMANDS[args.command]}")
     run: Callable[[argparse.Namespace, Context], int] = module.run
+    # One short run allocates up to a million objects (100,000 tags) and makes no
+    # cycles worth collecting: the cyclic collector would walk them all, again and
+    # again (a third of the run time). Reference counting still frees everything.
+    collect = gc.isenabled()
+    gc.disable()
     try:
         return run(args, ctx)
     except RegistryError as exc:
@@ -616,6 +800,8 @@ def main(
         return EXIT_FATAL
     finally:
         ctx.close()
+        if collect:
+            gc.enable()
 
 
 def _bare_color(args: list[str]) -> list[str]:

@@ -10,10 +10,11 @@ user's own hooks apply).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import subprocess
-from collections.abc import Mapping, Sequence
+from collections.abc import Generator, Mapping, Sequence
 from dataclasses import dataclass
 
 from git_registry.errors import RegistryError
@@ -44,6 +45,8 @@ def run_git(
     Raises:
         GitError: ``git`` is missing, or exits non-zero and ``check`` is set.
     """
+    if cwd is not None:
+        env = _absolute_git_paths(os.environ if env is None else env)
     try:
         proc = subprocess.run(
             ["git", *args],
@@ -62,6 +65,29 @@ def run_git(
     if check and proc.returncode != 0:
         raise GitError(_git_message(result, args))
     return result
+
+
+_PATH_VARIABLES = (
+    "GIT_DIR",
+    "GIT_WORK_TREE",
+    "GIT_COMMON_DIR",
+    "GIT_INDEX_FILE",
+    "GIT_OBJECT_DIRECTORY",
+)
+
+
+def _absolute_git_paths(env: Mapping[str, str]) -> Mapping[str, str]:
+    """``env`` with relative repository paths made absolute.
+
+    Git exports ``--git-dir`` and ``--work-tree`` (and a user exports ``GIT_DIR``
+    …) as given, relative to the directory it ran us in; we run ``git`` in the top
+    of the work tree, where they would name another directory.
+    """
+    relative = [name for name in _PATH_VARIABLES if env.get(name) and not os.path.isabs(env[name])]
+    if not relative:
+        return env
+    here = os.getcwd()
+    return {**env, **{name: os.path.join(here, env[name]) for name in relative}}
 
 
 def _git_message(result: GitResult, args: Sequence[str]) -> str:
@@ -187,3 +213,127 @@ def files_named(commit: str, filename: str, cwd: str | None = None) -> list[str]
 def push(remote: str, refspecs: Sequence[str], cwd: str | None = None) -> GitResult:
     """``git push REMOTE REFSPEC…`` through the real binary; never forced."""
     return run_git(["push", "--porcelain", remote, *refspecs], cwd=cwd, check=False)
+
+
+_CAT_FILE = ("cat-file", "--batch", "--buffer")
+_CAT_ONE = ("cat-file", "--batch")
+
+
+def stream_objects(
+    git_dir: str, oids: Sequence[str]
+) -> Generator[tuple[str, bytes] | None, None, None]:
+    """Type and contents of each of ``oids`` (full lower-case hex ids), in order; None
+    for a missing object. If Git fails midway, the rest are None.
+
+    One ``git cat-file --batch`` for all of them, read as Git writes them, so that
+    only one object is in memory at a time and parsing overlaps Git's work: about
+    ten times faster than reading each through dulwich. It honours Git's object
+    lookup (alternates, ``GIT_OBJECT_DIRECTORY``, a server hook's quarantine);
+    replace refs are not applied (``--no-replace-objects``): an id always means
+    the same bytes.
+    """
+    if not oids:
+        return
+    try:
+        proc = subprocess.Popen(
+            ["git", f"--git-dir={git_dir}", "--no-replace-objects", *_CAT_FILE],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
+    except FileNotFoundError as exc:
+        raise GitError("the 'git' binary was not found on PATH") from exc
+    assert proc.stdin is not None and proc.stdout is not None
+    stdin, stdout = proc.stdin, proc.stdout
+
+    def feed() -> None:  # in a thread: Git blocks on its output until we read it
+        with contextlib.suppress(OSError):
+            stdin.write("\n".join(oids).encode("ascii") + b"\n")
+        with contextlib.suppress(OSError):
+            stdin.close()
+
+    import threading
+
+    writer = threading.Thread(target=feed, daemon=True)
+    writer.start()
+    alive = True
+    try:
+        for _ in oids:
+            found = None
+            if alive:
+                header = stdout.readline().split()
+                if len(header) == 3:
+                    size = int(header[2])
+                    data = stdout.read(size + 1)
+                    if len(data) == size + 1:
+                        found = (header[1].decode("ascii", "replace"), data[:size])
+                    else:
+                        alive = False
+                elif len(header) != 2:  # not "<oid> missing": Git died
+                    alive = False
+            yield found
+    finally:
+        stdout.close()
+        proc.wait()
+        writer.join()
+
+
+class ObjectReader:
+    """One ``git cat-file --batch`` process, kept open to read objects one at a time.
+
+    For the few objects a command reads by path (a commit, its trees, an
+    ``artifacts.yaml``): a round trip takes microseconds, where importing and
+    opening dulwich takes 20 ms. Replace refs are not applied, as in
+    :func:`stream_objects`. Call :meth:`close` when done.
+    """
+
+    def __init__(self, git_dir: str) -> None:
+        self._git_dir = git_dir
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    def read(self, oid: str) -> tuple[str, bytes] | None:
+        """Type and contents of object ``oid`` (a full hex id), or None if it is missing.
+
+        Raises:
+            GitError: ``git`` is missing or died.
+        """
+        if "\n" in oid or not oid:
+            return None
+        proc = self._start()
+        assert proc.stdin is not None and proc.stdout is not None
+        try:
+            proc.stdin.write(oid.encode("ascii", "replace") + b"\n")
+            proc.stdin.flush()
+            header = proc.stdout.readline().split()
+            if len(header) != 3:
+                if len(header) == 2:  # "<oid> missing"
+                    return None
+                raise GitError("git cat-file stopped unexpectedly")
+            size = int(header[2])
+            data = proc.stdout.read(size + 1)
+        except (OSError, ValueError) as exc:
+            raise GitError(f"git cat-file failed: {exc}") from exc
+        if len(data) != size + 1:
+            raise GitError("git cat-file stopped unexpectedly")
+        return header[1].decode("ascii", "replace"), data[:size]
+
+    def _start(self) -> subprocess.Popen[bytes]:
+        if self._proc is None:
+            try:
+                self._proc = subprocess.Popen(
+                    ["git", f"--git-dir={self._git_dir}", "--no-replace-objects", *_CAT_ONE],
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.DEVNULL,
+                )
+            except FileNotFoundError as exc:
+                raise GitError("the 'git' binary was not found on PATH") from exc
+        return self._proc
+
+    def close(self) -> None:
+        proc, self._proc = self._proc, None
+        if proc is not None:
+            assert proc.stdin is not None and proc.stdout is not None
+            proc.stdin.close()
+            proc.stdout.close()
+            proc.wait()

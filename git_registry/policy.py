@@ -42,7 +42,10 @@ def parse_policy(data: bytes, file: str) -> tuple[Policy, tuple[FileProblem, ...
     except YamlError as exc:
         p = exc.problem
         return Policy(file=file), (FileProblem(file, p.line, p.column, p.message),)
-    problems.extend(FileProblem(file, p.line, p.column, p.message) for p in yaml_problems)
+    problems.extend(
+        FileProblem(file, p.line, p.column, p.message, key=p.path[0] if p.path else None)
+        for p in yaml_problems
+    )
     if root is None:
         return Policy(file=file), tuple(problems)
     if root.kind != "map":

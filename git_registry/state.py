@@ -7,12 +7,19 @@ Pure: takes the tag refs read once per command and returns an immutable
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from operator import itemgetter
 
-from git_registry.grammar import EventKind, TagName, parse_tag, semver_key, strip_tag_prefix
-from git_registry.tags import ObjectId, Signature, TagRef, short
+from git_registry.grammar import (
+    EventKind,
+    SemverKey,
+    TagFields,
+    parse_tag,
+    semver_key,
+    strip_tag_prefix,
+)
+from git_registry.tags import ObjectId, Signature, TagRef, TagRow, fast_maker, short, tag_row
 
 _NO_TAGGER = Signature("", "", 0, 0)
 
@@ -166,199 +173,282 @@ def build_registry(refs: Iterable[TagRef], known: Iterable[str] = ()) -> Registr
     Returns:
         The registry; unusable tags are listed in ``problems`` and left out.
     """
-    problems: list[Problem] = []
-    counters: dict[str, int] = {}
-    by_artifact: dict[str, list[Event]] = {}
+    rows: list[TagRow] = []
+    fields: list[TagFields] = []
     for ref in refs:
         parsed = parse_tag(ref.name)
-        if parsed is None:
+        if parsed is not None:
+            rows.append(tag_row(ref))
+            fields.append(
+                (parsed.artifact, parsed.kind, parsed.version, parsed.stage, parsed.counter)
+            )
+    return build_registry_rows(rows, fields, known)
+
+
+# An event's sort key (Event.order) and the fields of an Event-to-be, kept as plain
+# tuples while the state is worked out: with 100,000 tags, computing ``order`` per
+# comparison and re-creating events (dataclasses.replace) dominated the run time.
+_Order = tuple[int, int, int, str]
+_Item = tuple[
+    _Order,
+    EventKind,
+    str,
+    "str | None",
+    "str | None",
+    "int | None",
+    ObjectId,
+    Signature,
+    str,
+    ObjectId,
+]
+"""(order, kind, tag, version, stage, counter, commit, tagger, message, tag object id)"""
+_first = itemgetter(0)
+_PRIORITY = {kind: kind.priority for kind in EventKind}
+_new_event = fast_maker(Event)
+_new_version = fast_maker(VersionInfo)
+_new_hold = fast_maker(StageHold)
+
+
+def build_registry_rows(
+    rows: Sequence[TagRow], fields: Sequence[TagFields], known: Iterable[str] = ()
+) -> Registry:
+    """:func:`build_registry` for registry tags read as rows, their names parsed.
+
+    Args:
+        rows: the tags (:data:`~git_registry.tags.TagRow`), registry tags only.
+        fields: each row's parsed name (:func:`~git_registry.grammar.parse_tags`).
+        known: names of other artifacts whose tags were not read (for hints).
+    """
+    problems: list[Problem] = []
+    counters: dict[str, int] = {}
+    # Per artifact: its registrations and deregistrations, and its other events.
+    by_artifact: dict[str, tuple[list[_Item], list[_Item]]] = {}
+    registration, deregistration = EventKind.REGISTRATION, EventKind.DEREGISTRATION
+    for row, parsed in zip(rows, fields, strict=True):
+        artifact, kind, version, stage, counter = parsed
+        if counter is not None:
+            counters[artifact] = max(counters.get(artifact, 0), counter)
+        name, oid, target, target_type, tagger, message, _problem = row
+        if target is None or target_type != "commit":
+            problems.append(_unusable(row, artifact))
             continue
-        if parsed.counter is not None:
-            counters[parsed.artifact] = max(counters.get(parsed.artifact, 0), parsed.counter)
-        event = _event(ref, parsed, problems)
-        if event is not None:
-            by_artifact.setdefault(parsed.artifact, []).append(event)
-    artifacts = {
-        name: _build_artifact(name, events, problems)
-        for name, events in sorted(by_artifact.items())
-    }
-    first_use: dict[str, tuple[int, int, int, str]] = {}
-    for info in artifacts.values():
-        for event in info.events:
-            if event.stage is not None and (
-                event.stage not in first_use or event.order < first_use[event.stage]
-            ):
-                first_use[event.stage] = event.order
+        if tagger is None:
+            tagger = _NO_TAGGER
+        order = (tagger.time, counter if counter is not None else 0, _PRIORITY[kind], name)
+        lists = by_artifact.get(artifact)
+        if lists is None:
+            lists = by_artifact[artifact] = ([], [])
+        lists[0 if kind is registration or kind is deregistration else 1].append(
+            (order, kind, name, version, stage, counter, target, tagger, message.strip(), oid)
+        )
+    artifacts: dict[str, ArtifactInfo] = {}
+    first_use: dict[str, _Order] = {}
+    semver_keys: dict[str, SemverKey] = {}
+    for artifact, (direct, others) in sorted(by_artifact.items()):
+        artifacts[artifact] = _build_artifact(
+            artifact, direct, others, problems, first_use, semver_keys
+        )
     stages = tuple(sorted(first_use, key=lambda s: (first_use[s], s)))
     names = tuple(sorted(set(known) | set(artifacts)))
     return Registry(artifacts, tuple(problems), stages, counters, names)
 
 
-def _event(ref: TagRef, parsed: TagName, problems: list[Problem]) -> Event | None:
-    if ref.problem is not None:
-        problems.append(Problem(ref.problem, ref.name, parsed.artifact))
-        return None
-    tag = ref.tag
-    if tag is None:
-        problems.append(
-            Problem(
-                "lightweight tag ignored: registry events are annotated tags "
-                "(recreate it with 'git tag -a', or fetch the annotated tag)",
-                ref.name,
-                parsed.artifact,
-            )
+def _unusable(row: TagRow, artifact: str) -> Problem:
+    name, _oid, target, target_type, _tagger, _message, problem = row
+    if problem is not None:
+        return Problem(problem, name, artifact)
+    if target is None:
+        return Problem(
+            "lightweight tag ignored: registry events are annotated tags "
+            "(recreate it with 'git tag -a', or fetch the annotated tag)",
+            name,
+            artifact,
         )
-        return None
-    if tag.target_type != "commit":
-        problems.append(
-            Problem(
-                f"points at a {tag.target_type}, not a commit: ignored", ref.name, parsed.artifact
-            )
-        )
-        return None
-    return Event(
-        tag=ref.name,
-        kind=parsed.kind,
-        artifact=parsed.artifact,
-        version=parsed.version,
-        stage=parsed.stage,
-        counter=parsed.counter,
-        commit=tag.target,
-        tagger=tag.tagger or _NO_TAGGER,
-        message=tag.message.strip(),
-        oid=tag.oid,
-    )
+    return Problem(f"points at a {target_type}, not a commit: ignored", name, artifact)
 
 
-@dataclass(slots=True)
 class _Version:
-    version: str
-    commit: ObjectId
-    direct: list[Event] = field(default_factory=list)
-    staged: list[Event] = field(default_factory=list)
+    """A version while the state is worked out: its own events and its stage events."""
+
+    __slots__ = ("active", "commit", "direct", "staged", "version")
+
+    def __init__(self, version: str, commit: ObjectId) -> None:
+        self.version = version
+        self.commit = commit
+        self.direct: list[tuple[_Order, Event]] = []
+        self.staged: list[tuple[_Order, Event]] = []
+        self.active = True
 
 
-def _build_artifact(name: str, events: list[Event], problems: list[Problem]) -> ArtifactInfo:
-    events.sort(key=lambda e: e.order)
+def _build_artifact(
+    name: str,
+    direct: list[_Item],
+    others: list[_Item],
+    problems: list[Problem],
+    first_use: dict[str, _Order],
+    semver_keys: dict[str, SemverKey],
+) -> ArtifactInfo:
+    """One artifact from its registrations and deregistrations (``direct``) and its
+    other events; adds to ``problems`` and to ``first_use`` (stage -> first order)."""
+    direct.sort(key=_first)
+    others.sort(key=_first)
     versions: dict[str, _Version] = {}
     at_commit: dict[str, list[_Version]] = {}
-    accepted: list[Event] = []
+    shared: list[str] = []  # commits holding more than one version
+    accepted: list[tuple[_Order, Event]] = []
 
     # Registrations and deregistrations first: an assignment belongs to the version
     # registered at its commit, whenever that registration happened (as in GTO).
-    for event in events:
-        if event.kind not in (EventKind.REGISTRATION, EventKind.DEREGISTRATION):
-            continue
-        assert event.version is not None
-        known = versions.get(event.version)
+    for order, kind, tag, version, stage, counter, commit, tagger, message, oid in direct:
+        assert version is not None
+        known = versions.get(version)
         if known is None:
-            if event.kind is EventKind.DEREGISTRATION:
+            if kind is EventKind.DEREGISTRATION:
                 problems.append(
                     Problem(
-                        f"deregisters {event.version}, which was never registered: ignored",
-                        event.tag,
-                        name,
+                        f"deregisters {version}, which was never registered: ignored", tag, name
                     )
                 )
                 continue
-            known = versions[event.version] = _Version(event.version, event.commit)
-            at_commit.setdefault(event.commit, []).append(known)
-        elif known.commit != event.commit:
-            first = known.direct[0]
+            known = versions[version] = _Version(version, commit)
+            held = at_commit.get(commit)
+            if held is None:
+                at_commit[commit] = [known]
+            else:
+                held.append(known)
+                if len(held) == 2:
+                    shared.append(commit)
+        elif known.commit != commit:
+            first = known.direct[0][1]
             problems.append(
                 Problem(
-                    f"{event.version} of {name} is already registered at commit "
+                    f"{version} of {name} is already registered at commit "
                     f"{short(known.commit)} (tag {first.tag}); this tag points at "
-                    f"{short(event.commit)}: ignored",
-                    event.tag,
+                    f"{short(commit)}: ignored",
+                    tag,
                     name,
                 )
             )
             continue
-        known.direct.append(event)
-        accepted.append(event)
+        event = _new_event(tag, kind, name, version, stage, counter, commit, tagger, message, oid)
+        pair = (order, event)
+        known.direct.append(pair)
+        accepted.append(pair)
 
-    for event in events:
-        if event.kind is EventKind.DEPRECATION:
-            accepted.append(event)
-        elif event.kind in (EventKind.ASSIGNMENT, EventKind.UNASSIGNMENT):
-            owner = _owner(at_commit.get(event.commit, []), event)
-            if owner is None:
-                problems.append(
-                    Problem(
-                        f"points at commit {short(event.commit)}, where {name} has no "
-                        "registered version: ignored",
-                        event.tag,
-                        name,
-                    )
-                )
-                continue
-            event = dataclasses.replace(event, version=owner.version)
-            owner.staged.append(event)
-            accepted.append(event)
-    accepted.sort(key=lambda e: e.order)
-
-    holds: dict[str, list[StageHold]] = {}
-    active: dict[str, bool] = {}
-    for v in versions.values():
-        active[v.version] = v.direct[-1].kind is EventKind.REGISTRATION
-        if not active[v.version]:
+    for order, kind, tag, version, stage, counter, commit, tagger, message, oid in others:
+        if kind is EventKind.DEPRECATION:
+            event = _new_event(
+                tag, kind, name, version, stage, counter, commit, tagger, message, oid
+            )
+            accepted.append((order, event))
             continue
-        last_by_stage: dict[str, Event] = {}
-        for event in v.staged:
-            assert event.stage is not None
-            last_by_stage[event.stage] = event
-        for stage, last in last_by_stage.items():
-            if last.kind is EventKind.ASSIGNMENT:
-                holds.setdefault(stage, []).append(StageHold(stage, v.version, last))
+        candidates = at_commit.get(commit)
+        if candidates is not None and len(candidates) == 1:
+            owner: _Version | None = candidates[0]
+        else:
+            owner = _owner(candidates or [], order)
+        if owner is None:
+            problems.append(
+                Problem(
+                    f"points at commit {short(commit)}, where {name} has no "
+                    "registered version: ignored",
+                    tag,
+                    name,
+                )
+            )
+            continue
+        event = _new_event(
+            tag, kind, name, owner.version, stage, counter, commit, tagger, message, oid
+        )
+        pair = (order, event)
+        owner.staged.append(pair)
+        accepted.append(pair)
+        assert stage is not None
+        if stage not in first_use or order < first_use[stage]:
+            first_use[stage] = order
+    accepted.sort(key=_first)
+
+    holds: dict[str, list[tuple[_Order, StageHold]]] = {}
+    assignment = EventKind.ASSIGNMENT
+    for v in versions.values():
+        v.active = active = v.direct[-1][1].kind is EventKind.REGISTRATION
+        mine = v.staged
+        if not active or not mine:
+            continue
+        # The newest event of each stage (one, most often) decides whether v holds it.
+        newest = mine if len(mine) == 1 else list({p[1].stage: p for p in mine}.values())
+        for order, last in newest:
+            if last.kind is assignment:
+                stage = last.stage
+                assert stage is not None
+                hold = (order, _new_hold(stage, v.version, last))
+                others_held = holds.get(stage)
+                if others_held is None:
+                    holds[stage] = [hold]
+                else:
+                    others_held.append(hold)
     stages = {
-        stage: tuple(sorted(hs, key=lambda h: h.assignment.order, reverse=True))
+        stage: tuple(h for _, h in sorted(hs, key=_first, reverse=True))
         for stage, hs in holds.items()
     }
     holding: dict[str, list[str]] = {}
     for stage, hs in stages.items():
         holding.setdefault(hs[0].version, []).append(stage)
 
-    for commit, vs in at_commit.items():
-        live = [v.version for v in vs if active[v.version]]
+    for where in sorted(shared, key=list(at_commit).index) if shared else ():
+        live = [v.version for v in at_commit[where] if v.active]
         if len(live) > 1:
             problems.append(
                 Problem(
-                    f"commit {short(commit)} holds {len(live)} active versions of {name} "
+                    f"commit {short(where)} holds {len(live)} active versions of {name} "
                     f"({', '.join(live)}); stage tags on it go to the newest registration",
                     None,
                     name,
                 )
             )
 
-    infos = [
-        VersionInfo(
-            artifact=name,
-            version=v.version,
-            commit=v.commit,
-            active=active[v.version],
-            registration=v.direct[0],
-            events=tuple(sorted(v.direct + v.staged, key=lambda e: e.order)),
-            stages=tuple(holding.get(v.version, ())),
+    infos: list[tuple[tuple[SemverKey, _Order], VersionInfo]] = []
+    for v in versions.values():
+        version = v.version
+        key = semver_keys.get(version)
+        if key is None:
+            key = semver_keys[version] = semver_key(version)
+        own, stage_events = v.direct, v.staged
+        if len(own) == 1 and (not stage_events or own[0][0] < stage_events[0][0]):
+            events = (own[0][1], *[e for _, e in stage_events])  # in order already
+        else:
+            events = _merged(own, stage_events)
+        holds_now = holding.get(version)
+        info = _new_version(
+            name, version, v.commit, v.active, own[0][1], events, tuple(holds_now or ())
         )
-        for v in versions.values()
-    ]
+        infos.append(((key, own[0][0]), info))
     # Highest SemVer first; equal precedence (build metadata) by newest registration.
-    infos.sort(key=lambda i: (semver_key(i.version), i.registration.order), reverse=True)
-    latest = next((i for i in infos if i.active), None)
-    deprecated = bool(accepted) and accepted[-1].kind is EventKind.DEPRECATION
+    infos.sort(key=_first, reverse=True)
+    ordered = tuple([info for _, info in infos])
+    latest = next((i for i in ordered if i.active), None)
+    deprecated = bool(accepted) and accepted[-1][1].kind is EventKind.DEPRECATION
     return ArtifactInfo(
         name=name,
         deprecated=deprecated,
-        versions=tuple(infos),
+        versions=ordered,
         latest=latest,
         stages=stages,
-        events=tuple(accepted),
+        events=tuple([e for _, e in accepted]),
     )
 
 
-def _owner(candidates: list[_Version], event: Event) -> _Version | None:
-    """The version a stage event at some commit belongs to.
+def _merged(
+    first: list[tuple[_Order, Event]], second: list[tuple[_Order, Event]]
+) -> tuple[Event, ...]:
+    """The events of two sorted lists, in order (no sort when they follow one another)."""
+    if not second or (first and first[-1][0] < second[0][0]):
+        return tuple([e for _, e in first] + [e for _, e in second])
+    return tuple([e for _, e in sorted(first + second, key=_first)])
+
+
+def _owner(candidates: list[_Version], order: _Order) -> _Version | None:
+    """The version a stage event (sorting at ``order``) at some commit belongs to.
 
     Normally one version is registered at a commit. If several are, the one whose
     newest registration precedes the event and is newest wins; failing that, the
@@ -367,11 +457,9 @@ def _owner(candidates: list[_Version], event: Event) -> _Version | None:
     if len(candidates) <= 1:
         return candidates[0] if candidates else None
     best: _Version | None = None
-    best_order: tuple[int, int, int, str] | None = None
+    best_order: _Order | None = None
     for v in candidates:
-        regs = [
-            e.order for e in v.direct if e.kind is EventKind.REGISTRATION and e.order <= event.order
-        ]
+        regs = [o for o, e in v.direct if e.kind is EventKind.REGISTRATION and o <= order]
         if regs and (best_order is None or max(regs) > best_order):
             best, best_order = v, max(regs)
     return best or candidates[0]

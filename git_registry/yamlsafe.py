@@ -9,7 +9,6 @@ errors can point at them. Pure: bytes in, values out.
 
 from __future__ import annotations
 
-import datetime
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -37,6 +36,9 @@ class YamlProblem:
     line: int
     column: int
     message: str
+    path: tuple[str, ...] = ()
+    """The mapping keys leading to the value the problem is about (for a duplicate
+    key: the keys of the enclosing mappings, then the duplicate key itself)."""
 
 
 class YamlError(Exception):
@@ -90,7 +92,7 @@ def load(data: bytes) -> tuple[Node | None, list[YamlProblem]]:
     """Parse one YAML document.
 
     Returns:
-        The root node (None for an empty document) and the problems found in
+        The root node (None for an empty or null document) and the problems found in
         otherwise readable data (duplicate keys: the first one is kept).
 
     Raises:
@@ -116,6 +118,24 @@ def load(data: bytes) -> tuple[Node | None, list[YamlProblem]]:
     loader_class = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
         root = yaml.compose(text, Loader=loader_class)
+    except RecursionError:
+        # PyYAML without libyaml composes recursively, and has no nesting limit of its own.
+        raise YamlError(
+            YamlProblem(1, 1, f"nested too deeply to read (the limit is {MAX_DEPTH} levels)")
+        ) from None
+    except yaml.reader.ReaderError as exc:
+        # libyaml counts the position in UTF-8 bytes, PyYAML in characters.
+        position = exc.position
+        if loader_class is not yaml.SafeLoader:
+            position = len(text.encode("utf-8")[:position].decode("utf-8", "ignore"))
+        read = text[:position]
+        line = read.count("\n") + 1
+        column = position - (read.rfind("\n") + 1) + 1
+        raise YamlError(
+            YamlProblem(
+                line, column, f"invalid YAML: character {_code(exc.character)}: {exc.reason}"
+            )
+        ) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
@@ -126,7 +146,10 @@ def load(data: bytes) -> tuple[Node | None, list[YamlProblem]]:
     if root is None:
         return None, []
     converter = _Converter()
-    return converter.convert(root, 0), converter.problems
+    node = converter.convert(root, 0)
+    if node.kind == "scalar" and node.value is None:
+        return None, converter.problems  # '---' or 'null' alone: empty, as yaml.safe_load reads it
+    return node, converter.problems
 
 
 class _Converter:
@@ -137,7 +160,7 @@ class _Converter:
         self.nodes = 0
         self.problems: list[YamlProblem] = []
 
-    def convert(self, node: Any, depth: int) -> Node:
+    def convert(self, node: Any, depth: int, path: tuple[str, ...] = ()) -> Node:
         import yaml
 
         self.nodes += 1
@@ -178,36 +201,60 @@ class _Converter:
                             "merge keys ('<<') are not supported",
                         )
                     )
-                key = self.convert(key_node, depth + 1)
+                key = self.convert(key_node, depth + 1, path)
                 if key.kind != "scalar":
                     raise YamlError(
                         YamlProblem(key.line, key.column, "a mapping key must be a plain value")
                     )
                 marker = (type(key.value), key.value)
+                inner = (*path, str(key.value))
                 if marker in seen:
                     self.problems.append(
                         YamlProblem(
                             key.line,
                             key.column,
                             f"duplicate key '{key.value}' (first at line {seen[marker]})",
+                            inner,
                         )
                     )
                     continue
                 seen[marker] = key.line
-                pairs.append((key, self.convert(value_node, depth + 1)))
+                pairs.append((key, self.convert(value_node, depth + 1, inner)))
             return Node("map", tuple(pairs), line, column, end_line, bool(node.flow_style))
         if isinstance(node, yaml.SequenceNode):
-            items = tuple(self.convert(item, depth + 1) for item in node.value)
+            items = tuple(self.convert(item, depth + 1, path) for item in node.value)
             return Node("seq", items, line, column, end_line, bool(node.flow_style))
-        return Node("scalar", self._scalar(node, tag), line, column, end_line)
+        return Node("scalar", self._scalar(node, tag, line, column), line, column, end_line)
 
-    def _scalar(self, node: Any, tag: str) -> Any:
+    def _scalar(self, node: Any, tag: str, line: int, column: int) -> Any:
         kind = tag.rsplit(":", 1)[-1]
-        if kind == "str":
-            return node.value
-        value = getattr(self.constructor, f"construct_yaml_{kind}")(node)
-        if isinstance(value, (datetime.date, datetime.datetime)):
+        if kind in ("str", "timestamp"):
             return node.value  # keep dates as written: plain, JSON-friendly text
+        try:
+            value = getattr(self.constructor, f"construct_yaml_{kind}")(node)
+        except (ValueError, LookupError, TypeError, AttributeError, ArithmeticError):
+            # PyYAML's constructors fail in many ways on text that their tag does not fit:
+            # an explicit '!!int x' or '!!int' with no value, '!!bool maybe', or an integer
+            # of more digits than Python converts (sys.get_int_max_str_digits).
+            shown = node.value if len(node.value) <= 40 else node.value[:40] + "..."
+            what = _KIND_NAMES.get(kind, kind)
+            raise YamlError(
+                YamlProblem(line, column, f"{shown!r} cannot be read as {what}")
+            ) from None
         if isinstance(value, float) and not math.isfinite(value):
             return node.value
         return value
+
+
+def _code(character: object) -> str:
+    if isinstance(character, str) and len(character) == 1:
+        character = ord(character)
+    return f"U+{character:04X}" if isinstance(character, int) else repr(character)
+
+
+_KIND_NAMES = {
+    "int": "an integer",
+    "float": "a number",
+    "bool": "true/false",
+    "null": "null",
+}

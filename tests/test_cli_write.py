@@ -481,37 +481,62 @@ def test_existing_tag_is_never_overwritten(repo: Repo) -> None:
 def test_push_publishes_only_new_tags(repo: Repo, remote: Repo) -> None:
     repo.tag("unrelated", message="not ours")
     out = repo.ok("register", "churn", "--push")
-    assert "Running: git push origin churn@v0.0.1" in out
+    assert "Pushing to origin: churn@v0.0.1\nPushed churn@v0.0.1" in out
     assert set(remote.tags()) == {"churn@v0.0.1"}
     out = repo.ok("promote", "churn", "prod", "--push")
     assert set(remote.tags()) == {"churn@v0.0.1", "churn#prod#1"}
     assert remote.git("cat-file", "-t", "churn#prod#1").strip() == "tag"
 
 
-def test_rejected_push_keeps_local_tag(repo: Repo, remote: Repo, tmp_path: Path) -> None:
-    # Someone else already published churn@v0.0.1 for another commit.
+def _publish_elsewhere(remote: Repo, tmp_path: Path, tag: str) -> None:
+    """Someone else publishes ``tag`` for another commit."""
     other = tmp_path / "other"
     subprocess.run(["git", "clone", "-q", str(remote.path), str(other)], check=True)
     (other / "x.txt").write_text("other work\n")
     subprocess.run(["git", "add", "-A"], cwd=other, check=True)
     subprocess.run(["git", "commit", "-qm", "other"], cwd=other, check=True)
-    subprocess.run(["git", "tag", "-a", "-m", "theirs", "churn@v0.0.1"], cwd=other, check=True)
-    subprocess.run(["git", "push", "-q", "origin", "churn@v0.0.1"], cwd=other, check=True)
+    subprocess.run(["git", "tag", "-a", "-m", "theirs", tag], cwd=other, check=True)
+    subprocess.run(["git", "push", "-q", "origin", "main", tag], cwd=other, check=True)
 
+
+def test_rejected_push_of_a_bumped_version_retries_with_the_next(
+    repo: Repo, remote: Repo, tmp_path: Path
+) -> None:
+    _publish_elsewhere(remote, tmp_path, "churn@v0.0.1")
     result = repo.run("register", "churn", "--push")
-    assert result.code == 1
+    assert result.code == 0, result.err
     assert "Created tag churn@v0.0.1" in result.out
-    assert "error: push to 'origin' failed" in result.err
-    assert "kept in your local repository" in result.err
-    assert "hint: retry with: git push origin churn@v0.0.1" in result.err
-    assert "churn@v0.0.1" in repo.tags()
-    assert tag_body(remote, "churn@v0.0.1").strip() == "theirs"
+    assert "warning: churn@v0.0.1 was refused by 'origin'" in result.err
+    assert "retrying as churn@v0.0.2" in result.err
+    assert "Pushed churn@v0.0.2" in result.out
+    assert tag_body(remote, "churn@v0.0.1").strip() == "theirs"  # never overwritten
+    assert tag_body(repo, "churn@v0.0.1").strip() == "theirs"  # ours was dropped, theirs fetched
+    assert (
+        repo.tags()["churn@v0.0.2"]
+        == remote.tags()["churn@v0.0.2"]
+        == repo.git("rev-parse", "HEAD").strip()
+    )
+
+
+def test_rejected_push_of_an_explicit_version_fails_clearly(
+    repo: Repo, remote: Repo, tmp_path: Path
+) -> None:
+    _publish_elsewhere(remote, tmp_path, "churn@v1.0.0")
+    result = repo.run("register", "churn", "--version", "v1.0.0", "--push")
+    assert result.code == 1
+    assert "error: churn@v1.0.0 was refused by 'origin'" in result.err
+    assert "v1.0.0 is already registered at commit" in result.err
+    assert "your unpushed tag(s) were removed" in result.err
+    assert tag_body(repo, "churn@v1.0.0").strip() == "theirs"
+    assert tag_body(remote, "churn@v1.0.0").strip() == "theirs"
 
 
 def test_push_to_missing_remote(repo: Repo) -> None:
     result = repo.run("register", "churn", "--push")
     assert result.code == 1
     assert "error: push to 'origin' failed" in result.err
+    assert "churn@v0.0.1 kept in your local repository" in result.err
+    assert "hint: retry with: git registry push origin" in result.err
     assert "churn@v0.0.1" in repo.tags()
 
 
@@ -519,7 +544,7 @@ def test_registry_remote_config(repo: Repo, remote: Repo) -> None:
     repo.git("remote", "rename", "origin", "upstream")
     repo.git("config", "registry.remote", "upstream")
     out = repo.ok("register", "churn", "--push")
-    assert "Running: git push upstream churn@v0.0.1" in out
+    assert "Pushing to upstream: churn@v0.0.1" in out
     assert set(remote.tags()) == {"churn@v0.0.1"}
 
 

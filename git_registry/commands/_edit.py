@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
 from git_registry import annotations as ann
@@ -15,6 +15,7 @@ from git_registry import gitbin
 from git_registry.cli import Context
 from git_registry.commands._common import remote_name
 from git_registry.errors import RegistryError, UsageError
+from git_registry.yamlsafe import load
 
 Change = Callable[[ann.Annotation | None, bool], "dict[str, Any] | None"]
 """Given the current annotation (None if absent or unreadable) and whether the file has
@@ -22,9 +23,21 @@ an entry for the artifact at all, the new fields (None removes the entry)."""
 
 
 def edit(
-    ctx: Context, artifact: str, change: Change, *, commit: bool, push: bool, message: str
+    ctx: Context,
+    artifact: str,
+    change: Change,
+    *,
+    commit: bool,
+    push: bool,
+    message: str,
+    replaces: Collection[str] = (),
 ) -> str:
-    """Apply ``change`` to ``artifact``'s entry; return the file's repository path."""
+    """Apply ``change`` to ``artifact``'s entry; return the file's repository path.
+
+    ``replaces`` names the keys whose current values the change sets anew: a problem
+    with any other key of the entry (an unknown key, a value that cannot be read) stops
+    the edit, since rewriting the entry would silently drop what could not be read.
+    """
     if push and not commit:
         raise UsageError("--push pushes the commit: add --commit")
     repo = ctx.repo()
@@ -58,18 +71,28 @@ def edit(
     present = any(entry.name == key for entry in parsed.entries)
     current = parsed.annotations.get(artifact)
     fields = change(current, present)
+    if fields is not None:
+        _refuse_losses(data, parsed, artifact, key, current, replaces)
     text = data.decode("utf-8").removeprefix("\ufeff")
     indent = parsed.entries[0].indent if parsed.entries else 0
     order = current.keys if current else ()
     new_entry = None if fields is None else ann.entry_text(key, fields, indent, order)
     new_text = ann.replace_entry(text, parsed, key, new_entry)
     result = ann.parse(new_text.encode("utf-8"), file, types=types, exists=exists)
-    own = [p for p in result.problems if p.artifact == artifact]
+    # The file was readable before (else not editable): a file-wide problem now is ours.
+    own = [p for p in result.problems if p.artifact in (None, artifact)]
     if own:
         raise RegistryError(
             f"{own[0]}" + (f" (and {len(own) - 1} more)" if len(own) > 1 else ""),
             hint=f"{file} was not changed",
         )
+    if fields is not None:
+        written = result.annotations.get(artifact)
+        if written is None or written.to_json() != _expected(fields):
+            raise RegistryError(
+                f"cannot write {artifact}'s entry so that it reads back the same",
+                hint=f"{file} was not changed",
+            )
     for problem in result.problems:
         ctx.warn(f"{problem} (not changed by this command)")
     if commit and _differs_from_head(ctx, file, data):
@@ -78,6 +101,59 @@ def edit(
     if commit:
         _commit(ctx, work_tree, file, message, push)
     return file
+
+
+def _refuse_losses(
+    data: bytes,
+    parsed: ann.AnnotationsFile,
+    artifact: str,
+    key: str,
+    current: ann.Annotation | None,
+    replaces: Collection[str],
+) -> None:
+    """Refuse to rewrite an entry that holds what its annotation could not read (an
+    unknown key, a value of the wrong type, a second 'path'): it would be lost."""
+    root, yaml_problems = load(data)  # cannot fail: the file was read as editable
+    lost: set[str | None] = {
+        (p.path[1] if len(p.path) > 1 else None)
+        for p in yaml_problems
+        if p.path[:1] == (key,) and (len(p.path) < 2 or p.path[1] not in replaces)
+    }
+    node = next((v for k, v in root.value if k.value == key), None) if root else None
+    held = node.plain() if node is not None else None
+    if held is not None and not isinstance(held, dict):
+        lost.add(None)
+    elif held is not None:
+        shown = current.to_json() if current is not None else {}
+        for name, value in held.items():
+            kept = shown.get(name, _MISSING)
+            if name not in replaces and (type(value) is not type(kept) or value != kept):
+                lost.add(name)
+    if not lost:
+        return
+    reasons = [p for p in parsed.problems if p.artifact == artifact and p.key in lost]
+    reason = str(reasons[0]) if reasons else f"key '{sorted(map(str, lost))[0]}'"
+    raise RegistryError(
+        f"cannot edit {artifact}: its entry has a problem this command would not fix, and "
+        f"rewriting the entry would lose it: {reason}",
+        hint=f"fix the entry by hand first, or set that key ({parsed.file} was not changed)",
+    )
+
+
+_MISSING = object()
+
+
+def _expected(fields: dict[str, Any]) -> dict[str, Any]:
+    """The annotation ``fields`` describe, as :meth:`Annotation.to_json` gives it."""
+    virtual = fields.get("virtual")
+    return {
+        "path": fields.get("path"),
+        "type": fields.get("type"),
+        "description": fields.get("description"),
+        "labels": list(fields.get("labels") or ()),
+        "custom": fields.get("custom"),
+        "virtual": True if virtual is None else virtual,
+    }
 
 
 def _differs_from_head(ctx: Context, file: str, data: bytes) -> bool:

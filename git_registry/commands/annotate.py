@@ -14,6 +14,19 @@ from git_registry.yamlsafe import YamlError, load
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
+    for option, values in (
+        ("--path", [args.path]),
+        ("--type", [args.type]),
+        ("--description", [args.description]),
+        ("--label", args.label),
+        ("--custom", args.custom),
+    ):
+        for value in values:
+            if value is not None and not _is_text(value):
+                raise RegistryError(
+                    f"{option}: the value is not valid UTF-8 text",
+                    hint="artifacts.yaml is UTF-8; nothing was changed",
+                )
     name = check_artifact_name(args.name)
     for label in args.label:
         if not NAME_RE.fullmatch(label):
@@ -51,6 +64,9 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         commit=args.commit,
         push=args.push,
         message=args.message or f"Annotate artifact {name}",
+        replaces=[
+            k for k in ("path", "type", "description", "virtual") if getattr(args, k) is not None
+        ],
     )
     ctx.out(f"Updated {file}: {name}")
     return 0
@@ -67,3 +83,13 @@ def _custom_pair(item: str) -> tuple[str, Any]:
     if root is None:
         return key, None if text.strip() else ""
     return key, root.plain() if not problems else text
+
+
+def _is_text(value: str) -> bool:
+    # Bytes that are not UTF-8 reach sys.argv as lone surrogates (PEP 383), which
+    # neither UTF-8 nor YAML can hold.
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

@@ -5,21 +5,27 @@ and the policy, one per line; exit 1 if there is any.
 from __future__ import annotations
 
 import argparse
+from collections.abc import Iterable
 from typing import Any
 
 from git_registry import gitbin
 from git_registry.annotations import FILENAME, FileProblem
+from git_registry.catalog import Catalog
 from git_registry.cli import Context
 from git_registry.commands._common import load
+from git_registry.grammar import parse_tag, tag_artifact_prefix
+from git_registry.hookcheck import explain_malformed
 from git_registry.policy import registry_problems
 from git_registry.render import dump_json
 from git_registry.state import Problem
+from git_registry.tags import ObjectId
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
     repo = ctx.repo()
     catalog = ctx.catalog()
-    registry = load(ctx).registry
+    load_result = load(ctx)
+    registry = load_result.registry
     found: list[FileProblem | Problem] = list(catalog.policy_problems())
     head = repo.head()
     files = gitbin.files_named(head, FILENAME, cwd=repo.cwd) if head is not None else []
@@ -29,6 +35,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         if parsed is not None:
             found.extend(parsed.problems)
     found.extend(registry_problems(registry, catalog.policy()))
+    found.extend(_malformed(load_result.tag_names, set(registry.known), catalog, head, files))
     tags = sum(len(info.events) for info in registry.artifacts.values())
     if args.json:
         ctx.stdout.write(
@@ -51,6 +58,32 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
             summary += f" and {catalog.policy().file}"
         ctx.message("hint" if found else "note", f"{summary}: {len(found) or 'no'} problem(s)")
     return 1 if found else 0
+
+
+def _malformed(
+    tag_names: Iterable[str],
+    known: set[str],
+    catalog: Catalog,
+    head: ObjectId | None,
+    files: list[str],
+) -> list[Problem]:
+    """Tags outside the grammar whose part before ``@``/``#`` is a known artifact (from
+    tags or an ``artifacts.yaml`` at HEAD): typos the hooks refuse, so ``check`` says so."""
+    declared = set(known)
+    if head is not None:
+        for file in files:
+            parsed = catalog.file_at(head, file)
+            if parsed is not None:
+                declared.update(parsed.annotations)
+    problems = []
+    for name in sorted(tag_names):
+        if parse_tag(name) is not None:
+            continue
+        artifact = tag_artifact_prefix(name)
+        if artifact and artifact != name and artifact in declared:
+            message, hint = explain_malformed(name, artifact)
+            problems.append(Problem(message + (f" ({hint})" if hint else ""), name, artifact))
+    return problems
 
 
 def _line(problem: FileProblem | Problem) -> str:

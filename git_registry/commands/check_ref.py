@@ -1,18 +1,44 @@
-"""``git registry check-ref REF``: what event a registry tag created (for CI)."""
+"""``git registry check-ref REF``: what event a registry tag created (for CI).
+
+Formats: text, ``json``, ``github`` (appended to ``$GITHUB_OUTPUT``) and ``env``
+(a dotenv file for GitLab CI and others).
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
+import secrets
+from typing import Any
 
+from git_registry.catalog import AnnotationError
 from git_registry.cli import Context
-from git_registry.commands._common import load
-from git_registry.errors import NotFoundError
+from git_registry.commands._common import load, remote_name
+from git_registry.errors import NotFoundError, RegistryError
 from git_registry.grammar import parse_tag, strip_tag_prefix
 from git_registry.render import describe_event, dump_json, event_json
+from git_registry.state import Event
+
+OUTPUTS = ("name", "version", "stage", "event", "tag", "commit", "path", "type", "description")
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
+    fmt = "json" if args.json else args.format
     name = strip_tag_prefix(args.ref)
+    try:
+        event = _event(args, ctx, name)
+    except NotFoundError as exc:
+        if not args.allow_other:
+            raise
+        ctx.message("note", f"{exc.message} (--allow-other: exit 0)")
+        _emit(ctx, fmt, name, None, {k: "" for k in OUTPUTS} | {"tag": name})
+        return 0
+    values = _values(ctx, event)
+    _emit(ctx, fmt, name, event, values)
+    return 0
+
+
+def _event(args: argparse.Namespace, ctx: Context, name: str) -> Event:
     if args.ref.startswith("refs/") and not args.ref.startswith("refs/tags/"):
         raise NotFoundError(f"'{args.ref}' is not a tag: registry events are tags under refs/tags/")
     parsed = parse_tag(name)
@@ -22,18 +48,85 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
             hint="registry tags look like NAME@vX.Y.Z, NAME#STAGE#N, NAME#STAGE!#N, "
             "NAME@vX.Y.Z! or NAME@deprecated",
         )
+    if args.fetch:
+        from git_registry.commands.fetch import fetch
+
+        fetch(ctx, remote_name(ctx), [parsed.artifact])
     loaded = load(ctx, [parsed.artifact])
     if name not in loaded.tag_names:
         raise NotFoundError(
             f"there is no tag '{name}' in this repository",
-            hint=f"fetch it with: git fetch origin tag '{name}'",
+            hint="fetch it with: git registry fetch (or use check-ref --fetch)",
         )
     event = loaded.registry.event(name)
     if event is None:
         reasons = "; ".join(p.message for p in loaded.registry.problems_of(name))
-        raise NotFoundError(f"{name} is not a registry event: {reasons or 'ignored'}")
-    if args.json:
-        ctx.stdout.write(dump_json(event_json(event)))
-    else:
+        raise NotFoundError(
+            f"{name} is not a registry event: {reasons or 'ignored'}",
+            hint=None if args.fetch else "in a CI checkout, add --fetch to get the real tags",
+        )
+    return event
+
+
+def _values(ctx: Context, event: Event) -> dict[str, str]:
+    annotation = None
+    try:
+        annotation = ctx.catalog().annotation(event.commit, event.artifact)
+    except (AnnotationError, RegistryError) as exc:
+        ctx.warn(f"no annotation for {event.artifact}: {exc.message}")
+    return {
+        "name": event.artifact,
+        "version": event.version or "",
+        "stage": event.stage or "",
+        "event": event.kind.value,
+        "tag": event.tag,
+        "commit": event.commit,
+        "path": (annotation.path if annotation else None) or "",
+        "type": (annotation.type if annotation else None) or "",
+        "description": (annotation.description if annotation else None) or "",
+    }
+
+
+def _emit(ctx: Context, fmt: str, name: str, event: Event | None, values: dict[str, str]) -> None:
+    if fmt == "json":
+        doc: dict[str, Any] = event_json(event) if event else {"tag": name, "event": None}
+        if event:
+            doc.update({k: values[k] or None for k in ("path", "type", "description")})
+        ctx.stdout.write(dump_json(doc))
+    elif fmt == "github":
+        _github_output(ctx, values)
+    elif fmt == "env":
+        for key in OUTPUTS:
+            ctx.out(f"REGISTRY_{key.upper()}={_dotenv(values[key])}")
+    elif event is not None:
         ctx.out(f"{name}: {describe_event(event)}")
-    return 0
+
+
+def _github_output(ctx: Context, values: dict[str, str]) -> None:
+    """Append ``key<<DELIM`` blocks to ``$GITHUB_OUTPUT``; DELIM is random and checked
+    against every value, so no value can end its block early and inject an output."""
+    path = ctx.env.get("GITHUB_OUTPUT")
+    if not path:
+        raise RegistryError(
+            "GITHUB_OUTPUT is not set: --format github writes GitHub Actions step outputs",
+            hint="run it in a GitHub Actions step, or use --format env / --json elsewhere",
+        )
+    text = "".join(values.values())
+    delimiter = f"ghadelimiter_{secrets.token_hex(16)}"
+    while delimiter in text:
+        delimiter = f"ghadelimiter_{secrets.token_hex(16)}"
+    lines = []
+    for key in OUTPUTS:
+        lines.append(f"{key}<<{delimiter}\n{values[key]}\n{delimiter}\n")
+    with open(path, "a", encoding="utf-8", newline="\n") as f:
+        f.write("".join(lines))
+    ctx.message("note", f"wrote {', '.join(OUTPUTS)} to {os.path.basename(path)}")
+
+
+def _dotenv(value: str) -> str:
+    """A dotenv value: bare when plain, else double-quoted with \\n, \\" and \\\\ escaped."""
+    if value and all(c.isalnum() or c in "._-/:@#+=," for c in value):
+        return value
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    escaped = escaped.replace("\r", "\\r").replace("$", "\\$").replace("`", "\\`")
+    return f'"{escaped}"'

@@ -5,10 +5,16 @@ from __future__ import annotations
 import argparse
 
 from git_registry.cli import Context
-from git_registry.commands._common import create_tags, load, parse_selector, resolve_ref
+from git_registry.commands._common import (
+    Loaded,
+    create_tags,
+    load,
+    parse_selector,
+    resolve_ref,
+)
 from git_registry.errors import UsageError
 from git_registry.grammar import check_version
-from git_registry.plan import plan_promote
+from git_registry.plan import NewTag, plan_promote
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
@@ -19,19 +25,31 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
             raise UsageError(f"two versions given: {args.name} and --version {args.version}")
         version = check_version(args.version)
     commit = resolve_ref(ctx, args.ref) if args.ref is not None else None
+    policy = ctx.catalog().strict_policy()
+
+    calls = [0]
+
+    def plan(loaded: Loaded) -> list[NewTag]:
+        # On a retry after a lost push race, someone else may have just assigned the
+        # same stage to the same version: the user asked for an assignment, so make
+        # one with the next counter rather than fail.
+        calls[0] += 1
+        made = plan_promote(
+            loaded.registry,
+            loaded.tag_names,
+            selector.artifact,
+            args.stage,
+            version=version,
+            commit=commit,
+            policy=policy,
+            simple=args.simple,
+            force=args.force or calls[0] > 1,
+            message=args.message,
+        )
+        if made.registration is None:
+            return [made.assignment]
+        return [made.registration, made.assignment]
+
     loaded = load(ctx, [selector.artifact])
-    plan = plan_promote(
-        loaded.registry,
-        loaded.tag_names,
-        selector.artifact,
-        args.stage,
-        version=version,
-        commit=commit,
-        policy=ctx.catalog().strict_policy(),
-        simple=args.simple,
-        force=args.force,
-        message=args.message,
-    )
-    tags = [plan.assignment] if plan.registration is None else [plan.registration, plan.assignment]
-    create_tags(ctx, loaded.registry, tags, push=args.push)
+    create_tags(ctx, loaded.registry, plan(loaded), push=args.push, replan=plan)
     return 0

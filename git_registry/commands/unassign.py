@@ -5,8 +5,14 @@ from __future__ import annotations
 import argparse
 
 from git_registry.cli import Context
-from git_registry.commands._common import create_tags, delete_tags, load, parse_selector
-from git_registry.plan import plan_unassign, plan_unassign_delete
+from git_registry.commands._common import (
+    Loaded,
+    create_tags,
+    delete_tags,
+    load,
+    parse_selector,
+)
+from git_registry.plan import NewTag, plan_unassign, plan_unassign_delete
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
@@ -18,16 +24,22 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         )
         delete_tags(ctx, deletions, push=args.push)
         return 0
-    tag = plan_unassign(
-        loaded.registry,
-        loaded.tag_names,
-        selector.artifact,
-        args.stage,
-        version=selector.version,
-        policy=ctx.catalog().strict_policy(),
-        simple=args.simple,
-        force=args.force,
-        message=args.message,
-    )
-    create_tags(ctx, loaded.registry, [tag], push=args.push)
+    policy = ctx.catalog().strict_policy()
+
+    def plan(loaded: Loaded) -> list[NewTag]:
+        return [
+            plan_unassign(
+                loaded.registry,
+                loaded.tag_names,
+                selector.artifact,
+                args.stage,
+                version=selector.version,
+                policy=policy,
+                simple=args.simple,
+                force=args.force,
+                message=args.message,
+            )
+        ]
+
+    create_tags(ctx, loaded.registry, plan(loaded), push=args.push, replan=plan)
     return 0

@@ -1,0 +1,405 @@
+# fish completion for git registry (git-registry).
+#
+# fish's Git completion forwards `git registry …` to the completions of the
+# git-registry command (fish 3.2 and later; for 3.6.0, see the end of this
+# file). Installed system-wide, this file is already in vendor_completions.d;
+# otherwise:
+#
+#     git registry completion fish > ~/.config/fish/completions/git-registry.fish
+#
+# No Python runs on TAB: artifact names, versions, stages and tags come from
+# `git for-each-ref` and `git show`.
+
+# The command on the command line (assign is promote), if there is one yet.
+function __git_registry_command
+    set -l tokens (commandline -opc)
+    set -e tokens[1]
+    for token in $tokens
+        switch $token
+            case '-*'
+                continue
+            case assign
+                echo promote
+            case '*'
+                echo $token
+        end
+        return 0
+    end
+    return 1
+end
+
+function __git_registry_needs_command
+    not __git_registry_command >/dev/null
+end
+
+function __git_registry_using -a cmd
+    set -l current (__git_registry_command)
+    test "$current" = $cmd
+end
+
+# Whether option $2 of command $1 takes a value (the next word).
+function __git_registry_takes_value -a cmd option
+    switch "$cmd $option"
+        case 'register --version' 'promote --version' 'promote --ref' 'deregister --version' \
+                'check-ref --format' '* --remote' \
+                'describe --rev' 'annotate --path' 'annotate --type' 'annotate --label' \
+                'annotate --description' 'annotate --custom' '* -m' '* --message'
+            return 0
+    end
+    return 1
+end
+
+# The arguments of the command so far (option values left out).
+function __git_registry_args
+    set -l tokens (commandline -opc)
+    set -e tokens[1]
+    set -l cmd
+    set -l skip 0
+    for token in $tokens
+        if test $skip = 1
+            set skip 0
+            continue
+        end
+        if test -z "$cmd"
+            switch $token
+                case '-*'
+                case assign
+                    set cmd promote
+                case '*'
+                    set cmd $token
+            end
+            continue
+        end
+        switch $token
+            case '--*=*'
+            case '-*'
+                __git_registry_takes_value $cmd $token; and set skip 1
+            case '*'
+                echo $token
+        end
+    end
+end
+
+# Completing the N-th ($2) argument of command $1.
+function __git_registry_arg -a cmd n
+    __git_registry_using $cmd; or return 1
+    set -l tokens (commandline -opc)
+    __git_registry_takes_value $cmd $tokens[-1]; and return 1
+    test (count (__git_registry_args)) -eq (math $n - 1)
+end
+
+# Artifact names starting with $1: from registry tags (NAME@v…, NAME@deprecated,
+# NAME#STAGE…; a/b=NAME is a/b:NAME) and, with $2 set, the top-level keys of
+# the root artifacts.yaml at HEAD.
+function __git_registry_names -a prefix yaml
+    set -l p (string replace -a : = -- $prefix)
+    begin
+        # In ref patterns '*' stops at '/': a/b=NAME needs the second one.
+        command git for-each-ref --format='%(refname:lstrip=2)' \
+            "refs/tags/$p*" "refs/tags/$p*/**" 2>/dev/null
+        if test -n "$yaml"
+            command git show HEAD:artifacts.yaml 2>/dev/null | awk '
+                /^["\']?[A-Za-z0-9][A-Za-z0-9_\/-]*["\']?[ \t]*:/ {
+                    sub(/["\']?[ \t]*:.*/, ""); sub(/^["\']/, ""); print $0 "@"
+                }'
+        end
+    end | awk '
+        match($0, /^[A-Za-z0-9][A-Za-z0-9_\/=-]*[@#]/) {
+            name = substr($0, 1, RLENGTH - 1); gsub(/=/, ":", name)
+            if (!(name in seen)) { seen[name]; print name }
+        }'
+end
+
+# Versions (vX.Y.Z) of artifact $1; with $2 = active, not the deregistered ones.
+function __git_registry_versions -a name active
+    set -l p (string replace -a : = -- $name)
+    command git for-each-ref --format='%(refname:lstrip=2)' "refs/tags/$p@v*" 2>/dev/null |
+        awk -v active="$active" '
+        {
+            version = substr($0, index($0, "@") + 1); sub(/#.*/, "", version)
+            if (version ~ /!$/) { sub(/!$/, "", version); gone[version]; next }
+            if (!(version in seen)) { seen[version]; order[n++] = version }
+        }
+        END { for (i = 0; i < n; i++) if (active == "" || !(order[i] in gone)) print order[i] }'
+end
+
+# Stages: those artifact $1 has tags for; without $1, the stages of
+# .registry.yaml (or GTO's .gto) at HEAD, else every stage used by any artifact.
+function __git_registry_stages -a name
+    if test -z "$name"
+        set -l policy (begin
+                command git show HEAD:.registry.yaml; or command git show HEAD:.gto
+            end 2>/dev/null | awk '
+            function emit(text,   n, i, parts) {
+                gsub(/[][ \t"\']/, "", text); n = split(text, parts, ",")
+                for (i = 1; i <= n; i++) if (parts[i] != "") print parts[i]
+            }
+            { sub(/[ \t]*#.*/, "") }
+            flow { buffer = buffer $0; if (index($0, "]")) { emit(buffer); exit }; next }
+            /^stages[ \t]*:/ {
+                value = $0; sub(/^stages[ \t]*:[ \t]*/, "", value)
+                if (value ~ /^\[/) {
+                    if (index(value, "]")) { emit(value); exit }
+                    flow = 1; buffer = value; next
+                }
+                block = 1; next
+            }
+            block && /^[ \t]*-/ { sub(/^[ \t]*-[ \t]*/, ""); emit($0); next }
+            block && /^[ \t]*$/ { next }
+            block { exit }')
+        if set -q policy[1]
+            printf '%s\n' $policy
+            return
+        end
+    end
+    set -l patterns 'refs/tags/*#*' 'refs/tags/**/*#*'
+    test -n "$name"; and set patterns "refs/tags/"(string replace -a : = -- $name)"#*"
+    command git for-each-ref --format='%(refname:lstrip=2)' $patterns 2>/dev/null | awk '
+        match($0, /^[A-Za-z0-9][A-Za-z0-9_\/=-]*#/) {
+            stage = substr($0, RLENGTH + 1); sub(/[!#].*/, "", stage)
+            if (stage != "" && !(stage in seen)) { seen[stage]; print stage }
+        }'
+end
+
+# An artifact, for the word being completed: NAME, or NAME@VERSION, NAME#STAGE.
+# $1 lists the forms: y = also names from artifacts.yaml, v = versions after
+# '@' (a = active ones only, l = also latest), s = stages after '#', @ = NAME@.
+function __git_registry_artifact -a forms
+    set -l word (commandline -ct)
+    if string match -q '*v*' -- $forms; and string match -q '*@*' -- $word
+        set -l name (string split -m1 @ -- $word)[1]
+        set -l active
+        string match -q '*a*' -- $forms; and set active active
+        for v in (__git_registry_versions $name $active)
+            echo $name@$v
+        end
+        string match -q '*l*' -- $forms; and echo $name@latest
+    else if string match -q '*s*' -- $forms; and string match -q '*#*' -- $word
+        set -l name (string split -m1 '#' -- $word)[1]
+        for stage in (__git_registry_stages $name)
+            echo $name#$stage
+        end
+    else
+        set -l yaml
+        string match -q '*y*' -- $forms; and set yaml yaml
+        set -l suffix ''
+        string match -q '*@*' -- $forms; and set suffix @
+        for name in (__git_registry_names $word $yaml)
+            echo $name$suffix
+        end
+    end
+end
+
+# The stages the artifact (first argument) has tags for.
+function __git_registry_artifact_stages
+    set -l name (string replace -r '[@#].*' '' -- (__git_registry_args)[1])
+    __git_registry_stages $name
+end
+
+# A remote (as the first argument), or an artifact.
+function __git_registry_remote_or_artifact
+    if test (count (__git_registry_args)) -eq 0
+        command git remote 2>/dev/null
+    end
+    __git_registry_artifact
+end
+
+function __git_registry_tags
+    set -l word (commandline -ct)
+    if string match -q 'refs/*' -- $word
+        command git for-each-ref --format='%(refname)' "$word*" "$word*/**" 2>/dev/null
+    else
+        command git for-each-ref --format='%(refname:lstrip=2)' \
+            "refs/tags/$word*" "refs/tags/$word*/**" 2>/dev/null
+    end
+end
+
+# A commit: HEAD, branches and remote-tracking branches (not the many tags).
+function __git_registry_refs
+    echo HEAD
+    command git for-each-ref --format='%(refname:short)' refs/heads refs/remotes 2>/dev/null
+end
+
+function __git_registry_active_versions
+    __git_registry_versions (string replace -r '[@#].*' '' -- (__git_registry_args)[1]) active
+end
+
+set -l c complete -c git-registry
+
+# Commands.
+$c -f -n __git_registry_needs_command -a register -d 'register a version (NAME@vX.Y.Z)'
+$c -f -n __git_registry_needs_command -a promote -d 'assign a stage to a version'
+$c -f -n __git_registry_needs_command -a assign -d 'assign a stage (alias of promote)'
+$c -f -n __git_registry_needs_command -a unassign -d 'take a stage away from a version'
+$c -f -n __git_registry_needs_command -a deregister -d 'deregister a version'
+$c -f -n __git_registry_needs_command -a deprecate -d 'deprecate an artifact'
+$c -f -n __git_registry_needs_command -a show -d 'show the registry, an artifact or a version'
+$c -f -n __git_registry_needs_command -a history -d 'every registry event, newest first'
+$c -f -n __git_registry_needs_command -a which -d 'the version in a stage'
+$c -f -n __git_registry_needs_command -a latest -d 'the latest version'
+$c -f -n __git_registry_needs_command -a check-ref -d 'what a registry tag means (for CI)'
+$c -f -n __git_registry_needs_command -a fetch -d 'fetch registry tags from a remote'
+$c -f -n __git_registry_needs_command -a push -d 'push the registry tags a remote lacks'
+$c -f -n __git_registry_needs_command -a stages -d 'list the stages'
+$c -f -n __git_registry_needs_command -a describe -d "an artifact's annotation"
+$c -f -n __git_registry_needs_command -a annotate -d "edit an artifact's entry in artifacts.yaml"
+$c -f -n __git_registry_needs_command -a remove -d "remove an artifact's entry from artifacts.yaml"
+$c -f -n __git_registry_needs_command -a check -d 'validate tags, artifacts.yaml and the policy'
+$c -f -n __git_registry_needs_command -a schema -d 'print the JSON Schema of artifacts.yaml'
+$c -f -n __git_registry_needs_command -a hooks -d 'install, remove or list the Git hooks'
+$c -f -n __git_registry_needs_command -a hook -d "run a hook's checks"
+$c -f -n __git_registry_needs_command -a completion -d 'print the shell completion script'
+$c -f -n __git_registry_needs_command -a help -d "print a command's help"
+$c -f -n __git_registry_needs_command -a demo -d 'build an example registry and show it'
+$c -f -n __git_registry_needs_command -l version -d 'print the version'
+
+# Options of every command.
+$c -f -s h -l help -d 'show help'
+$c -f -l color -x -a 'always auto never' -d 'colour human output'
+$c -f -l no-color -d 'do not colour output'
+
+# Each command's options (tests/test_completion.py keeps them in step with
+# `git registry COMMAND -h`) and arguments.
+set -l n '__git_registry_using register'
+$c -f -n $n -l version -x -d 'the version (vX.Y.Z)'
+$c -f -n $n -l bump-major -d 'bump the major version'
+$c -f -n $n -l bump-minor -d 'bump the minor version'
+$c -f -n $n -l bump-patch -d 'bump the patch version'
+$c -f -n $n -l force -d 'register even if the commit holds an active version'
+$c -f -n $n -s m -l message -x -d 'tag message'
+$c -f -n $n -l push -d 'push the new tag'
+$c -f -n '__git_registry_arg register 1' -a '(__git_registry_artifact y)'
+$c -f -n '__git_registry_arg register 2' -a '(__git_registry_refs)'
+
+set n '__git_registry_using promote'
+$c -f -n $n -l version -x -a '(__git_registry_active_versions)' -d 'version to promote'
+$c -f -n $n -l ref -x -a '(__git_registry_refs)' -d 'promote the version at this commit'
+$c -f -n $n -l simple -d 'create NAME#STAGE without a counter'
+$c -f -n $n -l force -d 'assign even if the version holds the stage'
+$c -f -n $n -s m -l message -x -d 'tag message'
+$c -f -n $n -l push -d 'push the new tags'
+$c -f -n '__git_registry_arg promote 1' -a '(__git_registry_artifact va)'
+$c -f -n '__git_registry_arg promote 2' -a '(__git_registry_stages)'
+
+set n '__git_registry_using unassign'
+$c -f -n $n -l delete -d "delete the stage's tags of the version instead"
+$c -f -n $n -l simple -d 'create NAME#STAGE! without a counter'
+$c -f -n $n -l force -d 'unassign even if the version is not in the stage'
+$c -f -n $n -s m -l message -x -d 'tag message'
+$c -f -n $n -l push -d 'push the new tag'
+$c -f -n '__git_registry_arg unassign 1' -a '(__git_registry_artifact va)'
+$c -f -n '__git_registry_arg unassign 2' -a '(__git_registry_artifact_stages)'
+
+set n '__git_registry_using deregister'
+$c -f -n $n -l version -x -a '(__git_registry_active_versions)' -d 'the version, if NAME has none'
+$c -f -n $n -l delete -d 'delete every tag of the version instead'
+$c -f -n $n -l force -d 'deregister even if already deregistered'
+$c -f -n $n -s m -l message -x -d 'tag message'
+$c -f -n $n -l push -d 'push the new tag'
+$c -f -n '__git_registry_arg deregister 1' -a '(__git_registry_artifact va@)'
+
+set n '__git_registry_using deprecate'
+$c -f -n $n -l delete -d 'delete every tag of the artifact instead'
+$c -f -n $n -l force -d 'deprecate even if deprecated or unknown'
+$c -f -n $n -s m -l message -x -d 'tag message'
+$c -f -n $n -l push -d 'push the new tag'
+$c -f -n '__git_registry_arg deprecate 1' -a '(__git_registry_artifact)'
+
+set n '__git_registry_using show'
+$c -f -n $n -l remote -x -a '(command git remote 2>/dev/null)' -d "read this remote's registry"
+$c -f -n $n -l json -d 'print JSON'
+$c -f -n $n -l ref -d 'print only the tag'
+$c -f -n $n -l version -d 'print only the version'
+$c -f -n $n -l commit -d 'print only the commit'
+$c -f -n $n -l all -d 'include deprecated artifacts and deregistered versions'
+$c -f -n $n -l all-versions -d 'every version holding a stage'
+$c -f -n '__git_registry_arg show 1' -a '(__git_registry_artifact vls)'
+
+set n '__git_registry_using history'
+$c -f -n $n -l remote -x -a '(command git remote 2>/dev/null)' -d "read this remote's registry"
+$c -f -n $n -l json -d 'print JSON'
+$c -f -n $n -l ascending -d 'oldest first'
+$c -f -n '__git_registry_arg history 1' -a '(__git_registry_artifact)'
+
+set n '__git_registry_using which'
+$c -f -n $n -l remote -x -a '(command git remote 2>/dev/null)' -d "read this remote's registry"
+$c -f -n $n -l ref -d 'print the assignment tag'
+$c -f -n $n -l all-versions -d 'every version holding the stage'
+$c -f -n $n -l json -d 'print JSON'
+$c -f -n '__git_registry_arg which 1' -a '(__git_registry_artifact)'
+$c -f -n '__git_registry_arg which 2' -a '(__git_registry_artifact_stages)'
+
+set n '__git_registry_using latest'
+$c -f -n $n -l remote -x -a '(command git remote 2>/dev/null)' -d "read this remote's registry"
+$c -f -n $n -l ref -d "print the version's tag"
+$c -f -n $n -l json -d 'print JSON'
+$c -f -n '__git_registry_arg latest 1' -a '(__git_registry_artifact)'
+
+set n '__git_registry_using check-ref'
+$c -f -n $n -l json -d 'print JSON'
+$c -f -n $n -l format -x -a 'text json github env' -d 'output format'
+$c -f -n $n -l allow-other -d 'exit 0 when REF is not a registry event'
+$c -f -n $n -l fetch -d "fetch the artifact's registry tags first"
+$c -f -n '__git_registry_arg check-ref 1' -a '(__git_registry_tags)'
+
+set n '__git_registry_using fetch'
+$c -f -n $n -a '(__git_registry_remote_or_artifact)'
+
+set n '__git_registry_using push'
+$c -f -n $n -s n -l dry-run -d 'list what would be pushed'
+$c -f -n $n -a '(__git_registry_remote_or_artifact)'
+
+set n '__git_registry_using stages'
+$c -f -n $n -l used -d 'every stage ever used'
+$c -f -n $n -l json -d 'print JSON'
+
+set n '__git_registry_using describe'
+$c -f -n $n -l rev -x -a '(__git_registry_refs)' -d 'read it at this commit'
+$c -f -n $n -l json -d 'print JSON'
+$c -f -n $n -l path -d 'print only the path'
+$c -f -n $n -l type -d 'print only the type'
+$c -f -n $n -l description -d 'print only the description'
+$c -f -n '__git_registry_arg describe 1' -a '(__git_registry_artifact vls)'
+
+set n '__git_registry_using annotate'
+$c -n $n -l path -r -d 'file or folder, or URL'
+$c -f -n $n -l type -x -d 'type, e.g. model or dataset'
+$c -f -n $n -l label -x -d 'add a label'
+$c -f -n $n -l description -x -d 'free text'
+$c -f -n $n -l custom -x -d 'set custom.KEY=VALUE (YAML value)'
+$c -f -n $n -l virtual -d 'the path need not exist'
+$c -f -n $n -l no-virtual -d 'the path must exist in the commit'
+$c -f -n $n -l commit -d 'commit the file'
+$c -f -n $n -s m -l message -x -d 'commit message'
+$c -f -n $n -l push -d 'push the commit'
+$c -f -n '__git_registry_arg annotate 1' -a '(__git_registry_artifact y)'
+
+set n '__git_registry_using remove'
+$c -f -n $n -l commit -d 'commit the file'
+$c -f -n $n -s m -l message -x -d 'commit message'
+$c -f -n $n -l push -d 'push the commit'
+$c -f -n '__git_registry_arg remove 1' -a '(__git_registry_artifact y)'
+
+set n '__git_registry_using check'
+$c -f -n $n -l json -d 'print JSON'
+
+set n '__git_registry_using hooks'
+$c -f -n $n -l server -d 'install the server hook (pre-receive)'
+$c -f -n $n -l force -d 'set a foreign hook aside instead of chaining it'
+$c -f -n '__git_registry_arg hooks 1' -a 'install uninstall status'
+
+$c -f -n '__git_registry_arg hook 1' -a 'pre-push commit-msg pre-receive update'
+$c -f -n '__git_registry_arg completion 1' -a 'bash zsh fish'
+$c -f -n '__git_registry_arg help 1' -a 'register promote assign unassign deregister deprecate
+    show history which latest check-ref stages describe annotate remove check schema hooks hook
+    completion help demo fetch push'
+$c -n '__git_registry_arg demo 1' -a '(__fish_complete_directories)'
+
+# fish 3.6.0 forwards `git foo` to the completions of git-foo under a wrong
+# name (fish issue 9457, fixed in 3.6.1): there, forward `git registry` here.
+# It takes effect once this file is loaded: install it in
+# ~/.config/fish/conf.d/ (read at start-up) instead of completions/.
+if test "$version" = 3.6.0
+    complete -c git -f -n '__fish_git_using_command registry' \
+        -a '(__fish_git_complete_custom_command registry)'
+end

@@ -1,0 +1,45 @@
+"""``git registry fetch [REMOTE] [NAME…]``: fetch registry tags only, never clobbering."""
+
+from __future__ import annotations
+
+import argparse
+
+from git_registry.cli import Context
+from git_registry.commands._common import remote_name
+from git_registry.grammar import check_artifact_name
+from git_registry.remote import FetchResult, fetch_tags, is_remote
+
+
+def split_remote(ctx: Context, words: list[str]) -> tuple[str, list[str]]:
+    """``[REMOTE] [NAME…]``: the first word is a remote if it names one (or is a URL)."""
+    if words and is_remote(words[0], ctx.repo().cwd):
+        return words[0], [check_artifact_name(w) for w in words[1:]]
+    return remote_name(ctx), [check_artifact_name(w) for w in words]
+
+
+def fetch(ctx: Context, remote: str, names: list[str] | None) -> FetchResult:
+    """Fetch and report (the report is shared with ``check-ref --fetch``)."""
+    repo = ctx.repo()
+    result = fetch_tags(remote, repo.cwd, repo.tag_refs(), names)
+    repo.close()  # see the new objects
+    for name in result.kept:
+        ctx.warn(
+            f"tag {name} differs from {remote}'s: kept yours, not fetched "
+            f"(compare: git ls-remote {remote} 'refs/tags/{name}*'; git show {name})"
+        )
+    return result
+
+
+def run(args: argparse.Namespace, ctx: Context) -> int:
+    remote, names = split_remote(ctx, list(args.words))
+    result = fetch(ctx, remote, names or None)
+    what = f" of {', '.join(names)}" if names else ""
+    parts = [f"{len(result.fetched)} new"]
+    if result.replaced:
+        parts.append(f"{len(result.replaced)} lightweight copies replaced by the annotated tags")
+    if result.kept:
+        parts.append(f"{len(result.kept)} differing local tags kept")
+    ctx.out(f"Fetched registry tags{what} from {remote}: {', '.join(parts)}")
+    if result.shallow and (result.fetched or result.replaced):
+        ctx.out("(shallow clone: fetched the tagged commits only, not their history)")
+    return 0

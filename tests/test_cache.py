@@ -1,0 +1,422 @@
+"""The tag cache (``.git/registry/tag-cache``) never changes an answer.
+
+Tags are added, deleted, re-pointed and packed behind its back with plain ``git``;
+the file is corrupted in every way we can think of; two processes write it at
+once; the Git directory cannot be written. Each time the answers must be exactly
+those of a run with the cache turned off (``registry.cache=false``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from git_registry import tagcache
+from git_registry.gitbin import RepoPaths
+from git_registry.repo import Repository
+from git_registry.tagcache import TagCache
+
+from conftest import Repo
+
+MAKE_REPO = Path(__file__).resolve().parents[1] / "bench" / "make_repo.py"
+NO_CACHE = {"GIT_CONFIG_PARAMETERS": "'registry.cache'='false'"}
+
+
+def cache_file(repo: Repo) -> Path:
+    return repo.path / ".git" / tagcache.CACHE_DIR / tagcache.CACHE_FILE
+
+
+def cached_ids(repo: Repo) -> set[str]:
+    return set(TagCache.load(str(repo.path / ".git")).entries)
+
+
+def answers(repo: Repo, *, cache: bool = True) -> dict[str, object]:
+    """Everything the read commands say about the registry (in-process: each run opens
+    the repository, and reads the cache, afresh)."""
+    found: dict[str, object] = {}
+    runs = [("show", "--json", "--all"), ("history", "--json"), ("show", "--all")]
+    for tag in repo.git("tag", "--list").split():
+        runs.append(("check-ref", "--json", tag))
+    with pytest.MonkeyPatch.context() as patch:
+        if not cache:
+            patch.setenv("GIT_CONFIG_PARAMETERS", NO_CACHE["GIT_CONFIG_PARAMETERS"])
+        for args in runs:
+            result = repo.run(*args)
+            found[" ".join(args)] = (result.code, result.out, result.err)
+    return found
+
+
+def assert_same_with_and_without_cache(repo: Repo) -> None:
+    with_cache = answers(repo)  # what is cached is used, the rest read and added
+    assert cache_file(repo).is_file()
+    again = answers(repo)  # now every object comes from the cache
+    without = answers(repo, cache=False)
+    assert with_cache == again == without
+
+
+@pytest.fixture
+def registry(repo: Repo) -> Repo:
+    repo.ok("register", "churn", "--version", "v1.0.0")
+    repo.ok("promote", "churn", "prod")
+    repo.commit()
+    repo.ok("register", "churn", "--version", "v1.1.0")
+    repo.ok("promote", "churn", "staging")
+    repo.ok("register", "seg")
+    return repo
+
+
+def test_cache_is_written_once_and_used(registry: Repo) -> None:
+    shutil.rmtree(cache_file(registry).parent)
+    first = registry.ok("show", "--json")
+    assert cache_file(registry).is_file()
+    oids = set(registry.git("for-each-ref", "--format=%(objectname)", "refs/tags").split())
+    assert cached_ids(registry) == oids
+    stat = cache_file(registry).stat()
+    assert registry.ok("show", "--json") == first
+    assert registry.ok("history", "--json")
+    # Nothing changed: nothing written.
+    again = cache_file(registry).stat()
+    assert (again.st_ino, again.st_mtime_ns) == (stat.st_ino, stat.st_mtime_ns)
+
+
+def test_turned_off_it_is_neither_read_nor_written(
+    registry: Repo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shutil.rmtree(cache_file(registry).parent)
+    monkeypatch.setenv("GIT_CONFIG_PARAMETERS", "'registry.cache'='false'")
+    registry.ok("show")
+    assert not cache_file(registry).exists()
+    registry.git("config", "registry.cache", "no")
+    monkeypatch.delenv("GIT_CONFIG_PARAMETERS")
+    registry.ok("show")
+    assert not cache_file(registry).exists()
+    registry.git("config", "registry.cache", "true")
+    registry.ok("show")
+    assert cache_file(registry).is_file()
+
+
+def test_tags_changed_behind_its_back(registry: Repo) -> None:
+    assert_same_with_and_without_cache(registry)
+    first = registry.git("rev-parse", "HEAD~1").strip()
+    # Add: a hand-made registration, a lightweight tag, a tag on a tree, a tag of a tag.
+    registry.tag("churn@v1.2.0", "HEAD", "by hand")
+    registry.tag("churn@v1.3.0", "HEAD~1", lightweight=True)
+    registry.tag("seg@v9.0.0", "HEAD^{tree}")
+    registry.tag("inner", first)
+    registry.git("tag", "-a", "-m", "outer", "churn#dev#7", "inner")
+    assert_same_with_and_without_cache(registry)
+    # Re-point: the same names, other objects.
+    registry.git("tag", "-f", "-a", "-m", "moved", "churn@v1.2.0", first)
+    registry.git("tag", "-f", "churn#prod#1", "HEAD")  # now lightweight
+    inner = registry.git("rev-parse", "churn@v1.1.0").strip()
+    registry.git("update-ref", "refs/tags/churn#staging#2", inner)  # a copy of another tag
+    assert_same_with_and_without_cache(registry)
+    # Delete, then pack every ref, then delete a packed one.
+    registry.git("tag", "-d", "churn@v1.0.0", "inner")
+    registry.git("pack-refs", "--all")
+    assert not (registry.path / ".git" / "refs" / "tags" / "churn@v1.1.0").exists()
+    assert_same_with_and_without_cache(registry)
+    registry.git("tag", "-d", "seg@v0.0.1")
+    registry.git(
+        "update-ref", "refs/tags/churn@v1.1.0", registry.git("rev-parse", "seg@v9.0.0").strip()
+    )
+    assert_same_with_and_without_cache(registry)
+    # Writes of our own, with the cache holding the old objects.
+    registry.ok("register", "churn", "--version", "v2.0.0")
+    registry.ok("deprecate", "seg", "--force")
+    assert_same_with_and_without_cache(registry)
+    # The cache forgets tags that are gone once it is next written.
+    registry.tag("late@v0.0.1")
+    registry.ok("show")
+    live = set(registry.git("for-each-ref", "--format=%(objectname)", "refs/tags").split())
+    assert cached_ids(registry) == live
+
+
+def test_a_missing_object_is_not_cached(registry: Repo) -> None:
+    """A ref whose object is missing is reported; once the object arrives, it is used."""
+    registry.tag("churn@v3.0.0", "HEAD", "arrives late")
+    oid = registry.git("rev-parse", "churn@v3.0.0").strip()
+    loose = registry.path / ".git" / "objects" / oid[:2] / oid[2:]
+    data = loose.read_bytes()
+    loose.unlink()
+    result = registry.run("check-ref", "churn@v3.0.0")
+    assert result.code == 1
+    assert f"object {oid} is missing" in result.out + result.err
+    assert oid not in cached_ids(registry)
+    loose.write_bytes(data)
+    assert registry.ok("check-ref", "churn@v3.0.0").startswith("churn@v3.0.0: ")
+    assert oid in cached_ids(registry)
+
+
+def _header(payload: bytes, schema: int = tagcache.SCHEMA, version: str | None = None) -> bytes:
+    import zlib
+
+    from git_registry import __version__
+
+    return b"git-registry tag-cache %d %s %d %08x\n" % (
+        schema,
+        (version or __version__).encode(),
+        len(payload),
+        zlib.crc32(payload),
+    )
+
+
+def _corruptions(good: bytes) -> dict[str, bytes | None]:
+    import marshal
+
+    payload = good[good.index(b"\n") + 1 :]
+    columns = marshal.loads(payload)
+    bad_type = list(columns)
+    bad_type[7] = tuple("1700000000" for _ in bad_type[7])  # times as strings
+    bad_tz = list(columns)
+    bad_tz[8] = tuple(99999 for _ in bad_tz[8])
+    surrogate = list(columns)
+    surrogate[3] = tuple("\udcff" for _ in surrogate[3])
+    short = list(columns)
+    short[2] = short[2][:-1]
+    code = marshal.dumps(compile("raise SystemExit(3)", "x", "exec"))
+    lies = marshal.loads(payload)
+    lies = (lies[0], *(x[::-1] for x in lies[1:]))  # valid, but entries shuffled
+    shuffled = marshal.dumps(tuple(lies), 4)
+    return {
+        "empty": b"",
+        "garbage": os.urandom(4096),
+        "truncated": good[: len(good) // 2],
+        "header only": good[: good.index(b"\n") + 1],
+        "bit flip": good[:-10] + bytes([good[-10] ^ 1]) + good[-9:],
+        "other schema": _header(payload, schema=tagcache.SCHEMA + 1) + payload,
+        "other version": _header(payload, version="0.0.0-other") + payload,
+        "wrong length": good + b"x",
+        "wrong types": _header(marshal.dumps(tuple(bad_type), 4))
+        + marshal.dumps(tuple(bad_type), 4),
+        "offset out of range": _header(marshal.dumps(tuple(bad_tz), 4))
+        + marshal.dumps(tuple(bad_tz), 4),
+        "surrogates": _header(marshal.dumps(tuple(surrogate), 4))
+        + marshal.dumps(tuple(surrogate), 4),
+        "ragged columns": _header(marshal.dumps(tuple(short), 4)) + marshal.dumps(tuple(short), 4),
+        "code object": _header(code) + code,
+        "not marshal": _header(b"\x00" * 64) + b"\x00" * 64,
+        "a directory": None,
+        # A valid file whose entries were swapped by hand: the cache trusts the Git
+        # directory as Git trusts its hooks (see tagcache's docstring), so this one
+        # may change answers; here it only has to be read without crashing.
+        "shuffled": _header(shuffled) + shuffled,
+    }
+
+
+@pytest.mark.parametrize(
+    "kind",
+    [
+        "empty",
+        "garbage",
+        "truncated",
+        "header only",
+        "bit flip",
+        "other schema",
+        "other version",
+        "wrong length",
+        "wrong types",
+        "offset out of range",
+        "surrogates",
+        "ragged columns",
+        "code object",
+        "not marshal",
+        "a directory",
+        "shuffled",
+    ],
+)
+def test_a_corrupt_cache_is_ignored_and_rebuilt(registry: Repo, kind: str) -> None:
+    expected = answers(registry, cache=False)
+    registry.ok("show")
+    path = cache_file(registry)
+    bad = _corruptions(path.read_bytes())[kind]
+    path.unlink()
+    if bad is None:
+        path.mkdir()
+        (path / "file").write_text("in the way")
+    else:
+        path.write_bytes(bad)
+    found = answers(registry)
+    if kind == "shuffled":
+        assert all(code in (0, 1) for code, _out, _err in found.values())
+        return
+    assert found == expected
+    if bad is None:
+        assert path.is_dir()  # left alone; every run reads the objects again
+        assert answers(registry) == expected
+    else:
+        assert len(cached_ids(registry)) == len(registry.tags())  # rebuilt
+
+
+def test_a_cache_from_the_future_is_not_trusted_blindly(registry: Repo) -> None:
+    """A well-formed file of another version is ignored even if its entries look right."""
+    registry.ok("show")
+    path = cache_file(registry)
+    good = path.read_bytes()
+    payload = good[good.index(b"\n") + 1 :]
+    path.write_bytes(_header(payload, version="999.0.0") + payload)
+    assert cached_ids(registry) == set()
+
+
+WRITER = textwrap.dedent(
+    """
+    import sys
+    from git_registry.tagcache import TagCache
+    from git_registry.tags import ObjectId, Signature
+
+    common, who = sys.argv[1], sys.argv[2]
+    for round in range(40):
+        cache = TagCache.load(common)
+        for i in range(300):
+            oid = ObjectId(f"{who}{round:03d}{i:04d}".ljust(40, "0"))
+            sig = Signature("W " + who, "w@example.com", 1700000000 + i, 60)
+            cache.add((f"t{i}", oid, ObjectId("c" * 40), "commit", sig, "m", None))
+        cache.save()
+    """
+)
+
+
+def test_two_processes_writing_at_once(registry: Repo) -> None:
+    registry.ok("show")
+    common = str(registry.path / ".git")
+    procs = [
+        subprocess.Popen([sys.executable, "-c", WRITER, common, who], stderr=subprocess.PIPE)
+        for who in ("a", "b")
+    ]
+    for proc in procs:
+        _out, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err.decode()
+    entries = TagCache.load(common).entries
+    # The file is one writer's last complete version: every entry it has is intact.
+    assert len(entries) >= 300
+    assert {e[4] for e in entries.values() if e[0] == tagcache.ANNOTATED} <= {
+        "W a",
+        "W b",
+        "Cy Committer",
+    }
+    leftovers = [p for p in os.listdir(os.path.dirname(cache_file(registry))) if "tmp" in p]
+    assert leftovers == []
+    assert_same_with_and_without_cache(registry)
+
+
+def test_two_commands_at_once_on_a_generated_repository(tmp_path: Path) -> None:
+    repo = _generated(tmp_path)
+    procs = [
+        subprocess.Popen(
+            ["git", "registry", *args],
+            cwd=repo.path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        for args in (["show", "--json"], ["history", "--json"], ["show", "--json"])
+    ]
+    outputs = []
+    for proc in procs:
+        out, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err.decode()
+        outputs.append(out)
+    assert outputs[0] == outputs[2]
+    assert len(cached_ids(repo)) == len(repo.tags())
+
+
+def test_a_git_directory_we_cannot_write_to(registry: Repo) -> None:
+    """Where the cache's folder cannot be created, commands work and write nothing.
+
+    (A file named ``registry`` in its place: this works even as root, for whom
+    file modes do not stop writes.)
+    """
+    expected = answers(registry, cache=False)
+    shutil.rmtree(cache_file(registry).parent)
+    (registry.path / ".git" / tagcache.CACHE_DIR).write_text("not a folder")
+    assert answers(registry) == expected
+    assert (registry.path / ".git" / tagcache.CACHE_DIR).read_text() == "not a folder"
+
+
+@pytest.mark.skipif(
+    hasattr(os, "geteuid") and os.geteuid() == 0,
+    reason="root ignores file modes, so chmod cannot make .git read-only "
+    "(test_a_git_directory_we_cannot_write_to covers the failed write)",
+)
+def test_a_read_only_git_directory(registry: Repo) -> None:
+    expected = answers(registry, cache=False)
+    git_dir = registry.path / ".git"
+    modes = {}
+    for path in [git_dir, *git_dir.rglob("*")]:
+        if path.is_dir():
+            modes[path] = path.stat().st_mode
+            path.chmod(modes[path] & ~0o222)
+    try:
+        assert answers(registry) == expected
+        assert not cache_file(registry).exists()
+    finally:
+        for path, mode in modes.items():
+            path.chmod(mode)
+    # A cache written before the Git directory became read-only is still read.
+    registry.ok("show")
+    for path in modes:
+        path.chmod(modes[path] & ~0o222)
+    try:
+        assert answers(registry) == expected
+    finally:
+        for path, mode in modes.items():
+            path.chmod(mode)
+
+
+def _generated(tmp_path: Path) -> Repo:
+    out = tmp_path / "generated"
+    subprocess.run(
+        [
+            sys.executable,
+            str(MAKE_REPO),
+            str(out),
+            *("-a", "6", "-v", "5", "-p", "2"),
+            *("--unassign-every", "3", "--deregister-every", "4", "--deprecate", "1"),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return Repo(out)
+
+
+@pytest.mark.parametrize("refs", ["loose", "packed"])
+def test_same_answers_with_and_without_cache_on_a_generated_repository(
+    tmp_path: Path, refs: str
+) -> None:
+    repo = _generated(tmp_path)
+    if refs == "packed":
+        repo.git("pack-refs", "--all")
+    for args in (("show", "--json", "--all"), ("history", "--json")):
+        with_cache = repo.git_registry(*args)
+        assert with_cache.code == 0, with_cache.err
+        assert json.loads(with_cache.out)
+        assert repo.git_registry(*args) == with_cache  # from the cache
+        assert repo.git_registry(*args, env=NO_CACHE) == with_cache
+    assert answers(repo) == answers(repo, cache=False)
+
+
+def test_repository_reads_agree_with_git(tmp_path: Path) -> None:
+    """What read_tags reports (cached or not) is what ``git for-each-ref`` says."""
+    repo = _generated(tmp_path)
+    shutil.rmtree(repo.path / ".git" / tagcache.CACHE_DIR, ignore_errors=True)
+    git_dir = str(repo.path / ".git")
+    paths = RepoPaths(git_dir, git_dir, str(repo.path), False)
+    expected = {}
+    fmt = "%(refname:strip=2) %(*objectname) %(taggerdate:unix) %(taggeremail)"
+    for line in repo.git("for-each-ref", f"--format={fmt}", "refs/tags").splitlines():
+        name, target, when, email = line.split(" ")
+        expected[name] = (target, int(when), email.strip("<>"))
+    for _ in range(2):  # first from Git, then from the cache
+        with Repository(paths) as handle:
+            refs = handle.read_tags(handle.tag_refs().items())
+        found = {}
+        for ref in refs:
+            assert ref.tag is not None and ref.tag.tagger is not None
+            found[ref.name] = (ref.tag.target, ref.tag.tagger.time, ref.tag.tagger.email)
+        assert found == expected

@@ -1,0 +1,221 @@
+"""Configuration and colour as Git does them: ``git -c`` overrides (Git passes them in
+``GIT_CONFIG_PARAMETERS``), and colour decided by ``--color`` / ``--no-color``, then
+``NO_COLOR``, then ``color.registry``, then ``color.ui``, then whether stdout is a
+terminal (a real pseudo-terminal here), never with ``TERM=dumb`` and never in JSON.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import pty
+import re
+import select
+import subprocess
+import time
+
+import pytest
+
+from git_registry.cli import main
+
+from conftest import Repo, Result
+
+ESC = "\x1b["
+
+
+@pytest.fixture
+def registry(repo: Repo) -> Repo:
+    repo.ok("register", "churn")
+    repo.ok("promote", "churn", "prod")
+    return repo
+
+
+def run(
+    repo: Repo, *args: str, env: dict[str, str] | None = None, config: dict[str, str] | None = None
+) -> Result:
+    """In-process, stdout a pipe-like StringIO (not a terminal)."""
+    for key, value in (config or {}).items():
+        repo.git("config", key, value)
+    out, err = io.StringIO(), io.StringIO()
+    full_env = {**os.environ, **(env or {})}
+    code = main(list(args), stdout=out, stderr=err, env=full_env, cwd=str(repo.path))
+    return Result(code, out.getvalue(), err.getvalue())
+
+
+def coloured(result: Result) -> bool:
+    assert result.code == 0, result.err
+    assert ESC not in result.err
+    return ESC in result.out
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "config", "expected"),
+    [
+        # Nothing set and not a terminal: no colour.
+        ([], {}, {}, False),
+        (["--color=auto"], {}, {}, False),
+        # The option beats everything.
+        (["--color"], {"NO_COLOR": "1"}, {"color.registry": "never"}, True),
+        (["--color=always"], {"NO_COLOR": "1"}, {}, True),
+        (["--no-color"], {}, {"color.registry": "always", "color.ui": "always"}, False),
+        (["--color=never"], {}, {"color.registry": "always"}, False),
+        # NO_COLOR beats the configuration.
+        ([], {"NO_COLOR": "1"}, {"color.registry": "always"}, False),
+        ([], {"NO_COLOR": "1"}, {"color.ui": "always"}, False),
+        # color.registry beats color.ui.
+        ([], {}, {"color.registry": "always", "color.ui": "never"}, True),
+        ([], {}, {"color.registry": "false", "color.ui": "always"}, False),
+        ([], {}, {"color.ui": "always"}, True),
+        ([], {}, {"color.ui": "true"}, True),
+        # auto (and TERM=dumb) follow the terminal: a pipe here.
+        ([], {}, {"color.registry": "auto", "color.ui": "always"}, False),
+        # always means always, even for a dumb terminal, as in Git.
+        ([], {"TERM": "dumb"}, {"color.registry": "always"}, True),
+    ],
+)
+def test_colour_order(
+    registry: Repo, args: list[str], env: dict[str, str], config: dict[str, str], expected: bool
+) -> None:
+    """--color/--no-color > NO_COLOR > color.registry > color.ui > terminal."""
+    for command in (["show"], ["show", "churn"], ["history"]):
+        result = run(registry, *command, *args, env=env, config=config)
+        assert coloured(result) is expected, (command, args, env, config)
+        # The same text either way.
+        plain = run(registry, *command, "--no-color")
+        assert _strip(result.out) == plain.out
+
+
+def _strip(text: str) -> str:
+    return re.sub(r"\x1b\[[0-9;]*m", "", text)
+
+
+@pytest.mark.parametrize("option", ["--color", "--color=always"])
+def test_json_is_never_coloured(registry: Repo, option: str) -> None:
+    for command in (["show"], ["show", "churn"], ["history"], ["which", "churn", "prod"]):
+        result = run(registry, *command, "--json", option, config={"color.ui": "always"})
+        assert result.code == 0
+        assert ESC not in result.out
+        json.loads(result.out)
+
+
+# -- through Git: git -c KEY=VALUE reaches us in GIT_CONFIG_PARAMETERS ---------------------
+
+
+def test_git_c_color_registry(registry: Repo) -> None:
+    on = _git(registry, "-c", "color.registry=always", "registry", "show")
+    assert ESC in on.stdout
+    off = _git(registry, "-c", "color.ui=always", "-c", "color.registry=never", "registry", "show")
+    assert ESC not in off.stdout
+    ui = _git(registry, "-c", "color.ui=always", "registry", "show")
+    assert ESC in ui.stdout
+    # A -c override beats the repository's configuration, as in Git.
+    registry.git("config", "color.registry", "never")
+    assert ESC in _git(registry, "-c", "color.registry=always", "registry", "show").stdout
+    assert ESC not in _git(registry, "registry", "show").stdout
+
+
+def test_git_c_registry_key(registry: Repo) -> None:
+    """registry.remote from `git -c` names the remote in the push hint."""
+    registry.commit()
+    proc = _git(registry, "-c", "registry.remote=upstream", "registry", "register", "churn")
+    assert "    git push upstream churn@v0.0.2\n" in proc.stdout
+    # Without it: origin.
+    registry.commit()
+    proc = _git(registry, "registry", "register", "churn")
+    assert "    git push origin churn@v0.0.3\n" in proc.stdout
+
+
+def _git(repo: Repo, *args: str) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run(
+        ["git", *args], cwd=repo.path, capture_output=True, text=True, check=False
+    )
+    assert proc.returncode == 0, proc.stderr
+    return proc
+
+
+# -- a real terminal -----------------------------------------------------------------------
+
+
+def _in_terminal(repo: Repo, args: list[str], env: dict[str, str]) -> str:
+    """Run `git registry ARGS` with stdout (and stderr) on a pseudo-terminal; return
+    what it printed."""
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(
+        ["git", "registry", *args],
+        cwd=repo.path,
+        stdin=subprocess.DEVNULL,
+        stdout=slave,
+        stderr=slave,
+        env={**os.environ, **env},
+    )
+    os.close(slave)
+    output = b""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([master], [], [], 0.5)
+        if ready:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # the other side closed: the command is done
+                break
+            if not chunk:
+                break
+            output += chunk
+        elif proc.poll() is not None:
+            break
+    proc.wait(timeout=60)
+    os.close(master)
+    assert proc.returncode == 0, output
+    return output.decode()
+
+
+def test_auto_colours_a_terminal(registry: Repo) -> None:
+    assert ESC in _in_terminal(registry, ["show"], {"TERM": "xterm"})
+    assert ESC in _in_terminal(registry, ["show", "--color=auto"], {"TERM": "xterm"})
+    registry.git("config", "color.registry", "auto")
+    assert ESC in _in_terminal(registry, ["history"], {"TERM": "xterm"})
+
+
+def test_a_terminal_without_colour(registry: Repo) -> None:
+    assert ESC not in _in_terminal(registry, ["show"], {"TERM": "dumb"})
+    assert ESC not in _in_terminal(registry, ["show"], {"TERM": "xterm", "NO_COLOR": "1"})
+    assert ESC not in _in_terminal(registry, ["show", "--no-color"], {"TERM": "xterm"})
+    assert ESC not in _in_terminal(registry, ["show", "--json"], {"TERM": "xterm"})
+    registry.git("config", "color.ui", "never")
+    assert ESC not in _in_terminal(registry, ["show"], {"TERM": "xterm"})
+
+
+def test_a_pipe_is_not_coloured(registry: Repo) -> None:
+    proc = _git(registry, "registry", "show")
+    assert ESC not in proc.stdout
+    assert "churn" in proc.stdout
+
+
+def test_git_c_reaches_a_terminal_run(registry: Repo) -> None:
+    """`git -c color.registry=never` turns off what a terminal would turn on."""
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(
+        ["git", "-c", "color.registry=never", "registry", "show"],
+        cwd=registry.path,
+        stdout=slave,
+        stderr=slave,
+        env={**os.environ, "TERM": "xterm"},
+    )
+    os.close(slave)
+    proc.wait(timeout=60)
+    output = b""
+    while True:
+        ready, _, _ = select.select([master], [], [], 0.2)
+        if not ready:
+            break
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        output += chunk
+    os.close(master)
+    assert b"churn" in output
+    assert ESC.encode() not in output

@@ -1,0 +1,176 @@
+"""Help as in Git: ``git registry help [COMMAND]`` without man, ``git help registry`` and
+``git registry --help`` opening the installed manual page, and a light start-up.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from git_registry.cli import build_parser
+
+from conftest import Repo
+from shells import ROOT, installed_prefix
+
+needs_man = pytest.mark.skipif(
+    shutil.which("man") is None, reason="man (man-db) is not installed (.ci/run installs it)"
+)
+
+
+def _commands() -> dict[str, argparse.ArgumentParser]:
+    action = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    return dict(action.choices)
+
+
+def test_help_prints_the_overview_and_each_command(repo: Repo, tmp_path: Path) -> None:
+    outside = tmp_path / "not a repository"
+    outside.mkdir()
+    overview = repo.run("help", cwd=outside)
+    assert overview.code == 0
+    assert overview.out == build_parser().format_help()
+    for name, parser in _commands().items():
+        result = repo.run("help", name, cwd=outside)
+        assert result.code == 0
+        assert result.out == parser.format_help()
+    assert repo.ok("help", "assign") == repo.ok("help", "promote")
+
+
+def test_help_of_an_unknown_command_is_a_usage_error(repo: Repo) -> None:
+    result = repo.run("help", "promot")
+    assert result.code == 129
+    assert result.err == (
+        "error: 'promot' is not a git registry command\n"
+        "hint: 'git registry help' lists the commands\n"
+    )
+    assert result.out == ""
+
+
+def test_command_help_goes_to_us(repo: Repo) -> None:
+    """After a command, --help is ours (Git only rewrites `git registry --help`)."""
+    result = repo.git_registry("show", "--help")
+    assert result.code == 0
+    assert result.out.startswith("usage: git registry show ")
+
+
+# -- the installed manual page ------------------------------------------------------------
+
+
+def _man_env(prefix: Path) -> dict[str, str]:
+    env = {
+        **os.environ,
+        "PATH": f"{prefix / 'bin'}{os.pathsep}{os.environ['PATH']}",
+        "MANPAGER": "cat",
+        "PAGER": "cat",
+        "MANWIDTH": "80",
+        "GIT_PAGER": "cat",
+    }
+    env.pop("MANPATH", None)
+    return env
+
+
+@needs_man
+def test_man_finds_the_installed_page() -> None:
+    """man finds PREFIX/share/man for PREFIX/bin on PATH (a venv, ~/.local), or MANPATH."""
+    prefix = installed_prefix()
+    page = prefix / "share" / "man" / "man1" / "git-registry.1"
+    assert page.read_text() == (ROOT / "man" / "git-registry.1").read_text()
+    found = subprocess.run(
+        ["man", "-w", "git-registry"],
+        env=_man_env(prefix),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert Path(found.stdout.strip()).resolve() == page.resolve()
+    env = {**_man_env(prefix), "PATH": os.environ["PATH"], "MANPATH": str(prefix / "share/man")}
+    found = subprocess.run(
+        ["man", "-w", "git-registry"], env=env, capture_output=True, text=True, check=True
+    )
+    assert Path(found.stdout.strip()).resolve() == page.resolve()
+
+
+@needs_man
+@pytest.mark.parametrize(
+    "args", [["help", "registry"], ["registry", "--help"], ["help", "git-registry"]]
+)
+def test_git_help_opens_the_installed_page(repo: Repo, args: list[str]) -> None:
+    env = {**_man_env(installed_prefix()), "GIT_TRACE": "1"}
+    proc = subprocess.run(
+        ["git", *args], cwd=repo.path, env=env, capture_output=True, text=True, check=False
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "GIT-REGISTRY(1)" in proc.stdout
+    assert "git-registry - a model and artifact registry kept in Git tags" in proc.stdout
+    assert "SHELL COMPLETION" in proc.stdout
+    # Git itself turns it into `git help`, never running git-registry.
+    assert "trace: built-in: git help" in proc.stderr
+    assert "exec: git-registry" not in proc.stderr
+
+
+# -- start-up -------------------------------------------------------------------------------
+
+HEAVY = ("dulwich", "yaml", "semver", "colorama", "git_registry.repo", "git_registry.state")
+
+
+@pytest.mark.parametrize(
+    "args", [["-h"], ["help"], ["help", "promote"], ["promote", "-h"], ["completion", "bash"]]
+)
+def test_light_commands_import_only_the_standard_library(args: list[str], tmp_path: Path) -> None:
+    code = (
+        "import json, sys, io, contextlib\n"
+        "from git_registry.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        f"    code = main({args!r})\n"
+        "print(json.dumps([code, sorted(sys.modules)]))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True
+    )
+    exit_code, modules = json.loads(proc.stdout)
+    assert exit_code == 0
+    heavy = [m for m in modules if m.split(".")[0] in HEAVY or m in HEAVY]
+    assert heavy == []
+    # Not even typing: `git registry -h` runs on every completion of Git's own.
+    if args == ["-h"]:
+        assert "typing" not in modules
+
+
+def test_top_level_help_is_the_parsers_own_text() -> None:
+    from git_registry.entry import render_overview
+    from git_registry.overview import OVERVIEW
+
+    assert render_overview() == OVERVIEW, (
+        "regenerate it: python -m git_registry.entry --write-overview"
+    )
+
+
+@pytest.mark.parametrize("flag", ["-h", "--help"])
+def test_script_help_prints_the_overview_without_argparse(flag: str, tmp_path: Path) -> None:
+    code = (
+        "import json, sys, io, contextlib\n"
+        f"sys.argv = ['git-registry', {flag!r}]\n"
+        "from git_registry.entry import main\n"
+        "out = io.StringIO()\n"
+        "with contextlib.redirect_stdout(out):\n"
+        "    code = main()\n"
+        "print(json.dumps([code, out.getvalue(), sorted(sys.modules)]))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True
+    )
+    exit_code, text, modules = json.loads(proc.stdout)
+    assert exit_code == 0
+    assert text.startswith("usage: git registry [-h]") and "check-ref" in text
+    assert "argparse" not in modules and "git_registry.cli" not in modules
+    via_git = subprocess.run(
+        ["git", "registry", flag], cwd=tmp_path, capture_output=True, text=True, check=False
+    )
+    if flag == "-h":  # (Git turns --help into `git help registry`)
+        assert via_git.returncode == 0 and via_git.stdout == text

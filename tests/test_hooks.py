@@ -1,0 +1,503 @@
+"""Hooks end to end: a client with the hooks installed pushing to a bare remote with the
+server hook, real ``git push`` / ``git commit`` firing them (SPEC 7, issue 4)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from git_registry.hookcheck import parse_pre_push, parse_pre_receive
+from git_registry.hookfiles import wrapper
+
+from conftest import Repo, git
+
+ROOT = Path(__file__).resolve().parent.parent
+ZERO = "0" * 40
+
+
+def push(repo: Repo, *refs: str, verify: bool = True) -> subprocess.CompletedProcess[str]:
+    args = ["git", "push", *([] if verify else ["--no-verify"]), "origin", *refs]
+    return subprocess.run(args, cwd=repo.path, capture_output=True, text=True, check=False)
+
+
+def remote_tags(remote: Repo) -> set[str]:
+    return set(remote.tags())
+
+
+@pytest.fixture
+def client(repo: Repo, remote: Repo) -> Repo:
+    """``repo`` with the client hooks installed; ``remote`` with the server hook."""
+    repo.ok("hooks", "install")
+    remote.ok("hooks", "install", "--server")
+    return repo
+
+
+def commit_unchecked(repo: Repo, files: dict[str, str]) -> None:
+    """Commit ``files`` past the commit-msg hook (as ``git commit --no-verify`` does)."""
+    for name, text in files.items():
+        target = repo.path / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text)
+    repo.git("add", "-A")
+    repo.git("commit", "-q", "--no-verify", "-m", "unchecked")
+
+
+def write_hook(path: Path, body: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("#!/bin/sh\n" + body)
+    path.chmod(0o755)
+
+
+# -- input parsing -------------------------------------------------------------------------
+
+
+def test_pre_push_input_handles_deletes_and_sha256_zero_ids() -> None:
+    lines = [
+        f"refs/tags/a@v1.0.0 {'1' * 40} refs/tags/a@v1.0.0 {ZERO}\n",
+        f"(delete) {'0' * 64} refs/tags/a@v0.0.1 {'2' * 64}\n",
+        "\n",
+    ]
+    first, second = parse_pre_push(lines)
+    assert (first.ref, first.old, first.new) == ("refs/tags/a@v1.0.0", None, "1" * 40)
+    assert (second.ref, second.old, second.new) == ("refs/tags/a@v0.0.1", "2" * 64, None)
+
+
+def test_pre_receive_input() -> None:
+    (update,) = parse_pre_receive([f"{ZERO} {'3' * 40} refs/heads/main\n"])
+    assert (update.ref, update.old, update.new) == ("refs/heads/main", None, "3" * 40)
+
+
+def test_garbled_hook_input_is_a_clear_error(client: Repo) -> None:
+    proc = subprocess.run(
+        ["git", "registry", "hook", "pre-push", "origin", "x"],
+        cwd=client.path,
+        input="not four fields\n",
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 128
+    assert "cannot read the line 'not four fields'" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+# -- install / status / uninstall --------------------------------------------------------
+
+
+def test_install_writes_marked_wrappers_calling_this_installation(repo: Repo) -> None:
+    out = repo.ok("hooks", "install")
+    assert "Installed pre-push hook" in out and "Installed commit-msg hook" in out
+    hook = repo.path / ".git" / "hooks" / "pre-push"
+    assert os.access(hook, os.X_OK)
+    text = hook.read_text()
+    assert text.startswith("#!/bin/sh\n# git-registry hook wrapper: pre-push")
+    assert "git-registry" in text and os.path.isabs(text.split("registry=")[1].split()[0])
+    status = repo.ok("hooks", "status")
+    assert "pre-push     installed" in status and "pre-receive  not installed" in status
+    again = repo.ok("hooks", "install")
+    assert "Updated pre-push hook" in again
+
+
+def test_shipped_hook_files_are_the_path_only_wrappers() -> None:
+    for hook in ("pre-push", "commit-msg", "pre-receive"):
+        shipped = ROOT / "hooks" / hook
+        assert shipped.read_text() == wrapper(hook, None)
+        assert os.access(shipped, os.X_OK)
+    config = (ROOT / ".pre-commit-hooks.yaml").read_text()
+    assert "entry: git-registry hook commit-msg" in config
+
+
+def test_foreign_hook_is_chained_runs_first_and_can_stop_the_push(repo: Repo, remote: Repo) -> None:
+    hooks = repo.path / ".git" / "hooks"
+    log = repo.path.parent / "foreign.log"
+    write_hook(hooks / "pre-push", f'cat > "{log}"\n[ ! -e "{repo.path}/block" ]\n')
+    out = repo.ok("hooks", "install")
+    assert "kept as pre-push.registry-orig and runs first" in out
+    assert (hooks / "pre-push.registry-orig").exists()
+    repo.ok("register", "churn")
+    proc = push(repo, "churn@v0.0.1")
+    assert proc.returncode == 0, proc.stderr
+    assert "refs/tags/churn@v0.0.1" in log.read_text()  # the foreign hook got the input too
+    (repo.path / "block").write_text("")
+    repo.commit()
+    repo.ok("register", "churn", "--bump-minor")
+    proc = push(repo, "churn@v0.1.0")
+    assert proc.returncode != 0
+    assert "churn@v0.1.0" not in remote_tags(remote)
+
+
+def test_uninstall_restores_the_foreign_hook(repo: Repo) -> None:
+    hooks = repo.path / ".git" / "hooks"
+    write_hook(hooks / "commit-msg", "exit 0 # mine\n")
+    repo.ok("hooks", "install")
+    out = repo.ok("hooks", "uninstall")
+    assert "restored the hook that was there before" in out
+    assert (hooks / "commit-msg").read_text() == "#!/bin/sh\nexit 0 # mine\n"
+    assert not (hooks / "pre-push").exists()
+    assert not (hooks / "commit-msg.registry-orig").exists()
+    assert "No git-registry hooks" in repo.ok("hooks", "uninstall")
+
+
+def test_force_sets_the_foreign_hook_aside_and_uninstall_puts_it_back(repo: Repo) -> None:
+    hooks = repo.path / ".git" / "hooks"
+    write_hook(hooks / "pre-push", "exit 1\n")
+    out = repo.ok("hooks", "install", "--force")
+    assert "pre-push.registry-replaced and not run" in out
+    repo.ok("register", "churn")
+    repo.git("init", "-q", "--bare", str(repo.path.parent / "r.git"))
+    repo.git("remote", "add", "r", str(repo.path.parent / "r.git"))
+    repo.git("push", "-q", "r", "churn@v0.0.1")  # the set-aside 'exit 1' hook is not run
+    repo.ok("hooks", "uninstall")
+    assert (hooks / "pre-push").read_text() == "#!/bin/sh\nexit 1\n"
+
+
+def test_install_refuses_to_clobber_a_saved_hook(repo: Repo) -> None:
+    hooks = repo.path / ".git" / "hooks"
+    write_hook(hooks / "pre-push", "exit 0\n")
+    write_hook(hooks / "pre-push.registry-orig", "exit 0 # older\n")
+    result = repo.run("hooks", "install")
+    assert result.code == 128
+    assert "pre-push.registry-orig exists already" in result.err
+    assert (hooks / "pre-push").read_text() == "#!/bin/sh\nexit 0\n"
+    assert (hooks / "pre-push.registry-orig").read_text() == "#!/bin/sh\nexit 0 # older\n"
+
+
+def test_core_hooks_path_is_honoured(repo: Repo, remote: Repo) -> None:
+    custom = repo.path / "my hooks"
+    repo.git("config", "core.hooksPath", str(custom))
+    repo.ok("hooks", "install")
+    assert (custom / "pre-push").exists()
+    assert not (repo.path / ".git" / "hooks" / "pre-push").exists()
+    assert "(core.hooksPath)" in repo.ok("hooks", "status")
+    repo.ok("register", "churn")
+    repo.tag("churn@1.0.0", lightweight=True)
+    proc = push(repo, "churn@1.0.0")
+    assert proc.returncode != 0 and "did you mean churn@v1.0.0?" in proc.stderr
+
+
+def test_bare_repository_needs_server(remote: Repo) -> None:
+    result = remote.run("hooks", "install")
+    assert result.code == 128 and "--server" in (result.err)
+    assert not (remote.path / "hooks" / "pre-push").exists()
+
+
+def test_repository_path_with_spaces(tmp_path: Path) -> None:
+    client = Repo(tmp_path / "my client ü")
+    client.commit("initial")
+    server = Repo(tmp_path / "the server é.git", bare=True)
+    client.git("remote", "add", "origin", str(server.path))
+    client.ok("hooks", "install")
+    server.ok("hooks", "install", "--server")
+    client.ok("register", "churn")
+    assert push(client, "main", "churn@v0.0.1").returncode == 0
+    client.tag("churn@v1", message="bad")
+    proc = push(client, "churn@v1", verify=False)
+    assert proc.returncode != 0 and "remote: error: churn@v1" in proc.stderr
+    assert set(server.tags()) == {"churn@v0.0.1"}
+
+
+# -- pre-push and pre-receive: tags --------------------------------------------------------
+
+
+def test_a_good_registration_and_promotion_pass(client: Repo, remote: Repo) -> None:
+    client.ok("register", "churn")
+    client.ok("promote", "churn", "prod")
+    proc = push(client, "churn@v0.0.1", "churn#prod#1")
+    assert proc.returncode == 0, proc.stderr
+    assert remote_tags(remote) == {"churn@v0.0.1", "churn#prod#1"}
+
+
+def test_other_tags_and_branches_pass_untouched(client: Repo, remote: Repo) -> None:
+    client.tag("release-2024", lightweight=True)
+    client.tag("foo@bar", lightweight=True)  # 'foo' is no artifact we know
+    client.git("checkout", "-q", "-b", "feature")
+    client.commit()
+    proc = push(client, "release-2024", "foo@bar", "feature")
+    assert proc.returncode == 0, proc.stderr
+    assert {"release-2024", "foo@bar"} <= remote_tags(remote)
+
+
+@pytest.mark.parametrize("verify", [True, False], ids=["client", "server"])
+def test_lightweight_registry_tag_is_refused(client: Repo, remote: Repo, verify: bool) -> None:
+    client.tag("churn@v1.0.0", lightweight=True)
+    proc = push(client, "churn@v1.0.0", verify=verify)
+    assert proc.returncode != 0
+    assert "churn@v1.0.0: lightweight tag: registry events must be annotated" in proc.stderr
+    assert remote_tags(remote) == set()
+
+
+@pytest.mark.parametrize("verify", [True, False], ids=["client", "server"])
+def test_malformed_tag_of_a_known_artifact_gets_a_hint(
+    client: Repo, remote: Repo, verify: bool
+) -> None:
+    client.ok("register", "churn")
+    assert push(client, "churn@v0.0.1").returncode == 0
+    client.tag("churn@1.0.0")
+    proc = push(client, "churn@1.0.0", verify=verify)
+    assert proc.returncode != 0
+    assert "churn@1.0.0: '1.0.0' is not a version" in proc.stderr
+    assert "versions are v + SemVer: did you mean churn@v1.0.0?" in proc.stderr
+    assert "churn@1.0.0" not in remote_tags(remote)
+
+
+def test_malformed_tag_of_an_artifact_declared_only_in_artifacts_yaml(client: Repo) -> None:
+    client.commit(files={"artifacts.yaml": "segment:\n  type: model\n"})
+    client.tag("segment#prod#x")
+    proc = push(client, "segment#prod#x")
+    assert proc.returncode != 0
+    assert "segment#prod#x: '#x' is not a counter" in proc.stderr
+
+
+@pytest.mark.parametrize("verify", [True, False], ids=["client", "server"])
+def test_version_registered_at_another_commit_is_refused(
+    client: Repo, remote: Repo, verify: bool
+) -> None:
+    client.ok("register", "churn", "--version", "v1.0.0")
+    assert push(client, "main", "churn@v1.0.0").returncode == 0
+    client.commit()
+    client.tag("churn@v1.0.0#7", message="again")  # the counter form of the same version
+    proc = push(client, "main", "churn@v1.0.0#7", verify=verify)
+    assert proc.returncode != 0
+    assert "churn@v1.0.0#7: v1.0.0 of churn is already registered at commit" in proc.stderr
+    assert "churn@v1.0.0#7" not in remote_tags(remote)
+
+
+def test_server_sees_versions_the_client_never_fetched(
+    client: Repo, remote: Repo, tmp_path: Path
+) -> None:
+    other = Repo(tmp_path / "other")
+    other.git("remote", "add", "origin", str(remote.path))
+    other.git("pull", "-q", "origin", "main")
+    other.ok("register", "churn", "--version", "v2.0.0")
+    assert push(other, "churn@v2.0.0").returncode == 0
+    client.commit()
+    client.tag("churn@v2.0.0#4", message="same version, other commit")
+    proc = push(client, "main", "churn@v2.0.0#4")  # the client hook cannot know
+    assert proc.returncode != 0
+    assert "remote: error: churn@v2.0.0#4: v2.0.0 of churn is already registered" in proc.stderr
+    assert "churn@v2.0.0#4" not in remote_tags(remote)
+    # Re-using the very name is stopped before Git even asks the remote.
+    client.git("tag", "-d", "churn@v2.0.0#4")
+    client.ok("register", "churn", "--version", "v2.0.0")
+    proc = push(client, "churn@v2.0.0")
+    assert proc.returncode != 0
+    assert "the remote already has this tag, pointing elsewhere" in proc.stderr
+
+
+def test_second_active_version_on_one_commit_is_refused(client: Repo, remote: Repo) -> None:
+    client.ok("register", "churn")
+    assert push(client, "churn@v0.0.1").returncode == 0
+    result = client.run("register", "churn", "--force")
+    assert result.code == 0, result.err
+    proc = push(client, "churn@v0.0.2")
+    assert proc.returncode != 0
+    assert "would hold 2 active versions of churn" in proc.stderr
+    proc = push(client, "churn@v0.0.2", verify=False)
+    assert proc.returncode != 0 and "remote: error: churn@v0.0.2" in proc.stderr
+
+
+def test_stage_outside_the_allow_list_is_refused(client: Repo, remote: Repo) -> None:
+    client.commit(files={".registry.yaml": "stages: [dev, prod]\n"})
+    client.ok("register", "churn")
+    assert push(client, "main", "churn@v0.0.1").returncode == 0
+    client.tag("churn#qa#1", message="by hand")
+    proc = push(client, "churn#qa#1")
+    assert proc.returncode != 0
+    assert "churn#qa#1: stage 'qa' is not allowed by .registry.yaml" in proc.stderr
+    assert "hint: allowed stages: dev, prod" in proc.stderr
+
+
+def test_server_policy_comes_from_its_default_branch_not_the_push(
+    client: Repo, remote: Repo
+) -> None:
+    client.commit(files={".registry.yaml": "stages: [dev, prod]\n"})
+    client.ok("register", "churn")
+    assert push(client, "main", "churn@v0.0.1").returncode == 0
+    # The pushed commit widens the policy; the server must still use its own.
+    client.commit(files={".registry.yaml": "stages: [dev, prod, qa]\n"})
+    client.ok("register", "churn")
+    client.ok("promote", "churn", "qa")
+    proc = push(client, "main", "churn@v0.0.2", "churn#qa#1", verify=False)
+    assert proc.returncode != 0
+    assert "remote: error: churn#qa#1: stage 'qa' is not allowed by .registry.yaml" in proc.stderr
+    assert remote_tags(remote) == {"churn@v0.0.1"}
+    assert "qa" not in git(remote.path, "show", "main:.registry.yaml")
+
+
+def test_counter_reused_is_refused(client: Repo, remote: Repo) -> None:
+    client.ok("register", "churn")
+    client.ok("promote", "churn", "prod")
+    assert push(client, "churn@v0.0.1", "churn#prod#1").returncode == 0
+    client.tag("churn#dev#1", message="reuses #1")
+    proc = push(client, "churn#dev#1", verify=False)
+    assert proc.returncode != 0
+    assert "churn#dev#1: counter #1 of churn is already used by tag churn#prod#1" in proc.stderr
+
+
+def test_stage_tag_without_a_version_is_refused(client: Repo) -> None:
+    client.tag("churn#prod#1", message="no version here")
+    proc = push(client, "churn#prod#1")
+    assert proc.returncode != 0
+    assert "no version of churn is registered at commit" in proc.stderr
+
+
+def test_tag_of_a_tree_is_refused(client: Repo) -> None:
+    tree = client.git("rev-parse", "HEAD^{tree}").strip()
+    client.git("tag", "-a", "-m", "tree", "churn@v1.0.0", tree)
+    proc = push(client, "churn@v1.0.0")
+    assert proc.returncode != 0
+    assert "churn@v1.0.0: points at a tree, not a commit" in proc.stderr
+
+
+@pytest.mark.parametrize("verify", [True, False], ids=["client", "server"])
+def test_tag_on_a_commit_with_a_broken_artifacts_yaml_is_refused(
+    client: Repo, remote: Repo, verify: bool
+) -> None:
+    commit_unchecked(
+        client, {"artifacts.yaml": "churn:\n  type: model\n", "x/artifacts.yaml": "[1\n"}
+    )
+    client.tag("churn@v1.0.0", message="by hand")
+    proc = push(client, "churn@v1.0.0", verify=verify)
+    assert proc.returncode != 0
+    assert "churn@v1.0.0: artifacts.yaml at commit" in proc.stderr
+    assert "x/artifacts.yaml:2:1:" in proc.stderr
+
+
+def test_deleting_a_registry_tag_is_refused_unless_allowed(client: Repo, remote: Repo) -> None:
+    client.ok("register", "churn")
+    assert push(client, "churn@v0.0.1").returncode == 0
+    proc = push(client, ":refs/tags/churn@v0.0.1")
+    assert proc.returncode != 0
+    assert "deleting a registry tag on the remote is refused" in proc.stderr
+    proc = push(client, ":refs/tags/churn@v0.0.1", verify=False)
+    assert proc.returncode != 0 and "remote: error: churn@v0.0.1: deleting" in proc.stderr
+    assert "churn@v0.0.1" in remote_tags(remote)
+    client.git("config", "registry.allowDelete", "true")
+    proc = push(client, ":refs/tags/churn@v0.0.1")
+    assert proc.returncode != 0  # the server still refuses
+    remote.git("config", "registry.allowDelete", "true")
+    assert push(client, ":refs/tags/churn@v0.0.1").returncode == 0
+    assert "churn@v0.0.1" not in remote_tags(remote)
+
+
+def test_moving_a_registry_tag_is_refused(client: Repo, remote: Repo) -> None:
+    client.ok("register", "churn")
+    assert push(client, "churn@v0.0.1").returncode == 0
+    client.commit()
+    client.git("tag", "-f", "-a", "-m", "moved", "churn@v0.0.1")
+    proc = push(client, "--force", "main", "churn@v0.0.1", verify=False)
+    assert proc.returncode != 0
+    assert "churn@v0.0.1: the remote already has this tag, pointing elsewhere" in proc.stderr
+
+
+# -- branches ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("verify", [True, False], ids=["client", "server"])
+def test_branch_with_broken_artifacts_yaml_is_refused(
+    client: Repo, remote: Repo, verify: bool
+) -> None:
+    before = git(remote.path, "rev-parse", "main")
+    commit_unchecked(client, {"artifacts.yaml": "churn:\n  path: /etc/passwd\n"})
+    proc = push(client, "main", verify=verify)
+    assert proc.returncode != 0
+    assert "main: artifacts.yaml:2:9: artifact 'churn', key 'path'" in proc.stderr
+    assert git(remote.path, "rev-parse", "main") == before
+    client.commit(files={"artifacts.yaml": "churn:\n  path: models/churn.pkl\n"})
+    assert push(client, "main").returncode == 0
+
+
+def test_branch_with_broken_policy_is_refused(client: Repo) -> None:
+    commit_unchecked(client, {".registry.yaml": "stagez: [dev]\n"})
+    proc = push(client, "main", verify=False)
+    assert proc.returncode != 0
+    assert "remote: error: main: .registry.yaml:1:1: unknown key 'stagez'" in proc.stderr
+
+
+def test_update_hook_checks_one_ref(client: Repo) -> None:
+    client.tag("churn@v1.0.0", lightweight=True)
+    oid = client.git("rev-parse", "churn@v1.0.0").strip()
+    result = client.run("hook", "update", "refs/tags/churn@v1.0.0", ZERO, oid)
+    assert result.code == 1 and "lightweight tag" in result.err
+    assert client.run("hook", "update", "refs/heads/main", ZERO, oid).code == 0
+
+
+# -- commit-msg ----------------------------------------------------------------------------
+
+
+def test_commit_refused_for_a_broken_staged_file_but_not_an_unstaged_edit(client: Repo) -> None:
+    path = client.path / "artifacts.yaml"
+    path.write_text("churn:\n  labels: [a, a]\n")
+    client.git("add", "artifacts.yaml")
+    proc = subprocess.run(
+        ["git", "commit", "-q", "-m", "bad"],
+        cwd=client.path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode != 0
+    assert "artifacts.yaml:2:15: artifact 'churn', key 'labels'" in proc.stderr
+    assert client.git("log", "--format=%s", "-1").strip() == "initial"
+    # A good staged version with a broken, unstaged edit on top: the commit goes through.
+    path.write_text("churn:\n  labels: [a]\n")
+    client.git("add", "artifacts.yaml")
+    path.write_text("churn: [\n")
+    client.git("commit", "-q", "-m", "good")
+    assert client.git("show", "HEAD:artifacts.yaml") == "churn:\n  labels: [a]\n"
+    assert path.read_text() == "churn: [\n"  # the user's edit is untouched
+
+
+def test_commit_refused_for_a_broken_staged_policy_and_missing_path(client: Repo) -> None:
+    client.path.joinpath(".registry.yaml").write_text("stages: [dev, dev]\n")
+    client.path.joinpath("m").mkdir()
+    client.path.joinpath("m/artifacts.yaml").write_text(
+        "churn:\n  path: model.pkl\n  virtual: false\n"
+    )
+    client.path.joinpath("m/model.pkl").write_text("weights")  # in the work tree, not staged
+    client.git("add", ".registry.yaml", "m/artifacts.yaml")
+    proc = subprocess.run(
+        ["git", "commit", "-m", "x"], cwd=client.path, capture_output=True, text=True, check=False
+    )
+    assert proc.returncode != 0
+    assert ".registry.yaml:1:15: 'stages': 'dev' is listed twice" in proc.stderr
+    assert "m/artifacts.yaml:2:9: artifact 'm:churn', key 'path'" in proc.stderr
+
+
+def test_annotate_commit_goes_through_the_hook(client: Repo) -> None:
+    out = client.ok("annotate", "churn", "--type", "model", "--commit")
+    assert client.git("show", "HEAD:artifacts.yaml").startswith("churn:")
+    assert out
+
+
+# -- a real network remote -----------------------------------------------------------------
+
+
+def test_server_hook_over_git_daemon(client: Repo, remote: Repo, daemon: str) -> None:
+    client.git("remote", "set-url", "origin", daemon)
+    client.ok("register", "churn")
+    assert push(client, "churn@v0.0.1").returncode == 0
+    client.tag("churn@1.0.0", lightweight=True)
+    proc = push(client, "churn@1.0.0", verify=False)
+    assert proc.returncode != 0
+    assert "did you mean churn@v1.0.0?" in proc.stderr
+    assert remote_tags(remote) == {"churn@v0.0.1"}
+
+
+def test_check_reports_malformed_tags_of_known_artifacts(repo: Repo) -> None:
+    repo.ok("register", "churn")
+    repo.tag("churn@v01.0.0", message="bad version")
+    repo.tag("churn@1.0.0", message="no v")
+    repo.tag("other@1.0.0", message="unknown artifact: not ours")
+    result = repo.run("check")
+    assert result.code == 1
+    lines = result.out.splitlines()
+    assert lines[0] == (
+        "churn@1.0.0: '1.0.0' is not a version "
+        "(versions are v + SemVer: did you mean churn@v1.0.0?)"
+    )
+    assert lines[1].startswith("churn@v01.0.0: not a valid registry tag of churn")
+    assert len(lines) == 2

@@ -1,0 +1,248 @@
+"""Team policy (SPEC 5): .registry.yaml, or GTO's .gto; its problems with file, line and key."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from git_registry.errors import RegistryError
+from git_registry.grammar import NAME_RULE
+from git_registry.policy import (
+    CONFIG_FILE,
+    GTO_CONFIG_FILE,
+    Policy,
+    check_stage_allowed,
+    ordered_stages,
+    parse_policy,
+)
+
+from conftest import Repo
+
+# -- parsing ---------------------------------------------------------------------------------
+
+
+def test_stages_and_types_in_order() -> None:
+    policy, problems = parse_policy(
+        b"# team policy\nstages: [dev, staging, prod]\ntypes:\n  - model\n  - dataset\n",
+        CONFIG_FILE,
+    )
+    assert problems == ()
+    assert policy == Policy(("dev", "staging", "prod"), ("model", "dataset"), CONFIG_FILE)
+
+
+@pytest.mark.parametrize("text", ["", "# nothing\n", "stages:\ntypes:\n", "---\n"])
+def test_empty_policy_allows_anything(text: str) -> None:
+    policy, problems = parse_policy(text.encode(), CONFIG_FILE)
+    assert problems == ()
+    assert (policy.stages, policy.types, policy.file) == (None, None, CONFIG_FILE)
+    check_stage_allowed(policy, "anything")  # does not raise
+
+
+def test_empty_list_allows_nothing() -> None:
+    policy, problems = parse_policy(b"stages: []\n", CONFIG_FILE)
+    assert problems == () and policy.stages == ()
+    with pytest.raises(RegistryError) as info:
+        check_stage_allowed(policy, "prod")
+    assert info.value.message == "stage 'prod' is not allowed by .registry.yaml"
+    assert info.value.hint == "allowed stages: (none)"
+
+
+def test_unknown_key_names_file_line_and_key() -> None:
+    policy, problems = parse_policy(
+        b"stages: [dev, prod]\n\nprmotion_rules:\n  prod: [dev]\n", CONFIG_FILE
+    )
+    assert [str(p) for p in problems] == [
+        ".registry.yaml:3:1: unknown key 'prmotion_rules' (allowed: stages, types)"
+    ]
+    assert (problems[0].file, problems[0].line, problems[0].key) == (
+        CONFIG_FILE,
+        3,
+        "prmotion_rules",
+    )
+    assert policy.stages == ("dev", "prod")  # the rest is still read
+
+
+def test_gto_config_keeps_its_other_settings_quietly() -> None:
+    # .gto also holds GTO's own settings (emojis, type_allowed, …): not our business.
+    policy, problems = parse_policy(
+        b"emojis: false\ntypes: [model]\nstages: [dev, prod]\n", GTO_CONFIG_FILE
+    )
+    assert problems == ()
+    assert policy == Policy(("dev", "prod"), ("model",), GTO_CONFIG_FILE)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("stages: prod\n", ".registry.yaml:1:9: 'stages' must be a list of names, found a string"),
+        (
+            "types:\n  model: 1\n",
+            ".registry.yaml:2:3: 'types' must be a list of names, found a mapping",
+        ),
+        ("stages: 3\n", ".registry.yaml:1:9: 'stages' must be a list of names, found a number"),
+        (
+            "stages: [dev, [prod]]\n",
+            ".registry.yaml:1:15: 'stages': expected a name, found a list",
+        ),
+        (
+            "stages:\n  - dev\n  - true\n",
+            ".registry.yaml:3:5: 'stages': expected a name, found true/false",
+        ),
+        (
+            "types: [model, 7]\n",
+            ".registry.yaml:1:16: 'types': expected a name, found a number",
+        ),
+    ],
+)
+def test_wrong_types(text: str, expected: str) -> None:
+    _policy, problems = parse_policy(text.encode(), CONFIG_FILE)
+    assert [str(p) for p in problems] == [expected]
+    assert problems[0].key in ("stages", "types") and problems[0].key in expected
+
+
+def test_duplicate_stages_and_types() -> None:
+    policy, problems = parse_policy(
+        b"stages: [dev, prod, dev]\ntypes:\n  - model\n  - model\n", CONFIG_FILE
+    )
+    assert [str(p) for p in problems] == [
+        ".registry.yaml:1:21: 'stages': 'dev' is listed twice",
+        ".registry.yaml:4:5: 'types': 'model' is listed twice",
+    ]
+    assert policy.stages == ("dev", "prod") and policy.types == ("model",)
+
+
+@pytest.mark.parametrize(
+    ("stage", "column"),
+    [("Prod!", 15), ("pre prod", 15), ("-dev", 15), ("dev-", 15), ("a#b", 15), ("", 15)],
+)
+def test_invalid_stage_names(stage: str, column: int) -> None:
+    policy, problems = parse_policy(f"stages: [dev, '{stage}']\n".encode(), CONFIG_FILE)
+    assert [str(p) for p in problems] == [
+        f".registry.yaml:1:{column}: 'stages': invalid name '{stage}': use {NAME_RULE}"
+    ]
+    assert policy.stages == ("dev",)
+
+
+def test_duplicate_key_names_the_key() -> None:
+    policy, problems = parse_policy(b"stages: [a]\nstages: [b]\n", CONFIG_FILE)
+    assert [(str(p), p.key) for p in problems] == [
+        (".registry.yaml:2:1: duplicate key 'stages' (first at line 1)", "stages")
+    ]
+    assert policy.stages == ("a",)
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        (b"- dev\n- prod\n", ".registry.yaml:1:1: expected a mapping, found a list"),
+        (b"prod\n", ".registry.yaml:1:1: expected a mapping, found a string"),
+        (b"stages: [dev\n", ".registry.yaml:2:1: invalid YAML: "),
+        (b"stages: [d\xe9v]\n", ".registry.yaml:1:11: not UTF-8 text (byte 0xe9)"),
+        (
+            b"stages: !!python/object/apply:os.system [ls]\n",
+            ".registry.yaml:1:9: YAML tag '!!python/object/apply:os.system' is not allowed",
+        ),
+        (b"base: &b [dev]\n<<: {stages: *b}\n", ".registry.yaml:2:1: merge keys ('<<')"),
+    ],
+)
+def test_unreadable_policy_allows_nothing_more_and_says_why(data: bytes, expected: str) -> None:
+    policy, problems = parse_policy(data, CONFIG_FILE)
+    assert len(problems) == 1 and str(problems[0]).startswith(expected)
+    assert policy == Policy(file=CONFIG_FILE)
+
+
+def test_billion_laughs_policy_is_refused() -> None:
+    lines = ["l0: &l0 [a, a, a, a, a, a, a, a, a, a]"]
+    lines += [f"l{i}: &l{i} [" + ", ".join([f"*l{i - 1}"] * 10) + "]" for i in range(1, 9)]
+    lines += ["stages: *l8"]
+    _policy, problems = parse_policy("\n".join(lines).encode(), CONFIG_FILE)
+    assert len(problems) == 1 and "alias bomb" in problems[0].message
+
+
+# -- using it ------------------------------------------------------------------------------
+
+
+def test_check_stage_allowed_message() -> None:
+    policy = Policy(("dev", "prod"), None, CONFIG_FILE)
+    check_stage_allowed(policy, "prod")
+    with pytest.raises(RegistryError) as info:
+        check_stage_allowed(policy, "Prod")  # case matters, as in tag names
+    assert info.value.message == "stage 'Prod' is not allowed by .registry.yaml"
+    assert info.value.hint == "allowed stages: dev, prod"
+
+
+def test_ordered_stages_puts_the_allow_list_first() -> None:
+    policy = Policy(("dev", "staging", "prod"), None, CONFIG_FILE)
+    assert ordered_stages(policy, ["prod", "legacy", "dev"]) == ["dev", "staging", "prod", "legacy"]
+    assert ordered_stages(Policy(), ["prod", "dev"]) == ["prod", "dev"]
+
+
+# -- where it is read from: real repositories ------------------------------------------------
+
+
+def stages(repo: Repo) -> list[str]:
+    result = repo.run("stages", "--json")
+    assert result.code == 0, result.err
+    return list(json.loads(result.out)["stages"])
+
+
+def test_without_a_policy_stages_come_from_the_tags(repo: Repo) -> None:
+    repo.ok("register", "churn")
+    repo.ok("promote", "churn", "qa")
+    assert stages(repo) == ["qa"]
+
+
+def test_gto_config_is_read_when_there_is_no_registry_yaml(repo: Repo) -> None:
+    repo.commit(files={".gto": "stages: [dev, prod]\ntypes: [model]\nemojis: true\n"})
+    assert stages(repo) == ["dev", "prod"]
+    repo.ok("register", "churn")
+    result = repo.run("promote", "churn", "qa")
+    assert result.code == 128
+    assert "fatal: stage 'qa' is not allowed by .gto" in result.err
+    assert "hint: allowed stages: dev, prod" in result.err
+    assert repo.tags() == {"churn@v0.0.1": repo.git("rev-parse", "HEAD").strip()}
+
+
+def test_registry_yaml_wins_over_gto(repo: Repo) -> None:
+    repo.commit(files={".gto": "stages: [dev, prod]\n", ".registry.yaml": "stages: [qa, live]\n"})
+    assert stages(repo) == ["qa", "live"]
+    repo.ok("register", "churn")
+    repo.ok("promote", "churn", "live")
+    result = repo.run("promote", "churn", "prod")
+    assert result.code == 128 and "not allowed by .registry.yaml" in result.err
+    assert sorted(repo.tags()) == ["churn#live#1", "churn@v0.0.1"]
+
+
+def test_policy_is_read_from_head_not_the_work_tree(repo: Repo) -> None:
+    repo.commit(files={".registry.yaml": "stages: [dev, prod]\n"})
+    (repo.path / ".registry.yaml").write_text("stages: [qa]\n")  # not committed
+    assert stages(repo) == ["dev", "prod"]
+    repo.git("add", ".registry.yaml")  # staged is not committed either
+    assert stages(repo) == ["dev", "prod"]
+
+
+def test_broken_registry_yaml_does_not_fall_back_to_gto(repo: Repo) -> None:
+    # A broken team policy must be fixed, not silently replaced by another file.
+    repo.commit(files={".gto": "stages: [dev]\n", ".registry.yaml": "stages: [dev\n"})
+    result = repo.run("stages", "--json")
+    assert result.code == 0
+    assert result.err.startswith("warning: .registry.yaml:2:1: invalid YAML: ")
+    repo.ok("register", "churn")  # the write needs no stage check...
+    before = repo.tags()
+    result = repo.run("promote", "churn", "dev")  # ...this one does
+    assert result.code == 128
+    assert (
+        "fatal: .registry.yaml at HEAD is invalid: .registry.yaml:2:1: invalid YAML" in result.err
+    )
+    assert repo.tags() == before
+
+
+def test_unknown_key_in_registry_yaml_is_reported_by_check(repo: Repo) -> None:
+    repo.commit(files={".registry.yaml": "stages: [dev]\nstage_order: [dev]\n"})
+    result = repo.run("check")
+    assert result.code == 1
+    assert result.out == (
+        ".registry.yaml:2:1: unknown key 'stage_order' (allowed: stages, types)\n"
+    )
+    assert "1 problem(s)" in result.err
