@@ -285,6 +285,7 @@ def main() -> int:
     parser.add_argument("--reps", type=int, default=15, help="timed pairs per command")
     parser.add_argument("--quick", action="store_true", help="1k and 10k tags, 5 pairs")
     parser.add_argument("--no-first", action="store_true", help="skip first-run rows")
+    parser.add_argument("--no-warm", action="store_true", help="only first-run rows")
     parser.add_argument(
         "--workdir",
         default=os.path.join(tempfile.gettempdir(), "git-registry-bench"),
@@ -328,7 +329,7 @@ def main() -> int:
     )
 
     for tags in [int(s) for s in args.sizes.split(",")]:
-        for refs in args.refs.split(","):
+        for refs in [] if args.no_warm else args.refs.split(","):
             for yaml in [y == "with" for y in args.yaml.split(",")]:
                 repo = build(workdir, tags, refs, yaml, args.rebuild)
                 config = f"{tags:,} {refs}{'' if yaml else ', no yaml'}"
