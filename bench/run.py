@@ -304,6 +304,9 @@ def main() -> int:
     if args.bin:
         env["PATH"] = os.path.abspath(args.bin) + os.pathsep + env["PATH"]
     env.pop("GIT_DIR", None)
+    # Measure what users run: an installed package with its bytecode cached (pip
+    # compiles it at install time; this lets an editable install cache it too).
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     # The tags' committer dates are fixed; `register` needs an identity.
     env.setdefault("GIT_COMMITTER_NAME", "Bench")
     env.setdefault("GIT_COMMITTER_EMAIL", "bench@example.com")

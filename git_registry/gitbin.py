@@ -219,6 +219,19 @@ _CAT_FILE = ("cat-file", "--batch", "--buffer")
 _CAT_ONE = ("cat-file", "--batch")
 
 
+def _cat_file(git_dir: str, args: Sequence[str]) -> subprocess.Popen[bytes]:
+    """A ``git cat-file`` reading ids on stdin, with replace refs off."""
+    try:
+        return subprocess.Popen(
+            ["git", f"--git-dir={git_dir}", "--no-replace-objects", *args],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
+    except FileNotFoundError as exc:
+        raise GitError("the 'git' binary was not found on PATH") from exc
+
+
 def stream_objects(
     git_dir: str, oids: Sequence[str]
 ) -> Generator[tuple[str, bytes] | None, None, None]:
@@ -234,15 +247,7 @@ def stream_objects(
     """
     if not oids:
         return
-    try:
-        proc = subprocess.Popen(
-            ["git", f"--git-dir={git_dir}", "--no-replace-objects", *_CAT_FILE],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-        )
-    except FileNotFoundError as exc:
-        raise GitError("the 'git' binary was not found on PATH") from exc
+    proc = _cat_file(git_dir, _CAT_FILE)
     assert proc.stdin is not None and proc.stdout is not None
     stdin, stdout = proc.stdin, proc.stdout
 
@@ -319,15 +324,7 @@ class ObjectReader:
 
     def _start(self) -> subprocess.Popen[bytes]:
         if self._proc is None:
-            try:
-                self._proc = subprocess.Popen(
-                    ["git", f"--git-dir={self._git_dir}", "--no-replace-objects", *_CAT_ONE],
-                    stdin=subprocess.PIPE,
-                    stdout=subprocess.PIPE,
-                    stderr=subprocess.DEVNULL,
-                )
-            except FileNotFoundError as exc:
-                raise GitError("the 'git' binary was not found on PATH") from exc
+            self._proc = _cat_file(self._git_dir, _CAT_ONE)
         return self._proc
 
     def close(self) -> None:
