@@ -323,7 +323,8 @@ def main() -> int:
         shebang = f.readline()
     python = shebang[2:].strip() if shebang.startswith("#!") else sys.executable
     print("start-up:")
-    bench.pair(
+    # Start-up times are short and noisy: more pairs, at little cost.
+    Bench(max(args.reps, 41), env, bench.rows).pair(
         "start-up",
         "warm",
         Command("-h", ["git", "registry", "-h"], note=f"baseline: {python} -c pass"),
