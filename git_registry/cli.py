@@ -56,6 +56,8 @@ class Context:
         self.remotes: list[str] = []
         """``--remote``: read these remotes' registries instead of the local one."""
         self._mirrors: list[tuple[str, str]] | None = None
+        self.shallow_warned = False
+        """The shallow-clone warning was given (it is given once per command)."""
 
     def repo(self) -> Repository:
         """The repository Git finds from the current directory (fatal if none); with

@@ -451,3 +451,39 @@ def test_writes_in_a_shallow_clone_warn(published: Repo, remote: Repo, tmp_path:
     result = shallow.run("register", "churn")
     assert result.code == 0
     assert "warning: this is a shallow clone" in result.err
+
+
+def test_reads_in_a_shallow_clone_warn_until_fetched(
+    published: Repo, remote: Repo, tmp_path: Path
+) -> None:
+    """A CI checkout of one tag knows only the tags at that commit: reads say their
+    answers may be out of date until 'git registry fetch' has fetched the rest."""
+    published.commit()
+    published.ok("register", "churn")
+    published.ok("promote", "churn", "prod")
+    published.ok("register", "segment")
+    published.git("push", "-q", "origin", "main", "--tags")
+    ci = clone(remote, tmp_path / "ci", "--depth", "1", "--branch", "churn@v0.0.1")
+    warning = "warning: this is a shallow clone"
+
+    stale = ci.run("which", "churn", "prod")
+    assert (stale.code, stale.out.strip()) == (0, "v0.0.1")  # the remote says v0.0.2
+    assert stale.err.count(warning) == 1
+
+    # check-ref --fetch fetches churn's tags: churn's answers are complete, not segment's.
+    assert ci.run("check-ref", "churn@v0.0.1", "--fetch").code == 0
+    fresh = ci.run("which", "churn", "prod")
+    assert (fresh.out.strip(), fresh.err) == ("v0.0.2", "")
+    assert warning in ci.run("show").err
+
+    ci.ok("fetch")
+    everything = ci.run("show")
+    assert everything.err == "" and "segment" in everything.out
+    assert ci.run("latest", "segment").err == ""
+
+
+def test_remote_reads_do_not_warn_about_their_shallow_cache(
+    published: Repo, remote: Repo, tmp_path: Path
+) -> None:
+    result = published.run("show", "--remote", str(remote.path))
+    assert result.code == 0 and "shallow" not in result.err

@@ -4,6 +4,7 @@ write and delete tags (atomically, rolling back on failure), push.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import re
@@ -49,6 +50,9 @@ def load(ctx: Context, artifacts: Iterable[str] | None = None) -> Loaded:
         from git_registry.mirror import load_many
 
         return load_many(ctx, artifacts)
+    if artifacts is not None:
+        artifacts = list(artifacts)
+    warn_if_shallow(ctx, artifacts)
     repo = ctx.repo()
     refs = repo.tag_refs()
     if artifacts is None:
@@ -236,6 +240,7 @@ def create_tags(
         artifacts = sorted({t.artifact for t, _ in unpushed})
         ctx.repo().close()
         fetch_tags(remote, ctx.repo().cwd, ctx.repo().tag_refs(), artifacts)
+        record_fetch(ctx, artifacts)
         loaded = load(ctx, artifacts)
         try:
             again = list(replan(loaded))
@@ -266,12 +271,6 @@ def _create_local(
     repo = ctx.repo()
     for tag in tags:
         ctx.catalog().check_target(tag.target, tag.artifact)
-    if os.path.exists(os.path.join(repo.paths.common_dir, "shallow")):
-        ctx.warn(
-            "this is a shallow clone: registry tags that were not fetched are unknown here, "
-            "so counters and versions may clash with the remote's"
-            " (run 'git registry fetch' first; --push retries on a clash)"
-        )
     ident = gitbin.committer_ident(cwd=repo.cwd)
     if ctx.config().get("tag.gpgsign", "").lower() in ("true", "yes", "on", "1"):
         ctx.warn(
@@ -346,6 +345,47 @@ def _push_failure(result: gitbin.GitResult) -> str:
     lines = [ln.strip() for ln in result.stderr.splitlines() if ln.strip()]
     fatal = [ln for ln in lines if ln.startswith(("fatal:", "error:"))]
     return (fatal or lines or [f"git push exited with {result.returncode}"])[-1]
+
+
+FETCHED = os.path.join("registry", "fetched")
+"""In the common Git directory: the artifacts whose registry tags ``git registry fetch``
+fetched in this shallow clone, one per line (``*``: every artifact)."""
+
+
+def record_fetch(ctx: Context, artifacts: Iterable[str] | None) -> None:
+    """Note, in a shallow clone, that the registry tags of ``artifacts`` (None: all)
+    were fetched, so reads stop warning that they may be missing."""
+    common = ctx.repo().paths.common_dir
+    if not os.path.exists(os.path.join(common, "shallow")):
+        return
+    path = os.path.join(common, FETCHED)
+    with contextlib.suppress(OSError):  # a read-only Git directory: keep warning
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "a", encoding="utf-8") as f:
+            f.write("".join(f"{a}\n" for a in (["*"] if artifacts is None else artifacts)))
+
+
+def warn_if_shallow(ctx: Context, artifacts: Sequence[str] | None) -> None:
+    """In a shallow clone (a CI checkout) where ``git registry fetch`` has not fetched
+    these artifacts' tags, say that answers may be incomplete, once per command."""
+    if ctx.remotes or ctx.shallow_warned:
+        return  # a --remote cache is shallow by design and always complete
+    common = ctx.repo().paths.common_dir
+    if not os.path.exists(os.path.join(common, "shallow")):
+        return
+    try:
+        with open(os.path.join(common, FETCHED), encoding="utf-8") as f:
+            fetched = {line.strip() for line in f}
+    except (OSError, UnicodeDecodeError):
+        fetched = set()
+    if "*" in fetched or (artifacts is not None and fetched.issuperset(artifacts)):
+        return
+    ctx.shallow_warned = True
+    ctx.warn(
+        "this is a shallow clone: registry tags that were not fetched are unknown here, "
+        "so answers may be out of date and new counters or versions may clash with the "
+        "remote's (run 'git registry fetch' first)"
+    )
 
 
 def events_of(registry: Registry, artifact: str | None) -> list[Event]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from git_registry.cli import Context
-from git_registry.commands._common import remote_name
+from git_registry.commands._common import record_fetch, remote_name
 from git_registry.grammar import check_artifact_name
 from git_registry.remote import FetchResult, fetch_tags, is_remote
 
@@ -21,6 +21,7 @@ def fetch(ctx: Context, remote: str, names: list[str] | None) -> FetchResult:
     """Fetch and report (the report is shared with ``check-ref --fetch``)."""
     repo = ctx.repo()
     result = fetch_tags(remote, repo.cwd, repo.tag_refs(), names)
+    record_fetch(ctx, names)
     repo.close()  # see the new objects
     for name in result.kept:
         ctx.warn(
