@@ -40,6 +40,17 @@ class FileProblem:
         return f"{self.file}:{self.line}:{self.column}: {self.message}"
 
 
+def link_problem(file: str) -> FileProblem:
+    """The problem of an ``artifacts.yaml`` committed (or staged) as a symbolic link."""
+    return FileProblem(
+        file,
+        1,
+        1,
+        "is a symbolic link: git registry reads artifacts.yaml from commits, where a "
+        "link is not followed; commit a regular file in its place",
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class Annotation:
     """One artifact's entry in an ``artifacts.yaml``."""

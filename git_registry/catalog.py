@@ -68,7 +68,11 @@ class Catalog:
         key = (commit, file)
         if key not in self._checked:
             blob = self.repo.blob_at(commit, file)
-            if blob is None:
+            if blob is None and self.repo.is_link(commit, file):
+                self._checked[key] = ann.AnnotationsFile(
+                    file, problems=(ann.link_problem(file),), editable=False
+                )
+            elif blob is None:
                 self._checked[key] = None
             else:
                 parsed = self._parse(blob[0], blob[1], file)

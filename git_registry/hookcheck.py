@@ -278,11 +278,14 @@ def staged_problems(repo: Repository) -> list[ann.FileProblem]:
     """
     listing = gitbin.run_git(["ls-files", "--stage", "-z"], cwd=repo.cwd).stdout
     staged: dict[str, ObjectId] = {}
+    links: set[str] = set()
     for entry in listing.split("\0"):
         meta, tab, path = entry.partition("\t")
         fields = meta.split()
         if tab and len(fields) == 3 and fields[2] == "0" and not fields[0].startswith("16"):
             staged[path] = ObjectId(fields[1])
+            if fields[0] == "120000":
+                links.add(path)
     folders = {""}
     for path in staged:
         parts = path.split("/")
@@ -295,7 +298,9 @@ def staged_problems(repo: Repository) -> list[ann.FileProblem]:
             problems.extend(found)
             break
     for path, oid in sorted(staged.items()):
-        if path == ann.FILENAME or path.endswith("/" + ann.FILENAME):
+        if path in links and (path == ann.FILENAME or path.endswith("/" + ann.FILENAME)):
+            problems.append(ann.link_problem(path))
+        elif path == ann.FILENAME or path.endswith("/" + ann.FILENAME):
             parsed = ann.parse(
                 repo.blob(oid) or b"",
                 path,

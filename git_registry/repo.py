@@ -282,6 +282,11 @@ class Repository:
         blob = self._objects().read(found[1])
         return (ObjectId(found[1]), blob[1]) if blob is not None and blob[0] == "blob" else None
 
+    def is_link(self, commit: ObjectId, path: str) -> bool:
+        """Whether ``path`` in ``commit`` is a symbolic link."""
+        found = self._lookup(commit, path)
+        return found is not None and found[0] & 0o170000 == 0o120000
+
     def path_exists(self, commit: ObjectId, path: str) -> bool:
         """Whether ``path`` (a file or folder) exists in ``commit``."""
         return path in ("", ".") or self._lookup(commit, path) is not None

@@ -928,3 +928,45 @@ def test_schema_validates_the_demo_artifacts_yaml(demo: Repo) -> None:
     document["churn"]["tags"] = ["customer"]
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(document, schema)
+
+
+# -- a symbolic link in place of artifacts.yaml ----------------------------------------------
+
+LINKED = "is a symbolic link: git registry reads artifacts.yaml from commits"
+
+
+@pytest.fixture
+def linked(repo: Repo) -> Repo:
+    """artifacts.yaml committed as a link to conf/models.yaml; churn v0.0.1 registered before."""
+    repo.ok("register", "churn")
+    write(repo, "churn:\n  type: model\n", "conf/models.yaml")
+    (repo.path / "artifacts.yaml").symlink_to("conf/models.yaml")
+    repo.git("add", "-A")
+    repo.git("commit", "-q", "--no-verify", "-m", "link")
+    assert repo.git("ls-tree", "HEAD", "artifacts.yaml").startswith("120000 ")
+    return repo
+
+
+def test_a_committed_link_is_reported_not_silently_ignored(linked: Repo) -> None:
+    result = linked.run("check")
+    assert result.code == 1
+    assert f"artifacts.yaml:1:1: {LINKED}" in result.out
+    err = fails(linked, "describe", "churn")
+    assert LINKED in err
+    # Tagging that commit is refused (the hooks would refuse the tag), nothing is created.
+    before = refs(linked)
+    err = fails(linked, "register", "churn")
+    assert LINKED in err and refs(linked) == before
+    # Reading the registry still works, with one warning.
+    shown = linked.run("show")
+    assert shown.code == 0 and "churn" in shown.out
+    assert shown.err.count(LINKED) == 1
+
+
+def test_annotate_and_remove_never_replace_a_link(linked: Repo) -> None:
+    for args in (["annotate", "churn", "--type", "dataset"], ["remove", "churn"]):
+        err = fails(linked, *args)
+        assert "artifacts.yaml is a symbolic link" in err and "readlink" in err
+        assert (linked.path / "artifacts.yaml").is_symlink()
+        assert read(linked, "conf/models.yaml") == b"churn:\n  type: model\n"
+        assert status(linked) == ""

@@ -501,3 +501,19 @@ def test_check_reports_malformed_tags_of_known_artifacts(repo: Repo) -> None:
     )
     assert lines[1].startswith("churn@v01.0.0: not a valid registry tag of churn")
     assert len(lines) == 2
+
+
+def test_commit_refused_for_a_staged_link(client: Repo) -> None:
+    (client.path / "models.yaml").write_text("churn:\n  type: model\n")
+    (client.path / "artifacts.yaml").symlink_to("models.yaml")
+    client.git("add", "-A")
+    proc = subprocess.run(
+        ["git", "commit", "-q", "-m", "link"],
+        cwd=client.path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode != 0
+    assert "artifacts.yaml:1:1: is a symbolic link" in proc.stderr
+    assert client.git("log", "--format=%s", "-1").strip() == "initial"

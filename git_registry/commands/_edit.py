@@ -49,6 +49,13 @@ def edit(
         )
     file, key = ann.file_for(artifact)
     full = os.path.join(work_tree, *file.split("/"))
+    if os.path.islink(full):
+        raise RegistryError(
+            f"{file} is a symbolic link: git registry reads {ann.FILENAME} from commits, "
+            "where a link is not followed, and will not replace your link with a file",
+            hint=f"replace the link with a regular file (e.g. cp --remove-destination "
+            f'"$(readlink -f {file})" {file}), then run this again',
+        )
     try:
         with open(full, "rb") as f:
             data = f.read()
