@@ -13,6 +13,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import textwrap
 from pathlib import Path
 
@@ -367,6 +368,56 @@ def test_a_read_only_git_directory(registry: Repo) -> None:
     finally:
         for path, mode in modes.items():
             path.chmod(mode)
+
+
+NOBODY = 65534
+
+
+def _as_nobody(repo: Path, *args: str, cache: bool = True) -> tuple[int, str, str]:
+    """Run ``git registry ARGS`` in ``repo`` as user nobody (for whom modes apply)."""
+    params = "'safe.directory'='*'" + ("" if cache else " 'registry.cache'='false'")
+    proc = subprocess.run(
+        [
+            *("setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", "--"),
+            *(sys.executable, "-m", "git_registry", *args),
+        ],
+        cwd=repo,
+        env={**os.environ, "HOME": str(repo), "GIT_CONFIG_PARAMETERS": params},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+@pytest.mark.skipif(
+    not (hasattr(os, "geteuid") and os.geteuid() == 0 and shutil.which("setpriv")),
+    reason="needs root and setpriv to run as another user (test_a_read_only_git_directory "
+    "covers it for other users)",
+)
+def test_a_git_directory_another_user_cannot_write(registry: Repo) -> None:
+    """As root (CI), run the commands as nobody in a copy of the repository that nobody
+    can read but not write: the answers are the same and no cache appears."""
+    shutil.rmtree(cache_file(registry).parent, ignore_errors=True)
+    top = Path(tempfile.mkdtemp(prefix="registry-ro-", dir="/tmp"))
+    try:
+        top.chmod(0o755)
+        copy = top / "repo"
+        shutil.copytree(registry.path, copy, symlinks=True)
+        for path in [copy, *copy.rglob("*")]:
+            path.chmod(0o755 if path.is_dir() else 0o644)
+        probe = _as_nobody(copy, "--version")
+        if probe[0] != 0:
+            pytest.skip(f"user nobody cannot run this Python installation: {probe[2][-200:]}")
+        runs = [("show", "--json", "--all"), ("history", "--json"), ("check-ref", "churn#prod#1")]
+        for args in runs:
+            expected = _as_nobody(copy, *args, cache=False)
+            assert expected[0] == 0, expected
+            assert _as_nobody(copy, *args) == expected
+            assert registry.run(*args).out == expected[1]
+        assert not (copy / ".git" / tagcache.CACHE_DIR).exists()
+    finally:
+        shutil.rmtree(top, ignore_errors=True)
 
 
 def _generated(tmp_path: Path) -> Repo:
