@@ -98,12 +98,24 @@ def table(
     styles: Sequence[str | None] | None = None,
 ) -> str:
     """Left-aligned columns separated by two spaces; values are never cut."""
+    columns = list(zip(*rows, strict=False)) if rows else [() for _ in headers]
+    return column_table(headers, columns, paint, styles)
+
+
+def column_table(
+    headers: Sequence[str],
+    columns: Sequence[Sequence[str]],
+    paint: Painter,
+    styles: Sequence[str | None] | None = None,
+) -> str:
+    """:func:`table` from its columns (all of one length), which is cheaper to build
+    for a long table."""
     widths = [_width(h) for h in headers]
-    columns = list(zip(*rows, strict=False))
     ascii_columns = ["".join(column).isascii() for column in columns]
     for i, column in enumerate(columns):
-        width = max(map(len if ascii_columns[i] else _width, column))
-        widths[i] = max(widths[i], width)
+        if column:
+            width = max(map(len if ascii_columns[i] else _width, column))
+            widths[i] = max(widths[i], width)
     last = len(headers) - 1
 
     def line(cells: Sequence[str], cell_styles: Sequence[str | None]) -> str:
@@ -116,6 +128,7 @@ def table(
         return "".join(out).rstrip()
 
     lines = [line(headers, ["header"] * len(headers))]
+    rows = zip(*columns, strict=True)
     row_styles = list(styles) if styles else [None] * len(headers)
     if paint.color or not all(ascii_columns[:last]):
         lines.extend(line(row, row_styles) for row in rows)
@@ -123,7 +136,8 @@ def table(
         # The same lines for plain ASCII columns, one str.format per row: a history
         # can have 100,000 rows.
         padded = "".join(f"{{:<{w + 2}}}" for w in widths[:last]) + "{}"
-        lines.extend(padded.format(*row).rstrip() for row in rows)
+        fill = padded.format
+        lines.extend([fill(*row).rstrip() for row in rows])
     return "\n".join(lines) + "\n"
 
 
@@ -228,22 +242,39 @@ def describe_event(event: Event) -> str:
 
 def when(sig: Signature) -> str:
     """A tagger time as Git's ``--date=iso`` shows it, in the tagger's zone."""
-    offset = sig.tz_offset
-    if -1440 < offset < 1440 and 0 <= sig.time < _YEAR_10000:
-        # What the datetime's strftime("%Y-%m-%d %H:%M:%S %z") gives, in a third of
-        # the time (a history can show 100,000 times).
-        local = time.gmtime(sig.time + offset * 60)
-        if local.tm_year >= 1000:
-            zone = _ZONES.get(offset)
-            if zone is None:
-                hours, minutes = divmod(abs(offset), 60)
-                zone = _ZONES[offset] = f" {'-' if offset < 0 else '+'}{hours:02d}{minutes:02d}"
-            return time.strftime("%Y-%m-%d %H:%M:%S", local) + zone
-    return sig.datetime().strftime("%Y-%m-%d %H:%M:%S %z")
+    return whens([sig])[0]
+
+
+def whens(sigs: Sequence[Signature]) -> list[str]:
+    """:func:`when` of each of ``sigs``: a history can show 100,000 times, so each day
+    and zone is formatted once, and the time of day by arithmetic."""
+    out: list[str] = []
+    append = out.append
+    days: dict[tuple[int, int], tuple[str, str]] = {}
+    for sig in sigs:
+        offset, seconds = sig.tz_offset, sig.time
+        if not (-1440 < offset < 1440 and 0 <= seconds < _YEAR_10000):
+            append(sig.datetime().strftime("%Y-%m-%d %H:%M:%S %z"))
+            continue
+        day, seconds = divmod(seconds + offset * 60, 86_400)
+        parts = days.get((day, offset))
+        if parts is None:
+            local = time.gmtime(day * 86_400)
+            hours, minutes = divmod(abs(offset), 60)
+            zone = f" {'-' if offset < 0 else '+'}{hours:02d}{minutes:02d}"
+            # strftime's %Y is not zero-padded below year 1000 everywhere.
+            date = time.strftime("%Y-%m-%d ", local) if local.tm_year >= 1000 else ""
+            parts = days[(day, offset)] = (date, zone)
+        if not parts[0]:
+            append(sig.datetime().strftime("%Y-%m-%d %H:%M:%S %z"))
+            continue
+        minutes, seconds = divmod(seconds, 60)
+        hours, minutes = divmod(minutes, 60)
+        append(f"{parts[0]}{hours:02d}:{minutes:02d}:{seconds:02d}{parts[1]}")
+    return out
 
 
 _YEAR_10000 = 253_402_300_800 - 2 * 86_400  # before any zone's 10000-01-01
-_ZONES: dict[int, str] = {}
 
 
 def versions_table(
@@ -277,20 +308,17 @@ def events_table(events: Sequence[Event], paint: Painter) -> str:
     headers = ["time", "artifact", "event", "version", "stage", "commit", "by", "tag"]
     styles: list[str | None] = [None, "name", None, "version", "stage", "commit", None, "dim"]
     kinds = {kind: kind.value for kind in EventKind}
-    rows = [
-        [
-            when(e.tagger),
-            e.artifact,
-            kinds[e.kind],
-            e.version or EMPTY,
-            e.stage or EMPTY,
-            short(e.commit),
-            e.tagger.name or EMPTY,
-            e.tag,
-        ]
-        for e in events
+    columns = [
+        whens([e.tagger for e in events]),
+        [e.artifact for e in events],
+        [kinds[e.kind] for e in events],
+        [e.version or EMPTY for e in events],
+        [e.stage or EMPTY for e in events],
+        [short(e.commit) for e in events],
+        [e.tagger.name or EMPTY for e in events],
+        [e.tag for e in events],
     ]
-    return table(headers, rows, paint, styles)
+    return column_table(headers, columns, paint, styles)
 
 
 def registry_table(
