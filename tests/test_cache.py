@@ -343,7 +343,7 @@ def test_a_git_directory_we_cannot_write_to(registry: Repo) -> None:
 @pytest.mark.skipif(
     hasattr(os, "geteuid") and os.geteuid() == 0,
     reason="root ignores file modes, so chmod cannot make .git read-only "
-    "(test_a_git_directory_we_cannot_write_to covers the failed write)",
+    "(test_a_git_directory_another_user_cannot_write covers it as root)",
 )
 def test_a_read_only_git_directory(registry: Repo) -> None:
     expected = answers(registry, cache=False)
