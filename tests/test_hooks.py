@@ -428,17 +428,22 @@ def test_update_hook_checks_one_ref(client: Repo) -> None:
 # -- commit-msg ----------------------------------------------------------------------------
 
 
-def test_commit_refused_for_a_broken_staged_file_but_not_an_unstaged_edit(client: Repo) -> None:
-    path = client.path / "artifacts.yaml"
-    path.write_text("churn:\n  labels: [a, a]\n")
-    client.git("add", "artifacts.yaml")
-    proc = subprocess.run(
-        ["git", "commit", "-q", "-m", "bad"],
-        cwd=client.path,
+def try_commit(repo: Repo, message: str) -> subprocess.CompletedProcess[str]:
+    """``git commit -m MESSAGE`` with the hooks, which may refuse it."""
+    return subprocess.run(
+        ["git", "commit", "-q", "-m", message],
+        cwd=repo.path,
         capture_output=True,
         text=True,
         check=False,
     )
+
+
+def test_commit_refused_for_a_broken_staged_file_but_not_an_unstaged_edit(client: Repo) -> None:
+    path = client.path / "artifacts.yaml"
+    path.write_text("churn:\n  labels: [a, a]\n")
+    client.git("add", "artifacts.yaml")
+    proc = try_commit(client, "bad")
     assert proc.returncode != 0
     assert "artifacts.yaml:2:15: artifact 'churn', key 'labels'" in proc.stderr
     assert client.git("log", "--format=%s", "-1").strip() == "initial"
@@ -459,9 +464,7 @@ def test_commit_refused_for_a_broken_staged_policy_and_missing_path(client: Repo
     )
     client.path.joinpath("m/model.pkl").write_text("weights")  # in the work tree, not staged
     client.git("add", ".registry.yaml", "m/artifacts.yaml")
-    proc = subprocess.run(
-        ["git", "commit", "-m", "x"], cwd=client.path, capture_output=True, text=True, check=False
-    )
+    proc = try_commit(client, "x")
     assert proc.returncode != 0
     assert ".registry.yaml:1:15: 'stages': 'dev' is listed twice" in proc.stderr
     assert "m/artifacts.yaml:2:9: artifact 'm:churn', key 'path'" in proc.stderr
@@ -507,13 +510,7 @@ def test_commit_refused_for_a_staged_link(client: Repo) -> None:
     (client.path / "models.yaml").write_text("churn:\n  type: model\n")
     (client.path / "artifacts.yaml").symlink_to("models.yaml")
     client.git("add", "-A")
-    proc = subprocess.run(
-        ["git", "commit", "-q", "-m", "link"],
-        cwd=client.path,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    proc = try_commit(client, "link")
     assert proc.returncode != 0
     assert "artifacts.yaml:1:1: is a symbolic link" in proc.stderr
     assert client.git("log", "--format=%s", "-1").strip() == "initial"
