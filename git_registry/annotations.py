@@ -41,13 +41,14 @@ class FileProblem:
 
 
 def link_problem(file: str) -> FileProblem:
-    """The problem of an ``artifacts.yaml`` committed (or staged) as a symbolic link."""
+    """The problem of an ``artifacts.yaml`` or policy file committed (or staged) as a
+    symbolic link."""
     return FileProblem(
         file,
         1,
         1,
-        "is a symbolic link: git registry reads artifacts.yaml from commits, where a "
-        "link is not followed; commit a regular file in its place",
+        f"is a symbolic link: git registry reads {file.rpartition('/')[2]} from commits, "
+        "where a link is not followed; commit a regular file in its place",
     )
 
 

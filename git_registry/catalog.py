@@ -20,6 +20,18 @@ class AnnotationError(RegistryError):
     """An ``artifacts.yaml`` that cannot be used; the message lists its problems."""
 
 
+def policy_at(repo: Repository, commit: ObjectId) -> tuple[Policy, tuple[FileProblem, ...]]:
+    """The policy committed in ``commit`` (``.registry.yaml``, else ``.gto``) and its
+    problems; a file committed as a symbolic link is a problem, not a policy."""
+    for file in (CONFIG_FILE, GTO_CONFIG_FILE):
+        blob = repo.blob_at(commit, file)
+        if blob is not None:
+            return parse_policy(blob[1], file)
+        if repo.is_link(commit, file):
+            return Policy(file=file), (ann.link_problem(file),)
+    return Policy(), ()
+
+
 class Catalog:
     """Reads ``artifacts.yaml`` and the policy from commits, with caches."""
 
@@ -35,13 +47,7 @@ class Catalog:
     def _load_policy(self) -> tuple[Policy, tuple[FileProblem, ...]]:
         if self._policy is None:
             head = self.repo.head()
-            self._policy = (Policy(), ())
-            if head is not None:
-                for name in (CONFIG_FILE, GTO_CONFIG_FILE):
-                    blob = self.repo.blob_at(head, name)
-                    if blob is not None:
-                        self._policy = parse_policy(blob[1], name)
-                        break
+            self._policy = (Policy(), ()) if head is None else policy_at(self.repo, head)
         return self._policy
 
     def policy(self) -> Policy:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from git_registry import annotations as ann
 from git_registry import gitbin
-from git_registry.catalog import Catalog
+from git_registry.catalog import Catalog, policy_at
 from git_registry.errors import RegistryError
 from git_registry.grammar import (
     TAG_PREFIX,
@@ -293,6 +293,9 @@ def staged_problems(repo: Repository) -> list[ann.FileProblem]:
     problems: list[ann.FileProblem] = []
     policy = Policy()
     for file in (CONFIG_FILE, GTO_CONFIG_FILE):
+        if file in links:
+            problems.append(ann.link_problem(file))
+            break
         if file in staged:
             policy, found = parse_policy(repo.blob(staged[file]) or b"", file)
             problems.extend(found)
@@ -313,11 +316,7 @@ def staged_problems(repo: Repository) -> list[ann.FileProblem]:
 
 def policy_problems_at(repo: Repository, commit: ObjectId) -> tuple[ann.FileProblem, ...]:
     """Problems of the policy file committed in ``commit`` (``.registry.yaml``, else ``.gto``)."""
-    for file in (CONFIG_FILE, GTO_CONFIG_FILE):
-        blob = repo.blob_at(commit, file)
-        if blob is not None:
-            return parse_policy(blob[1], file)[1]
-    return ()
+    return policy_at(repo, commit)[1]
 
 
 def _object_problem(ref: TagRef) -> Finding | None:

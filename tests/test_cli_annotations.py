@@ -970,3 +970,20 @@ def test_annotate_and_remove_never_replace_a_link(linked: Repo) -> None:
         assert (linked.path / "artifacts.yaml").is_symlink()
         assert read(linked, "conf/models.yaml") == b"churn:\n  type: model\n"
         assert status(linked) == ""
+
+
+def test_a_committed_policy_link_is_reported_and_stops_promotions(repo: Repo) -> None:
+    """A linked .registry.yaml cannot be read from commits: it is never silently ignored
+    (which would let promotions skip the team's stage list)."""
+    write(repo, "stages: [prod]\n", "conf/policy.yaml")
+    (repo.path / ".registry.yaml").symlink_to("conf/policy.yaml")
+    repo.git("add", "-A")
+    repo.git("commit", "-q", "--no-verify", "-m", "linked policy")
+    result = repo.run("check")
+    assert result.code == 1
+    assert ".registry.yaml:1:1: is a symbolic link: git registry reads .registry.yaml" in result.out
+    repo.ok("register", "churn")  # no stage: the policy has no say
+    before = refs(repo)
+    err = fails(repo, "promote", "churn", "prod")
+    assert ".registry.yaml at HEAD is invalid" in err and "symbolic link" in err
+    assert refs(repo) == before

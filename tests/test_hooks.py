@@ -514,3 +514,12 @@ def test_commit_refused_for_a_staged_link(client: Repo) -> None:
     assert proc.returncode != 0
     assert "artifacts.yaml:1:1: is a symbolic link" in proc.stderr
     assert client.git("log", "--format=%s", "-1").strip() == "initial"
+
+
+def test_commit_refused_for_a_staged_policy_link(client: Repo) -> None:
+    (client.path / "policy.yaml").write_text("stages: [prod]\n")
+    (client.path / ".registry.yaml").symlink_to("policy.yaml")
+    client.git("add", "-A")
+    proc = try_commit(client, "linked policy")
+    assert proc.returncode != 0
+    assert ".registry.yaml:1:1: is a symbolic link" in proc.stderr
