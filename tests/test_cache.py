@@ -156,24 +156,50 @@ def test_a_missing_object_is_not_cached(registry: Repo) -> None:
     assert oid in cached_ids(registry)
 
 
-def _header(payload: bytes, schema: int = tagcache.SCHEMA, version: str | None = None) -> bytes:
+def _file(
+    parts: list[bytes],
+    schema: int = tagcache.SCHEMA,
+    version: str | None = None,
+    lengths: list[int] | None = None,
+) -> bytes:
+    """A cache file: the header line (with each part's length, or ``lengths``), then
+    the parts."""
     import zlib
 
     from git_registry import __version__
 
-    return b"git-registry tag-cache %d %s %d %08x\n" % (
+    payload = b"".join(parts)
+    sizes = lengths if lengths is not None else [len(part) for part in parts]
+    header = b"git-registry tag-cache %d %s %s %08x\n" % (
         schema,
         (version or __version__).encode(),
-        len(payload),
+        ",".join(map(str, sizes)).encode(),
         zlib.crc32(payload),
     )
+    return header + payload
+
+
+def _parts(good: bytes) -> list[bytes]:
+    """The parts (one marshal value per column) of the cache file ``good``."""
+    eol = good.index(b"\n")
+    lengths = [int(n) for n in good[:eol].split(b" ")[-2].split(b",")]
+    assert len(lengths) == tagcache._COLUMNS
+    parts, at = [], eol + 1
+    for n in lengths:
+        parts.append(good[at : at + n])
+        at += n
+    assert at == len(good)
+    return parts
 
 
 def _corruptions(good: bytes) -> dict[str, bytes | None]:
     import marshal
 
-    payload = good[good.index(b"\n") + 1 :]
-    columns = marshal.loads(payload)
+    def dump(columns: list[tuple[object, ...]]) -> list[bytes]:
+        return [marshal.dumps(column, 4) for column in columns]
+
+    parts = _parts(good)
+    columns = [marshal.loads(part) for part in parts]
     bad_type = list(columns)
     bad_type[7] = tuple("1700000000" for _ in bad_type[7])  # times as strings
     bad_tz = list(columns)
@@ -183,32 +209,33 @@ def _corruptions(good: bytes) -> dict[str, bytes | None]:
     short = list(columns)
     short[2] = short[2][:-1]
     code = marshal.dumps(compile("raise SystemExit(3)", "x", "exec"))
-    lies = marshal.loads(payload)
-    lies = (lies[0], *(x[::-1] for x in lies[1:]))  # valid, but entries shuffled
-    shuffled = marshal.dumps(tuple(lies), 4)
+    lies = [columns[0], *(x[::-1] for x in columns[1:])]  # valid, but entries shuffled
+    sizes = [len(part) for part in parts]
     return {
         "empty": b"",
         "garbage": os.urandom(4096),
         "truncated": good[: len(good) // 2],
         "header only": good[: good.index(b"\n") + 1],
         "bit flip": good[:-10] + bytes([good[-10] ^ 1]) + good[-9:],
-        "other schema": _header(payload, schema=tagcache.SCHEMA + 1) + payload,
-        "other version": _header(payload, version="0.0.0-other") + payload,
+        "other schema": _file(parts, schema=tagcache.SCHEMA + 1),
+        "other version": _file(parts, version="0.0.0-other"),
         "wrong length": good + b"x",
-        "wrong types": _header(marshal.dumps(tuple(bad_type), 4))
-        + marshal.dumps(tuple(bad_type), 4),
-        "offset out of range": _header(marshal.dumps(tuple(bad_tz), 4))
-        + marshal.dumps(tuple(bad_tz), 4),
-        "surrogates": _header(marshal.dumps(tuple(surrogate), 4))
-        + marshal.dumps(tuple(surrogate), 4),
-        "ragged columns": _header(marshal.dumps(tuple(short), 4)) + marshal.dumps(tuple(short), 4),
-        "code object": _header(code) + code,
-        "not marshal": _header(b"\x00" * 64) + b"\x00" * 64,
+        "wrong types": _file(dump(bad_type)),
+        "offset out of range": _file(dump(bad_tz)),
+        "surrogates": _file(dump(surrogate)),
+        "ragged columns": _file(dump(short)),
+        "one tuple of columns": _file([marshal.dumps(tuple(columns), 4)]),  # schema 1's layout
+        "a column too many": _file([*parts, parts[0]]),
+        "a column too few": _file(parts[:-1]),
+        "misaligned lengths": _file(parts, lengths=[sizes[0] + 1, sizes[1] - 1, *sizes[2:]]),
+        "negative length": _file(parts, lengths=[-1, sizes[0] + sizes[1] + 1, *sizes[2:]]),
+        "code object": _file([code] * tagcache._COLUMNS),
+        "not marshal": _file([b"\x00" * 8] * tagcache._COLUMNS),
         "a directory": None,
         # A valid file whose entries were swapped by hand: the cache trusts the Git
         # directory as Git trusts its hooks (see tagcache's docstring), so this one
         # may change answers; here it only has to be read without crashing.
-        "shuffled": _header(shuffled) + shuffled,
+        "shuffled": _file(dump(lies)),
     }
 
 
@@ -227,6 +254,11 @@ def _corruptions(good: bytes) -> dict[str, bytes | None]:
         "offset out of range",
         "surrogates",
         "ragged columns",
+        "one tuple of columns",
+        "a column too many",
+        "a column too few",
+        "misaligned lengths",
+        "negative length",
         "code object",
         "not marshal",
         "a directory",
@@ -260,9 +292,7 @@ def test_a_cache_from_the_future_is_not_trusted_blindly(registry: Repo) -> None:
     """A well-formed file of another version is ignored even if its entries look right."""
     registry.ok("show")
     path = cache_file(registry)
-    good = path.read_bytes()
-    payload = good[good.index(b"\n") + 1 :]
-    path.write_bytes(_header(payload, version="999.0.0") + payload)
+    path.write_bytes(_file(_parts(path.read_bytes()), version="999.0.0"))
     assert cached_ids(registry) == set()
 
 
