@@ -258,16 +258,13 @@ def whens(sigs: Sequence[Signature]) -> list[str]:
             continue
         day, seconds = divmod(seconds + offset * 60, 86_400)
         parts = days.get((day, offset))
-        if parts is None:
-            local = time.gmtime(day * 86_400)
+        if parts is None:  # years 1969 to 9999: four digits, as %Y needs everywhere
+            date = time.strftime("%Y-%m-%d ", time.gmtime(day * 86_400))
             hours, minutes = divmod(abs(offset), 60)
-            zone = f" {'-' if offset < 0 else '+'}{hours:02d}{minutes:02d}"
-            # strftime's %Y is not zero-padded below year 1000 everywhere.
-            date = time.strftime("%Y-%m-%d ", local) if local.tm_year >= 1000 else ""
-            parts = days[(day, offset)] = (date, zone)
-        if not parts[0]:
-            append(sig.datetime().strftime("%Y-%m-%d %H:%M:%S %z"))
-            continue
+            parts = days[(day, offset)] = (
+                date,
+                f" {'-' if offset < 0 else '+'}{hours:02d}{minutes:02d}",
+            )
         minutes, seconds = divmod(seconds, 60)
         hours, minutes = divmod(minutes, 60)
         append(f"{parts[0]}{hours:02d}:{minutes:02d}:{seconds:02d}{parts[1]}")

@@ -15,11 +15,10 @@ directory is read-only, nor in a server hook's quarantine.
 
 Format: one header line ``git-registry tag-cache SCHEMA VERSION LENGTHS CRC32``
 (LENGTHS: each column's length in bytes, comma-separated), then nine ``marshal``
-values one after the other (never pickle: loading them runs
-no code), equal-length tuples, one per column: object ids, then the :data:`Entry`
-fields. One value per column, not one tuple of them all: marshal keeps a table of
-every object it writes, so writing a column at a time halves the memory a save
-takes with 100,000 tags. A file that is
+values (never pickle: loading them runs no code), equal-length tuples, one per
+column: object ids, then the :data:`Entry` fields. One value per column, not one
+tuple of them all: marshal keeps a table of every object it writes, so a column
+at a time takes 40% less memory to save 100,000 entries. A file that is
 missing, truncated, from another schema or package version, or fails its CRC or
 the checks below is ignored and rebuilt. Entries are checked for type and range
 before use, so even a hand-edited cache cannot crash a command; it could make a
