@@ -482,6 +482,16 @@ def test_reads_in_a_shallow_clone_warn_until_fetched(
     assert ci.run("latest", "segment").err == ""
 
 
+def test_a_fetch_that_cannot_note_itself_keeps_the_warning(
+    published: Repo, remote: Repo, tmp_path: Path
+) -> None:
+    """Where .git/registry cannot be created, fetch still works and reads keep warning."""
+    ci = clone(remote, tmp_path / "ci", "--depth", "1", "--branch", "churn@v0.0.1")
+    (ci.path / ".git" / "registry").write_text("not a folder")
+    assert ci.run("fetch").code == 0
+    assert "warning: this is a shallow clone" in ci.run("show").err
+
+
 def test_remote_reads_do_not_warn_about_their_shallow_cache(
     published: Repo, remote: Repo, tmp_path: Path
 ) -> None:

@@ -28,7 +28,8 @@ def test_when_matches_datetime(seconds: int, offset: int) -> None:
 
 
 def test_when_edges() -> None:
-    for seconds, offset in [(0, 0), (0, -60), (1_700_000_000, 330), (1_700_000_000, -570)]:
+    edges = [(0, 0), (0, -60), (1_700_000_000, 330), (1_700_000_000, -570), (-86_400 * 400, 90)]
+    for seconds, offset in edges:  # the last one, before 1970, takes the general path
         assert when(Signature("A", "a@b", seconds, offset)) == reference_time(seconds, offset)
 
 
