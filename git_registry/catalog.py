@@ -125,19 +125,3 @@ class Catalog:
                     problems.extend(parsed.problems)
             found = self._commit_problems[commit] = tuple(problems)
         return found
-
-    def check_target(self, commit: ObjectId, artifact: str) -> None:
-        """Refuse to tag ``commit`` for ``artifact`` if an ``artifacts.yaml`` is broken there.
-
-        This is the check the hooks apply to a pushed tag (every ``artifacts.yaml`` of
-        the tagged commit must be valid), so a write never creates a tag they refuse.
-        """
-        self.annotation(commit, artifact)
-        problems = self.commit_problems(commit)
-        if problems:
-            raise AnnotationError(
-                f"{problems[0].file} at commit {short(commit)} is invalid: {problems[0]}"
-                + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""),
-                hint="fix it and commit, then tag the new commit; 'git registry check' "
-                "lists every problem at HEAD",
-            )

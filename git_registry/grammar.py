@@ -123,7 +123,7 @@ def parse_tag(name: str) -> TagName | None:
     artifact, stage, version, cancel, deprecated, counter = match.group(*_TAG_GROUPS)
     if "=" in artifact:
         artifact = tag_to_artifact(artifact)
-    number = int(counter) if counter is not None else None
+    number = _counter(counter) if counter is not None else None
     if deprecated:
         return TagName(artifact, EventKind.DEPRECATION, None, None, number)
     if version:
@@ -131,6 +131,20 @@ def parse_tag(name: str) -> TagName | None:
         return TagName(artifact, kind, version, None, number)
     kind = EventKind.UNASSIGNMENT if cancel else EventKind.ASSIGNMENT
     return TagName(artifact, kind, None, stage, number)
+
+
+MAX_COUNTER_DIGITS = 9
+"""The most digits a counter may have. A longer one is a problem with its tag (the
+rulebook's ``counter`` rule): its number cannot be trusted to fit anywhere, and the
+next counter after it would make tag names too long for Git's ref files."""
+BAD_COUNTER = -1
+"""The counter of a tag whose ``#N`` has more than :data:`MAX_COUNTER_DIGITS` digits."""
+
+
+def _counter(digits: str) -> int:
+    # int() of 5,000 digits raises (Python's limit on int/str conversion) and 236
+    # digits would make the next tag name too long for a file: never convert them.
+    return int(digits) if len(digits) <= MAX_COUNTER_DIGITS else BAD_COUNTER
 
 
 _TAG_GROUPS = ("artifact", "stage", "version", "cancel", "deprecated", "counter")
@@ -160,7 +174,7 @@ def parse_tags(names: list[str]) -> list[TagFields | None]:
             continue
         if "=" in artifact:
             artifact = tag_to_artifact(artifact)
-        counter = int(number) if number else None
+        counter = _counter(number) if number else None
         if deprecated:
             append((artifact, EventKind.DEPRECATION, None, None, counter))
         elif version:

@@ -1,7 +1,7 @@
 """The checks the hooks run (SPEC 7): pushed registry tags, pushed branches, staged files.
 
-One validator: the same tag grammar, registry state, policy and ``artifacts.yaml``
-checks as the write commands and ``git registry check``. Only the pushed refs are
+One rulebook (:mod:`git_registry.rules`): the same rules as the write commands and
+``git registry check``. Only the pushed refs are
 checked: tag names are listed once, and tag objects are read only for the
 artifacts being pushed.
 """
@@ -9,28 +9,18 @@ artifacts being pushed.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from git_registry import annotations as ann
-from git_registry import gitbin
+from git_registry import gitbin, rules
 from git_registry.catalog import Catalog, policy_at
 from git_registry.errors import RegistryError
-from git_registry.grammar import (
-    TAG_PREFIX,
-    EventKind,
-    TagName,
-    artifact_to_tag,
-    check_artifact_name,
-    check_stage,
-    check_version,
-    parse_tag,
-    tag_artifact_prefix,
-)
+from git_registry.grammar import TAG_PREFIX, artifact_to_tag, parse_tag, tag_artifact_prefix
 from git_registry.policy import CONFIG_FILE, GTO_CONFIG_FILE, Policy, parse_policy
 from git_registry.repo import Repository
 from git_registry.state import build_registry
-from git_registry.tags import ObjectId, TagRef, short
+from git_registry.tags import ObjectId
 
 _ZERO_RE = re.compile(r"0{40}(?:0{24})?")
 BRANCH_PREFIX = "refs/heads/"
@@ -94,7 +84,14 @@ def parse_pre_receive(lines: Iterable[str]) -> list[RefUpdate]:
 
 
 class PushCheck:
-    """Checks ref updates against the registry as it will be after the push.
+    """Checks ref updates: a push may not give the registry a problem it did not have.
+
+    The registry's rules are the rulebook's (:mod:`git_registry.rules`): for each
+    artifact the push touches, the registry is built from its tags before and after
+    the push, and every problem of the second that the first did not have refuses
+    the push, as do the policy's and the tagged commit's rules for each pushed
+    registration and assignment. Rewriting or deleting a registry tag on the remote
+    is refused unless ``registry.allowDelete`` is set (a rule of pushes, not of tags).
 
     Args:
         repo: where the objects are (the client, or the server with its quarantine).
@@ -102,6 +99,7 @@ class PushCheck:
         existing: tag name -> object id of the tags already there (the client's
             local tags for pre-push, the server's tags for pre-receive).
         allow_delete: ``registry.allowDelete``.
+        now: the clock for the tagger-time rule (default: the system's).
     """
 
     def __init__(
@@ -111,31 +109,44 @@ class PushCheck:
         existing: Mapping[str, ObjectId],
         *,
         allow_delete: bool,
+        now: int | None = None,
     ) -> None:
         self.repo = repo
         self.catalog = catalog
         self.existing = existing
         self.allow_delete = allow_delete
+        self.now = now
         self._names: list[str] = []
         self._known: set[str] | None = None
 
-    def run(self, updates: Sequence[RefUpdate]) -> list[Finding]:
-        """Every problem with ``updates``; empty if the push may go ahead."""
+    def run(
+        self, updates: Sequence[RefUpdate], only: Collection[rules.Rule] | None = None
+    ) -> list[Finding]:
+        """Every problem with ``updates``; empty if the push may go ahead.
+
+        Args:
+            updates: the refs the push changes.
+            only: check only these rules of the state (and nothing else): the
+                server's re-check while Git holds the ref locks.
+        """
+        before = dict(self.existing)
         after = dict(self.existing)
         for update in updates:
             if update.ref.startswith(TAG_PREFIX):
                 name = update.ref[len(TAG_PREFIX) :]
-                if update.new is None:
-                    after.pop(name, None)
-                else:
-                    after[name] = update.new
-        self._names = list(after) + [n for n in self.existing if n not in after]
+                # pre-push lists our local tags: "before" is what the remote has.
+                for state, oid in ((before, update.old), (after, update.new)):
+                    if oid is None:
+                        state.pop(name, None)
+                    else:
+                        state[name] = oid
+        self._names = list(after) + [n for n in before if n not in after]
         self._known = None
         findings: list[Finding] = []
-        pushed: dict[str, list[tuple[str, TagName, ObjectId]]] = {}
+        pushed: dict[str, list[str]] = {}
         for update in updates:
             if update.ref.startswith(BRANCH_PREFIX):
-                if update.new is not None:
+                if update.new is not None and only is None:
                     findings.extend(self._branch(update.ref, update.new))
                 continue
             if not update.ref.startswith(TAG_PREFIX):
@@ -143,31 +154,19 @@ class PushCheck:
             name = update.ref[len(TAG_PREFIX) :]
             parsed = parse_tag(name)
             if parsed is None:
-                finding = self._malformed(name, update)
+                finding = self._malformed(name, update) if only is None else None
                 if finding is not None:
                     findings.append(finding)
                 continue
             if update.old is not None and update.new != update.old and not self.allow_delete:
-                what = (
-                    "deleting a registry tag on the remote is refused"
-                    if update.new is None
-                    else "the remote already has this tag, pointing elsewhere: replacing it "
-                    "is refused"
-                )
-                findings.append(
-                    Finding(
-                        name,
-                        f"{what} (it would rewrite the history of {parsed.artifact})",
-                        hint="undo an event with a new tag (deregister, unassign, deprecate); "
-                        "to allow this, run 'git config registry.allowDelete true' "
-                        "(on the server for the server hook)",
-                    )
-                )
+                if only is None:
+                    findings.append(_rewrite(name, parsed.artifact, deleted=update.new is None))
                 continue
+            pushed.setdefault(parsed.artifact, [])
             if update.new is not None:
-                pushed.setdefault(parsed.artifact, []).append((name, parsed, update.new))
-        for artifact, tags in sorted(pushed.items()):
-            findings.extend(self._artifact(artifact, tags, after))
+                pushed[parsed.artifact].append(name)
+        for artifact, names in sorted(pushed.items()):
+            findings.extend(self._artifact(artifact, names, before, after, only))
         return findings
 
     # -- tags ------------------------------------------------------------------------------
@@ -183,7 +182,7 @@ class PushCheck:
             return None
         if update.new is None:
             return None  # deleting a malformed tag only cleans up
-        return Finding(name, *explain_malformed(name, artifact))
+        return _finding(rules.malformed_name(name, artifact))
 
     def _declared(self, artifact: str) -> bool:
         """Whether an ``artifacts.yaml`` at HEAD declares ``artifact`` (looked up by path)."""
@@ -200,61 +199,38 @@ class PushCheck:
     def _artifact(
         self,
         artifact: str,
-        tags: list[tuple[str, TagName, ObjectId]],
+        pushed: Sequence[str],
+        before: Mapping[str, ObjectId],
         after: Mapping[str, ObjectId],
+        only: Collection[rules.Rule] | None,
     ) -> list[Finding]:
-        """Check the pushed tags of one artifact against all its tags after the push."""
-        prefix = artifact_to_tag(artifact)
-        mine = sorted(
-            (name, oid)
-            for name, oid in after.items()
-            if name.startswith(prefix)
-            and name[len(prefix) : len(prefix) + 1] in ("@", "#")
-            and (p := parse_tag(name)) is not None
-            and p.artifact == artifact
-        )
-        refs = {ref.name: ref for ref in self.repo.read_tags(mine)}
-        for name, _parsed, oid in tags:
-            if name not in refs:  # pushed from an object id under another name
-                refs[name] = self.repo.read_tags([(name, oid)])[0]
-        registry = build_registry(refs.values())
-        info = registry.artifacts.get(artifact)
-        policy = self.catalog.policy()
-        findings: list[Finding] = []
-        for name, parsed, _oid in tags:
-            ref = refs[name]
-            refused = _object_problem(ref)
-            if refused is not None:
-                findings.append(refused)
-                continue
-            assert ref.tag is not None
-            commit = ref.tag.target
-            others = [r for r in refs.values() if r.name != name]
-            findings.extend(_counter_reuse(name, parsed, others))
-            if parsed.kind in (EventKind.REGISTRATION, EventKind.DEREGISTRATION):
-                findings.extend(_version_conflicts(name, parsed, commit, others))
-            if parsed.kind is EventKind.REGISTRATION and info is not None:
-                live = [v.version for v in info.versions_at(commit) if v.active]
-                if parsed.version in live and len(live) > 1:
-                    findings.append(
-                        Finding(
-                            name,
-                            f"commit {short(commit)} would hold {len(live)} active versions of "
-                            f"{artifact} ({', '.join(live)})",
-                            hint="deregister the other version first, or register another commit",
+        """The problems the push gives ``artifact``: the rulebook's, after minus before."""
+        old = build_registry(self.repo.read_tags(_tags_of(artifact, before)), now=self.now)
+        new = build_registry(self.repo.read_tags(_tags_of(artifact, after)), now=self.now)
+        problems = rules.new_problems(old.problems, new.problems)
+        if only is not None:
+            problems = [p for p in problems if p.rule in only]
+        else:
+            policy = self.catalog.policy()
+            for name in pushed:
+                event = new.event(name)
+                if event is not None:
+                    problems.extend(
+                        rules.event_problems(
+                            event, policy.stages, policy.file, self.catalog.commit_problems
                         )
                     )
-            if parsed.kind in (EventKind.ASSIGNMENT, EventKind.UNASSIGNMENT):
-                assert parsed.stage is not None
-                findings.extend(_stage_problems(name, parsed, commit, policy, others))
-            for problem in self.catalog.commit_problems(commit):
-                findings.append(
-                    Finding(
-                        name,
-                        f"{ann.FILENAME} at commit {short(commit)} is invalid: {problem}",
-                        hint="fix it in a new commit and tag that one",
-                    )
+        findings = []
+        for problem in problems:
+            finding = _finding(problem)
+            if problem.tag not in pushed and pushed:
+                # The pushed tag made an existing one break a rule (it sorts first).
+                finding = Finding(
+                    finding.ref,
+                    f"{finding.message} (with the pushed {', '.join(pushed)})",
+                    finding.hint,
                 )
+            findings.append(finding)
         return findings
 
     # -- branches --------------------------------------------------------------------------
@@ -319,149 +295,33 @@ def policy_problems_at(repo: Repository, commit: ObjectId) -> tuple[ann.FileProb
     return policy_at(repo, commit)[1]
 
 
-def _object_problem(ref: TagRef) -> Finding | None:
-    if ref.problem is not None:
-        return Finding(ref.name, ref.problem)
-    if ref.tag is None:
-        return Finding(
-            ref.name,
-            "lightweight tag: registry events must be annotated tags",
-            hint=f"recreate it with: git tag -f -a -m MESSAGE '{ref.name}' COMMIT "
-            "(or use git registry register/promote)",
-        )
-    if ref.tag.target_type != "commit":
-        return Finding(ref.name, f"points at a {ref.tag.target_type}, not a commit")
-    return None
-
-
-def _peeled(ref: TagRef) -> ObjectId | None:
-    if ref.tag is None or ref.tag.target_type != "commit":
-        return None
-    return ref.tag.target
-
-
-def _counter_reuse(name: str, parsed: TagName, others: Iterable[TagRef]) -> list[Finding]:
-    if parsed.counter is None:
-        return []
-    for other in others:
-        theirs = parse_tag(other.name)
-        if theirs is not None and theirs.counter == parsed.counter:
-            return [
-                Finding(
-                    name,
-                    f"counter #{parsed.counter} of {parsed.artifact} is already used by "
-                    f"tag {other.name}",
-                    hint="each #N is used once per artifact: let 'git registry promote' "
-                    "pick the next counter",
-                )
-            ]
-    return []
-
-
-def _version_conflicts(
-    name: str, parsed: TagName, commit: ObjectId, others: Iterable[TagRef]
-) -> list[Finding]:
-    registered_here = False
-    findings: list[Finding] = []
-    for other in others:
-        theirs = parse_tag(other.name)
-        if theirs is None or theirs.version != parsed.version:
-            continue
-        if theirs.kind not in (EventKind.REGISTRATION, EventKind.DEREGISTRATION):
-            continue
-        at = _peeled(other)
-        if at is None:
-            continue
-        if at != commit:
-            if findings:
-                continue  # one conflict is enough to say
-            findings.append(
-                Finding(
-                    name,
-                    f"{parsed.version} of {parsed.artifact} is already registered at commit "
-                    f"{short(at)} (tag {other.name}); this tag points at {short(commit)}",
-                    hint="a version names one commit: register a new version instead",
-                )
-            )
-        elif theirs.kind is EventKind.REGISTRATION:
-            registered_here = True
-    if parsed.kind is EventKind.DEREGISTRATION and not registered_here and not findings:
-        findings.append(
-            Finding(
-                name,
-                f"deregisters {parsed.version} of {parsed.artifact}, which is not registered "
-                f"at commit {short(commit)}",
-                hint="push the registration tag first (or with it)",
-            )
-        )
-    return findings
-
-
-def _stage_problems(
-    name: str, parsed: TagName, commit: ObjectId, policy: Policy, others: Iterable[TagRef]
-) -> list[Finding]:
-    findings = []
-    if policy.stages is not None and parsed.stage not in policy.stages:
-        findings.append(
-            Finding(
-                name,
-                f"stage '{parsed.stage}' is not allowed by {policy.file}",
-                hint=f"allowed stages: {', '.join(policy.stages) or '(none)'}",
-            )
-        )
-    registered = any(
-        (p := parse_tag(o.name)) is not None
-        and p.kind is EventKind.REGISTRATION
-        and _peeled(o) == commit
-        for o in others
-    )
-    if not registered:
-        findings.append(
-            Finding(
-                name,
-                f"no version of {parsed.artifact} is registered at commit {short(commit)}",
-                hint="push the version's registration tag first (or with it)",
-            )
-        )
-    return findings
-
-
-def explain_malformed(name: str, artifact: str) -> tuple[str, str | None]:
-    """Why ``name`` is not a registry tag of ``artifact``, and what was probably meant."""
-    base = name
-    cut = min(i for i in (base.find("@"), base.find("#")) if i >= 0)
-    rest = base[cut:]
-    try:
-        check_artifact_name(artifact)
-        if rest.startswith("@"):
-            body, _, counter = rest[1:].partition("#")
-            version = body.removesuffix("!")
-            if version != "deprecated":
-                if not version.startswith("v") and _looks_semver("v" + version):
-                    fixed = base[:cut] + "@v" + rest[1:]
-                    return (
-                        f"'{version}' is not a version",
-                        f"versions are v + SemVer: did you mean {fixed}?",
-                    )
-                check_version(version)
-        else:
-            body = rest[1:]
-            stage, _, counter = body.partition("#")
-            check_stage(stage.removesuffix("!"))
-        if counter and not counter.isdigit():
-            return f"'#{counter}' is not a counter", "a counter is a number: NAME#STAGE#3"
-    except RegistryError as exc:
-        return f"not a valid registry tag of {artifact}: {exc.message}", exc.hint
-    return (
-        f"not a valid registry tag of {artifact}",
-        "registry tags are NAME@vX.Y.Z, NAME@vX.Y.Z!, NAME#STAGE#N, NAME#STAGE!#N "
-        "or NAME@deprecated",
+def _tags_of(artifact: str, refs: Mapping[str, ObjectId]) -> list[tuple[str, ObjectId]]:
+    """The registry tags of ``artifact`` among ``refs`` (name, object id), by name."""
+    prefix = artifact_to_tag(artifact)
+    return sorted(
+        (name, oid)
+        for name, oid in refs.items()
+        if name.startswith(prefix)
+        and name[len(prefix) : len(prefix) + 1] in ("@", "#")
+        and (p := parse_tag(name)) is not None
+        and p.artifact == artifact
     )
 
 
-def _looks_semver(version: str) -> bool:
-    try:
-        check_version(version)
-    except RegistryError:
-        return False
-    return True
+def _finding(problem: rules.Problem) -> Finding:
+    return Finding(problem.tag or problem.artifact or "", problem.message, problem.hint)
+
+
+def _rewrite(name: str, artifact: str, *, deleted: bool) -> Finding:
+    what = (
+        "deleting a registry tag on the remote is refused"
+        if deleted
+        else "the remote already has this tag, pointing elsewhere: replacing it is refused"
+    )
+    return Finding(
+        name,
+        f"{what} (it would rewrite the history of {artifact})",
+        hint="undo an event with a new tag (deregister, unassign, deprecate); "
+        "to allow this, run 'git config registry.allowDelete true' "
+        "(on the server for the server hook)",
+    )

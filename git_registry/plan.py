@@ -21,7 +21,6 @@ from git_registry.grammar import (
     check_version,
     format_tag,
 )
-from git_registry.policy import Policy, check_stage_allowed
 from git_registry.state import ArtifactInfo, Event, Registry, VersionInfo
 from git_registry.tags import ObjectId, short
 
@@ -206,36 +205,26 @@ def plan_register(
     included, SPEC 3.1) is bumped (patch by default); the first version is
     v0.0.1, or v1.0.0 / v0.1.0 with a major / minor bump.
 
+    The rulebook's rules (a version names one commit, a commit holds one active
+    version) are applied to the planned tag when it is created, not here.
+
     Raises:
-        RegistryError: invalid name or version; the version exists; the commit
-            already holds an active version (without ``force``).
+        RegistryError: invalid name or version; the version is active already.
     """
     check_artifact_name(artifact)
     if version is not None:
         check_version(version)
     info = registry.artifacts.get(artifact)
-    at_commit = active_version_at(info, commit)
-    if at_commit is not None and not force:
-        raise RegistryError(
-            f"commit {short(commit)} already holds {artifact} {at_commit.version} "
-            f"(tag {at_commit.registration.tag})",
-            hint="use --force to register another version on the same commit",
-        )
+    # ``force`` no longer registers a second active version on a commit: that breaks
+    # the shared-commit rule, which the write's final check applies (rules.py).
     if version is not None:
         known = info.version(version) if info else None
-        if known is not None:
-            if known.active:
-                raise RegistryError(
-                    f"{artifact} {version} is already registered at commit "
-                    f"{short(known.commit)} (tag {known.registration.tag})",
-                    hint=_next_hint(info),
-                )
-            if known.commit != commit:
-                raise RegistryError(
-                    f"{artifact} {version} was registered at commit {short(known.commit)} "
-                    "and deregistered; a version is never reused for another commit",
-                    hint=_next_hint(info),
-                )
+        if known is not None and known.active:
+            raise RegistryError(
+                f"{artifact} {version} is already registered at commit "
+                f"{short(known.commit)} (tag {known.registration.tag})",
+                hint=_next_hint(info),
+            )
     else:
         highest = info.highest_ever if info else None
         if highest is None:
@@ -271,7 +260,6 @@ def plan_promote(
     *,
     version: str | None = None,
     commit: ObjectId | None = None,
-    policy: Policy | None = None,
     simple: bool = False,
     force: bool = False,
     message: str | None = None,
@@ -288,8 +276,6 @@ def plan_promote(
     """
     check_artifact_name(artifact)
     check_stage(stage)
-    if policy is not None:
-        check_stage_allowed(policy, stage)
     info = registry.artifacts.get(artifact)
     registration: NewTag | None = None
     if commit is not None:
@@ -371,25 +357,16 @@ def plan_unassign(
     stage: str,
     *,
     version: str | None = None,
-    policy: Policy | None = None,
     simple: bool = False,
     force: bool = False,
     message: str | None = None,
 ) -> NewTag:
     """Unassign ``stage`` from ``version`` (default: the version holding it).
 
-    A stage outside the policy is refused here too (the new tag would break the
-    policy); ``--delete`` removes such tags instead.
+    Never refused by the policy: taking a stage back is always possible (even one
+    that today's policy no longer lists).
     """
     target = _stage_target(registry, artifact, stage, version, force)
-    if policy is not None:
-        try:
-            check_stage_allowed(policy, stage)
-        except RegistryError as exc:
-            raise RegistryError(
-                exc.message,
-                hint=f"delete its tags instead: git registry unassign {artifact} {stage} --delete",
-            ) from None
     tag = _new_tag(
         EventKind.UNASSIGNMENT,
         artifact,

@@ -1,4 +1,5 @@
-"""Team policy (SPEC 5) and the checks every writer, ``check`` and the hooks share.
+"""Team policy (SPEC 5): what the committed policy file says (its rules live in
+:mod:`git_registry.rules`).
 
 The policy is the committed ``.registry.yaml`` (``stages``: an ordered allow-list;
 ``types``: an allow-list), or GTO's ``.gto`` when there is none. Pure.
@@ -10,9 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from git_registry.annotations import FileProblem
-from git_registry.errors import RegistryError
-from git_registry.grammar import NAME_RE, NAME_RULE, EventKind
-from git_registry.state import Problem, Registry
+from git_registry.grammar import NAME_RE, NAME_RULE
 from git_registry.yamlsafe import Node, YamlError, load
 
 CONFIG_FILE = ".registry.yaml"
@@ -127,38 +126,7 @@ def _names(file: str, key: str, node: Node, problems: list[FileProblem]) -> tupl
     return tuple(names)
 
 
-def check_stage_allowed(policy: Policy, stage: str) -> None:
-    """Raise if ``stage`` is outside the policy's allow-list."""
-    if policy.stages is not None and stage not in policy.stages:
-        raise RegistryError(
-            f"stage '{stage}' is not allowed by {policy.file}",
-            hint=f"allowed stages: {', '.join(policy.stages) or '(none)'}",
-        )
-
-
 def ordered_stages(policy: Policy, used: Sequence[str]) -> list[str]:
     """Stages for display: the allow-list's order first, then any others in use."""
     first = list(policy.stages or ())
     return first + [s for s in used if s not in first]
-
-
-def registry_problems(registry: Registry, policy: Policy) -> list[Problem]:
-    """Every problem with the registry's tags: unusable tags (from the state) and
-    stage tags outside the policy's allow-list."""
-    problems = list(registry.problems)
-    if policy.stages is not None:
-        for info in registry.artifacts.values():
-            for event in info.events:
-                if (
-                    event.kind in (EventKind.ASSIGNMENT, EventKind.UNASSIGNMENT)
-                    and event.stage not in policy.stages
-                ):
-                    problems.append(
-                        Problem(
-                            f"stage '{event.stage}' is not allowed by {policy.file} "
-                            f"(allowed: {', '.join(policy.stages) or 'none'})",
-                            event.tag,
-                            info.name,
-                        )
-                    )
-    return problems

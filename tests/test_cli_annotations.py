@@ -653,7 +653,12 @@ def test_corrupt_file_at_a_version_fails_describe_of_that_version(corrupt_versio
     assert result.code == 0 and result.err == ""
     assert "churn" in result.out and "v1.1.0" in result.out and "seg" in result.out
     assert repo.run("history", "churn").code == 0
-    assert repo.run("check").code == 0  # HEAD is fine, and so are the tags
+    # HEAD is fine, but v1.1.0 was registered on a broken file: the server hook refuses
+    # such a tag, so check reports it (the invalid-annotations rule).
+    result = repo.run("check", "--json")
+    assert result.code == 1
+    found = json.loads(result.out)["problems"]
+    assert [(p["tag"], p["rule"]) for p in found] == [("churn@v1.1.0", "invalid-annotations")]
 
 
 def test_corrupt_file_at_head_warns_once(corrupt_version: Repo) -> None:
@@ -765,7 +770,9 @@ def test_check_json_lists_file_line_column_artifact_and_key(repo: Repo) -> None:
             "tag": None,
             "artifact": "churn",
             "key": "virtual",
+            "rule": None,
             "message": "artifact 'churn', key 'virtual': expected true or false, found a string",
+            "hint": None,
         }
     ]
     assert doc["checked"]["files"] == ["artifacts.yaml"]
@@ -801,8 +808,7 @@ def test_check_reports_bad_tags(repo: Repo) -> None:
     result = repo.run("check")
     assert result.code == 1
     assert result.out == (
-        "churn@v9.9.9: lightweight tag ignored: registry events are annotated tags "
-        "(recreate it with 'git tag -a', or fetch the annotated tag)\n"
+        "churn@v9.9.9: lightweight tag ignored: registry events are annotated tags\n"
     )
     assert "1 problem(s)" in result.err
     doc = json.loads(repo.run("check", "--json").out)
@@ -835,8 +841,11 @@ def test_write_refuses_a_stage_outside_the_allow_list(repo: Repo) -> None:
     repo.ok("register", "churn")
     before = refs(repo)
     err = fails(repo, "promote", "churn", "qa")
-    assert "fatal: stage 'qa' is not allowed by .registry.yaml" in err
-    assert "hint: allowed stages: dev, prod" in err
+    assert (
+        "fatal: refusing to create the tag(s): churn#qa#1: "
+        "stage 'qa' is not allowed by .registry.yaml (allowed: dev, prod)" in err
+    )
+    assert "hint: add it to 'stages' in .registry.yaml" in err
     assert refs(repo) == before
     assert repo.git("for-each-ref", "--format=%(refname)", "refs/tags") == (
         "refs/tags/churn@v0.0.1\n"

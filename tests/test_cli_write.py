@@ -100,15 +100,19 @@ def test_register_custom_message(repo: Repo) -> None:
     assert tag_body(repo, "churn@v0.0.1") == "trained on 2024 data"
 
 
-def test_same_commit_needs_force(repo: Repo) -> None:
+def test_a_commit_holds_one_active_version_even_with_force(repo: Repo) -> None:
+    """The shared-commit rule: the hooks refuse a second active version on a commit,
+    so no write creates one, --force or not (GTO fails on such repositories too)."""
     repo.ok("register", "churn")
     before = snapshot(repo)
-    result = repo.run("register", "churn")
-    assert result.code == 128
-    assert "fatal: commit" in result.err and "already holds churn v0.0.1" in result.err
-    assert "hint: use --force" in result.err
-    assert snapshot(repo) == before
-    repo.ok("register", "churn", "--force")
+    for force in ([], ["--force"]):
+        result = repo.run("register", "churn", *force)
+        assert result.code == 128
+        assert "holds 2 active versions of churn (v0.0.1, v0.0.2)" in result.err
+        assert "hint: deregister the other version first" in result.err
+        assert snapshot(repo) == before
+    repo.ok("deregister", "churn@v0.0.1")
+    repo.ok("register", "churn")
     assert "churn@v0.0.2" in repo.tags()
 
 
@@ -162,7 +166,8 @@ def test_deregistered_version_is_not_reused_elsewhere(repo: Repo) -> None:
     repo.commit()
     result = repo.run("register", "churn", "--version", "v1.0.0")
     assert result.code == 128
-    assert "never reused for another commit" in result.err
+    assert "v1.0.0 of churn is already registered at commit" in result.err
+    assert "hint: a version names one commit" in result.err
 
 
 def test_reregister_deregistered_version_on_its_commit(repo: Repo) -> None:

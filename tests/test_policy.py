@@ -6,20 +6,38 @@ import json
 
 import pytest
 
-from git_registry.errors import RegistryError
-from git_registry.grammar import NAME_RULE
+from git_registry.grammar import NAME_RULE, EventKind
 from git_registry.policy import (
     CONFIG_FILE,
     GTO_CONFIG_FILE,
     Policy,
-    check_stage_allowed,
     ordered_stages,
     parse_policy,
 )
+from git_registry.rules import Problem, Rule, stage_not_allowed
+from git_registry.state import Event
+from git_registry.tags import ObjectId, Signature
 
 from conftest import Repo
 
 # -- parsing ---------------------------------------------------------------------------------
+
+
+def refusal(policy: Policy, stage: str) -> Problem | None:
+    """The rulebook's stage rule for an assignment of ``stage`` under ``policy``."""
+    event = Event(
+        f"churn#{stage}#1",
+        EventKind.ASSIGNMENT,
+        "churn",
+        "v1.0.0",
+        stage,
+        1,
+        ObjectId("1" * 40),
+        Signature("A", "a@b", 1700000000, 0),
+        "",
+        ObjectId("2" * 40),
+    )
+    return stage_not_allowed(event, policy.stages, policy.file)
 
 
 def test_stages_and_types_in_order() -> None:
@@ -36,16 +54,15 @@ def test_empty_policy_allows_anything(text: str) -> None:
     policy, problems = parse_policy(text.encode(), CONFIG_FILE)
     assert problems == ()
     assert (policy.stages, policy.types, policy.file) == (None, None, CONFIG_FILE)
-    check_stage_allowed(policy, "anything")  # does not raise
+    assert refusal(policy, "anything") is None
 
 
 def test_empty_list_allows_nothing() -> None:
     policy, problems = parse_policy(b"stages: []\n", CONFIG_FILE)
     assert problems == () and policy.stages == ()
-    with pytest.raises(RegistryError) as info:
-        check_stage_allowed(policy, "prod")
-    assert info.value.message == "stage 'prod' is not allowed by .registry.yaml"
-    assert info.value.hint == "allowed stages: (none)"
+    found = refusal(policy, "prod")
+    assert found is not None and found.rule is Rule.STAGE_NOT_ALLOWED
+    assert found.message == "stage 'prod' is not allowed by .registry.yaml (allowed: none)"
 
 
 def test_unknown_key_names_file_line_and_key() -> None:
@@ -163,13 +180,13 @@ def test_billion_laughs_policy_is_refused() -> None:
 # -- using it ------------------------------------------------------------------------------
 
 
-def test_check_stage_allowed_message() -> None:
+def test_stage_not_allowed_message() -> None:
     policy = Policy(("dev", "prod"), None, CONFIG_FILE)
-    check_stage_allowed(policy, "prod")
-    with pytest.raises(RegistryError) as info:
-        check_stage_allowed(policy, "Prod")  # case matters, as in tag names
-    assert info.value.message == "stage 'Prod' is not allowed by .registry.yaml"
-    assert info.value.hint == "allowed stages: dev, prod"
+    assert refusal(policy, "prod") is None
+    found = refusal(policy, "Prod")  # case matters, as in tag names
+    assert found is not None
+    assert found.message == "stage 'Prod' is not allowed by .registry.yaml (allowed: dev, prod)"
+    assert found.hint == "add it to 'stages' in .registry.yaml, or promote to an allowed stage"
 
 
 def test_ordered_stages_puts_the_allow_list_first() -> None:
@@ -199,8 +216,11 @@ def test_gto_config_is_read_when_there_is_no_registry_yaml(repo: Repo) -> None:
     repo.ok("register", "churn")
     result = repo.run("promote", "churn", "qa")
     assert result.code == 128
-    assert "fatal: stage 'qa' is not allowed by .gto" in result.err
-    assert "hint: allowed stages: dev, prod" in result.err
+    assert (
+        "fatal: refusing to create the tag(s): churn#qa#1: stage 'qa' is not allowed by .gto"
+        in result.err
+    )
+    assert "hint: add it to 'stages' in .gto" in result.err
     assert repo.tags() == {"churn@v0.0.1": repo.git("rev-parse", "HEAD").strip()}
 
 

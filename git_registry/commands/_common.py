@@ -13,12 +13,13 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from git_registry import annotations as ann
-from git_registry import gitbin
+from git_registry import gitbin, rules
 from git_registry.annotations import Annotation, FileProblem
 from git_registry.cli import Context
 from git_registry.errors import PushError, RegistryError, UsageError
 from git_registry.grammar import (
     EventKind,
+    TagFields,
     artifact_to_tag,
     check_artifact_name,
     check_stage,
@@ -29,15 +30,18 @@ from git_registry.grammar import (
 from git_registry.plan import Deletion, NewTag, event_time
 from git_registry.render import describe, describe_event
 from git_registry.state import Event, Registry, build_registry_rows
-from git_registry.tags import ObjectId
+from git_registry.tags import ObjectId, Signature, TagRow
 
 
 @dataclass(frozen=True, slots=True)
 class Loaded:
-    """The registry, and the names of every tag in the repository."""
+    """The registry, the names of every tag in the repository, and the registry tags
+    it was built from (rows and parsed names), to check what new tags would do."""
 
     registry: Registry
     tag_names: frozenset[str]
+    rows: Sequence[TagRow] = ()
+    fields: Sequence[TagFields] = ()
 
 
 def load(ctx: Context, artifacts: Iterable[str] | None = None) -> Loaded:
@@ -73,8 +77,9 @@ def load(ctx: Context, artifacts: Iterable[str] | None = None) -> Loaded:
                 selected.append((name, refs[name]))
                 fields.append(p)
         known = _known_artifacts(refs)
-    registry = build_registry_rows(repo.read_tag_rows(selected), fields, known)
-    return Loaded(registry, frozenset(refs))
+    rows = repo.read_tag_rows(selected)
+    registry = build_registry_rows(rows, fields, known)
+    return Loaded(registry, frozenset(refs), rows, fields)
 
 
 def _known_artifacts(names: Iterable[str]) -> set[str]:
@@ -192,7 +197,7 @@ PUSH_RETRIES = 3
 
 def create_tags(
     ctx: Context,
-    registry: Registry,
+    loaded: Loaded,
     tags: Sequence[NewTag],
     *,
     push: bool,
@@ -209,7 +214,7 @@ def create_tags(
     times. Nothing is ever force-pushed, and only tags this command created are
     deleted.
     """
-    created = _create_local(ctx, registry, tags)
+    created = _create_local(ctx, loaded, tags)
     if not push:
         _publish(ctx, [t.name for t, _ in created], delete=False, push=False)
         return
@@ -262,29 +267,30 @@ def create_tags(
         )
         if not todo:
             return
-        created = _create_local(ctx, loaded.registry, todo)
+        created = _create_local(ctx, loaded, todo)
 
 
 def _create_local(
-    ctx: Context, registry: Registry, tags: Sequence[NewTag]
+    ctx: Context, loaded: Loaded, tags: Sequence[NewTag]
 ) -> list[tuple[NewTag, ObjectId]]:
     repo = ctx.repo()
-    for tag in tags:
-        ctx.catalog().check_target(tag.target, tag.artifact)
     ident = gitbin.committer_ident(cwd=repo.cwd)
     if ctx.config().get("tag.gpgsign", "").lower() in ("true", "yes", "on", "1"):
         ctx.warn(
             "tag.gpgSign is set, but git registry does not sign tags yet: the tags are unsigned"
         )
-    created: list[tuple[NewTag, ObjectId]] = []
+    timed: list[tuple[NewTag, Signature]] = []
     previous: int | None = None
+    for tag in tags:
+        when = event_time(loaded.registry, tag.artifact, ident.time)
+        if previous is not None:
+            when = max(when, previous + 1)
+        previous = when
+        timed.append((tag, dataclasses.replace(ident, time=when)))
+    refuse_broken_rules(ctx, loaded, timed)
+    created: list[tuple[NewTag, ObjectId]] = []
     try:
-        for tag in tags:
-            when = event_time(registry, tag.artifact, ident.time)
-            if previous is not None:
-                when = max(when, previous + 1)
-            previous = when
-            tagger = dataclasses.replace(ident, time=when)
+        for tag, tagger in timed:
             created.append((tag, repo.create_tag(tag.name, tag.target, tag.message, tagger)))
     except RegistryError:
         for tag, oid in reversed(created):
@@ -295,6 +301,45 @@ def _create_local(
         what = describe(tag.kind, tag.artifact, tag.version, tag.stage, tag.target)
         ctx.out(f"Created tag {paint(tag.name, 'name')}: {what}")
     return created
+
+
+def refuse_broken_rules(
+    ctx: Context, loaded: Loaded, tags: Sequence[tuple[NewTag, Signature]]
+) -> None:
+    """Refuse to create ``tags`` (with these taggers) if the registry with them would
+    break a rule it did not break without them: the rulebook the hooks apply, so a
+    tag a write creates is a tag they accept.
+
+    Raises:
+        RegistryError: the first broken rule, with its hint.
+    """
+    rows = list(loaded.rows)
+    fields = list(loaded.fields)
+    for tag, tagger in tags:
+        parsed = parse_tag(tag.name)
+        assert parsed is not None, tag.name
+        rows.append((tag.name, ObjectId(""), tag.target, "commit", tagger, tag.message, None))
+        fields.append((parsed.artifact, parsed.kind, parsed.version, parsed.stage, parsed.counter))
+    after = build_registry_rows(rows, fields)
+    problems = rules.new_problems(loaded.registry.problems, after.problems)
+    if any(tag.kind in rules.GATED for tag, _ in tags):
+        # Registrations and assignments answer to the policy and to the tagged commit's
+        # artifacts.yaml; cancel events never. A broken policy cannot say which stages
+        # are allowed: fatal for an assignment.
+        catalog = ctx.catalog()
+        assigns = any(tag.kind is EventKind.ASSIGNMENT for tag, _ in tags)
+        policy = catalog.strict_policy() if assigns else catalog.policy()
+        for tag, _ in tags:
+            event = after.event(tag.name)
+            if event is not None:
+                problems.extend(
+                    rules.event_problems(event, policy.stages, policy.file, catalog.commit_problems)
+                )
+    if problems:
+        first = problems[0]
+        message = first.message.removesuffix(": ignored")
+        where = f"{first.tag}: " if first.tag else ""
+        raise RegistryError(f"refusing to create the tag(s): {where}{message}", hint=first.hint)
 
 
 def delete_tags(ctx: Context, deletions: Sequence[Deletion], *, push: bool) -> None:

@@ -8,16 +8,14 @@ import argparse
 from collections.abc import Iterable
 from typing import Any
 
-from git_registry import gitbin
+from git_registry import gitbin, rules
 from git_registry.annotations import FILENAME, FileProblem
 from git_registry.catalog import Catalog
 from git_registry.cli import Context
 from git_registry.commands._common import load
 from git_registry.grammar import parse_tag, tag_artifact_prefix
-from git_registry.hookcheck import explain_malformed
-from git_registry.policy import registry_problems
 from git_registry.render import dump_json
-from git_registry.state import Problem
+from git_registry.rules import Problem
 from git_registry.tags import ObjectId
 
 
@@ -34,7 +32,14 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         parsed = catalog.file_at(head, file)
         if parsed is not None:
             found.extend(parsed.problems)
-    found.extend(registry_problems(registry, catalog.policy()))
+    # The rulebook over every tag: what the server hook refuses when they are pushed.
+    policy = catalog.policy()
+    events = [event for info in registry.artifacts.values() for event in info.events]
+    found.extend(
+        rules.evaluate(
+            registry.problems, events, policy.stages, policy.file, catalog.commit_problems
+        )
+    )
     found.extend(_malformed(load_result.tag_names, set(registry.known), catalog, head, files))
     tags = sum(len(info.events) for info in registry.artifacts.values())
     if args.json:
@@ -45,7 +50,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
                     "checked": {
                         "tags": tags,
                         "files": files,
-                        "policy": catalog.policy().file,
+                        "policy": policy.file,
                     },
                 }
             )
@@ -54,8 +59,8 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         for problem in found:
             ctx.out(_line(problem))
         summary = f"checked {tags} tags, {len(files)} {FILENAME} file(s)"
-        if catalog.policy().file:
-            summary += f" and {catalog.policy().file}"
+        if policy.file:
+            summary += f" and {policy.file}"
         ctx.message("hint" if found else "note", f"{summary}: {len(found) or 'no'} problem(s)")
     return 1 if found else 0
 
@@ -81,12 +86,13 @@ def _malformed(
             continue
         artifact = tag_artifact_prefix(name)
         if artifact and artifact != name and artifact in declared:
-            message, hint = explain_malformed(name, artifact)
-            problems.append(Problem(message + (f" ({hint})" if hint else ""), name, artifact))
+            problems.append(rules.malformed_name(name, artifact))
     return problems
 
 
 def _line(problem: FileProblem | Problem) -> str:
+    if isinstance(problem, Problem) and problem.rule is rules.Rule.MALFORMED_NAME:
+        return f"{problem} ({problem.hint})" if problem.hint else str(problem)
     if isinstance(problem, FileProblem) or problem.tag:
         return str(problem)
     return f"{problem.artifact}: {problem.message}"
@@ -101,7 +107,9 @@ def _json(problem: FileProblem | Problem) -> dict[str, Any]:
             "tag": None,
             "artifact": problem.artifact,
             "key": problem.key,
+            "rule": None,
             "message": problem.message,
+            "hint": None,
         }
     return {
         "file": None,
@@ -110,5 +118,7 @@ def _json(problem: FileProblem | Problem) -> dict[str, Any]:
         "tag": problem.tag,
         "artifact": problem.artifact,
         "key": None,
+        "rule": problem.rule.value if problem.rule else None,
         "message": problem.message,
+        "hint": problem.hint,
     }

@@ -24,7 +24,7 @@ DEMO_NAME = "Registry Demo"
 DEMO_EMAIL = "demo@git-registry.invalid"
 START = 1_648_800_000  # 2022-04-01 08:00:00 UTC, the month of the talk
 
-ARTIFACTS_YAML = """\
+FIRST_ARTIFACTS_YAML = """\
 # Annotations of the registry's artifacts (see 'git registry schema').
 churn:
   type: model
@@ -36,6 +36,12 @@ segment:
   path: s3://mycorp/proj-ml/segment-model.pt
   description: Car segmentation model
   labels: [cv, car]
+"""
+# The classifier is declared with its file (virtual: false: the file must exist in
+# every commit that is tagged for it), so every tagged commit's artifacts.yaml is valid.
+ARTIFACTS_YAML = (
+    FIRST_ARTIFACTS_YAML
+    + """\
 cv-class:
   type: model
   path: models/cv-class.txt
@@ -43,6 +49,7 @@ cv-class:
   description: Car part classifier
   labels: [cv, car, doors, glass]
 """
+)
 
 
 REGISTRY_YAML = """\
@@ -64,7 +71,7 @@ STEPS = (
     _Step(
         "Train churn model v3.0.0",
         {
-            "artifacts.yaml": ARTIFACTS_YAML,
+            "artifacts.yaml": FIRST_ARTIFACTS_YAML,
             ".registry.yaml": REGISTRY_YAML,
             "models/churn.txt": "churn weights r1\n",
             "README.md": "# Registry demo\n\nBuilt by `git registry demo`.\n",
@@ -78,7 +85,7 @@ STEPS = (
     ),
     _Step(
         "Train car part classifier",
-        {"models/cv-class.txt": "cv-class weights r1\n"},
+        {"models/cv-class.txt": "cv-class weights r1\n", "artifacts.yaml": ARTIFACTS_YAML},
         (("cv-class", "v1.12.0", "staging"),),
     ),
     _Step(

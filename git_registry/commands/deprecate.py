@@ -26,5 +26,5 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         force=args.force,
         message=args.message,
     )
-    create_tags(ctx, loaded.registry, [tag], push=args.push)
+    create_tags(ctx, loaded, [tag], push=args.push)
     return 0

@@ -25,7 +25,6 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
             raise UsageError(f"two versions given: {args.name} and --version {args.version}")
         version = check_version(args.version)
     commit = resolve_ref(ctx, args.ref) if args.ref is not None else None
-    policy = ctx.catalog().strict_policy()
 
     calls = [0]
 
@@ -41,7 +40,6 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
             args.stage,
             version=version,
             commit=commit,
-            policy=policy,
             simple=args.simple,
             force=args.force or calls[0] > 1,
             message=args.message,
@@ -51,5 +49,5 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         return [made.registration, made.assignment]
 
     loaded = load(ctx, [selector.artifact])
-    create_tags(ctx, loaded.registry, plan(loaded), push=args.push, replan=plan)
+    create_tags(ctx, loaded, plan(loaded), push=args.push, replan=plan)
     return 0

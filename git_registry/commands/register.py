@@ -29,5 +29,5 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         ]
 
     loaded = load(ctx, [name])
-    create_tags(ctx, loaded.registry, plan(loaded), push=args.push, replan=plan)
+    create_tags(ctx, loaded, plan(loaded), push=args.push, replan=plan)
     return 0

@@ -24,7 +24,6 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         )
         delete_tags(ctx, deletions, push=args.push)
         return 0
-    policy = ctx.catalog().strict_policy()
 
     def plan(loaded: Loaded) -> list[NewTag]:
         return [
@@ -34,12 +33,11 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
                 selector.artifact,
                 args.stage,
                 version=selector.version,
-                policy=policy,
                 simple=args.simple,
                 force=args.force,
                 message=args.message,
             )
         ]
 
-    create_tags(ctx, loaded.registry, plan(loaded), push=args.push, replan=plan)
+    create_tags(ctx, loaded, plan(loaded), push=args.push, replan=plan)
     return 0
