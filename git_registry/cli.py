@@ -292,7 +292,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--force",
         action="store_true",
-        help="register even if the commit already holds an active version",
+        help="accepted for GTO's scripts: a commit still holds one active version",
     )
     _add_message_push(p)
 
