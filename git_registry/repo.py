@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING
 
@@ -40,6 +41,16 @@ _signature = fast_maker(Signature)
 
 class TagExistsError(RegistryError):
     """The tag to create exists already; nothing was written."""
+
+
+@dataclass(frozen=True, slots=True)
+class NewTagObject:
+    """An annotated tag to write: its name, the commit it points at, message, tagger."""
+
+    name: str
+    target: ObjectId
+    message: str
+    tagger: Signature
 
 
 class Repository:
@@ -300,39 +311,85 @@ class Repository:
 
         Raises:
             TagExistsError: the tag exists already (nothing is changed).
-            RegistryError: Git would refuse the ref (e.g. a tag named like a folder).
+            RegistryError: Git refuses the ref (e.g. a tag named like a folder).
+        """
+        return self.create_tags([NewTagObject(name, target, message, tagger)])[0]
+
+    def create_tags(self, tags: Sequence[NewTagObject]) -> list[ObjectId]:
+        """Create annotated tags on commits in one ref transaction: all or none.
+
+        The tag objects are written first (an object no ref names is harmless, and
+        ``git gc`` removes it); then every ref is created by one ``git update-ref
+        --stdin`` transaction, which Git applies whole or not at all, and only where
+        no ref of that name exists yet.
+
+        Raises:
+            TagExistsError: a tag exists already (nothing is changed).
+            RegistryError: Git refuses a ref, with Git's reason (nothing is changed).
         """
         from dulwich.objects import Commit, Tag
 
+        for new in tags:
+            if self._tag_exists(new.name):
+                raise TagExistsError(
+                    f"tag '{new.name}' already exists", hint=_exists_hint(new.name)
+                )
         repo = self._repo()
-        refname = _refname(name)
-        tag = Tag()
-        tag.object = (Commit, target.encode("ascii"))
-        tag.name = name.encode("utf-8")
-        tag.tagger = f"{tagger.name} <{tagger.email}>".encode()
-        tag.tag_time = tagger.time
-        tag.tag_timezone = tagger.tz_offset * 60
-        tag.message = message.encode("utf-8")
-        if self._tag_exists(name):
-            raise TagExistsError(f"tag '{name}' already exists", hint=_exists_hint(name))
-        repo.object_store.add_object(tag)
-        oid = ObjectId(tag.id.decode("ascii"))
-        # The ref through Git (an empty old value: only if it does not exist yet), which
-        # locks and checks packed-refs natively; dulwich would parse all of it.
+        oids: list[ObjectId] = []
+        for new in tags:
+            tag = Tag()
+            tag.object = (Commit, new.target.encode("ascii"))
+            tag.name = new.name.encode("utf-8")
+            tag.tagger = f"{new.tagger.name} <{new.tagger.email}>".encode()
+            tag.tag_time = new.tagger.time
+            tag.tag_timezone = new.tagger.tz_offset * 60
+            tag.message = new.message.encode("utf-8")
+            repo.object_store.add_object(tag)
+            oids.append(ObjectId(tag.id.decode("ascii")))
+        # "create REF NEW": only if REF does not exist yet. Through Git, which locks
+        # and checks packed-refs natively (dulwich would parse all of it).
+        commands = [
+            f"create {TAG_PREFIX}{t.name}\0{oid}\0" for t, oid in zip(tags, oids, strict=True)
+        ]
+        failure = self._ref_transaction(commands)
+        if failure is not None:
+            exists = next((t.name for t in tags if f"'{TAG_PREFIX}{t.name}'" in failure), None)
+            if "reference already exists" in failure and exists is not None:
+                raise TagExistsError(f"tag '{exists}' already exists", hint=_exists_hint(exists))
+            raise RegistryError(
+                f"cannot create {_named([t.name for t in tags])}: {failure}",
+                hint="nothing was created"
+                + ("; a tag or folder with a clashing name exists" if "exists" in failure else ""),
+            )
+        return oids
+
+    def delete_tags(self, tags: Sequence[tuple[str, ObjectId]]) -> None:
+        """Delete tags (name, the object id it must still point at) in one ref
+        transaction: all or none.
+
+        Raises:
+            RegistryError: Git refused (a tag moved, a lock is held, …), with Git's
+                reason; nothing was deleted.
+        """
+        commands = [f"delete {TAG_PREFIX}{name}\0{oid}\0" for name, oid in tags]
+        failure = self._ref_transaction(commands)
+        if failure is not None:
+            raise RegistryError(
+                f"cannot delete {_named([name for name, _ in tags])}: {failure}",
+                hint="nothing was deleted",
+            )
+
+    def _ref_transaction(self, commands: Sequence[str]) -> str | None:
+        """Run ``commands`` (``git update-ref --stdin -z`` lines) as one transaction;
+        None if Git applied them, else Git's reason in one line."""
+        script = "start\0" + "".join(commands) + "prepare\0commit\0"
         result = gitbin.run_git(
-            ["update-ref", "--no-deref", refname.decode("utf-8"), oid, ""],
+            ["update-ref", "--no-deref", "--stdin", "-z"],
             cwd=self.cwd,
+            input_text=script,
             check=False,
         )
-        if result.returncode != 0:
-            reason = _git_reason(result)
-            if "reference already exists" in reason:
-                raise TagExistsError(f"tag '{name}' already exists", hint=_exists_hint(name))
-            raise RegistryError(
-                f"cannot create tag '{name}': {reason}",
-                hint="a tag or folder with a clashing name exists under refs/tags",
-            )
-        return oid
+        return None if result.returncode == 0 else _git_reason(result)
 
     def _tag_exists(self, name: str) -> bool:
         """Whether tag ``name`` exists (a loose ref file or a line of packed-refs)."""
@@ -380,13 +437,22 @@ def _refname(name: str) -> Ref:
     return Ref((TAG_PREFIX + name).encode("utf-8"))
 
 
+def _named(names: Sequence[str]) -> str:
+    """``tag 'a'`` or ``tags 'a', 'b'``."""
+    quoted = ", ".join(f"'{name}'" for name in names)
+    return f"tag {quoted}" if len(names) == 1 else f"tags {quoted}"
+
+
 def _exists_hint(name: str) -> str:
     return f"see it with: git show --no-patch '{name}'"
 
 
 def _git_reason(result: gitbin.GitResult) -> str:
+    """Git's reason for a failed ``update-ref``, in one line: its first ``fatal:`` or
+    ``error:`` line (the lines after it are advice, such as removing a lock file)."""
     lines = [ln.strip() for ln in result.stderr.splitlines() if ln.strip()]
-    reason = lines[-1] if lines else f"git update-ref exited with {result.returncode}"
+    said = [ln for ln in lines if ln.startswith(("fatal: ", "error: "))]
+    reason = (said or lines or [f"git update-ref exited with {result.returncode}"])[0]
     reason = reason.removeprefix("fatal: ").removeprefix("error: ")
     # "update_ref failed for ref 'R': cannot lock ref 'R': 'refs/tags/a' exists; …"
     _, found, why = reason.rpartition("cannot lock ref '")

@@ -568,3 +568,59 @@ def test_git_registry_runs_through_git(repo: Repo) -> None:
     result = repo.git_registry("register", "churn")
     assert result.code == 0, result.err
     assert "churn@v0.0.1" in repo.tags()
+
+
+def test_a_write_of_two_tags_is_all_or_nothing(repo: Repo) -> None:
+    """promote --ref registers and assigns in one ref transaction: when Git refuses the
+    second tag, the first is not left behind."""
+    repo.ok("register", "churn")
+    new = repo.commit()
+    # A folder named like the assignment tag: Git cannot create that ref.
+    repo.git("update-ref", "refs/tags/churn#prod#1/x", new)
+    before = snapshot(repo)
+    result = repo.run("promote", "churn", "prod", "--ref", new)
+    assert result.code == 128, result.err
+    assert "fatal: cannot create tags 'churn@v0.0.2', 'churn#prod#1':" in result.err
+    assert "hint: nothing was created" in result.err
+    assert "Traceback" not in result.err
+    assert snapshot(repo) == before
+    repo.fsck()
+
+
+def test_delete_is_all_or_nothing_and_says_why(repo: Repo) -> None:
+    """With packed-refs.lock held by someone else, --delete fails with Git's reason,
+    exits 128 and deletes nothing (it used to warn and exit 0)."""
+    repo.ok("register", "churn")
+    repo.ok("promote", "churn", "prod")
+    before = snapshot(repo)
+    lock = repo.path / ".git" / "packed-refs.lock"
+    lock.write_text("")
+    result = repo.run("deregister", "churn@v0.0.1", "--delete")
+    assert result.code == 128, result.err
+    assert result.err.startswith("fatal: cannot delete tags 'churn@v0.0.1', 'churn#prod#1': ")
+    assert "packed-refs.lock" in result.err and "hint: nothing was deleted" in result.err
+    assert "Deleted" not in result.out
+    assert snapshot(repo) == before
+    lock.unlink()
+    repo.ok("deregister", "churn@v0.0.1", "--delete")
+    assert not repo.tags()
+
+
+def test_delete_of_a_tag_that_moved_deletes_nothing(repo: Repo) -> None:
+    """A tag that moved since it was read is not deleted, and neither is any other."""
+    from git_registry.errors import RegistryError
+    from git_registry.repo import Repository
+    from git_registry.tags import ObjectId
+
+    repo.ok("register", "churn")
+    repo.ok("promote", "churn", "prod")
+    before = snapshot(repo)
+    refs = {ref: oid for oid, ref in (ln.split() for ln in repo.git("show-ref").splitlines())}
+    stale = ObjectId(refs["refs/tags/churn@v0.0.1"])  # not where churn#prod#1 points
+    with Repository.discover(str(repo.path)) as opened, pytest.raises(RegistryError) as info:
+        opened.delete_tags(
+            [("churn@v0.0.1", stale), ("churn#prod#1", stale)]  # the second moved
+        )
+    assert info.value.message.startswith("cannot delete tags 'churn@v0.0.1', 'churn#prod#1': ")
+    assert "expected" in info.value.message
+    assert snapshot(repo) == before

@@ -29,6 +29,7 @@ from git_registry.grammar import (
 )
 from git_registry.plan import Deletion, NewTag, event_time
 from git_registry.render import describe, describe_event
+from git_registry.repo import NewTagObject
 from git_registry.state import Event, Registry, build_registry_rows
 from git_registry.tags import ObjectId, Signature, TagRow
 
@@ -288,14 +289,11 @@ def _create_local(
         previous = when
         timed.append((tag, dataclasses.replace(ident, time=when)))
     refuse_broken_rules(ctx, loaded, timed)
-    created: list[tuple[NewTag, ObjectId]] = []
-    try:
-        for tag, tagger in timed:
-            created.append((tag, repo.create_tag(tag.name, tag.target, tag.message, tagger)))
-    except RegistryError:
-        for tag, oid in reversed(created):
-            repo.delete_tag(tag.name, oid)
-        raise
+    # One ref transaction: a registration and its assignment land together or not at all.
+    oids = repo.create_tags(
+        [NewTagObject(tag.name, tag.target, tag.message, tagger) for tag, tagger in timed]
+    )
+    created = [(tag, oid) for (tag, _), oid in zip(timed, oids, strict=True)]
     paint = ctx.paint()
     for tag, _oid in created:
         what = describe(tag.kind, tag.artifact, tag.version, tag.stage, tag.target)
@@ -343,19 +341,19 @@ def refuse_broken_rules(
 
 
 def delete_tags(ctx: Context, deletions: Sequence[Deletion], *, push: bool) -> None:
-    """Delete tags that still point where the registry saw them; report each."""
+    """Delete tags that still point where the registry saw them, all or none; report each.
+
+    Raises:
+        RegistryError: nothing to delete; or Git refused, with its reason (nothing deleted).
+    """
     if not deletions:
         raise RegistryError("there are no tags to delete")
-    repo = ctx.repo()
-    deleted = []
+    # One ref transaction: every tag still where the registry saw it is deleted, or
+    # none is (a tag that moved, a held lock: Git's reason, exit 128).
+    ctx.repo().delete_tags([(d.name, d.oid) for d in deletions])
     for deletion in deletions:
-        if repo.delete_tag(deletion.name, deletion.oid):
-            deleted.append(deletion)
-            ctx.out(f"Deleted tag {deletion.name} (it {describe_event(deletion.event)})")
-        else:
-            ctx.warn(f"tag {deletion.name} changed since it was read: not deleted")
-    if deleted:
-        _publish(ctx, [d.name for d in deleted], delete=True, push=push)
+        ctx.out(f"Deleted tag {deletion.name} (it {describe_event(deletion.event)})")
+    _publish(ctx, [d.name for d in deletions], delete=True, push=push)
 
 
 def _publish(ctx: Context, names: Sequence[str], *, delete: bool, push: bool) -> None:
