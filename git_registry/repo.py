@@ -320,7 +320,7 @@ class Repository:
         # The ref through Git (an empty old value: only if it does not exist yet), which
         # locks and checks packed-refs natively; dulwich would parse all of it.
         result = gitbin.run_git(
-            ["update-ref", "--no-deref", refname.decode("utf-8"), oid, ""],
+            ["update-ref", "--no-deref", "--end-of-options", refname.decode("utf-8"), oid, ""],
             cwd=self.cwd,
             check=False,
         )
@@ -349,7 +349,7 @@ class Repository:
     def delete_tag(self, name: str, expected: ObjectId) -> bool:
         """Delete tag ``name`` if it still points at ``expected``; False if it moved."""
         result = gitbin.run_git(
-            ["update-ref", "--no-deref", "-d", f"{TAG_PREFIX}{name}", expected],
+            ["update-ref", "--no-deref", "-d", "--end-of-options", f"{TAG_PREFIX}{name}", expected],
             cwd=self.cwd,
             check=False,
         )
@@ -381,7 +381,7 @@ def _refname(name: str) -> Ref:
 
 
 def _exists_hint(name: str) -> str:
-    return f"see it with: git show --no-patch '{name}'"
+    return f"see it with: git show --no-patch '{gitbin.tag_word(name)}'"
 
 
 def _git_reason(result: gitbin.GitResult) -> str:
