@@ -778,7 +778,6 @@ def main(
         return EXIT_USAGE
     color = getattr(args, "color", None)
     ctx = Context(out, err, os.environ if env is None else env, cwd or os.getcwd(), color)
-    ctx.remotes = list(getattr(args, "remote", None) or [])
     module = importlib.import_module(f"git_registry.commands.{_COMMANDS[args.command]}")
     run: Callable[[argparse.Namespace, Context], int] = module.run
     # One short run allocates up to a million objects (100,000 tags) and makes no
@@ -787,6 +786,7 @@ def main(
     collect = gc.isenabled()
     gc.disable()
     try:
+        ctx.remotes = _checked_remotes(getattr(args, "remote", None) or [])
         return run(args, ctx)
     except RegistryError as exc:
         err.write(f"{exc.prefix}: {exc.message}\n")
@@ -804,6 +804,16 @@ def main(
         ctx.close()
         if collect:
             gc.enable()
+
+
+def _checked_remotes(remotes: Sequence[str]) -> list[str]:
+    """``--remote`` values, each refused before anything runs if Git would read it as
+    an option."""
+    if not remotes:
+        return []
+    from git_registry.gitbin import check_remote
+
+    return [check_remote(remote, source="--remote") for remote in remotes]
 
 
 def _bare_color(args: list[str]) -> list[str]:

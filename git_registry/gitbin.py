@@ -202,7 +202,10 @@ def config_values(pattern: str, cwd: str | None = None) -> dict[str, str]:
 
 def files_named(commit: str, filename: str, cwd: str | None = None) -> list[str]:
     """Every path in ``commit`` whose last part is ``filename`` (one ``git ls-tree``)."""
-    result = run_git(["ls-tree", "-r", "-z", "--name-only", "--full-tree", commit], cwd=cwd)
+    result = run_git(
+        ["ls-tree", "-r", "-z", "--name-only", "--full-tree", "--end-of-options", commit],
+        cwd=cwd,
+    )
     return sorted(
         path
         for path in result.stdout.split("\0")
@@ -210,9 +213,96 @@ def files_named(commit: str, filename: str, cwd: str | None = None) -> list[str]
     )
 
 
-def push(remote: str, refspecs: Sequence[str], cwd: str | None = None) -> GitResult:
-    """``git push REMOTE REFSPEC…`` through the real binary; never forced."""
-    return run_git(["push", "--porcelain", remote, *refspecs], cwd=cwd, check=False)
+def check_remote(remote: str, *, source: str = "remote") -> str:
+    """Return ``remote`` (a remote's name, a URL or a path) if it may be given to Git.
+
+    Git reads a word that starts with '-' as an option even where it expects a remote
+    (``git fetch --upload-pack=CMD`` runs CMD), so such a remote is refused, wherever it
+    came from (the command line, ``registry.remote``, a configured remote's URL).
+
+    Args:
+        remote: the remote as the user gave it.
+        source: where it came from, for the message (``--remote``, ``registry.remote``…).
+
+    Raises:
+        RegistryError: ``remote`` starts with '-'.
+    """
+    if remote.startswith("-"):
+        shown = f"'{remote}'" if remote.isprintable() else repr(remote)
+        raise RegistryError(
+            f"refusing {source} {shown}: a remote name or URL cannot start with '-' "
+            "(Git would read it as an option)",
+            hint="give a configured remote's name (see: git remote -v) or its URL; "
+            "write a path that starts with '-' as ./-path",
+        )
+    return remote
+
+
+_NO_EXT = ("-c", "protocol.ext.allow=never")
+"""``ext::CMD`` URLs run CMD (git-remote-ext(1)): never allowed, whatever the user's
+config says (``-c`` beats every config file)."""
+
+
+def _without_ext(env: Mapping[str, str]) -> Mapping[str, str]:
+    """``env`` without ``ext`` in ``GIT_ALLOW_PROTOCOL``, which beats even ``-c``
+    (git(1), GIT_ALLOW_PROTOCOL)."""
+    allowed = env.get("GIT_ALLOW_PROTOCOL")
+    if allowed is None:
+        return env
+    kept = ":".join(p for p in allowed.split(":") if p.strip().lower() != "ext")
+    return {**env, "GIT_ALLOW_PROTOCOL": kept}
+
+
+def run_transport(
+    command: str,
+    options: Sequence[str],
+    remote: str,
+    operands: Sequence[str] = (),
+    *,
+    cwd: str | None = None,
+    config: Sequence[str] = (),
+    input_text: str | None = None,
+    check: bool = True,
+) -> GitResult:
+    """Run ``git [-c CONFIG]… COMMAND OPTIONS --end-of-options REMOTE OPERANDS…``.
+
+    The one way we run a command that talks to a remote (``ls-remote``, ``fetch``,
+    ``push``): the remote and the operands (patterns, refspecs) come after
+    ``--end-of-options``, so Git never reads them as options; the remote passes
+    :func:`check_remote`; the ``ext::`` transport is off.
+
+    Args:
+        command: the Git command (a literal).
+        options: its options (literals we wrote, never user values).
+        remote: a remote's name, a URL or a path.
+        operands: what follows the remote (refspecs, patterns).
+        config: ``key=value`` settings for this run only (literals).
+
+    Raises:
+        RegistryError: ``remote`` starts with '-'.
+        GitError: ``git`` fails and ``check`` is set.
+    """
+    args = [*_NO_EXT]
+    for setting in config:
+        args += ["-c", setting]
+    args += [command, *options, "--end-of-options", check_remote(remote), *operands]
+    return run_git(args, cwd=cwd, env=_without_ext(os.environ), input_text=input_text, check=check)
+
+
+def push(
+    remote: str, refspecs: Sequence[str], *, delete: bool = False, cwd: str | None = None
+) -> GitResult:
+    """``git push --porcelain [--delete] REMOTE REFSPEC…`` through the real binary;
+    never forced."""
+    options = ["--porcelain", *(["--delete"] if delete else [])]
+    return run_transport("push", options, remote, refspecs, cwd=cwd, check=False)
+
+
+def tag_word(name: str) -> str:
+    """Tag ``name`` as a word of a ``git`` command we print for the user to run:
+    ``refs/tags/NAME`` if it starts with '-' (a folder such as ``-x:model``), so that
+    Git cannot read it as an option."""
+    return "refs/tags/" + name if name.startswith("-") else name
 
 
 _CAT_FILE = ("cat-file", "--batch", "--buffer")

@@ -15,6 +15,7 @@ import dataclasses
 import hashlib
 import os
 import re
+import shlex
 import shutil
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
@@ -33,11 +34,16 @@ _LABEL_RE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 def resolve_url(remote: str, cwd: str) -> str:
-    """The URL of a configured remote (``git remote get-url``), else ``remote`` itself."""
-    result = gitbin.run_git(["remote", "get-url", remote], cwd=cwd, check=False)
+    """The URL of a configured remote (``git remote get-url``), else ``remote`` itself.
+
+    Raises:
+        RegistryError: ``remote``, or the URL configured for it, starts with '-'.
+    """
+    gitbin.check_remote(remote, source="--remote")
+    result = gitbin.run_git(["remote", "get-url", "--end-of-options", remote], cwd=cwd, check=False)
     url = result.stdout.strip()
     if result.returncode == 0 and url:
-        return url
+        return gitbin.check_remote(url, source=f"the URL of remote '{remote}'")
     if os.path.isdir(remote):  # a local path: make it absolute for the cache
         return os.path.abspath(remote)
     return remote
@@ -51,7 +57,9 @@ def label_for(remote: str) -> str:
 
 
 def cache_root(env: Mapping[str, str]) -> str:
-    base = env.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    base = env.get("XDG_CACHE_HOME", "")
+    if not os.path.isabs(base):  # the XDG spec: a relative path is invalid, ignore it
+        base = os.path.join(os.path.expanduser("~"), ".cache")
     return os.path.join(base, "git-registry", "remotes")
 
 
@@ -59,6 +67,7 @@ def sync(remote: str, cwd: str, root: str) -> str:
     """Bring the cache of ``remote`` up to date; return its path (a bare repository).
 
     Raises:
+        RegistryError: ``remote`` (or its configured URL) starts with '-'.
         GitError: the remote cannot be listed or fetched (Git's message).
     """
     url = resolve_url(remote, cwd)
@@ -68,24 +77,19 @@ def sync(remote: str, cwd: str, root: str) -> str:
         _create(path, url)
     have = _local_tags(path)
     for name in sorted(set(have) - set(tags)):
-        gitbin.run_git(["update-ref", "-d", TAG_PREFIX + name], cwd=path, check=False)
+        gitbin.run_git(
+            ["update-ref", "-d", "--end-of-options", TAG_PREFIX + name], cwd=path, check=False
+        )
     missing = [name for name, tag in sorted(tags.items()) if have.get(name) != tag.oid]
     if missing:
         refspecs = "".join(f"+{TAG_PREFIX}{n}:{TAG_PREFIX}{n}\n" for n in missing)
-        result = gitbin.run_git(
-            [
-                # A partial clone for this fetch only: dulwich refuses to open a
-                # repository whose config declares extensions.partialClone.
-                "-c",
-                "extensions.partialClone=origin",
-                "fetch",
-                "--quiet",
-                "--no-tags",
-                "--depth=1",
-                "--filter=tree:0",
-                "--stdin",
-                "origin",
-            ],
+        result = gitbin.run_transport(
+            "fetch",
+            ["--quiet", "--no-tags", "--depth=1", "--filter=tree:0", "--stdin"],
+            "origin",
+            # A partial clone for this fetch only: dulwich refuses to open a
+            # repository whose config declares extensions.partialClone.
+            config=["extensions.partialClone=origin"],
             cwd=path,
             input_text=refspecs,
             check=False,
@@ -94,7 +98,7 @@ def sync(remote: str, cwd: str, root: str) -> str:
             raise RegistryError(
                 f"cannot read the registry of '{remote}': "
                 + (result.stderr.strip().splitlines() or ["git fetch failed"])[-1],
-                hint=f"check the remote with: git ls-remote --tags {url}",
+                hint="check the remote with: git ls-remote --tags " + shlex.quote(url),
             )
     return path
 
@@ -102,14 +106,14 @@ def sync(remote: str, cwd: str, root: str) -> str:
 def _create(path: str, url: str) -> None:
     os.makedirs(os.path.dirname(path), exist_ok=True)
     tmp = f"{path}.tmp-{os.getpid()}"
-    gitbin.run_git(["init", "--quiet", "--bare", tmp])
+    gitbin.run_git(["init", "--quiet", "--bare", "--", tmp])
     for key, value in (
         ("remote.origin.url", url),
         ("remote.origin.promisor", "true"),
         ("remote.origin.partialclonefilter", "tree:0"),
         ("gc.auto", "0"),
     ):
-        gitbin.run_git(["config", key, value], cwd=tmp)
+        gitbin.run_git(["config", "--end-of-options", key, value], cwd=tmp)
     try:
         os.rename(tmp, path)
     except OSError:  # another process made it first: use theirs

@@ -58,12 +58,13 @@ def list_tags(
     """The registry tags of ``remote`` (of ``artifacts`` only, if given): one ``ls-remote``.
 
     Raises:
+        RegistryError: ``remote`` starts with '-' (see :func:`gitbin.check_remote`).
         GitError: the remote cannot be reached (Git's message).
     """
     patterns = _patterns(artifacts)
     if artifacts is not None and not patterns:
         return {}
-    out = gitbin.run_git(["ls-remote", "--tags", remote, *patterns], cwd=cwd).stdout
+    out = gitbin.run_transport("ls-remote", ["--tags"], remote, patterns, cwd=cwd).stdout
     oids: dict[str, str] = {}
     peeled: dict[str, str] = {}
     for line in out.splitlines():
@@ -114,6 +115,7 @@ def fetch_tags(
     fetched (``--depth 1``), not their history.
 
     Raises:
+        RegistryError: ``remote`` starts with '-' (see :func:`gitbin.check_remote`).
         GitError: the remote cannot be reached, or ``git fetch`` fails.
     """
     result = FetchResult(shallow=is_shallow(cwd))
@@ -132,10 +134,12 @@ def fetch_tags(
         else:
             result.kept.append(name)
     if refspecs:
-        args = ["fetch", "--quiet", "--no-tags", "--no-write-fetch-head", "--stdin", remote]
+        options = ["--quiet", "--no-tags", "--no-write-fetch-head", "--stdin"]
         if result.shallow:
-            args.insert(1, "--depth=1")
-        gitbin.run_git(args, cwd=cwd, input_text="\n".join(refspecs) + "\n")
+            options.insert(0, "--depth=1")
+        gitbin.run_transport(
+            "fetch", options, remote, cwd=cwd, input_text="\n".join(refspecs) + "\n"
+        )
     return result
 
 

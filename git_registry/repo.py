@@ -23,7 +23,6 @@ from git_registry.tagcache import TagCache, entry_row
 from git_registry.tags import ObjectId, Signature, TagRef, TagRow, fast_maker, tag_ref_of
 
 if TYPE_CHECKING:
-    from dulwich.refs import Ref
     from dulwich.repo import Repo
 
 _HEX_RE = re.compile(r"[0-9a-fA-F]{40}(?:[0-9a-fA-F]{24})?")
@@ -406,7 +405,7 @@ class Repository:
     def delete_tag(self, name: str, expected: ObjectId) -> bool:
         """Delete tag ``name`` if it still points at ``expected``; False if it moved."""
         result = gitbin.run_git(
-            ["update-ref", "--no-deref", "-d", f"{TAG_PREFIX}{name}", expected],
+            ["update-ref", "--no-deref", "-d", "--end-of-options", f"{TAG_PREFIX}{name}", expected],
             cwd=self.cwd,
             check=False,
         )
@@ -431,12 +430,6 @@ def _see_quarantine(repo: Repo) -> None:
     repo.object_store = OverlayObjectStore([DiskObjectStore(incoming), own])  # type: ignore[assignment]
 
 
-def _refname(name: str) -> Ref:
-    from dulwich.refs import Ref
-
-    return Ref((TAG_PREFIX + name).encode("utf-8"))
-
-
 def _named(names: Sequence[str]) -> str:
     """``tag 'a'`` or ``tags 'a', 'b'``."""
     quoted = ", ".join(f"'{name}'" for name in names)
@@ -444,7 +437,7 @@ def _named(names: Sequence[str]) -> str:
 
 
 def _exists_hint(name: str) -> str:
-    return f"see it with: git show --no-patch '{name}'"
+    return f"see it with: git show --no-patch '{gitbin.tag_word(name)}'"
 
 
 def _git_reason(result: gitbin.GitResult) -> str:

@@ -179,11 +179,13 @@ def resolve_ref(ctx: Context, ref: str) -> ObjectId:
 
 def remote_name(ctx: Context) -> str:
     """The remote that push hints and --push use: ``registry.remote``, default origin."""
-    return ctx.config().get("registry.remote", "origin")
+    return gitbin.check_remote(
+        ctx.config().get("registry.remote", "origin"), source="registry.remote"
+    )
 
 
 def _push_command(remote: str, names: Sequence[str], delete: bool) -> list[str]:
-    return ["push", remote, *(["--delete"] if delete else []), *names]
+    return ["push", remote, *(["--delete"] if delete else []), *map(gitbin.tag_word, names)]
 
 
 def _quoted(args: Sequence[str]) -> str:
@@ -215,11 +217,11 @@ def create_tags(
     times. Nothing is ever force-pushed, and only tags this command created are
     deleted.
     """
+    remote = remote_name(ctx)  # a bad registry.remote is refused before any tag is made
     created = _create_local(ctx, loaded, tags)
     if not push:
         _publish(ctx, [t.name for t, _ in created], delete=False, push=False)
         return
-    remote = remote_name(ctx)
     for attempt in range(PUSH_RETRIES + 1):
         from git_registry.remote import fetch_tags, push_tags
 
@@ -348,6 +350,7 @@ def delete_tags(ctx: Context, deletions: Sequence[Deletion], *, push: bool) -> N
     """
     if not deletions:
         raise RegistryError("there are no tags to delete")
+    remote_name(ctx)  # a bad registry.remote is refused before any tag is deleted
     # One ref transaction: every tag still where the registry saw it is deleted, or
     # none is (a tag that moved, a held lock: Git's reason, exit 128).
     ctx.repo().delete_tags([(d.name, d.oid) for d in deletions])
@@ -364,7 +367,7 @@ def _publish(ctx: Context, names: Sequence[str], *, delete: bool, push: bool) ->
         ctx.out(f"    {_quoted(args)}")
         return
     ctx.out(f"Running: {_quoted(args)}")
-    result = gitbin.push(remote, [*(["--delete"] if delete else []), *names], cwd=ctx.repo().cwd)
+    result = gitbin.push(remote, names, delete=delete, cwd=ctx.repo().cwd)
     if result.returncode == 0:
         ctx.out(f"Pushed to {remote}.")
         return

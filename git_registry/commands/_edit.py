@@ -6,6 +6,7 @@ atomically, and optionally commit only that file and push.
 from __future__ import annotations
 
 import os
+import shlex
 import tempfile
 from collections.abc import Callable, Collection
 from typing import Any
@@ -40,6 +41,7 @@ def edit(
     """
     if push and not commit:
         raise UsageError("--push pushes the commit: add --commit")
+    remote = remote_name(ctx) if push else None  # a bad registry.remote: refused first
     repo = ctx.repo()
     work_tree = repo.paths.work_tree
     if work_tree is None:
@@ -106,7 +108,7 @@ def edit(
         ctx.warn(f"{file} already had uncommitted changes: --commit commits them too")
     _write_atomically(full, new_text.encode("utf-8"))
     if commit:
-        _commit(ctx, work_tree, file, message, push)
+        _commit(ctx, work_tree, file, message, remote)
     return file
 
 
@@ -194,7 +196,7 @@ def _umask() -> int:
     return mask
 
 
-def _commit(ctx: Context, work_tree: str, file: str, message: str, push: bool) -> None:
+def _commit(ctx: Context, work_tree: str, file: str, message: str, remote: str | None) -> None:
     # 'git add' so a new file is known; '--only' commits just this path, leaving
     # whatever else is staged as it was. The user's own hooks run.
     gitbin.run_git(["add", "--", file], cwd=work_tree)
@@ -209,10 +211,9 @@ def _commit(ctx: Context, work_tree: str, file: str, message: str, push: bool) -
         )
     head = gitbin.run_git(["rev-parse", "--short", "HEAD"], cwd=work_tree).stdout.strip()
     ctx.out(f"Committed {file} as {head}: {message}")
-    if push:
-        remote = remote_name(ctx)
-        ctx.out(f"Running: git push {remote} HEAD")
-        pushed = gitbin.run_git(["push", remote, "HEAD"], cwd=work_tree, check=False)
+    if remote is not None:
+        ctx.out(f"Running: git push {shlex.quote(remote)} HEAD")
+        pushed = gitbin.run_transport("push", [], remote, ["HEAD"], cwd=work_tree, check=False)
         if pushed.returncode != 0:
             lines = pushed.stderr.strip().splitlines()
             from git_registry.errors import PushError
@@ -220,6 +221,6 @@ def _commit(ctx: Context, work_tree: str, file: str, message: str, push: bool) -
             raise PushError(
                 f"push to '{remote}' failed: {lines[-1] if lines else pushed.returncode}; "
                 "the commit is kept locally",
-                hint=f"retry with: git push {remote} HEAD",
+                hint=f"retry with: git push {shlex.quote(remote)} HEAD",
             )
         ctx.out(f"Pushed to {remote}.")

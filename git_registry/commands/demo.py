@@ -129,7 +129,7 @@ def _paths(target: str) -> gitbin.RepoPaths:
 def build_demo(target: str, env: dict[str, str]) -> None:
     """Create the demo repository in ``target`` (which must not exist or be empty)."""
     gitbin.run_git(
-        ["-c", "init.defaultBranch=main", "init", "-q", target], env=_git_env(env, START)
+        ["-c", "init.defaultBranch=main", "init", "-q", "--", target], env=_git_env(env, START)
     )
     clock = START
     with Repository(_paths(target)) as repo:

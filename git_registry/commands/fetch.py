@@ -3,17 +3,28 @@
 from __future__ import annotations
 
 import argparse
+import shlex
 
 from git_registry.cli import Context
 from git_registry.commands._common import record_fetch, remote_name
-from git_registry.grammar import check_artifact_name
+from git_registry.gitbin import check_remote, tag_word
+from git_registry.grammar import GrammarError, check_artifact_name
 from git_registry.remote import FetchResult, fetch_tags, is_remote
 
 
 def split_remote(ctx: Context, words: list[str]) -> tuple[str, list[str]]:
-    """``[REMOTE] [NAME…]``: the first word is a remote if it names one (or is a URL)."""
+    """``[REMOTE] [NAME…]``: the first word is a remote if it names one (or is a URL).
+
+    A first word that starts with '-' and is not an artifact name is refused as a
+    remote (:func:`~git_registry.gitbin.check_remote`), before anything runs.
+    """
+    if words and words[0].startswith("-"):
+        try:
+            check_artifact_name(words[0])
+        except GrammarError:
+            check_remote(words[0], source="remote")
     if words and is_remote(words[0], ctx.repo().cwd):
-        return words[0], [check_artifact_name(w) for w in words[1:]]
+        return check_remote(words[0], source="remote"), [check_artifact_name(w) for w in words[1:]]
     return remote_name(ctx), [check_artifact_name(w) for w in words]
 
 
@@ -25,8 +36,9 @@ def fetch(ctx: Context, remote: str, names: list[str] | None) -> FetchResult:
     repo.close()  # see the new objects
     for name in result.kept:
         ctx.warn(
-            f"tag {name} differs from {remote}'s: kept yours, not fetched "
-            f"(compare: git ls-remote {remote} 'refs/tags/{name}*'; git show {name})"
+            f"tag {name} differs from {remote}'s: kept yours, not fetched (compare: "
+            f"git ls-remote {shlex.quote(remote)} 'refs/tags/{name}*'; "
+            f"git show {shlex.quote(tag_word(name))})"
         )
     return result
 
