@@ -9,6 +9,7 @@ fatal error.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import shutil
@@ -18,7 +19,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -32,6 +33,7 @@ from git_registry.grammar import parse_tag
 
 from conftest import Repo, Result
 
+Run = Callable[..., tuple[int, list[str]]]
 LOCK_MESSAGE = "fatal: another git registry command is writing to this repository: "
 
 
@@ -409,8 +411,10 @@ def _as_nobody(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_a_read_only_registry_folder(registry: Repo) -> None:
-    """``.git/registry`` read-only (the rest writable): one fatal line, no traceback."""
+@contextlib.contextmanager
+def copy_for_another_user(repo: Repo) -> Iterator[tuple[Path, Run]]:
+    """A copy of ``repo`` for a user file modes apply to, and how to run ``git registry``
+    in it as that user: nobody when we are root (root ignores modes), else ourselves."""
     is_root = hasattr(os, "geteuid") and os.geteuid() == 0
     if is_root and not shutil.which("setpriv"):
         pytest.skip("root ignores file modes, and setpriv is missing to run as user nobody")
@@ -418,15 +422,8 @@ def test_a_read_only_registry_folder(registry: Repo) -> None:
     try:
         top.chmod(0o755)
         copy = top / "repo"
-        shutil.copytree(registry.path, copy, symlinks=True)
-        folder = copy / ".git" / "registry"
-        folder.mkdir(exist_ok=True)
-        if is_root:
-            for path in [copy, *copy.rglob("*")]:
-                os.chown(path, NOBODY, NOBODY, follow_symlinks=False)
-            probe = _as_nobody(copy, "--version")
-            if probe.returncode != 0:
-                pytest.skip(f"user nobody cannot run this Python: {probe.stderr[-200:]}")
+        shutil.copytree(repo.path, copy, symlinks=True)
+        (copy / ".git" / "registry").mkdir(exist_ok=True)
 
         def run(*command: str) -> tuple[int, list[str]]:
             if is_root:
@@ -436,6 +433,29 @@ def test_a_read_only_registry_folder(registry: Repo) -> None:
             code = main(list(command), stdout=io.StringIO(), stderr=err, cwd=str(copy))
             return code, err.getvalue().splitlines()
 
+        if is_root:
+            for path in [copy, *copy.rglob("*")]:
+                os.chown(path, NOBODY, NOBODY, follow_symlinks=False)
+            code, lines = run("--version")
+            if code != 0:
+                pytest.skip(f"user nobody cannot run this Python: {lines[-3:]}")
+        yield copy, run
+    finally:
+        for path in [top, *top.rglob("*")]:
+            if path.is_dir() and not path.is_symlink():
+                path.chmod(0o755)
+        shutil.rmtree(top, ignore_errors=True)
+
+
+def git_tags(repo: Path) -> str:
+    tags = ["git", "-c", "safe.directory=*", "tag"]
+    return subprocess.run(tags, cwd=repo, capture_output=True, text=True, check=True).stdout
+
+
+def test_a_read_only_registry_folder(registry: Repo) -> None:
+    """``.git/registry`` read-only (the rest writable): one fatal line, no traceback."""
+    with copy_for_another_user(registry) as (copy, run):
+        folder = copy / ".git" / "registry"
         folder.chmod(0o555)
         for command in (["promote", "churn", "prod"], ["annotate", "churn", "--label", "x"]):
             code, lines = run(*command)
@@ -458,12 +478,38 @@ def test_a_read_only_registry_folder(registry: Repo) -> None:
             "running, and its lock cannot be removed: Permission denied",
             f"hint: remove {folder}/write.lock",
         ]
-        tags = ["git", "-c", "safe.directory=*", "tag"]
-        listed = subprocess.run(tags, cwd=copy, capture_output=True, text=True, check=True)
-        assert listed.stdout == ("churn@v0.0.1\n")
+        assert git_tags(copy) == "churn@v0.0.1\n"
         assert not (copy / "artifacts.yaml").exists()
-    finally:
-        for path in [top, *top.rglob("*")]:
-            if path.is_dir() and not path.is_symlink():
-                path.chmod(0o755)
-        shutil.rmtree(top, ignore_errors=True)
+
+
+# -- annotate writes artifacts.yaml atomically ------------------------------------------
+
+
+def test_annotate_in_a_read_only_work_tree(repo: Repo) -> None:
+    """The new artifacts.yaml is written in the Git directory, then renamed into place:
+    a folder it cannot be renamed into gives a clean error, and nothing is left over."""
+    repo.ok("annotate", "churn", "--label", "a")
+    with copy_for_another_user(repo) as (copy, run):
+        before = (copy / "artifacts.yaml").read_bytes()
+        copy.chmod(0o555)
+        code, lines = run("annotate", "churn", "--label", "b")
+        assert code == 128, lines
+        assert lines == [
+            "fatal: cannot write artifacts.yaml: Permission denied",
+            "hint: artifacts.yaml was not changed",
+        ]
+        assert (copy / "artifacts.yaml").read_bytes() == before
+        assert sorted(os.listdir(copy)) == [".git", "artifacts.yaml", "data.txt"]
+        assert os.listdir(copy / ".git" / "registry") == []  # no temporary file, no lock
+
+
+def test_annotate_leaves_no_temporary_file_when_the_rename_fails(tmp_path: Path) -> None:
+    from git_registry.commands._edit import _write_atomically
+
+    scratch, target = tmp_path / "scratch", tmp_path / "work" / "artifacts.yaml"
+    target.mkdir(parents=True)  # a folder in the file's place: the rename fails
+    for where in (scratch, target.parent):  # in the Git directory, or next to the file
+        with pytest.raises(IsADirectoryError):
+            _write_atomically(str(target), b"a: {}\n", str(where))
+        assert os.listdir(scratch) == []
+        assert os.listdir(target.parent) == ["artifacts.yaml"]
