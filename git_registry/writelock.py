@@ -49,6 +49,7 @@ DEFAULT_TIMEOUT = 10.0
 _FIRST_BACKOFF = 0.005
 _MAX_BACKOFF = 0.1
 _MAX_OWNER_BYTES = 4096
+_MAX_COMMAND = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +63,7 @@ class Owner:
     command: str
 
     def encode(self) -> bytes:
-        command = " ".join(self.command.split())  # one line
+        command = " ".join(self.command.split())[:_MAX_COMMAND]  # one short line
         return (
             f"pid {self.pid}\nhost {self.host}\nstarted {self.started:.6f}\n"
             f"command {command}\n".encode()
@@ -184,12 +185,13 @@ def _acquire(
             if notice is not None:
                 notice(f"removed a stale registry lock: {holder.owner.describe()}")
             continue
+        if holder is _GONE:
+            continue  # released meanwhile: try again at once
         remaining = deadline - time.monotonic()
-        if holder is not _GONE and remaining <= 0:
+        if remaining <= 0:
             raise _held_error(path, holder if isinstance(holder, Owner) else None, timeout)
-        if holder is not _GONE:  # released meanwhile: try again at once
-            time.sleep(min(remaining, backoff * random.uniform(0.5, 1.5)))
-            backoff = min(backoff * 2, _MAX_BACKOFF)
+        time.sleep(min(remaining, backoff * random.uniform(0.5, 1.5)))
+        backoff = min(backoff * 2, _MAX_BACKOFF)
 
 
 def _try_create(path: str, content: bytes) -> _Identity | None:

@@ -356,11 +356,13 @@ def test_an_owner_that_cannot_be_read(data: bytes) -> None:
     assert writelock.Owner.decode(data) is None
 
 
-def test_owner_round_trip_keeps_one_line_commands() -> None:
+def test_owner_round_trip_keeps_one_short_line_commands() -> None:
     owner = writelock.Owner(12, "h", 1.5, "annotate churn\n--label x")
     assert writelock.Owner.decode(owner.encode()) == writelock.Owner(
         12, "h", 1.5, "annotate churn --label x"
     )
+    long = writelock.Owner.decode(writelock.Owner(12, "h", 1.5, "x" * 10_000).encode())
+    assert long is not None and long.command == "x" * 500
 
 
 # -- a Git directory that cannot be written --------------------------------------------
