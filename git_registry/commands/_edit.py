@@ -5,6 +5,8 @@ atomically, and optionally commit only that file and push.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
 import shlex
 import tempfile
@@ -106,7 +108,13 @@ def edit(
         ctx.warn(f"{problem} (not changed by this command)")
     if commit and _differs_from_head(ctx, file, data):
         ctx.warn(f"{file} already had uncommitted changes: --commit commits them too")
-    _write_atomically(full, new_text.encode("utf-8"))
+    scratch = os.path.join(repo.paths.common_dir, "registry")
+    try:
+        _write_atomically(full, new_text.encode("utf-8"), scratch)
+    except OSError as exc:
+        raise RegistryError(
+            f"cannot write {file}: {exc.strerror or exc}", hint=f"{file} was not changed"
+        ) from None
     if commit:
         _commit(ctx, work_tree, file, message, remote)
     return file
@@ -171,23 +179,45 @@ def _differs_from_head(ctx: Context, file: str, data: bytes) -> bool:
     return (committed[1] if committed else b"") != data
 
 
-def _write_atomically(path: str, data: bytes) -> None:
+def _write_atomically(path: str, data: bytes, scratch: str) -> None:
+    """Replace ``path`` by ``data`` at once (``os.replace``), keeping its file mode.
+
+    The new content is written first to a temporary file in ``scratch`` (a folder of
+    the Git directory): a command killed at any moment, even by SIGKILL, leaves the
+    old file or the new one, and no stray file that ``git status`` would show. Where
+    ``scratch`` is on another file system (a rename cannot cross it), the temporary
+    file goes next to ``path`` instead, and is removed on any error.
+
+    Raises:
+        OSError: the file cannot be written (nothing was changed).
+    """
     folder = os.path.dirname(path)
     os.makedirs(folder, exist_ok=True)
-    mode = os.stat(path).st_mode & 0o777 if os.path.exists(path) else None
-    fd, tmp = tempfile.mkstemp(prefix=".artifacts.yaml.", dir=folder)
+    mode = os.stat(path).st_mode & 0o777 if os.path.exists(path) else 0o666 & ~_umask()
+    for where in (scratch, folder) if _same_device(scratch, folder) else (folder,):
+        fd, tmp = tempfile.mkstemp(prefix=".artifacts.yaml.", suffix=".tmp", dir=where)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fchmod(f.fileno(), mode)
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+            return
+        except BaseException as exc:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            if where != folder and isinstance(exc, OSError) and exc.errno == errno.EXDEV:
+                continue  # a bind mount: the same device, but no rename across it
+            raise
+
+
+def _same_device(scratch: str, folder: str) -> bool:
     try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        if mode is not None:
-            os.chmod(tmp, mode)
-        else:
-            os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+        os.makedirs(scratch, exist_ok=True)
+        return os.stat(scratch).st_dev == os.stat(folder).st_dev
+    except OSError:
+        return False
 
 
 def _umask() -> int:

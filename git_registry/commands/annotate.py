@@ -10,6 +10,7 @@ from git_registry.cli import Context
 from git_registry.commands._edit import edit
 from git_registry.errors import RegistryError
 from git_registry.grammar import NAME_RE, NAME_RULE, check_artifact_name
+from git_registry.writelock import locked
 from git_registry.yamlsafe import YamlError, load
 
 
@@ -57,17 +58,20 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
             fields["custom"] = merged
         return fields
 
-    file = edit(
-        ctx,
-        name,
-        change,
-        commit=args.commit,
-        push=args.push,
-        message=args.message or f"Annotate artifact {name}",
-        replaces=[
-            k for k in ("path", "type", "description", "virtual") if getattr(args, k) is not None
-        ],
-    )
+    with locked(ctx, f"annotate {name}"):
+        file = edit(
+            ctx,
+            name,
+            change,
+            commit=args.commit,
+            push=args.push,
+            message=args.message or f"Annotate artifact {name}",
+            replaces=[
+                k
+                for k in ("path", "type", "description", "virtual")
+                if getattr(args, k) is not None
+            ],
+        )
     ctx.out(f"Updated {file}: {name}")
     return 0
 

@@ -9,6 +9,7 @@ from git_registry.commands._common import create_tags, delete_tags, load, parse_
 from git_registry.errors import UsageError
 from git_registry.grammar import check_version
 from git_registry.plan import plan_deregister, plan_deregister_delete
+from git_registry.writelock import locked
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
@@ -22,19 +23,22 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         raise UsageError(
             f"which version of {selector.artifact}? write {selector.artifact}@vX.Y.Z",
         )
-    loaded = load(ctx, [selector.artifact])
-    if args.delete:
-        delete_tags(
-            ctx, plan_deregister_delete(loaded.registry, selector.artifact, version), push=args.push
+    with locked(ctx, f"deregister {selector.artifact}@{version}"):
+        loaded = load(ctx, [selector.artifact])
+        if args.delete:
+            delete_tags(
+                ctx,
+                plan_deregister_delete(loaded.registry, selector.artifact, version),
+                push=args.push,
+            )
+            return 0
+        tag = plan_deregister(
+            loaded.registry,
+            loaded.tag_names,
+            selector.artifact,
+            version,
+            force=args.force,
+            message=args.message,
         )
+        create_tags(ctx, loaded, [tag], push=args.push)
         return 0
-    tag = plan_deregister(
-        loaded.registry,
-        loaded.tag_names,
-        selector.artifact,
-        version,
-        force=args.force,
-        message=args.message,
-    )
-    create_tags(ctx, loaded, [tag], push=args.push)
-    return 0

@@ -15,6 +15,7 @@ from git_registry.commands._common import (
 from git_registry.errors import UsageError
 from git_registry.grammar import check_version
 from git_registry.plan import NewTag, plan_promote
+from git_registry.writelock import locked
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
@@ -48,6 +49,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
             return [made.assignment]
         return [made.registration, made.assignment]
 
-    loaded = load(ctx, [selector.artifact])
-    create_tags(ctx, loaded, plan(loaded), push=args.push, replan=plan)
+    with locked(ctx, f"promote {args.name} {args.stage}"):
+        loaded = load(ctx, [selector.artifact])
+        create_tags(ctx, loaded, plan(loaded), push=args.push, replan=plan)
     return 0

@@ -8,6 +8,7 @@ from git_registry.cli import Context
 from git_registry.commands._common import Loaded, create_tags, load, resolve_ref
 from git_registry.grammar import check_artifact_name
 from git_registry.plan import Bump, NewTag, plan_register
+from git_registry.writelock import locked
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
@@ -28,6 +29,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
             )
         ]
 
-    loaded = load(ctx, [name])
-    create_tags(ctx, loaded, plan(loaded), push=args.push, replan=plan)
+    with locked(ctx, f"register {name}"):
+        loaded = load(ctx, [name])
+        create_tags(ctx, loaded, plan(loaded), push=args.push, replan=plan)
     return 0

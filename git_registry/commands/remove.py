@@ -9,6 +9,7 @@ from git_registry.cli import Context
 from git_registry.commands._edit import edit
 from git_registry.errors import RegistryError
 from git_registry.grammar import check_artifact_name
+from git_registry.writelock import locked
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
@@ -22,13 +23,14 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
             )
         return None
 
-    edit(
-        ctx,
-        name,
-        change,
-        commit=args.commit,
-        push=args.push,
-        message=args.message or f"Remove artifact {name} from {file}",
-    )
+    with locked(ctx, f"remove {name}"):
+        edit(
+            ctx,
+            name,
+            change,
+            commit=args.commit,
+            push=args.push,
+            message=args.message or f"Remove artifact {name} from {file}",
+        )
     ctx.out(f"Removed {name} from {file}")
     return 0

@@ -13,31 +13,33 @@ from git_registry.commands._common import (
     parse_selector,
 )
 from git_registry.plan import NewTag, plan_unassign, plan_unassign_delete
+from git_registry.writelock import locked
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
     selector = parse_selector(args.name, allow_stage=False, allow_latest=False)
-    loaded = load(ctx, [selector.artifact])
-    if args.delete:
-        deletions = plan_unassign_delete(
-            loaded.registry, selector.artifact, args.stage, version=selector.version
-        )
-        delete_tags(ctx, deletions, push=args.push)
-        return 0
-
-    def plan(loaded: Loaded) -> list[NewTag]:
-        return [
-            plan_unassign(
-                loaded.registry,
-                loaded.tag_names,
-                selector.artifact,
-                args.stage,
-                version=selector.version,
-                simple=args.simple,
-                force=args.force,
-                message=args.message,
+    with locked(ctx, f"unassign {args.name} {args.stage}"):
+        loaded = load(ctx, [selector.artifact])
+        if args.delete:
+            deletions = plan_unassign_delete(
+                loaded.registry, selector.artifact, args.stage, version=selector.version
             )
-        ]
+            delete_tags(ctx, deletions, push=args.push)
+            return 0
 
-    create_tags(ctx, loaded, plan(loaded), push=args.push, replan=plan)
-    return 0
+        def plan(loaded: Loaded) -> list[NewTag]:
+            return [
+                plan_unassign(
+                    loaded.registry,
+                    loaded.tag_names,
+                    selector.artifact,
+                    args.stage,
+                    version=selector.version,
+                    simple=args.simple,
+                    force=args.force,
+                    message=args.message,
+                )
+            ]
+
+        create_tags(ctx, loaded, plan(loaded), push=args.push, replan=plan)
+        return 0
