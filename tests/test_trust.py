@@ -393,6 +393,33 @@ def test_impossible_tagger_time_is_one_bad_tag(world: World, stamp: str) -> None
     assert_pushes(world, "main", *(f"refs/tags/{n}" for n in sorted(created)))
 
 
+@pytest.mark.parametrize(
+    "tagger",
+    [
+        "Eve <eve@example.com> <mallory@example.com> 1700000000 +0000",
+        "Eve <eve@example.com>",
+        "Eve <eve@example.com> 1700000000",
+        "Eve <eve@example.com> 17000abc +0000",
+        "Eve <eve@example.com> 1700000000 +00",
+        "Eve <eve@example.com> 0001700000000 +0000",
+    ],
+    ids=["two-emails", "no-date", "no-zone", "junk-in-date", "short-zone", "zero-padded"],
+)
+def test_tagger_line_git_would_not_write_is_a_bad_tag(world: World, tagger: str) -> None:
+    """Tagger lines ``git fsck`` calls invalid, where the registry today reads a time Git
+    does not (0, or 1700000000 where ``%(taggerdate)`` says 0) or a made-up email.
+    ``receive.fsckObjects`` keeps them off srv.git; reads, check and pre-push must agree."""
+    dev = world.dev
+    commit = new_commit(dev, tagger)
+    assert push(dev, "main").returncode == 0
+    tag = "segment@v0.5.0"
+    header = [f"object {commit}", "type commit", f"tag {tag}", f"tagger {tagger}"]
+    dev.git("update-ref", f"refs/tags/{tag}", tag_object(dev, header))
+    skipped_by_reads(world, "segment", tag)
+    assert tag in check_tags(dev)
+    assert_client_refuses(world, tag)
+
+
 # -- 3. counters that cannot be parsed or followed ---------------------------------------
 
 
@@ -610,6 +637,36 @@ def test_backdated_or_unfounded_event_is_reported_and_refused(
     assert tag in check_tags(dev)
     assert_server_refuses(world, tag)
     assert_client_refuses(world, tag)
+
+
+# -- found while attacking the registry --------------------------------------------------
+
+
+def test_deprecate_an_artifact_whose_only_tag_is_unusable(world: World) -> None:
+    """``deprecate`` of an artifact that has tags but no usable event crashed
+    (``info.events[-1]`` on an empty tuple): refuse it cleanly, or deprecate at HEAD."""
+    dev = world.dev
+    hand_tag(dev, "fraud@v1.0.0!", "HEAD")  # deregisters a version never registered
+    result = read(dev, "deprecate", "fraud")
+    no_traceback(result)
+    assert result.code in (0, 128), result.err
+
+
+def test_register_is_not_cancelled_by_a_stray_deregistration(world: World) -> None:
+    """A deregistration of a version never registered (which ``check`` reports) must not
+    silently cancel the registration a later ``register`` reports as created."""
+    dev = world.dev
+    new_commit(dev, "fraud")
+    hand_tag(dev, "fraud@v0.0.1!", "HEAD")
+    before = set(dev.tags())
+    result = read(dev, "register", "fraud")
+    no_traceback(result)
+    if result.code != 0:
+        return  # refusing is fine; reporting success for a dead version is not
+    (created,) = set(dev.tags()) - before
+    latest = read(dev, "latest", "fraud", "--json")
+    assert latest.code == 0, latest.err
+    assert as_json(latest)["tag"] == created
 
 
 # -- the rule behind them all: check and the hooks agree ---------------------------------
