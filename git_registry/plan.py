@@ -9,7 +9,7 @@ is written here. Tag names, targets and default messages are GTO's (SPEC 2).
 from __future__ import annotations
 
 import enum
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
 from git_registry.errors import RegistryError
@@ -123,18 +123,18 @@ def _simple_or_counted(
     return _new_tag(kind, artifact, target, message, version=version, stage=stage, counter=counter)
 
 
-def event_time(registry: Registry, artifact: str, now: int) -> int:
-    """The tagger time for a new event of ``artifact``: now, or one second after its
-    newest event if the clock has not moved past it.
+def event_time(times: Iterable[int], now: int) -> int:
+    """The tagger time for a new event of an artifact whose tags have tagger ``times``:
+    now, or one second after the newest of them if the clock has not moved past it.
 
     Tagger times have one-second resolution and are the only order Git records;
     without this, a script that registers and deprecates within one second would
-    leave the order of its own events ambiguous (GTO reads such ties by name).
+    leave the order of its own events ambiguous (GTO reads such ties by name). Every
+    tag counts, not only the events: a stray deregistration that breaks a rule today
+    would otherwise cancel, in the same second, the registration we are making.
+    ``times`` must not hold times the rulebook refuses (far in the future).
     """
-    info = registry.artifacts.get(artifact)
-    if info is None or not info.events:
-        return now
-    return max(now, info.events[-1].tagger.time + 1)
+    return max(now, max(times, default=now - 1) + 1)
 
 
 def find_artifact(registry: Registry, name: str) -> ArtifactInfo:
@@ -461,6 +461,10 @@ def plan_deprecate(
                 if head is not None
                 else known_hint(registry),
             )
+        target = head
+    elif not info.events:  # every tag of it breaks a rule: as for an unknown artifact
+        if head is None:
+            raise RegistryError(f"{artifact} has no usable events and there is no HEAD")
         target = head
     else:
         if info.deprecated and not force:

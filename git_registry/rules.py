@@ -164,16 +164,11 @@ def bad_counter(name: str, artifact: str) -> Problem:
 
     return Problem(
         f"its counter has more than {MAX_COUNTER_DIGITS} digits: ignored",
-        _short_name(name),
+        name,
         artifact,
         Rule.COUNTER,
         hint="counters count an artifact's events: let git registry pick the next one",
     )
-
-
-def _short_name(name: str) -> str:
-    """A tag name fit for one line of output (a counter can have thousands of digits)."""
-    return name if len(name) <= 200 else f"{name[:120]}…({len(name)} characters)"
 
 
 # -- rules about an artifact's tags in order (applied by the state) ----------------------
@@ -349,7 +344,7 @@ def malformed_name(name: str, artifact: str) -> Problem:
     """A tag outside the grammar whose part before ``@``/``#`` names a known artifact:
     a typo that would otherwise be silently ignored; says what was probably meant."""
     message, hint = _explain_malformed(name, artifact)
-    return Problem(message, _short_name(name), artifact, Rule.MALFORMED_NAME, hint)
+    return Problem(message, name, artifact, Rule.MALFORMED_NAME, hint)
 
 
 def _explain_malformed(name: str, artifact: str) -> tuple[str, str | None]:

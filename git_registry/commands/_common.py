@@ -285,7 +285,7 @@ def _create_local(
     timed: list[tuple[NewTag, Signature]] = []
     previous: int | None = None
     for tag in tags:
-        when = event_time(loaded.registry, tag.artifact, ident.time)
+        when = event_time(_tag_times(loaded, tag.artifact, ident.time), ident.time)
         if previous is not None:
             when = max(when, previous + 1)
         previous = when
@@ -301,6 +301,17 @@ def _create_local(
         what = describe(tag.kind, tag.artifact, tag.version, tag.stage, tag.target)
         ctx.out(f"Created tag {paint(tag.name, 'name')}: {what}")
     return created
+
+
+def _tag_times(loaded: Loaded, artifact: str, now: int) -> list[int]:
+    """The tagger times of every loaded tag of ``artifact`` that the tagger-time rule
+    accepts (a far-future tag must never push our new events' times after it)."""
+    latest = now + rules.FUTURE_SKEW
+    return [
+        row[4].time
+        for row, parsed in zip(loaded.rows, loaded.fields, strict=True)
+        if parsed[0] == artifact and row[4] is not None and 0 <= row[4].time <= latest
+    ]
 
 
 def refuse_broken_rules(
