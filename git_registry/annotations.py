@@ -40,6 +40,18 @@ class FileProblem:
         return f"{self.file}:{self.line}:{self.column}: {self.message}"
 
 
+def folder_problem(file: str) -> FileProblem:
+    """The problem of an ``artifacts.yaml`` or policy file committed (or staged) as a
+    folder (or a submodule): never read, so never silently ignored either."""
+    return FileProblem(
+        file,
+        1,
+        1,
+        f"is a folder, not a file: git registry reads {file.rpartition('/')[2]} as a "
+        "regular file; move the folder away and commit the file in its place",
+    )
+
+
 def link_problem(file: str) -> FileProblem:
     """The problem of an ``artifacts.yaml`` or policy file committed (or staged) as a
     symbolic link."""

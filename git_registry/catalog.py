@@ -29,6 +29,8 @@ def policy_at(repo: Repository, commit: ObjectId) -> tuple[Policy, tuple[FilePro
             return parse_policy(blob[1], file)
         if repo.is_link(commit, file):
             return Policy(file=file), (ann.link_problem(file),)
+        if repo.is_folder(commit, file):
+            return Policy(file=file), (ann.folder_problem(file),)
     return Policy(), ()
 
 
@@ -77,6 +79,10 @@ class Catalog:
             if blob is None and self.repo.is_link(commit, file):
                 self._checked[key] = ann.AnnotationsFile(
                     file, problems=(ann.link_problem(file),), editable=False
+                )
+            elif blob is None and self.repo.is_folder(commit, file):
+                self._checked[key] = ann.AnnotationsFile(
+                    file, problems=(ann.folder_problem(file),), editable=False
                 )
             elif blob is None:
                 self._checked[key] = None

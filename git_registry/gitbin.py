@@ -201,9 +201,10 @@ def config_values(pattern: str, cwd: str | None = None) -> dict[str, str]:
 
 
 def files_named(commit: str, filename: str, cwd: str | None = None) -> list[str]:
-    """Every path in ``commit`` whose last part is ``filename`` (one ``git ls-tree``)."""
+    """Every path in ``commit`` whose last part is ``filename`` (one ``git ls-tree``),
+    folders included (``-t``): a folder named like the file is reported, not skipped."""
     result = run_git(
-        ["ls-tree", "-r", "-z", "--name-only", "--full-tree", "--end-of-options", commit],
+        ["ls-tree", "-r", "-t", "-z", "--name-only", "--full-tree", "--end-of-options", commit],
         cwd=cwd,
     )
     return sorted(

@@ -272,10 +272,17 @@ def staged_problems(repo: Repository) -> list[ann.FileProblem]:
         if file in links:
             problems.append(ann.link_problem(file))
             break
+        if file in folders:
+            problems.append(ann.folder_problem(file))
+            break
         if file in staged:
             policy, found = parse_policy(repo.blob(staged[file]) or b"", file)
             problems.extend(found)
             break
+    named = ann.FILENAME
+    problems.extend(
+        ann.folder_problem(f) for f in sorted(folders) if f == named or f.endswith("/" + named)
+    )
     for path, oid in sorted(staged.items()):
         if path in links and (path == ann.FILENAME or path.endswith("/" + ann.FILENAME)):
             problems.append(ann.link_problem(path))

@@ -297,6 +297,11 @@ class Repository:
         found = self._lookup(commit, path)
         return found is not None and found[0] & 0o170000 == 0o120000
 
+    def is_folder(self, commit: ObjectId, path: str) -> bool:
+        """Whether ``path`` in ``commit`` is a folder (a tree or a submodule)."""
+        found = self._lookup(commit, path)
+        return found is not None and found[0] & 0o170000 in (0o040000, 0o160000)
+
     def path_exists(self, commit: ObjectId, path: str) -> bool:
         """Whether ``path`` (a file or folder) exists in ``commit``."""
         return path in ("", ".") or self._lookup(commit, path) is not None

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 from pathlib import Path
 
 import jsonschema
@@ -996,3 +997,36 @@ def test_a_committed_policy_link_is_reported_and_stops_promotions(repo: Repo) ->
     err = fails(repo, "promote", "churn", "prod")
     assert ".registry.yaml at HEAD is invalid" in err and "symbolic link" in err
     assert refs(repo) == before
+
+
+# -- files of the wrong kind ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", [".registry.yaml", ".gto"])
+def test_a_policy_committed_as_a_folder_is_reported_and_stops_promotions(
+    repo: Repo, name: str
+) -> None:
+    """A folder in place of the policy file used to mean "no policy": silently unenforced."""
+    repo.ok("register", "churn")
+    repo.commit(files={f"{name}/stages": "stages: [dev]\n"})
+    result = repo.run("check")
+    assert result.code == 1
+    assert f"{name}:1:1: is a folder, not a file" in result.out
+    err = fails(repo, "promote", "churn", "qa")
+    assert f"{name} at HEAD is invalid" in err and "is a folder" in err
+
+
+def test_an_artifacts_yaml_folder_is_reported_by_check_and_the_commit_hook(repo: Repo) -> None:
+    repo.commit(files={"models/artifacts.yaml/churn.yaml": "churn: {}\n"})
+    result = repo.run("check")
+    assert result.code == 1
+    assert "models/artifacts.yaml:1:1: is a folder, not a file" in result.out
+    repo.ok("hooks", "install")
+    (repo.path / "artifacts.yaml").mkdir()
+    (repo.path / "artifacts.yaml" / "x").write_text("x\n")
+    repo.git("add", "artifacts.yaml/x")
+    proc = subprocess.run(
+        ["git", "commit", "-q", "-m", "folder"], cwd=repo.path, capture_output=True, text=True
+    )
+    assert proc.returncode != 0
+    assert "artifacts.yaml:1:1: is a folder, not a file" in proc.stderr
