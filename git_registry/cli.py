@@ -759,6 +759,8 @@ def main(
     Streams, environment and working directory are parameters so tests can run
     commands in-process.
     """
+    if stdout is None and stderr is None:
+        _tolerant_streams()
     out = stdout or sys.stdout
     err = stderr or sys.stderr
     parser = build_parser()
@@ -787,7 +789,9 @@ def main(
     gc.disable()
     try:
         ctx.remotes = _checked_remotes(getattr(args, "remote", None) or [])
-        return run(args, ctx)
+        code = run(args, ctx)
+        out.flush()  # a full disk or a closed pipe is an error of this command
+        return code
     except RegistryError as exc:
         err.write(f"{exc.prefix}: {exc.message}\n")
         if exc.hint:
@@ -799,6 +803,16 @@ def main(
     except BrokenPipeError:
         # `git registry show | head`: stop quietly, as Git does.
         _silence_stdout()
+        return EXIT_FATAL
+    except OSError as exc:
+        # The operating system said no (a read-only .git, a full disk, a missing
+        # folder): one line, as Git says it, and no traceback.
+        if out is sys.stdout:
+            try:
+                out.flush()
+            except OSError:
+                _silence_stdout()  # what could not be written is lost, not retried at exit
+        err.write(f"fatal: {_os_reason(exc)}\n")
         return EXIT_FATAL
     finally:
         ctx.close()
@@ -822,6 +836,24 @@ def _bare_color(args: list[str]) -> list[str]:
         cut = args.index("--")
         return _bare_color(args[:cut]) + args[cut:]
     return ["--color=always" if a == "--color" else a for a in args]
+
+
+def _os_reason(exc: OSError) -> str:
+    """``path: reason`` for an operating-system error, like Git's messages."""
+    reason = exc.strerror or str(exc)
+    if exc.filename is not None:
+        return f"{exc.filename}: {reason}"
+    return f"cannot write the output: {reason}" if exc.errno is not None else reason
+
+
+def _tolerant_streams() -> None:
+    """Text that the output encoding cannot show (a tagger's name under
+    ``PYTHONIOENCODING=ascii`` or a C locale) is written escaped, never an error."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            with contextlib.suppress(ValueError, OSError):
+                reconfigure(errors="backslashreplace")
 
 
 def _silence_stdout() -> None:

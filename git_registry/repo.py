@@ -1,9 +1,10 @@
-"""The repository: the only module that uses dulwich.
+"""The repository: tag refs and objects, read and written.
 
 Reads tag refs (``packed-refs`` and loose refs, read directly) and tag objects
-(through dulwich's object store, parsing only the tag header), and writes tags
-atomically: a ref is created only if it does not exist yet (``add_if_new``),
-and removed only if it still points where we saw it (``remove_if_equals``).
+(one ``git cat-file --batch`` stream, parsing only the tag header, as Git does),
+and writes tags with Git itself: objects through ``git mktag`` (checked as
+``git fsck`` checks them), refs in one ``git update-ref --stdin`` transaction, created
+only where none exists yet and deleted only where they still point as we saw.
 Bytes stay here; callers get ``str`` values from :mod:`git_registry.tags`.
 """
 
@@ -14,16 +15,12 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from types import TracebackType
-from typing import TYPE_CHECKING
 
 from git_registry import gitbin
 from git_registry.errors import RegistryError
 from git_registry.grammar import TAG_PREFIX
 from git_registry.tagcache import TagCache, entry_row
 from git_registry.tags import ObjectId, Signature, TagRef, TagRow, fast_maker, tag_ref_of
-
-if TYPE_CHECKING:
-    from dulwich.repo import Repo
 
 _HEX_RE = re.compile(r"[0-9a-fA-F]{40}(?:[0-9a-fA-F]{24})?")
 # A packed-refs line "<oid> refs/tags/<name>" (not a "# comment" or "^peeled" line),
@@ -55,7 +52,7 @@ class NewTagObject:
 class Repository:
     """A Git repository opened for registry reads and tag writes.
 
-    Use as a context manager (or call :meth:`close`) so dulwich's pack files are
+    Use as a context manager (or call :meth:`close`) so the ``git cat-file`` process is
     closed before the interpreter exits.
     """
 
@@ -70,7 +67,6 @@ class Repository:
                 or a function deciding it when tags are first read (from Git config).
         """
         self.paths = paths
-        self._dulwich: Repo | None = None
         self._trees: dict[str, str] = {}
         self._use_cache = use_cache
         self._cache: TagCache | None = None
@@ -106,9 +102,6 @@ class Repository:
         self.close()
 
     def close(self) -> None:
-        if self._dulwich is not None:
-            self._dulwich.close()
-            self._dulwich = None
         if self._reader is not None:
             self._reader.close()
             self._reader = None
@@ -118,16 +111,6 @@ class Repository:
         if self._reader is None:
             self._reader = gitbin.ObjectReader(self.paths.git_dir)
         return self._reader
-
-    def _repo(self) -> Repo:
-        if self._dulwich is None:
-            from dulwich.repo import Repo
-
-            # bare=True: dulwich then reads a linked worktree's git dir (its
-            # 'commondir' file) too; we never use dulwich's work tree.
-            self._dulwich = Repo(self.paths.git_dir, bare=True)
-            _see_quarantine(self._dulwich)
-        return self._dulwich
 
     def blob(self, oid: ObjectId) -> bytes | None:
         """The bytes of blob ``oid``, or None if there is no such blob."""
@@ -331,25 +314,12 @@ class Repository:
             TagExistsError: a tag exists already (nothing is changed).
             RegistryError: Git refuses a ref, with Git's reason (nothing is changed).
         """
-        from dulwich.objects import Commit, Tag
-
         for new in tags:
             if self._tag_exists(new.name):
                 raise TagExistsError(
                     f"tag '{new.name}' already exists", hint=_exists_hint(new.name)
                 )
-        repo = self._repo()
-        oids: list[ObjectId] = []
-        for new in tags:
-            tag = Tag()
-            tag.object = (Commit, new.target.encode("ascii"))
-            tag.name = new.name.encode("utf-8")
-            tag.tagger = f"{new.tagger.name} <{new.tagger.email}>".encode()
-            tag.tag_time = new.tagger.time
-            tag.tag_timezone = new.tagger.tz_offset * 60
-            tag.message = new.message.encode("utf-8")
-            repo.object_store.add_object(tag)
-            oids.append(ObjectId(tag.id.decode("ascii")))
+        oids = [self._write_tag_object(new) for new in tags]
         # "create REF NEW": only if REF does not exist yet. Through Git, which locks
         # and checks packed-refs natively (dulwich would parse all of it).
         commands = [
@@ -366,6 +336,23 @@ class Repository:
                 + ("; a tag or folder with a clashing name exists" if "exists" in failure else ""),
             )
         return oids
+
+    def _write_tag_object(self, new: NewTagObject) -> ObjectId:
+        """Write the tag object through ``git mktag``, which checks it as ``git fsck``
+        does (a tagger Git would not write is refused, never stored) and writes it as
+        Git writes objects (no lock files of ours under ``objects/``)."""
+        text = (
+            f"object {new.target}\ntype commit\ntag {new.name}\n"
+            f"tagger {new.tagger.format_git()}\n\n{new.message}"
+        )
+        result = gitbin.run_git(["mktag"], cwd=self.cwd, input_text=text, check=False)
+        oid = result.stdout.strip()
+        if result.returncode != 0 or not _HEX_RE.fullmatch(oid):
+            raise RegistryError(
+                f"cannot write the tag object of '{new.name}': {_git_reason(result)}",
+                hint="nothing was created",
+            )
+        return ObjectId(oid)
 
     def delete_tags(self, tags: Sequence[tuple[str, ObjectId]]) -> None:
         """Delete tags (name, the object id it must still point at) in one ref
@@ -415,24 +402,6 @@ class Repository:
             check=False,
         )
         return result.returncode == 0
-
-
-def _see_quarantine(repo: Repo) -> None:
-    """In a server hook, also read the pushed objects Git keeps in quarantine.
-
-    During ``pre-receive`` Git puts incoming objects in a separate directory and
-    names it in ``GIT_QUARANTINE_PATH`` / ``GIT_OBJECT_DIRECTORY``; dulwich reads
-    neither, so overlay that directory on the repository's own store (read only).
-    """
-    incoming = os.environ.get("GIT_QUARANTINE_PATH") or os.environ.get("GIT_OBJECT_DIRECTORY")
-    if not incoming or not os.path.isdir(incoming):
-        return
-    from dulwich.object_store import DiskObjectStore, OverlayObjectStore
-
-    own = repo.object_store
-    if os.path.realpath(incoming) == os.path.realpath(own.path):
-        return
-    repo.object_store = OverlayObjectStore([DiskObjectStore(incoming), own])  # type: ignore[assignment]
 
 
 def _named(names: Sequence[str]) -> str:

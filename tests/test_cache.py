@@ -129,7 +129,9 @@ def test_tags_changed_behind_its_back(registry: Repo) -> None:
         "update-ref", "refs/tags/churn@v1.1.0", registry.git("rev-parse", "seg@v9.0.0").strip()
     )
     assert_same_with_and_without_cache(registry)
-    # Writes of our own, with the cache holding the old objects.
+    # Writes of our own, with the cache holding the old objects (on a new commit: HEAD
+    # carries hand-made stage tags dated before any registration there could be).
+    registry.commit()
     registry.ok("register", "churn", "--version", "v2.0.0")
     registry.ok("deprecate", "seg", "--force")
     assert_same_with_and_without_cache(registry)
