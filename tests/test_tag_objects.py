@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from test_hooks import push
 
 from git_registry import gitbin, tagcache
 from git_registry.grammar import TAG_PREFIX, refname_problem
@@ -705,3 +706,39 @@ def test_a_missing_target_is_not_cached_and_is_used_once_it_arrives(repo: Repo) 
     assert reported_commits(repo)["churn@v2.0.0"] == late
     assert TagCache.load(str(repo.path / ".git")).entries[oid][0] == tagcache.ANNOTATED
     assert ids.fresh != late
+
+
+# -- hooks refuse them -----------------------------------------------------------------
+
+# The malformed shapes Git 2.39 itself will push (it refuses to send a tag it cannot
+# parse at all, or whose object has another type than the tag says).
+PUSHABLE = [
+    "duplicate tagger",
+    "duplicate tag",
+    "missing tagger",
+    "gpgsig after tagger",
+    "upper-case object id",
+    "tagger without time",
+    "garbage zone",
+]
+
+
+@pytest.mark.parametrize("verify", [True, False], ids=["client", "server"])
+@pytest.mark.parametrize("shape", PUSHABLE)
+def test_pushing_a_malformed_tag_is_refused(
+    repo: Repo, remote: Repo, shape: str, verify: bool
+) -> None:
+    ids = setup(repo)
+    repo.ok("hooks", "install")
+    remote.ok("hooks", "install", "--server")
+    assert push(repo, "main", "churn@v1.0.0", "churn@v1.1.0").returncode == 0
+    raw, problem = SHAPES[shape](ids, "churn@v2.0.0")
+    oid = write_object(repo, raw)
+    point(repo, "churn@v2.0.0", oid)
+    proc = push(repo, "churn@v2.0.0", verify=verify)
+    assert proc.returncode != 0
+    assert f"churn@v2.0.0: {problem.replace('{oid}', oid)}" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert "churn@v2.0.0" not in remote.tags()
+    if not verify:
+        assert "remote: " in proc.stderr  # refused by the server hook, not by the client's
