@@ -20,19 +20,13 @@ from git_registry import gitbin
 from git_registry.errors import RegistryError
 from git_registry.grammar import TAG_PREFIX
 from git_registry.tagcache import TagCache, entry_row
-from git_registry.tags import ObjectId, Signature, TagRef, TagRow, fast_maker, tag_ref_of
+from git_registry.tagobject import read_tag_row, type_problem
+from git_registry.tags import ObjectId, Signature, TagRef, TagRow, tag_ref_of
 
 _HEX_RE = re.compile(r"[0-9a-fA-F]{40}(?:[0-9a-fA-F]{24})?")
 # A packed-refs line "<oid> refs/tags/<name>" (not a "# comment" or "^peeled" line),
 # found after its "\n": a pattern starting with a literal is searched for fast.
 _PACKED_TAG_RE = re.compile(r"\n([^#^ \n][^ \n]*|) refs/tags/([^\n]*)")
-_SIGNATURE_MARKERS = (
-    b"-----BEGIN PGP SIGNATURE-----",
-    b"-----BEGIN SSH SIGNATURE-----",
-    b"-----BEGIN SIGNED MESSAGE-----",
-)
-_MAX_TAG_DEPTH = 16
-_signature = fast_maker(Signature)
 
 
 class TagExistsError(RegistryError):
@@ -167,8 +161,9 @@ class Repository:
         """:meth:`read_tags` as plain tuples (:data:`~git_registry.tags.TagRow`).
 
         Objects already parsed come from the tag cache; the others are read with one
-        ``git cat-file --batch`` (streamed: one object in memory at a time), then added
-        to the cache.
+        ``git cat-file --batch`` (streamed: one object in memory at a time), their
+        peeled targets' types checked with one ``git cat-file --batch-check``, then
+        added to the cache.
         """
         pairs = list(refs)
         cache = self._tag_cache()
@@ -183,22 +178,56 @@ class Repository:
             else:
                 rows.append(entry_row(name, oid, entry))
         if todo:
-            wanted = [pairs[i][1] for i in todo]
-            valid = [oid.lower() for oid in wanted if _HEX_RE.fullmatch(oid)]
-            stream = gitbin.stream_objects(self.paths.git_dir, valid)
-            for i, oid in zip(todo, wanted, strict=True):
-                found = next(stream) if _HEX_RE.fullmatch(oid) else None
-                row, lasting = _read_tag_row(found, self._read_object, pairs[i][0], oid)
-                rows[i] = row
-                if lasting:
-                    cache.add(row)
-            stream.close()
+            self._read_new(pairs, rows, todo, cache)
             if not os.environ.get("GIT_QUARANTINE_PATH"):  # a server hook: write nothing
                 live = None
                 if self._refs is not None:  # forget objects no tag points at any more
                     live = {*self._refs.values(), *(oid for _, oid in pairs)}
                 cache.save(live)
         return [row for row in rows if row is not None]
+
+    def _read_new(
+        self,
+        pairs: list[tuple[str, ObjectId]],
+        rows: list[TagRow | None],
+        todo: list[int],
+        cache: TagCache,
+    ) -> None:
+        """Read the tags ``pairs[i]`` for ``i`` in ``todo`` into ``rows[i]``, and cache
+        what can be."""
+        wanted = [pairs[i][1] for i in todo]
+        valid = [oid.lower() for oid in wanted if _HEX_RE.fullmatch(oid)]
+        stream = gitbin.stream_objects(self.paths.git_dir, valid)
+        # Rows whose target is not read yet: (index, the tag object declaring its type).
+        unchecked: list[tuple[int, ObjectId]] = []
+        targets: dict[ObjectId, None] = {}  # an ordered set
+        for i, oid in zip(todo, wanted, strict=True):
+            found = next(stream) if _HEX_RE.fullmatch(oid) else None
+            row, lasting, declared_by = read_tag_row(found, self._read_object, pairs[i][0], oid)
+            rows[i] = row
+            if row[2] is not None:
+                unchecked.append((i, declared_by))
+                targets[row[2]] = None
+            elif lasting:
+                cache.add(row)
+        stream.close()
+        if not unchecked:
+            return
+        # A tag's 'type' header must match its object's real type (Git refuses to peel
+        # it otherwise): one 'git cat-file --batch-check' for all new tags at once.
+        ids = list(targets)
+        types = dict(zip(ids, gitbin.object_types(self.paths.git_dir, ids), strict=True))
+        for i, declared_by in unchecked:
+            checked = rows[i]
+            assert checked is not None and checked[2] is not None
+            row, target, declared = checked, checked[2], checked[3]
+            actual = types[target]
+            if actual is None:  # not cached: a fetch can bring the object
+                rows[i] = _unusable(row, f"object {target} is missing from the repository")
+                continue
+            if actual != declared:
+                row = rows[i] = _unusable(row, type_problem(declared_by, declared, target, actual))
+            cache.add(row)
 
     def _read_object(self, oid: str) -> tuple[str, bytes] | None:
         """One object by id (the inner tag of a tag of a tag), or None if it is missing."""
@@ -410,6 +439,10 @@ def _named(names: Sequence[str]) -> str:
     return f"tag {quoted}" if len(names) == 1 else f"tags {quoted}"
 
 
+def _unusable(row: TagRow, problem: str) -> TagRow:
+    return (row[0], row[1], None, "", None, "", problem)
+
+
 def _exists_hint(name: str) -> str:
     return f"see it with: git show --no-patch '{gitbin.tag_word(name)}'"
 
@@ -437,81 +470,3 @@ def _parse_tree(raw: bytes, hash_size: int) -> dict[bytes, tuple[int, str]]:
         entries[raw[space + 1 : nul]] = (int(raw[pos:space], 8), oid)
         pos = nul + 1 + hash_size
     return entries
-
-
-def _read_tag_row(
-    found: tuple[str, bytes] | None,
-    read: Callable[[str], tuple[str, bytes] | None],
-    name: str,
-    oid: ObjectId,
-) -> tuple[TagRow, bool]:
-    """The tag ref ``name`` -> ``oid`` whose object is ``found`` (None: missing), and
-    whether that can never change (False if an object was missing: a fetch can
-    bring it). ``read`` reads the inner tags of a tag of a tag."""
-    if found is None:
-        problem = f"object {oid} is missing from the repository"
-        return (name, oid, None, "", None, "", problem), False
-    type_name, raw = found
-    if type_name != "tag":
-        return (name, oid, None, "", None, "", None), True  # a lightweight tag
-    target, target_type, tagger, message = _parse_tag_object(raw)
-    depth = 0
-    # A tag of a tag: peel to the first non-tag object, as Git's ^{} does.
-    while target_type == "tag" and depth < _MAX_TAG_DEPTH:
-        depth += 1
-        inner = read(target)
-        if inner is None:
-            problem = f"object {target} is missing from the repository"
-            return (name, oid, None, "", None, "", problem), False
-        if inner[0] != "tag":
-            target_type = inner[0]
-            break
-        target, target_type, _, _ = _parse_tag_object(inner[1])
-    if not target:
-        return (name, oid, None, "", None, "", f"tag object {oid} has no 'object' header"), True
-    return (name, oid, target, target_type, tagger, message, None), True
-
-
-def _parse_tag_object(raw: bytes) -> tuple[ObjectId, str, Signature | None, str]:
-    header, _, body = raw.partition(b"\n\n")
-    target = b""
-    target_type = b""
-    tagger = None
-    for line in header.split(b"\n"):
-        key, _, value = line.partition(b" ")
-        if key == b"object":
-            target = value
-        elif key == b"type":
-            target_type = value
-        elif key == b"tagger":
-            tagger = _parse_signature(value)
-    for marker in _SIGNATURE_MARKERS:
-        cut = body.find(marker)
-        if cut >= 0:
-            body = body[:cut]
-    return (
-        ObjectId(target.decode("ascii", "replace")),
-        target_type.decode("ascii", "replace"),
-        tagger,
-        body.decode("utf-8", "replace"),
-    )
-
-
-def _parse_signature(value: bytes) -> Signature | None:
-    left, sep, when = value.rpartition(b"> ")
-    if not sep:
-        return None
-    name, _, email = left.partition(b"<")
-    parts = when.split()
-    try:
-        time = int(parts[0])
-        tz = parts[1] if len(parts) > 1 else b"+0000"
-        minutes = int(tz[1:3]) * 60 + int(tz[3:5])
-    except (ValueError, IndexError):
-        time, minutes, tz = 0, 0, b"+0000"
-    return _signature(
-        name.strip().decode("utf-8", "replace"),
-        email.decode("utf-8", "replace"),
-        time,
-        -minutes if tz[:1] == b"-" else minutes,
-    )

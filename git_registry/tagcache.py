@@ -2,7 +2,9 @@
 
 Why it can never go stale: an entry is keyed by the tag object's id, and an
 object id always names the same bytes, so what we derived from them (peeled
-target, its type, tagger, message, or why the tag is unusable) stays true.
+target, its type, tagger, message, or why the tag is unusable) stays true. The
+target's type is checked against the target object itself before an entry is made,
+and an object's type cannot change either.
 What refs point at is never cached: refs are read afresh on every run, so adding,
 deleting, re-pointing or packing tags behind our back cannot change an answer.
 One result is not cached: "object missing", which a later fetch can change.
@@ -40,7 +42,7 @@ from collections.abc import Collection
 from git_registry import __version__
 from git_registry.tags import ObjectId, Signature, TagRow, fast_maker
 
-SCHEMA = 2
+SCHEMA = 3
 """Bump when the meaning of an entry, or how a tag object is parsed, changes."""
 
 CACHE_DIR = "registry"
@@ -51,18 +53,18 @@ Entry = tuple[int, ObjectId, str, str, str, str, int, int]
 """``(kind, target, target_type, message, tagger name, email, time, tz offset)``.
 
 For :data:`LIGHTWEIGHT` every other field is empty; for :data:`UNUSABLE` the
-message is the problem; for :data:`NO_TAGGER` the tagger fields are empty.
+message is the problem.
 """
 
 LIGHTWEIGHT = 0
 """The ref points straight at a non-tag object."""
 ANNOTATED = 1
-NO_TAGGER = 2
-"""An annotated tag without a ``tagger`` header (old Git wrote such tags)."""
 UNUSABLE = 3
-"""A tag object that cannot be used whatever happens (e.g. no ``object`` header)."""
+"""A tag object that cannot be used whatever happens: malformed (see
+:mod:`git_registry.tagobject`; a tag without a ``tagger`` is one since schema 3,
+which dropped kind 2 for it), or its target is not of the type it says."""
 
-_KINDS = frozenset((LIGHTWEIGHT, ANNOTATED, NO_TAGGER, UNUSABLE))
+_KINDS = frozenset((LIGHTWEIGHT, ANNOTATED, UNUSABLE))
 # Entries outside these bounds are not cached (they would not render anyway):
 # datetime handles |time| <= 2**34 s and offsets under a day.
 _MAX_TIME = 2**34
@@ -147,14 +149,15 @@ class TagCache:
 
 
 def entry_of(row: TagRow) -> Entry | None:
-    """The cache entry for what a tag's object says, or None if it is out of bounds."""
+    """The cache entry for what a tag's object says, or None if it is not cached
+    (a time or zone out of bounds, or no tagger)."""
     _name, _oid, target, target_type, who, message, problem = row
     if target is None:
         if problem is None:
             return (LIGHTWEIGHT, _NONE, "", "", "", "", 0, 0)
         return (UNUSABLE, _NONE, "", problem, "", "", 0, 0)
-    if who is None:
-        return (NO_TAGGER, target, target_type, message, "", "", 0, 0)
+    if who is None:  # not from a tag object: the parser refuses a tag without a tagger
+        return None
     if abs(who.time) > _MAX_TIME or abs(who.tz_offset) > _MAX_TZ:
         return None
     return (ANNOTATED, target, target_type, message, who.name, who.email, who.time, who.tz_offset)
@@ -165,8 +168,6 @@ def entry_row(name: str, oid: ObjectId, entry: Entry) -> TagRow:
     kind, target, target_type, message, who, email, time, tz = entry
     if kind == ANNOTATED:
         return (name, oid, target, target_type, _signature(who, email, time, tz), message, None)
-    if kind == NO_TAGGER:
-        return (name, oid, target, target_type, None, message, None)
     return (name, oid, None, "", None, "", message if kind == UNUSABLE else None)
 
 
