@@ -41,7 +41,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         )
     )
     found.extend(_malformed(load_result.tag_names, set(registry.known), catalog, head, files))
-    tags = sum(len(info.events) for info in registry.artifacts.values())
+    tags = len(load_result.rows)  # every registry tag read, usable or not
     if args.json:
         ctx.stdout.write(
             dump_json(

@@ -17,6 +17,7 @@ from git_registry.commands._common import load, remote_name
 from git_registry.errors import NotFoundError, RegistryError
 from git_registry.grammar import parse_tag, strip_tag_prefix
 from git_registry.render import describe_event, dump_json, event_json
+from git_registry.rules import Rule
 from git_registry.state import Event
 
 OUTPUTS = ("name", "version", "stage", "event", "tag", "commit", "path", "type", "description")
@@ -60,11 +61,21 @@ def _event(args: argparse.Namespace, ctx: Context, name: str) -> Event:
         )
     event = loaded.registry.event(name)
     if event is None:
-        reasons = "; ".join(p.message for p in loaded.registry.problems_of(name))
-        raise NotFoundError(
-            f"{name} is not a registry event: {reasons or 'ignored'}",
-            hint=None if args.fetch else "in a CI checkout, add --fetch to get the real tags",
+        problems = loaded.registry.problems_of(name)
+        reasons = "; ".join(p.message for p in problems)
+        # A tag that depends on others (its registration) may only lack them in a CI
+        # checkout; a tag that is bad in itself says what is wrong with it.
+        first = problems[0] if problems else None
+        missing = (
+            first is None
+            or first.rule in (Rule.NO_VERSION, Rule.NEVER_REGISTERED)
+            or first.message.startswith("lightweight")  # a shallow checkout's copy
+            or "is missing" in first.message
         )
+        hint = first.hint if first is not None and not missing else None
+        if missing and not args.fetch:
+            hint = "in a CI checkout, add --fetch to get the real tags"
+        raise NotFoundError(f"{name} is not a registry event: {reasons or 'ignored'}", hint=hint)
     return event
 
 
