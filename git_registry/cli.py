@@ -56,6 +56,8 @@ class Context:
         self.remotes: list[str] = []
         """``--remote``: read these remotes' registries instead of the local one."""
         self._mirrors: list[tuple[str, str]] | None = None
+        self.cache: str | None = None
+        """A ``--remote`` cache to read instead of the repository (one remote's part)."""
         self.shallow_warned = False
         """The shallow-clone warning was given (it is given once per command)."""
 
@@ -65,8 +67,13 @@ class Context:
         if self._repo is None:
             from git_registry.repo import Repository
 
-            where = self.mirrors()[0][1] if self.remotes else self.cwd
-            self._repo = Repository.discover(where, use_cache=self._use_tag_cache)
+            cache = self.cache or (self.mirrors()[0][1] if self.remotes else None)
+            if cache is not None:  # not found by Git: GIT_DIR may name another repository
+                from git_registry.mirror import cache_paths
+
+                self._repo = Repository(cache_paths(cache), use_cache=self._use_tag_cache)
+            else:
+                self._repo = Repository.discover(self.cwd, use_cache=self._use_tag_cache)
         return self._repo
 
     def mirrors(self) -> list[tuple[str, str]]:
@@ -74,16 +81,7 @@ class Context:
         if self._mirrors is None:
             from git_registry import mirror
 
-            root = mirror.cache_root(self.env)
-            self._mirrors = []
-            for remote in self.remotes:
-                label = mirror.label_for(remote)
-                taken = {lb for lb, _ in self._mirrors}
-                n = 2
-                while label in taken:
-                    label = f"{mirror.label_for(remote)}-{n}"
-                    n += 1
-                self._mirrors.append((label, mirror.sync(remote, self.cwd, root)))
+            self._mirrors = mirror.sync_all(self.remotes, self.cwd, self.env, self.config())
         return self._mirrors
 
     def _use_tag_cache(self) -> bool:

@@ -262,6 +262,7 @@ def run_transport(
     *,
     cwd: str | None = None,
     config: Sequence[str] = (),
+    env: Mapping[str, str] | None = None,
     input_text: str | None = None,
     check: bool = True,
 ) -> GitResult:
@@ -278,6 +279,7 @@ def run_transport(
         remote: a remote's name, a URL or a path.
         operands: what follows the remote (refspecs, patterns).
         config: ``key=value`` settings for this run only (literals).
+        env: the environment (default ``os.environ``).
 
     Raises:
         RegistryError: ``remote`` starts with '-'.
@@ -287,7 +289,13 @@ def run_transport(
     for setting in config:
         args += ["-c", setting]
     args += [command, *options, "--end-of-options", check_remote(remote), *operands]
-    return run_git(args, cwd=cwd, env=_without_ext(os.environ), input_text=input_text, check=check)
+    return run_git(
+        args,
+        cwd=cwd,
+        env=_without_ext(os.environ if env is None else env),
+        input_text=input_text,
+        check=check,
+    )
 
 
 def push(

@@ -7,23 +7,32 @@ trees, no files; a server without filter support sends the tagged commits'
 trees too, never their history). Only tags the cache lacks are fetched, so a
 second read of the same remote costs one ``ls-remote``. The cache lives under
 ``$XDG_CACHE_HOME/git-registry/remotes`` and can be deleted at any time.
+
+Several commands may read one remote at once (parallel CI jobs): each cache is
+updated under an ``flock`` on ``KEY.lock`` next to it (the kernel drops it when
+its holder dies, so a killed command blocks nobody), waited for up to
+``registry.lockTimeout`` seconds (default 120: the holder may be fetching over a
+slow network). A new cache is built in a temporary folder, with its tags, and
+renamed into place: nobody ever sees half a cache.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
-import hashlib
 import os
+import random
 import re
-import shlex
 import shutil
-from collections.abc import Iterable, Mapping, Sequence
+import tempfile
+import time
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from git_registry import gitbin
 from git_registry.errors import RegistryError
-from git_registry.grammar import TAG_PREFIX
-from git_registry.remote import list_tags
+from git_registry.grammar import TAG_PREFIX, check_artifact_name
+from git_registry.remote import cannot_read, git_reason, list_tags, printable
 from git_registry.state import ArtifactInfo, Event, Registry, VersionInfo
 
 if TYPE_CHECKING:
@@ -31,10 +40,31 @@ if TYPE_CHECKING:
     from git_registry.commands._common import Loaded
 
 _LABEL_RE = re.compile(r"[^A-Za-z0-9._-]+")
+_SCP_RE = re.compile(r"^[^/]*:")
+
+DEFAULT_LOCK_TIMEOUT = 120.0
+"""Seconds to wait for another command updating the same cache, unless
+``registry.lockTimeout`` says otherwise."""
+
+_FIRST_BACKOFF = 0.005
+_MAX_BACKOFF = 0.1
+
+_REPOSITORY_VARIABLES = (
+    "GIT_DIR",
+    "GIT_WORK_TREE",
+    "GIT_COMMON_DIR",
+    "GIT_INDEX_FILE",
+    "GIT_OBJECT_DIRECTORY",
+    "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+    "GIT_NAMESPACE",
+    "GIT_PREFIX",
+    "GIT_QUARANTINE_PATH",
+)
 
 
 def resolve_url(remote: str, cwd: str) -> str:
-    """The URL of a configured remote (``git remote get-url``), else ``remote`` itself.
+    """The URL of a configured remote (``git remote get-url``), else ``remote`` itself;
+    a relative path made absolute as Git resolves it (see :func:`git_cwd`).
 
     Raises:
         RegistryError: ``remote``, or the URL configured for it, starts with '-'.
@@ -43,10 +73,32 @@ def resolve_url(remote: str, cwd: str) -> str:
     result = gitbin.run_git(["remote", "get-url", "--end-of-options", remote], cwd=cwd, check=False)
     url = result.stdout.strip()
     if result.returncode == 0 and url:
-        return gitbin.check_remote(url, source=f"the URL of remote '{remote}'")
-    if os.path.isdir(remote):  # a local path: make it absolute for the cache
-        return os.path.abspath(remote)
-    return remote
+        url = gitbin.check_remote(url, source=f"the URL of remote '{remote}'")
+    else:
+        url = remote
+    if _is_relative_path(url):
+        return os.path.normpath(os.path.join(git_cwd(cwd), url))
+    return url
+
+
+def _is_relative_path(url: str) -> bool:
+    """Whether Git reads ``url`` as a relative path: not ``scheme://``, not scp-like
+    ``host:path`` (a ':' before any '/'; ``transport::address`` too), not absolute
+    (connect.c, ``url_is_local_not_ssh``)."""
+    return "://" not in url and not _SCP_RE.match(url) and not os.path.isabs(url)
+
+
+def git_cwd(cwd: str) -> str:
+    """Where Git works when run in ``cwd``, so where it resolves a relative path URL
+    (``git ls-remote ../srv.git``, or a remote configured so): the top of the work
+    tree when ``cwd`` is inside one, else ``cwd`` itself (a bare repository, a Git
+    directory, ``GIT_DIR`` outside the work tree, no repository: setup.c goes back
+    to where it started)."""
+    try:
+        paths = gitbin.discover(cwd)
+    except gitbin.GitError:
+        return cwd
+    return paths.work_tree if paths.work_tree is not None else cwd
 
 
 def label_for(remote: str) -> str:
@@ -56,6 +108,42 @@ def label_for(remote: str) -> str:
     return _LABEL_RE.sub("-", base).strip("-") or "remote"
 
 
+def labels(remotes: Sequence[str]) -> list[str]:
+    """The label of each of ``remotes``, in order; a repeated one gets ``-2``, ``-3``…"""
+    out: list[str] = []
+    for remote in remotes:
+        base = label = label_for(remote)
+        n = 2
+        while label in out:
+            label = f"{base}-{n}"
+            n += 1
+        out.append(label)
+    return out
+
+
+def split_label(remotes: Sequence[str], text: str) -> tuple[str, str]:
+    """``(LABEL, REST)`` for ``LABEL:REST`` when reading several ``remotes`` and LABEL
+    is one of theirs; else ``("", text)``. REST may be a folder artifact
+    (``ra:models:seg``) or a selector (``ra:churn#prod``)."""
+    if len(remotes) > 1:
+        head, sep, rest = text.partition(":")
+        if sep and head in labels(remotes):
+            return head, rest
+    return "", text
+
+
+def check_name(remotes: Sequence[str], text: str) -> str:
+    """An artifact name from the command line: ``NAME``, or ``LABEL:NAME`` when reading
+    several remotes (as ``show`` prints it).
+
+    Raises:
+        GrammarError: NAME is not a valid artifact name.
+    """
+    label, rest = split_label(remotes, text)
+    name = check_artifact_name(rest)
+    return f"{label}:{name}" if label else name
+
+
 def cache_root(env: Mapping[str, str]) -> str:
     base = env.get("XDG_CACHE_HOME", "")
     if not os.path.isabs(base):  # the XDG spec: a relative path is invalid, ignore it
@@ -63,72 +151,222 @@ def cache_root(env: Mapping[str, str]) -> str:
     return os.path.join(base, "git-registry", "remotes")
 
 
-def sync(remote: str, cwd: str, root: str) -> str:
+def lock_timeout(config: Mapping[str, str]) -> float:
+    """``registry.lockTimeout`` if set, else :data:`DEFAULT_LOCK_TIMEOUT`.
+
+    Raises:
+        RegistryError: the value is not a number of seconds.
+    """
+    if "registry.locktimeout" not in config:
+        return DEFAULT_LOCK_TIMEOUT
+    from git_registry.writelock import lock_timeout as configured
+
+    return configured(config)
+
+
+def sync_all(
+    remotes: Sequence[str], cwd: str, env: Mapping[str, str], config: Mapping[str, str]
+) -> list[tuple[str, str]]:
+    """``(label, cache path)`` of each of ``remotes``, each cache brought up to date.
+
+    Raises:
+        RegistryError: see :func:`sync`.
+    """
+    root = cache_root(env)
+    timeout = lock_timeout(config)
+    return [
+        (label, sync(remote, cwd, root, timeout=timeout))
+        for label, remote in zip(labels(remotes), remotes, strict=True)
+    ]
+
+
+def cache_paths(path: str) -> gitbin.RepoPaths:
+    """A cache as a repository, without asking Git to find it (``GIT_DIR`` may name
+    the user's repository)."""
+    return gitbin.RepoPaths(git_dir=path, common_dir=path, work_tree=None, bare=True)
+
+
+def sync(remote: str, cwd: str, root: str, *, timeout: float = DEFAULT_LOCK_TIMEOUT) -> str:
     """Bring the cache of ``remote`` up to date; return its path (a bare repository).
 
     Raises:
-        RegistryError: ``remote`` (or its configured URL) starts with '-'.
-        GitError: the remote cannot be listed or fetched (Git's message).
+        RegistryError: ``remote`` (or its configured URL) starts with '-'; another
+            command held the cache's lock for ``timeout`` seconds; the cache folder
+            cannot be written.
+        GitError: the remote cannot be listed or fetched:
+            ``cannot read remote 'REMOTE': REASON`` (Git's first error line).
     """
+    import glob
+    import hashlib
+
     url = resolve_url(remote, cwd)
-    path = os.path.join(root, hashlib.sha256(url.encode()).hexdigest()[:24] + ".git")
-    tags = list_tags(url, cwd)  # every registry tag: names, objects, peeled commits
-    if not os.path.isdir(path):
-        _create(path, url)
-    have = _local_tags(path)
-    for name in sorted(set(have) - set(tags)):
-        gitbin.run_git(
-            ["update-ref", "-d", "--end-of-options", TAG_PREFIX + name], cwd=path, check=False
-        )
-    missing = [name for name, tag in sorted(tags.items()) if have.get(name) != tag.oid]
-    if missing:
-        refspecs = "".join(f"+{TAG_PREFIX}{n}:{TAG_PREFIX}{n}\n" for n in missing)
-        result = gitbin.run_transport(
-            "fetch",
-            ["--quiet", "--no-tags", "--depth=1", "--filter=tree:0", "--stdin"],
-            "origin",
-            # A partial clone for this fetch only: dulwich refuses to open a
-            # repository whose config declares extensions.partialClone.
-            config=["extensions.partialClone=origin"],
-            cwd=path,
-            input_text=refspecs,
-            check=False,
-        )
-        if result.returncode != 0:
-            raise RegistryError(
-                f"cannot read the registry of '{remote}': "
-                + (result.stderr.strip().splitlines() or ["git fetch failed"])[-1],
-                hint="check the remote with: git ls-remote --tags " + shlex.quote(url),
-            )
+    key = hashlib.sha256(url.encode()).hexdigest()[:24]
+    path = os.path.join(root, key + ".git")
+    # Every registry tag: names, objects, peeled commits. Listed from where the user
+    # is, as given: Git finds the remote, and words its errors, as 'git ls-remote' does.
+    tags = {name: tag.oid for name, tag in list_tags(remote, cwd).items()}
+    try:
+        os.makedirs(root, exist_ok=True)
+    except OSError as exc:
+        raise _cannot_write(root, exc) from None
+    with _locked(os.path.join(root, key + ".lock"), remote, timeout):
+        for stale in glob.glob(os.path.join(glob.escape(root), glob.escape(key) + ".tmp-*")):
+            shutil.rmtree(stale, ignore_errors=True)  # left by a killed command
+        if os.path.isdir(path):
+            _update(path, remote, tags)
+        else:
+            _create(path, url, remote, tags)
     return path
 
 
-def _create(path: str, url: str) -> None:
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    tmp = f"{path}.tmp-{os.getpid()}"
-    gitbin.run_git(["init", "--quiet", "--bare", "--", tmp])
-    for key, value in (
-        ("remote.origin.url", url),
-        ("remote.origin.promisor", "true"),
-        ("remote.origin.partialclonefilter", "tree:0"),
-        ("gc.auto", "0"),
-    ):
-        gitbin.run_git(["config", "--end-of-options", key, value], cwd=tmp)
+def _cache_env(path: str) -> dict[str, str]:
+    """The environment for ``git`` in cache ``path``: that repository, whatever
+    repository variables the user's Git set (``git --git-dir=X registry``)."""
+    env = {k: v for k, v in os.environ.items() if k not in _REPOSITORY_VARIABLES}
+    env["GIT_DIR"] = path
+    return env
+
+
+def _create(path: str, url: str, remote: str, tags: Mapping[str, str]) -> None:
+    """Build the cache in a temporary folder, with its tags, then rename it into place."""
+    root = os.path.dirname(path)
+    key = os.path.basename(path).removesuffix(".git")
     try:
-        os.rename(tmp, path)
-    except OSError:  # another process made it first: use theirs
+        tmp = tempfile.mkdtemp(prefix=key + ".tmp-", dir=root)
+    except OSError as exc:
+        raise _cannot_write(root, exc) from None
+    try:
+        env = _cache_env(tmp)
+        gitbin.run_git(["init", "--quiet", "--bare"], cwd=tmp, env=env)
+        for setting, value in (
+            ("remote.origin.url", url),
+            ("remote.origin.promisor", "true"),
+            ("remote.origin.partialclonefilter", "tree:0"),
+            ("gc.auto", "0"),
+        ):
+            gitbin.run_git(["config", "--end-of-options", setting, value], cwd=tmp, env=env)
+        _fetch(tmp, remote, sorted(tags))
+        try:
+            os.rename(tmp, path)
+        except OSError:
+            if not os.path.isdir(path):  # else made meanwhile by a command that took no lock
+                raise
+    except OSError as exc:
+        raise _cannot_write(root, exc) from None
+    finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _update(path: str, remote: str, tags: Mapping[str, str]) -> None:
+    env = _cache_env(path)
+    have = _local_tags(path)
+    for name in sorted(set(have) - set(tags)):
+        gitbin.run_git(
+            ["update-ref", "-d", "--end-of-options", TAG_PREFIX + name],
+            cwd=path,
+            env=env,
+            check=False,
+        )
+    _fetch(path, remote, [name for name, oid in sorted(tags.items()) if have.get(name) != oid])
+
+
+def _fetch(path: str, remote: str, names: Sequence[str]) -> None:
+    if not names:
+        return
+    refspecs = "".join(f"+{TAG_PREFIX}{n}:{TAG_PREFIX}{n}\n" for n in names)
+    result = gitbin.run_transport(
+        "fetch",
+        [
+            "--quiet",
+            "--no-tags",
+            "--no-write-fetch-head",
+            "--depth=1",
+            "--filter=tree:0",
+            "--stdin",
+        ],
+        "origin",
+        # A partial clone for this fetch only: dulwich refuses to open a
+        # repository whose config declares extensions.partialClone.
+        config=["extensions.partialClone=origin"],
+        cwd=path,
+        env=_cache_env(path),
+        input_text=refspecs,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise cannot_read(remote, git_reason(result, "fetch"))
 
 
 def _local_tags(path: str) -> dict[str, str]:
     out = gitbin.run_git(
-        ["for-each-ref", "--format=%(objectname) %(refname)", TAG_PREFIX], cwd=path
+        ["for-each-ref", "--format=%(objectname) %(refname)", TAG_PREFIX],
+        cwd=path,
+        env=_cache_env(path),
     ).stdout
     found = {}
     for line in out.splitlines():
         oid, _, ref = line.partition(" ")
         found[ref[len(TAG_PREFIX) :]] = oid
     return found
+
+
+@contextlib.contextmanager
+def _locked(lock: str, remote: str, timeout: float) -> Iterator[None]:
+    """Hold an exclusive ``flock`` on file ``lock``, waiting up to ``timeout`` seconds.
+
+    The file is never removed (removing a file others wait on would let two hold
+    "the" lock); a cache folder deleted by hand meanwhile is noticed (the path names
+    another file now) and the lock taken again.
+
+    Raises:
+        RegistryError: still held after ``timeout``; or the file cannot be created.
+    """
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows: no flock, updates are not serialised
+        yield
+        return
+    deadline = time.monotonic() + timeout
+    backoff = _FIRST_BACKOFF
+    while True:
+        try:
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o666)
+        except OSError as exc:
+            raise _cannot_write(lock, exc) from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise RegistryError(
+                    f"another git registry command is updating the cache of remote "
+                    f"'{printable(remote)}': gave up waiting after {timeout:g} s",
+                    hint="try again (registry.lockTimeout sets how long to wait)",
+                ) from None
+            time.sleep(min(remaining, backoff * random.uniform(0.5, 1.5)))
+            backoff = min(backoff * 2, _MAX_BACKOFF)
+            continue
+        except OSError:  # no flock on this file system (some NFS): go on unlocked
+            break
+        try:
+            held, now = os.fstat(fd), os.stat(lock)
+        except OSError:
+            now = None
+        if now is not None and (held.st_dev, held.st_ino) == (now.st_dev, now.st_ino):
+            break
+        os.close(fd)  # the file was removed (the cache folder deleted): lock the new one
+    try:
+        yield
+    finally:
+        os.close(fd)
+
+
+def _cannot_write(path: str, exc: OSError) -> RegistryError:
+    return RegistryError(
+        f"cannot write the cache of remote registries: {printable(path)}: {exc.strerror or exc}",
+        hint="set XDG_CACHE_HOME to a folder you can write",
+    )
 
 
 # -- several remotes in one registry ---------------------------------------------------------
@@ -213,7 +451,9 @@ def load_many(ctx: Context, artifacts: Iterable[str] | None) -> Loaded:
                     wanted.append(rest)
                 elif not sep or head not in {lb for lb, _ in ctx.mirrors()}:
                     wanted.append(artifact)
-        child = Context(ctx.stdout, ctx.stderr, ctx.env, path, ctx.color_option)
+        child = Context(ctx.stdout, ctx.stderr, ctx.env, ctx.cwd, ctx.color_option)
+        child.cache = path
+        child.shallow_warned = True  # a cache is shallow by design and always complete
         try:
             loaded = load(child, wanted)
         finally:

@@ -33,13 +33,35 @@ class RemoteTag:
 
 
 def is_remote(word: str, cwd: str) -> bool:
-    """Whether a command-line word names a remote (configured, a URL, or a path)."""
+    """Whether a command-line word names a remote (configured, a URL, or a path).
+
+    A relative path is looked up from ``cwd``, where ``git`` runs and resolves it.
+    """
     if "://" in word or _SCP_RE.match(word):
         return True
     remotes = gitbin.run_git(["remote"], cwd=cwd, check=False).stdout.split()
     if word in remotes:
         return True
-    return word.startswith(("/", "./", "../")) and os.path.exists(word)
+    return word.startswith(("/", "./", "../")) and os.path.exists(os.path.join(cwd, word))
+
+
+def printable(text: str) -> str:
+    """``text`` with control characters escaped: a remote's name, a URL or Git's message
+    (which may quote what a server sent) is data, not terminal output."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+def git_reason(result: gitbin.GitResult, command: str) -> str:
+    """Git's own reason for a failure: its first ``fatal:`` or ``error:`` line (the
+    lines after it are advice), else its first line."""
+    lines = [ln.strip() for ln in result.stderr.splitlines() if ln.strip()]
+    for line in lines:
+        for prefix in ("fatal: ", "error: "):
+            if line.startswith(prefix):
+                return printable(line[len(prefix) :])
+    if lines:
+        return printable(lines[0])
+    return f"git {command} exited with {result.returncode}"
 
 
 def _patterns(artifacts: Iterable[str] | None) -> list[str]:
@@ -57,14 +79,23 @@ def list_tags(
 ) -> dict[str, RemoteTag]:
     """The registry tags of ``remote`` (of ``artifacts`` only, if given): one ``ls-remote``.
 
+    Args:
+        remote: a remote's name, a URL or a path (relative paths are resolved from ``cwd``).
+        cwd: where to run ``git``.
+        artifacts: only these artifacts' tags.
+
     Raises:
         RegistryError: ``remote`` starts with '-' (see :func:`gitbin.check_remote`).
-        GitError: the remote cannot be reached (Git's message).
+        GitError: the remote cannot be read: ``cannot read remote 'REMOTE': REASON``,
+            with Git's first fatal or error line as the reason.
     """
     patterns = _patterns(artifacts)
     if artifacts is not None and not patterns:
         return {}
-    out = gitbin.run_transport("ls-remote", ["--tags"], remote, patterns, cwd=cwd).stdout
+    result = gitbin.run_transport("ls-remote", ["--tags"], remote, patterns, cwd=cwd, check=False)
+    if result.returncode != 0:
+        raise cannot_read(remote, git_reason(result, "ls-remote"))
+    out = result.stdout
     oids: dict[str, str] = {}
     peeled: dict[str, str] = {}
     for line in out.splitlines():
@@ -86,6 +117,11 @@ def list_tags(
     return tags
 
 
+def cannot_read(remote: str, reason: str) -> gitbin.GitError:
+    """The one message for a remote we cannot list or fetch from."""
+    return gitbin.GitError(f"cannot read remote '{printable(remote)}': {reason}")
+
+
 @dataclass(slots=True)
 class FetchResult:
     fetched: list[str] = field(default_factory=list)
@@ -93,7 +129,26 @@ class FetchResult:
     """Lightweight local copies replaced by the remote's annotated tag."""
     kept: list[str] = field(default_factory=list)
     """Local tags that differ from the remote's: kept, not fetched."""
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    """Tags Git could not store here, each with Git's reason."""
     shallow: bool = False
+
+
+class FetchError(gitbin.GitError):
+    """Some tags could not be fetched; ``result`` says what was (and what was not)."""
+
+    def __init__(self, remote: str, result: FetchResult) -> None:
+        name, reason = result.failed[0]
+        more = len(result.failed) - 1
+        done = len(result.fetched) + len(result.replaced)
+        super().__init__(
+            f"cannot fetch tag {printable(name)} from '{printable(remote)}': {reason}"
+            + (f" (and {more} more tag(s))" if more else "")
+            + f"; {done} other tag(s) were fetched",
+            hint="fix what Git names (a local tag in the way: rename or delete it), then "
+            "fetch again",
+        )
+        self.result = result
 
 
 def is_shallow(cwd: str) -> bool:
@@ -112,15 +167,19 @@ def fetch_tags(
     A local tag that differs from the remote's is kept and reported, except a
     lightweight copy of an annotated remote tag (what CI checkouts make), which
     is replaced. In a shallow clone only the tagged commits themselves are
-    fetched (``--depth 1``), not their history.
+    fetched (``--depth 1``), not their history. A tag made here meanwhile (after
+    ``local`` was read) is kept too: ``git fetch`` never clobbers a tag.
 
     Raises:
         RegistryError: ``remote`` starts with '-' (see :func:`gitbin.check_remote`).
-        GitError: the remote cannot be reached, or ``git fetch`` fails.
+        GitError: the remote cannot be read.
+        FetchError: some tags could not be stored here (a ref in the way, a held
+            lock): each with Git's reason; the others were fetched.
     """
     result = FetchResult(shallow=is_shallow(cwd))
     refspecs = []
-    for name, tag in sorted(list_tags(remote, cwd, artifacts).items()):
+    theirs = list_tags(remote, cwd, artifacts)
+    for name, tag in sorted(theirs.items()):
         mine = local.get(name)
         ref = TAG_PREFIX + name
         if mine is None:
@@ -133,14 +192,62 @@ def fetch_tags(
             result.replaced.append(name)
         else:
             result.kept.append(name)
-    if refspecs:
-        options = ["--quiet", "--no-tags", "--no-write-fetch-head", "--stdin"]
-        if result.shallow:
-            options.insert(0, "--depth=1")
-        gitbin.run_transport(
-            "fetch", options, remote, cwd=cwd, input_text="\n".join(refspecs) + "\n"
-        )
+    if not refspecs:
+        return result
+    # Not --quiet: with it, Git says nothing about a ref it refused to update.
+    options = ["--no-tags", "--no-write-fetch-head", "--stdin"]
+    if result.shallow:
+        options.insert(0, "--depth=1")
+    done = gitbin.run_transport(
+        "fetch", options, remote, cwd=cwd, input_text="\n".join(refspecs) + "\n", check=False
+    )
+    if done.returncode != 0:
+        _sort_out_failures(result, done, theirs, cwd)
+        if result.failed:
+            raise FetchError(remote, result)
     return result
+
+
+def _sort_out_failures(
+    result: FetchResult, done: gitbin.GitResult, theirs: Mapping[str, RemoteTag], cwd: str
+) -> None:
+    """After a failed ``git fetch``, see which tags arrived: a tag that is here now as
+    the remote has it was fetched; one that is here but differs was made meanwhile
+    (kept, as Git refuses to clobber it); any other failed, with the line of Git's
+    output that names it (else Git's first error)."""
+    out = gitbin.run_git(
+        ["for-each-ref", "--format=%(objectname) %(refname)", TAG_PREFIX], cwd=cwd, check=False
+    ).stdout
+    now = {}
+    for line in out.splitlines():
+        oid, _, ref = line.partition(" ")
+        now[ref[len(TAG_PREFIX) :]] = oid
+    lines = [ln.strip() for ln in done.stderr.splitlines() if ln.strip()]
+    general = git_reason(done, "fetch")
+    for names in (result.fetched, result.replaced):
+        for name in list(names):
+            here = now.get(name)
+            if here == theirs[name].oid:
+                continue
+            names.remove(name)
+            if here is not None and names is result.fetched:
+                result.kept.append(name)
+                continue
+            result.failed.append((name, _reason_for(name, lines) or general))
+    result.kept.sort()
+
+
+def _reason_for(name: str, lines: Sequence[str]) -> str | None:
+    """Git's line about tag ``name``: ``error: cannot lock ref 'refs/tags/NAME': …`` or
+    `` ! [rejected] NAME -> NAME (REASON)``."""
+    ref = f"'{TAG_PREFIX}{name}'"
+    for line in lines:
+        if ref in line:
+            return printable(line.removeprefix("error: ").removeprefix("fatal: "))
+        if line.startswith("!") and f" {name} -> " in line:
+            reason = line.rpartition("(")[2].rstrip(")")
+            return printable(f"rejected: {reason}") if reason else printable(line)
+    return None
 
 
 @dataclass(frozen=True, slots=True)

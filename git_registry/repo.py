@@ -255,8 +255,13 @@ class Repository:
         """The commit HEAD points at, or None in a repository without commits."""
         # Git, not dulwich: dulwich parses (and checks) every line of packed-refs to
         # resolve one ref, 0.6 s with 100,000 tags.
+        # --git-dir: this repository's HEAD, even where GIT_DIR names another one
+        # (a --remote cache read by 'git --git-dir=X registry').
         result = gitbin.run_git(
-            ["rev-parse", "--verify", "--quiet", "--end-of-options", "HEAD"],
+            [
+                f"--git-dir={self.paths.git_dir}",
+                *("rev-parse", "--verify", "--quiet", "--end-of-options", "HEAD"),
+            ],
             cwd=self.cwd,
             check=False,
         )

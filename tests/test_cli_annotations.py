@@ -122,7 +122,7 @@ def test_annotate_keeps_mode_and_line_endings_of_other_entries(repo: Repo) -> No
     write(repo, "a:\r\n  path: x\r\nb:\r\n  path: y\r\n")
     (repo.path / "artifacts.yaml").chmod(0o640)
     repo.ok("annotate", "a", "--type", "model")
-    assert read(repo) == b"a:\n  path: x\n  type: model\nb:\r\n  path: y\r\n"
+    assert read(repo) == b"a:\r\n  path: x\r\n  type: model\r\nb:\r\n  path: y\r\n"
     assert (repo.path / "artifacts.yaml").stat().st_mode & 0o777 == 0o640
 
 

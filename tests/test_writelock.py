@@ -510,8 +510,14 @@ def test_annotate_leaves_no_temporary_file_when_the_rename_fails(tmp_path: Path)
 
     scratch, target = tmp_path / "scratch", tmp_path / "work" / "artifacts.yaml"
     target.mkdir(parents=True)  # a folder in the file's place: the rename fails
-    for where in (scratch, target.parent):  # in the Git directory, or next to the file
-        with pytest.raises(IsADirectoryError):
-            _write_atomically(str(target), b"a: {}\n", str(where))
+    (tmp_path / "file").write_text("")
+    # In the Git directory, in the file's folder, or (no usable scratch) next to the file.
+    for where in (scratch, target.parent, tmp_path / "file" / "scratch"):
+        folder = os.open(target.parent, os.O_RDONLY)
+        try:
+            with pytest.raises(IsADirectoryError):
+                _write_atomically(folder, b"a: {}\n", str(where))
+        finally:
+            os.close(folder)
         assert os.listdir(scratch) == []
         assert os.listdir(target.parent) == ["artifacts.yaml"]

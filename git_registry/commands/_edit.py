@@ -9,8 +9,9 @@ import contextlib
 import errno
 import os
 import shlex
+import stat
 import tempfile
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
 from git_registry import annotations as ann
@@ -52,21 +53,8 @@ def edit(
             hint="run it in a clone with a work tree, not in a bare repository",
         )
     file, key = ann.file_for(artifact)
-    full = os.path.join(work_tree, *file.split("/"))
-    if os.path.islink(full):
-        raise RegistryError(
-            f"{file} is a symbolic link: git registry reads {ann.FILENAME} from commits, "
-            "where a link is not followed, and will not replace your link with a file",
-            hint=f"replace the link with a regular file (e.g. cp --remove-destination "
-            f'"$(readlink -f {file})" {file}), then run this again',
-        )
-    try:
-        with open(full, "rb") as f:
-            data = f.read()
-    except FileNotFoundError:
-        data = b""
-    except OSError as exc:
-        raise RegistryError(f"cannot read {file}: {exc.strerror}") from None
+    folders = file.split("/")[:-1]
+    data = _read(work_tree, folders, file)
     types = ctx.catalog().policy().types
 
     def exists(path: str) -> bool:
@@ -84,12 +72,20 @@ def edit(
     fields = change(current, present)
     if fields is not None:
         _refuse_losses(data, parsed, artifact, key, current, replaces)
-    text = data.decode("utf-8").removeprefix("\ufeff")
+    text = data.decode("utf-8")
+    bom = "\ufeff" if text.startswith("\ufeff") else ""
+    text = text.removeprefix(bom)
+    # Keep the file's line breaks: CRLF if most of its lines end so (an editor's choice).
+    newline = "\r\n" if 2 * text.count("\r\n") > text.count("\n") else "\n"
     indent = parsed.entries[0].indent if parsed.entries else 0
     order = current.keys if current else ()
     new_entry = None if fields is None else ann.entry_text(key, fields, indent, order)
-    new_text = ann.replace_entry(text, parsed, key, new_entry)
-    result = ann.parse(new_text.encode("utf-8"), file, types=types, exists=exists)
+    if newline != "\n":
+        new_entry = new_entry and new_entry.replace("\n", newline)
+        if text and not text.endswith("\n"):
+            text += newline
+    new_data = (bom + ann.replace_entry(text, parsed, key, new_entry)).encode("utf-8")
+    result = ann.parse(new_data, file, types=types, exists=exists)
     # The file was readable before (else not editable): a file-wide problem now is ours.
     own = [p for p in result.problems if p.artifact in (None, artifact)]
     if own:
@@ -109,12 +105,7 @@ def edit(
     if commit and _differs_from_head(ctx, file, data):
         ctx.warn(f"{file} already had uncommitted changes: --commit commits them too")
     scratch = os.path.join(repo.paths.common_dir, "registry")
-    try:
-        _write_atomically(full, new_text.encode("utf-8"), scratch)
-    except OSError as exc:
-        raise RegistryError(
-            f"cannot write {file}: {exc.strerror or exc}", hint=f"{file} was not changed"
-        ) from None
+    _write(work_tree, folders, file, new_data, scratch)
     if commit:
         _commit(ctx, work_tree, file, message, remote)
     return file
@@ -179,43 +170,220 @@ def _differs_from_head(ctx: Context, file: str, data: bytes) -> bool:
     return (committed[1] if committed else b"") != data
 
 
-def _write_atomically(path: str, data: bytes, scratch: str) -> None:
-    """Replace ``path`` by ``data`` at once (``os.replace``), keeping its file mode.
+# -- the file in the work tree: never through a link, never anything but a regular file --
+
+_DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0)
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_READ_FLAGS = os.O_RDONLY | _NOFOLLOW | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+_CREATE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+
+
+def _refuse_link(where: str, file: str) -> RegistryError:
+    if where == file:
+        return RegistryError(
+            f"{file} is a symbolic link: git registry reads {ann.FILENAME} from commits, "
+            "where a link is not followed, and will not replace your link with a file",
+            hint=f"replace the link with a regular file (e.g. cp --remove-destination "
+            f'"$(readlink -f {file})" {file}), then run this again',
+        )
+    return RegistryError(
+        f"{where} is a symbolic link: git registry reads {file} from commits, where a link "
+        "is not followed (git add refuses a path beyond one), and writes nothing through it",
+        hint=f"annotate the artifact in the folder the link points to, or replace {where} "
+        "with a folder; nothing was changed",
+    )
+
+
+def _open_folder(
+    work_tree: str, folders: Sequence[str], file: str, created: list[str] | None = None
+) -> int | None:
+    """A descriptor of the folder ``folders`` of the work tree, opened one part at a time
+    without following a symbolic link (``O_NOFOLLOW``): whatever the folders are, or
+    become meanwhile, nothing is read or written outside the work tree.
+
+    Args:
+        work_tree: the top of the work tree.
+        folders: the parts of the folder's path in it.
+        file: the file's repository path, for messages.
+        created: if given, missing folders are made, and each one made is appended to it;
+            else a missing folder returns None.
+
+    Raises:
+        RegistryError: a part is a symbolic link, or not a folder.
+    """
+    try:
+        fd = os.open(work_tree, _DIR_FLAGS)
+    except OSError as exc:
+        raise RegistryError(
+            f"cannot open the work tree {work_tree}: {exc.strerror or exc}",
+            hint="nothing was changed",
+        ) from None
+    where = ""
+    try:
+        for n, part in enumerate(folders, 1):
+            where = "/".join(folders[:n])
+            try:
+                inner = os.open(part, _DIR_FLAGS | _NOFOLLOW, dir_fd=fd)
+            except FileNotFoundError:
+                if created is None:
+                    os.close(fd)
+                    return None
+                with contextlib.suppress(FileExistsError):  # made meanwhile: open it
+                    os.mkdir(part, dir_fd=fd)
+                    created.append(where)
+                inner = os.open(part, _DIR_FLAGS | _NOFOLLOW, dir_fd=fd)
+            os.close(fd)
+            fd = inner
+    except OSError as exc:
+        os.close(fd)
+        if exc.errno == errno.ELOOP or os.path.islink(os.path.join(work_tree, where)):
+            raise _refuse_link(where, file) from None
+        if exc.errno == errno.ENOTDIR:
+            raise RegistryError(
+                f"cannot use {file}: {where} is not a folder", hint="nothing was changed"
+            ) from None
+        raise RegistryError(
+            f"cannot use the folder {where}: {exc.strerror or exc}", hint="nothing was changed"
+        ) from None
+    return fd
+
+
+def _check_regular(mode: int, file: str) -> None:
+    """Refuse anything but a regular file at ``file`` (``mode`` as ``lstat`` gives it)."""
+    if stat.S_ISLNK(mode):
+        raise _refuse_link(file, file)
+    if stat.S_ISREG(mode):
+        return
+    if stat.S_ISDIR(mode):
+        kind = "a folder"
+    elif stat.S_ISFIFO(mode):
+        kind = "a named pipe (FIFO)"
+    elif stat.S_ISSOCK(mode):
+        kind = "a socket"
+    else:
+        kind = "a device"
+    raise RegistryError(
+        f"{file} is {kind}, not a regular file: git registry reads and writes only a "
+        "regular file there",
+        hint="move it away, then run this again; nothing was changed",
+    )
+
+
+def _read(work_tree: str, folders: Sequence[str], file: str) -> bytes:
+    """The bytes of ``file`` in the work tree, b"" if it is absent.
+
+    Its type is checked before it is opened (a FIFO would block, a device may act on
+    open), and again once open (it may have been replaced meanwhile); it is opened
+    without following a link and without blocking.
+
+    Raises:
+        RegistryError: a folder on the way or the file is a symbolic link; the file is
+            not a regular file; it cannot be read.
+    """
+    folder = _open_folder(work_tree, folders, file)
+    if folder is None:
+        return b""
+    try:
+        try:
+            _check_regular(
+                os.stat(ann.FILENAME, dir_fd=folder, follow_symlinks=False).st_mode, file
+            )
+            fd = os.open(ann.FILENAME, _READ_FLAGS, dir_fd=folder)
+        except FileNotFoundError:
+            return b""
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise _refuse_link(file, file) from None
+            raise RegistryError(f"cannot read {file}: {exc.strerror or exc}") from None
+        with os.fdopen(fd, "rb") as f:
+            _check_regular(os.fstat(f.fileno()).st_mode, file)
+            try:
+                return f.read()
+            except OSError as exc:
+                raise RegistryError(f"cannot read {file}: {exc.strerror or exc}") from None
+    finally:
+        os.close(folder)
+
+
+def _write(work_tree: str, folders: Sequence[str], file: str, data: bytes, scratch: str) -> None:
+    """Replace ``file`` in the work tree by ``data``, making its folders if needed, never
+    through a symbolic link. On failure nothing is changed: folders it made are removed.
+
+    Raises:
+        RegistryError: a folder on the way is a link or not a folder; the file is not a
+            regular file (any more); it cannot be written.
+    """
+    created: list[str] = []
+    folder = None
+    try:
+        folder = _open_folder(work_tree, folders, file, created)
+        assert folder is not None
+        with contextlib.suppress(FileNotFoundError):  # it may have changed since it was read
+            _check_regular(
+                os.stat(ann.FILENAME, dir_fd=folder, follow_symlinks=False).st_mode, file
+            )
+        _write_atomically(folder, data, scratch)
+    except BaseException as exc:
+        for where in reversed(created):
+            with contextlib.suppress(OSError):
+                os.rmdir(os.path.join(work_tree, *where.split("/")))
+        if isinstance(exc, OSError):
+            raise RegistryError(
+                f"cannot write {file}: {exc.strerror or exc}", hint=f"{file} was not changed"
+            ) from None
+        raise
+    finally:
+        if folder is not None:
+            os.close(folder)
+
+
+def _write_atomically(folder: int, data: bytes, scratch: str) -> None:
+    """Replace ``artifacts.yaml`` in the open ``folder`` by ``data`` at once
+    (``os.replace``), keeping its file mode.
 
     The new content is written first to a temporary file in ``scratch`` (a folder of
     the Git directory): a command killed at any moment, even by SIGKILL, leaves the
     old file or the new one, and no stray file that ``git status`` would show. Where
     ``scratch`` is on another file system (a rename cannot cross it), the temporary
-    file goes next to ``path`` instead, and is removed on any error.
+    file goes next to the file instead, and is removed on any error.
 
     Raises:
         OSError: the file cannot be written (nothing was changed).
     """
-    folder = os.path.dirname(path)
-    os.makedirs(folder, exist_ok=True)
-    mode = os.stat(path).st_mode & 0o777 if os.path.exists(path) else 0o666 & ~_umask()
-    for where in (scratch, folder) if _same_device(scratch, folder) else (folder,):
-        fd, tmp = tempfile.mkstemp(prefix=".artifacts.yaml.", suffix=".tmp", dir=where)
+    try:
+        now = os.stat(ann.FILENAME, dir_fd=folder, follow_symlinks=False)
+    except FileNotFoundError:
+        now = None
+    regular = now is not None and stat.S_ISREG(now.st_mode)
+    mode = now.st_mode & 0o777 if now is not None and regular else 0o666 & ~_umask()
+    for where in (scratch, None) if _same_device(scratch, os.fstat(folder).st_dev) else (None,):
+        if where is not None:
+            fd, tmp = tempfile.mkstemp(prefix=".artifacts.yaml.", suffix=".tmp", dir=where)
+            tmp_folder = None
+        else:
+            tmp = f".artifacts.yaml.{os.urandom(6).hex()}.tmp"
+            fd = os.open(tmp, _CREATE_FLAGS, 0o600, dir_fd=folder)
+            tmp_folder = folder
         try:
             with os.fdopen(fd, "wb") as f:
                 f.write(data)
                 f.flush()
                 os.fchmod(f.fileno(), mode)
                 os.fsync(f.fileno())
-            os.replace(tmp, path)
+            os.replace(tmp, ann.FILENAME, src_dir_fd=tmp_folder, dst_dir_fd=folder)
             return
         except BaseException as exc:
             with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            if where != folder and isinstance(exc, OSError) and exc.errno == errno.EXDEV:
+                os.unlink(tmp, dir_fd=tmp_folder)
+            if where is not None and isinstance(exc, OSError) and exc.errno == errno.EXDEV:
                 continue  # a bind mount: the same device, but no rename across it
             raise
 
 
-def _same_device(scratch: str, folder: str) -> bool:
+def _same_device(scratch: str, device: int) -> bool:
     try:
         os.makedirs(scratch, exist_ok=True)
-        return os.stat(scratch).st_dev == os.stat(folder).st_dev
+        return os.stat(scratch).st_dev == device
     except OSError:
         return False
 

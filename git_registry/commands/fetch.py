@@ -9,7 +9,7 @@ from git_registry.cli import Context
 from git_registry.commands._common import record_fetch, remote_name
 from git_registry.gitbin import check_remote, tag_word
 from git_registry.grammar import GrammarError, check_artifact_name
-from git_registry.remote import FetchResult, fetch_tags, is_remote
+from git_registry.remote import FetchError, FetchResult, fetch_tags, is_remote
 
 
 def split_remote(ctx: Context, words: list[str]) -> tuple[str, list[str]]:
@@ -29,10 +29,20 @@ def split_remote(ctx: Context, words: list[str]) -> tuple[str, list[str]]:
 
 
 def fetch(ctx: Context, remote: str, names: list[str] | None) -> FetchResult:
-    """Fetch and report (the report is shared with ``check-ref --fetch``)."""
+    """Fetch and report (the report is shared with ``check-ref --fetch``).
+
+    Raises:
+        FetchError: some tags could not be fetched (the differing local tags kept
+            were reported first).
+    """
     repo = ctx.repo()
-    result = fetch_tags(remote, repo.cwd, repo.tag_refs(), names)
-    record_fetch(ctx, names)
+    failure = None
+    try:
+        result = fetch_tags(remote, repo.cwd, repo.tag_refs(), names)
+    except FetchError as exc:
+        result, failure = exc.result, exc
+    if failure is None:  # reads stop warning only once every tag is here
+        record_fetch(ctx, names)
     repo.close()  # see the new objects
     for name in result.kept:
         ctx.warn(
@@ -40,19 +50,31 @@ def fetch(ctx: Context, remote: str, names: list[str] | None) -> FetchResult:
             f"git ls-remote {shlex.quote(remote)} 'refs/tags/{name}*'; "
             f"git show {shlex.quote(tag_word(name))})"
         )
+    if failure is not None:
+        raise failure
     return result
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
     remote, names = split_remote(ctx, list(args.words))
-    result = fetch(ctx, remote, names or None)
+    try:
+        result = fetch(ctx, remote, names or None)
+    except FetchError as exc:
+        _report(ctx, remote, names, exc.result)  # what was fetched, then Git's reason
+        raise
+    _report(ctx, remote, names, result)
+    return 0
+
+
+def _report(ctx: Context, remote: str, names: list[str], result: FetchResult) -> None:
     what = f" of {', '.join(names)}" if names else ""
     parts = [f"{len(result.fetched)} new"]
     if result.replaced:
         parts.append(f"{len(result.replaced)} lightweight copies replaced by the annotated tags")
     if result.kept:
         parts.append(f"{len(result.kept)} differing local tags kept")
+    if result.failed:
+        parts.append(f"{len(result.failed)} not fetched")
     ctx.out(f"Fetched registry tags{what} from {remote}: {', '.join(parts)}")
     if result.shallow and (result.fetched or result.replaced):
         ctx.out("(shallow clone: fetched the tagged commits only, not their history)")
-    return 0

@@ -7,13 +7,14 @@ import argparse
 from git_registry.cli import Context
 from git_registry.commands._common import events_of, head_annotations, load, warn_problems
 from git_registry.errors import NotFoundError
-from git_registry.grammar import check_artifact_name
+from git_registry.mirror import check_name
 from git_registry.plan import known_hint
 from git_registry.render import dump_json, event_json, events_table
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
-    name = check_artifact_name(args.name) if args.name is not None else None
+    # LABEL:NAME with several --remote
+    name = check_name(ctx.remotes, args.name) if args.name is not None else None
     registry = load(ctx, [name] if name is not None else None).registry
     warn_problems(ctx, registry, name)
     if name is not None and name not in registry.artifacts:

@@ -7,13 +7,13 @@ import argparse
 from git_registry.cli import Context
 from git_registry.commands._common import load, warn_problems
 from git_registry.errors import NotFoundError
-from git_registry.grammar import check_artifact_name
+from git_registry.mirror import check_name
 from git_registry.plan import known_hint
 from git_registry.render import dump_json, version_json
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
-    name = check_artifact_name(args.name)
+    name = check_name(ctx.remotes, args.name)  # LABEL:NAME with several --remote
     registry = load(ctx, [name]).registry
     warn_problems(ctx, registry, name)
     info = registry.artifacts.get(name)

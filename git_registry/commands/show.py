@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from typing import Any
 
 from git_registry.annotations import Annotation
@@ -35,7 +36,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
                 f"--{args.value} needs an artifact, e.g. show NAME@latest --{args.value}"
             )
         return _show_registry(args, ctx)
-    selector = parse_selector(args.selector)
+    selector = _selector(ctx, args.selector)
     registry = load(ctx, [selector.artifact]).registry
     warn_problems(ctx, registry, selector.artifact)
     info = registry.artifacts.get(selector.artifact)
@@ -52,6 +53,18 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     if selector.version is None and selector.stage is None and not selector.latest:
         return _show_artifact(args, ctx, info)
     return _show_one(args, ctx, info, selector)
+
+
+def _selector(ctx: Context, text: str) -> Selector:
+    """A selector, its artifact ``LABEL:NAME`` with several ``--remote``, as the table
+    names it (``ra:models:seg#prod``)."""
+    from git_registry.mirror import split_label
+
+    label, rest = split_label(ctx.remotes, text)
+    selector = parse_selector(rest)
+    if not label:
+        return selector
+    return dataclasses.replace(selector, artifact=f"{label}:{selector.artifact}")
 
 
 def _show_registry(args: argparse.Namespace, ctx: Context) -> int:
