@@ -488,3 +488,13 @@ def test_github_output_carries_values_exactly(registry: Repo, tmp_path: Path) ->
     delimiter = text[start:].split("\n", 1)[0].removeprefix("description<<")
     block = text[start:].split("\n", 1)[1]
     assert block.split(f"\n{delimiter}\n", 1)[0] == description
+
+
+def test_a_hostile_name_on_the_command_line_is_echoed_escaped(registry: Repo) -> None:
+    for result in both(registry, "register", f"a{OSC_TITLE}"):
+        assert result.code == 128
+        assert result.err.startswith(
+            "fatal: invalid artifact name 'a\\x1b]0;title\\x07': U+0007, U+001B, ';', ']' "
+            "not allowed; use letters"
+        )
+        assert_result_safe(result)
