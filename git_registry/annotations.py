@@ -9,6 +9,7 @@ entries (their order, comments and formatting) are kept byte for byte.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import posixpath
 import re
@@ -16,12 +17,21 @@ from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from git_registry.controls import (
+    CI_COMMAND_RE,
+    CONTROL_RE,
+    control_class,
+    control_codes,
+    starts_ci_command,
+)
 from git_registry.grammar import NAME_RE, NAME_RULE
 from git_registry.yamlsafe import Node, YamlError, YamlProblem, load
 
 FILENAME = "artifacts.yaml"
 KEYS = ("path", "type", "description", "labels", "custom", "virtual")
 _URL_RE = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
+FREE_TEXT = "\n\t"
+"""The control characters a description may hold."""
 _SUGGEST = {"tags": "labels", "label": "labels", "desc": "description", "must_exist": "virtual"}
 
 
@@ -330,6 +340,14 @@ def _field(
     if name == "path" and not value:
         problem(node, "the path is empty")
         return None
+    # A newline is legitimate in free text (a YAML block scalar), any other control
+    # character is not; a path holds none. Output escapes them anyway (render.escape):
+    # this refuses them before they are committed or pushed.
+    codes = control_codes(value, allowed=FREE_TEXT if name == "description" else "")
+    if codes:
+        allowed = ": only newlines and tabs are allowed" if name == "description" else ""
+        problem(node, f"the {name} holds control characters ({', '.join(codes)}){allowed}")
+        return None
     return value
 
 
@@ -434,17 +452,56 @@ def _scalar(value: Any) -> str:
 def _dump(value: Any, **options: Any) -> str:
     """YAML for ``value``, readable by people (non-ASCII kept as it is) when that reads
     back as ``value``: PyYAML writes some line breaks (U+0085, U+2028) unescaped inside
-    quotes, where a reader folds them into spaces; those values are written escaped."""
+    quotes, where a reader folds them into spaces; those values are written escaped.
+
+    It is also safe to print (``describe``): no line is folded, and a string holding a
+    character of :data:`controls.CONTROL_RE` (a line break included) or a CI command is
+    written double-quoted with escapes, so no line of the text starts with data (``::``
+    in a block or single-quoted scalar would) and nothing raw reaches a terminal.
+    """
     import yaml
 
-    text: str = yaml.safe_dump(value, allow_unicode=True, **options)
+    options.setdefault("width", 10**9)
+    dumper = _safe_dumper()
+    text = _escape_quoted(yaml.dump(value, Dumper=dumper, allow_unicode=True, **options))
     try:
         same = yaml.safe_load(text) == value
     except yaml.YAMLError:
         same = False
     if not same:
-        text = yaml.safe_dump(value, allow_unicode=False, **options)
+        text = _escape_quoted(yaml.dump(value, Dumper=dumper, allow_unicode=False, **options))
     return text
+
+
+@functools.cache
+def _safe_dumper() -> type[Any]:
+    """``yaml.SafeDumper`` writing the strings :func:`_dump` must escape double-quoted."""
+    import yaml
+
+    class SafeDumper(yaml.SafeDumper):
+        def represent_str(self, data: str) -> Any:
+            unsafe = (
+                CONTROL_RE.search(data) is not None
+                or CI_COMMAND_RE.search(data) is not None
+                or starts_ci_command(data)
+            )
+            return self.represent_scalar(
+                "tag:yaml.org,2002:str", data, style='"' if unsafe else None
+            )
+
+    SafeDumper.add_representer(str, SafeDumper.represent_str)
+    return SafeDumper
+
+
+# Raw in PyYAML's double-quoted output with allow_unicode: the bidirectional controls
+# (PyYAML counts them printable). Every string holding one is double-quoted, as is
+# every string with a CI command: the only places they can be in the text.
+_RAW_IN_QUOTES_RE = re.compile(f"(?!\n){CONTROL_RE.pattern}")
+
+
+def _escape_quoted(text: str) -> str:
+    text = CI_COMMAND_RE.sub(r"\\x23", text)
+    return _RAW_IN_QUOTES_RE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def replace_entry(text: str, parsed: AnnotationsFile, key: str, new: str | None) -> str:
@@ -473,6 +530,10 @@ def replace_entry(text: str, parsed: AnnotationsFile, key: str, new: str | None)
 def json_schema() -> dict[str, Any]:
     """The JSON Schema (draft 2020-12) of ``artifacts.yaml``."""
     name = NAME_RE.pattern
+    # The control-character rule of _field; "not" a pattern that finds one, so that no
+    # anchor ('$' before a final newline in Python) gets in the way.
+    no_control = {"not": {"pattern": f"[{control_class(surrogates=False)}]"}}
+    free_text = {"not": {"pattern": f"[{control_class(allowed=FREE_TEXT, surrogates=False)}]"}}
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": "https://git-registry.invalid/schema/artifacts.schema.json",
@@ -488,6 +549,7 @@ def json_schema() -> dict[str, Any]:
                 "path": {
                     "type": "string",
                     "minLength": 1,
+                    **no_control,
                     "description": "A file or folder in the repository, relative to this "
                     "file's folder, or a URL (s3://, gs://, https://, ...).",
                 },
@@ -496,7 +558,7 @@ def json_schema() -> dict[str, Any]:
                     "pattern": f"^{name}$",
                     "description": "The kind of artifact, e.g. model or dataset.",
                 },
-                "description": {"type": "string"},
+                "description": {"type": "string", **free_text},
                 "labels": {
                     "type": "array",
                     "items": {"type": "string", "pattern": f"^{name}$"},

@@ -116,13 +116,20 @@ class Context:
             self._painter = Painter(want_color(self.color_option, self.env, config, self.stdout))
         return self._painter
 
-    def out(self, text: str = "") -> None:
-        """A line of data on stdout."""
-        self.stdout.write(text + "\n")
+    def out(self, *parts: str | tuple[str, str]) -> None:
+        """One line on stdout, from texts and ``(text, style)`` parts (coloured when
+        colour is on). It is escaped as one line (:func:`render.escape`): it may hold
+        data from tags and files, whose line breaks and control characters must not
+        reach a terminal or CI log raw. Print several lines with several calls."""
+        from git_registry.render import safe_line
+
+        styled = any(not isinstance(part, str) for part in parts)
+        self.stdout.write(safe_line(parts, self.paint() if styled else None) + "\n")
 
     def message(self, prefix: str, text: str) -> None:
-        """``prefix: text`` on stderr (``warning``, ``hint``, ``error``, ``fatal``)."""
-        self.stderr.write(f"{prefix}: {text}\n")
+        """``prefix: text`` on stderr (``warning``, ``hint``, ``error``, ``fatal``), as
+        one escaped line (see :meth:`out`)."""
+        self.stderr.write(f"{prefix}: {_escape(text)}\n")
 
     def warn(self, text: str) -> None:
         self.message("warning", text)
@@ -769,7 +776,7 @@ def main(
     except UsageError as exc:
         usage = exc.__cause__.args[0] if exc.__cause__ else parser.format_usage()
         err.write(usage)
-        err.write(f"error: {exc.message}\n")
+        err.write(f"error: {_escape(exc.message)}\n")
         return EXIT_USAGE
     except SystemExit as exc:  # -h / --version
         return int(exc.code or 0)
@@ -791,9 +798,9 @@ def main(
         out.flush()  # a full disk or a closed pipe is an error of this command
         return code
     except RegistryError as exc:
-        err.write(f"{exc.prefix}: {exc.message}\n")
+        err.write(f"{exc.prefix}: {_escape(exc.message)}\n")
         if exc.hint:
-            err.write(f"hint: {exc.hint}\n")
+            err.write(f"hint: {_escape(exc.hint)}\n")
         return exc.exit_code
     except KeyboardInterrupt:
         err.write("fatal: interrupted\n")
@@ -816,6 +823,13 @@ def main(
         ctx.close()
         if collect:
             gc.enable()
+
+
+def _escape(text: str) -> str:
+    """:func:`render.escape`, imported when a message is written (not for ``-h``)."""
+    from git_registry.render import escape
+
+    return escape(text)
 
 
 def _checked_remotes(remotes: Sequence[str]) -> list[str]:

@@ -229,9 +229,9 @@ def check_remote(remote: str, *, source: str = "remote") -> str:
         RegistryError: ``remote`` starts with '-'.
     """
     if remote.startswith("-"):
-        shown = f"'{remote}'" if remote.isprintable() else repr(remote)
+        # Not escaped here: every message is, when it is printed (render.escape).
         raise RegistryError(
-            f"refusing {source} {shown}: a remote name or URL cannot start with '-' "
+            f"refusing {source} '{remote}': a remote name or URL cannot start with '-' "
             "(Git would read it as an option)",
             hint="give a configured remote's name (see: git remote -v) or its URL; "
             "write a path that starts with '-' as ./-path",

@@ -276,7 +276,8 @@ def check_version(version: str) -> str:
 def _explain_name(value: str) -> str:
     bad = sorted({c for c in value if not re.match(r"[a-zA-Z0-9_/-]", c)})
     if bad:
-        shown = ", ".join(repr(c) for c in bad)
+        # A control character by its code point: messages are escaped when printed.
+        shown = ", ".join(f"'{c}'" if c.isprintable() else f"U+{ord(c):04X}" for c in bad)
         return f"{shown} not allowed; use {NAME_RULE}"
     return f"must start and end with a letter or digit; use {NAME_RULE}"
 

@@ -1,20 +1,26 @@
-"""Human and machine output: colour decision, tables, JSON documents.
+"""Human and machine output: colour decision, escaping, tables, JSON documents.
 
 Tables never truncate a value (SPEC 3.4); ``--json`` documents are stable,
 never coloured, and warnings never go into them (they go to stderr, and are
 also listed under ``"warnings"`` where a document has that key).
+
+Untrusted data stays data: every line of human output is escaped by :func:`escape`
+(the CLI's ``out``/``message`` and :func:`table` call it), and ``--json`` escapes what
+JSON allows raw but a terminal, a CI log or a JavaScript reader does not.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import time
 import unicodedata
 from collections.abc import Mapping, Sequence
 from typing import Any, TextIO
 
 from git_registry.annotations import Annotation
+from git_registry.controls import CI_COMMAND_RE, CONTROL_RE, starts_ci_command
 from git_registry.grammar import EventKind
 from git_registry.state import ArtifactInfo, Event, StageHold, VersionInfo
 from git_registry.tags import Signature, short
@@ -85,6 +91,70 @@ class Painter:
         return f"{_STYLES[style]}{text}{_RESET}"
 
 
+# What escape() changes; the first pattern finds out fast that it changes nothing.
+_MAY_ESCAPE_RE = re.compile(rf"{CONTROL_RE.pattern}|\\|::|##")
+_ESCAPE_CHAR_RE = re.compile(rf"{CONTROL_RE.pattern}|\\")
+_NAMED_ESCAPES = {"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escaped_char(match: re.Match[str]) -> str:
+    char = match.group()
+    named = _NAMED_ESCAPES.get(char)
+    if named is not None:
+        return named
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def escape(text: str) -> str:
+    """``text`` made safe as (part of) one line of human output: it is data, read from a
+    tag, a commit or a file, and must not drive the terminal or the CI log showing it.
+
+    Control characters (C0 with line feed and tab, DEL, C1), the Unicode line and
+    paragraph separators, bidirectional controls and lone surrogates become visible
+    escapes as in Python literals (``\\n``, ``\\x1b``, ``\\x85``, ``\\u2028``); a
+    backslash becomes ``\\\\``, so different texts stay different. A CI command is
+    broken by escaping one character as ``\\xHH``: ``::`` starting the text (after
+    white space: GitHub Actions' workflow commands) and ``##[``, ``##vso[`` anywhere.
+    Plain text is returned as it is.
+    """
+    if _MAY_ESCAPE_RE.search(text) is None:
+        return text
+    text = CI_COMMAND_RE.sub(r"\\x23", _ESCAPE_CHAR_RE.sub(_escaped_char, text))
+    if starts_ci_command(text):
+        at = len(text) - len(text.lstrip())
+        text = f"{text[:at]}\\x3a{text[at + 1 :]}"
+    return text
+
+
+def safe_line(parts: Sequence[str | tuple[str, str]], paint: Painter | None = None) -> str:
+    """One line of human output from ``parts``, each a text or a ``(text, style)``:
+    escaped as a whole (:func:`escape`), the styled parts coloured when ``paint``
+    colours. Where escaping the whole line differs from escaping the parts (a part
+    would start a CI command), the line is left plain."""
+    texts = [part if isinstance(part, str) else part[0] for part in parts]
+    whole = escape("".join(texts))
+    if paint is None or not paint.color:
+        return whole
+    pieces = [escape(text) for text in texts]
+    if "".join(pieces) != whole:
+        return whole
+    return "".join(
+        piece if isinstance(part, str) else paint(piece, part[1])
+        for piece, part in zip(pieces, parts, strict=True)
+    )
+
+
+def _escaped_column(column: Sequence[str]) -> tuple[Sequence[str], bool]:
+    """``column`` with each cell escaped, and whether it is all ASCII."""
+    # One search over the whole column: a history has 100,000 rows, almost always plain.
+    joined = "".join(column)
+    if _MAY_ESCAPE_RE.search(joined) is None:
+        return column, joined.isascii()
+    escaped = [escape(cell) for cell in column]
+    return escaped, "".join(escaped).isascii()
+
+
 def _width(text: str) -> int:
     if text.isascii():  # one column per character (and O(1) to check)
         return len(text)
@@ -109,9 +179,12 @@ def column_table(
     styles: Sequence[str | None] | None = None,
 ) -> str:
     """:func:`table` from its columns (all of one length), which is cheaper to build
-    for a long table."""
+    for a long table. Every cell and header is escaped (:func:`escape`)."""
+    headers = [escape(h) for h in headers]
+    escaped = [_escaped_column(column) for column in columns]
+    columns = [column for column, _ in escaped]
+    ascii_columns = [is_ascii for _, is_ascii in escaped]
     widths = [_width(h) for h in headers]
-    ascii_columns = ["".join(column).isascii() for column in columns]
     for i, column in enumerate(columns):
         if column:
             width = max(map(len if ascii_columns[i] else _width, column))
@@ -142,8 +215,24 @@ def column_table(
 
 
 def dump_json(document: Any) -> str:
-    """The JSON text of a document: two-space indent, UTF-8, a final newline."""
-    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    """The JSON text of a document: two-space indent, UTF-8, a final newline.
+
+    ``json`` escapes the C0 controls; the other characters of :data:`CONTROL_RE`
+    (DEL, C1, U+2028 and U+2029, which JavaScript before ES2019 cannot read in a
+    string, bidirectional controls, lone surrogates) and the ``#`` that would make a CI
+    command are written as ``\\uXXXX`` too. They only occur inside strings, where the
+    escape reads back as the same character.
+    """
+    text = json.dumps(document, indent=2, ensure_ascii=False)
+    return _JSON_ESCAPE_RE.sub(_json_escaped, text) + "\n"
+
+
+# The line feeds outside strings are json's indentation; inside, json escapes C0.
+_JSON_ESCAPE_RE = re.compile(f"(?!\n){CONTROL_RE.pattern}|{CI_COMMAND_RE.pattern}")
+
+
+def _json_escaped(match: re.Match[str]) -> str:
+    return f"\\u{ord(match.group()):04x}"
 
 
 # -- JSON documents (their schema is documented in the README) -----------------------

@@ -95,9 +95,9 @@ class Owner:
 
     def describe(self) -> str:
         """``process 123 ('git registry promote churn') since 2024-05-01 12:00:03 +0200``,
-        with anything odd in the file escaped (it is data, not terminal output)."""
-        here = "" if self.host == _hostname() else f" on host {_printable(self.host)}"
-        command = f" ('git registry {_printable(self.command)}')" if self.command else ""
+        its fields cut to 200 characters (it is data: messages escape it when printed)."""
+        here = "" if self.host == _hostname() else f" on host {_clipped(self.host)}"
+        command = f" ('git registry {_clipped(self.command)}')" if self.command else ""
         return f"process {self.pid}{here}{command} since {_when(self.started)}"
 
 
@@ -121,7 +121,7 @@ def lock_timeout(config: Mapping[str, str]) -> float:
         value = math.nan
     if not math.isfinite(value) or value < 0:
         raise RegistryError(
-            f"bad registry.lockTimeout value '{_printable(text)}': not a number of seconds",
+            f"bad registry.lockTimeout value '{_clipped(text)}': not a number of seconds",
             hint="set it with e.g. 'git config registry.lockTimeout 10' (0: do not wait)",
         )
     return value
@@ -359,7 +359,6 @@ def _when(epoch: float) -> str:
         return "an unknown time"
 
 
-def _printable(text: str) -> str:
-    """``text`` with control characters escaped, at most 200 characters."""
-    out = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text[:200])
-    return out + ("..." if len(text) > 200 else "")
+def _clipped(text: str) -> str:
+    """``text`` cut to 200 characters."""
+    return text[:200] + ("..." if len(text) > 200 else "")

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from git_registry import annotations as ann
 from git_registry.annotations import FileProblem, parse
+from git_registry.controls import CONTROL_RE
 from git_registry.grammar import NAME_RULE
 from git_registry.yamlsafe import MAX_BYTES, MAX_DEPTH
 
@@ -755,6 +756,13 @@ def test_entry_text_orders_keys_and_leaves_out_defaults() -> None:
 
 NAME = st.from_regex(r"\A[a-zA-Z0-9](?:[a-zA-Z0-9_/-]{0,8}[a-zA-Z0-9])?\Z")
 TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=30)
+# A description may hold newlines and tabs, no other control character.
+DESCRIPTION = st.text(
+    st.characters(blacklist_categories=("Cs",)).filter(
+        lambda c: c in ann.FREE_TEXT or not CONTROL_RE.match(c)
+    ),
+    max_size=30,
+)
 LEAF = st.one_of(
     st.none(),
     st.booleans(),
@@ -778,7 +786,7 @@ JSONISH = st.recursive(
         st.just("s3://b/k"),
     ),
     type_=st.one_of(st.none(), NAME),
-    description=st.one_of(st.none(), TEXT),
+    description=st.one_of(st.none(), DESCRIPTION),
     labels=st.lists(NAME, unique=True, max_size=3),
     custom=JSONISH,
     virtual=st.booleans(),
@@ -813,9 +821,9 @@ def test_entry_text_reads_back_as_the_same_annotation(
 
 def test_line_breaks_unicode_knows_are_written_escaped() -> None:
     # PyYAML writes U+0085 and U+2028 raw inside quotes, where a reader folds them.
-    for description in ["a\x85b", "a\u2028b", "tab\there", "naïve ☃"]:
-        text = ann.entry_text("m", {"description": description})
-        assert parse(text.encode(), ROOT).annotations["m"].description == description
+    for value in ["a\x85b", "a\u2028b", "tab\there", "naïve ☃"]:
+        text = ann.entry_text("m", {"custom": {"note": value}})
+        assert parse(text.encode(), ROOT).annotations["m"].custom == {"note": value}
 
 
 # -- JSON Schema -----------------------------------------------------------------------------
@@ -850,6 +858,9 @@ def test_json_schema_accepts_a_good_file() -> None:
         {"churn": {"type": "ML model"}},
         {"churn": {"virtual": "false"}},
         {"churn": {"description": 3}},
+        {"churn": {"description": "bell\x07"}},
+        {"churn": {"path": "a\nb"}},
+        {"churn": {"path": "a\u202eb"}},
         {"churn": "s3://x"},
         {"Churn!": {}},
         {"a:b": {}},

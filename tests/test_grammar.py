@@ -11,6 +11,8 @@ from hypothesis import strategies as st
 
 from git_registry.errors import EXIT_FATAL, RegistryError
 from git_registry.grammar import (
+    BAD_COUNTER,
+    MAX_COUNTER_DIGITS,
     EventKind,
     GrammarError,
     TagName,
@@ -395,7 +397,8 @@ VERSIONS = st.builds(
     st.none() | st.lists(PRERELEASE_IDS, min_size=1, max_size=4),
     st.none() | st.lists(BUILD_IDS, min_size=1, max_size=3),
 )
-COUNTERS = st.none() | st.integers(min_value=0, max_value=10**9)
+# Counters up to MAX_COUNTER_DIGITS digits round-trip; a longer one is BAD_COUNTER.
+COUNTERS = st.none() | st.integers(min_value=0, max_value=10**MAX_COUNTER_DIGITS - 1)
 
 TAG_NAMES = st.one_of(
     st.builds(
@@ -485,3 +488,13 @@ def test_trailing_newline_is_not_a_registry_tag() -> None:
     # '$' would match before a final newline; Git ref names never contain one.
     assert parse_tag("churn@v1.0.0\n") is None
     assert parse_tag("churn#prod#1\n") is None
+
+
+def test_a_counter_longer_than_the_limit_is_bad_not_a_crash() -> None:
+    """5,000 digits would make int() raise (Python's limit); 10 digits is already more
+    than any registry needs: the tag parses, with the BAD_COUNTER marker."""
+    for digits in (MAX_COUNTER_DIGITS + 1, 5000):
+        parsed = parse_tag("churn#prod#" + "9" * digits)
+        assert parsed is not None and parsed.counter == BAD_COUNTER
+    longest = parse_tag("churn#prod#" + "9" * MAX_COUNTER_DIGITS)
+    assert longest is not None and longest.counter == 10**MAX_COUNTER_DIGITS - 1

@@ -118,7 +118,9 @@ def test_env_format_is_a_dotenv_file(published: Repo) -> None:
     assert lines["REGISTRY_EVENT"] == "registration"
     assert lines["REGISTRY_STAGE"] == '""'
     assert lines["REGISTRY_PATH"] == "s3://models/churn.pt"
-    assert lines["REGISTRY_DESCRIPTION"] == '"line one\\nEOF\\nname=evil\\nghadelimiter_x\\n"'
+    # Line breaks are written escaped, as human output shows them (and a shell reads them).
+    escaped = "line one\\nEOF\\nname=evil\\nghadelimiter_x\\n"
+    assert lines["REGISTRY_DESCRIPTION"] == '"' + escaped.replace("\\", "\\\\") + '"'
     assert len(out.splitlines()) == 9  # a newline in a value never makes a line
 
 

@@ -296,10 +296,9 @@ def _create_local(
         [NewTagObject(tag.name, tag.target, tag.message, tagger) for tag, tagger in timed]
     )
     created = [(tag, oid) for (tag, _), oid in zip(timed, oids, strict=True)]
-    paint = ctx.paint()
     for tag, _oid in created:
         what = describe(tag.kind, tag.artifact, tag.version, tag.stage, tag.target)
-        ctx.out(f"Created tag {paint(tag.name, 'name')}: {what}")
+        ctx.out("Created tag ", (tag.name, "name"), f": {what}")
     return created
 
 

@@ -14,9 +14,10 @@ from typing import Any
 from git_registry.catalog import AnnotationError
 from git_registry.cli import Context
 from git_registry.commands._common import load, remote_name
+from git_registry.controls import CI_COMMAND_RE, CONTROL_RE
 from git_registry.errors import NotFoundError, RegistryError
 from git_registry.grammar import parse_tag, strip_tag_prefix
-from git_registry.render import describe_event, dump_json, event_json
+from git_registry.render import describe_event, dump_json, escape, event_json
 from git_registry.rules import Rule
 from git_registry.state import Event
 
@@ -107,8 +108,7 @@ def _emit(ctx: Context, fmt: str, name: str, event: Event | None, values: dict[s
     elif fmt == "github":
         _github_output(ctx, values)
     elif fmt == "env":
-        for key in OUTPUTS:
-            ctx.out(f"REGISTRY_{key.upper()}={_dotenv(values[key])}")
+        _env_file(ctx, values)
     elif event is not None:
         ctx.out(f"{name}: {describe_event(event)}")
 
@@ -134,10 +134,33 @@ def _github_output(ctx: Context, values: dict[str, str]) -> None:
     ctx.message("note", f"wrote {', '.join(OUTPUTS)} to {os.path.basename(path)}")
 
 
-def _dotenv(value: str) -> str:
-    """A dotenv value: bare when plain, else double-quoted with \\n, \\" and \\\\ escaped."""
+def _env_file(ctx: Context, values: dict[str, str]) -> None:
+    """``REGISTRY_KEY=value`` lines that a POSIX shell (``. file``, ``eval``) reads back
+    exactly. A value holding what no such line may carry raw (a line break, a control
+    character: see :mod:`controls`) or a CI command is written as human output shows it
+    (:func:`render.escape`), with a warning: ``--json`` and ``--format github`` carry
+    it exactly. (NUL cannot be in a shell variable at all.)"""
+    lines = []
+    for key in OUTPUTS:
+        name = f"REGISTRY_{key.upper()}"
+        value = values[key]
+        if CONTROL_RE.search(value) or CI_COMMAND_RE.search(value):
+            value = escape(value)
+            ctx.warn(
+                f"{name} is written escaped, as git registry shows it: it holds line breaks, "
+                "control characters or a CI command (--json and --format github carry it "
+                "exactly)"
+            )
+        lines.append(f"{name}={_shell_word(value)}\n")
+    ctx.stdout.write("".join(lines))
+
+
+def _shell_word(value: str) -> str:
+    """``value`` as one shell word that ``sh`` reads back exactly: bare when plain, else
+    double-quoted with a backslash before each backslash, double quote, ``$`` and
+    backquote (dotenv readers undo the first two)."""
     if value and all(c.isalnum() or c in "._-/:@#+=," for c in value):
         return value
-    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-    escaped = escaped.replace("\r", "\\r").replace("$", "\\$").replace("`", "\\`")
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"')
+    escaped = escaped.replace("$", "\\$").replace("`", "\\`")
     return f'"{escaped}"'
