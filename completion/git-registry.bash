@@ -315,7 +315,7 @@ _git_registry ()
 		__gitcomp "install uninstall status"
 		;;
 	hook,0)
-		__gitcomp "pre-push commit-msg pre-receive update"
+		__gitcomp "pre-push commit-msg pre-receive update reference-transaction"
 		;;
 	completion,0)
 		__gitcomp "bash zsh fish"

@@ -384,11 +384,11 @@ set n '__git_registry_using check'
 $c -f -n $n -l json -d 'print JSON'
 
 set n '__git_registry_using hooks'
-$c -f -n $n -l server -d 'install the server hook (pre-receive)'
+$c -f -n $n -l server -d 'install the server hooks (pre-receive, reference-transaction)'
 $c -f -n $n -l force -d 'set a foreign hook aside instead of chaining it'
 $c -f -n '__git_registry_arg hooks 1' -a 'install uninstall status'
 
-$c -f -n '__git_registry_arg hook 1' -a 'pre-push commit-msg pre-receive update'
+$c -f -n '__git_registry_arg hook 1' -a 'pre-push commit-msg pre-receive update reference-transaction'
 $c -f -n '__git_registry_arg completion 1' -a 'bash zsh fish'
 $c -f -n '__git_registry_arg help 1' -a 'register promote assign unassign deregister deprecate
     show history which latest check-ref stages describe annotate remove check schema hooks hook

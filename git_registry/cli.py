@@ -670,9 +670,12 @@ def build_parser() -> argparse.ArgumentParser:
         "  commit-msg [FILE]     the staged artifacts.yaml files and .registry.yaml\n"
         "  pre-receive           on a server: the same checks as pre-push, on incoming refs\n"
         "  update REF OLD NEW    on a server: the same checks for one ref\n"
+        "  reference-transaction STATE\n"
+        "                        on a server: registry tags are written one push at a\n"
+        "                        time (pre-receive takes a lock, this releases it)\n"
         "Exit 1 with one line per problem if something is refused.",
         usage="git registry hook (pre-push REMOTE URL | commit-msg [FILE] | pre-receive | "
-        "update REF OLD NEW)",
+        "update REF OLD NEW | reference-transaction STATE)",
     )
     hook_sub = p.add_subparsers(dest="hook", metavar="HOOK", parser_class=_Parser, required=True)
     h = hook_sub.add_parser("pre-push", help="check pushed registry tags and branches")
@@ -685,23 +688,37 @@ def build_parser() -> argparse.ArgumentParser:
     h.add_argument("refname", metavar="REF", help="the ref being updated")
     h.add_argument("old", metavar="OLD", help="its old object id")
     h.add_argument("new", metavar="NEW", help="its new object id")
+    h = hook_sub.add_parser(
+        "reference-transaction", help="write registry tags one push at a time (server)"
+    )
+    h.add_argument(
+        "state",
+        metavar="STATE",
+        choices=["prepared", "committed", "aborted"],
+        help="the transaction's state (from Git): prepared, committed or aborted",
+    )
 
     p = _command(
         sub,
         "hooks",
         "hooks",
         "install, remove or list the Git hooks",
-        "install: write pre-push and commit-msg hooks (--server: pre-receive, for a bare\n"
-        "repository on a server) into the hooks folder Git uses (core.hooksPath honoured).\n"
-        "A hook already there is kept as HOOK.registry-orig and run first; --force sets it\n"
-        "aside as HOOK.registry-replaced instead. uninstall removes only our hooks and puts\n"
-        "back what was there. status says what is installed where.",
+        "install: write pre-push and commit-msg hooks (--server: pre-receive and\n"
+        "reference-transaction, for a bare repository on a server) into the hooks folder\n"
+        "Git uses (core.hooksPath honoured). A hook already there is kept as\n"
+        "HOOK.registry-orig and run first; --force sets it aside as HOOK.registry-replaced\n"
+        "instead. uninstall removes only our hooks and puts back what was there. status\n"
+        "says what is installed where.",
         usage="git registry hooks (install [--server] [--force] | uninstall | status)",
     )
     p.add_argument(
         "action", metavar="ACTION", choices=["install", "uninstall", "status"], help="what to do"
     )
-    p.add_argument("--server", action="store_true", help="install the server hook (pre-receive)")
+    p.add_argument(
+        "--server",
+        action="store_true",
+        help="install the server hooks (pre-receive, reference-transaction)",
+    )
     p.add_argument(
         "--force",
         action="store_true",

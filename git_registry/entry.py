@@ -5,7 +5,9 @@
 more than that, so the top-level help is printed from :data:`OVERVIEW`, the
 parser's own help text rendered at 80 columns and kept in step with the parser
 by a test (``tests/test_help.py``; regenerate with ``python -m git_registry.entry
---write-overview``). Everything else goes to :func:`git_registry.cli.main`.
+--write-overview``). The server's ``reference-transaction`` hook runs for every
+ref update: one that touches no tag is answered here too. Everything else goes to
+:func:`git_registry.cli.main`.
 """
 
 from __future__ import annotations
@@ -15,6 +17,9 @@ import sys
 from git_registry.overview import OVERVIEW
 
 _HELP = (["-h"], ["--help"])
+_TRANSACTION = [
+    ["hook", "reference-transaction", state] for state in ("prepared", "committed", "aborted")
+]
 
 
 def main() -> int:
@@ -22,6 +27,15 @@ def main() -> int:
     if sys.argv[1:] in _HELP:
         sys.stdout.write(OVERVIEW)
         return 0
+    if sys.argv[1:] in _TRANSACTION:
+        # A server runs this hook for every ref update, twice: a transaction that
+        # touches no tag is none of ours, answered without the command line's imports.
+        lines = sys.stdin.read()
+        if "refs/tags/" not in lines:
+            return 0
+        import io
+
+        sys.stdin = io.StringIO(lines)
     from git_registry.cli import main as run
 
     return run()

@@ -12,13 +12,14 @@ import sys
 from dataclasses import dataclass
 
 CLIENT_HOOKS = ("pre-push", "commit-msg")
-SERVER_HOOKS = ("pre-receive",)
+SERVER_HOOKS = ("pre-receive", "reference-transaction")
 MARKER = "# git-registry hook wrapper"
 CHAINED = ".registry-orig"
 """Suffix of a foreign hook kept and run first by our wrapper."""
 REPLACED = ".registry-replaced"
 """Suffix of a foreign hook set aside (not run) by ``hooks install --force``."""
 _STDIN_HOOKS = ("pre-push", "pre-receive")
+_LOCKING_HOOKS = ("pre-receive", "reference-transaction")
 
 
 def wrapper(hook: str, executable: str | None) -> str:
@@ -26,7 +27,11 @@ def wrapper(hook: str, executable: str | None) -> str:
 
     It runs a foreign hook kept beside it first (its failure stops Git), then
     ``git-registry hook HOOK`` from ``executable`` (an absolute path) or, if that is
-    gone, from PATH. Hooks that read stdin get the same input twice.
+    gone, from PATH. Hooks that read stdin get the same input twice. The server's
+    hooks export ``GIT_REGISTRY_HOOK_PARENT``, the Git process running them (the
+    owner of the push lock, :mod:`git_registry.pushlock`). Git runs the
+    reference-transaction hook for every ref transaction, so its wrapper itself skips
+    those without a tag, without starting Python.
     """
     registry = shlex.quote(executable or "")
     lines = [
@@ -46,7 +51,32 @@ def wrapper(hook: str, executable: str | None) -> str:
         "fi",
         f'chained="$0{CHAINED}"',
     ]
-    if hook in _STDIN_HOOKS:
+    if hook in _LOCKING_HOOKS:
+        lines += [
+            "# The Git process that runs this hook (receive-pack): the push lock's owner.",
+            "GIT_REGISTRY_HOOK_PARENT=$PPID",
+            "export GIT_REGISTRY_HOOK_PARENT",
+        ]
+    if hook == "reference-transaction":
+        lines += [
+            'input=$(mktemp "${TMPDIR:-/tmp}/git-registry.XXXXXX") || exit 1',
+            "trap 'rm -f \"$input\"' EXIT",
+            'cat >"$input"',
+            "# Git runs this hook for every ref transaction: only tags are ours.",
+            "tags() { grep -q ' refs/tags/' \"$input\"; }",
+            'if [ -x "$chained" ]; then',
+            '    status=0; "$chained" "$@" <"$input" || status=$?',
+            "    # Git ignores the exit code after prepared (ours must run: it releases",
+            "    # the push lock) and runs no aborted hook after a refusal at prepared.",
+            '    if [ $status -ne 0 ] && [ "$1" = prepared ]; then',
+            '        if tags; then "$registry" hook "$hook" aborted <"$input"; fi',
+            "        exit $status",
+            "    fi",
+            "fi",
+            "tags || exit 0",
+            '"$registry" hook "$hook" "$@" <"$input"',
+        ]
+    elif hook in _STDIN_HOOKS:
         lines += [
             'input=$(mktemp "${TMPDIR:-/tmp}/git-registry.XXXXXX") || exit 1',
             "trap 'rm -f \"$input\"' EXIT",

@@ -4,6 +4,7 @@ server hook, real ``git push`` / ``git commit`` firing them (SPEC 7, issue 4).""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -95,14 +96,21 @@ def test_install_writes_marked_wrappers_calling_this_installation(repo: Repo) ->
     text = hook.read_text()
     assert text.startswith("#!/bin/sh\n# git-registry hook wrapper: pre-push")
     assert "git-registry" in text and os.path.isabs(text.split("registry=")[1].split()[0])
-    status = repo.ok("hooks", "status")
-    assert "pre-push     installed" in status and "pre-receive  not installed" in status
+    status = repo.ok("hooks", "status").splitlines()
+    rows = {line.split()[0]: " ".join(line.split()[1:]) for line in status[1:]}
+    assert rows == {
+        "pre-push": "installed",
+        "commit-msg": "installed",
+        "pre-receive": "not installed",
+        "reference-transaction": "not installed",
+    }
+    assert len({len(line) - len(rows[line.split()[0]]) for line in status[1:]}) == 1  # aligned
     again = repo.ok("hooks", "install")
     assert "Updated pre-push hook" in again
 
 
 def test_shipped_hook_files_are_the_path_only_wrappers() -> None:
-    for hook in ("pre-push", "commit-msg", "pre-receive"):
+    for hook in ("pre-push", "commit-msg", "pre-receive", "reference-transaction"):
         shipped = ROOT / "hooks" / hook
         assert shipped.read_text() == wrapper(hook, None)
         assert os.access(shipped, os.X_OK)
@@ -176,6 +184,29 @@ def test_core_hooks_path_is_honoured(repo: Repo, remote: Repo) -> None:
     repo.tag("churn@1.0.0", lightweight=True)
     proc = push(repo, "churn@1.0.0")
     assert proc.returncode != 0 and "did you mean churn@v1.0.0?" in proc.stderr
+
+
+def test_server_hooks_install_chain_and_uninstall(remote: Repo, repo: Repo) -> None:
+    hooks = remote.path / "hooks"
+    log = remote.path.parent / "foreign.log"
+    write_hook(hooks / "reference-transaction", f'echo "$1" >> "{log}"\n')  # someone's own
+    out = remote.ok("hooks", "install", "--server")
+    assert "Installed pre-receive hook" in out
+    assert "Installed reference-transaction hook" in out
+    assert "kept as reference-transaction.registry-orig and runs first" in out
+    status = remote.ok("hooks", "status")
+    assert re.search(r"reference-transaction +installed, runs reference-transaction\.", status)
+    assert re.search(r"pre-receive +installed", status)
+    repo.commit()
+    repo.ok("register", "churn")
+    proc = push(repo, "main", "churn@v0.0.1")
+    assert proc.returncode == 0, proc.stderr
+    assert log.read_text().split() == ["prepared", "committed"] * 2  # main, then the tag
+    assert not (remote.path / "registry" / "push.lock").exists()
+    out = remote.ok("hooks", "uninstall")
+    assert "Removed reference-transaction hook" in out and "restored" in out
+    assert (hooks / "reference-transaction").read_text().startswith("#!/bin/sh\necho")
+    assert not (hooks / "pre-receive").exists()
 
 
 def test_bare_repository_needs_server(remote: Repo) -> None:

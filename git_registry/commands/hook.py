@@ -1,29 +1,34 @@
 """``git registry hook HOOK``: the checks Git runs as hooks (pre-push, commit-msg,
-pre-receive, update). The wrappers ``git registry hooks install`` writes call these.
+pre-receive, update, reference-transaction). The wrappers ``git registry hooks
+install`` writes call these.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, TypeAlias
 
 from git_registry.cli import Context
-from git_registry.errors import EXIT_NOT_FOUND
-from git_registry.hookcheck import (
-    Finding,
-    PushCheck,
-    RefUpdate,
-    object_id,
-    parse_pre_push,
-    parse_pre_receive,
-    staged_problems,
-)
+from git_registry.errors import EXIT_NOT_FOUND, RegistryError
+
+if TYPE_CHECKING:
+    from git_registry.hookcheck import Finding, RefUpdate
+    from git_registry.pushlock import PushLock
+    from git_registry.repo import Repository
+    from git_registry.tags import ObjectId
 
 _TRUE = ("true", "yes", "on", "1")
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
+    if args.hook == "reference-transaction":
+        return _reference_transaction(ctx, args.state, sys.stdin)
+    # The checks import most of the package: not for reference-transaction, which
+    # Git runs for every ref update.
+    from git_registry.hookcheck import RefUpdate, object_id, parse_pre_push, parse_pre_receive
+
     if args.hook == "commit-msg":
         return _commit_msg(ctx)
     if args.hook == "pre-push":
@@ -42,12 +47,31 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
 def _push(ctx: Context, hook: str, updates: Sequence[RefUpdate], where: str) -> int:
     if not any(u.ref.startswith(("refs/tags/", "refs/heads/")) for u in updates):
         return 0  # nothing of ours: do not even open the repository
+    from git_registry.hookcheck import PushCheck
+
     repo = ctx.repo()
     allow = ctx.config().get("registry.allowdelete", "").lower() in _TRUE
-    check = PushCheck(repo, ctx.catalog(), repo.tag_refs(), allow_delete=allow)
-    findings = check.run(updates)
+    lock = None
+    pending = set()
+    if hook == "pre-receive":
+        # A server checks and writes registry tags one push at a time: no other push
+        # may store tags between this check and the ref updates it lets through.
+        pending = _pending(_registry_tags((u.ref, u.old, u.new) for u in updates))
+    if pending:
+        lock = _take_lock(ctx, repo)
+    try:
+        check = PushCheck(repo, ctx.catalog(), repo.tag_refs(), allow_delete=allow)
+        findings = check.run(updates)
+        if lock is not None and not findings:
+            lock.note(pending)  # reference-transaction releases it once they are written
+    except BaseException:
+        if lock is not None:
+            lock.release()
+        raise
     if not findings:
         return 0
+    if lock is not None:
+        lock.release()
     _report(ctx, findings)
     refused = "the push" if hook == "pre-push" else "this push"
     ctx.message(
@@ -59,6 +83,8 @@ def _push(ctx: Context, hook: str, updates: Sequence[RefUpdate], where: str) -> 
 
 
 def _commit_msg(ctx: Context) -> int:
+    from git_registry.hookcheck import staged_problems
+
     problems = staged_problems(ctx.repo())
     if not problems:
         return 0
@@ -77,3 +103,170 @@ def _report(ctx: Context, findings: Sequence[Finding]) -> None:
         ctx.message("error", str(finding))
         if finding.hint:
             ctx.message("hint", finding.hint)
+
+
+# -- the push lock: pre-receive and reference-transaction --------------------------------
+
+Update: TypeAlias = "tuple[str, str | None, str | None]"
+"""A ref update as (ref, old, new), None for Git's all-zero id (no imports needed)."""
+
+
+def _reference_transaction(ctx: Context, state: str, lines: Iterable[str]) -> int:
+    """``reference-transaction STATE``: registry tags are written under the push lock.
+
+    Git runs this hook for every ref transaction of the repository: a push (one per
+    ref, or one for all with ``--atomic``), but also ``git tag`` or ``git fetch`` run
+    on the server. At ``prepared`` Git holds the ref locks. The transaction's
+    registry tags were checked under the push lock if our ``pre-receive`` hook let
+    them through (they are pending in the lock this Git process holds); otherwise
+    the lock is taken now and they are checked against the tags as they are, for the
+    rules two writers can break together (:data:`~git_registry.rules.CONFLICT_RULES`).
+    A refusal aborts the transaction: Git then stops with "ref updates aborted by
+    hook" (a receive-pack ends the connection: the client sees no reason over git://
+    or HTTP). At ``committed`` or ``aborted`` the updates are struck off the lock,
+    which is released when none is left.
+    """
+    updates = _registry_tags(_transaction_lines(lines))
+    pending = _pending(updates)
+    if not pending:
+        # Deleting tags (and Git's own "0 0" lines when it rewrites packed-refs)
+        # cannot make a conflict, and was judged by pre-receive.
+        return 0
+    repo = ctx.repo()
+    if state != "prepared":
+        _push_lock(ctx, repo, wait=False).done(pending)
+        return 0
+    if pending <= _push_lock(ctx, repo, wait=False).pending():
+        # Our pre-receive checked these updates under the lock this Git process
+        # holds since: no registry tag was stored meanwhile.
+        return 0
+    if not _changes(updates, repo.tag_refs()):
+        # git pack-refs: every tag keeps its value (Git holds the ref locks), and a
+        # gc must not wait for a push.
+        return 0
+    lock = _take_lock(ctx, repo)
+    try:
+        findings = _conflicts(ctx, repo, updates)
+        if not findings:
+            lock.note(pending)
+    except BaseException:
+        lock.release()  # Git runs no "aborted" hook after a failure at "prepared"
+        raise
+    if not findings:
+        return 0  # keep the lock until the transaction is committed or aborted
+    lock.release()
+    _report(ctx, findings)
+    ctx.message(
+        "fatal",
+        f"git-registry reference-transaction hook refused this ref transaction: "
+        f"{len(findings)} problem(s) with tags stored meanwhile; no ref was changed",
+    )
+    return EXIT_NOT_FOUND
+
+
+def _transaction_lines(lines: Iterable[str]) -> list[Update]:
+    """Git's ``<old> <new> <ref>`` lines as (ref, old, new).
+
+    Raises:
+        RegistryError: a line that is not in that form.
+    """
+    found: list[Update] = []
+    for line in lines:
+        if not line.strip():
+            continue
+        parts = line.split()
+        if len(parts) != 3:
+            raise RegistryError(f"reference-transaction: cannot read the line '{line.rstrip()}'")
+        old, new, ref = parts
+        found.append((ref, _oid(old), _oid(new)))
+    return found
+
+
+def _oid(text: str) -> str | None:
+    return None if not text.strip("0") else text
+
+
+def _registry_tags(updates: Iterable[Update]) -> list[Update]:
+    """The updates of registry tags."""
+    # Registry tags have '@' or '#': most refs are skipped without the grammar.
+    found = [u for u in updates if u[0].startswith("refs/tags/") and ("@" in u[0] or "#" in u[0])]
+    if not found:
+        return []
+    from git_registry.grammar import parse_tag
+
+    return [u for u in found if parse_tag(u[0][len("refs/tags/") :]) is not None]
+
+
+def _pending(updates: Iterable[Update]) -> set[str]:
+    """How the lock names the updates that store a tag: ``<new object id> <ref>``."""
+    return {f"{new} {ref}" for ref, _old, new in updates if new is not None}
+
+
+def _take_lock(ctx: Context, repo: Repository) -> PushLock:
+    lock = _push_lock(ctx, repo)
+    stale = lock.acquire()
+    if stale is not None:
+        holder, why = stale
+        ctx.warn(f"took over the registry push lock {lock.path} of {holder.owner}: {why}")
+        ctx.message(
+            "hint",
+            "a push that ends before its registry tags are written leaves the lock; "
+            "the reference-transaction hook releases it (git registry hooks status)",
+        )
+    return lock
+
+
+def _push_lock(ctx: Context, repo: Repository, *, wait: bool = True) -> PushLock:
+    """The push lock, owned by the Git process running the hook; ``wait``: read how
+    long to wait for it (``registry.pushLockTimeout``; releasing it never waits long)."""
+    from git_registry import pushlock
+
+    timeout = pushlock.TIMEOUT
+    value = ctx.config().get("registry.pushlocktimeout") if wait else None
+    if value is not None:
+        try:
+            timeout = float(value)
+            if not 0 <= timeout <= 3600:
+                raise ValueError(value)
+        except ValueError:
+            timeout = pushlock.TIMEOUT
+            ctx.warn(
+                f"registry.pushLockTimeout '{value}' is not a number of seconds (0 to 3600): "
+                f"using {pushlock.TIMEOUT:g}"
+            )
+    owner = pushlock.hook_owner(ctx.env)
+    return pushlock.PushLock(repo.paths.common_dir, owner, timeout=timeout)
+
+
+def _conflicts(ctx: Context, repo: Repository, updates: Sequence[Update]) -> list[Finding]:
+    """The conflicts ``updates`` make with the tags as they are now (read under the lock)."""
+    from git_registry import rules
+    from git_registry.hookcheck import PushCheck, RefUpdate
+
+    refs = repo.tag_refs()  # now, under the lock
+    changes = [RefUpdate(r, _object(old), _object(new)) for r, old, new in _changes(updates, refs)]
+    if not changes:
+        return []
+    # Deletions and rewrites were judged by pre-receive (registry.allowDelete).
+    check = PushCheck(repo, ctx.catalog(), refs, allow_delete=True)
+    return check.run(changes, only=rules.CONFLICT_RULES)
+
+
+def _object(oid: str | None) -> ObjectId | None:
+    from git_registry.tags import ObjectId
+
+    return None if oid is None else ObjectId(oid)
+
+
+def _changes(updates: Iterable[Update], refs: Mapping[str, str]) -> list[Update]:
+    """The updates as they change ``refs`` (old: the value now), if one stores a tag.
+
+    Git's ``<old>`` is all zeros when it does not check the old value, and ``git
+    pack-refs`` "creates" every tag with the value it has.
+    """
+    changes: list[Update] = []
+    for ref, _old, new in updates:
+        current = refs.get(ref[len("refs/tags/") :])
+        if new != current:
+            changes.append((ref, current, new))
+    return changes if any(new is not None for _ref, _old, new in changes) else []

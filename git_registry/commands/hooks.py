@@ -35,7 +35,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     if bare and not args.server:
         raise RegistryError(
             "this is a bare repository: client hooks (pre-push, commit-msg) never run here",
-            hint="on a server, install the pre-receive hook: git registry hooks install --server",
+            hint="on a server, install the server hooks: git registry hooks install --server",
         )
     return _install(ctx, hooks_dir, SERVER_HOOKS if args.server else CLIENT_HOOKS, args.force)
 
@@ -100,7 +100,8 @@ def _status(ctx: Context, hooks_dir: str) -> int:
     custom = gitbin.config_values(r"^core\.hookspath$", cwd=ctx.repo().cwd)
     where = hooks_dir + (" (core.hooksPath)" if custom else "")
     ctx.out(f"hooks folder: {where}")
+    width = max(map(len, CLIENT_HOOKS + SERVER_HOOKS))
     for hook in CLIENT_HOOKS + SERVER_HOOKS:
         current = state(hooks_dir, hook)
-        ctx.out(f"{hook:<12} {current.describe()}")
+        ctx.out(f"{hook:<{width}}  {current.describe()}")
     return 0
