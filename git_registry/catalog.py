@@ -14,6 +14,14 @@ from git_registry.errors import RegistryError
 from git_registry.policy import CONFIG_FILE, GTO_CONFIG_FILE, Policy, parse_policy
 from git_registry.repo import Repository
 from git_registry.tags import ObjectId, short
+from git_registry.yamlsafe import MAX_BYTES, size_problem
+
+
+def too_large(file: str, size: int) -> FileProblem:
+    """The problem of a committed or staged file over the size limit, found by its size
+    alone (it is never read)."""
+    found = size_problem(size)
+    return FileProblem(file, found.line, found.column, found.message)
 
 
 class AnnotationError(RegistryError):
@@ -24,7 +32,10 @@ def policy_at(repo: Repository, commit: ObjectId) -> tuple[Policy, tuple[FilePro
     """The policy committed in ``commit`` (``.registry.yaml``, else ``.gto``) and its
     problems; a file committed as a symbolic link is a problem, not a policy."""
     for file in (CONFIG_FILE, GTO_CONFIG_FILE):
-        blob = repo.blob_at(commit, file)
+        try:
+            blob = repo.blob_at(commit, file, MAX_BYTES)
+        except gitbin.ObjectTooLarge as exc:
+            return Policy(file=file), (too_large(file, exc.size),)
         if blob is not None:
             return parse_policy(blob[1], file)
         if repo.is_link(commit, file):
@@ -75,7 +86,13 @@ class Catalog:
         """The ``artifacts.yaml`` at ``file`` in ``commit``, validated there; None if absent."""
         key = (commit, file)
         if key not in self._checked:
-            blob = self.repo.blob_at(commit, file)
+            try:
+                blob = self.repo.blob_at(commit, file, MAX_BYTES)
+            except gitbin.ObjectTooLarge as exc:  # never read whole (150 MB would be 300 MB)
+                self._checked[key] = ann.AnnotationsFile(
+                    file, problems=(too_large(file, exc.size),), editable=False
+                )
+                return self._checked[key]
             if blob is None and self.repo.is_link(commit, file):
                 self._checked[key] = ann.AnnotationsFile(
                     file, problems=(ann.link_problem(file),), editable=False

@@ -420,6 +420,14 @@ def object_types(git_dir: str, oids: Sequence[str]) -> list[str | None]:
     return [types.get(oid) for oid in oids]
 
 
+class ObjectTooLarge(Exception):
+    """An object larger than the caller's limit: its bytes were skipped, never kept."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__(f"{size} bytes")
+        self.size = size
+
+
 class ObjectReader:
     """One ``git cat-file --batch`` process, kept open to read objects one at a time.
 
@@ -433,11 +441,16 @@ class ObjectReader:
         self._git_dir = git_dir
         self._proc: subprocess.Popen[bytes] | None = None
 
-    def read(self, oid: str) -> tuple[str, bytes] | None:
+    def read(self, oid: str, limit: int | None = None) -> tuple[str, bytes] | None:
         """Type and contents of object ``oid`` (a full hex id), or None if it is missing.
+
+        Args:
+            limit: the most bytes the caller takes; a larger object is read past in
+                chunks (memory stays flat) and :class:`ObjectTooLarge` is raised.
 
         Raises:
             GitError: ``git`` is missing or died.
+            ObjectTooLarge: the object is larger than ``limit``.
         """
         if "\n" in oid or not oid:
             return None
@@ -452,6 +465,14 @@ class ObjectReader:
                     return None
                 raise GitError("git cat-file stopped unexpectedly")
             size = int(header[2])
+            if limit is not None and size > limit:
+                left = size + 1
+                while left > 0:  # skip it, a megabyte at a time
+                    chunk = proc.stdout.read(min(left, 1 << 20))
+                    if not chunk:
+                        raise GitError("git cat-file stopped unexpectedly")
+                    left -= len(chunk)
+                raise ObjectTooLarge(size)
             data = proc.stdout.read(size + 1)
         except (OSError, ValueError) as exc:
             raise GitError(f"git cat-file failed: {exc}") from exc

@@ -14,13 +14,14 @@ from dataclasses import dataclass
 
 from git_registry import annotations as ann
 from git_registry import gitbin, rules
-from git_registry.catalog import Catalog, policy_at
+from git_registry.catalog import Catalog, policy_at, too_large
 from git_registry.errors import RegistryError
 from git_registry.grammar import TAG_PREFIX, artifact_to_tag, parse_tag, tag_artifact_prefix
 from git_registry.policy import CONFIG_FILE, GTO_CONFIG_FILE, Policy, parse_policy
 from git_registry.repo import Repository
 from git_registry.state import build_registry
 from git_registry.tags import ObjectId
+from git_registry.yamlsafe import MAX_BYTES
 
 _ZERO_RE = re.compile(r"0{40}(?:0{24})?")
 BRANCH_PREFIX = "refs/heads/"
@@ -276,7 +277,10 @@ def staged_problems(repo: Repository) -> list[ann.FileProblem]:
             problems.append(ann.folder_problem(file))
             break
         if file in staged:
-            policy, found = parse_policy(repo.blob(staged[file]) or b"", file)
+            try:
+                policy, found = parse_policy(repo.blob(staged[file], MAX_BYTES) or b"", file)
+            except gitbin.ObjectTooLarge as exc:
+                found = (too_large(file, exc.size),)
             problems.extend(found)
             break
     named = ann.FILENAME
@@ -287,11 +291,13 @@ def staged_problems(repo: Repository) -> list[ann.FileProblem]:
         if path in links and (path == ann.FILENAME or path.endswith("/" + ann.FILENAME)):
             problems.append(ann.link_problem(path))
         elif path == ann.FILENAME or path.endswith("/" + ann.FILENAME):
+            try:
+                data = repo.blob(oid, MAX_BYTES) or b""
+            except gitbin.ObjectTooLarge as exc:
+                problems.append(too_large(path, exc.size))
+                continue
             parsed = ann.parse(
-                repo.blob(oid) or b"",
-                path,
-                types=policy.types,
-                exists=lambda p: p in staged or p in folders,
+                data, path, types=policy.types, exists=lambda p: p in staged or p in folders
             )
             problems.extend(parsed.problems)
     return problems

@@ -106,11 +106,15 @@ class Repository:
             self._reader = gitbin.ObjectReader(self.paths.git_dir)
         return self._reader
 
-    def blob(self, oid: ObjectId) -> bytes | None:
-        """The bytes of blob ``oid``, or None if there is no such blob."""
+    def blob(self, oid: ObjectId, limit: int | None = None) -> bytes | None:
+        """The bytes of blob ``oid``, or None if there is no such blob.
+
+        Raises:
+            gitbin.ObjectTooLarge: it is larger than ``limit`` (it was not read whole).
+        """
         if not _HEX_RE.fullmatch(oid):
             return None
-        found = self._objects().read(oid.lower())
+        found = self._objects().read(oid.lower(), limit)
         return found[1] if found is not None and found[0] == "blob" else None
 
     # -- reading refs ------------------------------------------------------------------
@@ -301,12 +305,18 @@ class Repository:
             mode, oid = entries[part]
         return mode, oid
 
-    def blob_at(self, commit: ObjectId, path: str) -> tuple[ObjectId, bytes] | None:
-        """The blob at ``path`` in ``commit`` (its id and bytes), or None if there is none."""
+    def blob_at(
+        self, commit: ObjectId, path: str, limit: int | None = None
+    ) -> tuple[ObjectId, bytes] | None:
+        """The blob at ``path`` in ``commit`` (its id and bytes), or None if there is none.
+
+        Raises:
+            gitbin.ObjectTooLarge: it is larger than ``limit`` (it was not read whole).
+        """
         found = self._lookup(commit, path)
         if found is None or found[0] & 0o170000 != 0o100000:
             return None
-        blob = self._objects().read(found[1])
+        blob = self._objects().read(found[1], limit)
         return (ObjectId(found[1]), blob[1]) if blob is not None and blob[0] == "blob" else None
 
     def is_link(self, commit: ObjectId, path: str) -> bool:

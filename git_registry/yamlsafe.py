@@ -88,6 +88,11 @@ _SCALAR_NAMES = {
 }
 
 
+def size_problem(size: int) -> YamlProblem:
+    """The problem of a file of ``size`` bytes, over :data:`MAX_BYTES`."""
+    return YamlProblem(1, 1, f"file is {size:,} bytes; the limit is {MAX_BYTES:,} bytes")
+
+
 def load(data: bytes) -> tuple[Node | None, list[YamlProblem]]:
     """Parse one YAML document.
 
@@ -100,9 +105,7 @@ def load(data: bytes) -> tuple[Node | None, list[YamlProblem]]:
             several documents, a custom tag, too many nodes or too deep).
     """
     if len(data) > MAX_BYTES:
-        raise YamlError(
-            YamlProblem(1, 1, f"file is {len(data):,} bytes; the limit is {MAX_BYTES:,} bytes")
-        )
+        raise YamlError(size_problem(len(data)))
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:

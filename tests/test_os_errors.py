@@ -126,3 +126,49 @@ def test_github_output_that_cannot_be_written_is_one_fatal_line(
     assert result.code == 128
     line = _one_fatal_line(result.err)
     assert line.startswith(f"fatal: {target}: ")
+
+
+# -- size limits before reading ----------------------------------------------------------
+
+
+def test_a_huge_artifacts_yaml_is_refused_by_its_size_without_being_read(repo: Repo) -> None:
+    """A 60 MB artifacts.yaml (and .registry.yaml) is a problem found from its size: the
+    file is never held in memory (peak memory stays far below its size)."""
+    big = "# " + "x" * 1000 + "\n"
+    text = "churn:\n  path: a\n" + big * 60_000  # 60 MB
+    repo.commit(files={"artifacts.yaml": text, ".registry.yaml": text})
+    (repo.path / "artifacts.yaml").write_text("churn:\n  path: a\n")  # the work tree is fine
+    script = (
+        "import resource, subprocess, sys\n"
+        "p = subprocess.run(['git', 'registry', 'check'], capture_output=True, text=True)\n"
+        "peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss\n"
+        "sys.stdout.write(f'{p.returncode}\\n{peak}\\n' + p.stdout)\n"
+        "sys.stderr.write(p.stderr)\n"
+    )
+    proc = subprocess.run(
+        [shutil.which("python3") or "python3", "-c", script],
+        cwd=repo.path,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    code, peak, *lines = proc.stdout.splitlines()
+    assert int(code) == 1, proc.stderr
+    assert "Traceback" not in proc.stderr
+    limit = "the limit is 1,048,576 bytes"
+    assert any(line.startswith("artifacts.yaml:1:1: file is ") and limit in line for line in lines)
+    assert any(line.startswith(".registry.yaml:1:1: file is ") and limit in line for line in lines)
+    assert int(peak) < 60_000  # KiB: the 60 MB file was skipped, not read
+
+
+def test_the_commit_hook_refuses_a_huge_staged_file_by_its_size(repo: Repo) -> None:
+    repo.ok("hooks", "install")
+    (repo.path / "artifacts.yaml").write_text("churn: {}\n" + "#" * (2 << 20) + "\n")
+    repo.git("add", "artifacts.yaml")
+    proc = subprocess.run(
+        ["git", "commit", "-q", "-m", "big"], cwd=repo.path, capture_output=True, text=True
+    )
+    assert proc.returncode != 0
+    assert "artifacts.yaml:1:1: file is 2,097,162 bytes; the limit is 1,048,576 bytes" in (
+        proc.stderr
+    )
