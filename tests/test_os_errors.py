@@ -169,6 +169,6 @@ def test_the_commit_hook_refuses_a_huge_staged_file_by_its_size(repo: Repo) -> N
         ["git", "commit", "-q", "-m", "big"], cwd=repo.path, capture_output=True, text=True
     )
     assert proc.returncode != 0
-    assert "artifacts.yaml:1:1: file is 2,097,162 bytes; the limit is 1,048,576 bytes" in (
+    assert "artifacts.yaml:1:1: file is 2,097,163 bytes; the limit is 1,048,576 bytes" in (
         proc.stderr
     )
