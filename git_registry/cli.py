@@ -786,7 +786,7 @@ def main(
     out = stdout or sys.stdout
     err = stderr or sys.stderr
     parser = build_parser()
-    args_list = _bare_color(list(sys.argv[1:] if argv is None else argv))
+    args_list = _glue_values(parser, _bare_color(list(sys.argv[1:] if argv is None else argv)))
     try:
         with contextlib.redirect_stdout(out):
             args = parser.parse_args(args_list)
@@ -857,6 +857,71 @@ def _checked_remotes(remotes: Sequence[str]) -> list[str]:
     from git_registry.gitbin import check_remote
 
     return [check_remote(remote, source="--remote") for remote in remotes]
+
+
+def _glue_values(parser: argparse.ArgumentParser, args: list[str]) -> list[str]:
+    """A command's words as Git reads them, made plain for argparse.
+
+    - An option that takes a value takes the next word, even one that starts with
+      '-' (``-m "-hotfix"``): written ``--message=-hotfix`` / ``-m-hotfix``, which
+      argparse would otherwise read as an unknown option.
+    - Operands may follow options (``register m --version v1.0.0 HEAD~2``): argparse
+      stops filling optional operands at the first option, so the operands are moved
+      before the options (their order kept; after ``--`` when there is one).
+    """
+    start = next((i for i, a in enumerate(args) if not a.startswith("-")), None)
+    if start is None:
+        return args
+    sub = next(
+        (
+            action.choices.get(args[start])
+            for action in parser._actions
+            if isinstance(action, argparse._SubParsersAction)
+        ),
+        None,
+    )
+    if not isinstance(sub, argparse.ArgumentParser):
+        return args
+    if args[start] == "hook":
+        # Git's own arguments: pre-push's REMOTE and URL are informational (the refs
+        # come on stdin), and a remote named like an option ('-x') must not stop a push.
+        rest = args[start + 1 :]
+        if rest[:1] == ["pre-push"]:
+            return [*args[: start + 2], *[a for a in rest[1:] if not a.startswith("-")]]
+        return args
+    takes_value = {
+        option
+        for action in sub._actions
+        if action.option_strings and action.nargs is None and action.const is None
+        for option in action.option_strings
+        if not isinstance(action, (argparse._StoreTrueAction, argparse._StoreFalseAction))
+        and not isinstance(action, (argparse._HelpAction, argparse._VersionAction))
+    }
+    options: list[str] = []
+    operands: list[str] = []
+    dashdash = False
+    words = iter(args[start + 1 :])
+    for word in words:
+        if word == "--":
+            dashdash = True
+            operands.extend(words)
+            break
+        if word in takes_value:
+            value = next(words, None)
+            if value is None:
+                options.append(word)
+            elif value.startswith("-"):
+                options.append(f"{word}={value}" if word.startswith("--") else f"{word}{value}")
+            else:
+                options.extend((word, value))
+        elif word.startswith("-") and word != "-":
+            options.append(word)
+        else:
+            operands.append(word)
+    head = args[: start + 1]
+    if dashdash:
+        return [*head, *options, "--", *operands]
+    return [*head, *operands, *options]
 
 
 def _bare_color(args: list[str]) -> list[str]:

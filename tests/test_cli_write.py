@@ -624,3 +624,17 @@ def test_delete_of_a_tag_that_moved_deletes_nothing(repo: Repo) -> None:
     assert info.value.message.startswith("cannot delete tags 'churn@v0.0.1', 'churn#prod#1': ")
     assert "expected" in info.value.message
     assert snapshot(repo) == before
+
+
+def test_operands_after_options_and_values_that_start_with_a_dash(repo: Repo) -> None:
+    """As Git reads a command line: REF may follow the options, and an option's value is
+    the next word even if it starts with '-'."""
+    first = repo.git("rev-parse", "HEAD").strip()
+    repo.commit()
+    repo.ok("register", "churn", "--version", "v1.0.0", first)
+    assert tag_header(repo, "churn@v1.0.0")["object"] == first
+    repo.ok("register", "churn", "-m", "-hotfix")
+    assert tag_body(repo, "churn@v1.0.1") == "-hotfix"
+    repo.ok("promote", "churn", "prod", "--message", "--push")
+    assert tag_body(repo, "churn#prod#1") == "--push"
+    assert "churn#prod#1" in repo.tags() and not repo.git("ls-remote", ".", "nothing")
