@@ -100,8 +100,20 @@ def _new_tag(
     counter: int | None = None,
 ) -> NewTag:
     name = format_tag(TagName(artifact, kind, version=version, stage=stage, counter=counter))
+    longest = max(len(part.encode("utf-8")) for part in name.split("/"))
+    if longest > MAX_NAME_PART:
+        raise RegistryError(
+            f"the tag name would be too long for Git: one part of it is {longest} bytes "
+            f"(a ref is a file, and its lock file too: at most {MAX_NAME_PART})",
+            hint="use a shorter version, stage or artifact name",
+        )
     text = message if message is not None else message_for(kind, artifact, version, stage)
     return NewTag(name, kind, artifact, target, text, version, stage)
+
+
+MAX_NAME_PART = 250
+"""The longest part of a tag name between '/' (bytes): a file name has at most 255,
+and Git writes ``NAME.lock`` first."""
 
 
 def _simple_or_counted(

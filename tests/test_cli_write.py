@@ -638,3 +638,12 @@ def test_operands_after_options_and_values_that_start_with_a_dash(repo: Repo) ->
     repo.ok("promote", "churn", "prod", "--message", "--push")
     assert tag_body(repo, "churn#prod#1") == "--push"
     assert "churn#prod#1" in repo.tags() and not repo.git("ls-remote", ".", "nothing")
+
+
+def test_a_tag_name_too_long_for_git_says_so(repo: Repo) -> None:
+    before = snapshot(repo)
+    result = repo.run("register", "churn", "--version", "v1.0.0-" + "a" * 300)
+    assert result.code == 128
+    assert result.err.startswith("fatal: the tag name would be too long for Git: one part")
+    assert "clashing" not in result.err
+    assert snapshot(repo) == before
