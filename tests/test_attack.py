@@ -288,6 +288,16 @@ def test_huge_hex_integer_in_custom_is_no_traceback(repo: Repo) -> None:
         assert proc.returncode in (0, 1, 128), args
 
 
+def test_keys_equal_only_in_python_are_not_silently_merged(repo: Repo) -> None:
+    """'duplicate keys reported instead of silently overwritten' (yamlsafe): 1 and 0x1
+    are reported as one key twice, but 1 and true (or 1 and 1.0, or 1 and '1') are
+    merged without a word: check finds nothing and 'custom' loses a value."""
+    repo.commit("keys", {"artifacts.yaml": "churn:\n  custom: {1: a, true: b}\n"})
+    checked = registry(repo.path, "check")
+    custom = json.loads(registry(repo.path, "describe", "churn", "--json").stdout)["custom"]
+    assert checked.returncode == 1 or len(custom) == 2, custom
+
+
 # -- 6. concurrency and locks -------------------------------------------------------------
 
 
