@@ -13,7 +13,10 @@ A waiter retries with a short randomised backoff up to a bounded time
 (``registry.lockTimeout``, default 10 s), then fails saying who holds the lock
 and which file to remove if that process is gone. Unlike Git, which leaves a
 crashed command's lock for the user to remove, a lock whose owner ran on this
-host and is no longer alive is taken over. The takeover is serialised with
+host and is no longer alive is taken over, and so is a lock file that names no
+owner (empty or garbled: its writer was killed between creating it and writing
+its owner, or the machine crashed before the contents reached the disk) once it
+is :data:`UNNAMED_GRACE` seconds old. The takeover is serialised with
 ``flock`` on the stale file itself: the taker then checks that the path still
 names that very file before removing it, so two waiters cannot both remove it,
 and nobody can remove a live lock created after it (a plain "rename it away"
@@ -46,6 +49,10 @@ LOCK_FILE = "write.lock"
 DEFAULT_TIMEOUT = 10.0
 """Seconds to wait for another command's lock (``registry.lockTimeout``)."""
 
+UNNAMED_GRACE = 5.0
+"""Seconds after which a lock file that names no owner is stale: a writer writes its
+owner right after creating the file (and the file's time changes when it does)."""
+
 _FIRST_BACKOFF = 0.005
 _MAX_BACKOFF = 0.1
 _MAX_OWNER_BYTES = 4096
@@ -74,7 +81,8 @@ class Owner:
         """The owner a lock file names, or None if it is not (yet) complete.
 
         The owner writes its file right after creating it: a reader may find it
-        empty, so an incomplete file means "someone, unknown", never "stale".
+        empty, so an incomplete file means "someone, unknown", stale only once it
+        is older than :data:`UNNAMED_GRACE`.
         """
         fields: dict[str, str] = {}
         try:
@@ -183,7 +191,7 @@ def _acquire(
         holder = _take_over_if_stale(path)
         if isinstance(holder, _TakenOver):
             if notice is not None:
-                notice(f"removed a stale registry lock: {holder.owner.describe()}")
+                notice(f"removed a stale registry lock: {holder.what}")
             continue
         if holder is _GONE:
             continue  # released meanwhile: try again at once
@@ -211,12 +219,19 @@ def _try_create(path: str, content: bytes) -> _Identity | None:
     try:
         os.write(fd, content)
         stat = os.fstat(fd)
+        # Stalled for UNNAMED_GRACE seconds before the write, a writer may have lost
+        # the (then empty) file to a waiter taking it over: then it is not ours.
+        now = os.stat(path)
+    except FileNotFoundError:
+        return None
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(path)
         raise
     finally:
         os.close(fd)
+    if (now.st_dev, now.st_ino) != (stat.st_dev, stat.st_ino):
+        return None
     return (stat.st_dev, stat.st_ino, content)
 
 
@@ -241,11 +256,13 @@ _GONE = _Gone()
 
 @dataclass(frozen=True, slots=True)
 class _TakenOver:
-    owner: Owner
+    what: str
+    """The stale lock, for the warning."""
 
 
 def _take_over_if_stale(path: str) -> Owner | _Gone | _TakenOver | None:
-    """Read the lock file's owner; if it ran on this host and is dead, remove the file.
+    """Read the lock file's owner; if it ran on this host and is dead, or the file
+    names no owner and is older than :data:`UNNAMED_GRACE`, remove the file.
 
     Returns the owner (None: it cannot be read, or is being written), :data:`_GONE`
     if the file is no longer there, or :class:`_TakenOver` once we removed a stale
@@ -263,8 +280,18 @@ def _take_over_if_stale(path: str) -> Owner | _Gone | _TakenOver | None:
         return None  # there, but unreadable: an owner we cannot name
     try:
         owner = Owner.decode(os.read(fd, _MAX_OWNER_BYTES))
-        if owner is None or owner.host != _hostname() or _alive(owner.pid) or not _flock(fd):
+        if owner is None:
+            if _age(fd) <= UNNAMED_GRACE or not _flock(fd):
+                return None
+            # Under the flock: still nameless and old? (Writing changes both.)
+            age = _unnamed_age(fd)
+            if age is None:
+                return None
+            what = f"a lock file that names no owner (written {age:.0f} s ago)"
+        elif owner.host != _hostname() or _alive(owner.pid) or not _flock(fd):
             return owner
+        else:
+            what = owner.describe()
         # Under the flock only we may remove this file (its owner is dead, and every
         # taker flocks it first): check that the path still names it, then remove it.
         opened = os.fstat(fd)
@@ -276,14 +303,34 @@ def _take_over_if_stale(path: str) -> Owner | _Gone | _TakenOver | None:
         except FileNotFoundError:
             return _GONE
         except OSError as exc:
+            stale = "which is no longer running" if owner is not None else "which is stale"
             raise RegistryError(
-                f"the registry is locked by {owner.describe()}, which is no longer "
-                f"running, and its lock cannot be removed: {exc.strerror}",
+                f"the registry is locked by {what}, {stale}, and its lock cannot be "
+                f"removed: {exc.strerror}",
                 hint=f"remove {path}",
             ) from None
-        return _TakenOver(owner)
+        return _TakenOver(what)
     finally:
         os.close(fd)
+
+
+def _age(fd: int) -> float:
+    """Seconds since the file open as ``fd`` was last written (0 if unknown)."""
+    try:
+        return time.time() - os.fstat(fd).st_mtime
+    except OSError:
+        return 0.0
+
+
+def _unnamed_age(fd: int) -> float | None:
+    """:func:`_age` of the lock file open as ``fd`` if it names no owner and is older
+    than :data:`UNNAMED_GRACE`; None otherwise."""
+    try:
+        data = os.pread(fd, _MAX_OWNER_BYTES, 0)
+    except OSError:
+        return None
+    age = _age(fd)
+    return age if Owner.decode(data) is None and age > UNNAMED_GRACE else None
 
 
 def _flock(fd: int) -> bool:

@@ -282,6 +282,47 @@ def test_a_lock_that_names_no_owner_is_waited_for(registry: Repo) -> None:
     assert lock_file(registry).exists()
 
 
+@pytest.mark.parametrize("data", [b"", b"pid 12\n", b"\xff\xfe garbage"])
+def test_a_lock_that_names_no_owner_is_taken_over_once_it_is_old(
+    registry: Repo, data: bytes
+) -> None:
+    """A writer killed between creating the file and writing its owner (or a crash
+    before the contents reached the disk) leaves a file that never names a dead
+    owner: once it is older than a writer needs to write its owner, it is stale."""
+    path = lock_file(registry)
+    path.parent.mkdir(exist_ok=True)
+    path.write_bytes(data)
+    old = time.time() - 3600
+    os.utime(path, (old, old))
+    registry.git("config", "registry.lockTimeout", "0")
+    result = registry.run("promote", "churn", "prod")
+    assert result.code == 0, result
+    assert result.err.startswith(
+        "warning: removed a stale registry lock: a lock file that names no owner (written "
+    )
+    assert "churn#prod#1" in registry.tags()
+    assert not path.exists()
+
+
+def test_an_old_lock_that_names_no_owner_is_waited_for_while_another_waiter_takes_it(
+    registry: Repo,
+) -> None:
+    import fcntl
+
+    path = lock_file(registry)
+    path.parent.mkdir(exist_ok=True)
+    path.write_bytes(b"")
+    old = time.time() - 3600
+    os.utime(path, (old, old))
+    registry.git("config", "registry.lockTimeout", "0.1")
+    with open(path, "rb") as held:
+        fcntl.flock(held.fileno(), fcntl.LOCK_EX)
+        result = registry.run("register", "churn", "--force")
+    assert result.code == 128
+    assert "a process that did not say who it is; gave up after 0.1 s" in result.err
+    assert path.exists()
+
+
 def test_a_stale_lock_another_waiter_is_taking_over_is_waited_for(registry: Repo) -> None:
     """A waiter taking over a stale lock holds an flock on it: others wait meanwhile."""
     import fcntl
