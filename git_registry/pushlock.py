@@ -64,7 +64,8 @@ class Holder:
     since: int | None
     """When the owner took the lock, or last said it still needs it."""
     pending: frozenset[str] = frozenset()
-    """``<new object id> <ref>`` of the updates checked under the lock, not yet written."""
+    """The updates checked under the lock, not yet written: ``<new object id> <ref>``
+    (a tag stored) or ``delete <old object id> <ref>``."""
 
 
 def hook_owner(env: Mapping[str, str]) -> Owner:

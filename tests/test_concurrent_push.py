@@ -577,6 +577,132 @@ def test_pack_refs_and_deleting_packed_tags_work_despite_old_conflicts(
     assert_consistent(site.server)
 
 
+def test_a_deletion_is_written_before_the_next_push_is_judged(site: Site) -> None:
+    """A push that deletes registry tags (registry.allowDelete) holds the lock from its
+    check until Git has deleted them, like one that stores tags: a push at the same
+    moment that needs the deleted tag is judged without it."""
+    server, hooks = site.server, site.server.path / "hooks"
+    server.git("config", "registry.allowDelete", "true")
+    work = server.path.parent
+    entered, waiting, go = work / "entered", work / "waiting", work / "go"
+    # The deletion stops between its check and its write (the window every push has);
+    # the promotion says when its pre-receive starts (ours runs right after).
+    write_hook(
+        hooks / "update",
+        'case "$1" in refs/tags/churn@v1.0.0)\n'
+        f"  : > '{entered}'\n"
+        f"  while [ ! -e '{go}' ]; do sleep 0.02; done;;\n"
+        "esac\n",
+    )
+    write_hook(
+        hooks / "pre-receive.registry-orig",
+        f"if grep -q 'churn#prod' ; then : > '{waiting}'; fi\n",
+    )
+    site.a.ok("promote", "churn", "prod")
+
+    def push(clone: Repo, *args: str) -> subprocess.Popen[str]:
+        return subprocess.Popen(
+            ["git", "push", "origin", *args],
+            cwd=clone.path,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
+    deletion = push(site.b, "--delete", "churn@v1.0.0")
+    try:
+        while not entered.exists() and deletion.poll() is None:
+            time.sleep(0.02)
+        promotion = push(site.a, "churn#prod#1")
+        while not waiting.exists() and promotion.poll() is None:
+            time.sleep(0.02)
+    finally:
+        go.touch()
+    deleted, promoted = deletion.communicate()[1], promotion.communicate()[1]
+    assert deletion.returncode == 0, deleted
+    assert promotion.returncode != 0
+    assert "remote: error: churn#prod#1: points at commit" in promoted
+    assert "where churn has no registered version" in promoted
+    assert set(server_tags(server)) == set()
+    assert_consistent(server)
+
+
+def test_a_refused_deletion_releases_the_lock_and_a_deletion_waits_for_it(
+    site: Site, sleeper: subprocess.Popen[bytes]
+) -> None:
+    proc = subprocess.run(
+        ["git", "push", "origin", "--delete", "churn@v1.0.0"],
+        cwd=site.a.path,
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode != 0
+    assert "deleting a registry tag on the remote is refused" in proc.stderr
+    assert not lock_path(site.server).exists()
+    site.server.git("config", "registry.allowDelete", "true")
+    write_lock(site.server, sleeper.pid, int(time.time()))
+    site.server.git("config", "registry.pushLockTimeout", "0")
+    proc = subprocess.run(
+        ["git", "push", "origin", "--delete", "churn@v1.0.0"],
+        cwd=site.a.path,
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode != 0
+    assert f"is held by process {sleeper.pid}" in proc.stderr
+    assert "churn@v1.0.0" in server_tags(site.server)
+
+
+@pytest.mark.parametrize("packed", [False, True])
+@pytest.mark.parametrize("atomic", [False, True])
+def test_deleting_and_storing_tags_in_one_push_releases_the_lock(
+    site: Site, packed: bool, atomic: bool
+) -> None:
+    """Git deletes a tag in its own transaction, and first (or around it) runs one on
+    packed-refs whose lines name no old value: only the deletion's own lines strike
+    it off, and the lock is gone once every update is written."""
+    site.server.git("config", "registry.allowDelete", "true")
+    push_tag(site, "churn#dev#5").check_returncode()
+    if packed:
+        site.server.git("pack-refs", "--all")
+    site.a.tag("churn#qa#6", site.base)
+    refspecs = [":refs/tags/churn#dev#5", "churn#qa#6"]
+    proc = subprocess.run(
+        ["git", "push", *(["--atomic"] if atomic else []), "origin", *refspecs],
+        cwd=site.a.path,
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "churn#dev#5" not in server_tags(site.server)
+    assert "churn#qa#6" in server_tags(site.server)
+    assert_consistent(site.server)
+
+
+def test_a_deletion_strikes_off_only_its_own_entry(site: Site) -> None:
+    """The lock names a deletion with the tag's old object: Git's packed-refs lines
+    (all zeros) and another process's lines leave it pending."""
+    owner, path = str(os.getpid()), lock_path(site.server)
+    oid = site.server.git("rev-parse", "churn@v1.0.0").strip()
+    path.write_text(
+        f"git-registry push lock\npid={owner}\nhost={socket.gethostname()}\n"
+        f"time={int(time.time())}\npending=delete {oid} refs/tags/churn@v1.0.0\n"
+    )
+    packed = f"{ZERO} {ZERO} refs/tags/churn@v1.0.0\n"
+    own = f"{oid} {ZERO} refs/tags/churn@v1.0.0\n"
+    for state in ("prepared", "aborted", "committed"):
+        assert hook(
+            site.server.path, "reference-transaction", state, stdin=packed, parent=owner
+        ) == (0, "")
+    assert (
+        hook(site.server.path, "reference-transaction", "prepared", stdin=own, parent=owner)[0] == 0
+    )
+    hook(site.server.path, "reference-transaction", "committed", stdin=own, parent="1")
+    assert "pending=delete" in path.read_text()
+    hook(site.server.path, "reference-transaction", "committed", stdin=own, parent=owner)
+    assert not path.exists()
+
+
 def test_a_failing_chained_transaction_hook_stops_only_prepared(site: Site) -> None:
     hooks = site.server.path / "hooks"
     write_hook(hooks / "reference-transaction.registry-orig", '[ "$1" = prepared ] || exit 3\n')

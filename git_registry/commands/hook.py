@@ -55,7 +55,7 @@ def _push(ctx: Context, hook: str, updates: Sequence[RefUpdate], where: str) -> 
     pending = set()
     if hook == "pre-receive":
         # A server checks and writes registry tags one push at a time: no other push
-        # may store tags between this check and the ref updates it lets through.
+        # may store or delete tags between this check and the updates it lets through.
         pending = _pending(_registry_tags((u.ref, u.old, u.new) for u in updates))
     if pending:
         lock = _take_lock(ctx, repo)
@@ -123,19 +123,22 @@ def _reference_transaction(ctx: Context, state: str, lines: Iterable[str]) -> in
     rules two writers can break together (:data:`~git_registry.rules.CONFLICT_RULES`).
     A refusal aborts the transaction: Git then stops with "ref updates aborted by
     hook" (a receive-pack ends the connection: the client sees no reason over git://
-    or HTTP). At ``committed`` or ``aborted`` the updates are struck off the lock,
-    which is released when none is left.
+    or HTTP). At ``committed`` or ``aborted`` the updates (deletions too) are struck
+    off the lock, which is released when none is left.
     """
     updates = _registry_tags(_transaction_lines(lines))
-    pending = _pending(updates)
+    if state != "prepared":
+        # Deletions too: pre-receive holds the lock for them (a deletion landing
+        # between another push's check and its write would break what it checked).
+        entries = _pending(updates)
+        if entries:  # not only Git's own "0 0" lines for packed-refs
+            _push_lock(ctx, ctx.repo(), wait=False).done(entries)
+        return 0
+    pending = _pending(u for u in updates if u[2] is not None)
     if not pending:
-        # Deleting tags (and Git's own "0 0" lines when it rewrites packed-refs)
-        # cannot make a conflict, and was judged by pre-receive.
+        # Deleting tags cannot make a conflict; pre-receive judged it (under the lock).
         return 0
     repo = ctx.repo()
-    if state != "prepared":
-        _push_lock(ctx, repo, wait=False).done(pending)
-        return 0
     if pending <= _push_lock(ctx, repo, wait=False).pending():
         # Our pre-receive checked these updates under the lock this Git process
         # holds since: no registry tag was stored meanwhile.
@@ -198,8 +201,21 @@ def _registry_tags(updates: Iterable[Update]) -> list[Update]:
 
 
 def _pending(updates: Iterable[Update]) -> set[str]:
-    """How the lock names the updates that store a tag: ``<new object id> <ref>``."""
-    return {f"{new} {ref}" for ref, _old, new in updates if new is not None}
+    """How the lock names updates: ``<new object id> <ref>`` stores a tag, ``delete
+    <old object id> <ref>`` deletes one.
+
+    Deleting a ref, Git (2.39 does) may also run a transaction on packed-refs whose
+    lines are ``0 0 <ref>``: committed before the loose ref is removed, or aborted
+    before the deletion's own transaction starts. Without the old object id they
+    name nothing here, so only the deletion itself strikes its entry off.
+    """
+    found = set()
+    for ref, old, new in updates:
+        if new is not None:
+            found.add(f"{new} {ref}")
+        elif old is not None:
+            found.add(f"delete {old} {ref}")
+    return found
 
 
 def _take_lock(ctx: Context, repo: Repository) -> PushLock:
