@@ -143,6 +143,7 @@ class PushCheck:
                         state[name] = oid
         self._names = list(after) + [n for n in before if n not in after]
         self._known = None
+        touched = {u.ref[len(TAG_PREFIX) :] for u in updates if u.ref.startswith(TAG_PREFIX)}
         findings: list[Finding] = []
         pushed: dict[str, list[str]] = {}
         for update in updates:
@@ -168,6 +169,8 @@ class PushCheck:
                 pushed[parsed.artifact].append(name)
         for artifact, names in sorted(pushed.items()):
             findings.extend(self._artifact(artifact, names, before, after, only))
+            if only is None and names:
+                findings.extend(self._made_known(artifact, names, before, after, touched))
         return findings
 
     # -- tags ------------------------------------------------------------------------------
@@ -184,6 +187,41 @@ class PushCheck:
         if update.new is None:
             return None  # deleting a malformed tag only cleans up
         return _finding(rules.malformed_name(name, artifact))
+
+    def _made_known(
+        self,
+        artifact: str,
+        pushed: Sequence[str],
+        before: Mapping[str, ObjectId],
+        after: Mapping[str, ObjectId],
+        touched: Collection[str],
+    ) -> list[Finding]:
+        """Malformed names that the push makes problems: tags of ``artifact`` outside
+        the grammar, already there, when the pushed tags make it a known artifact
+        (``check`` then reports them). Only for an artifact new to the registry."""
+        if _tags_of(artifact, before) or self._declared(artifact):
+            return []  # known before: its malformed names were problems already
+        prefix = artifact_to_tag(artifact)
+        verb = "makes" if len(pushed) == 1 else "make"
+        findings = []
+        for name in sorted(after):
+            if (
+                name.startswith(prefix)
+                and name[len(prefix) : len(prefix) + 1] in ("@", "#")
+                and name not in touched  # pushed: judged by _malformed
+                and parse_tag(name) is None
+                and tag_artifact_prefix(name) == artifact
+            ):
+                problem = rules.malformed_name(name, artifact)
+                findings.append(
+                    Finding(
+                        name,
+                        f"{problem.message} (the pushed {', '.join(pushed)} {verb} {artifact} "
+                        f"a known artifact: delete {name} first)",
+                        problem.hint,
+                    )
+                )
+        return findings
 
     def _declared(self, artifact: str) -> bool:
         """Whether an ``artifacts.yaml`` at HEAD declares ``artifact`` (looked up by path)."""

@@ -283,6 +283,57 @@ def test_malformed_tag_of_an_artifact_declared_only_in_artifacts_yaml(client: Re
 
 
 @pytest.mark.parametrize("verify", [True, False], ids=["client", "server"])
+def test_a_push_that_makes_an_old_typo_a_malformed_name_is_refused(
+    client: Repo, remote: Repo, verify: bool
+) -> None:
+    """foo@1.0.0 is no problem while foo is unknown; a push that makes foo known would
+    make it one (check reports it): the push is refused until the typo is deleted."""
+    client.tag("foo@1.0.0")
+    client.tag("foo#dev#x")
+    assert push(client, "foo@1.0.0", "foo#dev#x").returncode == 0
+    assert remote.git_registry("check").code == 0
+    client.ok("register", "foo", "--version", "v1.0.0")
+    proc = push(client, "foo@v1.0.0", verify=verify)
+    assert proc.returncode != 0
+    assert (
+        "error: foo@1.0.0: '1.0.0' is not a version (the pushed foo@v1.0.0 makes foo a known "
+        "artifact: delete foo@1.0.0 first)" in proc.stderr
+    )
+    assert "hint: versions are v + SemVer: did you mean foo@v1.0.0?" in proc.stderr
+    assert "error: foo#dev#x: '#x' is not a counter (the pushed" in proc.stderr
+    assert "foo@v1.0.0" not in remote_tags(remote)
+    # Deleting the typos in the same push is fine.
+    proc = push(client, ":refs/tags/foo@1.0.0", ":refs/tags/foo#dev#x", "foo@v1.0.0")
+    assert proc.returncode == 0, proc.stderr
+    assert remote_tags(remote) == {"foo@v1.0.0"}
+    assert remote.git_registry("check").code == 0
+
+
+def test_old_typos_of_an_artifact_known_before_are_not_judged_again(
+    repo: Repo, remote: Repo
+) -> None:
+    repo.ok("register", "churn")
+    repo.tag("churn@1.0.0")
+    assert push(repo, "churn@v0.0.1", "churn@1.0.0").returncode == 0
+    remote.ok("hooks", "install", "--server")
+    repo.commit()
+    repo.ok("register", "churn")
+    proc = push(repo, "churn@v0.0.2")
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_typos_of_another_artifact_with_the_same_start_are_not_judged(
+    client: Repo, remote: Repo
+) -> None:
+    client.tag("foo-bar@1.0.0")
+    client.tag("foobar@1.0.0")
+    assert push(client, "foo-bar@1.0.0", "foobar@1.0.0").returncode == 0
+    client.ok("register", "foo", "--version", "v1.0.0")
+    proc = push(client, "foo@v1.0.0", verify=False)
+    assert proc.returncode == 0, proc.stderr
+
+
+@pytest.mark.parametrize("verify", [True, False], ids=["client", "server"])
 def test_version_registered_at_another_commit_is_refused(
     client: Repo, remote: Repo, verify: bool
 ) -> None:
