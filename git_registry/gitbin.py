@@ -200,6 +200,22 @@ def config_values(pattern: str, cwd: str | None = None) -> dict[str, str]:
     return values
 
 
+def head_ref(git_dir: str, cwd: str | None = None) -> str | None:
+    """The ref HEAD names (``refs/heads/main``), existing or not; None if it is detached."""
+    result = run_git(
+        [f"--git-dir={git_dir}", "symbolic-ref", "--quiet", "HEAD"], cwd=cwd, check=False
+    )
+    ref = result.stdout.strip()
+    return ref if result.returncode == 0 and ref else None
+
+
+def branch_refs(git_dir: str, limit: int, cwd: str | None = None) -> list[str]:
+    """The first ``limit`` branches (``refs/heads/...``), by name."""
+    args = ["for-each-ref", f"--count={limit}", "--format=%(refname)", "refs/heads/"]
+    result = run_git([f"--git-dir={git_dir}", *args], cwd=cwd)
+    return result.stdout.splitlines()
+
+
 def files_named(commit: str, filename: str, cwd: str | None = None) -> list[str]:
     """Every path in ``commit`` whose last part is ``filename`` (one ``git ls-tree``),
     folders included (``-t``): a folder named like the file is reported, not skipped."""

@@ -285,6 +285,47 @@ class PushCheck:
         return findings
 
 
+def headless_policy(repo: Repository) -> Finding | None:
+    """Why the server cannot read its policy, if HEAD names no commit while the
+    repository has branches (see :func:`headless`); None if it can, or if the
+    repository is empty (no policy yet: its first push brings the branches)."""
+    if repo.head() is not None:
+        return None
+    branches = gitbin.branch_refs(repo.paths.git_dir, _BRANCHES_SHOWN, cwd=repo.cwd)
+    if not branches:
+        return None
+    return headless(gitbin.head_ref(repo.paths.git_dir, cwd=repo.cwd), branches)
+
+
+_BRANCHES_SHOWN = 20
+
+
+def headless(head: str | None, branches: Sequence[str]) -> Finding:
+    """HEAD (naming ``head``, None if detached) names no commit, in a repository with
+    ``branches``: the server's policy cannot be read, and judging registry tags without
+    it would let through what ``check`` reports in every clone (a plain ``git init
+    --bare`` names ``master`` while the team pushes ``main``). So pushed registry tags
+    are refused until HEAD names the default branch."""
+    main = BRANCH_PREFIX + "main"
+    suggested = main if main in branches else branches[0] if len(branches) == 1 else None
+    if suggested is None:
+        names = ", ".join(b.removeprefix(BRANCH_PREFIX) for b in branches)
+        more = ", ..." if len(branches) >= _BRANCHES_SHOWN else ""
+        hint = f"git symbolic-ref HEAD refs/heads/BRANCH (branches: {names}{more})"
+    else:
+        hint = f"git symbolic-ref HEAD {suggested}"
+    what = (
+        f"the server's HEAD ({head}) names no branch"
+        if head
+        else "the server's HEAD names no commit"
+    )
+    return Finding(
+        "HEAD",
+        f"{what}, so its policy cannot be read: registry tags are refused",
+        hint=f"point it at the default branch: {hint}",
+    )
+
+
 def staged_problems(repo: Repository) -> list[ann.FileProblem]:
     """Problems of the staged (index) ``artifacts.yaml`` files and policy file.
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from git_registry.hookcheck import parse_pre_push, parse_pre_receive
+from git_registry.hookcheck import headless, parse_pre_push, parse_pre_receive
 from git_registry.hookfiles import wrapper
 
 from conftest import Repo, git
@@ -409,6 +409,94 @@ def test_server_policy_comes_from_its_default_branch_not_the_push(
     assert "remote: error: churn#qa#1: stage 'qa' is not allowed by .registry.yaml" in proc.stderr
     assert remote_tags(remote) == {"churn@v0.0.1"}
     assert "qa" not in git(remote.path, "show", "main:.registry.yaml")
+
+
+def headless_server(tmp_path: Path, client: Repo) -> Path:
+    """A bare repository made by a plain 'git init --bare' of Git < 3 (HEAD names
+    master) that received the client's main branch, with the server hooks."""
+    path = tmp_path / "plain.git"
+    git(tmp_path, "-c", "init.defaultBranch=master", "init", "-q", "--bare", str(path))
+    client.git("remote", "add", "origin", str(path))
+    client.git("push", "-q", "origin", "main")
+    proc = subprocess.run(
+        ["git", "registry", "hooks", "install", "--server"],
+        cwd=path,
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == (
+        "warning: the server's HEAD (refs/heads/master) names no branch, so its policy cannot "
+        "be read: registry tags are refused when pushed here\n"
+        "hint: point it at the default branch: git symbolic-ref HEAD refs/heads/main\n"
+    )
+    return path
+
+
+def test_a_server_whose_head_names_no_branch_refuses_registry_tags(
+    tmp_path: Path, repo: Repo
+) -> None:
+    """Its policy cannot be read: judging without it would let through what check
+    reports in every clone. Fail closed, with one finding that says how to fix it."""
+    repo.commit("policy", {".registry.yaml": "stages: [dev, prod]\n"})
+    server = headless_server(tmp_path, repo)
+    repo.ok("register", "churn", "--version", "v1.0.0")
+    repo.tag("churn#hax#1")
+    proc = push(repo, "--tags")
+    assert proc.returncode != 0
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("remote: error:")]
+    assert [e.rstrip() for e in errors] == [
+        "remote: error: HEAD: the server's HEAD (refs/heads/master) names no branch, so its "
+        "policy cannot be read: registry tags are refused"
+    ]
+    assert (
+        "remote: hint: point it at the default branch: git symbolic-ref HEAD refs/heads/main"
+        in (proc.stderr)
+    )
+    assert git(server, "tag") == ""
+    # Branches and other tags are not registry data: they pass.
+    repo.commit()
+    repo.git("tag", "-a", "-m", "a release", "release-1")
+    proc = push(repo, "main", "release-1")
+    assert proc.returncode == 0, proc.stderr
+    # Once HEAD names the default branch, the push is judged by its policy: the hook
+    # refuses exactly what check reports.
+    git(server, "symbolic-ref", "HEAD", "refs/heads/main")
+    proc = push(repo, "--tags")
+    assert proc.returncode != 0
+    assert "remote: error: churn#hax#1: stage 'hax' is not allowed by .registry.yaml" in (
+        proc.stderr
+    )
+    assert "HEAD" not in proc.stderr
+    assert git(server, "tag").split() == ["release-1"]
+
+
+def test_an_empty_server_judges_its_first_push_without_a_policy(tmp_path: Path, repo: Repo) -> None:
+    """An empty repository has no policy yet (its first push brings the branches): the
+    hook does not refuse registry tags for a HEAD that names no branch there."""
+    path = tmp_path / "empty.git"
+    git(tmp_path, "-c", "init.defaultBranch=master", "init", "-q", "--bare", str(path))
+    proc = subprocess.run(
+        ["git", "registry", "hooks", "install", "--server"], cwd=path, capture_output=True
+    )
+    assert proc.returncode == 0 and proc.stderr == b""
+    repo.git("remote", "add", "origin", str(path))
+    repo.ok("register", "churn")
+    proc = push(repo, "main", "churn@v0.0.1")
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_the_headless_hint_names_the_default_branch_when_it_can() -> None:
+    main = headless("refs/heads/master", ["refs/heads/dev", "refs/heads/main"])
+    assert main.hint == "point it at the default branch: git symbolic-ref HEAD refs/heads/main"
+    only = headless("refs/heads/master", ["refs/heads/trunk"])
+    assert only.hint == "point it at the default branch: git symbolic-ref HEAD refs/heads/trunk"
+    some = headless("refs/heads/master", ["refs/heads/a", "refs/heads/b"])
+    assert some.hint == (
+        "point it at the default branch: git symbolic-ref HEAD refs/heads/BRANCH (branches: a, b)"
+    )
+    detached = headless(None, ["refs/heads/a"])
+    assert detached.message.startswith("the server's HEAD names no commit, ")
 
 
 def test_counter_reused_is_refused(client: Repo, remote: Repo) -> None:

@@ -47,16 +47,23 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
 def _push(ctx: Context, hook: str, updates: Sequence[RefUpdate], where: str) -> int:
     if not any(u.ref.startswith(("refs/tags/", "refs/heads/")) for u in updates):
         return 0  # nothing of ours: do not even open the repository
-    from git_registry.hookcheck import PushCheck
+    from git_registry.hookcheck import PushCheck, headless_policy
 
     repo = ctx.repo()
     allow = ctx.config().get("registry.allowdelete", "").lower() in _TRUE
+    server = hook != "pre-push"
+    tags = _registry_tags((u.ref, u.old, u.new) for u in updates) if server else []
+    if any(new is not None for _ref, _old, new in tags):
+        # Without the policy of the default branch, no registry tag can be judged.
+        headless = headless_policy(repo)
+        if headless is not None:
+            return _refuse(ctx, hook, [headless], where)
     lock = None
     pending = set()
     if hook == "pre-receive":
         # A server checks and writes registry tags one push at a time: no other push
         # may store or delete tags between this check and the updates it lets through.
-        pending = _pending(_registry_tags((u.ref, u.old, u.new) for u in updates))
+        pending = _pending(tags)
     if pending:
         lock = _take_lock(ctx, repo)
     try:
@@ -72,6 +79,10 @@ def _push(ctx: Context, hook: str, updates: Sequence[RefUpdate], where: str) -> 
         return 0
     if lock is not None:
         lock.release()
+    return _refuse(ctx, hook, findings, where)
+
+
+def _refuse(ctx: Context, hook: str, findings: Sequence[Finding], where: str) -> int:
     _report(ctx, findings)
     refused = "the push" if hook == "pre-push" else "this push"
     ctx.message(

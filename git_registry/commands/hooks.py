@@ -37,7 +37,16 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
             "this is a bare repository: client hooks (pre-push, commit-msg) never run here",
             hint="on a server, install the server hooks: git registry hooks install --server",
         )
-    return _install(ctx, hooks_dir, SERVER_HOOKS if args.server else CLIENT_HOOKS, args.force)
+    code = _install(ctx, hooks_dir, SERVER_HOOKS if args.server else CLIENT_HOOKS, args.force)
+    if args.server:
+        from git_registry.hookcheck import headless_policy
+
+        headless = headless_policy(repo)
+        if headless is not None:
+            ctx.warn(f"{headless.message} when pushed here")
+            if headless.hint:
+                ctx.message("hint", headless.hint)
+    return code
 
 
 def _install(ctx: Context, hooks_dir: str, hooks: tuple[str, ...], force: bool) -> int:
