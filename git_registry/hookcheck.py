@@ -16,7 +16,7 @@ from git_registry import annotations as ann
 from git_registry import gitbin, rules
 from git_registry.catalog import Catalog, policy_at, too_large
 from git_registry.errors import RegistryError
-from git_registry.grammar import TAG_PREFIX, artifact_to_tag, parse_tag, tag_artifact_prefix
+from git_registry.grammar import TAG_PREFIX, artifact_to_tag, parse_tag_name, tag_artifact_prefix
 from git_registry.policy import CONFIG_FILE, GTO_CONFIG_FILE, Policy, parse_policy
 from git_registry.repo import Repository
 from git_registry.state import build_registry
@@ -153,7 +153,7 @@ class PushCheck:
             if not update.ref.startswith(TAG_PREFIX):
                 continue
             name = update.ref[len(TAG_PREFIX) :]
-            parsed = parse_tag(name)
+            parsed = parse_tag_name(name)
             if parsed is None:
                 finding = self._malformed(name, update) if only is None else None
                 if finding is not None:
@@ -178,7 +178,7 @@ class PushCheck:
         if artifact == name or not artifact:
             return None
         if self._known is None:  # every artifact named by a tag, before or after the push
-            self._known = {p.artifact for p in map(parse_tag, self._names) if p is not None}
+            self._known = {p.artifact for p in map(parse_tag_name, self._names) if p is not None}
         if artifact not in self._known and not self._declared(artifact):
             return None
         if update.new is None:
@@ -316,7 +316,7 @@ def _tags_of(artifact: str, refs: Mapping[str, ObjectId]) -> list[tuple[str, Obj
         for name, oid in refs.items()
         if name.startswith(prefix)
         and name[len(prefix) : len(prefix) + 1] in ("@", "#")
-        and (p := parse_tag(name)) is not None
+        and (p := parse_tag_name(name)) is not None
         and p.artifact == artifact
     )
 

@@ -19,6 +19,7 @@ from git_registry.grammar import (
     SemverKey,
     TagFields,
     parse_tag,
+    parse_tag_name,
     semver_key,
     strip_tag_prefix,
 )
@@ -171,7 +172,7 @@ def build_registry(
     rows: list[TagRow] = []
     fields: list[TagFields] = []
     for ref in refs:
-        parsed = parse_tag(ref.name)
+        parsed = parse_tag_name(ref.name)
         if parsed is not None:
             rows.append(tag_row(ref))
             fields.append(

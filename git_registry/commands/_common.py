@@ -24,7 +24,7 @@ from git_registry.grammar import (
     check_artifact_name,
     check_stage,
     check_version,
-    parse_tag,
+    parse_tag_name,
     parse_tags,
 )
 from git_registry.plan import Deletion, NewTag, event_time
@@ -96,7 +96,7 @@ def _known_artifacts(names: Iterable[str]) -> set[str]:
         prefix = name.partition("@")[0].partition("#")[0]
         if prefix in done or prefix == name:
             continue
-        parsed = parse_tag(name)
+        parsed = parse_tag_name(name)
         if parsed is not None:
             known.add(parsed.artifact)
             done.add(prefix)
@@ -326,7 +326,7 @@ def refuse_broken_rules(
     rows = list(loaded.rows)
     fields = list(loaded.fields)
     for tag, tagger in tags:
-        parsed = parse_tag(tag.name)
+        parsed = parse_tag_name(tag.name)
         assert parsed is not None, tag.name
         rows.append((tag.name, ObjectId(""), tag.target, "commit", tagger, tag.message, None))
         fields.append((parsed.artifact, parsed.kind, parsed.version, parsed.stage, parsed.counter))

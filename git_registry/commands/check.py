@@ -13,7 +13,7 @@ from git_registry.annotations import FILENAME, FileProblem
 from git_registry.catalog import Catalog
 from git_registry.cli import Context
 from git_registry.commands._common import load
-from git_registry.grammar import parse_tag, tag_artifact_prefix
+from git_registry.grammar import parse_tag_name, tag_artifact_prefix
 from git_registry.render import dump_json
 from git_registry.rules import Problem
 from git_registry.tags import ObjectId
@@ -82,7 +82,7 @@ def _malformed(
                 declared.update(parsed.annotations)
     problems = []
     for name in sorted(tag_names):
-        if parse_tag(name) is not None:
+        if parse_tag_name(name) is not None:
             continue
         artifact = tag_artifact_prefix(name)
         if artifact and artifact != name and artifact in declared:
