@@ -142,10 +142,14 @@ def parse_tag_name(name: str) -> TagName | None:
     return TagName(artifact, kind, None, stage, number)
 
 
-MAX_COUNTER_DIGITS = 9
-"""The most digits a counter may have. A longer one is a problem with its tag (the
-rulebook's ``counter`` rule): its number cannot be trusted to fit anywhere, and the
-next counter after it would make tag names too long for Git's ref files."""
+MAX_COUNTER_DIGITS = 18
+"""The most digits a counter may have (a 64-bit number). A longer one is a problem with
+its tag (the rulebook's ``counter`` rule): it is not read as a number at all (5,000
+digits would make ``int()`` raise) and the next counter after it would make tag names
+too long for Git's ref files."""
+COUNTER_ROOM = 10**17
+"""Counters from here up are read but reported: they leave no room for the counters
+after them (the next write's ``#N`` must still fit :data:`MAX_COUNTER_DIGITS`)."""
 BAD_COUNTER = -1
 """The counter of a tag whose ``#N`` has more than :data:`MAX_COUNTER_DIGITS` digits."""
 

@@ -48,7 +48,7 @@ class Rule(enum.Enum):
     TAGGER_TIME = "tagger-time"
     """The tagger time or zone is out of range, or far in the future."""
     COUNTER = "counter"
-    """The ``#N`` counter has too many digits to be read."""
+    """The ``#N`` counter has too many digits to be read, or leaves no room after it."""
     MALFORMED_NAME = "malformed-name"
     """A tag of a known artifact whose name is outside the grammar (a typo)."""
     VERSION_TWO_COMMITS = "version-two-commits"
@@ -164,6 +164,20 @@ def bad_counter(name: str, artifact: str) -> Problem:
 
     return Problem(
         f"its counter has more than {MAX_COUNTER_DIGITS} digits: ignored",
+        name,
+        artifact,
+        Rule.COUNTER,
+        hint="counters count an artifact's events: let git registry pick the next one",
+    )
+
+
+def counter_without_room(name: str, artifact: str) -> Problem:
+    """A counter so large that the counters after it would not fit: reported, and left
+    out when the next counter is chosen (so writes, and rollbacks, go on)."""
+    from git_registry.grammar import COUNTER_ROOM
+
+    return Problem(
+        f"its counter is {COUNTER_ROOM:,} or more: no room for the counters after it",
         name,
         artifact,
         Rule.COUNTER,

@@ -15,6 +15,7 @@ from operator import itemgetter
 from git_registry import rules
 from git_registry.grammar import (
     BAD_COUNTER,
+    COUNTER_ROOM,
     EventKind,
     SemverKey,
     TagFields,
@@ -235,7 +236,10 @@ def build_registry_rows(
             if counter == BAD_COUNTER:
                 problems.append(rules.bad_counter(name, artifact))
                 continue
-            counters[artifact] = max(counters.get(artifact, 0), counter)
+            if counter >= COUNTER_ROOM:  # read, reported, and never followed
+                problems.append(rules.counter_without_room(name, artifact))
+            else:
+                counters[artifact] = max(counters.get(artifact, 0), counter)
         if target is None or target_type != "commit" or problem is not None:
             found = rules.tag_object(name, artifact, target, target_type, problem)
             assert found is not None
