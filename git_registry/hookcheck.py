@@ -208,19 +208,20 @@ class PushCheck:
         """The problems the push gives ``artifact``: the rulebook's, after minus before."""
         old = build_registry(self.repo.read_tags(_tags_of(artifact, before)), now=self.now)
         new = build_registry(self.repo.read_tags(_tags_of(artifact, after)), now=self.now)
-        problems = rules.new_problems(old.problems, new.problems)
         if only is not None:
+            problems = rules.new_problems(old.problems, new.problems)
             problems = [p for p in problems if p.rule in only]
         else:
-            policy = self.catalog.policy()
+            problems = rules.new_problems(old.problems, new.problems)
+            # The stage rule judges the pushed assignments that hold a stage after the
+            # push; a cancel event that hands a stage back to an older holder is never
+            # refused for it (what was promoted can always be taken back).
+            held = rules.held_stage_problems(new.holds(), *policy_of(self.catalog.policy()))
+            problems.extend(p for p in held if p.tag in pushed)
             for name in pushed:
                 event = new.event(name)
-                if event is not None:
-                    problems.extend(
-                        rules.event_problems(
-                            event, policy.stages, policy.file, self.catalog.commit_problems
-                        )
-                    )
+                if event is not None and event.kind in rules.GATED:
+                    problems.extend(rules.event_problems(event, self.catalog.commit_problems))
         findings = []
         for problem in problems:
             finding = _finding(problem)
@@ -243,7 +244,7 @@ class PushCheck:
             return []  # not a commit: nothing of ours to check
         branch = ref[len(BRANCH_PREFIX) :]
         findings = [Finding(branch, str(p)) for p in self.catalog.commit_problems(commit)]
-        findings.extend(Finding(branch, str(p)) for p in policy_problems_at(self.repo, commit))
+        findings.extend(Finding(branch, str(p)) for p in policy_at(self.repo, commit)[1])
         return findings
 
 
@@ -303,9 +304,9 @@ def staged_problems(repo: Repository) -> list[ann.FileProblem]:
     return problems
 
 
-def policy_problems_at(repo: Repository, commit: ObjectId) -> tuple[ann.FileProblem, ...]:
-    """Problems of the policy file committed in ``commit`` (``.registry.yaml``, else ``.gto``)."""
-    return policy_at(repo, commit)[1]
+def policy_of(policy: Policy) -> tuple[tuple[str, ...] | None, str | None]:
+    """The policy's allowed stages and file, as the stage rule takes them."""
+    return policy.stages, policy.file
 
 
 def _tags_of(artifact: str, refs: Mapping[str, ObjectId]) -> list[tuple[str, ObjectId]]:

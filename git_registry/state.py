@@ -151,6 +151,16 @@ class Registry:
                 return event
         return None
 
+    def holds(self) -> list[Event]:
+        """The assignments through which versions hold their stages now (every version
+        holding one, not only the newest), artifact by artifact."""
+        return [
+            hold.assignment
+            for info in self.artifacts.values()
+            for held in info.stages.values()
+            for hold in held
+        ]
+
     def problems_of(self, tag: str) -> tuple[Problem, ...]:
         """The problems reported for one tag (``NAME`` or ``refs/tags/NAME``)."""
         tag = strip_tag_prefix(tag)

@@ -233,18 +233,24 @@ def test_accepted_push_gives_check_no_new_problem_malformed_name(
 
 
 def test_accepted_branch_push_gives_check_no_new_problem_policy(tmp_path: Path, repo: Repo) -> None:
-    """Design question: a push of the default branch that narrows 'stages' is accepted,
-    and check then reports every old assignment to a dropped stage (the hook judges
-    events against the policy at push time, check against today's)."""
+    """Design answer: a push of the default branch that narrows 'stages' is accepted (a
+    team may drop a stage, and the issue wants what was promoted to stay revocable).
+    The stage rule judges the stages versions HOLD: check then reports the one version
+    still holding the dropped stage (work to do), never the history of that stage, and
+    the report goes away with the rollback, which is always possible."""
     server = server_for(tmp_path, repo)
     repo.ok("register", "churn", "--version", "v1.0.0")
     repo.ok("promote", "churn", "dev")
+    repo.ok("unassign", "churn", "dev")
+    repo.ok("promote", "churn", "dev", "--force")
     assert run(repo.path, "git", "push", "-q", "origin", "--tags").returncode == 0
     assert reported_by_check(server) == set()
     repo.commit("policy", {".registry.yaml": "stages: [prod]\n"})
-    push = run(repo.path, "git", "push", "-q", "origin", "main")
-    if push.returncode == 0:
-        assert reported_by_check(server) == set()
+    assert run(repo.path, "git", "push", "-q", "origin", "main").returncode == 0
+    assert reported_by_check(server) == {"churn#dev#3"}  # the holder, not #1 or #2
+    repo.ok("unassign", "churn", "dev")
+    assert run(repo.path, "git", "push", "-q", "origin", "--tags").returncode == 0
+    assert reported_by_check(server) == set()
 
 
 # -- 4. writes that do not do what they print, cancels refused ----------------------------

@@ -37,7 +37,12 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     events = [event for info in registry.artifacts.values() for event in info.events]
     found.extend(
         rules.evaluate(
-            registry.problems, events, policy.stages, policy.file, catalog.commit_problems
+            registry.problems,
+            events,
+            registry.holds(),
+            policy.stages,
+            policy.file,
+            catalog.commit_problems,
         )
     )
     found.extend(_malformed(load_result.tag_names, set(registry.known), catalog, head, files))
