@@ -171,16 +171,21 @@ def test_duplicate_packed_ref_is_read_as_git_reads_it(repo: Repo) -> None:
 
 
 def test_replaced_tag_object_is_read_as_git_reads_it(repo: Repo) -> None:
-    """'the commit the registry reports for a tag is always git rev-parse TAG^{commit}':
-    rev-parse applies replace refs (git replace), the registry reads objects with
-    --no-replace-objects. A server accepts a push of refs/replace/* untouched."""
+    """Design answer: the registry reads tags as 'git --no-replace-objects rev-parse
+    TAG^{commit}' does (README, Rules and guarantees). A local 'git replace' (which
+    'git push' does not send) must not redirect what a pushed tag deploys: plain
+    rev-parse follows the replacement, the registry keeps the tag's own commit."""
     first, second = two_versions(repo)
     repo.git("tag", "-a", "-m", "other", "other", first)
     tag = repo.git("rev-parse", "refs/tags/churn@v2.0.0").strip()
     other = repo.git("rev-parse", "refs/tags/other").strip()
     repo.git("replace", "-f", tag, other)
-    assert peeled(repo, "churn@v2.0.0") == first != second
-    assert latest_commit(repo) == first
+    assert peeled(repo, "churn@v2.0.0") == first != second  # plain Git follows it
+    unreplaced = repo.git(
+        "--no-replace-objects", "rev-parse", "--verify", "refs/tags/churn@v2.0.0^{commit}"
+    ).strip()
+    assert unreplaced == second
+    assert latest_commit(repo) == second
 
 
 def test_symbolic_ref_tag_is_judged_by_check_as_the_hook_judges_it(
