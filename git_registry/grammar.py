@@ -114,10 +114,19 @@ def strip_tag_prefix(ref: str) -> str:
     return ref[len(TAG_PREFIX) :] if ref.startswith(TAG_PREFIX) else ref
 
 
-def parse_tag(name: str) -> TagName | None:
-    """Parse a tag name (``refs/tags/`` prefix accepted); None if it is not a registry tag."""
+def parse_tag(text: str) -> TagName | None:
+    """Parse a tag as a user writes it (``refs/tags/`` prefix accepted); None if it is
+    not a registry tag. For a ref's own name use :func:`parse_tag_name`."""
+    return parse_tag_name(strip_tag_prefix(text))
+
+
+def parse_tag_name(name: str) -> TagName | None:
+    """Parse the name of a tag ref (what follows ``refs/tags/``), exactly: a tag named
+    ``refs/tags/churn#prod#7`` (the ref ``refs/tags/refs/tags/churn#prod#7``) is an event
+    of the artifact ``refs/tags/churn``, never of ``churn``. None if it is not a
+    registry tag."""
     # Called for every tag of the repository: one regex match, one groups() call.
-    match = _TAG_RE.fullmatch(name[10:] if name.startswith(TAG_PREFIX) else name)
+    match = _TAG_RE.fullmatch(name)
     if match is None:
         return None
     artifact, stage, version, cancel, deprecated, counter = match.group(*_TAG_GROUPS)
@@ -133,10 +142,14 @@ def parse_tag(name: str) -> TagName | None:
     return TagName(artifact, kind, None, stage, number)
 
 
-MAX_COUNTER_DIGITS = 9
-"""The most digits a counter may have. A longer one is a problem with its tag (the
-rulebook's ``counter`` rule): its number cannot be trusted to fit anywhere, and the
-next counter after it would make tag names too long for Git's ref files."""
+MAX_COUNTER_DIGITS = 18
+"""The most digits a counter may have (a 64-bit number). A longer one is a problem with
+its tag (the rulebook's ``counter`` rule): it is not read as a number at all (5,000
+digits would make ``int()`` raise) and the next counter after it would make tag names
+too long for Git's ref files."""
+COUNTER_ROOM = 10**17
+"""Counters from here up are read but reported: they leave no room for the counters
+after them (the next write's ``#N`` must still fit :data:`MAX_COUNTER_DIGITS`)."""
 BAD_COUNTER = -1
 """The counter of a tag whose ``#N`` has more than :data:`MAX_COUNTER_DIGITS` digits."""
 
@@ -162,10 +175,10 @@ def parse_tags(names: list[str]) -> list[TagFields | None]:
     """
     text = "\n".join(names)
     rows = []
-    if text.count("\n") == len(names) - 1 and f"\n{TAG_PREFIX}" not in f"\n{text}":
+    if text.count("\n") == len(names) - 1:
         rows = _TAG_LINES_RE.findall(text)
-    if len(rows) != len(names):  # a name with a line break, or a prefix to strip
-        return [_fields(parse_tag(name)) for name in names]
+    if len(rows) != len(names):  # a name with a line break
+        return [_fields(parse_tag_name(name)) for name in names]
     fields: list[TagFields | None] = []
     append = fields.append
     for artifact, stage, version, _, _, _, _, _, cancel, deprecated, number in rows:

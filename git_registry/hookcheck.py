@@ -16,7 +16,7 @@ from git_registry import annotations as ann
 from git_registry import gitbin, rules
 from git_registry.catalog import Catalog, policy_at, too_large
 from git_registry.errors import RegistryError
-from git_registry.grammar import TAG_PREFIX, artifact_to_tag, parse_tag, tag_artifact_prefix
+from git_registry.grammar import TAG_PREFIX, artifact_to_tag, parse_tag_name, tag_artifact_prefix
 from git_registry.policy import CONFIG_FILE, GTO_CONFIG_FILE, Policy, parse_policy
 from git_registry.repo import Repository
 from git_registry.state import build_registry
@@ -154,7 +154,7 @@ class PushCheck:
             if not update.ref.startswith(TAG_PREFIX):
                 continue
             name = update.ref[len(TAG_PREFIX) :]
-            parsed = parse_tag(name)
+            parsed = parse_tag_name(name)
             if parsed is None:
                 finding = self._malformed(name, update) if only is None else None
                 if finding is not None:
@@ -181,7 +181,7 @@ class PushCheck:
         if artifact == name or not artifact:
             return None
         if self._known is None:  # every artifact named by a tag, before or after the push
-            self._known = {p.artifact for p in map(parse_tag, self._names) if p is not None}
+            self._known = {p.artifact for p in map(parse_tag_name, self._names) if p is not None}
         if artifact not in self._known and not self._declared(artifact):
             return None
         if update.new is None:
@@ -246,19 +246,20 @@ class PushCheck:
         """The problems the push gives ``artifact``: the rulebook's, after minus before."""
         old = build_registry(self.repo.read_tags(_tags_of(artifact, before)), now=self.now)
         new = build_registry(self.repo.read_tags(_tags_of(artifact, after)), now=self.now)
-        problems = rules.new_problems(old.problems, new.problems)
         if only is not None:
+            problems = rules.new_problems(old.problems, new.problems)
             problems = [p for p in problems if p.rule in only]
         else:
-            policy = self.catalog.policy()
+            problems = rules.new_problems(old.problems, new.problems)
+            # The stage rule judges the pushed assignments that hold a stage after the
+            # push; a cancel event that hands a stage back to an older holder is never
+            # refused for it (what was promoted can always be taken back).
+            held = rules.held_stage_problems(new.holds(), *policy_of(self.catalog.policy()))
+            problems.extend(p for p in held if p.tag in pushed)
             for name in pushed:
                 event = new.event(name)
-                if event is not None:
-                    problems.extend(
-                        rules.event_problems(
-                            event, policy.stages, policy.file, self.catalog.commit_problems
-                        )
-                    )
+                if event is not None and event.kind in rules.GATED:
+                    problems.extend(rules.event_problems(event, self.catalog.commit_problems))
         findings = []
         for problem in problems:
             finding = _finding(problem)
@@ -281,7 +282,7 @@ class PushCheck:
             return []  # not a commit: nothing of ours to check
         branch = ref[len(BRANCH_PREFIX) :]
         findings = [Finding(branch, str(p)) for p in self.catalog.commit_problems(commit)]
-        findings.extend(Finding(branch, str(p)) for p in policy_problems_at(self.repo, commit))
+        findings.extend(Finding(branch, str(p)) for p in policy_at(self.repo, commit)[1])
         return findings
 
 
@@ -382,9 +383,9 @@ def staged_problems(repo: Repository) -> list[ann.FileProblem]:
     return problems
 
 
-def policy_problems_at(repo: Repository, commit: ObjectId) -> tuple[ann.FileProblem, ...]:
-    """Problems of the policy file committed in ``commit`` (``.registry.yaml``, else ``.gto``)."""
-    return policy_at(repo, commit)[1]
+def policy_of(policy: Policy) -> tuple[tuple[str, ...] | None, str | None]:
+    """The policy's allowed stages and file, as the stage rule takes them."""
+    return policy.stages, policy.file
 
 
 def _tags_of(artifact: str, refs: Mapping[str, ObjectId]) -> list[tuple[str, ObjectId]]:
@@ -395,7 +396,7 @@ def _tags_of(artifact: str, refs: Mapping[str, ObjectId]) -> list[tuple[str, Obj
         for name, oid in refs.items()
         if name.startswith(prefix)
         and name[len(prefix) : len(prefix) + 1] in ("@", "#")
-        and (p := parse_tag(name)) is not None
+        and (p := parse_tag_name(name)) is not None
         and p.artifact == artifact
     )
 

@@ -379,6 +379,17 @@ def plan_unassign(
     that today's policy no longer lists).
     """
     target = _stage_target(registry, artifact, stage, version, force)
+    info = registry.artifacts[artifact]
+    owner = active_version_at(info, target.commit)
+    if owner is not None and owner.version != target.version:
+        # A stage tag at a commit belongs to the newest registration there: this one
+        # would unassign the stage from owner.version, not from target.version.
+        raise RegistryError(
+            f"commit {short(target.commit)} also holds {artifact} {owner.version}; an "
+            f"unassignment there would go to {owner.version}, not {target.version}",
+            hint=f"deregister {owner.version} first (always possible): "
+            f"git registry deregister {artifact}@{owner.version}",
+        )
     tag = _new_tag(
         EventKind.UNASSIGNMENT,
         artifact,

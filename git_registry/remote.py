@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from git_registry import gitbin
-from git_registry.grammar import TAG_PREFIX, artifact_to_tag, parse_tag
+from git_registry.grammar import TAG_PREFIX, artifact_to_tag, parse_tag_name
 from git_registry.tags import ObjectId
 
 _SCP_RE = re.compile(r"^[^/@:]+@[^/:]+:")
@@ -110,7 +110,7 @@ def list_tags(
     wanted = set(artifacts) if artifacts is not None else None
     tags = {}
     for name, oid in oids.items():
-        parsed = parse_tag(name)
+        parsed = parse_tag_name(name)
         if parsed is None or (wanted is not None and parsed.artifact not in wanted):
             continue
         tags[name] = RemoteTag(name, ObjectId(oid), ObjectId(peeled.get(name, oid)))

@@ -48,7 +48,7 @@ class Rule(enum.Enum):
     TAGGER_TIME = "tagger-time"
     """The tagger time or zone is out of range, or far in the future."""
     COUNTER = "counter"
-    """The ``#N`` counter has too many digits to be read."""
+    """The ``#N`` counter has too many digits to be read, or leaves no room after it."""
     MALFORMED_NAME = "malformed-name"
     """A tag of a known artifact whose name is outside the grammar (a typo)."""
     VERSION_TWO_COMMITS = "version-two-commits"
@@ -64,7 +64,7 @@ class Rule(enum.Enum):
     SHARED_COMMIT = "shared-commit"
     """One commit holds one active version of an artifact."""
     STAGE_NOT_ALLOWED = "stage-not-allowed"
-    """An assignment to a stage outside the policy's ``stages``."""
+    """A version holds a stage outside the policy's ``stages`` (through this assignment)."""
     INVALID_ANNOTATIONS = "invalid-annotations"
     """A registration or assignment of a commit whose ``artifacts.yaml`` is invalid."""
 
@@ -164,6 +164,20 @@ def bad_counter(name: str, artifact: str) -> Problem:
 
     return Problem(
         f"its counter has more than {MAX_COUNTER_DIGITS} digits: ignored",
+        name,
+        artifact,
+        Rule.COUNTER,
+        hint="counters count an artifact's events: let git registry pick the next one",
+    )
+
+
+def counter_without_room(name: str, artifact: str) -> Problem:
+    """A counter so large that the counters after it would not fit: reported, and left
+    out when the next counter is chosen (so writes, and rollbacks, go on)."""
+    from git_registry.grammar import COUNTER_ROOM
+
+    return Problem(
+        f"its counter is {COUNTER_ROOM:,} or more: no room for the counters after it",
         name,
         artifact,
         Rule.COUNTER,
@@ -301,33 +315,40 @@ def invalid_annotations(event: EventLike, problems: Sequence[object]) -> Problem
     )
 
 
-def event_problems(
-    event: EventLike,
-    stages: tuple[str, ...] | None,
-    policy_file: str | None,
-    file_problems: FileProblems,
+def event_problems(event: EventLike, file_problems: FileProblems) -> list[Problem]:
+    """The tagged commit's rule for one event (registrations and assignments only)."""
+    found = invalid_annotations(event, file_problems(event.commit))
+    return [] if found is None else [found]
+
+
+def held_stage_problems(
+    holds: Iterable[EventLike], stages: tuple[str, ...] | None, policy_file: str | None
 ) -> list[Problem]:
-    """The policy's and the commit's rules for one event (registrations and assignments)."""
-    if event.kind not in GATED:
+    """The policy's stage rule, for the assignments through which versions hold their
+    stages now (``holds``). A stage the policy no longer lists is a problem while it is
+    held, and stops being one once it is taken back (an unassignment, which is always
+    possible): an old, superseded assignment is history, not a problem, so a team can
+    narrow its stages without rewriting its tags."""
+    if stages is None:
         return []
-    found = [
-        stage_not_allowed(event, stages, policy_file),
-        invalid_annotations(event, file_problems(event.commit)),
-    ]
+    found = (stage_not_allowed(event, stages, policy_file) for event in holds)
     return [p for p in found if p is not None]
 
 
 def evaluate(
     problems: Iterable[Problem],
     events: Iterable[EventLike],
+    holds: Iterable[EventLike],
     stages: tuple[str, ...] | None,
     policy_file: str | None,
     file_problems: FileProblems,
 ) -> list[Problem]:
-    """Every problem: the state's (``problems``), then each event's."""
+    """Every problem: the state's (``problems``), the held stages', then each event's."""
     found = list(problems)
+    found.extend(held_stage_problems(holds, stages, policy_file))
     for event in events:
-        found.extend(event_problems(event, stages, policy_file, file_problems))
+        if event.kind in GATED:
+            found.extend(event_problems(event, file_problems))
     return found
 
 

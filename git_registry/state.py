@@ -15,10 +15,12 @@ from operator import itemgetter
 from git_registry import rules
 from git_registry.grammar import (
     BAD_COUNTER,
+    COUNTER_ROOM,
     EventKind,
     SemverKey,
     TagFields,
     parse_tag,
+    parse_tag_name,
     semver_key,
     strip_tag_prefix,
 )
@@ -149,6 +151,16 @@ class Registry:
                 return event
         return None
 
+    def holds(self) -> list[Event]:
+        """The assignments through which versions hold their stages now (every version
+        holding one, not only the newest), artifact by artifact."""
+        return [
+            hold.assignment
+            for info in self.artifacts.values()
+            for held in info.stages.values()
+            for hold in held
+        ]
+
     def problems_of(self, tag: str) -> tuple[Problem, ...]:
         """The problems reported for one tag (``NAME`` or ``refs/tags/NAME``)."""
         tag = strip_tag_prefix(tag)
@@ -171,7 +183,7 @@ def build_registry(
     rows: list[TagRow] = []
     fields: list[TagFields] = []
     for ref in refs:
-        parsed = parse_tag(ref.name)
+        parsed = parse_tag_name(ref.name)
         if parsed is not None:
             rows.append(tag_row(ref))
             fields.append(
@@ -234,7 +246,10 @@ def build_registry_rows(
             if counter == BAD_COUNTER:
                 problems.append(rules.bad_counter(name, artifact))
                 continue
-            counters[artifact] = max(counters.get(artifact, 0), counter)
+            if counter >= COUNTER_ROOM:  # read, reported, and never followed
+                problems.append(rules.counter_without_room(name, artifact))
+            else:
+                counters[artifact] = max(counters.get(artifact, 0), counter)
         if target is None or target_type != "commit" or problem is not None:
             found = rules.tag_object(name, artifact, target, target_type, problem)
             assert found is not None

@@ -209,19 +209,23 @@ class _Converter:
                     raise YamlError(
                         YamlProblem(key.line, key.column, "a mapping key must be a plain value")
                     )
-                marker = (type(key.value), key.value)
                 inner = (*path, str(key.value))
-                if marker in seen:
+                # Keys that are one key once read: equal in Python (1, 1.0 and true
+                # make one dict key) or written alike in JSON (1 and '1' are both "1").
+                markers = (("value", key.value), ("text", _json_key(key.value)))
+                first = next((seen[m] for m in markers if m in seen), None)
+                if first is not None:
                     self.problems.append(
                         YamlProblem(
                             key.line,
                             key.column,
-                            f"duplicate key '{key.value}' (first at line {seen[marker]})",
+                            f"duplicate key '{key.value}' (first at line {first})",
                             inner,
                         )
                     )
                     continue
-                seen[marker] = key.line
+                for m in markers:
+                    seen[m] = key.line
                 pairs.append((key, self.convert(value_node, depth + 1, inner)))
             return Node("map", tuple(pairs), line, column, end_line, bool(node.flow_style))
         if isinstance(node, yaml.SequenceNode):
@@ -246,7 +250,25 @@ class _Converter:
             ) from None
         if isinstance(value, float) and not math.isfinite(value):
             return node.value
+        if isinstance(value, int) and value.bit_length() > _MAX_INT_BITS:
+            # Python cannot print an integer of more than 4,300 digits (nor can most
+            # JSON readers hold one): 0x followed by 4,000 digits is data, not a number.
+            raise YamlError(
+                YamlProblem(line, column, f"a number of {value.bit_length():,} bits is too large")
+            )
         return value
+
+
+_MAX_INT_BITS = 1024
+
+
+def _json_key(value: object) -> str:
+    """A mapping key as JSON writes it (``json.dumps`` turns keys into text)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
 
 
 def _code(character: object) -> str:

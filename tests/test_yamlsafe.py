@@ -290,10 +290,21 @@ def test_duplicate_keys_are_reported_and_the_first_is_kept() -> None:
     ]
 
 
-def test_keys_of_different_types_are_not_duplicates() -> None:
-    root, problems = load(b"1: int\n'1': str\n")
+@pytest.mark.parametrize(
+    "text", [b"1: int\n'1': str\n", b"1: a\ntrue: b\n", b"1: a\n1.0: b\n", b"~: a\nnull: b\n"]
+)
+def test_keys_that_read_as_one_key_are_duplicates(text: bytes) -> None:
+    """Keys equal in Python (1, 1.0, true: one dict key) or written alike in JSON (1 and
+    '1' are both "1") would lose a value once read: they are reported, the first kept."""
+    root, problems = load(text)
+    assert [p.message.split(" (")[0].startswith("duplicate key") for p in problems] == [True]
+    assert root is not None and len(root.plain()) == 1
+
+
+def test_keys_that_stay_distinct_are_kept() -> None:
+    root, problems = load(b"1: a\n2: b\n'x': c\nfalse: d\n")
     assert problems == []
-    assert root is not None and root.plain() == {1: "int", "1": "str"}
+    assert root is not None and len(root.plain()) == 4
 
 
 def test_duplicate_key_in_flow_mapping_deep_in_custom() -> None:
@@ -472,3 +483,11 @@ def test_any_input_gives_a_value_or_a_yaml_error(data: bytes) -> None:
         root.type_name()
     for p in problems:
         assert p.line >= 1 and p.column >= 1
+
+
+def test_a_number_too_large_to_print_is_a_problem() -> None:
+    with pytest.raises(YamlError) as info:
+        load(b"custom: 0x" + b"f" * 4000 + b"\n")
+    assert "bits is too large" in info.value.problem.message
+    root, problems = load(b"custom: " + b"9" * 300 + b"\n")  # 997 bits: a number still
+    assert problems == [] and root is not None

@@ -24,7 +24,7 @@ from git_registry.grammar import (
     check_artifact_name,
     check_stage,
     check_version,
-    parse_tag,
+    parse_tag_name,
     parse_tags,
 )
 from git_registry.plan import Deletion, NewTag, event_time
@@ -96,7 +96,7 @@ def _known_artifacts(names: Iterable[str]) -> set[str]:
         prefix = name.partition("@")[0].partition("#")[0]
         if prefix in done or prefix == name:
             continue
-        parsed = parse_tag(name)
+        parsed = parse_tag_name(name)
         if parsed is not None:
             known.add(parsed.artifact)
             done.add(prefix)
@@ -326,25 +326,24 @@ def refuse_broken_rules(
     rows = list(loaded.rows)
     fields = list(loaded.fields)
     for tag, tagger in tags:
-        parsed = parse_tag(tag.name)
+        parsed = parse_tag_name(tag.name)
         assert parsed is not None, tag.name
         rows.append((tag.name, ObjectId(""), tag.target, "commit", tagger, tag.message, None))
         fields.append((parsed.artifact, parsed.kind, parsed.version, parsed.stage, parsed.counter))
     after = build_registry_rows(rows, fields)
     problems = rules.new_problems(loaded.registry.problems, after.problems)
-    if any(tag.kind in rules.GATED for tag, _ in tags):
-        # Registrations and assignments answer to the policy and to the tagged commit's
-        # artifacts.yaml; cancel events never. A broken policy cannot say which stages
-        # are allowed: fatal for an assignment.
-        catalog = ctx.catalog()
-        assigns = any(tag.kind is EventKind.ASSIGNMENT for tag, _ in tags)
-        policy = catalog.strict_policy() if assigns else catalog.policy()
-        for tag, _ in tags:
-            event = after.event(tag.name)
-            if event is not None:
-                problems.extend(
-                    rules.event_problems(event, policy.stages, policy.file, catalog.commit_problems)
-                )
+    if any(tag.kind is EventKind.ASSIGNMENT for tag, _ in tags):
+        # The policy's stage rule judges our assignments that hold a stage; cancel
+        # events are never judged by it. A broken policy cannot say which stages are
+        # allowed: fatal for an assignment.
+        policy = ctx.catalog().strict_policy()
+        ours = {tag.name for tag, _ in tags}
+        held = rules.held_stage_problems(after.holds(), policy.stages, policy.file)
+        problems.extend(p for p in held if p.tag in ours)
+    for tag, _ in tags:
+        event = after.event(tag.name)
+        if event is not None and event.kind in rules.GATED:
+            problems.extend(rules.event_problems(event, ctx.catalog().commit_problems))
     if problems:
         first = problems[0]
         message = first.message.removesuffix(": ignored")

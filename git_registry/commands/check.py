@@ -13,7 +13,7 @@ from git_registry.annotations import FILENAME, FileProblem
 from git_registry.catalog import Catalog
 from git_registry.cli import Context
 from git_registry.commands._common import load
-from git_registry.grammar import parse_tag, tag_artifact_prefix
+from git_registry.grammar import parse_tag_name, tag_artifact_prefix
 from git_registry.render import dump_json
 from git_registry.rules import Problem
 from git_registry.tags import ObjectId
@@ -37,7 +37,12 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     events = [event for info in registry.artifacts.values() for event in info.events]
     found.extend(
         rules.evaluate(
-            registry.problems, events, policy.stages, policy.file, catalog.commit_problems
+            registry.problems,
+            events,
+            registry.holds(),
+            policy.stages,
+            policy.file,
+            catalog.commit_problems,
         )
     )
     found.extend(_malformed(load_result.tag_names, set(registry.known), catalog, head, files))
@@ -82,7 +87,7 @@ def _malformed(
                 declared.update(parsed.annotations)
     problems = []
     for name in sorted(tag_names):
-        if parse_tag(name) is not None:
+        if parse_tag_name(name) is not None:
             continue
         artifact = tag_artifact_prefix(name)
         if artifact and artifact != name and artifact in declared:

@@ -206,9 +206,9 @@ def _registry_tags(updates: Iterable[Update]) -> list[Update]:
     found = [u for u in updates if u[0].startswith("refs/tags/") and ("@" in u[0] or "#" in u[0])]
     if not found:
         return []
-    from git_registry.grammar import parse_tag
+    from git_registry.grammar import parse_tag_name
 
-    return [u for u in found if parse_tag(u[0][len("refs/tags/") :]) is not None]
+    return [u for u in found if parse_tag_name(u[0][len("refs/tags/") :]) is not None]
 
 
 def _pending(updates: Iterable[Update]) -> set[str]:
