@@ -205,11 +205,13 @@ class PushCheck:
         verb = "makes" if len(pushed) == 1 else "make"
         findings = []
         for name in sorted(after):
+            # The names check reads as this artifact's (tag_artifact_prefix decides,
+            # as for _malformed); the prefixes only skip the others cheaply.
             if (
-                name.startswith(prefix)
-                and name[len(prefix) : len(prefix) + 1] in ("@", "#")
+                name.startswith((prefix, TAG_PREFIX))
+                and ("@" in name or "#" in name)
                 and name not in touched  # pushed: judged by _malformed
-                and parse_tag(name) is None
+                and parse_tag_name(name) is None
                 and tag_artifact_prefix(name) == artifact
             ):
                 problem = rules.malformed_name(name, artifact)
