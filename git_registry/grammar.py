@@ -218,8 +218,8 @@ def format_tag(tag: TagName) -> str:
 
 
 def tag_artifact_prefix(name: str) -> str:
-    """The part of a tag name before its first ``@`` or ``#``, as an artifact name."""
-    name = strip_tag_prefix(name)
+    """The part of a tag ref's name before its first ``@`` or ``#``, as an artifact
+    name (the name exactly: a tag named ``refs/tags/x`` is not the tag ``x``)."""
     cut = min((i for i in (name.find("@"), name.find("#")) if i >= 0), default=len(name))
     return tag_to_artifact(name[:cut])
 

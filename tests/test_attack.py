@@ -218,7 +218,13 @@ def test_hook_without_a_default_branch_does_not_drop_the_policy(tmp_path: Path) 
     client.ok("register", "churn", "--version", "v1.0.0")
     client.tag("churn#hax#1")
     push = run(client.path, "git", "push", "origin", "--tags")
-    assert reported_by_check(client) == refused_by_hook(push)
+    # Fail closed: nothing lands while the policy cannot be read, and the hook says why.
+    assert push.returncode != 0
+    assert "the server's HEAD (refs/heads/master) names no branch" in push.stderr
+    assert not git(server_path, "for-each-ref", "refs/tags")
+    git(server_path, "symbolic-ref", "HEAD", "refs/heads/main")
+    push = run(client.path, "git", "push", "origin", "--tags")
+    assert reported_by_check(client) == refused_by_hook(push) == {"churn#hax#1"}
 
 
 def test_accepted_push_gives_check_no_new_problem_malformed_name(
@@ -381,3 +387,16 @@ def test_empty_write_lock_left_by_a_killed_writer_is_not_forever(repo: Repo) -> 
     os.utime(lock, (old, old))
     proc = registry(repo.path, "register", "churn")
     assert proc.returncode == 0, proc.stderr
+
+
+def test_a_tag_named_like_a_ref_is_no_crash(tmp_path: Path, repo: Repo) -> None:
+    """A tag literally named refs/tags/churn (the ref refs/tags/refs/tags/churn) while
+    churn is registered: check and the server hook used to crash on it."""
+    server = server_for(tmp_path, repo)
+    repo.ok("register", "churn", "--version", "v1.0.0")
+    repo.tag("refs/tags/churn")
+    check = registry(repo.path, "check")
+    assert "Traceback" not in check.stderr and check.returncode == 0, check.stderr
+    push = run(repo.path, "git", "push", "origin", "--tags")
+    assert "Traceback" not in push.stderr and push.returncode == 0, push.stderr
+    assert reported_by_check(server) == set()

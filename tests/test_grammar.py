@@ -147,7 +147,7 @@ def test_strip_tag_prefix() -> None:
         ("churn@x#prod", "churn"),
         ("dir=name@v1.0.0", "dir:name"),
         ("dir/sub=name#prod", "dir/sub:name"),
-        ("refs/tags/churn@v1.0.0", "churn"),
+        ("refs/tags/churn@v1.0.0", "refs/tags/churn"),  # a ref's name, exactly
         ("churn", "churn"),
     ],
 )
