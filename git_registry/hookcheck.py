@@ -252,16 +252,10 @@ class PushCheck:
             problems = rules.new_problems(old.problems, new.problems)
             problems = [p for p in problems if p.rule in only]
         else:
-            problems = rules.new_problems(old.problems, new.problems)
-            # The stage rule judges the pushed assignments that hold a stage after the
-            # push; a cancel event that hands a stage back to an older holder is never
-            # refused for it (what was promoted can always be taken back).
-            held = rules.held_stage_problems(new.holds(), *policy_of(self.catalog.policy()))
-            problems.extend(p for p in held if p.tag in pushed)
-            for name in pushed:
-                event = new.event(name)
-                if event is not None and event.kind in rules.GATED:
-                    problems.extend(rules.event_problems(event, self.catalog.commit_problems))
+            policy = self.catalog.policy()
+            problems = rules.problems_of_new_tags(
+                old, new, set(pushed), policy.stages, policy.file, self.catalog.commit_problems
+            )
         findings = []
         for problem in problems:
             finding = _finding(problem)
@@ -383,11 +377,6 @@ def staged_problems(repo: Repository) -> list[ann.FileProblem]:
             )
             problems.extend(parsed.problems)
     return problems
-
-
-def policy_of(policy: Policy) -> tuple[tuple[str, ...] | None, str | None]:
-    """The policy's allowed stages and file, as the stage rule takes them."""
-    return policy.stages, policy.file
 
 
 def _tags_of(artifact: str, refs: Mapping[str, ObjectId]) -> list[tuple[str, ObjectId]]:

@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 from git_registry.errors import RegistryError
+from git_registry.writelock import process_alive
 
 FOLDER = "registry"
 """The registry's folder in the common Git directory (the tag cache's too)."""
@@ -106,17 +107,6 @@ def parse_holder(text: str) -> Holder:
     return Holder(Owner(int(pid), host), int(since), frozenset(pending))
 
 
-def pid_alive(pid: int) -> bool:
-    """Whether process ``pid`` exists on this host (it may belong to another user)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 class PushLock:
     """The push lock of the repository whose common Git directory is ``common_dir``.
 
@@ -137,7 +127,7 @@ class PushLock:
         timeout: float = TIMEOUT,
         max_age: int = MAX_AGE,
         clock: Callable[[], float] = time.time,
-        alive: Callable[[int], bool] = pid_alive,
+        alive: Callable[[int], bool] = process_alive,
     ) -> None:
         self.path = os.path.join(common_dir, FOLDER, LOCK_FILE)
         self.owner = owner

@@ -7,13 +7,13 @@ every caller:
   and about the order of an artifact's tags while it reads them: a tag that
   cannot be an event (malformed object, odd tagger time, unreadable counter) is
   left out, and every broken rule becomes a :class:`Problem` of the registry;
-- :func:`event_problems` adds the rules that need the team's policy and the
-  tagged commit's ``artifacts.yaml`` files; they gate registrations and
-  assignments only, so an event that cancels something (unassignment,
-  deregistration, deprecation) is never blocked by them;
+- :func:`held_stage_problems` adds the policy's stage rule for the stages versions
+  hold, and :func:`event_problems` the tagged commit's ``artifacts.yaml`` rule for
+  registrations and assignments: an event that cancels something (unassignment,
+  deregistration, deprecation) is never blocked by either;
 - ``git registry check`` reports :func:`evaluate` of the whole registry;
-- a write is refused, and a hook refuses a push, when the registry with the new
-  tags has a problem that it did not have without them (:func:`new_problems`).
+- a write is refused, and a hook refuses a push, with :func:`problems_of_new_tags`:
+  what the registry with the new tags has that it did not have without them.
 
 So ``check`` reports exactly what the server hook refuses when every tag is pushed
 to an empty repository, and every tag a write creates passes the hooks.
@@ -24,7 +24,7 @@ Pure: no Git, no I/O, no clock (callers pass ``now``).
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -266,7 +266,7 @@ def shared_commit(name: str, artifact: str, commit: ObjectId, live: Sequence[str
 
 
 class EventLike(Protocol):
-    """What :func:`event_problems` reads of an event (a ``state.Event`` has it all)."""
+    """What the rules read of an event (a ``state.Event`` has it all)."""
 
     @property
     def tag(self) -> str: ...
@@ -316,7 +316,10 @@ def invalid_annotations(event: EventLike, problems: Sequence[object]) -> Problem
 
 
 def event_problems(event: EventLike, file_problems: FileProblems) -> list[Problem]:
-    """The tagged commit's rule for one event (registrations and assignments only)."""
+    """The tagged commit's rule for one event (registrations and assignments only: the
+    commit's files are not even read for an event that cancels something)."""
+    if event.kind not in GATED:
+        return []
     found = invalid_annotations(event, file_problems(event.commit))
     return [] if found is None else [found]
 
@@ -347,7 +350,39 @@ def evaluate(
     found = list(problems)
     found.extend(held_stage_problems(holds, stages, policy_file))
     for event in events:
-        if event.kind in GATED:
+        found.extend(event_problems(event, file_problems))
+    return found
+
+
+class RegistryLike(Protocol):
+    """What :func:`problems_of_new_tags` reads of a registry (``state.Registry``)."""
+
+    @property
+    def problems(self) -> Sequence[Problem]: ...
+    def holds(self) -> Sequence[EventLike]: ...
+    def event(self, tag: str) -> EventLike | None: ...
+
+
+def problems_of_new_tags(
+    before: RegistryLike,
+    after: RegistryLike,
+    names: Collection[str],
+    stages: tuple[str, ...] | None,
+    policy_file: str | None,
+    file_problems: FileProblems,
+) -> list[Problem]:
+    """What the tags ``names`` (new or moved) do to the registry ``before``, giving
+    ``after``: every problem of the state it did not have, the stage rule for those of
+    them that hold a stage (a cancel event that hands a stage back to an older holder
+    is never refused for it: what was promoted can always be taken back), and the
+    tagged commit's rule for those that register or assign. A write refuses, and a
+    push hook refuses, exactly these."""
+    found = new_problems(before.problems, after.problems)
+    held = held_stage_problems(after.holds(), stages, policy_file)
+    found.extend(p for p in held if p.tag in names)
+    for name in names:
+        event = after.event(name)
+        if event is not None:
             found.extend(event_problems(event, file_problems))
     return found
 

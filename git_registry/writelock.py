@@ -288,7 +288,7 @@ def _take_over_if_stale(path: str) -> Owner | _Gone | _TakenOver | None:
             if age is None:
                 return None
             what = f"a lock file that names no owner (written {age:.0f} s ago)"
-        elif owner.host != _hostname() or _alive(owner.pid) or not _flock(fd):
+        elif owner.host != _hostname() or process_alive(owner.pid) or not _flock(fd):
             return owner
         else:
             what = owner.describe()
@@ -346,8 +346,9 @@ def _flock(fd: int) -> bool:
     return True
 
 
-def _alive(pid: int) -> bool:
-    """Whether process ``pid`` runs on this host (another user's process counts)."""
+def process_alive(pid: int) -> bool:
+    """Whether process ``pid`` runs on this host (another user's process counts; a
+    zombie does not). The one liveness test of every lock of ours."""
     if pid <= 0:
         return True  # not a process id: never guess that it is dead
     if os.name == "nt":  # pragma: no cover - there, os.kill(pid, 0) would terminate it
@@ -375,7 +376,7 @@ def _zombie(pid: int) -> bool:
 
 def _held_error(path: str, owner: Owner | None, timeout: float) -> RegistryError:
     who = owner.describe() if owner is not None else "a process that did not say who it is"
-    if owner is not None and owner.host == _hostname() and not _alive(owner.pid):
+    if owner is not None and owner.host == _hostname() and not process_alive(owner.pid):
         who += " (no longer running)"
     waited = f"{timeout:g} s" if timeout else "not waiting (registry.lockTimeout is 0)"
     return RegistryError(

@@ -390,3 +390,18 @@ def test_check_remote_refuses(value: str) -> None:
 def test_tag_word() -> None:
     assert gitbin.tag_word("churn@v1.0.0") == "churn@v1.0.0"
     assert gitbin.tag_word("-x=model@v1.0.0") == "refs/tags/-x=model@v1.0.0"
+
+
+def test_a_pre_push_remote_named_like_an_option_does_not_stop_the_push(repo: Repo) -> None:
+    """Git passes the pre-push hook the remote's name and URL; a remote named '-x' is
+    data (the refs come on stdin), never a usage error that blocks every push."""
+    proc = subprocess.run(
+        ["git", "registry", "hook", "pre-push", "-x", "/some/url"],
+        cwd=repo.path,
+        input="",
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == ""

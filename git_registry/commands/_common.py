@@ -331,19 +331,18 @@ def refuse_broken_rules(
         rows.append((tag.name, ObjectId(""), tag.target, "commit", tagger, tag.message, None))
         fields.append((parsed.artifact, parsed.kind, parsed.version, parsed.stage, parsed.counter))
     after = build_registry_rows(rows, fields)
-    problems = rules.new_problems(loaded.registry.problems, after.problems)
-    if any(tag.kind is EventKind.ASSIGNMENT for tag, _ in tags):
-        # The policy's stage rule judges our assignments that hold a stage; cancel
-        # events are never judged by it. A broken policy cannot say which stages are
-        # allowed: fatal for an assignment.
-        policy = ctx.catalog().strict_policy()
-        ours = {tag.name for tag, _ in tags}
-        held = rules.held_stage_problems(after.holds(), policy.stages, policy.file)
-        problems.extend(p for p in held if p.tag in ours)
-    for tag, _ in tags:
-        event = after.event(tag.name)
-        if event is not None and event.kind in rules.GATED:
-            problems.extend(rules.event_problems(event, ctx.catalog().commit_problems))
+    catalog = ctx.catalog()
+    # A broken policy cannot say which stages are allowed: fatal for an assignment only.
+    assigns = any(tag.kind is EventKind.ASSIGNMENT for tag, _ in tags)
+    policy = catalog.strict_policy() if assigns else catalog.policy()
+    problems = rules.problems_of_new_tags(
+        loaded.registry,
+        after,
+        {tag.name for tag, _ in tags},
+        policy.stages,
+        policy.file,
+        catalog.commit_problems,
+    )
     if problems:
         first = problems[0]
         message = first.message.removesuffix(": ignored")
