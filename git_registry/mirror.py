@@ -36,8 +36,8 @@ from git_registry.remote import cannot_read, git_reason, list_tags, printable
 from git_registry.state import ArtifactInfo, Event, Registry, VersionInfo
 
 if TYPE_CHECKING:
-    from git_registry.cli import Context
     from git_registry.commands._common import Loaded
+    from git_registry.session import Session as Context
 
 _LABEL_RE = re.compile(r"[^A-Za-z0-9._-]+")
 _SCP_RE = re.compile(r"^[^/]*:")
@@ -436,7 +436,6 @@ def load_many(ctx: Context, artifacts: Iterable[str] | None) -> Loaded:
     An artifact filter ``LABEL:NAME`` reads ``NAME`` from that remote only; a plain
     ``NAME`` is read from every remote.
     """
-    from git_registry.cli import Context
     from git_registry.commands._common import Loaded, load
 
     parts = []
@@ -451,7 +450,7 @@ def load_many(ctx: Context, artifacts: Iterable[str] | None) -> Loaded:
                     wanted.append(rest)
                 elif not sep or head not in {lb for lb, _ in ctx.mirrors()}:
                     wanted.append(artifact)
-        child = Context(ctx.stdout, ctx.stderr, ctx.env, ctx.cwd, ctx.color_option)
+        child = ctx.child()
         child.cache = path
         child.shallow_warned = True  # a cache is shallow by design and always complete
         try:

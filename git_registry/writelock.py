@@ -42,7 +42,7 @@ from git_registry.errors import RegistryError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from git_registry.cli import Context
+    from git_registry.session import Session as Context
 
 LOCK_DIR = "registry"
 LOCK_FILE = "write.lock"

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from git_registry import annotations as ann
 from git_registry import gitbin, rules
 from git_registry.annotations import Annotation, FileProblem
-from git_registry.cli import Context
 from git_registry.errors import PushError, RegistryError, UsageError
 from git_registry.grammar import (
     EventKind,
@@ -30,6 +29,7 @@ from git_registry.grammar import (
 from git_registry.plan import Deletion, NewTag, event_time
 from git_registry.render import describe, describe_event
 from git_registry.repo import NewTagObject
+from git_registry.session import Session
 from git_registry.state import Event, Registry, build_registry_rows
 from git_registry.tags import ObjectId, Signature, TagRow
 
@@ -45,20 +45,20 @@ class Loaded:
     fields: Sequence[TagFields] = ()
 
 
-def load(ctx: Context, artifacts: Iterable[str] | None = None) -> Loaded:
+def load(session: Session, artifacts: Iterable[str] | None = None) -> Loaded:
     """Read the tags once and build the registry.
 
     With ``artifacts``, only those artifacts' tag objects are read (every tag
     name is still listed, so counters and existence checks see all of them).
     """
-    if len(ctx.remotes) > 1:
+    if len(session.remotes) > 1:
         from git_registry.mirror import load_many
 
-        return load_many(ctx, artifacts)
+        return load_many(session, artifacts)
     if artifacts is not None:
         artifacts = list(artifacts)
-    warn_if_shallow(ctx, artifacts)
-    repo = ctx.repo()
+    warn_if_shallow(session, artifacts)
+    repo = session.repo()
     refs = repo.tag_refs()
     if artifacts is None:
         names = list(refs)
@@ -104,29 +104,29 @@ def _known_artifacts(names: Iterable[str]) -> set[str]:
 
 
 def head_annotations(
-    ctx: Context, artifacts: Iterable[str]
+    session: Session, artifacts: Iterable[str]
 ) -> tuple[dict[str, Annotation], list[FileProblem]]:
     """Annotations at HEAD from the root ``artifacts.yaml`` and the files of ``artifacts``
     (looked up by path, not by walking the tree), and those files' problems."""
-    head = ctx.repo().head()
+    head = session.repo().head()
     if head is None:
         return {}, []
     files = sorted({ann.FILENAME} | {ann.file_for(a)[0] for a in artifacts})
     found: dict[str, Annotation] = {}
     problems: list[FileProblem] = []
     for file in files:
-        parsed = ctx.catalog().file_at(head, file)
+        parsed = session.catalog().file_at(head, file)
         if parsed is not None:
             found.update(parsed.annotations)
             problems.extend(parsed.problems)
     return found, problems
 
 
-def warn_problems(ctx: Context, registry: Registry, artifact: str | None = None) -> None:
+def warn_problems(session: Session, registry: Registry, artifact: str | None = None) -> None:
     """Each problem once on stderr as a warning (only those of ``artifact`` if given)."""
     for problem in registry.problems:
         if artifact is None or problem.artifact == artifact:
-            ctx.warn(str(problem))
+            session.warn(str(problem))
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,20 +167,20 @@ def parse_selector(text: str, *, allow_stage: bool = True, allow_latest: bool = 
     return Selector(artifact)
 
 
-def resolve_ref(ctx: Context, ref: str) -> ObjectId:
+def resolve_ref(session: Session, ref: str) -> ObjectId:
     """The commit ``ref`` names, or a fatal error saying it does not resolve."""
-    commit = gitbin.resolve_commit(ref, cwd=ctx.repo().cwd)
+    commit = gitbin.resolve_commit(ref, cwd=session.repo().cwd)
     if commit is None:
-        head = gitbin.resolve_commit("HEAD", cwd=ctx.repo().cwd)
+        head = gitbin.resolve_commit("HEAD", cwd=session.repo().cwd)
         hint = None if head else "this repository has no commits yet; commit something first"
         raise RegistryError(f"'{ref}' does not name a commit", hint=hint)
     return commit
 
 
-def remote_name(ctx: Context) -> str:
+def remote_name(session: Session) -> str:
     """The remote that push hints and --push use: ``registry.remote``, default origin."""
     return gitbin.check_remote(
-        ctx.config().get("registry.remote", "origin"), source="registry.remote"
+        session.config().get("registry.remote", "origin"), source="registry.remote"
     )
 
 
@@ -199,7 +199,7 @@ PUSH_RETRIES = 3
 
 
 def create_tags(
-    ctx: Context,
+    session: Session,
     loaded: Loaded,
     tags: Sequence[NewTag],
     *,
@@ -217,20 +217,20 @@ def create_tags(
     times. Nothing is ever force-pushed, and only tags this command created are
     deleted.
     """
-    remote = remote_name(ctx)  # a bad registry.remote is refused before any tag is made
-    created = _create_local(ctx, loaded, tags)
+    remote = remote_name(session)  # a bad registry.remote is refused before any tag is made
+    created = _create_local(session, loaded, tags)
     if not push:
-        _publish(ctx, [t.name for t, _ in created], delete=False, push=False)
+        _publish(session, [t.name for t, _ in created], delete=False, push=False)
         return
     for attempt in range(PUSH_RETRIES + 1):
         from git_registry.remote import fetch_tags, push_tags
 
         names = [t.name for t, _ in created]
-        ctx.out(f"Pushing to {remote}: {', '.join(names)}")
-        outcomes = push_tags(remote, names, ctx.repo().cwd)
+        session.out(f"Pushing to {remote}: {', '.join(names)}")
+        outcomes = push_tags(remote, names, session.repo().cwd)
         for outcome in outcomes:
             if outcome.ok:
-                ctx.out(f"Pushed {outcome.name}")
+                session.out(f"Pushed {outcome.name}")
         failed = outcomes[-1] if outcomes and not outcomes[-1].ok else None
         if failed is None:
             return
@@ -244,12 +244,12 @@ def create_tags(
         # Someone else took the tag (or the remote's hook saw a conflict): fetch what
         # the remote has, drop our unpushed tags and plan again.
         for tag, oid in reversed(unpushed):
-            ctx.repo().delete_tag(tag.name, oid)
+            session.repo().delete_tag(tag.name, oid)
         artifacts = sorted({t.artifact for t, _ in unpushed})
-        ctx.repo().close()
-        fetch_tags(remote, ctx.repo().cwd, ctx.repo().tag_refs(), artifacts)
-        record_fetch(ctx, artifacts)
-        loaded = load(ctx, artifacts)
+        session.repo().close()
+        fetch_tags(remote, session.repo().cwd, session.repo().tag_refs(), artifacts)
+        record_fetch(session, artifacts)
+        loaded = load(session, artifacts)
         try:
             again = list(replan(loaded))
         except RegistryError as exc:
@@ -264,22 +264,22 @@ def create_tags(
                 f"push to '{remote}' failed: {failed.name} {failed.reason}",
                 hint="the remote's tags do not explain it: see the message above",
             )
-        ctx.warn(
+        session.warn(
             f"{failed.name} was refused by '{remote}' ({failed.reason}): someone else "
             f"was first; retrying as {', '.join(t.name for t in todo) or 'nothing new'}"
         )
         if not todo:
             return
-        created = _create_local(ctx, loaded, todo)
+        created = _create_local(session, loaded, todo)
 
 
 def _create_local(
-    ctx: Context, loaded: Loaded, tags: Sequence[NewTag]
+    session: Session, loaded: Loaded, tags: Sequence[NewTag]
 ) -> list[tuple[NewTag, ObjectId]]:
-    repo = ctx.repo()
+    repo = session.repo()
     ident = gitbin.committer_ident(cwd=repo.cwd)
-    if ctx.config().get("tag.gpgsign", "").lower() in ("true", "yes", "on", "1"):
-        ctx.warn(
+    if session.config().get("tag.gpgsign", "").lower() in ("true", "yes", "on", "1"):
+        session.warn(
             "tag.gpgSign is set, but git registry does not sign tags yet: the tags are unsigned"
         )
     timed: list[tuple[NewTag, Signature]] = []
@@ -290,7 +290,7 @@ def _create_local(
             when = max(when, previous + 1)
         previous = when
         timed.append((tag, dataclasses.replace(ident, time=when)))
-    refuse_broken_rules(ctx, loaded, timed)
+    refuse_broken_rules(session, loaded, timed)
     # One ref transaction: a registration and its assignment land together or not at all.
     oids = repo.create_tags(
         [NewTagObject(tag.name, tag.target, tag.message, tagger) for tag, tagger in timed]
@@ -298,7 +298,7 @@ def _create_local(
     created = [(tag, oid) for (tag, _), oid in zip(timed, oids, strict=True)]
     for tag, _oid in created:
         what = describe(tag.kind, tag.artifact, tag.version, tag.stage, tag.target)
-        ctx.out("Created tag ", (tag.name, "name"), f": {what}")
+        session.out("Created tag ", (tag.name, "name"), f": {what}")
     return created
 
 
@@ -314,7 +314,7 @@ def _tag_times(loaded: Loaded, artifact: str, now: int) -> list[int]:
 
 
 def refuse_broken_rules(
-    ctx: Context, loaded: Loaded, tags: Sequence[tuple[NewTag, Signature]]
+    session: Session, loaded: Loaded, tags: Sequence[tuple[NewTag, Signature]]
 ) -> None:
     """Refuse to create ``tags`` (with these taggers) if the registry with them would
     break a rule it did not break without them: the rulebook the hooks apply, so a
@@ -331,7 +331,7 @@ def refuse_broken_rules(
         rows.append((tag.name, ObjectId(""), tag.target, "commit", tagger, tag.message, None))
         fields.append((parsed.artifact, parsed.kind, parsed.version, parsed.stage, parsed.counter))
     after = build_registry_rows(rows, fields)
-    catalog = ctx.catalog()
+    catalog = session.catalog()
     # A broken policy cannot say which stages are allowed: fatal for an assignment only.
     assigns = any(tag.kind is EventKind.ASSIGNMENT for tag, _ in tags)
     policy = catalog.strict_policy() if assigns else catalog.policy()
@@ -350,7 +350,7 @@ def refuse_broken_rules(
         raise RegistryError(f"refusing to create the tag(s): {where}{message}", hint=first.hint)
 
 
-def delete_tags(ctx: Context, deletions: Sequence[Deletion], *, push: bool) -> None:
+def delete_tags(session: Session, deletions: Sequence[Deletion], *, push: bool) -> None:
     """Delete tags that still point where the registry saw them, all or none; report each.
 
     Raises:
@@ -358,26 +358,26 @@ def delete_tags(ctx: Context, deletions: Sequence[Deletion], *, push: bool) -> N
     """
     if not deletions:
         raise RegistryError("there are no tags to delete")
-    remote_name(ctx)  # a bad registry.remote is refused before any tag is deleted
+    remote_name(session)  # a bad registry.remote is refused before any tag is deleted
     # One ref transaction: every tag still where the registry saw it is deleted, or
     # none is (a tag that moved, a held lock: Git's reason, exit 128).
-    ctx.repo().delete_tags([(d.name, d.oid) for d in deletions])
+    session.repo().delete_tags([(d.name, d.oid) for d in deletions])
     for deletion in deletions:
-        ctx.out(f"Deleted tag {deletion.name} (it {describe_event(deletion.event)})")
-    _publish(ctx, [d.name for d in deletions], delete=True, push=push)
+        session.out(f"Deleted tag {deletion.name} (it {describe_event(deletion.event)})")
+    _publish(session, [d.name for d in deletions], delete=True, push=push)
 
 
-def _publish(ctx: Context, names: Sequence[str], *, delete: bool, push: bool) -> None:
-    remote = remote_name(ctx)
+def _publish(session: Session, names: Sequence[str], *, delete: bool, push: bool) -> None:
+    remote = remote_name(session)
     args = _push_command(remote, names, delete)
     if not push:
-        ctx.out("To publish, run:")
-        ctx.out(f"    {_quoted(args)}")
+        session.out("To publish, run:")
+        session.out(f"    {_quoted(args)}")
         return
-    ctx.out(f"Running: {_quoted(args)}")
-    result = gitbin.push(remote, names, delete=delete, cwd=ctx.repo().cwd)
+    session.out(f"Running: {_quoted(args)}")
+    result = gitbin.push(remote, names, delete=delete, cwd=session.repo().cwd)
     if result.returncode == 0:
-        ctx.out(f"Pushed to {remote}.")
+        session.out(f"Pushed to {remote}.")
         return
     detail = _push_failure(result)
     kept = "deleted locally" if delete else "kept in your local repository"
@@ -406,10 +406,10 @@ FETCHED = os.path.join("registry", "fetched")
 fetched in this shallow clone, one per line (``*``: every artifact)."""
 
 
-def record_fetch(ctx: Context, artifacts: Iterable[str] | None) -> None:
+def record_fetch(session: Session, artifacts: Iterable[str] | None) -> None:
     """Note, in a shallow clone, that the registry tags of ``artifacts`` (None: all)
     were fetched, so reads stop warning that they may be missing."""
-    common = ctx.repo().paths.common_dir
+    common = session.repo().paths.common_dir
     if not os.path.exists(os.path.join(common, "shallow")):
         return
     path = os.path.join(common, FETCHED)
@@ -419,12 +419,12 @@ def record_fetch(ctx: Context, artifacts: Iterable[str] | None) -> None:
             f.write("".join(f"{a}\n" for a in (["*"] if artifacts is None else artifacts)))
 
 
-def warn_if_shallow(ctx: Context, artifacts: Sequence[str] | None) -> None:
+def warn_if_shallow(session: Session, artifacts: Sequence[str] | None) -> None:
     """In a shallow clone (a CI checkout) where ``git registry fetch`` has not fetched
     these artifacts' tags, say that answers may be incomplete, once per command."""
-    if ctx.remotes or ctx.shallow_warned:
+    if session.remotes or session.shallow_warned:
         return  # a --remote cache is shallow by design and always complete
-    common = ctx.repo().paths.common_dir
+    common = session.repo().paths.common_dir
     if not os.path.exists(os.path.join(common, "shallow")):
         return
     try:
@@ -434,8 +434,8 @@ def warn_if_shallow(ctx: Context, artifacts: Sequence[str] | None) -> None:
         fetched = set()
     if "*" in fetched or (artifacts is not None and fetched.issuperset(artifacts)):
         return
-    ctx.shallow_warned = True
-    ctx.warn(
+    session.shallow_warned = True
+    session.warn(
         "this is a shallow clone: registry tags that were not fetched are unknown here, "
         "so answers may be out of date and new counters or versions may clash with the "
         "remote's (run 'git registry fetch' first)"
