@@ -26,18 +26,13 @@ import re
 import shutil
 import tempfile
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Iterator, Mapping, Sequence
 
 from git_registry import gitbin
 from git_registry.errors import RegistryError
 from git_registry.grammar import TAG_PREFIX, check_artifact_name
 from git_registry.remote import cannot_read, git_reason, list_tags, printable
 from git_registry.state import ArtifactInfo, Event, Registry, VersionInfo
-
-if TYPE_CHECKING:
-    from git_registry.commands._common import Loaded
-    from git_registry.session import Session as Context
 
 _LABEL_RE = re.compile(r"[^A-Za-z0-9._-]+")
 _SCP_RE = re.compile(r"^[^/]*:")
@@ -428,35 +423,3 @@ def merge(parts: Sequence[tuple[str, Registry]]) -> Registry:
         counters,
         tuple(sorted(known)),
     )
-
-
-def load_many(ctx: Context, artifacts: Iterable[str] | None) -> Loaded:
-    """The registries of several ``--remote``s as one, artifacts named ``LABEL:NAME``.
-
-    An artifact filter ``LABEL:NAME`` reads ``NAME`` from that remote only; a plain
-    ``NAME`` is read from every remote.
-    """
-    from git_registry.commands._common import Loaded, load
-
-    parts = []
-    names: set[str] = set()
-    for label, path in ctx.mirrors():
-        wanted = None
-        if artifacts is not None:
-            wanted = []
-            for artifact in artifacts:
-                head, sep, rest = artifact.partition(":")
-                if sep and head == label:
-                    wanted.append(rest)
-                elif not sep or head not in {lb for lb, _ in ctx.mirrors()}:
-                    wanted.append(artifact)
-        child = ctx.child()
-        child.cache = path
-        child.shallow_warned = True  # a cache is shallow by design and always complete
-        try:
-            loaded = load(child, wanted)
-        finally:
-            child.close()
-        parts.append((label, loaded.registry))
-        names.update(f"{label}:{n}" for n in loaded.tag_names)
-    return Loaded(merge(parts), frozenset(names))

@@ -12,6 +12,7 @@ from __future__ import annotations
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping
+    from contextlib import AbstractContextManager
     from typing import TextIO
 
     from git_registry.catalog import Catalog
@@ -83,6 +84,15 @@ class Session:
         """``registry.cache`` (default true): keep parsed tag objects in the Git directory."""
         value = self.config().get("registry.cache", "true").lower()
         return value not in ("false", "no", "off", "0", "")
+
+    def write_lock(self, command: str) -> AbstractContextManager[str]:
+        """The repository's write lock, waited for up to ``registry.lockTimeout``; a
+        stale lock taken over is reported as a warning. ``command`` (e.g. ``promote
+        churn``) is written into the lock so a waiter can say who holds it."""
+        from git_registry.writelock import lock_timeout, write_lock
+
+        timeout = lock_timeout(self.config())
+        return write_lock(self.repo().paths.common_dir, command, timeout=timeout, notice=self.warn)
 
     def catalog(self) -> Catalog:
         """Committed annotations and policy of the repository, read lazily and cached."""

@@ -40,10 +40,6 @@ from dataclasses import dataclass
 
 from git_registry.errors import RegistryError
 
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from git_registry.session import Session as Context
-
 LOCK_DIR = "registry"
 LOCK_FILE = "write.lock"
 DEFAULT_TIMEOUT = 10.0
@@ -133,14 +129,6 @@ def lock_timeout(config: Mapping[str, str]) -> float:
             hint="set it with e.g. 'git config registry.lockTimeout 10' (0: do not wait)",
         )
     return value
-
-
-def locked(ctx: Context, command: str) -> contextlib.AbstractContextManager[str]:
-    """The write lock of ``ctx``'s repository, waited for up to ``registry.lockTimeout``;
-    a stale lock taken over is reported as a warning. ``command`` (e.g. ``promote
-    churn``) is written into the lock so a waiter can say who holds it."""
-    timeout = lock_timeout(ctx.config())
-    return write_lock(ctx.repo().paths.common_dir, command, timeout=timeout, notice=ctx.warn)
 
 
 @contextlib.contextmanager

@@ -137,13 +137,18 @@ def test_a_commit_holds_one_active_version_even_with_force(repo: Repo) -> None:
         (["deprecate", "nosuch"], "unknown artifact 'nosuch'"),
     ],
 )
-def test_bad_input_is_fatal_and_changes_nothing(repo: Repo, args: list[str], message: str) -> None:
+def test_bad_input_is_refused_and_changes_nothing(
+    repo: Repo, args: list[str], message: str
+) -> None:
+    """Bad input is fatal (128); naming something that does not exist is "not found",
+    decided once for lookups and writes alike: exit 1 with ``error:``."""
     repo.ok("register", "churn")
     before = snapshot(repo)
     result = repo.run(*args)
-    assert result.code == 128, result
+    not_found = any(s in message for s in ("unknown artifact", "has no version", "no version of"))
+    assert result.code == (1 if not_found else 128), result
     assert message in result.err
-    assert result.err.startswith("fatal: ")
+    assert result.err.startswith("error: " if not_found else "fatal: ")
     assert "Traceback" not in result.err
     assert result.out == ""
     assert snapshot(repo) == before

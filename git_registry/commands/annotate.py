@@ -11,7 +11,6 @@ from git_registry.commands import Command
 from git_registry.errors import RegistryError
 from git_registry.grammar import NAME_RE, NAME_RULE, check_artifact_name
 from git_registry.session import Session
-from git_registry.writelock import locked
 from git_registry.yamlsafe import YamlError, load
 
 COMMAND = Command(
@@ -65,7 +64,7 @@ def arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, session: Session) -> int:
-    from git_registry.commands._edit import edit
+    from git_registry.editing import edit
 
     for option, values in (
         ("--path", [args.path]),
@@ -110,7 +109,7 @@ def run(args: argparse.Namespace, session: Session) -> int:
             fields["custom"] = merged
         return fields
 
-    with locked(session, f"annotate {name}"):
+    with session.write_lock(f"annotate {name}"):
         file = edit(
             session,
             name,

@@ -38,7 +38,7 @@ def arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, session: Session) -> int:
-    from git_registry.commands._common import load
+    from git_registry.reading import load
     from git_registry.render import dump_json
 
     repo = session.repo()

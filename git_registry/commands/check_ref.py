@@ -79,7 +79,8 @@ def run(args: argparse.Namespace, session: Session) -> int:
 
 
 def _event(args: argparse.Namespace, session: Session, name: str) -> Event:
-    from git_registry.commands._common import load, remote_name
+    from git_registry.reading import load
+    from git_registry.writing import remote_name
 
     if args.ref.startswith("refs/") and not args.ref.startswith("refs/tags/"):
         raise NotFoundError(f"'{args.ref}' is not a tag: registry events are tags under refs/tags/")

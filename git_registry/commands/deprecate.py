@@ -8,7 +8,6 @@ from git_registry import gitbin, options
 from git_registry.commands import Command
 from git_registry.grammar import check_artifact_name
 from git_registry.session import Session
-from git_registry.writelock import locked
 
 COMMAND = Command(
     name="deprecate",
@@ -34,11 +33,12 @@ def arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, session: Session) -> int:
-    from git_registry.commands._common import create_tags, delete_tags, load
     from git_registry.plan import plan_deprecate, plan_deprecate_delete
+    from git_registry.reading import load
+    from git_registry.writing import create_tags, delete_tags
 
     name = check_artifact_name(args.name)
-    with locked(session, f"deprecate {name}"):
+    with session.write_lock(f"deprecate {name}"):
         loaded = load(session, [name])
         if args.delete:
             delete_tags(session, plan_deprecate_delete(loaded.registry, name), push=args.push)

@@ -9,7 +9,6 @@ from git_registry.commands import Command
 from git_registry.errors import UsageError
 from git_registry.grammar import check_version
 from git_registry.session import Session
-from git_registry.writelock import locked
 
 COMMAND = Command(
     name="deregister",
@@ -31,8 +30,10 @@ def arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, session: Session) -> int:
-    from git_registry.commands._common import create_tags, delete_tags, load, parse_selector
     from git_registry.plan import plan_deregister, plan_deregister_delete
+    from git_registry.reading import load
+    from git_registry.selectors import parse_selector
+    from git_registry.writing import create_tags, delete_tags
 
     selector = parse_selector(args.name, allow_stage=False, allow_latest=False)
     version = selector.version
@@ -44,7 +45,7 @@ def run(args: argparse.Namespace, session: Session) -> int:
         raise UsageError(
             f"which version of {selector.artifact}? write {selector.artifact}@vX.Y.Z",
         )
-    with locked(session, f"deregister {selector.artifact}@{version}"):
+    with session.write_lock(f"deregister {selector.artifact}@{version}"):
         loaded = load(session, [selector.artifact])
         if args.delete:
             delete_tags(

@@ -13,7 +13,7 @@ from git_registry.tags import ObjectId, short
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from git_registry.commands._common import Selector
+    from git_registry.selectors import Selector
 
 
 COMMAND = Command(
@@ -54,8 +54,8 @@ def arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, session: Session) -> int:
-    from git_registry.commands._common import parse_selector, resolve_ref
     from git_registry.render import dump_json
+    from git_registry.selectors import parse_selector, resolve_ref
 
     selector = parse_selector(args.selector)
     name = selector.artifact
@@ -101,8 +101,8 @@ def run(args: argparse.Namespace, session: Session) -> int:
 def _version_commit(
     session: Session, artifact: str, text: str, selector: Selector
 ) -> tuple[ObjectId, str]:
-    from git_registry.commands._common import load, warn_problems
     from git_registry.plan import known_hint
+    from git_registry.reading import load, warn_problems
 
     registry = load(session, [artifact]).registry
     warn_problems(session, registry, artifact)

@@ -41,8 +41,8 @@ def split_remote(session: Session, words: list[str]) -> tuple[str, list[str]]:
     A first word that starts with '-' and is not an artifact name is refused as a
     remote (:func:`~git_registry.gitbin.check_remote`), before anything runs.
     """
-    from git_registry.commands._common import remote_name
     from git_registry.remote import is_remote
+    from git_registry.writing import remote_name
 
     if words and words[0].startswith("-"):
         try:
@@ -61,7 +61,7 @@ def fetch(session: Session, remote: str, names: list[str] | None) -> FetchResult
         FetchError: some tags could not be fetched (the differing local tags kept
             were reported first).
     """
-    from git_registry.commands._common import record_fetch
+    from git_registry.reading import record_fetch
     from git_registry.remote import FetchError, fetch_tags
 
     repo = session.repo()

@@ -131,7 +131,7 @@ def _refuse(session: Session, hook: str, findings: Sequence[Finding], where: str
     _report(session, findings)
     refused = "the push" if hook == "pre-push" else "this push"
     session.message(
-        "fatal",
+        "error",
         f"git-registry {hook} hook refused {refused}: {len(findings)} problem(s); "
         f"nothing was changed on {where}",
     )
@@ -147,7 +147,7 @@ def _commit_msg(session: Session) -> int:
     for problem in problems:
         session.message("error", str(problem))
     session.message(
-        "fatal",
+        "error",
         f"git-registry commit-msg hook refused the commit: {len(problems)} problem(s) in the "
         "staged files: fix them, 'git add' them and commit again",
     )
@@ -216,7 +216,7 @@ def _reference_transaction(session: Session, state: str, lines: Iterable[str]) -
     lock.release()
     _report(session, findings)
     session.message(
-        "fatal",
+        "error",
         f"git-registry reference-transaction hook refused this ref transaction: "
         f"{len(findings)} problem(s) with tags stored meanwhile; no ref was changed",
     )

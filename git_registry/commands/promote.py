@@ -9,7 +9,6 @@ from git_registry.commands import Command
 from git_registry.errors import UsageError
 from git_registry.grammar import check_version
 from git_registry.session import Session
-from git_registry.writelock import locked
 
 COMMAND = Command(
     name="promote",
@@ -46,8 +45,10 @@ def arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, session: Session) -> int:
-    from git_registry.commands._common import Loaded, create_tags, load, parse_selector, resolve_ref
     from git_registry.plan import NewTag, plan_promote
+    from git_registry.reading import Loaded, load
+    from git_registry.selectors import parse_selector, resolve_ref
+    from git_registry.writing import create_tags
 
     selector = parse_selector(args.name, allow_stage=False, allow_latest=False)
     version = selector.version
@@ -79,7 +80,7 @@ def run(args: argparse.Namespace, session: Session) -> int:
             return [made.assignment]
         return [made.registration, made.assignment]
 
-    with locked(session, f"promote {args.name} {args.stage}"):
+    with session.write_lock(f"promote {args.name} {args.stage}"):
         loaded = load(session, [selector.artifact])
         create_tags(session, loaded, plan(loaded), push=args.push, replan=plan)
     return 0

@@ -31,8 +31,9 @@ def arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, session: Session) -> int:
-    from git_registry.commands._common import events_of, load
-    from git_registry.remote import list_tags, push_tag
+    from git_registry.reading import events_of, load
+    from git_registry.remote import list_tags
+    from git_registry.writing import push_each
 
     remote, names = split_remote(session, list(args.words))
     repo = session.repo()
@@ -61,14 +62,11 @@ def run(args: argparse.Namespace, session: Session) -> int:
         for name in todo:
             session.out(f"would push {name}")
         return 0
-    failed = 0
-    for name in todo:
-        outcome = push_tag(remote, name, repo.cwd)
-        if outcome.ok:
-            session.out(f"Pushed {name}")
-        else:
-            failed += 1
-            session.message("error", f"{name} was not pushed: {outcome.reason}")
+    outcomes = push_each(session, remote, todo, keep_going=True)
+    for outcome in outcomes:
+        if not outcome.ok:
+            session.message("error", f"{outcome.name} was not pushed: {outcome.reason}")
+    failed = sum(not outcome.ok for outcome in outcomes)
     if failed:
         session.message("error", f"{failed} of {len(todo)} tag(s) were not pushed to {remote}")
         return EXIT_NOT_FOUND

@@ -8,7 +8,6 @@ from git_registry import options
 from git_registry.commands import Command
 from git_registry.grammar import check_artifact_name
 from git_registry.session import Session
-from git_registry.writelock import locked
 
 COMMAND = Command(
     name="register",
@@ -62,8 +61,10 @@ def arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, session: Session) -> int:
-    from git_registry.commands._common import Loaded, create_tags, load, resolve_ref
     from git_registry.plan import Bump, NewTag, plan_register
+    from git_registry.reading import Loaded, load
+    from git_registry.selectors import resolve_ref
+    from git_registry.writing import create_tags
 
     name = check_artifact_name(args.name)
     commit = resolve_ref(session, args.ref)
@@ -82,7 +83,7 @@ def run(args: argparse.Namespace, session: Session) -> int:
             )
         ]
 
-    with locked(session, f"register {name}"):
+    with session.write_lock(f"register {name}"):
         loaded = load(session, [name])
         create_tags(session, loaded, plan(loaded), push=args.push, replan=plan)
     return 0

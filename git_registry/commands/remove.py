@@ -10,7 +10,6 @@ from git_registry.commands import Command
 from git_registry.errors import RegistryError
 from git_registry.grammar import check_artifact_name
 from git_registry.session import Session
-from git_registry.writelock import locked
 
 COMMAND = Command(
     name="remove",
@@ -29,7 +28,7 @@ def arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, session: Session) -> int:
-    from git_registry.commands._edit import edit
+    from git_registry.editing import edit
 
     name = check_artifact_name(args.name)
     file, _key = ann.file_for(name)
@@ -41,7 +40,7 @@ def run(args: argparse.Namespace, session: Session) -> int:
             )
         return None
 
-    with locked(session, f"remove {name}"):
+    with session.write_lock(f"remove {name}"):
         edit(
             session,
             name,

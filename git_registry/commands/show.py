@@ -15,7 +15,7 @@ from git_registry.session import Session
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from git_registry.commands._common import Selector
+    from git_registry.selectors import Selector
     from git_registry.state import ArtifactInfo, StageHold, VersionInfo
 
 
@@ -70,8 +70,8 @@ def arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, session: Session) -> int:
-    from git_registry.commands._common import head_annotations, load, warn_problems
     from git_registry.plan import known_hint
+    from git_registry.reading import head_annotations, load, warn_problems
 
     if args.selector is None:
         if args.value:
@@ -101,8 +101,8 @@ def run(args: argparse.Namespace, session: Session) -> int:
 def _selector(session: Session, text: str) -> Selector:
     """A selector, its artifact ``LABEL:NAME`` with several ``--remote``, as the table
     names it (``ra:models:seg#prod``)."""
-    from git_registry.commands._common import parse_selector
     from git_registry.mirror import split_label
+    from git_registry.selectors import parse_selector
 
     label, rest = split_label(session.remotes, text)
     selector = parse_selector(rest)
@@ -112,7 +112,7 @@ def _selector(session: Session, text: str) -> Selector:
 
 
 def _show_registry(args: argparse.Namespace, session: Session) -> int:
-    from git_registry.commands._common import head_annotations, load, warn_problems
+    from git_registry.reading import head_annotations, load, warn_problems
     from git_registry.render import artifact_json, dump_json, registry_table
 
     registry = load(session).registry
@@ -165,7 +165,7 @@ def _show_registry(args: argparse.Namespace, session: Session) -> int:
 
 
 def _show_artifact(args: argparse.Namespace, session: Session, info: ArtifactInfo) -> int:
-    from git_registry.commands._common import head_annotations
+    from git_registry.reading import head_annotations
     from git_registry.render import artifact_json, dump_json, version_json, versions_table
 
     versions = [v for v in info.versions if v.active or args.all]

@@ -7,7 +7,6 @@ import argparse
 from git_registry import options
 from git_registry.commands import Command
 from git_registry.session import Session
-from git_registry.writelock import locked
 
 COMMAND = Command(
     name="unassign",
@@ -38,11 +37,13 @@ def arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, session: Session) -> int:
-    from git_registry.commands._common import Loaded, create_tags, delete_tags, load, parse_selector
     from git_registry.plan import NewTag, plan_unassign, plan_unassign_delete
+    from git_registry.reading import Loaded, load
+    from git_registry.selectors import parse_selector
+    from git_registry.writing import create_tags, delete_tags
 
     selector = parse_selector(args.name, allow_stage=False, allow_latest=False)
-    with locked(session, f"unassign {args.name} {args.stage}"):
+    with session.write_lock(f"unassign {args.name} {args.stage}"):
         loaded = load(session, [selector.artifact])
         if args.delete:
             deletions = plan_unassign_delete(

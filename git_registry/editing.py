@@ -16,9 +16,9 @@ from typing import Any
 
 from git_registry import annotations as ann
 from git_registry import gitbin
-from git_registry.commands._common import remote_name
 from git_registry.errors import RegistryError, UsageError
 from git_registry.session import Session
+from git_registry.writing import remote_name
 from git_registry.yamlsafe import load
 
 Change = Callable[[ann.Annotation | None, bool], "dict[str, Any] | None"]

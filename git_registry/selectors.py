@@ -1,0 +1,66 @@
+"""What a user names on the command line: ``NAME``, ``NAME@vX.Y.Z``, ``NAME@latest``,
+``NAME#STAGE`` selectors, and revisions resolved to commits.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from git_registry import gitbin
+from git_registry.errors import RegistryError
+from git_registry.grammar import (
+    check_artifact_name,
+    check_stage,
+    check_version,
+)
+from git_registry.session import Session
+from git_registry.tags import ObjectId
+
+
+@dataclass(frozen=True, slots=True)
+class Selector:
+    """``NAME``, ``NAME@vX.Y.Z``, ``NAME@latest`` or ``NAME#STAGE``."""
+
+    artifact: str
+    version: str | None = None
+    stage: str | None = None
+    latest: bool = False
+
+
+_SELECTOR_RE = re.compile(r"^(?P<artifact>[^@#]+)(?:@(?P<version>[^@#]+)|#(?P<stage>[^@#]+))?$")
+
+
+def parse_selector(text: str, *, allow_stage: bool = True, allow_latest: bool = True) -> Selector:
+    """Parse a selector typed by a user; invalid parts get the grammar's message."""
+    match = _SELECTOR_RE.match(text)
+    if match is None:
+        raise RegistryError(
+            f"cannot understand '{text}'",
+            hint="write NAME, NAME@vX.Y.Z"
+            + (", NAME@latest" if allow_latest else "")
+            + (" or NAME#STAGE" if allow_stage else ""),
+        )
+    artifact = check_artifact_name(match["artifact"])
+    version, stage = match["version"], match["stage"]
+    if version in ("latest", "greatest"):
+        if not allow_latest:
+            raise RegistryError(f"'{text}': @latest is not allowed here")
+        return Selector(artifact, latest=True)
+    if version is not None:
+        return Selector(artifact, version=check_version(version))
+    if stage is not None:
+        if not allow_stage:
+            raise RegistryError(f"'{text}': a stage is not allowed here")
+        return Selector(artifact, stage=check_stage(stage))
+    return Selector(artifact)
+
+
+def resolve_ref(session: Session, ref: str) -> ObjectId:
+    """The commit ``ref`` names, or a fatal error saying it does not resolve."""
+    commit = gitbin.resolve_commit(ref, cwd=session.repo().cwd)
+    if commit is None:
+        head = gitbin.resolve_commit("HEAD", cwd=session.repo().cwd)
+        hint = None if head else "this repository has no commits yet; commit something first"
+        raise RegistryError(f"'{ref}' does not name a commit", hint=hint)
+    return commit
