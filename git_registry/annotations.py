@@ -10,12 +10,9 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import json
 import posixpath
 import re
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from git_registry.controls import (
     CI_COMMAND_RE,
@@ -26,6 +23,13 @@ from git_registry.controls import (
 )
 from git_registry.grammar import NAME_RE, NAME_RULE
 from git_registry.yamlsafe import Node, YamlError, YamlProblem, load
+
+# Start-up: typing and json are not imported at run time (mypy reads this name as
+# typing.TYPE_CHECKING).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+    from typing import Any
 
 FILENAME = "artifacts.yaml"
 KEYS = ("path", "type", "description", "labels", "custom", "virtual")
@@ -493,15 +497,13 @@ def _safe_dumper() -> type[Any]:
     return SafeDumper
 
 
-# Raw in PyYAML's double-quoted output with allow_unicode: the bidirectional controls
-# (PyYAML counts them printable). Every string holding one is double-quoted, as is
-# every string with a CI command: the only places they can be in the text.
-_RAW_IN_QUOTES_RE = re.compile(f"(?!\n){CONTROL_RE.pattern}")
-
-
 def _escape_quoted(text: str) -> str:
     text = CI_COMMAND_RE.sub(r"\\x23", text)
-    return _RAW_IN_QUOTES_RE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+    # Raw in PyYAML's double-quoted output with allow_unicode: the bidirectional controls
+    # (PyYAML counts them printable). Every string holding one is double-quoted, as is
+    # every string with a CI command: the only places they can be in the text.
+    raw_in_quotes = re.compile(f"(?!\n){CONTROL_RE.pattern}")
+    return raw_in_quotes.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def replace_entry(text: str, parsed: AnnotationsFile, key: str, new: str | None) -> str:
@@ -576,4 +578,6 @@ def json_schema() -> dict[str, Any]:
 
 
 def json_schema_text() -> str:
+    import json
+
     return json.dumps(json_schema(), indent=2) + "\n"

@@ -29,7 +29,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from git_registry.grammar import TAG_PREFIX, refname_problem
+from git_registry.grammar import TAG_PREFIX, lazy_compile, refname_problem
 from git_registry.tags import ObjectId, Signature, TagRow, fast_maker
 
 TYPES = ("commit", "tree", "blob", "tag")
@@ -42,7 +42,7 @@ _HEADERS = (b"object", b"type", b"tag", b"tagger")
 _MAX_TIME = 2**63 - 1  # fsck's date_overflows() with a 64-bit time_t
 # The whole well-formed header in one match (the fast path); anything it refuses is
 # looked at again, slowly, by _header_problem(), to say what is wrong.
-_TAG_RE = re.compile(
+_TAG_RE = lazy_compile(
     rb"object ([0-9a-f]{40}|[0-9a-f]{64})\n"
     rb"type (commit|tree|blob|tag)\n"
     rb"tag ([^\n\0]*)\n"
@@ -53,20 +53,20 @@ _TAG_RE = re.compile(
 # precise reason comes from grammar.refname_problem(), which agrees (tested). The
 # search is slow for a hot loop: names of plain characters and single '.' or '/'
 # between them (without '.lock') are fine, and are told apart first.
-_SAFE_TAG_NAME_RE = re.compile(rb"[\w@#!=+,-]+(?:[./][\w@#!=+,-]+)*", re.ASCII)
-_BAD_TAG_NAME_RE = re.compile(
+_SAFE_TAG_NAME_RE = lazy_compile(rb"[\w@#!=+,-]+(?:[./][\w@#!=+,-]+)*", re.ASCII)
+_BAD_TAG_NAME_RE = lazy_compile(
     rb"\A[./]|\A\Z|[./]\Z|\.\.|//|@\{|/\.|\.lock(?:/|\Z)|[\x00-\x20\x7f~^:?*\[\\]"
 )
-_IDENT_RE = re.compile(rb"([^<>\n\0]*) <([^<>\n\0]*)>(.*)", re.DOTALL)
-_TIME_ZONE_RE = re.compile(rb" ([0-9]+) ([+-][0-9]{4})")
-_HEX_RE = {n: re.compile(b"[0-9a-f]{%d}" % n) for n in (40, 64)}
+_IDENT_RE = lazy_compile(rb"([^<>\n\0]*) <([^<>\n\0]*)>(.*)", re.DOTALL)
+_TIME_ZONE_RE = lazy_compile(rb" ([0-9]+) ([+-][0-9]{4})")
+_HEX_RE = {n: lazy_compile(b"[0-9a-f]{%d}" % n) for n in (40, 64)}
 _SIGNATURE_MARKERS = (
     b"-----BEGIN PGP SIGNATURE-----",
     b"-----BEGIN SSH SIGNATURE-----",
     b"-----BEGIN SIGNED MESSAGE-----",
 )
 _SHOWN = 60  # bytes of a bad value quoted in a problem
-_ESCAPED_BYTE_RE = re.compile(r"(?<!\\)((?:\\\\)*)\\udc([89a-f][0-9a-f])")
+_ESCAPED_BYTE_RE = lazy_compile(r"(?<!\\)((?:\\\\)*)\\udc([89a-f][0-9a-f])")
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,9 +9,13 @@ errors can point at them. Pure: bytes in, values out.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
-from typing import Any
+
+# Start-up: typing is not imported at run time (mypy reads this name as
+# typing.TYPE_CHECKING).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 MAX_BYTES = 1024 * 1024
 MAX_NODES = 100_000
@@ -248,7 +252,7 @@ class _Converter:
             raise YamlError(
                 YamlProblem(line, column, f"{shown!r} cannot be read as {what}")
             ) from None
-        if isinstance(value, float) and not math.isfinite(value):
+        if isinstance(value, float) and not _isfinite(value):
             return node.value
         if isinstance(value, int) and value.bit_length() > _MAX_INT_BITS:
             # Python cannot print an integer of more than 4,300 digits (nor can most
@@ -260,6 +264,11 @@ class _Converter:
 
 
 _MAX_INT_BITS = 1024
+
+
+def _isfinite(value: float) -> bool:
+    """``math.isfinite`` (math is not imported at start-up): not inf, -inf or nan."""
+    return value - value == 0.0
 
 
 def _json_key(value: object) -> str:
