@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
 
 from git_registry import annotations as ann
 from git_registry import options
@@ -12,6 +11,11 @@ from git_registry.errors import RegistryError
 from git_registry.grammar import NAME_RE, NAME_RULE, check_artifact_name
 from git_registry.session import Session
 from git_registry.yamlsafe import YamlError, load
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
 
 COMMAND = Command(
     name="annotate",

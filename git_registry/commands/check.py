@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Iterable
-from typing import Any
 
 from git_registry import gitbin, options, rules
 from git_registry.annotations import FILENAME, FileProblem
@@ -18,6 +17,8 @@ from git_registry.tags import ObjectId
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from git_registry.catalog import Catalog
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import os
 import secrets
-from typing import Any
 
 from git_registry import options
 from git_registry.commands import Command
@@ -21,6 +20,8 @@ from git_registry.session import Session
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from git_registry.state import Event
 
 

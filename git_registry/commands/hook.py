@@ -7,13 +7,15 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, TypeAlias
 
 from git_registry.commands import Command
 from git_registry.errors import EXIT_NOT_FOUND, RegistryError
 from git_registry.session import Session
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import TypeAlias
+
     from git_registry.hookcheck import Finding, RefUpdate
     from git_registry.pushlock import PushLock
     from git_registry.repo import Repository

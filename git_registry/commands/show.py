@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-from typing import Any
 
 from git_registry import options
 from git_registry.annotations import Annotation
@@ -15,6 +14,8 @@ from git_registry.session import Session
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from git_registry.selectors import Selector
     from git_registry.state import ArtifactInfo, StageHold, VersionInfo
 
