@@ -11,6 +11,7 @@ user's own hooks apply).
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import re
 import subprocess
@@ -114,13 +115,21 @@ def git_reason(result: GitResult, command: str = "") -> str:
     Not escaped: it may quote what a server sent; every message is escaped when it
     is printed.
     """
-    lines = [ln.strip() for ln in result.stderr.splitlines() if ln.strip()]
-    for line in lines:
-        if line.startswith(_SAID):
-            return line.partition(": ")[2]
+    raw = result.stderr.splitlines()
+    for i, line in enumerate(raw):
+        if line.strip().startswith(_SAID):
+            # Git continues a message on lines that start with a tab ("unknown
+            # repository extension found:\n\trefstorage").
+            more = [ln.strip() for ln in itertools.takewhile(_continues, raw[i + 1 :])]
+            return " ".join([line.strip().partition(": ")[2], *more])
+    lines = [ln.strip() for ln in raw if ln.strip()]
     if lines:
         return lines[0]
     return f"git {command or 'command'} exited with {result.returncode}".replace("  ", " ")
+
+
+def _continues(line: str) -> bool:
+    return line.startswith("\t") and bool(line.strip())
 
 
 # -- configuration ---------------------------------------------------------------------------
