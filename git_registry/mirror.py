@@ -21,7 +21,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
-import random
 import re
 import shutil
 import tempfile
@@ -32,6 +31,7 @@ from typing import TYPE_CHECKING
 from git_registry import gitbin
 from git_registry.errors import RegistryError
 from git_registry.grammar import TAG_PREFIX, check_artifact_name
+from git_registry.lockfile import Backoff
 from git_registry.remote import fetch_into_cache, list_tags, printable
 from git_registry.state import ArtifactInfo, Event, Registry, VersionInfo
 
@@ -269,7 +269,7 @@ def _locked(lock: str, remote: str, timeout: float) -> Iterator[None]:
         yield
         return
     deadline = time.monotonic() + timeout
-    backoff = _FIRST_BACKOFF
+    backoff = Backoff(_FIRST_BACKOFF, _MAX_BACKOFF)
     while True:
         try:
             fd = os.open(lock, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o666)
@@ -286,8 +286,7 @@ def _locked(lock: str, remote: str, timeout: float) -> Iterator[None]:
                     f"'{printable(remote)}': gave up waiting after {timeout:g} s",
                     hint="try again (registry.lockTimeout sets how long to wait)",
                 ) from None
-            time.sleep(min(remaining, backoff * random.uniform(0.5, 1.5)))
-            backoff = min(backoff * 2, _MAX_BACKOFF)
+            backoff.sleep(remaining)
             continue
         except OSError:  # no flock on this file system (some NFS): go on unlocked
             break

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -250,3 +251,24 @@ def test_mktag_uses_the_ident_format(repo: Repo) -> None:
     assert "tagger Zed <z@example.com> 1700000001 -0130" in repo.git(
         "cat-file", "-p", "churn@v1.0.0"
     )
+
+
+# -- files written whole ---------------------------------------------------------------------
+
+
+def test_write_atomic(tmp_path: Path) -> None:
+    from git_registry.fsio import write_atomic
+
+    (tmp_path / "d").mkdir()
+    path = tmp_path / "d" / "f"
+    write_atomic(str(path), [b"a", b"b"], mode=0o640, fsync=True)
+    assert path.read_bytes() == b"ab" and path.stat().st_mode & 0o777 == 0o640
+
+    def broken() -> Iterator[bytes]:
+        yield b"half"
+        raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"):
+        write_atomic(str(path), broken())
+    assert path.read_bytes() == b"ab"  # the old file, and no temporary file left
+    assert [p.name for p in path.parent.iterdir()] == ["f"]
