@@ -42,13 +42,17 @@ _HEADERS = (b"object", b"type", b"tag", b"tagger")
 _MAX_TIME = 2**63 - 1  # fsck's date_overflows() with a 64-bit time_t
 # The whole well-formed header in one match (the fast path); anything it refuses is
 # looked at again, slowly, by _header_problem(), to say what is wrong.
+# Git's ident "Name <email> SECONDS +HHMM" (ident.c, fsck_ident): a tagger line, or
+# what 'git var GIT_COMMITTER_IDENT' prints.
+_IDENT = rb"([^<>\n\0]*) <([^<>\n\0]*)> (0|[1-9][0-9]{0,18}) ([+-][0-9]{4})"
 _TAG_RE = lazy_compile(
     rb"object ([0-9a-f]{40}|[0-9a-f]{64})\n"
     rb"type (commit|tree|blob|tag)\n"
     rb"tag ([^\n\0]*)\n"
-    rb"tagger ([^<>\n\0]*) <([^<>\n\0]*)> (0|[1-9][0-9]{0,18}) ([+-][0-9]{4})\n"
+    rb"tagger " + _IDENT + rb"\n"
     rb"(?:\n|\Z)"
 )
+_IDENT_LINE_RE = lazy_compile(_IDENT)
 # What git-check-ref-format(1) refuses in "refs/tags/<name>", as one search; the
 # precise reason comes from grammar.refname_problem(), which agrees (tested). The
 # search is slow for a hot loop: names of plain characters and single '.' or '/'
@@ -118,19 +122,41 @@ def _parse(raw: bytes, hex_len: int) -> _Parsed | str:
         cut = body.find(marker)
         if cut >= 0:
             body = body[:cut]
-    hours, minutes = divmod(abs(offset := int(zone)), 100)  # b"-0130": -130
-    minutes += hours * 60
     return (
         ObjectId(target.decode("ascii")),
         target_type.decode("ascii"),
-        _signature(
-            who.strip().decode("utf-8", "replace"),
-            email.decode("utf-8", "replace"),
-            int(time),
-            -minutes if offset < 0 else minutes,
-        ),
+        _ident(who, email, time, zone),
         body.decode("utf-8", "replace"),
     )
+
+
+def _ident(who: bytes, email: bytes, time: bytes, zone: bytes) -> Signature:
+    hours, minutes = divmod(abs(offset := int(zone)), 100)  # b"-0130": -130
+    minutes += hours * 60
+    return _signature(
+        who.strip().decode("utf-8", "replace"),
+        email.decode("utf-8", "replace"),
+        int(time),
+        -minutes if offset < 0 else minutes,
+    )
+
+
+def parse_ident(line: bytes) -> Signature | None:
+    """An ident line ``Name <email> SECONDS +HHMM`` (a tagger, or what ``git var
+    GIT_COMMITTER_IDENT`` prints), read as a tagger header is; None if it is not one.
+    :func:`format_ident` writes it."""
+    match = _IDENT_LINE_RE.fullmatch(line)
+    if match is None or (len(match[3]) == 19 and int(match[3]) > _MAX_TIME):
+        return None
+    return _ident(*match.groups())
+
+
+def format_ident(who: Signature) -> str:
+    """``who`` as Git writes an ident in an object header:
+    ``Name <email> 1700000000 +0000`` (:func:`parse_ident` reads it)."""
+    sign = "-" if who.tz_offset < 0 else "+"
+    hours, minutes = divmod(abs(who.tz_offset), 60)
+    return f"{who.name} <{who.email}> {who.time} {sign}{hours:02d}{minutes:02d}"
 
 
 def _header_problem(raw: bytes, hex_len: int) -> str:

@@ -1,7 +1,7 @@
 """Value types for what Git stores: object ids, signatures, tag objects and tag refs.
 
-Pure: the repository module builds these from dulwich's bytes; everything above
-it sees only these ``str``-based values.
+Pure: the Git layer (:mod:`git_registry.repo`, :mod:`git_registry.tagobject`) builds
+these from Git's bytes; everything above it sees only these ``str``-based values.
 """
 
 from __future__ import annotations
@@ -61,12 +61,6 @@ class Signature:
     def iso(self) -> str:
         """ISO 8601 with the signer's offset, e.g. ``2023-11-14T22:13:20+00:00``."""
         return self.datetime().isoformat()
-
-    def format_git(self) -> str:
-        """As Git writes it in an object header: ``Name <email> 1700000000 +0000``."""
-        sign = "-" if self.tz_offset < 0 else "+"
-        hours, minutes = divmod(abs(self.tz_offset), 60)
-        return f"{self.name} <{self.email}> {self.time} {sign}{hours:02d}{minutes:02d}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,11 +29,24 @@ def _modules() -> dict[str, ast.Module]:
 MODULES = _modules()
 
 
+def _type_only(tree: ast.Module) -> set[ast.AST]:
+    """The nodes under ``if TYPE_CHECKING:``: imports for mypy, never run."""
+    return {
+        inner
+        for node in ast.walk(tree)
+        if isinstance(node, ast.If) and ast.unparse(node.test) == "TYPE_CHECKING"
+        for inner in ast.walk(node)
+    }
+
+
 def _imports(tree: ast.Module) -> set[str]:
-    """Every git_registry module a module imports, anywhere in it (function-level and
-    TYPE_CHECKING imports included: a cycle there is still a cycle to a reader)."""
+    """Every git_registry module a module imports when it runs, anywhere in it
+    (function-level imports included; imports for mypy alone are not)."""
     found: set[str] = set()
+    skip = _type_only(tree)
     for node in ast.walk(tree):
+        if node in skip:
+            continue
         if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             found.add(node.module)
             found.update(f"{node.module}.{alias.name}" for alias in node.names)
