@@ -104,7 +104,7 @@ def edit(
         session.warn(f"{problem} (not changed by this command)")
     if commit and _differs_from_head(session, file, data):
         session.warn(f"{file} already had uncommitted changes: --commit commits them too")
-    scratch = os.path.join(repo.paths.common_dir, "registry")
+    scratch = repo.scratch_dir()
     _write(work_tree, folders, file, new_data, scratch)
     if commit:
         _commit(session, work_tree, file, message, remote)
@@ -395,29 +395,24 @@ def _umask() -> int:
 
 
 def _commit(session: Session, work_tree: str, file: str, message: str, remote: str | None) -> None:
-    # 'git add' so a new file is known; '--only' commits just this path, leaving
-    # whatever else is staged as it was. The user's own hooks run.
-    gitbin.run_git(["add", "--", file], cwd=work_tree)
-    result = gitbin.run_git(
-        ["commit", "--quiet", "--only", "-m", message, "--", file], cwd=work_tree, check=False
-    )
+    result = gitbin.commit_only(file, message, cwd=work_tree, env=session.env)
     if result.returncode != 0:
         detail = (result.stderr or result.stdout).strip().splitlines()
         raise RegistryError(
             f"git commit failed: {detail[-1] if detail else result.returncode}",
             hint=f"{file} is changed in the work tree; commit it yourself when ready",
         )
-    head = gitbin.run_git(["rev-parse", "--short", "HEAD"], cwd=work_tree).stdout.strip()
+    session.repo().forget_head()
+    head = gitbin.short_id("HEAD", cwd=work_tree, env=session.env)
     session.out(f"Committed {file} as {head}: {message}")
     if remote is not None:
         session.out(f"Running: git push {shlex.quote(remote)} HEAD")
-        pushed = gitbin.run_transport("push", [], remote, ["HEAD"], cwd=work_tree, check=False)
+        pushed = gitbin.push(remote, ["HEAD"], cwd=work_tree, env=session.env)
         if pushed.returncode != 0:
-            lines = pushed.stderr.strip().splitlines()
             from git_registry.errors import PushError
 
             raise PushError(
-                f"push to '{remote}' failed: {lines[-1] if lines else pushed.returncode}; "
+                f"push to '{remote}' failed: {gitbin.git_reason(pushed, 'push')}; "
                 "the commit is kept locally",
                 hint=f"retry with: git push {shlex.quote(remote)} HEAD",
             )

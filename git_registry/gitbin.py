@@ -494,6 +494,18 @@ def commit_only(file: str, message: str, *, cwd: str, env: Env = None) -> GitRes
     )
 
 
+def init_repository(path: str, *, env: Env = None) -> None:
+    """``git init`` a new repository at ``path`` with the branch ``main``."""
+    run_git(["-c", "init.defaultBranch=main", "init", "-q", "--", path], env=env)
+
+
+def commit_all(message: str, *, cwd: str, env: Env = None) -> ObjectId:
+    """``git add -A`` then ``git commit`` (its hooks not run): the new commit's id."""
+    run_git(["add", "-A"], cwd=cwd, env=env)
+    run_git(["commit", "-q", "--no-verify", "-m", message], cwd=cwd, env=env)
+    return ObjectId(run_git(["rev-parse", "HEAD"], cwd=cwd, env=env).stdout.strip())
+
+
 def short_id(rev: str, *, cwd: str, env: Env = None) -> str:
     """The abbreviated object id of ``rev`` (``git rev-parse --short``)."""
     args = ["rev-parse", "--short", "--verify", "--end-of-options", rev]

@@ -5,8 +5,6 @@ problems, a shallow clone that may lack tags).
 
 from __future__ import annotations
 
-import contextlib
-import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -118,22 +116,12 @@ def warn_problems(session: Session, registry: Registry, artifact: str | None = N
             session.warn(str(problem))
 
 
-FETCHED = os.path.join("registry", "fetched")
-"""In the common Git directory: the artifacts whose registry tags ``git registry fetch``
-fetched in this shallow clone, one per line (``*``: every artifact)."""
-
-
 def record_fetch(session: Session, artifacts: Iterable[str] | None) -> None:
     """Note, in a shallow clone, that the registry tags of ``artifacts`` (None: all)
     were fetched, so reads stop warning that they may be missing."""
-    common = session.repo().paths.common_dir
-    if not os.path.exists(os.path.join(common, "shallow")):
-        return
-    path = os.path.join(common, FETCHED)
-    with contextlib.suppress(OSError):  # a read-only Git directory: keep warning
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(path, "a", encoding="utf-8") as f:
-            f.write("".join(f"{a}\n" for a in (["*"] if artifacts is None else artifacts)))
+    repo = session.repo()
+    if repo.is_shallow():
+        repo.record_fetched(artifacts)
 
 
 def warn_if_shallow(session: Session, artifacts: Sequence[str] | None) -> None:
@@ -141,14 +129,10 @@ def warn_if_shallow(session: Session, artifacts: Sequence[str] | None) -> None:
     these artifacts' tags, say that answers may be incomplete, once per command."""
     if session.remotes or session.shallow_warned:
         return  # a --remote cache is shallow by design and always complete
-    common = session.repo().paths.common_dir
-    if not os.path.exists(os.path.join(common, "shallow")):
+    repo = session.repo()
+    if not repo.is_shallow():
         return
-    try:
-        with open(os.path.join(common, FETCHED), encoding="utf-8") as f:
-            fetched = {line.strip() for line in f}
-    except (OSError, UnicodeDecodeError):
-        fetched = set()
+    fetched = repo.fetched_artifacts()
     if "*" in fetched or (artifacts is not None and fetched.issuperset(artifacts)):
         return
     session.shallow_warned = True

@@ -25,6 +25,7 @@ Bytes stay here; callers get ``str`` values from :mod:`git_registry.tags`.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from collections.abc import Callable, Iterable, Sequence
@@ -37,6 +38,14 @@ from git_registry.grammar import TAG_PREFIX
 from git_registry.tagcache import TagCache, entry_row
 from git_registry.tagobject import format_ident, read_tag_row, type_problem
 from git_registry.tags import ObjectId, Signature, TagRef, TagRow, tag_ref_of
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from git_registry.pushlock import Owner, PushLock
+
+FETCHED = os.path.join("registry", "fetched")
+"""In the common Git directory: the artifacts whose registry tags ``git registry fetch``
+fetched in this shallow clone, one per line (``*``: every artifact)."""
 
 __all__ = ["NewTagObject", "Repository", "TagExistsError"]  # TagExistsError: from errors
 
@@ -375,6 +384,45 @@ class Repository:
     def is_shallow(self) -> bool:
         """Whether this is a shallow clone (see :func:`gitbin.is_shallow`)."""
         return gitbin.is_shallow(self.paths.common_dir)
+
+    # -- files of git-registry's own in the Git directory ---------------------------------
+
+    def write_lock(
+        self, command: str, *, timeout: float, notice: Callable[[str], None]
+    ) -> contextlib.AbstractContextManager[str]:
+        """This repository's write lock (see :func:`writelock.write_lock`)."""
+        from git_registry.writelock import write_lock
+
+        return write_lock(self.paths.common_dir, command, timeout=timeout, notice=notice)
+
+    def push_lock(self, owner: Owner, *, timeout: float) -> PushLock:
+        """The server's push lock (see :class:`pushlock.PushLock`)."""
+        from git_registry.pushlock import PushLock
+
+        return PushLock(self.paths.common_dir, owner, timeout=timeout)
+
+    def scratch_dir(self) -> str:
+        """A folder of git-registry's own in the Git directory (``registry/``), for
+        temporary files that must be renamed within one file system."""
+        return os.path.join(self.paths.common_dir, "registry")
+
+    def fetched_artifacts(self) -> set[str]:
+        """What :meth:`record_fetched` noted in this shallow clone (``*``: everything)."""
+        try:
+            with open(os.path.join(self.paths.common_dir, FETCHED), encoding="utf-8") as f:
+                return {line.strip() for line in f}
+        except (OSError, UnicodeDecodeError):
+            return set()
+
+    def record_fetched(self, artifacts: Iterable[str] | None) -> None:
+        """Note, in a shallow clone, that the registry tags of ``artifacts`` (None: all)
+        were fetched. An append, not a rewrite: two fetches may note at once; a
+        read-only Git directory notes nothing (reads keep warning)."""
+        path = os.path.join(self.paths.common_dir, FETCHED)
+        with contextlib.suppress(OSError):
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with open(path, "a", encoding="utf-8") as f:
+                f.write("".join(f"{a}\n" for a in (["*"] if artifacts is None else artifacts)))
 
     def committer(self) -> Signature:
         """Who Git says is committing now, and when (see :func:`gitbin.committer_ident`)."""

@@ -7,7 +7,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from git_registry import gitbin
 from git_registry.errors import RegistryError
 from git_registry.grammar import (
     check_artifact_name,
@@ -58,9 +57,9 @@ def parse_selector(text: str, *, allow_stage: bool = True, allow_latest: bool = 
 
 def resolve_ref(session: Session, ref: str) -> ObjectId:
     """The commit ``ref`` names, or a fatal error saying it does not resolve."""
-    commit = gitbin.resolve_commit(ref, cwd=session.repo().cwd)
+    commit = session.repo().resolve_commit(ref)
     if commit is None:
-        head = gitbin.resolve_commit("HEAD", cwd=session.repo().cwd)
+        head = session.repo().head()
         hint = None if head else "this repository has no commits yet; commit something first"
         raise RegistryError(f"'{ref}' does not name a commit", hint=hint)
     return commit

@@ -67,9 +67,13 @@ class Session:
             if cache is not None:  # not found by Git: GIT_DIR may name another repository
                 from git_registry.mirror import cache_paths
 
-                self._repo = Repository(cache_paths(cache), use_cache=self._use_tag_cache)
+                self._repo = Repository(
+                    cache_paths(cache), use_cache=self._use_tag_cache, env=self.env
+                )
             else:
-                self._repo = Repository.discover(self.cwd, use_cache=self._use_tag_cache)
+                self._repo = Repository.discover(
+                    self.cwd, use_cache=self._use_tag_cache, env=self.env
+                )
         return self._repo
 
     def mirrors(self) -> list[tuple[str, str]]:
@@ -82,17 +86,18 @@ class Session:
 
     def _use_tag_cache(self) -> bool:
         """``registry.cache`` (default true): keep parsed tag objects in the Git directory."""
-        value = self.config().get("registry.cache", "true").lower()
-        return value not in ("false", "no", "off", "0", "")
+        from git_registry.gitbin import config_bool
+
+        return config_bool(self.config(), "registry.cache", True)
 
     def write_lock(self, command: str) -> AbstractContextManager[str]:
         """The repository's write lock, waited for up to ``registry.lockTimeout``; a
         stale lock taken over is reported as a warning. ``command`` (e.g. ``promote
         churn``) is written into the lock so a waiter can say who holds it."""
-        from git_registry.writelock import lock_timeout, write_lock
+        from git_registry.writelock import lock_timeout
 
         timeout = lock_timeout(self.config())
-        return write_lock(self.repo().paths.common_dir, command, timeout=timeout, notice=self.warn)
+        return self.repo().write_lock(command, timeout=timeout, notice=self.warn)
 
     def catalog(self) -> Catalog:
         """Committed annotations and policy of the repository, read lazily and cached."""
@@ -107,7 +112,9 @@ class Session:
         if self._config is None:
             from git_registry import gitbin
 
-            self._config = gitbin.config_values(r"^(registry|color|tag)\.", cwd=self.cwd)
+            self._config = gitbin.config_values(
+                r"^(registry|color|tag)\.", cwd=self.cwd, env=self.env
+            )
         return self._config
 
     def paint(self) -> Painter:

@@ -93,7 +93,15 @@ def create_tags(
             session.repo().delete_tag(tag.name, oid)
         artifacts = sorted({t.artifact for t, _ in unpushed})
         session.repo().close()
-        fetch_tags(remote, session.repo().cwd, session.repo().tag_refs(), artifacts)
+        repo = session.repo()
+        fetch_tags(
+            remote,
+            repo.cwd,
+            repo.tag_refs(),
+            artifacts,
+            env=session.env,
+            shallow=repo.is_shallow(),
+        )
         record_fetch(session, artifacts)
         loaded = load(session, artifacts)
         try:
@@ -129,7 +137,7 @@ def push_each(
 
     outcomes = []
     for name in names:
-        outcome = push_tag(remote, name, session.repo().cwd)
+        outcome = push_tag(remote, name, session.repo().cwd, env=session.env)
         outcomes.append(outcome)
         if outcome.ok:
             session.out(f"Pushed {name}")
@@ -142,8 +150,8 @@ def _create_local(
     session: Session, loaded: Loaded, tags: Sequence[NewTag]
 ) -> list[tuple[NewTag, ObjectId]]:
     repo = session.repo()
-    ident = gitbin.committer_ident(cwd=repo.cwd)
-    if session.config().get("tag.gpgsign", "").lower() in ("true", "yes", "on", "1"):
+    ident = repo.committer()
+    if gitbin.config_bool(session.config(), "tag.gpgsign", False):
         session.warn(
             "tag.gpgSign is set, but git registry does not sign tags yet: the tags are unsigned"
         )
@@ -240,7 +248,7 @@ def _publish(session: Session, names: Sequence[str], *, delete: bool, push: bool
         session.out(f"    {_quoted(args)}")
         return
     session.out(f"Running: {_quoted(args)}")
-    result = gitbin.push(remote, names, delete=delete, cwd=session.repo().cwd)
+    result = gitbin.push(remote, names, delete=delete, cwd=session.repo().cwd, env=session.env)
     if result.returncode == 0:
         session.out(f"Pushed to {remote}.")
         return
@@ -253,14 +261,10 @@ def _publish(session: Session, names: Sequence[str], *, delete: bool, push: bool
 
 
 def _push_failure(result: gitbin.GitResult) -> str:
-    reasons = []
-    for line in result.stdout.splitlines():
-        parts = line.split("\t")
-        if len(parts) >= 3 and parts[0] == "!":
-            ref = parts[1].split(":")[-1].removeprefix("refs/tags/")
-            reasons.append(f"{ref} {parts[2]}")
-    if reasons:
-        return "; ".join(reasons)
-    lines = [ln.strip() for ln in result.stderr.splitlines() if ln.strip()]
-    fatal = [ln for ln in lines if ln.startswith(("fatal:", "error:"))]
-    return (fatal or lines or [f"git push exited with {result.returncode}"])[-1]
+    """Why a push failed: each ref the remote refused with its reason, else Git's."""
+    refused = [
+        f"{ref.ref.removeprefix('refs/tags/')} {ref.summary}"
+        for ref in gitbin.pushed_refs(result)
+        if ref.rejected
+    ]
+    return "; ".join(refused) or gitbin.git_reason(result, "push")

@@ -153,3 +153,57 @@ def test_argparse_internals_are_read_in_cli_only() -> None:
         if isinstance(node, ast.Attribute) and node.attr in ("_actions", "_SubParsersAction")
     )
     assert set(readers) <= {"git_registry.cli"}
+
+
+GIT_LAYER = {
+    "git_registry.gitbin",  # runs the git binary
+    "git_registry.repo",  # reads refs and objects, writes tags, owns files in .git
+    "git_registry.remote",  # the transport: ls-remote, fetch, push
+    "git_registry.tagcache",  # the tag cache in .git/registry
+    "git_registry.writelock",  # .git/registry/write.lock
+    "git_registry.pushlock",  # the server's push lock in the Git directory
+    "git_registry.lockfile",  # what both locks share
+    "git_registry.fsio",  # the atomic file writer
+}
+"""The only modules that start processes or reach into a Git directory."""
+
+
+def _speaks_git(tree: ast.Module) -> list[str]:
+    """What in a module starts a process or reaches into a Git directory."""
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            names = [a.name for a in node.names] + (
+                [node.module] if isinstance(node, ast.ImportFrom) and node.module else []
+            )
+            found += [f"imports {n}" for n in names if n in ("subprocess", "os.system")]
+        elif isinstance(node, ast.Attribute) and node.attr in (
+            "run_git",
+            "run_transport",
+            "Popen",
+            "system",
+            "common_dir",
+            "git_dir",
+        ):
+            found.append(f"uses .{node.attr} (line {node.lineno})")
+        elif isinstance(node, ast.Name) and node.id in ("run_git", "run_transport", "Popen"):
+            found.append(f"uses {node.id} (line {node.lineno})")
+    return found
+
+
+def test_the_speaks_git_finder_finds_git() -> None:
+    tree = ast.parse("import subprocess\ngitbin.run_git(['x'])\np.common_dir\n")
+    assert sorted(_speaks_git(tree)) == [
+        "imports subprocess",
+        "uses .common_dir (line 3)",
+        "uses .run_git (line 2)",
+    ]
+
+
+def test_only_the_git_layer_starts_processes_or_reads_the_git_directory() -> None:
+    outside = {
+        name: found
+        for name, tree in MODULES.items()
+        if name not in GIT_LAYER and (found := _speaks_git(tree))
+    }
+    assert outside == {}

@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Iterable
 
-from git_registry import gitbin, options, rules
+from git_registry import options, rules
 from git_registry.annotations import FILENAME, FileProblem
 from git_registry.commands import Command
 from git_registry.grammar import parse_tag_name, tag_artifact_prefix
@@ -48,7 +48,7 @@ def run(args: argparse.Namespace, session: Session) -> int:
     registry = load_result.registry
     found: list[FileProblem | Problem] = list(catalog.policy_problems())
     head = repo.head()
-    files = gitbin.files_named(head, FILENAME, cwd=repo.cwd) if head is not None else []
+    files = repo.files_named(head, FILENAME) if head is not None else []
     for file in files:
         assert head is not None
         parsed = catalog.file_at(head, file)

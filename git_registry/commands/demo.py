@@ -141,20 +141,13 @@ def _git_env(env: dict[str, str], when: int) -> dict[str, str]:
     return clean
 
 
-def _paths(target: str) -> gitbin.RepoPaths:
-    git_dir = os.path.join(target, ".git")
-    return gitbin.RepoPaths(git_dir=git_dir, common_dir=git_dir, work_tree=target, bare=False)
-
-
 def build_demo(target: str, env: dict[str, str]) -> None:
     """Create the demo repository in ``target`` (which must not exist or be empty)."""
     from git_registry.repo import Repository
 
-    gitbin.run_git(
-        ["-c", "init.defaultBranch=main", "init", "-q", "--", target], env=_git_env(env, START)
-    )
+    gitbin.init_repository(target, env=_git_env(env, START))
     clock = START
-    with Repository(_paths(target)) as repo:
+    with Repository.discover(target, env=_git_env(env, START)) as repo:
         for step in STEPS:
             clock += 86_400
             for path, text in step.files.items():
@@ -162,15 +155,10 @@ def build_demo(target: str, env: dict[str, str]) -> None:
                 os.makedirs(os.path.dirname(full), exist_ok=True)
                 with open(full, "w", encoding="utf-8") as f:
                     f.write(text)
-            git_env = _git_env(env, clock)
-            gitbin.run_git(["add", "-A"], cwd=target, env=git_env)
-            gitbin.run_git(
-                ["commit", "-q", "--no-verify", "-m", step.message], cwd=target, env=git_env
-            )
-            head = gitbin.run_git(["rev-parse", "HEAD"], cwd=target, env=git_env).stdout.strip()
+            head = gitbin.commit_all(step.message, cwd=target, env=_git_env(env, clock))
             for artifact, version, stage in step.events:
                 clock += 600
-                _apply(repo, ObjectId(head), artifact, version, stage, clock)
+                _apply(repo, head, artifact, version, stage, clock)
 
 
 def _state(repo: Repository) -> tuple[Registry, frozenset[str]]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from git_registry import gitbin, options
+from git_registry import options
 from git_registry.commands import Command
 from git_registry.grammar import check_artifact_name
 from git_registry.session import Session
@@ -43,7 +43,7 @@ def run(args: argparse.Namespace, session: Session) -> int:
         if args.delete:
             delete_tags(session, plan_deprecate_delete(loaded.registry, name), push=args.push)
             return 0
-        head = gitbin.resolve_commit("HEAD", cwd=session.repo().cwd)
+        head = session.repo().head()
         tag = plan_deprecate(
             loaded.registry,
             loaded.tag_names,

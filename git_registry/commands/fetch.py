@@ -49,7 +49,7 @@ def split_remote(session: Session, words: list[str]) -> tuple[str, list[str]]:
             check_artifact_name(words[0])
         except GrammarError:
             check_remote(words[0], source="remote")
-    if words and is_remote(words[0], session.repo().cwd):
+    if words and is_remote(words[0], session.repo().cwd, env=session.env):
         return check_remote(words[0], source="remote"), [check_artifact_name(w) for w in words[1:]]
     return remote_name(session), [check_artifact_name(w) for w in words]
 
@@ -67,7 +67,9 @@ def fetch(session: Session, remote: str, names: list[str] | None) -> FetchResult
     repo = session.repo()
     failure = None
     try:
-        result = fetch_tags(remote, repo.cwd, repo.tag_refs(), names)
+        result = fetch_tags(
+            remote, repo.cwd, repo.tag_refs(), names, env=session.env, shallow=repo.is_shallow()
+        )
     except FetchError as exc:
         result, failure = exc.result, exc
     if failure is None:  # reads stop warning only once every tag is here

@@ -10,6 +10,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from git_registry.commands import Command
 from git_registry.errors import EXIT_NOT_FOUND, RegistryError
+from git_registry.gitbin import config_bool
 from git_registry.session import Session
 
 TYPE_CHECKING = False
@@ -66,9 +67,6 @@ def arguments(p: argparse.ArgumentParser) -> None:
     )
 
 
-_TRUE = ("true", "yes", "on", "1")
-
-
 def run(args: argparse.Namespace, session: Session) -> int:
     if args.hook == "reference-transaction":
         return _reference_transaction(session, args.state, session.stdin)
@@ -97,7 +95,7 @@ def _push(session: Session, hook: str, updates: Sequence[RefUpdate], where: str)
     from git_registry.hookcheck import PushCheck, headless_policy
 
     repo = session.repo()
-    allow = session.config().get("registry.allowdelete", "").lower() in _TRUE
+    allow = config_bool(session.config(), "registry.allowdelete", False)
     server = hook != "pre-push"
     tags = _registry_tags((u.ref, u.old, u.new) for u in updates) if server else []
     if any(new is not None for _ref, _old, new in tags):
@@ -309,7 +307,7 @@ def _push_lock(session: Session, repo: Repository, *, wait: bool = True) -> Push
                 f"using {pushlock.TIMEOUT:g}"
             )
     owner = pushlock.hook_owner(session.env)
-    return pushlock.PushLock(repo.paths.common_dir, owner, timeout=timeout)
+    return repo.push_lock(owner, timeout=timeout)
 
 
 def _conflicts(session: Session, repo: Repository, updates: Sequence[Update]) -> list[Finding]:

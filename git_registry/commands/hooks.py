@@ -47,9 +47,7 @@ def run(args: argparse.Namespace, session: Session) -> int:
     from git_registry.hookfiles import CLIENT_HOOKS, SERVER_HOOKS
 
     repo = session.repo()
-    hooks_dir = gitbin.run_git(
-        ["rev-parse", "--path-format=absolute", "--git-path", "hooks"], cwd=repo.cwd
-    ).stdout.strip()
+    hooks_dir = repo.hooks_dir()
     if args.action == "status":
         return _status(session, hooks_dir)
     if args.action == "uninstall":
@@ -142,7 +140,7 @@ def _uninstall(session: Session, hooks_dir: str) -> int:
 def _status(session: Session, hooks_dir: str) -> int:
     from git_registry.hookfiles import CLIENT_HOOKS, SERVER_HOOKS, state
 
-    custom = gitbin.config_values(r"^core\.hookspath$", cwd=session.repo().cwd)
+    custom = gitbin.config_values(r"^core\.hookspath$", cwd=session.repo().cwd, env=session.env)
     where = hooks_dir + (" (core.hooksPath)" if custom else "")
     session.out(f"hooks folder: {where}")
     width = max(map(len, CLIENT_HOOKS + SERVER_HOOKS))

@@ -37,7 +37,7 @@ def run(args: argparse.Namespace, session: Session) -> int:
 
     remote, names = split_remote(session, list(args.words))
     repo = session.repo()
-    theirs = list_tags(remote, repo.cwd, names or None)
+    theirs = list_tags(remote, repo.cwd, names or None, env=session.env)
     loaded = load(session, names or None)
     selected: list[str | None] = list(names) if names else [None]
     events = [e for name in selected for e in events_of(loaded.registry, name)]
