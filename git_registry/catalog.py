@@ -10,9 +10,9 @@ from __future__ import annotations
 from git_registry import annotations as ann
 from git_registry.annotations import Annotation, AnnotationsFile, FileProblem
 from git_registry.errors import ObjectTooLarge, RegistryError
+from git_registry.gitvalues import ObjectId, short
 from git_registry.policy import CONFIG_FILE, GTO_CONFIG_FILE, Policy, parse_policy
 from git_registry.repo import Repository
-from git_registry.tags import ObjectId, short
 from git_registry.yamlsafe import MAX_BYTES, size_problem
 
 

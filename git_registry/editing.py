@@ -15,7 +15,7 @@ from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
 from git_registry import annotations as ann
-from git_registry import gitbin
+from git_registry import gitbin, yamledit
 from git_registry.errors import RegistryError, UsageError
 from git_registry.session import Session
 from git_registry.writing import remote_name
@@ -79,12 +79,12 @@ def edit(
     newline = "\r\n" if 2 * text.count("\r\n") > text.count("\n") else "\n"
     indent = parsed.entries[0].indent if parsed.entries else 0
     order = current.keys if current else ()
-    new_entry = None if fields is None else ann.entry_text(key, fields, indent, order)
+    new_entry = None if fields is None else yamledit.entry_text(key, fields, indent, order)
     if newline != "\n":
         new_entry = new_entry and new_entry.replace("\n", newline)
         if text and not text.endswith("\n"):
             text += newline
-    new_data = (bom + ann.replace_entry(text, parsed, key, new_entry)).encode("utf-8")
+    new_data = (bom + yamledit.replace_entry(text, parsed, key, new_entry)).encode("utf-8")
     result = ann.parse(new_data, file, types=types, exists=exists)
     # The file was readable before (else not editable): a file-wide problem now is ours.
     own = [p for p in result.problems if p.artifact in (None, artifact)]

@@ -19,7 +19,7 @@ from collections.abc import Generator, Mapping, Sequence
 from dataclasses import dataclass
 
 from git_registry.errors import GitError, ObjectTooLarge, RegistryError
-from git_registry.tags import ObjectId, Signature
+from git_registry.gitvalues import ObjectId, Signature
 
 __all__ = ["GitError", "ObjectTooLarge"]  # re-exported: their home is git_registry.errors
 

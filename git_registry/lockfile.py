@@ -3,7 +3,7 @@
 
 :mod:`git_registry.writelock` (one writing command at a time in a repository) and
 :mod:`git_registry.pushlock` (the server's push lock) build on these, and the
-``--remote`` cache lock (:mod:`git_registry.mirror`) waits as they do. Standard
+``--remote`` cache lock (:mod:`git_registry.remotecache`) waits as they do. Standard
 library only, and cheap to import.
 """
 

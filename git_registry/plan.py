@@ -13,6 +13,7 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
 from git_registry.errors import NotFoundError, RegistryError
+from git_registry.gitvalues import ObjectId, short
 from git_registry.grammar import (
     EventKind,
     TagName,
@@ -22,7 +23,6 @@ from git_registry.grammar import (
     format_tag,
 )
 from git_registry.state import ArtifactInfo, Event, Registry, VersionInfo
-from git_registry.tags import ObjectId, short
 
 FIRST_VERSION = "v0.0.1"
 

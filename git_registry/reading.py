@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from git_registry import annotations as ann
 from git_registry.annotations import Annotation, FileProblem
+from git_registry.gitvalues import TagRow
 from git_registry.grammar import (
     EventKind,
     TagFields,
@@ -17,10 +18,9 @@ from git_registry.grammar import (
     parse_tag_name,
     parse_tags,
 )
-from git_registry.mirror import merge
+from git_registry.remotecache import merge
 from git_registry.session import Session
 from git_registry.state import Event, Registry, build_registry_rows
-from git_registry.tags import TagRow
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 
 from git_registry import gitbin
 from git_registry.errors import FetchError, GitError
+from git_registry.gitvalues import ObjectId
 from git_registry.grammar import TAG_PREFIX, artifact_to_tag, parse_tag_name
-from git_registry.tags import ObjectId
 
 _SCP_RE = re.compile(r"^[^/@:]+@[^/:]+:")
 
@@ -302,7 +302,7 @@ def push_tags(
 
 def fetch_into_cache(path: str, remote: str, names: Sequence[str], env: gitbin.Env) -> None:
     """Fetch tags ``names`` of ``remote`` (configured as ``origin`` there) into the bare
-    cache repository ``path`` (see :mod:`git_registry.mirror`): their objects and
+    cache repository ``path`` (see :mod:`git_registry.remotecache`): their objects and
     tagged commits only (``--depth 1 --filter=tree:0``), overwriting the cache's
     copies.
 

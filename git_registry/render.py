@@ -16,8 +16,8 @@ import re
 import time
 
 from git_registry.controls import CI_COMMAND_RE, CONTROL_RE, starts_ci_command
+from git_registry.gitvalues import short
 from git_registry.grammar import EventKind, lazy_compile
-from git_registry.tags import short
 
 # Start-up: typing, json and unicodedata are imported when needed (mypy reads this
 # name as typing.TYPE_CHECKING).
@@ -27,8 +27,8 @@ if TYPE_CHECKING:
     from typing import Any, TextIO
 
     from git_registry.annotations import Annotation
+    from git_registry.gitvalues import Signature
     from git_registry.state import ArtifactInfo, Event, StageHold, VersionInfo
-    from git_registry.tags import Signature
 
 # ANSI codes (colorama's Fore/Style values); colorama itself is only imported to
 # make Windows consoles understand them.

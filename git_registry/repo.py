@@ -20,7 +20,7 @@ ref only where none exists yet and deleting one only where it still points as we
 saw. Git takes its own ref locks and rewrites ``packed-refs`` itself.
 
 Every ``git`` here runs with the environment the repository was opened with.
-Bytes stay here; callers get ``str`` values from :mod:`git_registry.tags`.
+Bytes stay here; callers get ``str`` values from :mod:`git_registry.gitvalues`.
 """
 
 from __future__ import annotations
@@ -34,10 +34,10 @@ from types import TracebackType
 
 from git_registry import gitbin
 from git_registry.errors import RegistryError, TagExistsError
+from git_registry.gitvalues import ObjectId, Signature, TagRef, TagRow, tag_ref_of
 from git_registry.grammar import TAG_PREFIX
 from git_registry.tagcache import TagCache, entry_row
 from git_registry.tagobject import format_ident, read_tag_row, type_problem
-from git_registry.tags import ObjectId, Signature, TagRef, TagRow, tag_ref_of
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -246,7 +246,7 @@ class Repository:
         return [tag_ref_of(row) for row in self.read_tag_rows(refs)]
 
     def read_tag_rows(self, refs: Iterable[tuple[str, ObjectId]]) -> list[TagRow]:
-        """:meth:`read_tags` as plain tuples (:data:`~git_registry.tags.TagRow`).
+        """:meth:`read_tags` as plain tuples (:data:`~git_registry.gitvalues.TagRow`).
 
         Objects already parsed come from the tag cache; the others are read with one
         ``git cat-file --batch`` (streamed: one object in memory at a time), their

@@ -28,13 +28,13 @@ from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 
 from git_registry.errors import RegistryError
+from git_registry.gitvalues import ObjectId, Signature, short
 from git_registry.grammar import (
     EventKind,
     check_artifact_name,
     check_stage,
     check_version,
 )
-from git_registry.tags import ObjectId, Signature, short
 
 
 class Rule(enum.Enum):

@@ -8,13 +8,13 @@ import re
 from dataclasses import dataclass
 
 from git_registry.errors import RegistryError
+from git_registry.gitvalues import ObjectId
 from git_registry.grammar import (
     check_artifact_name,
     check_stage,
     check_version,
 )
 from git_registry.session import Session
-from git_registry.tags import ObjectId
 
 
 @dataclass(frozen=True, slots=True)

@@ -65,7 +65,7 @@ class Session:
 
             cache = self.cache or (self.mirrors()[0][1] if self.remotes else None)
             if cache is not None:  # not found by Git: GIT_DIR may name another repository
-                from git_registry.mirror import cache_paths
+                from git_registry.remotecache import cache_paths
 
                 self._repo = Repository(
                     cache_paths(cache), use_cache=self._use_tag_cache, env=self.env
@@ -79,9 +79,9 @@ class Session:
     def mirrors(self) -> list[tuple[str, str]]:
         """``(label, cache path)`` of each ``--remote``, brought up to date once."""
         if self._mirrors is None:
-            from git_registry import mirror
+            from git_registry import remotecache
 
-            self._mirrors = mirror.sync_all(self.remotes, self.cwd, self.env, self.config())
+            self._mirrors = remotecache.sync_all(self.remotes, self.cwd, self.env, self.config())
         return self._mirrors
 
     def _use_tag_cache(self) -> bool:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from operator import itemgetter
 
 from git_registry import rules
+from git_registry.gitvalues import ObjectId, Signature, TagRef, TagRow, fast_maker, tag_row
 from git_registry.grammar import (
     BAD_COUNTER,
     COUNTER_ROOM,
@@ -25,7 +26,6 @@ from git_registry.grammar import (
     strip_tag_prefix,
 )
 from git_registry.rules import Problem
-from git_registry.tags import ObjectId, Signature, TagRef, TagRow, fast_maker, tag_row
 
 __all__ = ["ArtifactInfo", "Event", "Problem", "Registry", "StageHold", "VersionInfo"]
 
@@ -225,7 +225,7 @@ def build_registry_rows(
     """:func:`build_registry` for registry tags read as rows, their names parsed.
 
     Args:
-        rows: the tags (:data:`~git_registry.tags.TagRow`), registry tags only.
+        rows: the tags (:data:`~git_registry.gitvalues.TagRow`), registry tags only.
         fields: each row's parsed name (:func:`~git_registry.grammar.parse_tags`).
         known: names of other artifacts whose tags were not read (for hints).
         now: the clock (Unix time; default: the system's) for the tagger-time rule.

@@ -39,7 +39,7 @@ from collections.abc import Collection
 
 from git_registry import __version__
 from git_registry.fsio import write_atomic
-from git_registry.tags import ObjectId, Signature, TagRow, fast_maker
+from git_registry.gitvalues import ObjectId, Signature, TagRow, fast_maker
 
 SCHEMA = 3
 """Bump when the meaning of an entry, or how a tag object is parsed, changes."""

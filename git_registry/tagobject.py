@@ -1,6 +1,6 @@
 """Tag objects read exactly as Git reads them: the header grammar and peeling.
 
-Pure: bytes from ``git cat-file`` in, :data:`~git_registry.tags.TagRow` values out;
+Pure: bytes from ``git cat-file`` in, :data:`~git_registry.gitvalues.TagRow` values out;
 no I/O (peeling reads inner tags through a function it is given). Never raises,
 whatever the bytes.
 
@@ -29,8 +29,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from git_registry.gitvalues import ObjectId, Signature, TagRow, fast_maker
 from git_registry.grammar import TAG_PREFIX, lazy_compile, refname_problem
-from git_registry.tags import ObjectId, Signature, TagRow, fast_maker
 
 TYPES = ("commit", "tree", "blob", "tag")
 """The object types a tag's ``type`` header may name."""

@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 
 from git_registry import gitbin, rules
 from git_registry.errors import PushError, RegistryError
+from git_registry.gitvalues import ObjectId, Signature
 from git_registry.grammar import (
     EventKind,
     parse_tag_name,
@@ -22,7 +23,6 @@ from git_registry.render import describe, describe_event
 from git_registry.repo import NewTagObject
 from git_registry.session import Session
 from git_registry.state import build_registry_rows
-from git_registry.tags import ObjectId, Signature
 
 
 def remote_name(session: Session) -> str:

@@ -473,8 +473,8 @@ def test_delete_never_removes_a_moved_tag(repo: Repo) -> None:
 
 def test_existing_tag_is_never_overwritten(repo: Repo) -> None:
     """A tag made by hand after we read the tags: add_if_new refuses to replace it."""
+    from git_registry.gitvalues import ObjectId, Signature
     from git_registry.repo import Repository, TagExistsError
-    from git_registry.tags import ObjectId, Signature
 
     head = ObjectId(repo.git("rev-parse", "HEAD").strip())
     repo.tag("churn@v0.0.1", message="made by hand")
@@ -614,8 +614,8 @@ def test_delete_is_all_or_nothing_and_says_why(repo: Repo) -> None:
 def test_delete_of_a_tag_that_moved_deletes_nothing(repo: Repo) -> None:
     """A tag that moved since it was read is not deleted, and neither is any other."""
     from git_registry.errors import RegistryError
+    from git_registry.gitvalues import ObjectId
     from git_registry.repo import Repository
-    from git_registry.tags import ObjectId
 
     repo.ok("register", "churn")
     repo.ok("promote", "churn", "prod")

@@ -22,10 +22,10 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from git_registry.annotations import entry_text
 from git_registry.commands.check_ref import _env_file
 from git_registry.render import Painter, dump_json, escape, safe_line, table
 from git_registry.session import Session
+from git_registry.yamledit import entry_text
 
 from conftest import Repo, Result
 

@@ -13,9 +13,9 @@ import pytest
 
 from git_registry import gitbin
 from git_registry.errors import GitError, RegistryError
+from git_registry.gitvalues import ObjectId, Signature
 from git_registry.repo import NewTagObject, Repository
 from git_registry.tagobject import format_ident, parse_ident
-from git_registry.tags import ObjectId, Signature
 
 from conftest import Repo, git
 

@@ -8,8 +8,8 @@ from datetime import datetime, timedelta, timezone
 from hypothesis import given
 from hypothesis import strategies as st
 
+from git_registry.gitvalues import Signature
 from git_registry.render import Painter, table, when
-from git_registry.tags import Signature
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 

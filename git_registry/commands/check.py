@@ -10,10 +10,10 @@ from collections.abc import Iterable
 from git_registry import options, rules
 from git_registry.annotations import FILENAME, FileProblem
 from git_registry.commands import Command
+from git_registry.gitvalues import ObjectId
 from git_registry.grammar import parse_tag_name, tag_artifact_prefix
 from git_registry.rules import Problem
 from git_registry.session import Session
-from git_registry.tags import ObjectId
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from git_registry import gitbin
 from git_registry.commands import Command, show
 from git_registry.errors import RegistryError
+from git_registry.gitvalues import ObjectId, Signature
 from git_registry.session import Session
-from git_registry.tags import ObjectId, Signature
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 
 from git_registry import annotations as ann
-from git_registry import options
+from git_registry import options, yamledit
 from git_registry.commands import Command
 from git_registry.errors import NotFoundError, RegistryError, UsageError
+from git_registry.gitvalues import ObjectId, short
 from git_registry.session import Session
-from git_registry.tags import ObjectId, short
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -94,7 +94,7 @@ def run(args: argparse.Namespace, session: Session) -> int:
         session.stdout.write(dump_json(doc))
         return 0
     session.out(f"# {where}" + (f" ({name} {version})" if version else ""))
-    session.stdout.write(ann.entry_text(key, annotation.to_json()))
+    session.stdout.write(yamledit.entry_text(key, annotation.to_json()))
     return 0
 
 

@@ -17,10 +17,10 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import TypeAlias
 
-    from git_registry.hookcheck import Finding, RefUpdate
+    from git_registry.gitvalues import ObjectId
+    from git_registry.pushcheck import Finding, RefUpdate
     from git_registry.pushlock import PushLock
     from git_registry.repo import Repository
-    from git_registry.tags import ObjectId
 
 COMMAND = Command(
     name="hook",
@@ -72,7 +72,7 @@ def run(args: argparse.Namespace, session: Session) -> int:
         return _reference_transaction(session, args.state, session.stdin)
     # The checks import most of the package: not for reference-transaction, which
     # Git runs for every ref update.
-    from git_registry.hookcheck import RefUpdate, object_id, parse_pre_push, parse_pre_receive
+    from git_registry.pushcheck import RefUpdate, object_id, parse_pre_push, parse_pre_receive
 
     if args.hook == "commit-msg":
         return _commit_msg(session)
@@ -92,7 +92,7 @@ def run(args: argparse.Namespace, session: Session) -> int:
 def _push(session: Session, hook: str, updates: Sequence[RefUpdate], where: str) -> int:
     if not any(u.ref.startswith(("refs/tags/", "refs/heads/")) for u in updates):
         return 0  # nothing of ours: do not even open the repository
-    from git_registry.hookcheck import PushCheck, headless_policy
+    from git_registry.pushcheck import PushCheck, headless_policy
 
     repo = session.repo()
     allow = config_bool(session.config(), "registry.allowdelete", False)
@@ -139,7 +139,7 @@ def _refuse(session: Session, hook: str, findings: Sequence[Finding], where: str
 
 
 def _commit_msg(session: Session) -> int:
-    from git_registry.hookcheck import staged_problems
+    from git_registry.pushcheck import staged_problems
 
     problems = staged_problems(session.repo())
     if not problems:
@@ -313,7 +313,7 @@ def _push_lock(session: Session, repo: Repository, *, wait: bool = True) -> Push
 def _conflicts(session: Session, repo: Repository, updates: Sequence[Update]) -> list[Finding]:
     """The conflicts ``updates`` make with the tags as they are now (read under the lock)."""
     from git_registry import rules
-    from git_registry.hookcheck import PushCheck, RefUpdate
+    from git_registry.pushcheck import PushCheck, RefUpdate
 
     refs = repo.tag_refs()  # now, under the lock
     changes = [RefUpdate(r, _object(old), _object(new)) for r, old, new in _changes(updates, refs)]
@@ -325,7 +325,7 @@ def _conflicts(session: Session, repo: Repository, updates: Sequence[Update]) ->
 
 
 def _object(oid: str | None) -> ObjectId | None:
-    from git_registry.tags import ObjectId
+    from git_registry.gitvalues import ObjectId
 
     return None if oid is None else ObjectId(oid)
 

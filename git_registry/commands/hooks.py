@@ -44,7 +44,7 @@ def arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, session: Session) -> int:
-    from git_registry.hookfiles import CLIENT_HOOKS, SERVER_HOOKS
+    from git_registry.hookinstall import CLIENT_HOOKS, SERVER_HOOKS
 
     repo = session.repo()
     hooks_dir = repo.hooks_dir()
@@ -60,7 +60,7 @@ def run(args: argparse.Namespace, session: Session) -> int:
         )
     code = _install(session, hooks_dir, SERVER_HOOKS if args.server else CLIENT_HOOKS, args.force)
     if args.server:
-        from git_registry.hookcheck import headless_policy
+        from git_registry.pushcheck import headless_policy
 
         headless = headless_policy(repo)
         if headless is not None:
@@ -71,7 +71,7 @@ def run(args: argparse.Namespace, session: Session) -> int:
 
 
 def _install(session: Session, hooks_dir: str, hooks: tuple[str, ...], force: bool) -> int:
-    from git_registry.hookfiles import (
+    from git_registry.hookinstall import (
         CHAINED,
         REPLACED,
         installed_executable,
@@ -113,7 +113,7 @@ def _install(session: Session, hooks_dir: str, hooks: tuple[str, ...], force: bo
 
 
 def _uninstall(session: Session, hooks_dir: str) -> int:
-    from git_registry.hookfiles import CHAINED, CLIENT_HOOKS, REPLACED, SERVER_HOOKS, state
+    from git_registry.hookinstall import CHAINED, CLIENT_HOOKS, REPLACED, SERVER_HOOKS, state
 
     found = False
     for hook in CLIENT_HOOKS + SERVER_HOOKS:
@@ -138,7 +138,7 @@ def _uninstall(session: Session, hooks_dir: str) -> int:
 
 
 def _status(session: Session, hooks_dir: str) -> int:
-    from git_registry.hookfiles import CLIENT_HOOKS, SERVER_HOOKS, state
+    from git_registry.hookinstall import CLIENT_HOOKS, SERVER_HOOKS, state
 
     custom = gitbin.config_values(r"^core\.hookspath$", cwd=session.repo().cwd, env=session.env)
     where = hooks_dir + (" (core.hooksPath)" if custom else "")

@@ -25,9 +25,9 @@ def arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, session: Session) -> int:
-    from git_registry.mirror import check_name
     from git_registry.plan import known_hint
     from git_registry.reading import load, warn_problems
+    from git_registry.remotecache import check_name
     from git_registry.render import dump_json, version_json
 
     name = check_name(session.remotes, args.name)  # LABEL:NAME with several --remote

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from git_registry.annotations import json_schema_text
+from git_registry.artifact_schema import json_schema_text
 from git_registry.commands import Command
 from git_registry.session import Session
 

@@ -16,11 +16,11 @@ from git_registry import annotations as ann
 from git_registry import rules
 from git_registry.catalog import Catalog, policy_at, too_large
 from git_registry.errors import ObjectTooLarge, RegistryError
+from git_registry.gitvalues import ObjectId
 from git_registry.grammar import TAG_PREFIX, artifact_to_tag, parse_tag_name, tag_artifact_prefix
 from git_registry.policy import CONFIG_FILE, GTO_CONFIG_FILE, Policy, parse_policy
 from git_registry.repo import Repository
 from git_registry.state import build_registry
-from git_registry.tags import ObjectId
 from git_registry.yamlsafe import MAX_BYTES
 
 _ZERO_RE = re.compile(r"0{40}(?:0{24})?")
