@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import os
 import random
-import socket
 import time
 
 _CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
@@ -97,6 +96,8 @@ class Backoff:
 
 def hostname() -> str:
     """This host's name, as lock files record it."""
+    import socket  # only where a lock is taken: 2 ms of every start-up otherwise
+
     return socket.gethostname()
 
 

@@ -18,7 +18,6 @@ from git_registry.grammar import (
     parse_tag_name,
     parse_tags,
 )
-from git_registry.remotecache import merge
 from git_registry.session import Session
 from git_registry.state import Event, Registry, build_registry_rows
 
@@ -161,7 +160,7 @@ def load_many(session: Session, artifacts: Iterable[str] | None) -> Loaded:
     An artifact filter ``LABEL:NAME`` reads ``NAME`` from that remote only; a plain
     ``NAME`` is read from every remote.
     """
-    from git_registry.reading import Loaded, load
+    from git_registry.remotecache import merge
 
     parts = []
     names: set[str] = set()

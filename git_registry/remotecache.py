@@ -29,12 +29,12 @@ from collections.abc import Iterator, Mapping, Sequence
 
 from git_registry import gitbin
 from git_registry.errors import RegistryError
-from git_registry.grammar import TAG_PREFIX, check_artifact_name
+from git_registry.grammar import TAG_PREFIX
 from git_registry.lockfile import Backoff
 from git_registry.remote import fetch_into_cache, list_tags, printable
+from git_registry.selectors import labels
 from git_registry.state import ArtifactInfo, Event, Registry, VersionInfo
 
-_LABEL_RE = re.compile(r"[^A-Za-z0-9._-]+")
 _SCP_RE = re.compile(r"^[^/]*:")
 
 DEFAULT_LOCK_TIMEOUT = 120.0
@@ -81,49 +81,6 @@ def git_cwd(cwd: str, *, env: gitbin.Env = None) -> str:
     except gitbin.GitError:
         return cwd
     return paths.work_tree if paths.work_tree is not None else cwd
-
-
-def label_for(remote: str) -> str:
-    """A short name for a remote in output: its name, or the URL's last part."""
-    base = remote.rstrip("/").rsplit("/", 1)[-1].rsplit(":", 1)[-1]
-    base = base.removesuffix(".git") or remote
-    return _LABEL_RE.sub("-", base).strip("-") or "remote"
-
-
-def labels(remotes: Sequence[str]) -> list[str]:
-    """The label of each of ``remotes``, in order; a repeated one gets ``-2``, ``-3``…"""
-    out: list[str] = []
-    for remote in remotes:
-        base = label = label_for(remote)
-        n = 2
-        while label in out:
-            label = f"{base}-{n}"
-            n += 1
-        out.append(label)
-    return out
-
-
-def split_label(remotes: Sequence[str], text: str) -> tuple[str, str]:
-    """``(LABEL, REST)`` for ``LABEL:REST`` when reading several ``remotes`` and LABEL
-    is one of theirs; else ``("", text)``. REST may be a folder artifact
-    (``ra:models:seg``) or a selector (``ra:churn#prod``)."""
-    if len(remotes) > 1:
-        head, sep, rest = text.partition(":")
-        if sep and head in labels(remotes):
-            return head, rest
-    return "", text
-
-
-def check_name(remotes: Sequence[str], text: str) -> str:
-    """An artifact name from the command line: ``NAME``, or ``LABEL:NAME`` when reading
-    several remotes (as ``show`` prints it).
-
-    Raises:
-        GrammarError: NAME is not a valid artifact name.
-    """
-    label, rest = split_label(remotes, text)
-    name = check_artifact_name(rest)
-    return f"{label}:{name}" if label else name
 
 
 def cache_root(env: Mapping[str, str]) -> str:

@@ -31,8 +31,8 @@ def run(args: argparse.Namespace, session: Session) -> int:
     # LABEL:NAME with several --remote
     from git_registry.plan import known_hint
     from git_registry.reading import events_of, head_annotations, load, warn_problems
-    from git_registry.remotecache import check_name
     from git_registry.render import dump_json, event_json, events_table
+    from git_registry.selectors import check_name
 
     name = check_name(session.remotes, args.name) if args.name is not None else None
     registry = load(session, [name] if name is not None else None).registry

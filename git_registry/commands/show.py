@@ -102,8 +102,7 @@ def run(args: argparse.Namespace, session: Session) -> int:
 def _selector(session: Session, text: str) -> Selector:
     """A selector, its artifact ``LABEL:NAME`` with several ``--remote``, as the table
     names it (``ra:models:seg#prod``)."""
-    from git_registry.remotecache import split_label
-    from git_registry.selectors import parse_selector
+    from git_registry.selectors import parse_selector, split_label
 
     label, rest = split_label(session.remotes, text)
     selector = parse_selector(rest)

@@ -34,8 +34,8 @@ def arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, session: Session) -> int:
     from git_registry.plan import known_hint
     from git_registry.reading import load, warn_problems
-    from git_registry.remotecache import check_name
     from git_registry.render import dump_json, hold_json
+    from git_registry.selectors import check_name
 
     name = check_name(session.remotes, args.name)  # LABEL:NAME with several --remote
     stage = check_stage(args.stage)
