@@ -15,7 +15,10 @@ from git_registry.grammar import (
     check_stage,
     check_version,
 )
-from git_registry.session import Session
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from git_registry.session import Session
 
 
 @dataclass(frozen=True, slots=True)
