@@ -169,6 +169,11 @@ def _show_artifact(args: argparse.Namespace, session: Session, info: ArtifactInf
     from git_registry.render import artifact_json, dump_json, version_json, versions_table
 
     versions = [v for v in info.versions if v.active or args.all]
+    if not versions:  # not found, with --json too: exit 1, nothing on stdout
+        raise NotFoundError(
+            f"{info.name} has no active versions",
+            hint="deregistered versions are shown with --all" if info.versions else None,
+        )
     if args.json:
         notes, problems = head_annotations(session, [info.name])
         for problem in problems:
@@ -177,12 +182,7 @@ def _show_artifact(args: argparse.Namespace, session: Session, info: ArtifactInf
         doc = artifact_json(info.name, info, notes.get(info.name), all_versions=args.all_versions)
         doc["versions"] = [version_json(v) for v in versions]
         session.stdout.write(dump_json(doc))
-        return 0 if versions else 1
-    if not versions:
-        raise NotFoundError(
-            f"{info.name} has no active versions",
-            hint="deregistered versions are shown with --all" if info.versions else None,
-        )
+        return 0
     if args.value:
         for v in versions:
             session.out(_value(v, args.value, None))
