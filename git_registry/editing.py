@@ -397,9 +397,8 @@ def _umask() -> int:
 def _commit(session: Session, work_tree: str, file: str, message: str, remote: str | None) -> None:
     result = gitbin.commit_only(file, message, cwd=work_tree, env=session.env)
     if result.returncode != 0:
-        detail = (result.stderr or result.stdout).strip().splitlines()
         raise RegistryError(
-            f"git commit failed: {detail[-1] if detail else result.returncode}",
+            f"git commit failed: {gitbin.git_reason(result, 'commit')}",
             hint=f"{file} is changed in the work tree; commit it yourself when ready",
         )
     session.repo().forget_head()

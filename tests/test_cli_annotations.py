@@ -258,6 +258,21 @@ def test_commit_commits_only_that_file(repo: Repo) -> None:
     repo.fsck()
 
 
+def test_a_commit_refused_by_the_users_hook_says_why_and_keeps_the_file(repo: Repo) -> None:
+    """Git's reason (its first error line, here the hook's), exit 128, HEAD unchanged,
+    and the edited file left in the work tree to commit later."""
+    before = head(repo)
+    hook = repo.path / ".git" / "hooks" / "pre-commit"
+    hook.write_text("#!/bin/sh\necho 'error: no commits on release day' >&2\nexit 1\n")
+    hook.chmod(0o755)
+    result = repo.run("annotate", "churn", "--path", "s3://b/c", "--commit")
+    assert result.code == 128, result
+    assert result.err.startswith("fatal: git commit failed: no commits on release day\n")
+    assert "commit it yourself when ready" in result.err
+    assert head(repo) == before
+    assert (repo.path / "artifacts.yaml").read_text() == "churn:\n  path: s3://b/c\n"
+
+
 def test_commit_with_message_and_an_edited_file(repo: Repo) -> None:
     committed(repo, EXISTING)
     repo.ok("annotate", "mid", "--label", "new", "--commit", "-m", "Label mid")
