@@ -50,21 +50,22 @@ EMPTY = "-"
 def want_color(
     option: str | None,
     env: Mapping[str, str],
-    config: Mapping[str, str],
+    configured: str | None,
     stream: TextIO,
 ) -> bool:
-    """Decide on colour like Git: ``--color``, then ``NO_COLOR``, then ``color.registry``,
-    then ``color.ui``, then whether the stream is a terminal (not with ``TERM=dumb``).
+    """Decide on colour like Git: ``--color``, then ``NO_COLOR``, then the configured
+    ``always``/``never``/``auto`` (``color.registry``, then ``color.ui``: read by
+    ``Session.paint``), then whether the stream is a terminal (not with ``TERM=dumb``).
     """
     setting = option
     if setting is None and env.get("NO_COLOR"):
         return False
     if setting is None:
-        setting = config.get("color.registry") or config.get("color.ui") or "auto"
+        setting = configured or "auto"
     setting = setting.lower()
-    if setting in ("always", "true", "yes", "on", "1"):
+    if setting == "always":
         return True
-    if setting in ("never", "false", "no", "off", "0"):
+    if setting == "never":
         return False
     if env.get("TERM") == "dumb":
         return False

@@ -122,11 +122,30 @@ class Session:
         if self._painter is None:
             from git_registry.render import Painter, want_color
 
-            config: Mapping[str, str] = {}
+            configured = None
             if self.color_option is None and not self.env.get("NO_COLOR"):
-                config = self.config()
-            self._painter = Painter(want_color(self.color_option, self.env, config, self.stdout))
+                configured = self._configured_color()
+            self._painter = Painter(
+                want_color(self.color_option, self.env, configured, self.stdout)
+            )
         return self._painter
+
+    def _configured_color(self) -> str | None:
+        """``color.registry``, else ``color.ui``, read as Git reads a colour setting
+        (``git_config_colorbool``): ``always``, ``never``, ``auto``, or a boolean where
+        true means auto and false (the empty value too) means never; anything else is
+        Git's fatal ``bad boolean config value``."""
+        from git_registry.gitbin import GitConfig, parse_bool
+
+        config = self.config()
+        for key in ("color.registry", "color.ui"):
+            if key in config:
+                implicit = isinstance(config, GitConfig) and key in config.implicit
+                value = None if implicit else config[key]
+                if value is not None and value.lower() in ("always", "never", "auto"):
+                    return value.lower()
+                return "auto" if parse_bool(value, key) else "never"
+        return None
 
     def out(self, *parts: str | tuple[str, str]) -> None:
         """One line on stdout, from texts and ``(text, style)`` parts (coloured when

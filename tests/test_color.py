@@ -67,7 +67,11 @@ def coloured(result: Result) -> bool:
         ([], {}, {"color.registry": "always", "color.ui": "never"}, True),
         ([], {}, {"color.registry": "false", "color.ui": "always"}, False),
         ([], {}, {"color.ui": "always"}, True),
-        ([], {}, {"color.ui": "true"}, True),
+        # As in Git (git_config_colorbool): true means auto, false and "" mean never.
+        ([], {}, {"color.ui": "true"}, False),
+        ([], {}, {"color.ui": "1"}, False),
+        ([], {}, {"color.registry": "", "color.ui": "always"}, False),
+        ([], {}, {"color.registry": "off", "color.ui": "always"}, False),
         # auto (and TERM=dumb) follow the terminal: a pipe here.
         ([], {}, {"color.registry": "auto", "color.ui": "always"}, False),
         # always means always, even for a dumb terminal, as in Git.
@@ -219,3 +223,15 @@ def test_git_c_reaches_a_terminal_run(registry: Repo) -> None:
     os.close(master)
     assert b"churn" in output
     assert ESC.encode() not in output
+
+
+def test_a_colour_setting_that_is_not_one_is_fatal_as_in_git(registry: Repo) -> None:
+    result = run(registry, "show", config={"color.ui": "bogus"})
+    assert result.code == 128
+    assert result.err == "fatal: bad boolean config value 'bogus' for 'color.ui'\n"
+
+
+def test_color_ui_true_colours_a_terminal(registry: Repo) -> None:
+    """true means auto: a terminal gets colour (a pipe does not: test_colour_order)."""
+    registry.git("config", "color.ui", "true")
+    assert ESC in _in_terminal(registry, ["show"], {"TERM": "xterm"})
