@@ -19,6 +19,8 @@ from git_registry.yamlsafe import MAX_BYTES, MAX_DEPTH, MAX_NODES
 
 from conftest import UnreadBytes, count_calls
 
+pytestmark = pytest.mark.core
+
 ALLOWED = "allowed: path, type, description, labels, custom, virtual"
 ROOT = "artifacts.yaml"
 SUB = "models/cv/artifacts.yaml"
@@ -465,7 +467,12 @@ def test_not_virtual_path_must_exist() -> None:
 
 def test_not_virtual_path_in_sub_folder_is_looked_up_from_the_root() -> None:
     asked: list[str] = []
-    parse(b"m:\n  path: w.pt\n  virtual: false\n", SUB, exists=lambda p: asked.append(p) or True)
+
+    def exists(path: str) -> bool:
+        asked.append(path)
+        return True
+
+    parse(b"m:\n  path: w.pt\n  virtual: false\n", SUB, exists=exists)
     assert asked == ["models/cv/w.pt"]
 
 
@@ -758,10 +765,10 @@ def test_entry_text_orders_keys_and_leaves_out_defaults() -> None:
 
 
 NAME = st.from_regex(r"\A[a-zA-Z0-9](?:[a-zA-Z0-9_/-]{0,8}[a-zA-Z0-9])?\Z")
-TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=30)
+TEXT = st.text(st.characters(exclude_categories=["Cs"]), max_size=30)
 # A description may hold newlines and tabs, no other control character.
 DESCRIPTION = st.text(
-    st.characters(blacklist_categories=("Cs",)).filter(
+    st.characters(exclude_categories=["Cs"]).filter(
         lambda c: c in ann.FREE_TEXT or not CONTROL_RE.match(c)
     ),
     max_size=30,

@@ -16,6 +16,7 @@ import sys
 import tempfile
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -38,10 +39,10 @@ def cached_ids(repo: Repo) -> set[str]:
     return set(TagCache.load(str(repo.path / ".git")).entries)
 
 
-def answers(repo: Repo, *, cache: bool = True) -> dict[str, object]:
+def answers(repo: Repo, *, cache: bool = True) -> dict[str, tuple[int, str, str]]:
     """Everything the read commands say about the registry (in-process: each run opens
     the repository, and reads the cache, afresh)."""
-    found: dict[str, object] = {}
+    found: dict[str, tuple[int, str, str]] = {}
     runs = [("show", "--json", "--all"), ("history", "--json"), ("show", "--all")]
     for tag in repo.git("tag", "--list").split():
         runs.append(("check-ref", "--json", tag))
@@ -202,7 +203,7 @@ def _parts(good: bytes) -> list[bytes]:
 def _corruptions(good: bytes) -> dict[str, bytes | None]:
     import marshal
 
-    def dump(columns: list[tuple[object, ...]]) -> list[bytes]:
+    def dump(columns: list[Any]) -> list[bytes]:
         return [marshal.dumps(column, 4) for column in columns]
 
     parts = _parts(good)
@@ -321,6 +322,7 @@ WRITER = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 def test_two_processes_writing_at_once(churn_staged_and_seg: Repo) -> None:
     churn_staged_and_seg.ok("show")
     common = str(churn_staged_and_seg.path / ".git")
@@ -346,6 +348,7 @@ def test_two_processes_writing_at_once(churn_staged_and_seg: Repo) -> None:
     assert_same_with_and_without_cache(churn_staged_and_seg)
 
 
+@pytest.mark.slow
 def test_two_commands_at_once_on_a_generated_repository(tmp_path: Path) -> None:
     repo = _generated(tmp_path)
     procs = [
@@ -475,6 +478,7 @@ def _generated(tmp_path: Path) -> Repo:
     return Repo(out)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("refs", ["loose", "packed"])
 def test_same_answers_with_and_without_cache_on_a_generated_repository(
     tmp_path: Path, refs: str

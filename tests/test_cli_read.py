@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -308,8 +309,8 @@ def test_packed_refs_and_nested_tags(churn_staged_seg_deprecated: Repo) -> None:
 
 
 def test_works_from_subdirectory_and_bare_clone(
-    churn_staged_seg_deprecated: Repo, tmp_path
-) -> None:  # type: ignore[no-untyped-def]
+    churn_staged_seg_deprecated: Repo, tmp_path: Path
+) -> None:
     sub = churn_staged_seg_deprecated.path / "deep" / "er"
     sub.mkdir(parents=True)
     assert churn_staged_seg_deprecated.run("latest", "churn", cwd=sub).out == "v2.0.0-rc.1\n"

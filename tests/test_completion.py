@@ -180,6 +180,7 @@ def test_package_data_is_the_completion_folder() -> None:
     assert package.resolve() == COMPLETION.resolve()
 
 
+@pytest.mark.slow
 def test_install_puts_scripts_where_shells_look(tmp_path: Path) -> None:
     prefix = installed_prefix()
     for installed, source in [
@@ -209,6 +210,7 @@ def _set(reply: list[str]) -> set[str]:
     return {item.rstrip(" ") for item in reply}
 
 
+@pytest.mark.slow
 @needs_git_completion
 def test_bash_commands_and_options(registry: Repo) -> None:
     lines = [
@@ -241,6 +243,7 @@ def test_bash_commands_and_options(registry: Repo) -> None:
     assert _set(out["git registry help he"]) == {"help"}
 
 
+@pytest.mark.slow
 @needs_git_completion
 def test_bash_artifacts_versions_and_stages(registry: Repo) -> None:
     lines = [
@@ -296,6 +299,7 @@ def test_bash_artifacts_versions_and_stages(registry: Repo) -> None:
     assert out["git registry latest models/"] == ["models/cv:seg "]
 
 
+@pytest.mark.slow
 @needs_git_completion
 def test_bash_follows_git_C_and_git_dir(registry: Repo, tmp_path: Path) -> None:
     """Values come from the repository `git -C DIR` or `--git-dir` names, not the cwd."""
@@ -315,6 +319,7 @@ def test_bash_follows_git_C_and_git_dir(registry: Repo, tmp_path: Path) -> None:
     assert out[2] == []  # outside a repository: nothing
 
 
+@pytest.mark.slow
 @needs_bash_completion
 def test_bash_loads_the_installed_script_on_demand(registry: Repo) -> None:
     """Installed under share/bash-completion/completions, the script is found by
@@ -332,6 +337,7 @@ def test_bash_loads_the_installed_script_on_demand(registry: Repo) -> None:
     assert _set(bare[0]) != {"churn@v1.1.0", "churn@v1.2.0"}
 
 
+@pytest.mark.slow
 @needs_git_completion
 def test_bash_completion_runs_no_python(registry: Repo, tmp_path: Path) -> None:
     """With no Python on PATH (and git-registry not runnable), completion still works."""
@@ -366,6 +372,7 @@ def _shell_env(tmp_path: Path) -> dict[str, str]:
     }
 
 
+@pytest.mark.slow
 @needs_zsh
 def test_zsh_completes_git_registry(registry: Repo, tmp_path: Path) -> None:
     lines = [
@@ -403,6 +410,7 @@ def test_zsh_completes_git_registry(registry: Repo, tmp_path: Path) -> None:
     assert out["git registry --color="] == ["--color=always", "--color=auto", "--color=never"]
 
 
+@pytest.mark.slow
 @needs_fish
 def test_fish_completes_git_registry(registry: Repo, tmp_path: Path) -> None:
     env = _shell_env(tmp_path)
@@ -465,6 +473,7 @@ def big_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
+@pytest.mark.slow
 @needs_git_completion
 def test_bash_completion_on_10000_tags_runs_no_python_and_reads_only_what_it_needs(
     big_repo: Path, tmp_path: Path

@@ -6,7 +6,11 @@ import argparse
 import re
 from pathlib import Path
 
+import pytest
+
 from git_registry.cli import build_parser
+
+pytestmark = pytest.mark.core
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -85,6 +85,7 @@ def churn_registered(repo: Repo) -> Repo:
 # -- concurrent writers ----------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_four_writers_at_once_never_share_a_counter(churn_registered: Repo) -> None:
     repo = churn_registered
     commits = [repo.commit() for _ in range(8)]
@@ -112,6 +113,7 @@ def test_four_writers_at_once_never_share_a_counter(churn_registered: Repo) -> N
     repo.fsck()
 
 
+@pytest.mark.slow
 def test_three_annotate_loops_lose_no_edit(repo: Repo) -> None:
     loops = [[["annotate", "churn", "--label", f"{who}{i}"] for i in range(10)] for who in "abc"]
     with ThreadPoolExecutor(len(loops)) as pool:

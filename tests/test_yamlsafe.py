@@ -14,6 +14,8 @@ from git_registry.yamlsafe import MAX_BYTES, MAX_DEPTH, MAX_NODES, Node, YamlErr
 
 from conftest import UnreadBytes, count_calls
 
+pytestmark = pytest.mark.core
+
 
 def problem_of(data: bytes) -> tuple[int, int, str]:
     """The (line, column, message) of the error ``load`` raises for ``data``."""
