@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from git_registry.cli import main
 
@@ -36,6 +37,15 @@ pytest_plugins = ["pytester"]
 BIN_DIR = os.path.dirname(sys.executable)
 FIXED_TIME = 1700000000
 FIXED_DATE = f"{FIXED_TIME} +0000"
+
+
+# Hypothesis fails an example slower than a deadline (200 ms by default) and a test whose
+# data is slow to generate: both are clocks, and a busy machine trips them at random. The
+# work is bounded by max_examples instead.
+settings.register_profile(
+    "bounded-work", deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.load_profile("bounded-work")
 
 
 # -- tiers ----------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from conftest import CoreTierError, Repo, make_registry, no_processes
 
@@ -146,6 +147,12 @@ def clock_assertions(source: str, filename: str = "<test>") -> list[str]:
         for node in ast.walk(scope):
             if isinstance(node, ast.Assert) and reads_clock(node.test):
                 found.append(f"{filename}:{node.lineno}: asserts on a clock reading")
+            if (
+                isinstance(node, ast.keyword)
+                and node.arg == "deadline"
+                and not (isinstance(node.value, ast.Constant) and node.value.value is None)
+            ):
+                found.append(f"{filename}:{node.value.lineno}: a hypothesis deadline")
     return sorted(set(found))
 
 
@@ -168,10 +175,19 @@ def test_no_test_asserts_on_a_clock() -> None:
         "    spent = perf_counter() - t0\n    assert spent < 0.1\n",
         "import time\ndef test():\n    assert work(time.time()) < 1\n",
         "def test():\n    took = run('echo $EPOCHREALTIME')\n",
+        "@settings(max_examples=9, deadline=500)\n@given(st.text())\ndef test(s):\n    pass\n",
     ],
 )
 def test_a_clock_assertion_is_found(source: str) -> None:
     assert len(clock_assertions(source)) == 1
+
+
+@pytest.mark.core
+def test_hypothesis_has_no_deadline_and_no_slow_data_check() -> None:
+    profile = settings.get_profile("bounded-work")
+    assert settings.default == profile
+    assert profile.deadline is None
+    assert HealthCheck.too_slow in profile.suppress_health_check
 
 
 @pytest.mark.core
