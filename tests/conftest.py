@@ -289,7 +289,8 @@ def make_registry(repo: Repo, spec: str) -> Repo:
       ``a/b:NAME``, counters written out), optionally followed by ``->VERSION``.
       A registration (``NAME@VERSION``) goes on HEAD; every other tag goes on the
       commit of ``NAME@VERSION`` (given by ``->``, or in the name of a
-      deregistration), or on HEAD without one.
+      deregistration), or on HEAD without one (a stage tag then names the one
+      version registered at HEAD in its message).
 
     Each tag is annotated, with GTO's default message for its event (no trailing
     newline, as ``git registry`` writes it) and the hermetic tagger; its tagger
@@ -311,9 +312,9 @@ def make_registry(repo: Repo, spec: str) -> Repo:
         commit = f"refs/tags/{artifact}@{target}^{{commit}}" if target else "HEAD^{commit}"
         if stage is not None and target is None:  # the version registered at HEAD
             at_head = repo.git("tag", "--points-at", "HEAD", "--list", f"{artifact}@v*")
-            registered = [t for t in at_head.split() if "!" not in t and "#" not in t]
-            assert registered, f"{word}: no version of {artifact} at HEAD; add ->VERSION"
-            target = registered[-1].split("@", 1)[1]
+            versions = {t.split("@", 1)[1].split("#")[0] for t in at_head.split() if "!" not in t}
+            assert len(versions) == 1, f"{word}: {len(versions)} versions at HEAD; add ->VERSION"
+            (target,) = versions
         name = artifact.replace("=", ":")
         if version == "deprecated":
             message = f"Deprecating artifact '{name}'"

@@ -280,7 +280,8 @@ def test_make_registry_writes_the_tags_git_registry_writes(tmp_path: Path, case:
     ("spec", "message"),
     [
         ("churn", "not a spec word: 'churn'"),
-        ("churn#prod", "churn#prod: no version of churn at HEAD; add ->VERSION"),
+        ("churn#prod", "churn#prod: 0 versions at HEAD; add ->VERSION"),
+        ("churn@v1.0.0 churn@v2.0.0 churn#prod", "churn#prod: 2 versions at HEAD; add ->VERSION"),
         ("churn@v1.0.0 churn#prod->v2.0.0", "git rev-parse"),
     ],
 )
