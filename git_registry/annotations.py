@@ -1,31 +1,31 @@
-"""``artifacts.yaml`` (SPEC 4): its schema, its validation, and editing one entry.
+"""``artifacts.yaml`` (SPEC 4): what an entry holds (:class:`Annotation`), reading and
+validating a file, and the problems found in one (:class:`FileProblem`).
 
 Pure. A file at ``a/b/artifacts.yaml`` declares artifacts named ``a/b:NAME``; the
 root file declares plain names. Every problem names the file, line, column,
-artifact and key. Editing rewrites only the lines of one entry, so the other
-entries (their order, comments and formatting) are kept byte for byte.
+artifact and key. Writing an entry is :mod:`git_registry.yamledit`; the JSON Schema
+is :mod:`git_registry.artifact_schema`.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import functools
-import json
 import posixpath
 import re
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from git_registry.controls import (
-    CI_COMMAND_RE,
-    CONTROL_RE,
-    control_class,
     control_codes,
-    starts_ci_command,
 )
 from git_registry.grammar import NAME_RE, NAME_RULE
-from git_registry.yamlsafe import Node, YamlError, YamlProblem, load
+from git_registry.yamlsafe import Node, YamlError, YamlProblem, dump_scalar, load
+
+# Start-up: typing and json are not imported at run time (mypy reads this name as
+# typing.TYPE_CHECKING).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Collection, Iterable, Mapping
+    from typing import Any
 
 FILENAME = "artifacts.yaml"
 KEYS = ("path", "type", "description", "labels", "custom", "virtual")
@@ -232,7 +232,7 @@ def _entry(
 ) -> Annotation | None:
     key = key_node.value
     if not isinstance(key, str) or not NAME_RE.fullmatch(key):
-        shown = key if isinstance(key, str) else _scalar(key)
+        shown = key if isinstance(key, str) else dump_scalar(key)
         why = (
             "':' is not allowed in a key (put the entry in that folder's artifacts.yaml)"
             if isinstance(key, str) and ":" in key
@@ -414,166 +414,3 @@ def _entries(root: Node, data: bytes) -> list[Entry]:
             end -= 1
         result.append(Entry(str(name), start, end, indent))
     return result
-
-
-# -- editing ---------------------------------------------------------------------------
-
-
-def entry_text(
-    key: str, fields: Mapping[str, Any], indent: int = 0, order: Sequence[str] = ()
-) -> str:
-    """The YAML text of one entry, labels in flow style; keys in ``order`` first (an
-    existing entry's order), then the others in schema order."""
-
-    pad = " " * indent
-    body = []
-    for name in [*order, *(k for k in KEYS if k not in order)]:
-        value = fields.get(name)
-        if value is None or (name == "labels" and not value) or (name == "virtual" and value):
-            continue  # absent, or the default
-        if name == "labels":
-            body.append(f"{pad}  labels: [{', '.join(_scalar(v) for v in value)}]")
-        elif name == "custom" and isinstance(value, (dict, list)) and value:
-            dumped = _dump(value, default_flow_style=False, sort_keys=False)
-            body.append(f"{pad}  custom:")
-            # split("\n"), not splitlines(): only "\n" ends a line of YAML output.
-            body.extend(f"{pad}    {line}" for line in dumped.removesuffix("\n").split("\n"))
-        else:
-            body.append(f"{pad}  {name}: {_scalar(value)}")
-    head = f"{pad}{_scalar(key)}:" + ("" if body else " {}")
-    return "\n".join([head, *body]) + "\n"
-
-
-def _scalar(value: Any) -> str:
-    text = _dump(value, default_flow_style=True, width=10**9)
-    return text.removesuffix("\n...\n").removesuffix("\n")
-
-
-def _dump(value: Any, **options: Any) -> str:
-    """YAML for ``value``, readable by people (non-ASCII kept as it is) when that reads
-    back as ``value``: PyYAML writes some line breaks (U+0085, U+2028) unescaped inside
-    quotes, where a reader folds them into spaces; those values are written escaped.
-
-    It is also safe to print (``describe``): no line is folded, and a string holding a
-    character of :data:`controls.CONTROL_RE` (a line break included) or a CI command is
-    written double-quoted with escapes, so no line of the text starts with data (``::``
-    in a block or single-quoted scalar would) and nothing raw reaches a terminal.
-    """
-    import yaml
-
-    options.setdefault("width", 10**9)
-    dumper = _safe_dumper()
-    text = _escape_quoted(yaml.dump(value, Dumper=dumper, allow_unicode=True, **options))
-    try:
-        same = yaml.safe_load(text) == value
-    except yaml.YAMLError:
-        same = False
-    if not same:
-        text = _escape_quoted(yaml.dump(value, Dumper=dumper, allow_unicode=False, **options))
-    return text
-
-
-@functools.cache
-def _safe_dumper() -> type[Any]:
-    """``yaml.SafeDumper`` writing the strings :func:`_dump` must escape double-quoted."""
-    import yaml
-
-    class SafeDumper(yaml.SafeDumper):
-        def represent_str(self, data: str) -> Any:
-            unsafe = (
-                CONTROL_RE.search(data) is not None
-                or CI_COMMAND_RE.search(data) is not None
-                or starts_ci_command(data)
-            )
-            return self.represent_scalar(
-                "tag:yaml.org,2002:str", data, style='"' if unsafe else None
-            )
-
-    SafeDumper.add_representer(str, SafeDumper.represent_str)
-    return SafeDumper
-
-
-# Raw in PyYAML's double-quoted output with allow_unicode: the bidirectional controls
-# (PyYAML counts them printable). Every string holding one is double-quoted, as is
-# every string with a CI command: the only places they can be in the text.
-_RAW_IN_QUOTES_RE = re.compile(f"(?!\n){CONTROL_RE.pattern}")
-
-
-def _escape_quoted(text: str) -> str:
-    text = CI_COMMAND_RE.sub(r"\\x23", text)
-    return _RAW_IN_QUOTES_RE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
-
-
-def replace_entry(text: str, parsed: AnnotationsFile, key: str, new: str | None) -> str:
-    """``text`` with the entry ``key`` replaced by ``new`` (removed if None, appended if
-    absent). Every other line is kept as it was."""
-    lines = text.splitlines(keepends=True)
-    for entry in parsed.entries:
-        if entry.name == key:
-            before = lines[: entry.start - 1]
-            after = lines[entry.end - 1 :]
-            if (
-                new is None
-                and after
-                and not after[0].strip()
-                and (not before or not before[-1].strip())
-            ):
-                after = after[1:]  # do not leave two blank lines where the entry was
-            return "".join(before) + (new or "") + "".join(after)
-    if new is None:
-        return text
-    if text and not text.endswith("\n"):
-        text += "\n"
-    return text + new
-
-
-def json_schema() -> dict[str, Any]:
-    """The JSON Schema (draft 2020-12) of ``artifacts.yaml``."""
-    name = NAME_RE.pattern
-    # The control-character rule of _field; "not" a pattern that finds one, so that no
-    # anchor ('$' before a final newline in Python) gets in the way.
-    no_control = {"not": {"pattern": f"[{control_class(surrogates=False)}]"}}
-    free_text = {"not": {"pattern": f"[{control_class(allowed=FREE_TEXT, surrogates=False)}]"}}
-    return {
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "$id": "https://git-registry.invalid/schema/artifacts.schema.json",
-        "title": "git-registry artifacts.yaml",
-        "description": "Annotations of the artifacts of a git-registry repository: a mapping from "
-        "artifact name to its annotation. A file in folder a/b declares artifacts a/b:NAME.",
-        "type": ["object", "null"],
-        "propertyNames": {"pattern": f"^{name}$"},
-        "additionalProperties": {
-            "type": ["object", "null"],
-            "additionalProperties": False,
-            "properties": {
-                "path": {
-                    "type": "string",
-                    "minLength": 1,
-                    **no_control,
-                    "description": "A file or folder in the repository, relative to this "
-                    "file's folder, or a URL (s3://, gs://, https://, ...).",
-                },
-                "type": {
-                    "type": "string",
-                    "pattern": f"^{name}$",
-                    "description": "The kind of artifact, e.g. model or dataset.",
-                },
-                "description": {"type": "string", **free_text},
-                "labels": {
-                    "type": "array",
-                    "items": {"type": "string", "pattern": f"^{name}$"},
-                    "uniqueItems": True,
-                },
-                "custom": {"description": "Any YAML value: free-form metadata."},
-                "virtual": {
-                    "type": "boolean",
-                    "default": True,
-                    "description": "false: path must exist in the commit.",
-                },
-            },
-        },
-    }
-
-
-def json_schema_text() -> str:
-    return json.dumps(json_schema(), indent=2) + "\n"

@@ -8,12 +8,11 @@ The glue between the repository (bytes at a path in a commit) and the pure
 from __future__ import annotations
 
 from git_registry import annotations as ann
-from git_registry import gitbin
 from git_registry.annotations import Annotation, AnnotationsFile, FileProblem
-from git_registry.errors import RegistryError
+from git_registry.errors import ObjectTooLarge, RegistryError
+from git_registry.gitvalues import ObjectId, short
 from git_registry.policy import CONFIG_FILE, GTO_CONFIG_FILE, Policy, parse_policy
 from git_registry.repo import Repository
-from git_registry.tags import ObjectId, short
 from git_registry.yamlsafe import MAX_BYTES, size_problem
 
 
@@ -34,7 +33,7 @@ def policy_at(repo: Repository, commit: ObjectId) -> tuple[Policy, tuple[FilePro
     for file in (CONFIG_FILE, GTO_CONFIG_FILE):
         try:
             blob = repo.blob_at(commit, file, MAX_BYTES)
-        except gitbin.ObjectTooLarge as exc:
+        except ObjectTooLarge as exc:
             return Policy(file=file), (too_large(file, exc.size),)
         if blob is not None:
             return parse_policy(blob[1], file)
@@ -88,7 +87,7 @@ class Catalog:
         if key not in self._checked:
             try:
                 blob = self.repo.blob_at(commit, file, MAX_BYTES)
-            except gitbin.ObjectTooLarge as exc:  # never read whole (150 MB would be 300 MB)
+            except ObjectTooLarge as exc:  # never read whole (150 MB would be 300 MB)
                 self._checked[key] = ann.AnnotationsFile(
                     file, problems=(too_large(file, exc.size),), editable=False
                 )
@@ -142,7 +141,7 @@ class Catalog:
         found = self._commit_problems.get(commit)
         if found is None:
             problems: list[FileProblem] = []
-            for file in gitbin.files_named(commit, ann.FILENAME, cwd=self.repo.cwd):
+            for file in self.repo.files_named(commit, ann.FILENAME):
                 parsed = self.file_at(commit, file)
                 if parsed is not None:
                     problems.extend(parsed.problems)

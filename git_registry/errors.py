@@ -1,10 +1,14 @@
-"""The error type of the core, and the exit codes the CLI maps it to (SPEC 6).
+"""Every exception type of the package, and the exit codes the CLI maps them to (SPEC 6).
 
 Git's conventions: 0 success, 1 a lookup that found nothing or a failed check,
 128 a fatal error, 129 a usage error.
 """
 
 from __future__ import annotations
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from git_registry.remote import FetchResult
 
 EXIT_OK = 0
 EXIT_NOT_FOUND = 1
@@ -49,3 +53,27 @@ class PushError(RegistryError):
 
     exit_code = EXIT_NOT_FOUND
     prefix = "error"
+
+
+class GitError(RegistryError):
+    """``git`` failed; the message carries what Git printed."""
+
+
+class TagExistsError(RegistryError):
+    """The tag to create exists already; nothing was written."""
+
+
+class FetchError(GitError):
+    """Some tags could not be fetched; ``result`` says what was (and what was not)."""
+
+    def __init__(self, message: str, result: FetchResult, *, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.result = result
+
+
+class ObjectTooLarge(Exception):
+    """An object larger than the caller's limit: its bytes were skipped, never kept."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__(f"{size} bytes")
+        self.size = size

@@ -11,18 +11,20 @@ user's own hooks apply).
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import re
 import subprocess
 from collections.abc import Generator, Mapping, Sequence
 from dataclasses import dataclass
 
-from git_registry.errors import RegistryError
-from git_registry.tags import ObjectId, Signature
+from git_registry.errors import GitError, ObjectTooLarge, RegistryError
+from git_registry.gitvalues import ObjectId, Signature
 
+__all__ = ["GitError", "ObjectTooLarge"]  # re-exported: their home is git_registry.errors
 
-class GitError(RegistryError):
-    """``git`` failed; the message carries what Git printed."""
+Env = Mapping[str, str] | None
+"""The environment ``git`` runs with: the session's; None means ``os.environ``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +38,7 @@ def run_git(
     args: Sequence[str],
     *,
     cwd: str | None = None,
-    env: Mapping[str, str] | None = None,
+    env: Env = None,
     input_text: str | None = None,
     check: bool = True,
 ) -> GitResult:
@@ -63,8 +65,19 @@ def run_git(
         raise GitError("the 'git' binary was not found on PATH") from exc
     result = GitResult(proc.returncode, proc.stdout, proc.stderr)
     if check and proc.returncode != 0:
-        raise GitError(_git_message(result, args))
+        raise GitError(git_reason(result, _command_of(args)))
     return result
+
+
+def _command_of(args: Sequence[str]) -> str:
+    """The Git command in ``args`` (``push`` in ``-c x=y push …``), for messages."""
+    words = iter(args)
+    for word in words:
+        if word == "-c":
+            next(words, None)
+        elif not word.startswith("-"):
+            return word
+    return ""
 
 
 _PATH_VARIABLES = (
@@ -90,14 +103,135 @@ def _absolute_git_paths(env: Mapping[str, str]) -> Mapping[str, str]:
     return {**env, **{name: os.path.join(here, env[name]) for name in relative}}
 
 
-def _git_message(result: GitResult, args: Sequence[str]) -> str:
-    lines = [ln for ln in result.stderr.strip().splitlines() if ln.strip()]
-    fatal = [ln[len("fatal: ") :] for ln in lines if ln.startswith("fatal: ")]
-    if fatal:
-        return fatal[-1]
+_SAID = ("fatal: ", "error: ")
+
+
+def git_reason(result: GitResult, command: str = "") -> str:
+    """Why ``git`` failed, in one line as Git printed it: the first ``fatal:`` or
+    ``error:`` line without that prefix (the lines after it are advice, such as
+    removing a lock file), else the first line it printed, else ``git COMMAND
+    exited with N``. The one reader of Git's error output.
+
+    Not escaped: it may quote what a server sent; every message is escaped when it
+    is printed.
+    """
+    raw = result.stderr.splitlines()
+    for i, line in enumerate(raw):
+        if line.strip().startswith(_SAID):
+            # Git continues a message on lines that start with a tab ("unknown
+            # repository extension found:\n\trefstorage").
+            more = [ln.strip() for ln in itertools.takewhile(_continues, raw[i + 1 :])]
+            return " ".join([line.strip().partition(": ")[2], *more])
+    lines = [ln.strip() for ln in raw if ln.strip()]
     if lines:
-        return lines[-1]
-    return f"'git {' '.join(args)}' failed with exit code {result.returncode}"
+        return lines[0]
+    return f"git {command or 'command'} exited with {result.returncode}".replace("  ", " ")
+
+
+def _continues(line: str) -> bool:
+    return line.startswith("\t") and bool(line.strip())
+
+
+# -- configuration ---------------------------------------------------------------------------
+
+
+class GitConfig(dict[str, str]):
+    """Config entries (lower-cased key -> value, the last value wins, as in Git).
+
+    ``implicit`` holds the keys set without ``=`` (``[registry] cache``): Git reads
+    such a key as boolean true; its value here is ``""``.
+    """
+
+    def __init__(
+        self, values: Mapping[str, str] | None = None, implicit: frozenset[str] = frozenset()
+    ) -> None:
+        super().__init__(values or {})
+        self.implicit = implicit
+
+
+def config_values(pattern: str, cwd: str | None = None, *, env: Env = None) -> GitConfig:
+    """Git config entries whose key matches the regular expression ``pattern``.
+
+    Keys come back lower-cased as Git prints them; the last value wins, as in Git.
+    Reading through ``git config`` honours ``git -c`` (``GIT_CONFIG_PARAMETERS``).
+    """
+    result = run_git(["config", "-z", "--get-regexp", pattern], cwd=cwd, env=env, check=False)
+    values: dict[str, str] = {}
+    implicit: set[str] = set()
+    for entry in result.stdout.split("\0"):
+        if entry:
+            key, newline, value = entry.partition("\n")
+            values[key] = value
+            # "-z": a key without a value is printed without the line break.
+            (implicit.add if not newline else implicit.discard)(key)
+    return GitConfig(values, frozenset(implicit))
+
+
+_INT_RE = re.compile(r"[ \t\n\v\f\r]*([+-]?)(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)([kKmMgG]?)")
+_UNITS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
+_INT_MAX = 2**31 - 1
+
+
+def parse_bool(value: str | None, key: str) -> bool:
+    """A boolean config value read as Git reads it (``git_config_bool``, config.c).
+
+    True: ``true``, ``yes``, ``on`` (any case), a key without a value (None), a
+    non-zero integer (``1``, ``2``, ``0x10``, ``1k``); false: ``false``, ``no``,
+    ``off``, the empty string, ``0``.
+
+    Raises:
+        RegistryError: any other value, in Git's words: ``bad boolean config value
+            'VALUE' for 'KEY'``.
+    """
+    if value is None:
+        return True
+    word = value.lower()
+    if word in ("true", "yes", "on"):
+        return True
+    if word in ("false", "no", "off", ""):
+        return False
+    match = _INT_RE.fullmatch(value)  # git_parse_int: strtoimax(base 0), then a unit
+    if match is not None:
+        _sign, digits, unit = match.groups()
+        if digits[:2] in ("0x", "0X"):
+            number = int(digits[2:], 16)
+        else:
+            number = int(digits, 8 if digits.startswith("0") else 10)
+        if number <= _INT_MAX // _UNITS[unit.lower()]:  # else out of range for an int
+            return number != 0
+    raise RegistryError(f"bad boolean config value '{value}' for '{key}'")
+
+
+def config_bool(values: Mapping[str, str], key: str, default: bool) -> bool:
+    """The boolean config ``key`` (lower-case, as :func:`config_values` returns keys)
+    from ``values``, read as Git reads it (:func:`parse_bool`); ``default`` if unset.
+
+    Raises:
+        RegistryError: the value is not a boolean, in Git's words.
+    """
+    if key not in values:
+        return default
+    implicit = isinstance(values, GitConfig) and key in values.implicit
+    return parse_bool(None if implicit else values[key], key)
+
+
+def config_file_value(path: str, key: str, *, env: Env = None) -> str | None:
+    """The value of ``key`` in the config file ``path`` alone (``git config --file``),
+    or None if it is not set there. Needs no repository: it reads even the config of
+    one this Git cannot open (an extension it does not know)."""
+    result = run_git(
+        ["config", "--file", path, "--get", "--end-of-options", key], env=env, check=False
+    )
+    return result.stdout.rstrip("\n") if result.returncode == 0 else None
+
+
+def set_config(key: str, value: str, *, cwd: str, env: Env = None) -> None:
+    """``git config KEY VALUE`` in the repository at ``cwd``.
+
+    Raises:
+        GitError: Git refused (its reason).
+    """
+    run_git(["config", "--end-of-options", key, value], cwd=cwd, env=env)
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +244,7 @@ class RepoPaths:
     bare: bool
 
 
-def discover(cwd: str | None = None) -> RepoPaths:
+def discover(cwd: str | None = None, *, env: Env = None) -> RepoPaths:
     """Find the repository for ``cwd`` exactly as Git does.
 
     Raises:
@@ -127,6 +261,7 @@ def discover(cwd: str | None = None) -> RepoPaths:
             "--show-cdup",
         ],
         cwd=here,
+        env=env,
     ).stdout.split("\n")
     git_dir, common, bare, inside = out[0], out[1], out[2], out[3]
     # --show-cdup prints a line only inside a work tree.
@@ -139,23 +274,34 @@ def discover(cwd: str | None = None) -> RepoPaths:
     )
 
 
-def resolve_commit(rev: str, cwd: str | None = None) -> ObjectId | None:
-    """The commit a revision names (``HEAD~2``, a branch, a tag, a short id), or None."""
+def resolve_commit(
+    rev: str, cwd: str | None = None, *, env: Env = None, git_dir: str | None = None
+) -> ObjectId | None:
+    """The commit a revision names (``HEAD~2``, a branch, a tag, a short id), or None.
+
+    Args:
+        git_dir: the repository to look in, whatever ``GIT_DIR`` says.
+    """
     if rev.startswith("-"):
         return None
     result = run_git(
-        ["rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}"],
+        [
+            *_git_dir_option(git_dir),
+            *("rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}"),
+        ],
         cwd=cwd,
+        env=env,
         check=False,
     )
     oid = result.stdout.strip()
     return ObjectId(oid) if result.returncode == 0 and oid else None
 
 
-_IDENT_RE = re.compile(r"^(?P<name>.*) <(?P<email>[^<>]*)> (?P<time>-?\d+) (?P<tz>[+-]\d{4})$")
+def _git_dir_option(git_dir: str | None) -> list[str]:
+    return [] if git_dir is None else [f"--git-dir={git_dir}"]
 
 
-def committer_ident(cwd: str | None = None) -> Signature:
+def committer_ident(cwd: str | None = None, *, env: Env = None) -> Signature:
     """The committer identity and time Git would use now.
 
     ``git var GIT_COMMITTER_IDENT`` applies Git's rules: ``GIT_COMMITTER_NAME``,
@@ -165,69 +311,205 @@ def committer_ident(cwd: str | None = None) -> Signature:
     Raises:
         GitError: Git does not know who you are (with Git's own advice).
     """
-    result = run_git(["var", "GIT_COMMITTER_IDENT"], cwd=cwd, check=False)
+    from git_registry.tagobject import parse_ident
+
+    result = run_git(["var", "GIT_COMMITTER_IDENT"], cwd=cwd, env=env, check=False)
     if result.returncode != 0:
         raise GitError(
-            _git_message(result, ["var"]),
+            git_reason(result, "var"),
             hint="tell Git who you are: git config --global user.name 'Your Name' && "
             "git config --global user.email you@example.com",
         )
-    match = _IDENT_RE.match(result.stdout.strip())
-    if match is None:
+    ident = parse_ident(result.stdout.rstrip("\n").encode("utf-8", "surrogateescape"))
+    if ident is None:
         raise GitError(f"cannot parse the committer identity {result.stdout.strip()!r}")
-    tz = match["tz"]
-    minutes = int(tz[1:3]) * 60 + int(tz[3:5])
-    return Signature(
-        name=match["name"],
-        email=match["email"],
-        time=int(match["time"]),
-        tz_offset=-minutes if tz[0] == "-" else minutes,
-    )
+    return ident
 
 
-def config_values(pattern: str, cwd: str | None = None) -> dict[str, str]:
-    """Git config entries whose key matches the regular expression ``pattern``.
-
-    Keys come back lower-cased as Git prints them; the last value wins, as in Git.
-    Reading through ``git config`` honours ``git -c`` (``GIT_CONFIG_PARAMETERS``).
-    """
-    result = run_git(["config", "-z", "--get-regexp", pattern], cwd=cwd, check=False)
-    values: dict[str, str] = {}
-    for entry in result.stdout.split("\0"):
-        if entry:
-            key, _, value = entry.partition("\n")
-            values[key] = value
-    return values
-
-
-def head_ref(git_dir: str, cwd: str | None = None) -> str | None:
+def head_ref(git_dir: str, cwd: str | None = None, *, env: Env = None) -> str | None:
     """The ref HEAD names (``refs/heads/main``), existing or not; None if it is detached."""
     result = run_git(
-        [f"--git-dir={git_dir}", "symbolic-ref", "--quiet", "HEAD"], cwd=cwd, check=False
+        [f"--git-dir={git_dir}", "symbolic-ref", "--quiet", "HEAD"], cwd=cwd, env=env, check=False
     )
     ref = result.stdout.strip()
     return ref if result.returncode == 0 and ref else None
 
 
-def branch_refs(git_dir: str, limit: int, cwd: str | None = None) -> list[str]:
+def branch_refs(git_dir: str, limit: int, cwd: str | None = None, *, env: Env = None) -> list[str]:
     """The first ``limit`` branches (``refs/heads/...``), by name."""
     args = ["for-each-ref", f"--count={limit}", "--format=%(refname)", "refs/heads/"]
-    result = run_git([f"--git-dir={git_dir}", *args], cwd=cwd)
+    result = run_git([f"--git-dir={git_dir}", *args], cwd=cwd, env=env)
     return result.stdout.splitlines()
 
 
-def files_named(commit: str, filename: str, cwd: str | None = None) -> list[str]:
+def tag_refs(
+    cwd: str | None = None, *, env: Env = None, git_dir: str | None = None
+) -> dict[str, ObjectId]:
+    """Every ref under ``refs/tags/`` (tag name -> object id) as ``git for-each-ref``
+    lists them: whatever the ref storage (files or reftable), symbolic refs resolved.
+
+    Raises:
+        GitError: Git cannot read the repository (its reason).
+    """
+    result = run_git(
+        [*_git_dir_option(git_dir), "for-each-ref", "--format=%(objectname) %(refname)", TAGS],
+        cwd=cwd,
+        env=env,
+    )
+    found: dict[str, ObjectId] = {}
+    for line in result.stdout.splitlines():
+        oid, _, ref = line.partition(" ")
+        if oid and ref.startswith(TAGS):  # a symbolic ref to nothing has no object name
+            found[ref[len(TAGS) :]] = ObjectId(oid)
+    return found
+
+
+TAGS = "refs/tags/"
+
+
+def delete_ref(
+    ref: str, *, cwd: str, env: Env = None, old: str | None = None, deref: bool = True
+) -> bool:
+    """``git update-ref -d REF [OLD]``: delete ``ref`` (only if it still holds ``old``,
+    when given); False if Git refused."""
+    args = ["update-ref", *([] if deref else ["--no-deref"]), "-d", "--end-of-options", ref]
+    result = run_git([*args, *([old] if old else [])], cwd=cwd, env=env, check=False)
+    return result.returncode == 0
+
+
+def files_named(
+    commit: str, filename: str, cwd: str | None = None, *, env: Env = None
+) -> list[str]:
     """Every path in ``commit`` whose last part is ``filename`` (one ``git ls-tree``),
     folders included (``-t``): a folder named like the file is reported, not skipped."""
     result = run_git(
         ["ls-tree", "-r", "-t", "-z", "--name-only", "--full-tree", "--end-of-options", commit],
         cwd=cwd,
+        env=env,
     )
     return sorted(
         path
         for path in result.stdout.split("\0")
         if path == filename or path.endswith("/" + filename)
     )
+
+
+@dataclass(frozen=True, slots=True)
+class IndexEntry:
+    """A file in the index at stage 0 (merged): its mode (``100644``…), blob and path."""
+
+    mode: str
+    oid: ObjectId
+    path: str
+
+
+def staged_files(cwd: str | None = None, *, env: Env = None) -> list[IndexEntry]:
+    """The merged (stage 0) entries of the index Git uses now (``GIT_INDEX_FILE``
+    during ``git commit --only``), without submodules: one ``git ls-files --stage``.
+
+    Raises:
+        GitError: Git cannot read the index.
+    """
+    listing = run_git(["ls-files", "--stage", "-z"], cwd=cwd, env=env).stdout
+    entries = []
+    for entry in listing.split("\0"):
+        meta, tab, path = entry.partition("\t")
+        fields = meta.split()
+        if tab and len(fields) == 3 and fields[2] == "0" and not fields[0].startswith("16"):
+            entries.append(IndexEntry(fields[0], ObjectId(fields[1]), path))
+    return entries
+
+
+def hooks_dir(cwd: str | None = None, *, env: Env = None) -> str:
+    """The absolute folder Git runs hooks from (``core.hooksPath``, worktrees).
+
+    Raises:
+        GitError: not in a repository.
+    """
+    args = ["rev-parse", "--path-format=absolute", "--git-path", "hooks"]
+    return run_git(args, cwd=cwd, env=env).stdout.strip()
+
+
+def is_shallow(common_dir: str) -> bool:
+    """Whether the repository whose common Git directory is ``common_dir`` is a
+    shallow clone: it has a ``shallow`` file, as Git checks (shallow.c,
+    ``is_repository_shallow``; it is what ``git rev-parse
+    --is-shallow-repository`` answers), without running Git."""
+    return os.path.exists(os.path.join(common_dir, "shallow"))
+
+
+def remote_names(cwd: str | None = None, *, env: Env = None) -> list[str]:
+    """The configured remotes' names (``git remote``); empty outside a repository."""
+    return run_git(["remote"], cwd=cwd, env=env, check=False).stdout.split()
+
+
+def remote_url(remote: str, cwd: str | None = None, *, env: Env = None) -> str | None:
+    """The URL configured for remote ``remote`` (``git remote get-url``), or None if no
+    remote has that name."""
+    result = run_git(
+        ["remote", "get-url", "--end-of-options", remote], cwd=cwd, env=env, check=False
+    )
+    url = result.stdout.strip()
+    return url if result.returncode == 0 and url else None
+
+
+_REPOSITORY_VARIABLES = (
+    *_PATH_VARIABLES,
+    "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+    "GIT_NAMESPACE",
+    "GIT_PREFIX",
+    "GIT_QUARANTINE_PATH",
+)
+
+
+def repository_env(git_dir: str, env: Env = None) -> dict[str, str]:
+    """``env`` for running ``git`` in the repository ``git_dir`` alone: ``GIT_DIR`` set
+    to it, whatever repository variables the user's Git set (``git --git-dir=X
+    registry``) removed."""
+    base = os.environ if env is None else env
+    kept = {k: v for k, v in base.items() if k not in _REPOSITORY_VARIABLES}
+    return {**kept, "GIT_DIR": git_dir}
+
+
+def init_bare(path: str, *, env: Env = None) -> None:
+    """``git init --quiet --bare`` in the existing folder ``path``.
+
+    Raises:
+        GitError: Git failed (its reason).
+    """
+    run_git(["init", "--quiet", "--bare"], cwd=path, env=env)
+
+
+def commit_only(file: str, message: str, *, cwd: str, env: Env = None) -> GitResult:
+    """``git add -- FILE`` then ``git commit --quiet --only -m MESSAGE -- FILE``: commit
+    that one path (a new file too), leaving whatever else is staged as it was. The
+    user's own hooks run. The result of the commit (``check`` is off).
+
+    Raises:
+        GitError: ``git add`` failed.
+    """
+    run_git(["add", "--", file], cwd=cwd, env=env)
+    return run_git(
+        ["commit", "--quiet", "--only", "-m", message, "--", file], cwd=cwd, env=env, check=False
+    )
+
+
+def init_repository(path: str, *, env: Env = None) -> None:
+    """``git init`` a new repository at ``path`` with the branch ``main``."""
+    run_git(["-c", "init.defaultBranch=main", "init", "-q", "--", path], env=env)
+
+
+def commit_all(message: str, *, cwd: str, env: Env = None) -> ObjectId:
+    """``git add -A`` then ``git commit`` (its hooks not run): the new commit's id."""
+    run_git(["add", "-A"], cwd=cwd, env=env)
+    run_git(["commit", "-q", "--no-verify", "-m", message], cwd=cwd, env=env)
+    return ObjectId(run_git(["rev-parse", "HEAD"], cwd=cwd, env=env).stdout.strip())
+
+
+def short_id(rev: str, *, cwd: str, env: Env = None) -> str:
+    """The abbreviated object id of ``rev`` (``git rev-parse --short``)."""
+    args = ["rev-parse", "--short", "--verify", "--end-of-options", rev]
+    return run_git(args, cwd=cwd, env=env).stdout.strip()
 
 
 def check_remote(remote: str, *, source: str = "remote") -> str:
@@ -315,12 +597,50 @@ def run_transport(
 
 
 def push(
-    remote: str, refspecs: Sequence[str], *, delete: bool = False, cwd: str | None = None
+    remote: str,
+    refspecs: Sequence[str],
+    *,
+    delete: bool = False,
+    cwd: str | None = None,
+    env: Env = None,
 ) -> GitResult:
     """``git push --porcelain [--delete] REMOTE REFSPEC…`` through the real binary;
-    never forced."""
+    never forced. Read the result with :func:`pushed_refs` and :func:`git_reason`."""
     options = ["--porcelain", *(["--delete"] if delete else [])]
-    return run_transport("push", options, remote, refspecs, cwd=cwd, check=False)
+    return run_transport("push", options, remote, refspecs, cwd=cwd, env=env, check=False)
+
+
+@dataclass(frozen=True, slots=True)
+class PushedRef:
+    """One ref of ``git push --porcelain`` output: ``FLAG \\t FROM:TO \\t SUMMARY``.
+
+    ``flag`` is Git's (git-push(1), OUTPUT): ``' '`` fast-forward, ``+`` forced,
+    ``-`` deleted, ``*`` new, ``!`` rejected or failed, ``=`` up to date.
+    """
+
+    flag: str
+    source: str
+    ref: str
+    """The remote ref (``refs/tags/NAME``)."""
+    summary: str
+    """As Git printed it: ``[new tag]``, ``[rejected] (already exists)``,
+    ``[remote rejected] (pre-receive hook declined)``…"""
+
+    @property
+    def rejected(self) -> bool:
+        return self.flag == "!"
+
+
+def pushed_refs(result: GitResult) -> list[PushedRef]:
+    """The refs a ``git push --porcelain`` reported, in Git's order (the ``To URL`` and
+    ``Done`` lines skipped). The one reader of that output."""
+    refs = []
+    for line in result.stdout.splitlines():
+        parts = line.split("\t")
+        if len(parts) >= 3 and len(parts[0]) == 1:
+            source, _, ref = parts[1].rpartition(":")
+            refs.append(PushedRef(parts[0], source, ref, "\t".join(parts[2:])))
+    return refs
 
 
 def tag_word(name: str) -> str:
@@ -335,11 +655,12 @@ _CAT_ONE = ("cat-file", "--batch")
 _CAT_CHECK = ("cat-file", "--batch-check", "--buffer")
 
 
-def _cat_file(git_dir: str, args: Sequence[str]) -> subprocess.Popen[bytes]:
+def _cat_file(git_dir: str, args: Sequence[str], env: Env) -> subprocess.Popen[bytes]:
     """A ``git cat-file`` reading ids on stdin, with replace refs off."""
     try:
         return subprocess.Popen(
             ["git", f"--git-dir={git_dir}", "--no-replace-objects", *args],
+            env=dict(env) if env is not None else None,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
@@ -349,7 +670,7 @@ def _cat_file(git_dir: str, args: Sequence[str]) -> subprocess.Popen[bytes]:
 
 
 def stream_objects(
-    git_dir: str, oids: Sequence[str]
+    git_dir: str, oids: Sequence[str], *, env: Env = None
 ) -> Generator[tuple[str, bytes] | None, None, None]:
     """Type and contents of each of ``oids`` (full lower-case hex ids), in order; None
     for a missing object. If Git fails midway, the rest are None.
@@ -363,7 +684,7 @@ def stream_objects(
     """
     if not oids:
         return
-    proc = _cat_file(git_dir, _CAT_FILE)
+    proc = _cat_file(git_dir, _CAT_FILE, env)
     assert proc.stdin is not None and proc.stdout is not None
     stdin, stdout = proc.stdin, proc.stdout
 
@@ -402,7 +723,7 @@ def stream_objects(
 _FULL_ID_RE = re.compile(r"[0-9a-f]{40}(?:[0-9a-f]{24})?")
 
 
-def object_types(git_dir: str, oids: Sequence[str]) -> list[str | None]:
+def object_types(git_dir: str, oids: Sequence[str], *, env: Env = None) -> list[str | None]:
     """The type of each of ``oids`` (``commit``, ``tree``…), in order; None for a
     missing object, or an id that is not a full lower-case hex id (never sent to Git).
 
@@ -421,6 +742,7 @@ def object_types(git_dir: str, oids: Sequence[str]) -> list[str | None]:
         proc = subprocess.run(
             ["git", f"--git-dir={git_dir}", "--no-replace-objects", *_CAT_CHECK],
             input="".join(oid + "\n" for oid in sent).encode("ascii"),
+            env=dict(env) if env is not None else None,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
             check=False,
@@ -436,14 +758,6 @@ def object_types(git_dir: str, oids: Sequence[str]) -> list[str | None]:
     return [types.get(oid) for oid in oids]
 
 
-class ObjectTooLarge(Exception):
-    """An object larger than the caller's limit: its bytes were skipped, never kept."""
-
-    def __init__(self, size: int) -> None:
-        super().__init__(f"{size} bytes")
-        self.size = size
-
-
 class ObjectReader:
     """One ``git cat-file --batch`` process, kept open to read objects one at a time.
 
@@ -453,8 +767,9 @@ class ObjectReader:
     :func:`stream_objects`. Call :meth:`close` when done.
     """
 
-    def __init__(self, git_dir: str) -> None:
+    def __init__(self, git_dir: str, *, env: Env = None) -> None:
         self._git_dir = git_dir
+        self._env = env
         self._proc: subprocess.Popen[bytes] | None = None
 
     def read(self, oid: str, limit: int | None = None) -> tuple[str, bytes] | None:
@@ -498,7 +813,7 @@ class ObjectReader:
 
     def _start(self) -> subprocess.Popen[bytes]:
         if self._proc is None:
-            self._proc = _cat_file(self._git_dir, _CAT_ONE)
+            self._proc = _cat_file(self._git_dir, _CAT_ONE, self._env)
         return self._proc
 
     def close(self) -> None:

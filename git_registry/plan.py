@@ -12,7 +12,8 @@ import enum
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
-from git_registry.errors import RegistryError
+from git_registry.errors import NotFoundError, RegistryError
+from git_registry.gitvalues import ObjectId, short
 from git_registry.grammar import (
     EventKind,
     TagName,
@@ -22,7 +23,6 @@ from git_registry.grammar import (
     format_tag,
 )
 from git_registry.state import ArtifactInfo, Event, Registry, VersionInfo
-from git_registry.tags import ObjectId, short
 
 FIRST_VERSION = "v0.0.1"
 
@@ -154,7 +154,7 @@ def find_artifact(registry: Registry, name: str) -> ArtifactInfo:
     check_artifact_name(name)
     info = registry.artifacts.get(name)
     if info is None:
-        raise RegistryError(f"unknown artifact '{name}'", hint=known_hint(registry))
+        raise NotFoundError(f"unknown artifact '{name}'", hint=known_hint(registry))
     return info
 
 
@@ -182,7 +182,7 @@ def find_version(info: ArtifactInfo, version: str, *, active: bool = True) -> Ve
     check_version(version)
     found = info.version(version)
     if found is None:
-        raise RegistryError(f"{info.name} has no version {version}", hint=_versions_hint(info))
+        raise NotFoundError(f"{info.name} has no version {version}", hint=_versions_hint(info))
     if active and not found.active:
         raise RegistryError(
             f"{info.name} {version} is deregistered",
@@ -315,7 +315,7 @@ def plan_promote(
             return PromotePlan(registration, tag, registration.version)
     else:
         if info is None:
-            raise RegistryError(f"unknown artifact '{artifact}'", hint=known_hint(registry))
+            raise NotFoundError(f"unknown artifact '{artifact}'", hint=known_hint(registry))
         if version is not None:
             target = find_version(info, version)
         elif info.latest is not None:
@@ -411,7 +411,7 @@ def _stage_target(
     holds = info.stages.get(stage, ())
     if version is None:
         if not holds:
-            raise RegistryError(f"no version of {artifact} is in stage '{stage}'")
+            raise NotFoundError(f"no version of {artifact} is in stage '{stage}'")
         found = info.version(holds[0].version)
         assert found is not None
         return found
@@ -478,7 +478,7 @@ def plan_deprecate(
     info = registry.artifacts.get(artifact)
     if info is None:
         if not force or head is None:
-            raise RegistryError(
+            raise NotFoundError(
                 f"unknown artifact '{artifact}'",
                 hint="use --force to deprecate it anyway (the tag goes on HEAD)"
                 if head is not None

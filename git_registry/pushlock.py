@@ -23,13 +23,15 @@ step, never racing with a third process doing the same.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 from git_registry.errors import RegistryError
-from git_registry.writelock import process_alive
+from git_registry.fsio import write_atomic
+from git_registry.lockfile import Backoff, create_exclusive, flock_until, hostname, process_alive
 
 FOLDER = "registry"
 """The registry's folder in the common Git directory (the tag cache's too)."""
@@ -77,11 +79,9 @@ def hook_owner(env: Mapping[str, str]) -> Owner:
     :data:`PARENT_VARIABLE`. Without it, our own parent (Git, when it runs us
     directly).
     """
-    import socket
-
     text = env.get(PARENT_VARIABLE, "")
     pid = int(text) if text.isdigit() and 0 < int(text) < 2**31 else os.getppid()
-    return Owner(pid, socket.gethostname())
+    return Owner(pid, hostname())
 
 
 def format_holder(owner: Owner, since: int, pending: Iterable[str] = ()) -> str:
@@ -150,7 +150,7 @@ class PushLock:
                 lock file cannot be written.
         """
         deadline = time.monotonic() + self.timeout
-        delay = _FIRST_DELAY
+        backoff = Backoff(_FIRST_DELAY, _MAX_DELAY, jitter=False)
         while True:
             with self._guard(deadline):
                 holder = self._read()
@@ -168,8 +168,7 @@ class PushLock:
             left = deadline - time.monotonic()
             if left <= 0:
                 raise self._busy(holder)
-            time.sleep(min(delay, left))
-            delay = min(delay * 2, _MAX_DELAY)
+            backoff.sleep(left)
 
     def pending(self) -> frozenset[str]:
         """The updates :meth:`note` recorded while we hold the lock (none if we do not)."""
@@ -219,15 +218,12 @@ class PushLock:
         return parse_holder(text)
 
     def _create(self) -> None:
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+        content = format_holder(self.owner, int(self._clock())).encode()
         try:
-            fd = os.open(self.path, flags, 0o644)
+            if create_exclusive(self.path, content, 0o644) is None:
+                raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), self.path)
         except OSError as exc:
             raise self._error("cannot create", exc) from exc
-        try:
-            os.write(fd, format_holder(self.owner, int(self._clock())).encode())
-        finally:
-            os.close(fd)
 
     def _unlink(self) -> None:
         try:
@@ -240,14 +236,9 @@ class PushLock:
     def _write(self, pending: frozenset[str]) -> None:
         """Replace the lock we hold (under the guard) with a renewed time."""
         text = format_holder(self.owner, int(self._clock()), pending)
-        tmp = f"{self.path}.{os.getpid()}.tmp"
         try:
-            with open(tmp, "w", encoding="utf-8") as f:
-                f.write(text)
-            os.replace(tmp, self.path)
+            write_atomic(self.path, text.encode("utf-8"))
         except OSError as exc:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
             raise self._error("cannot write", exc) from exc
 
     def _move_aside(self) -> None:
@@ -278,7 +269,7 @@ class PushLock:
         except OSError as exc:
             raise self._error("cannot create", exc) from exc
         try:
-            if not _flock(fd, deadline):
+            if not flock_until(fd, deadline):
                 raise RegistryError(
                     f"cannot lock {self.path}.guard: another process holds it",
                     hint="a process changing the registry push lock is stuck: stop it",
@@ -303,22 +294,3 @@ class PushLock:
             f"{what} the registry push lock {self.path}: {exc.strerror or exc}",
             hint="the server hook needs to write in the repository's 'registry' folder",
         )
-
-
-def _flock(fd: int, deadline: float) -> bool:
-    """Lock ``fd`` exclusively, polling until ``deadline`` (its holders are quick);
-    False if it is still locked then."""
-    try:
-        import fcntl
-    except ImportError:  # no flock (Windows): changes of the lock file are not serialized
-        return True
-    delay = 0.001
-    while True:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return True
-        except BlockingIOError:
-            if time.monotonic() >= deadline:
-                return False
-            time.sleep(delay)
-            delay = min(delay * 2, 0.05)

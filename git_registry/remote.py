@@ -2,6 +2,10 @@
 clobbering local tags, and push them one tag per push. Everything goes through
 the ``git`` binary, so credential helpers, ``pushurl``, ``insteadOf`` and the
 user's own hooks apply.
+
+Part of the Git layer (with :mod:`gitbin`, :mod:`repo`, :mod:`tagcache` and the
+locks): the only module that runs ``git ls-remote``, ``git fetch`` and ``git push``
+(through :func:`gitbin.run_transport`), each with the caller's environment.
 """
 
 from __future__ import annotations
@@ -12,10 +16,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from git_registry import gitbin
+from git_registry.errors import FetchError, GitError
+from git_registry.gitvalues import ObjectId
 from git_registry.grammar import TAG_PREFIX, artifact_to_tag, parse_tag_name
-from git_registry.tags import ObjectId
 
 _SCP_RE = re.compile(r"^[^/@:]+@[^/:]+:")
+
+__all__ = ["FetchError"]  # re-exported: its home is git_registry.errors
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,15 +39,14 @@ class RemoteTag:
         return self.peeled != self.oid
 
 
-def is_remote(word: str, cwd: str) -> bool:
+def is_remote(word: str, cwd: str, *, env: gitbin.Env = None) -> bool:
     """Whether a command-line word names a remote (configured, a URL, or a path).
 
     A relative path is looked up from ``cwd``, where ``git`` runs and resolves it.
     """
     if "://" in word or _SCP_RE.match(word):
         return True
-    remotes = gitbin.run_git(["remote"], cwd=cwd, check=False).stdout.split()
-    if word in remotes:
+    if word in gitbin.remote_names(cwd, env=env):
         return True
     return word.startswith(("/", "./", "../")) and os.path.exists(os.path.join(cwd, word))
 
@@ -52,16 +58,9 @@ def printable(text: str) -> str:
 
 
 def git_reason(result: gitbin.GitResult, command: str) -> str:
-    """Git's own reason for a failure: its first ``fatal:`` or ``error:`` line (the
-    lines after it are advice), else its first line."""
-    lines = [ln.strip() for ln in result.stderr.splitlines() if ln.strip()]
-    for line in lines:
-        for prefix in ("fatal: ", "error: "):
-            if line.startswith(prefix):
-                return printable(line[len(prefix) :])
-    if lines:
-        return printable(lines[0])
-    return f"git {command} exited with {result.returncode}"
+    """Git's own reason for a failure (:func:`gitbin.git_reason`), escaped: it may quote
+    what a server sent."""
+    return printable(gitbin.git_reason(result, command))
 
 
 def _patterns(artifacts: Iterable[str] | None) -> list[str]:
@@ -75,7 +74,7 @@ def _patterns(artifacts: Iterable[str] | None) -> list[str]:
 
 
 def list_tags(
-    remote: str, cwd: str, artifacts: Iterable[str] | None = None
+    remote: str, cwd: str, artifacts: Iterable[str] | None = None, *, env: gitbin.Env = None
 ) -> dict[str, RemoteTag]:
     """The registry tags of ``remote`` (of ``artifacts`` only, if given): one ``ls-remote``.
 
@@ -83,6 +82,7 @@ def list_tags(
         remote: a remote's name, a URL or a path (relative paths are resolved from ``cwd``).
         cwd: where to run ``git``.
         artifacts: only these artifacts' tags.
+        env: the environment ``git`` runs with (None: ``os.environ``).
 
     Raises:
         RegistryError: ``remote`` starts with '-' (see :func:`gitbin.check_remote`).
@@ -92,7 +92,9 @@ def list_tags(
     patterns = _patterns(artifacts)
     if artifacts is not None and not patterns:
         return {}
-    result = gitbin.run_transport("ls-remote", ["--tags"], remote, patterns, cwd=cwd, check=False)
+    result = gitbin.run_transport(
+        "ls-remote", ["--tags"], remote, patterns, cwd=cwd, env=env, check=False
+    )
     if result.returncode != 0:
         raise cannot_read(remote, git_reason(result, "ls-remote"))
     out = result.stdout
@@ -117,9 +119,9 @@ def list_tags(
     return tags
 
 
-def cannot_read(remote: str, reason: str) -> gitbin.GitError:
+def cannot_read(remote: str, reason: str) -> GitError:
     """The one message for a remote we cannot list or fetch from."""
-    return gitbin.GitError(f"cannot read remote '{printable(remote)}': {reason}")
+    return GitError(f"cannot read remote '{printable(remote)}': {reason}")
 
 
 @dataclass(slots=True)
@@ -134,26 +136,27 @@ class FetchResult:
     shallow: bool = False
 
 
-class FetchError(gitbin.GitError):
-    """Some tags could not be fetched; ``result`` says what was (and what was not)."""
-
-    def __init__(self, remote: str, result: FetchResult) -> None:
-        name, reason = result.failed[0]
-        more = len(result.failed) - 1
-        done = len(result.fetched) + len(result.replaced)
-        super().__init__(
-            f"cannot fetch tag {printable(name)} from '{printable(remote)}': {reason}"
-            + (f" (and {more} more tag(s))" if more else "")
-            + f"; {done} other tag(s) were fetched",
-            hint="fix what Git names (a local tag in the way: rename or delete it), then "
-            "fetch again",
-        )
-        self.result = result
+def _fetch_error(remote: str, result: FetchResult) -> FetchError:
+    name, reason = result.failed[0]
+    more = len(result.failed) - 1
+    done = len(result.fetched) + len(result.replaced)
+    return FetchError(
+        f"cannot fetch tag {printable(name)} from '{printable(remote)}': {reason}"
+        + (f" (and {more} more tag(s))" if more else "")
+        + f"; {done} other tag(s) were fetched",
+        result,
+        hint="fix what Git names (a local tag in the way: rename or delete it), then fetch again",
+    )
 
 
-def is_shallow(cwd: str) -> bool:
-    out = gitbin.run_git(["rev-parse", "--is-shallow-repository"], cwd=cwd, check=False)
-    return out.stdout.strip() == "true"
+def is_shallow(cwd: str, *, env: gitbin.Env = None) -> bool:
+    """Whether the repository at ``cwd`` is a shallow clone; False outside one.
+    Kept for callers without a :class:`~git_registry.repo.Repository`: prefer
+    ``Repository.is_shallow()``."""
+    try:
+        return gitbin.is_shallow(gitbin.discover(cwd, env=env).common_dir)
+    except GitError:
+        return False
 
 
 def fetch_tags(
@@ -161,6 +164,9 @@ def fetch_tags(
     cwd: str,
     local: Mapping[str, ObjectId],
     artifacts: Iterable[str] | None = None,
+    *,
+    env: gitbin.Env = None,
+    shallow: bool | None = None,
 ) -> FetchResult:
     """Fetch the remote's registry tags that are missing here (of ``artifacts``, if given).
 
@@ -170,15 +176,20 @@ def fetch_tags(
     fetched (``--depth 1``), not their history. A tag made here meanwhile (after
     ``local`` was read) is kept too: ``git fetch`` never clobbers a tag.
 
+    Args:
+        env: the environment ``git`` runs with (None: ``os.environ``).
+        shallow: whether the repository is a shallow clone
+            (``Repository.is_shallow()``); None: find out.
+
     Raises:
         RegistryError: ``remote`` starts with '-' (see :func:`gitbin.check_remote`).
         GitError: the remote cannot be read.
         FetchError: some tags could not be stored here (a ref in the way, a held
             lock): each with Git's reason; the others were fetched.
     """
-    result = FetchResult(shallow=is_shallow(cwd))
+    result = FetchResult(shallow=is_shallow(cwd, env=env) if shallow is None else shallow)
     refspecs = []
-    theirs = list_tags(remote, cwd, artifacts)
+    theirs = list_tags(remote, cwd, artifacts, env=env)
     for name, tag in sorted(theirs.items()):
         mine = local.get(name)
         ref = TAG_PREFIX + name
@@ -199,29 +210,31 @@ def fetch_tags(
     if result.shallow:
         options.insert(0, "--depth=1")
     done = gitbin.run_transport(
-        "fetch", options, remote, cwd=cwd, input_text="\n".join(refspecs) + "\n", check=False
+        "fetch",
+        options,
+        remote,
+        cwd=cwd,
+        env=env,
+        input_text="\n".join(refspecs) + "\n",
+        check=False,
     )
     if done.returncode != 0:
-        _sort_out_failures(result, done, theirs, cwd)
+        _sort_out_failures(result, done, theirs, gitbin.tag_refs(cwd, env=env))
         if result.failed:
-            raise FetchError(remote, result)
+            raise _fetch_error(remote, result)
     return result
 
 
 def _sort_out_failures(
-    result: FetchResult, done: gitbin.GitResult, theirs: Mapping[str, RemoteTag], cwd: str
+    result: FetchResult,
+    done: gitbin.GitResult,
+    theirs: Mapping[str, RemoteTag],
+    now: Mapping[str, str],
 ) -> None:
     """After a failed ``git fetch``, see which tags arrived: a tag that is here now as
     the remote has it was fetched; one that is here but differs was made meanwhile
     (kept, as Git refuses to clobber it); any other failed, with the line of Git's
-    output that names it (else Git's first error)."""
-    out = gitbin.run_git(
-        ["for-each-ref", "--format=%(objectname) %(refname)", TAG_PREFIX], cwd=cwd, check=False
-    ).stdout
-    now = {}
-    for line in out.splitlines():
-        oid, _, ref = line.partition(" ")
-        now[ref[len(TAG_PREFIX) :]] = oid
+    output that names it (else Git's first error). ``now``: the local tags after it."""
     lines = [ln.strip() for ln in done.stderr.splitlines() if ln.strip()]
     general = git_reason(done, "fetch")
     for names in (result.fetched, result.replaced):
@@ -259,31 +272,64 @@ class PushOutcome:
     """The remote refused because of what it has (the tag exists, a hook saw a conflict)."""
 
 
-def push_tag(remote: str, name: str, cwd: str) -> PushOutcome:
+def push_tag(remote: str, name: str, cwd: str, *, env: gitbin.Env = None) -> PushOutcome:
     """Push one tag (``git push --porcelain REMOTE refs/tags/NAME``), never forced."""
     ref = TAG_PREFIX + name
-    result = gitbin.push(remote, [f"{ref}:{ref}"], cwd=cwd)
+    result = gitbin.push(remote, [f"{ref}:{ref}"], cwd=cwd, env=env)
     if result.returncode == 0:
         return PushOutcome(name, True)
-    for line in result.stdout.splitlines():
-        parts = line.split("\t")
-        if len(parts) >= 3 and parts[0] == "!":
-            reason = parts[2]
+    for pushed in gitbin.pushed_refs(result):
+        if pushed.rejected:
+            reason = pushed.summary
             retryable = "already exists" in reason or "remote rejected" in reason
             return PushOutcome(name, False, reason, retryable)
-    lines = [ln.strip() for ln in result.stderr.splitlines() if ln.strip()]
-    fatal = [ln for ln in lines if ln.startswith(("fatal:", "error:"))]
-    reason = (fatal or lines or [f"git push exited with {result.returncode}"])[-1]
-    return PushOutcome(name, False, reason)
+    return PushOutcome(name, False, gitbin.git_reason(result, "push"))
 
 
-def push_tags(remote: str, names: Sequence[str], cwd: str) -> list[PushOutcome]:
+def push_tags(
+    remote: str, names: Sequence[str], cwd: str, *, env: gitbin.Env = None
+) -> list[PushOutcome]:
     """Push ``names`` in order, one push each (each fires its own CI event); stop at the
     first failure, so a later tag never lands without an earlier one."""
     outcomes = []
     for name in names:
-        outcome = push_tag(remote, name, cwd)
+        outcome = push_tag(remote, name, cwd, env=env)
         outcomes.append(outcome)
         if not outcome.ok:
             break
     return outcomes
+
+
+def fetch_into_cache(path: str, remote: str, names: Sequence[str], env: gitbin.Env) -> None:
+    """Fetch tags ``names`` of ``remote`` (configured as ``origin`` there) into the bare
+    cache repository ``path`` (see :mod:`git_registry.remotecache`): their objects and
+    tagged commits only (``--depth 1 --filter=tree:0``), overwriting the cache's
+    copies.
+
+    Raises:
+        GitError: ``cannot read remote 'REMOTE': REASON``.
+    """
+    if not names:
+        return
+    refspecs = "".join(f"+{TAG_PREFIX}{n}:{TAG_PREFIX}{n}\n" for n in names)
+    result = gitbin.run_transport(
+        "fetch",
+        [
+            "--quiet",
+            "--no-tags",
+            "--no-write-fetch-head",
+            "--depth=1",
+            "--filter=tree:0",
+            "--stdin",
+        ],
+        "origin",
+        # A partial clone for this fetch only: the cache's own config stays one that
+        # any Git (and any reader) can open without knowing extensions.partialClone.
+        config=["extensions.partialClone=origin"],
+        cwd=path,
+        env=gitbin.repository_env(path, env),
+        input_text=refspecs,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise cannot_read(remote, git_reason(result, "fetch"))

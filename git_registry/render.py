@@ -11,19 +11,24 @@ JSON allows raw but a terminal, a CI log or a JavaScript reader does not.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import time
-import unicodedata
-from collections.abc import Mapping, Sequence
-from typing import Any, TextIO
 
-from git_registry.annotations import Annotation
 from git_registry.controls import CI_COMMAND_RE, CONTROL_RE, starts_ci_command
-from git_registry.grammar import EventKind
-from git_registry.state import ArtifactInfo, Event, StageHold, VersionInfo
-from git_registry.tags import Signature, short
+from git_registry.gitvalues import short
+from git_registry.grammar import EventKind, lazy_compile
+
+# Start-up: typing, json and unicodedata are imported when needed (mypy reads this
+# name as typing.TYPE_CHECKING).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+    from typing import Any, TextIO
+
+    from git_registry.annotations import Annotation
+    from git_registry.gitvalues import Signature
+    from git_registry.state import ArtifactInfo, Event, StageHold, VersionInfo
 
 # ANSI codes (colorama's Fore/Style values); colorama itself is only imported to
 # make Windows consoles understand them.
@@ -93,7 +98,7 @@ class Painter:
 
 # What escape() changes; the first pattern finds out fast that it changes nothing.
 _MAY_ESCAPE_RE = re.compile(rf"{CONTROL_RE.pattern}|\\|::|##")
-_ESCAPE_CHAR_RE = re.compile(rf"{CONTROL_RE.pattern}|\\")
+_ESCAPE_CHAR_RE = lazy_compile(rf"{CONTROL_RE.pattern}|\\")
 _NAMED_ESCAPES = {"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 
@@ -158,6 +163,8 @@ def _escaped_column(column: Sequence[str]) -> tuple[Sequence[str], bool]:
 def _width(text: str) -> int:
     if text.isascii():  # one column per character (and O(1) to check)
         return len(text)
+    import unicodedata
+
     return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
 
 
@@ -223,12 +230,12 @@ def dump_json(document: Any) -> str:
     command are written as ``\\uXXXX`` too. They only occur inside strings, where the
     escape reads back as the same character.
     """
+    import json
+
     text = json.dumps(document, indent=2, ensure_ascii=False)
-    return _JSON_ESCAPE_RE.sub(_json_escaped, text) + "\n"
-
-
-# The line feeds outside strings are json's indentation; inside, json escapes C0.
-_JSON_ESCAPE_RE = re.compile(f"(?!\n){CONTROL_RE.pattern}|{CI_COMMAND_RE.pattern}")
+    # The line feeds outside strings are json's indentation; inside, json escapes C0.
+    escapes = re.compile(f"(?!\n){CONTROL_RE.pattern}|{CI_COMMAND_RE.pattern}")
+    return escapes.sub(_json_escaped, text) + "\n"
 
 
 def _json_escaped(match: re.Match[str]) -> str:

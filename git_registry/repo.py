@@ -1,15 +1,38 @@
 """The repository: tag refs and objects, read and written.
 
-Reads tag refs (``packed-refs`` and loose refs, read directly) and tag objects
-(one ``git cat-file --batch`` stream, parsing only the tag header, as Git does),
-and writes tags with Git itself: objects through ``git mktag`` (checked as
-``git fsck`` checks them), refs in one ``git update-ref --stdin`` transaction, created
-only where none exists yet and deleted only where they still point as we saw.
-Bytes stay here; callers get ``str`` values from :mod:`git_registry.tags`.
+Reads:
+
+- tag refs: ``packed-refs`` and the loose files under ``refs/tags/``, read directly
+  as Git's files backend reads them (one regular expression over ``packed-refs``;
+  100,000 tags in tens of milliseconds, where ``git for-each-ref`` takes several
+  times longer). A repository whose refs Git keeps elsewhere
+  (``extensions.refStorage=reftable``) is read through ``git for-each-ref``
+  instead, so it never looks empty.
+- objects: one ``git cat-file --batch`` stream for many tags (only the tag header
+  is parsed, as Git parses it: :mod:`git_registry.tagobject`), and one
+  ``git cat-file --batch`` process kept open for the few commits, trees and blobs
+  a command reads by path. Parsed tags are kept in :mod:`git_registry.tagcache`.
+
+Writes go through Git itself: each tag object through ``git mktag`` (checked as
+``git fsck`` checks it, written as Git writes objects), then every ref in one
+``git update-ref --stdin -z`` transaction, applied whole or not at all, creating a
+ref only where none exists yet and deleting one only where it still points as we
+saw. Git takes its own ref locks and rewrites ``packed-refs`` itself.
+
+Why not dulwich (a declared dependency, the project's first tag plumbing): a registry
+must mean what Git means, and dulwich's tag parser and ref reader accept objects and
+refs that Git reads differently (a crafted tag could name one commit to us and
+another to ``git checkout``); ``git mktag`` and ``git update-ref`` check and write
+exactly as Git does, and one ``cat-file`` stream reads 100,000 tags about ten times
+faster than dulwich's object store.
+
+Every ``git`` here runs with the environment the repository was opened with.
+Bytes stay here; callers get ``str`` values from :mod:`git_registry.gitvalues`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from collections.abc import Callable, Iterable, Sequence
@@ -17,11 +40,21 @@ from dataclasses import dataclass
 from types import TracebackType
 
 from git_registry import gitbin
-from git_registry.errors import RegistryError
+from git_registry.errors import RegistryError, TagExistsError
+from git_registry.gitvalues import ObjectId, Signature, TagRef, TagRow, tag_ref_of
 from git_registry.grammar import TAG_PREFIX
 from git_registry.tagcache import TagCache, entry_row
-from git_registry.tagobject import read_tag_row, type_problem
-from git_registry.tags import ObjectId, Signature, TagRef, TagRow, tag_ref_of
+from git_registry.tagobject import format_ident, read_tag_row, type_problem
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from git_registry.pushlock import Owner, PushLock
+
+FETCHED = os.path.join("registry", "fetched")
+"""In the common Git directory: the artifacts whose registry tags ``git registry fetch``
+fetched in this shallow clone, one per line (``*``: every artifact)."""
+
+__all__ = ["NewTagObject", "Repository", "TagExistsError"]  # TagExistsError: from errors
 
 _HEX_RE = re.compile(r"[0-9a-fA-F]{40}(?:[0-9a-fA-F]{24})?")
 # A loose ref file's content as Git accepts it: an object id, then nothing or white space.
@@ -29,10 +62,6 @@ _LOOSE_REF_RE = re.compile(rb"([0-9a-fA-F]{64}|[0-9a-fA-F]{40})(?:\s|$)")
 # A packed-refs line "<oid> refs/tags/<name>" (not a "# comment" or "^peeled" line),
 # found after its "\n": a pattern starting with a literal is searched for fast.
 _PACKED_TAG_RE = re.compile(r"\n([^#^ \n][^ \n]*|) refs/tags/([^\n]*)")
-
-
-class TagExistsError(RegistryError):
-    """The tag to create exists already; nothing was written."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +82,11 @@ class Repository:
     """
 
     def __init__(
-        self, paths: gitbin.RepoPaths, *, use_cache: bool | Callable[[], bool] = True
+        self,
+        paths: gitbin.RepoPaths,
+        *,
+        use_cache: bool | Callable[[], bool] = True,
+        env: gitbin.Env = None,
     ) -> None:
         """Open the repository at ``paths``.
 
@@ -61,8 +94,13 @@ class Repository:
             paths: where the repository is.
             use_cache: whether to use the tag cache (:mod:`git_registry.tagcache`),
                 or a function deciding it when tags are first read (from Git config).
+            env: the environment every ``git`` runs with (None: ``os.environ``).
         """
         self.paths = paths
+        self.env = env
+        self._head: ObjectId | None = None
+        self._head_known = False
+        self._files_backend: bool | None = None
         self._trees: dict[str, str] = {}
         self._use_cache = use_cache
         self._cache: TagCache | None = None
@@ -72,14 +110,18 @@ class Repository:
 
     @classmethod
     def discover(
-        cls, cwd: str | None = None, *, use_cache: bool | Callable[[], bool] = True
+        cls,
+        cwd: str | None = None,
+        *,
+        use_cache: bool | Callable[[], bool] = True,
+        env: gitbin.Env = None,
     ) -> Repository:
-        """Open the repository Git finds for ``cwd``.
+        """Open the repository Git finds for ``cwd`` (with ``env``: ``GIT_DIR`` …).
 
         Raises:
             RegistryError: not inside a Git repository.
         """
-        return cls(gitbin.discover(cwd), use_cache=use_cache)
+        return cls(gitbin.discover(cwd, env=env), use_cache=use_cache, env=env)
 
     @property
     def cwd(self) -> str:
@@ -98,14 +140,16 @@ class Repository:
         self.close()
 
     def close(self) -> None:
+        """Stop the ``git cat-file`` process, and forget HEAD (it is resolved again)."""
+        self._head_known = False
         if self._reader is not None:
             self._reader.close()
             self._reader = None
 
     def _objects(self) -> gitbin.ObjectReader:
-        """Objects read through ``git cat-file`` (reads never need dulwich)."""
+        """Objects read through one ``git cat-file --batch`` kept open."""
         if self._reader is None:
-            self._reader = gitbin.ObjectReader(self.paths.git_dir)
+            self._reader = gitbin.ObjectReader(self.paths.git_dir, env=self.env)
         return self._reader
 
     def blob(self, oid: ObjectId, limit: int | None = None) -> bytes | None:
@@ -129,7 +173,38 @@ class Repository:
         white space) is a broken ref, which hides the packed one too; the first line
         for a name in ``packed-refs`` wins; a symbolic ref to another tag (``git
         symbolic-ref``) has that tag's object id, as ``git push --tags`` sends it.
+        Where Git keeps refs elsewhere (reftable), ``git for-each-ref`` lists them.
+
+        Raises:
+            GitError: the refs are not in files and Git cannot read them (Git's reason,
+                e.g. an extension this Git does not know).
         """
+        if self._uses_ref_files():
+            refs = self._tag_ref_files()
+        else:
+            refs = gitbin.tag_refs(self.cwd, env=self.env, git_dir=self.paths.git_dir)
+        self._refs = refs
+        return refs
+
+    def _uses_ref_files(self) -> bool:
+        """Whether Git keeps the refs in files (``packed-refs`` and ``refs/``), which we
+        read directly: not where ``extensions.refStorage`` names another backend
+        (``reftable``, Git 2.45+), whose refs those files would not show."""
+        if self._files_backend is None:
+            config = os.path.join(self.paths.common_dir, "config")
+            try:
+                with open(config, "rb") as f:
+                    mentioned = b"refstorage" in f.read().lower()
+            except OSError:
+                mentioned = False
+            storage = None
+            if mentioned:  # only then ask Git, which reads the file exactly
+                storage = gitbin.config_file_value(config, "extensions.refstorage", env=self.env)
+            self._files_backend = storage is None or storage.lower() == "files"
+        return self._files_backend
+
+    def _tag_ref_files(self) -> dict[str, ObjectId]:
+        """:meth:`tag_refs` read from ``packed-refs`` and the loose ref files."""
         packed = os.path.join(self.paths.common_dir, "packed-refs")
         try:
             with open(packed, "rb") as f:
@@ -171,7 +246,6 @@ class Repository:
         for name, target in symbolic.items():
             if target.startswith(TAG_PREFIX) and target[len(TAG_PREFIX) :] in refs:
                 refs[name] = refs[target[len(TAG_PREFIX) :]]
-        self._refs = refs
         return refs
 
     def read_tags(self, refs: Iterable[tuple[str, ObjectId]]) -> list[TagRef]:
@@ -179,7 +253,7 @@ class Repository:
         return [tag_ref_of(row) for row in self.read_tag_rows(refs)]
 
     def read_tag_rows(self, refs: Iterable[tuple[str, ObjectId]]) -> list[TagRow]:
-        """:meth:`read_tags` as plain tuples (:data:`~git_registry.tags.TagRow`).
+        """:meth:`read_tags` as plain tuples (:data:`~git_registry.gitvalues.TagRow`).
 
         Objects already parsed come from the tag cache; the others are read with one
         ``git cat-file --batch`` (streamed: one object in memory at a time), their
@@ -200,7 +274,8 @@ class Repository:
                 rows.append(entry_row(name, oid, entry))
         if todo:
             self._read_new(pairs, rows, todo, cache)
-            if not os.environ.get("GIT_QUARANTINE_PATH"):  # a server hook: write nothing
+            env = os.environ if self.env is None else self.env
+            if not env.get("GIT_QUARANTINE_PATH"):  # a server hook: write nothing
                 live = None
                 if self._refs is not None:  # forget objects no tag points at any more
                     live = {*self._refs.values(), *(oid for _, oid in pairs)}
@@ -218,7 +293,7 @@ class Repository:
         what can be."""
         wanted = [pairs[i][1] for i in todo]
         valid = [oid.lower() for oid in wanted if _HEX_RE.fullmatch(oid)]
-        stream = gitbin.stream_objects(self.paths.git_dir, valid)
+        stream = gitbin.stream_objects(self.paths.git_dir, valid, env=self.env)
         # Rows whose target is not read yet: (index, the tag object declaring its type).
         unchecked: list[tuple[int, ObjectId]] = []
         targets: dict[ObjectId, None] = {}  # an ordered set
@@ -237,12 +312,13 @@ class Repository:
         # A tag's 'type' header must match its object's real type (Git refuses to peel
         # it otherwise): one 'git cat-file --batch-check' for all new tags at once.
         ids = list(targets)
-        types = dict(zip(ids, gitbin.object_types(self.paths.git_dir, ids), strict=True))
+        types = gitbin.object_types(self.paths.git_dir, ids, env=self.env)
+        types_of = dict(zip(ids, types, strict=True))
         for i, declared_by in unchecked:
             checked = rows[i]
             assert checked is not None and checked[2] is not None
             row, target, declared = checked, checked[2], checked[3]
-            actual = types[target]
+            actual = types_of[target]
             if actual is None:  # not cached: a fetch can bring the object
                 rows[i] = _unusable(row, f"object {target} is missing from the repository")
                 continue
@@ -263,31 +339,103 @@ class Repository:
                 self._cache = TagCache.disabled()
         return self._cache
 
-    def read_tag(self, name: str) -> TagRef | None:
-        """One tag ref and its object, or None if there is no such tag."""
-        oid = self.tag_refs().get(name)
-        if oid is None:
-            return None
-        return self.read_tags([(name, oid)])[0]
-
-    # -- reading files from commits ---------------------------------------------------
+    # -- commits, branches, the index ----------------------------------------------------
 
     def head(self) -> ObjectId | None:
-        """The commit HEAD points at, or None in a repository without commits."""
-        # Git, not dulwich: dulwich parses (and checks) every line of packed-refs to
-        # resolve one ref, 0.6 s with 100,000 tags.
-        # --git-dir: this repository's HEAD, even where GIT_DIR names another one
-        # (a --remote cache read by 'git --git-dir=X registry').
-        result = gitbin.run_git(
-            [
-                f"--git-dir={self.paths.git_dir}",
-                *("rev-parse", "--verify", "--quiet", "--end-of-options", "HEAD"),
-            ],
-            cwd=self.cwd,
-            check=False,
-        )
-        oid = result.stdout.strip()
-        return ObjectId(oid) if result.returncode == 0 and oid else None
+        """The commit HEAD points at, or None in a repository without commits.
+
+        Resolved once (``git rev-parse``), until :meth:`close` or :meth:`forget_head`:
+        a command reads the policy and the annotations at one HEAD. Git, not a file
+        read: HEAD may name a packed ref, a worktree's HEAD, or another ref storage.
+        """
+        if not self._head_known:
+            # --git-dir: this repository's HEAD, even where GIT_DIR names another one
+            # (a --remote cache read by 'git --git-dir=X registry').
+            self._head = gitbin.resolve_commit(
+                "HEAD", self.cwd, env=self.env, git_dir=self.paths.git_dir
+            )
+            self._head_known = True
+        return self._head
+
+    def forget_head(self) -> None:
+        """Resolve HEAD again next time (after a commit this command made)."""
+        self._head_known = False
+
+    def resolve_commit(self, rev: str) -> ObjectId | None:
+        """The commit a revision names (``HEAD~2``, a branch, a tag, a short id), or None;
+        ``HEAD`` itself is :meth:`head`."""
+        if rev == "HEAD":
+            return self.head()
+        return gitbin.resolve_commit(rev, self.cwd, env=self.env)
+
+    def head_ref(self) -> str | None:
+        """The ref HEAD names (``refs/heads/main``), existing or not; None if detached."""
+        return gitbin.head_ref(self.paths.git_dir, self.cwd, env=self.env)
+
+    def branches(self, limit: int) -> list[str]:
+        """The first ``limit`` branches (``refs/heads/...``), by name."""
+        return gitbin.branch_refs(self.paths.git_dir, limit, self.cwd, env=self.env)
+
+    def files_named(self, commit: ObjectId, filename: str) -> list[str]:
+        """Every path in ``commit`` whose last part is ``filename``, folders included."""
+        return gitbin.files_named(commit, filename, self.cwd, env=self.env)
+
+    def staged_files(self) -> list[gitbin.IndexEntry]:
+        """The merged entries of the index Git uses now (see :func:`gitbin.staged_files`)."""
+        return gitbin.staged_files(self.cwd, env=self.env)
+
+    def hooks_dir(self) -> str:
+        """The absolute folder Git runs this repository's hooks from."""
+        return gitbin.hooks_dir(self.cwd, env=self.env)
+
+    def is_shallow(self) -> bool:
+        """Whether this is a shallow clone (see :func:`gitbin.is_shallow`)."""
+        return gitbin.is_shallow(self.paths.common_dir)
+
+    # -- files of git-registry's own in the Git directory ---------------------------------
+
+    def write_lock(
+        self, command: str, *, timeout: float, notice: Callable[[str], None]
+    ) -> contextlib.AbstractContextManager[str]:
+        """This repository's write lock (see :func:`writelock.write_lock`)."""
+        from git_registry.writelock import write_lock
+
+        return write_lock(self.paths.common_dir, command, timeout=timeout, notice=notice)
+
+    def push_lock(self, owner: Owner, *, timeout: float) -> PushLock:
+        """The server's push lock (see :class:`pushlock.PushLock`)."""
+        from git_registry.pushlock import PushLock
+
+        return PushLock(self.paths.common_dir, owner, timeout=timeout)
+
+    def scratch_dir(self) -> str:
+        """A folder of git-registry's own in the Git directory (``registry/``), for
+        temporary files that must be renamed within one file system."""
+        return os.path.join(self.paths.common_dir, "registry")
+
+    def fetched_artifacts(self) -> set[str]:
+        """What :meth:`record_fetched` noted in this shallow clone (``*``: everything)."""
+        try:
+            with open(os.path.join(self.paths.common_dir, FETCHED), encoding="utf-8") as f:
+                return {line.strip() for line in f}
+        except (OSError, UnicodeDecodeError):
+            return set()
+
+    def record_fetched(self, artifacts: Iterable[str] | None) -> None:
+        """Note, in a shallow clone, that the registry tags of ``artifacts`` (None: all)
+        were fetched. An append, not a rewrite: two fetches may note at once; a
+        read-only Git directory notes nothing (reads keep warning)."""
+        path = os.path.join(self.paths.common_dir, FETCHED)
+        with contextlib.suppress(OSError):
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with open(path, "a", encoding="utf-8") as f:
+                f.write("".join(f"{a}\n" for a in (["*"] if artifacts is None else artifacts)))
+
+    def committer(self) -> Signature:
+        """Who Git says is committing now, and when (see :func:`gitbin.committer_ident`)."""
+        return gitbin.committer_ident(self.cwd, env=self.env)
+
+    # -- reading files from commits ---------------------------------------------------
 
     def _tree(self, commit: ObjectId) -> str:
         tree = self._trees.get(commit)
@@ -310,8 +458,9 @@ class Repository:
         return entries
 
     def _lookup(self, commit: ObjectId, path: str) -> tuple[int, str] | None:
-        """The mode and object id at ``path`` in ``commit``, as dulwich's
-        ``tree_lookup_path`` finds them (empty parts of the path are skipped)."""
+        """The mode and object id at ``path`` in ``commit``, walking its trees (one
+        ``cat-file`` round trip each, every tree parsed once); empty parts of the path
+        (``a//b``, a trailing ``/``) are skipped."""
         mode, oid = 0o40000, self._tree(commit)
         for part in path.encode("utf-8", "surrogateescape").split(b"/"):
             if not part:
@@ -381,8 +530,8 @@ class Repository:
                     f"tag '{new.name}' already exists", hint=_exists_hint(new.name)
                 )
         oids = [self._write_tag_object(new) for new in tags]
-        # "create REF NEW": only if REF does not exist yet. Through Git, which locks
-        # and checks packed-refs natively (dulwich would parse all of it).
+        # "create REF NEW": only if REF does not exist yet. Through Git, which takes
+        # the ref locks and rewrites packed-refs itself.
         commands = [
             f"create {TAG_PREFIX}{t.name}\0{oid}\0" for t, oid in zip(tags, oids, strict=True)
         ]
@@ -404,9 +553,9 @@ class Repository:
         Git writes objects (no lock files of ours under ``objects/``)."""
         text = (
             f"object {new.target}\ntype commit\ntag {new.name}\n"
-            f"tagger {new.tagger.format_git()}\n\n{new.message}"
+            f"tagger {format_ident(new.tagger)}\n\n{new.message}"
         )
-        result = gitbin.run_git(["mktag"], cwd=self.cwd, input_text=text, check=False)
+        result = gitbin.run_git(["mktag"], cwd=self.cwd, env=self.env, input_text=text, check=False)
         oid = result.stdout.strip()
         if result.returncode != 0 or not _HEX_RE.fullmatch(oid):
             raise RegistryError(
@@ -438,6 +587,7 @@ class Repository:
         result = gitbin.run_git(
             ["update-ref", "--no-deref", "--stdin", "-z"],
             cwd=self.cwd,
+            env=self.env,
             input_text=script,
             check=False,
         )
@@ -445,6 +595,8 @@ class Repository:
 
     def _tag_exists(self, name: str) -> bool:
         """Whether tag ``name`` exists (a loose ref file or a line of packed-refs)."""
+        if not self._uses_ref_files():
+            return name in gitbin.tag_refs(self.cwd, env=self.env, git_dir=self.paths.git_dir)
         common = self.paths.common_dir
         if os.path.isfile(os.path.join(common, "refs", "tags", *name.split("/"))):
             return True
@@ -457,12 +609,8 @@ class Repository:
 
     def delete_tag(self, name: str, expected: ObjectId) -> bool:
         """Delete tag ``name`` if it still points at ``expected``; False if it moved."""
-        result = gitbin.run_git(
-            ["update-ref", "--no-deref", "-d", "--end-of-options", f"{TAG_PREFIX}{name}", expected],
-            cwd=self.cwd,
-            check=False,
-        )
-        return result.returncode == 0
+        ref = TAG_PREFIX + name
+        return gitbin.delete_ref(ref, cwd=self.cwd, env=self.env, old=expected, deref=False)
 
 
 def _named(names: Sequence[str]) -> str:
@@ -480,12 +628,9 @@ def _exists_hint(name: str) -> str:
 
 
 def _git_reason(result: gitbin.GitResult) -> str:
-    """Git's reason for a failed ``update-ref``, in one line: its first ``fatal:`` or
-    ``error:`` line (the lines after it are advice, such as removing a lock file)."""
-    lines = [ln.strip() for ln in result.stderr.splitlines() if ln.strip()]
-    said = [ln for ln in lines if ln.startswith(("fatal: ", "error: "))]
-    reason = (said or lines or [f"git update-ref exited with {result.returncode}"])[0]
-    reason = reason.removeprefix("fatal: ").removeprefix("error: ")
+    """Git's reason for a failed ``update-ref`` or ``mktag``, in one line
+    (:func:`gitbin.git_reason`), without the ref-lock preamble Git puts before it."""
+    reason = gitbin.git_reason(result, "update-ref")
     # "update_ref failed for ref 'R': cannot lock ref 'R': 'refs/tags/a' exists; …"
     _, found, why = reason.rpartition("cannot lock ref '")
     return why.partition("': ")[2] or reason if found else reason

@@ -26,16 +26,15 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
 
 from git_registry.errors import RegistryError
+from git_registry.gitvalues import ObjectId, Signature, short
 from git_registry.grammar import (
     EventKind,
     check_artifact_name,
     check_stage,
     check_version,
 )
-from git_registry.tags import ObjectId, Signature, short
 
 
 class Rule(enum.Enum):
@@ -265,19 +264,25 @@ def shared_commit(name: str, artifact: str, commit: ObjectId, live: Sequence[str
 # -- rules that need the policy and the tagged commit ------------------------------------
 
 
-class EventLike(Protocol):
-    """What the rules read of an event (a ``state.Event`` has it all)."""
+# Start-up: typing is not imported at run time; the protocols are for mypy only (it
+# reads this name as typing.TYPE_CHECKING).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Protocol
 
-    @property
-    def tag(self) -> str: ...
-    @property
-    def kind(self) -> EventKind: ...
-    @property
-    def artifact(self) -> str: ...
-    @property
-    def stage(self) -> str | None: ...
-    @property
-    def commit(self) -> ObjectId: ...
+    class EventLike(Protocol):
+        """What the rules read of an event (a ``state.Event`` has it all)."""
+
+        @property
+        def tag(self) -> str: ...
+        @property
+        def kind(self) -> EventKind: ...
+        @property
+        def artifact(self) -> str: ...
+        @property
+        def stage(self) -> str | None: ...
+        @property
+        def commit(self) -> ObjectId: ...
 
 
 FileProblems = Callable[[ObjectId], Sequence[object]]
@@ -354,13 +359,15 @@ def evaluate(
     return found
 
 
-class RegistryLike(Protocol):
-    """What :func:`problems_of_new_tags` reads of a registry (``state.Registry``)."""
+if TYPE_CHECKING:
 
-    @property
-    def problems(self) -> Sequence[Problem]: ...
-    def holds(self) -> Sequence[EventLike]: ...
-    def event(self, tag: str) -> EventLike | None: ...
+    class RegistryLike(Protocol):
+        """What :func:`problems_of_new_tags` reads of a registry (``state.Registry``)."""
+
+        @property
+        def problems(self) -> Sequence[Problem]: ...
+        def holds(self) -> Sequence[EventLike]: ...
+        def event(self, tag: str) -> EventLike | None: ...
 
 
 def problems_of_new_tags(

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from operator import itemgetter
 
 from git_registry import rules
+from git_registry.gitvalues import ObjectId, Signature, TagRef, TagRow, fast_maker, tag_row
 from git_registry.grammar import (
     BAD_COUNTER,
     COUNTER_ROOM,
@@ -25,7 +26,6 @@ from git_registry.grammar import (
     strip_tag_prefix,
 )
 from git_registry.rules import Problem
-from git_registry.tags import ObjectId, Signature, TagRef, TagRow, fast_maker, tag_row
 
 __all__ = ["ArtifactInfo", "Event", "Problem", "Registry", "StageHold", "VersionInfo"]
 
@@ -225,7 +225,7 @@ def build_registry_rows(
     """:func:`build_registry` for registry tags read as rows, their names parsed.
 
     Args:
-        rows: the tags (:data:`~git_registry.tags.TagRow`), registry tags only.
+        rows: the tags (:data:`~git_registry.gitvalues.TagRow`), registry tags only.
         fields: each row's parsed name (:func:`~git_registry.grammar.parse_tags`).
         known: names of other artifacts whose tags were not read (for hints).
         now: the clock (Unix time; default: the system's) for the tagger-time rule.
@@ -311,11 +311,43 @@ def _build_artifact(
     others.sort(key=_first)
     versions: dict[str, _Version] = {}
     at_commit: dict[str, list[_Version]] = {}
-    shared: list[str] = []  # commits holding more than one version
     accepted: list[tuple[_Order, Event]] = []
-
     # Registrations and deregistrations first: an assignment belongs to the version
     # registered at its commit, whenever that registration happened (as in GTO).
+    shared = _add_versions(name, direct, versions, at_commit, accepted, problems)
+    _add_stage_events(name, others, at_commit, accepted, problems, first_use)
+    accepted.sort(key=_first)
+    _check_counters(name, accepted, problems)
+    stages = _stage_holds(versions)
+    holding: dict[str, list[str]] = {}
+    for stage, hs in stages.items():
+        holding.setdefault(hs[0].version, []).append(stage)
+    if shared:
+        _check_shared_commits(name, shared, at_commit, problems)
+    ordered = _version_infos(name, versions, holding, semver_keys)
+    latest = next((i for i in ordered if i.active), None)
+    deprecated = bool(accepted) and accepted[-1][1].kind is EventKind.DEPRECATION
+    return ArtifactInfo(
+        name=name,
+        deprecated=deprecated,
+        versions=ordered,
+        latest=latest,
+        stages=stages,
+        events=tuple([e for _, e in accepted]),
+    )
+
+
+def _add_versions(
+    name: str,
+    direct: list[_Item],
+    versions: dict[str, _Version],
+    at_commit: dict[str, list[_Version]],
+    accepted: list[tuple[_Order, Event]],
+    problems: list[Problem],
+) -> list[str]:
+    """Registrations and deregistrations, in order, into ``versions`` and ``at_commit``;
+    returns the commits that came to hold more than one version."""
+    shared: list[str] = []
     for order, kind, tag, version, stage, counter, commit, tagger, message, oid in direct:
         assert version is not None
         known = versions.get(version)
@@ -341,7 +373,19 @@ def _build_artifact(
         pair = (order, event)
         known.direct.append(pair)
         accepted.append(pair)
+    return shared
 
+
+def _add_stage_events(
+    name: str,
+    others: list[_Item],
+    at_commit: dict[str, list[_Version]],
+    accepted: list[tuple[_Order, Event]],
+    problems: list[Problem],
+    first_use: dict[str, _Order],
+) -> None:
+    """Assignments, unassignments and deprecations, each given to the version
+    registered at its commit (a stage event with none is a problem)."""
     for order, kind, tag, version, stage, counter, commit, tagger, message, oid in others:
         if kind is EventKind.DEPRECATION:
             event = _new_event(
@@ -373,9 +417,11 @@ def _build_artifact(
         assert stage is not None
         if stage not in first_use or order < first_use[stage]:
             first_use[stage] = order
-    accepted.sort(key=_first)
-    _check_counters(name, accepted, problems)
 
+
+def _stage_holds(versions: dict[str, _Version]) -> dict[str, tuple[StageHold, ...]]:
+    """Stage -> the active versions holding it, newest assignment first; sets each
+    version's ``active``."""
     holds: dict[str, list[tuple[_Order, StageHold]]] = {}
     assignment = EventKind.ASSIGNMENT
     for v in versions.values():
@@ -395,15 +441,17 @@ def _build_artifact(
                     holds[stage] = [hold]
                 else:
                     others_held.append(hold)
-    stages = {
+    return {
         stage: tuple(h for _, h in sorted(hs, key=_first, reverse=True))
         for stage, hs in holds.items()
     }
-    holding: dict[str, list[str]] = {}
-    for stage, hs in stages.items():
-        holding.setdefault(hs[0].version, []).append(stage)
 
-    for where in sorted(shared, key=list(at_commit).index) if shared else ():
+
+def _check_shared_commits(
+    name: str, shared: list[str], at_commit: dict[str, list[_Version]], problems: list[Problem]
+) -> None:
+    """A commit that holds more than one active version is a problem."""
+    for where in sorted(shared, key=list(at_commit).index):
         live = [v for v in at_commit[where] if v.active]
         if len(live) > 1:
             # The problem is the newest registration's: the one that made the commit shared.
@@ -416,6 +464,15 @@ def _build_artifact(
                 rules.shared_commit(made_shared.tag, name, ObjectId(where), versions_here)
             )
 
+
+def _version_infos(
+    name: str,
+    versions: dict[str, _Version],
+    holding: dict[str, list[str]],
+    semver_keys: dict[str, SemverKey],
+) -> tuple[VersionInfo, ...]:
+    """The artifact's versions, highest SemVer first (equal precedence, as with build
+    metadata: newest registration first)."""
     infos: list[tuple[tuple[SemverKey, _Order], VersionInfo]] = []
     for v in versions.values():
         version = v.version
@@ -432,19 +489,8 @@ def _build_artifact(
             name, version, v.commit, v.active, own[0][1], events, tuple(holds_now or ())
         )
         infos.append(((key, own[0][0]), info))
-    # Highest SemVer first; equal precedence (build metadata) by newest registration.
     infos.sort(key=_first, reverse=True)
-    ordered = tuple([info for _, info in infos])
-    latest = next((i for i in ordered if i.active), None)
-    deprecated = bool(accepted) and accepted[-1][1].kind is EventKind.DEPRECATION
-    return ArtifactInfo(
-        name=name,
-        deprecated=deprecated,
-        versions=ordered,
-        latest=latest,
-        stages=stages,
-        events=tuple([e for _, e in accepted]),
-    )
+    return tuple([info for _, info in infos])
 
 
 def _check_counters(

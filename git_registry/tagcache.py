@@ -10,9 +10,9 @@ deleting, re-pointing or packing tags behind our back cannot change an answer.
 One result is not cached: "object missing", which a later fetch can change.
 
 The file is written whole to a temporary file, then renamed over the old one
-(``os.replace``), so readers see the old or the new file, never half of one, and
-two writers at once leave one of their files (the other's new entries are read
-again next time). Nothing is written when nothing changed, nor when the Git
+(:func:`git_registry.fsio.write_atomic`), so readers see the old or the new file,
+never half of one, and two writers at once leave one of their files (the other's
+new entries are read again next time). Nothing is written when nothing changed, nor when the Git
 directory is read-only, nor in a server hook's quarantine.
 
 Format: one header line ``git-registry tag-cache SCHEMA VERSION LENGTHS CRC32``
@@ -31,16 +31,15 @@ cache off; deleting the file is always safe.
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import marshal
 import os
-import tempfile
 import zlib
 from collections.abc import Collection
 
 from git_registry import __version__
-from git_registry.tags import ObjectId, Signature, TagRow, fast_maker
+from git_registry.fsio import write_atomic
+from git_registry.gitvalues import ObjectId, Signature, TagRow, fast_maker
 
 SCHEMA = 3
 """Bump when the meaning of an entry, or how a tag object is parsed, changes."""
@@ -127,22 +126,10 @@ class TagCache:
         if live is not None:
             entries = {k: v for k, v in entries.items() if k in live}
         header, parts = _encode(entries)
-        folder = os.path.dirname(self.path)
         try:
-            os.makedirs(folder, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=CACHE_FILE + ".", suffix=".tmp", dir=folder)
+            os.makedirs(os.path.dirname(self.path), exist_ok=True)
+            write_atomic(self.path, [header, *parts], mode=0o644)
         except OSError:
-            return False
-        try:
-            with os.fdopen(fd, "wb") as f:
-                os.fchmod(f.fileno(), 0o644)
-                f.write(header)
-                for part in parts:
-                    f.write(part)
-            os.replace(tmp, self.path)
-        except OSError:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
             return False
         self.changed = False
         return True

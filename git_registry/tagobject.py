@@ -1,6 +1,6 @@
 """Tag objects read exactly as Git reads them: the header grammar and peeling.
 
-Pure: bytes from ``git cat-file`` in, :data:`~git_registry.tags.TagRow` values out;
+Pure: bytes from ``git cat-file`` in, :data:`~git_registry.gitvalues.TagRow` values out;
 no I/O (peeling reads inner tags through a function it is given). Never raises,
 whatever the bytes.
 
@@ -29,8 +29,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from git_registry.grammar import TAG_PREFIX, refname_problem
-from git_registry.tags import ObjectId, Signature, TagRow, fast_maker
+from git_registry.gitvalues import ObjectId, Signature, TagRow, fast_maker
+from git_registry.grammar import TAG_PREFIX, lazy_compile, refname_problem
 
 TYPES = ("commit", "tree", "blob", "tag")
 """The object types a tag's ``type`` header may name."""
@@ -42,31 +42,35 @@ _HEADERS = (b"object", b"type", b"tag", b"tagger")
 _MAX_TIME = 2**63 - 1  # fsck's date_overflows() with a 64-bit time_t
 # The whole well-formed header in one match (the fast path); anything it refuses is
 # looked at again, slowly, by _header_problem(), to say what is wrong.
-_TAG_RE = re.compile(
+# Git's ident "Name <email> SECONDS +HHMM" (ident.c, fsck_ident): a tagger line, or
+# what 'git var GIT_COMMITTER_IDENT' prints.
+_IDENT = rb"([^<>\n\0]*) <([^<>\n\0]*)> (0|[1-9][0-9]{0,18}) ([+-][0-9]{4})"
+_TAG_RE = lazy_compile(
     rb"object ([0-9a-f]{40}|[0-9a-f]{64})\n"
     rb"type (commit|tree|blob|tag)\n"
     rb"tag ([^\n\0]*)\n"
-    rb"tagger ([^<>\n\0]*) <([^<>\n\0]*)> (0|[1-9][0-9]{0,18}) ([+-][0-9]{4})\n"
+    rb"tagger " + _IDENT + rb"\n"
     rb"(?:\n|\Z)"
 )
+_IDENT_LINE_RE = lazy_compile(_IDENT)
 # What git-check-ref-format(1) refuses in "refs/tags/<name>", as one search; the
 # precise reason comes from grammar.refname_problem(), which agrees (tested). The
 # search is slow for a hot loop: names of plain characters and single '.' or '/'
 # between them (without '.lock') are fine, and are told apart first.
-_SAFE_TAG_NAME_RE = re.compile(rb"[\w@#!=+,-]+(?:[./][\w@#!=+,-]+)*", re.ASCII)
-_BAD_TAG_NAME_RE = re.compile(
+_SAFE_TAG_NAME_RE = lazy_compile(rb"[\w@#!=+,-]+(?:[./][\w@#!=+,-]+)*", re.ASCII)
+_BAD_TAG_NAME_RE = lazy_compile(
     rb"\A[./]|\A\Z|[./]\Z|\.\.|//|@\{|/\.|\.lock(?:/|\Z)|[\x00-\x20\x7f~^:?*\[\\]"
 )
-_IDENT_RE = re.compile(rb"([^<>\n\0]*) <([^<>\n\0]*)>(.*)", re.DOTALL)
-_TIME_ZONE_RE = re.compile(rb" ([0-9]+) ([+-][0-9]{4})")
-_HEX_RE = {n: re.compile(b"[0-9a-f]{%d}" % n) for n in (40, 64)}
+_IDENT_RE = lazy_compile(rb"([^<>\n\0]*) <([^<>\n\0]*)>(.*)", re.DOTALL)
+_TIME_ZONE_RE = lazy_compile(rb" ([0-9]+) ([+-][0-9]{4})")
+_HEX_RE = {n: lazy_compile(b"[0-9a-f]{%d}" % n) for n in (40, 64)}
 _SIGNATURE_MARKERS = (
     b"-----BEGIN PGP SIGNATURE-----",
     b"-----BEGIN SSH SIGNATURE-----",
     b"-----BEGIN SIGNED MESSAGE-----",
 )
 _SHOWN = 60  # bytes of a bad value quoted in a problem
-_ESCAPED_BYTE_RE = re.compile(r"(?<!\\)((?:\\\\)*)\\udc([89a-f][0-9a-f])")
+_ESCAPED_BYTE_RE = lazy_compile(r"(?<!\\)((?:\\\\)*)\\udc([89a-f][0-9a-f])")
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,19 +122,41 @@ def _parse(raw: bytes, hex_len: int) -> _Parsed | str:
         cut = body.find(marker)
         if cut >= 0:
             body = body[:cut]
-    hours, minutes = divmod(abs(offset := int(zone)), 100)  # b"-0130": -130
-    minutes += hours * 60
     return (
         ObjectId(target.decode("ascii")),
         target_type.decode("ascii"),
-        _signature(
-            who.strip().decode("utf-8", "replace"),
-            email.decode("utf-8", "replace"),
-            int(time),
-            -minutes if offset < 0 else minutes,
-        ),
+        _ident(who, email, time, zone),
         body.decode("utf-8", "replace"),
     )
+
+
+def _ident(who: bytes, email: bytes, time: bytes, zone: bytes) -> Signature:
+    hours, minutes = divmod(abs(offset := int(zone)), 100)  # b"-0130": -130
+    minutes += hours * 60
+    return _signature(
+        who.strip().decode("utf-8", "replace"),
+        email.decode("utf-8", "replace"),
+        int(time),
+        -minutes if offset < 0 else minutes,
+    )
+
+
+def parse_ident(line: bytes) -> Signature | None:
+    """An ident line ``Name <email> SECONDS +HHMM`` (a tagger, or what ``git var
+    GIT_COMMITTER_IDENT`` prints), read as a tagger header is; None if it is not one.
+    :func:`format_ident` writes it."""
+    match = _IDENT_LINE_RE.fullmatch(line)
+    if match is None or (len(match[3]) == 19 and int(match[3]) > _MAX_TIME):
+        return None
+    return _ident(*match.groups())
+
+
+def format_ident(who: Signature) -> str:
+    """``who`` as Git writes an ident in an object header:
+    ``Name <email> 1700000000 +0000`` (:func:`parse_ident` reads it)."""
+    sign = "-" if who.tz_offset < 0 else "+"
+    hours, minutes = divmod(abs(who.tz_offset), 60)
+    return f"{who.name} <{who.email}> {who.time} {sign}{hours:02d}{minutes:02d}"
 
 
 def _header_problem(raw: bytes, hex_len: int) -> str:

@@ -32,17 +32,15 @@ from __future__ import annotations
 import contextlib
 import math
 import os
-import random
-import socket
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 
 from git_registry.errors import RegistryError
+from git_registry.lockfile import Backoff, create_exclusive, process_alive, try_flock
+from git_registry.lockfile import hostname as _hostname
 
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from git_registry.cli import Context
+__all__ = ["Owner", "lock_path", "lock_timeout", "process_alive", "write_lock"]
 
 LOCK_DIR = "registry"
 LOCK_FILE = "write.lock"
@@ -135,14 +133,6 @@ def lock_timeout(config: Mapping[str, str]) -> float:
     return value
 
 
-def locked(ctx: Context, command: str) -> contextlib.AbstractContextManager[str]:
-    """The write lock of ``ctx``'s repository, waited for up to ``registry.lockTimeout``;
-    a stale lock taken over is reported as a warning. ``command`` (e.g. ``promote
-    churn``) is written into the lock so a waiter can say who holds it."""
-    timeout = lock_timeout(ctx.config())
-    return write_lock(ctx.repo().paths.common_dir, command, timeout=timeout, notice=ctx.warn)
-
-
 @contextlib.contextmanager
 def write_lock(
     common_dir: str,
@@ -182,7 +172,7 @@ def _acquire(
     path: str, owner: Owner, timeout: float, notice: Callable[[str], None] | None
 ) -> _Identity:
     deadline = time.monotonic() + timeout
-    backoff = _FIRST_BACKOFF
+    backoff = Backoff(_FIRST_BACKOFF, _MAX_BACKOFF)
     content = owner.encode()
     while True:
         identity = _try_create(path, content)
@@ -198,8 +188,7 @@ def _acquire(
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise _held_error(path, holder if isinstance(holder, Owner) else None, timeout)
-        time.sleep(min(remaining, backoff * random.uniform(0.5, 1.5)))
-        backoff = min(backoff * 2, _MAX_BACKOFF)
+        backoff.sleep(remaining)
 
 
 def _try_create(path: str, content: bytes) -> _Identity | None:
@@ -209,16 +198,14 @@ def _try_create(path: str, content: bytes) -> _Identity | None:
     except OSError as exc:  # read-only, or a file in the folder's place
         raise _cannot_create(path, exc) from None
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    except FileExistsError:
+        stat = create_exclusive(path, content)
+    except OSError as exc:
+        raise _cannot_create(path, exc) from None
+    if stat is None:
         if os.path.isdir(path):
             raise _cannot_create(path, "it is a folder") from None
         return None
-    except OSError as exc:
-        raise _cannot_create(path, exc) from None
     try:
-        os.write(fd, content)
-        stat = os.fstat(fd)
         # Stalled for UNNAMED_GRACE seconds before the write, a writer may have lost
         # the (then empty) file to a waiter taking it over: then it is not ours.
         now = os.stat(path)
@@ -228,8 +215,6 @@ def _try_create(path: str, content: bytes) -> _Identity | None:
         with contextlib.suppress(OSError):
             os.unlink(path)
         raise
-    finally:
-        os.close(fd)
     if (now.st_dev, now.st_ino) != (stat.st_dev, stat.st_ino):
         return None
     return (stat.st_dev, stat.st_ino, content)
@@ -281,14 +266,14 @@ def _take_over_if_stale(path: str) -> Owner | _Gone | _TakenOver | None:
     try:
         owner = Owner.decode(os.read(fd, _MAX_OWNER_BYTES))
         if owner is None:
-            if _age(fd) <= UNNAMED_GRACE or not _flock(fd):
+            if _age(fd) <= UNNAMED_GRACE or not try_flock(fd):
                 return None
             # Under the flock: still nameless and old? (Writing changes both.)
             age = _unnamed_age(fd)
             if age is None:
                 return None
             what = f"a lock file that names no owner (written {age:.0f} s ago)"
-        elif owner.host != _hostname() or process_alive(owner.pid) or not _flock(fd):
+        elif owner.host != _hostname() or process_alive(owner.pid) or not try_flock(fd):
             return owner
         else:
             what = owner.describe()
@@ -333,47 +318,6 @@ def _unnamed_age(fd: int) -> float | None:
     return age if Owner.decode(data) is None and age > UNNAMED_GRACE else None
 
 
-def _flock(fd: int) -> bool:
-    """An exclusive ``flock`` on ``fd`` without waiting; False if not possible."""
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - Windows: stale locks are not taken over
-        return False
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        return False  # another waiter is taking it over, or no flock here (some NFS)
-    return True
-
-
-def process_alive(pid: int) -> bool:
-    """Whether process ``pid`` runs on this host (another user's process counts; a
-    zombie does not). The one liveness test of every lock of ours."""
-    if pid <= 0:
-        return True  # not a process id: never guess that it is dead
-    if os.name == "nt":  # pragma: no cover - there, os.kill(pid, 0) would terminate it
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:
-        return True  # EPERM: it exists, it is someone else's
-    return not _zombie(pid)
-
-
-def _zombie(pid: int) -> bool:
-    """Whether ``pid`` exited and waits to be reaped (Linux ``/proc``): it holds nothing."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            stat = f.read()
-    except OSError:
-        return False
-    # "PID (COMMAND) STATE ...": COMMAND may hold spaces and parentheses.
-    end = stat.rfind(b")")
-    return stat[end + 2 : end + 3] == b"Z"
-
-
 def _held_error(path: str, owner: Owner | None, timeout: float) -> RegistryError:
     who = owner.describe() if owner is not None else "a process that did not say who it is"
     if owner is not None and owner.host == _hostname() and not process_alive(owner.pid):
@@ -394,10 +338,6 @@ def _cannot_create(path: str, reason: OSError | str) -> RegistryError:
         f"cannot lock the registry for writing: cannot create {path}: {reason}",
         hint="commands that write need write access to the repository's Git directory",
     )
-
-
-def _hostname() -> str:
-    return socket.gethostname()
 
 
 def _when(epoch: float) -> str:

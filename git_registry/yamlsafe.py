@@ -1,4 +1,6 @@
-"""Reading YAML that may be hostile: plain data only, bounded in size and work.
+"""Reading YAML that may be hostile, and writing values so they read back the same.
+
+Reading: plain data only, bounded in size and work.
 
 ``yaml.safe_load`` semantics (no Python objects, no custom tags), plus what it
 lacks: a size limit, a bound on alias expansion (a "billion laughs" file is a
@@ -9,9 +11,17 @@ errors can point at them. Pure: bytes in, values out.
 
 from __future__ import annotations
 
-import math
+import functools
+import re
 from dataclasses import dataclass
-from typing import Any
+
+from git_registry.controls import CI_COMMAND_RE, CONTROL_RE, starts_ci_command
+
+# Start-up: typing is not imported at run time (mypy reads this name as
+# typing.TYPE_CHECKING).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 MAX_BYTES = 1024 * 1024
 MAX_NODES = 100_000
@@ -248,7 +258,7 @@ class _Converter:
             raise YamlError(
                 YamlProblem(line, column, f"{shown!r} cannot be read as {what}")
             ) from None
-        if isinstance(value, float) and not math.isfinite(value):
+        if isinstance(value, float) and not _isfinite(value):
             return node.value
         if isinstance(value, int) and value.bit_length() > _MAX_INT_BITS:
             # Python cannot print an integer of more than 4,300 digits (nor can most
@@ -260,6 +270,11 @@ class _Converter:
 
 
 _MAX_INT_BITS = 1024
+
+
+def _isfinite(value: float) -> bool:
+    """``math.isfinite`` (math is not imported at start-up): not inf, -inf or nan."""
+    return value - value == 0.0
 
 
 def _json_key(value: object) -> str:
@@ -283,3 +298,65 @@ _KIND_NAMES = {
     "bool": "true/false",
     "null": "null",
 }
+
+
+# -- writing ------------------------------------------------------------------------------
+
+
+def dump_scalar(value: Any) -> str:
+    """``value`` as one line of YAML (see :func:`dump`)."""
+    text = dump(value, default_flow_style=True, width=10**9)
+    return text.removesuffix("\n...\n").removesuffix("\n")
+
+
+def dump(value: Any, **options: Any) -> str:
+    """YAML for ``value``, readable by people (non-ASCII kept as it is) when that reads
+    back as ``value``: PyYAML writes some line breaks (U+0085, U+2028) unescaped inside
+    quotes, where a reader folds them into spaces; those values are written escaped.
+
+    It is also safe to print (``describe``): no line is folded, and a string holding a
+    character of :data:`controls.CONTROL_RE` (a line break included) or a CI command is
+    written double-quoted with escapes, so no line of the text starts with data (``::``
+    in a block or single-quoted scalar would) and nothing raw reaches a terminal.
+    """
+    import yaml
+
+    options.setdefault("width", 10**9)
+    dumper = _safe_dumper()
+    text = _escape_quoted(yaml.dump(value, Dumper=dumper, allow_unicode=True, **options))
+    try:
+        same = yaml.safe_load(text) == value
+    except yaml.YAMLError:
+        same = False
+    if not same:
+        text = _escape_quoted(yaml.dump(value, Dumper=dumper, allow_unicode=False, **options))
+    return text
+
+
+@functools.cache
+def _safe_dumper() -> type[Any]:
+    """``yaml.SafeDumper`` writing the strings :func:`_dump` must escape double-quoted."""
+    import yaml
+
+    class SafeDumper(yaml.SafeDumper):
+        def represent_str(self, data: str) -> Any:
+            unsafe = (
+                CONTROL_RE.search(data) is not None
+                or CI_COMMAND_RE.search(data) is not None
+                or starts_ci_command(data)
+            )
+            return self.represent_scalar(
+                "tag:yaml.org,2002:str", data, style='"' if unsafe else None
+            )
+
+    SafeDumper.add_representer(str, SafeDumper.represent_str)
+    return SafeDumper
+
+
+def _escape_quoted(text: str) -> str:
+    text = CI_COMMAND_RE.sub(r"\\x23", text)
+    # Raw in PyYAML's double-quoted output with allow_unicode: the bidirectional controls
+    # (PyYAML counts them printable). Every string holding one is double-quoted, as is
+    # every string with a CI command: the only places they can be in the text.
+    raw_in_quotes = re.compile(f"(?!\n){CONTROL_RE.pattern}")
+    return raw_in_quotes.sub(lambda m: f"\\u{ord(m.group()):04x}", text)

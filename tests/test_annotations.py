@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from git_registry import annotations as ann
-from git_registry import yamlsafe
+from git_registry import artifact_schema, yamledit, yamlsafe
 from git_registry.annotations import FileProblem, parse
 from git_registry.controls import CONTROL_RE
 from git_registry.grammar import NAME_RULE
@@ -485,7 +485,7 @@ def test_empty_file_declares_nothing_and_is_valid(text: str) -> None:
     # can be edited (the JSON Schema allows null for the same reason).
     parsed = parse(text.encode(), ROOT)
     assert parsed.annotations == {} and parsed.problems == () and parsed.editable
-    jsonschema.validate(None, ann.json_schema())
+    jsonschema.validate(None, artifact_schema.json_schema())
 
 
 @pytest.mark.parametrize(
@@ -678,11 +678,11 @@ mid:
 
 
 def edit(text: str, key: str, new: str | None) -> str:
-    return ann.replace_entry(text, parse(text.encode(), ROOT), key, new)
+    return yamledit.replace_entry(text, parse(text.encode(), ROOT), key, new)
 
 
 def test_replacing_one_entry_keeps_every_other_line() -> None:
-    new = ann.entry_text("alpha", {"description": "changed"})
+    new = yamledit.entry_text("alpha", {"description": "changed"})
     result = edit(EDITABLE, "alpha", new)
     lines = EDITABLE.splitlines(keepends=True)
     assert result == "".join(lines[:5]) + new + "".join(lines[9:])
@@ -713,7 +713,7 @@ def test_removing_leaves_no_double_blank_line() -> None:
 
 
 def test_appending_an_entry() -> None:
-    new = ann.entry_text("new", {"path": "p"})
+    new = yamledit.entry_text("new", {"path": "p"})
     assert edit(EDITABLE, "new", new) == EDITABLE + "new:\n  path: p\n"
     assert edit(EDITABLE.rstrip("\n"), "new", new) == EDITABLE + "new:\n  path: p\n"
     assert edit("", "new", new) == "new:\n  path: p\n"
@@ -721,7 +721,7 @@ def test_appending_an_entry() -> None:
 
 def test_windows_line_endings_of_other_entries_are_kept() -> None:
     text = "a:\r\n  path: x\r\nb:\r\n  path: y\r\n"
-    result = edit(text, "a", ann.entry_text("a", {"path": "z"}))
+    result = edit(text, "a", yamledit.entry_text("a", {"path": "z"}))
     assert result == "a:\n  path: z\nb:\r\n  path: y\r\n"
 
 
@@ -729,8 +729,8 @@ def test_indented_file_keeps_its_indentation() -> None:
     text = "  a:\n    path: x\n  b:\n    path: y\n"
     parsed = parse(text.encode(), ROOT)
     assert [e.indent for e in parsed.entries] == [2, 2]
-    new = ann.entry_text("a", {"path": "z", "labels": ["l"]}, indent=2)
-    result = ann.replace_entry(text, parsed, "a", new)
+    new = yamledit.entry_text("a", {"path": "z", "labels": ["l"]}, indent=2)
+    result = yamledit.replace_entry(text, parsed, "a", new)
     assert result == "  a:\n    path: z\n    labels: [l]\n  b:\n    path: y\n"
     assert parse(result.encode(), ROOT).problems == ()
 
@@ -744,7 +744,7 @@ def test_entry_text_orders_keys_and_leaves_out_defaults() -> None:
         "type": "model",
         "description": "yes",
     }
-    assert ann.entry_text("m", fields) == (
+    assert yamledit.entry_text("m", fields) == (
         "m:\n"
         "  path: m.pt\n"
         "  type: model\n"
@@ -758,10 +758,10 @@ def test_entry_text_orders_keys_and_leaves_out_defaults() -> None:
         "  virtual: false\n"
     )
     # An existing entry's key order comes first.
-    assert ann.entry_text("m", {"path": "p", "type": "t"}, order=("type", "path")) == (
+    assert yamledit.entry_text("m", {"path": "p", "type": "t"}, order=("type", "path")) == (
         "m:\n  type: t\n  path: p\n"
     )
-    assert ann.entry_text("m", {"virtual": True, "labels": []}) == "m: {}\n"
+    assert yamledit.entry_text("m", {"virtual": True, "labels": []}) == "m: {}\n"
 
 
 NAME = st.from_regex(r"\A[a-zA-Z0-9](?:[a-zA-Z0-9_/-]{0,8}[a-zA-Z0-9])?\Z")
@@ -823,7 +823,7 @@ def test_entry_text_reads_back_as_the_same_annotation(
         "virtual": virtual,
     }
     pad = " " * indent
-    text = f"{pad}first: {{}}\n" + ann.entry_text(key, fields, indent)
+    text = f"{pad}first: {{}}\n" + yamledit.entry_text(key, fields, indent)
     parsed = parse(text.encode(), ROOT)
     assert parsed.problems == (), text
     assert parsed.annotations[key].to_json() == fields, text
@@ -832,7 +832,7 @@ def test_entry_text_reads_back_as_the_same_annotation(
 def test_line_breaks_unicode_knows_are_written_escaped() -> None:
     # PyYAML writes U+0085 and U+2028 raw inside quotes, where a reader folds them.
     for value in ["a\x85b", "a\u2028b", "tab\there", "naïve ☃"]:
-        text = ann.entry_text("m", {"custom": {"note": value}})
+        text = yamledit.entry_text("m", {"custom": {"note": value}})
         assert parse(text.encode(), ROOT).annotations["m"].custom == {"note": value}
 
 
@@ -840,19 +840,19 @@ def test_line_breaks_unicode_knows_are_written_escaped() -> None:
 
 
 def test_json_schema_is_a_valid_draft_2020_12_schema() -> None:
-    schema = ann.json_schema()
+    schema = artifact_schema.json_schema()
     jsonschema.Draft202012Validator.check_schema(schema)
     assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
     import json
 
-    assert json.loads(ann.json_schema_text()) == schema
+    assert json.loads(artifact_schema.json_schema_text()) == schema
 
 
 def test_json_schema_accepts_a_good_file() -> None:
     root = parse(GOOD.encode(), ROOT)
     import yaml
 
-    jsonschema.validate(yaml.safe_load(GOOD), ann.json_schema())
+    jsonschema.validate(yaml.safe_load(GOOD), artifact_schema.json_schema())
     assert root.problems == ()
 
 
@@ -884,7 +884,7 @@ def test_json_schema_rejects_what_the_validator_rejects(document: Any) -> None:
     text = yaml.safe_dump(document)
     assert parse(text.encode(), ROOT).problems != ()
     with pytest.raises(jsonschema.ValidationError):
-        jsonschema.validate(document, ann.json_schema())
+        jsonschema.validate(document, artifact_schema.json_schema())
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -913,4 +913,4 @@ def test_what_the_validator_accepts_the_json_schema_accepts(document: dict[str, 
 
     parsed = parse(yaml.safe_dump(document, allow_unicode=True).encode(), ROOT)
     if parsed.problems == ():
-        jsonschema.validate(document, ann.json_schema())
+        jsonschema.validate(document, artifact_schema.json_schema())

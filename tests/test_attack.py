@@ -44,10 +44,11 @@ def server_for(tmp_path: Path, client: Repo) -> Repo:
 
 
 def refused_by_hook(push: subprocess.CompletedProcess[str]) -> set[str]:
-    """The tags a server hook named in ``remote: error: TAG: ...`` lines."""
+    """The tags a server hook named in ``remote: error: TAG: ...`` lines (not its
+    summary, ``remote: error: git-registry pre-receive hook refused ...``)."""
     tags = set()
     for line in push.stderr.splitlines():
-        if line.startswith("remote: error: "):
+        if line.startswith("remote: error: ") and not line.startswith("remote: error: git-reg"):
             tags.add(line[len("remote: error: ") :].split(": ")[0])
     return tags
 

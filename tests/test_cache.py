@@ -308,7 +308,7 @@ WRITER = textwrap.dedent(
     """
     import sys
     from git_registry.tagcache import TagCache
-    from git_registry.tags import ObjectId, Signature
+    from git_registry.gitvalues import ObjectId, Signature
 
     common, who = sys.argv[1], sys.argv[2]
     for round in range(40):

@@ -384,3 +384,16 @@ def test_piped_output_closed_early(churn_staged_seg_deprecated: Repo) -> None:
     )
     assert proc.stdout.startswith("name")
     assert "Traceback" not in proc.stderr and "Exception ignored" not in proc.stderr
+
+
+def test_an_artifact_without_active_versions_is_not_found_in_text_and_json(repo: Repo) -> None:
+    """One decision for "not found": ``show NAME`` and ``show NAME --json`` both exit 1
+    with ``error:`` and print nothing on stdout."""
+    repo.ok("register", "churn")
+    repo.ok("deregister", "churn@v0.0.1")
+    for args in (["show", "churn"], ["show", "churn", "--json"]):
+        result = repo.run(*args)
+        assert result.code == 1, (args, result)
+        assert result.out == ""
+        assert result.err.startswith("error: churn has no active versions\n"), result.err
+    assert "v0.0.1" in repo.ok("show", "churn", "--all")

@@ -137,13 +137,18 @@ def test_a_commit_holds_one_active_version_even_with_force(repo: Repo) -> None:
         (["deprecate", "nosuch"], "unknown artifact 'nosuch'"),
     ],
 )
-def test_bad_input_is_fatal_and_changes_nothing(repo: Repo, args: list[str], message: str) -> None:
+def test_bad_input_is_refused_and_changes_nothing(
+    repo: Repo, args: list[str], message: str
+) -> None:
+    """Bad input is fatal (128); naming something that does not exist is "not found",
+    decided once for lookups and writes alike: exit 1 with ``error:``."""
     repo.ok("register", "churn")
     before = snapshot(repo)
     result = repo.run(*args)
-    assert result.code == 128, result
+    not_found = any(s in message for s in ("unknown artifact", "has no version", "no version of"))
+    assert result.code == (1 if not_found else 128), result
     assert message in result.err
-    assert result.err.startswith("fatal: ")
+    assert result.err.startswith("error: " if not_found else "fatal: ")
     assert "Traceback" not in result.err
     assert result.out == ""
     assert snapshot(repo) == before
@@ -468,8 +473,8 @@ def test_delete_never_removes_a_moved_tag(repo: Repo) -> None:
 
 def test_existing_tag_is_never_overwritten(repo: Repo) -> None:
     """A tag made by hand after we read the tags: add_if_new refuses to replace it."""
+    from git_registry.gitvalues import ObjectId, Signature
     from git_registry.repo import Repository, TagExistsError
-    from git_registry.tags import ObjectId, Signature
 
     head = ObjectId(repo.git("rev-parse", "HEAD").strip())
     repo.tag("churn@v0.0.1", message="made by hand")
@@ -609,8 +614,8 @@ def test_delete_is_all_or_nothing_and_says_why(repo: Repo) -> None:
 def test_delete_of_a_tag_that_moved_deletes_nothing(repo: Repo) -> None:
     """A tag that moved since it was read is not deleted, and neither is any other."""
     from git_registry.errors import RegistryError
+    from git_registry.gitvalues import ObjectId
     from git_registry.repo import Repository
-    from git_registry.tags import ObjectId
 
     repo.ok("register", "churn")
     repo.ok("promote", "churn", "prod")

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from git_registry.cli import build_parser
+from git_registry.cli import command_parsers, option_table
 
 from conftest import BIN_DIR, Repo
 from shells import (
@@ -51,29 +51,16 @@ COMMON = {"--help", "--color", "--no-color"}
 
 
 def _commands() -> dict[str, argparse.ArgumentParser]:
-    parser = build_parser()
-    action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    return dict(action.choices)
+    return command_parsers()
 
 
 def _long_options(parser: argparse.ArgumentParser) -> set[str]:
-    return {
-        option
-        for action in parser._actions
-        for option in action.option_strings
-        if option.startswith("--") and option not in COMMON
-    }
+    return {o for o in option_table(parser) if o.startswith("--") and o not in COMMON}
 
 
 def _value_options(parser: argparse.ArgumentParser) -> set[str]:
     """Options that take the next word as their value."""
-    return {
-        option
-        for action in parser._actions
-        if action.nargs != 0 and action.option_strings
-        for option in action.option_strings
-        if option not in COMMON
-    }
+    return {o for o, value in option_table(parser).items() if value and o not in COMMON}
 
 
 PRIMARY = {name: parser for name, parser in _commands().items() if name != "assign"}

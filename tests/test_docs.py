@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from git_registry.cli import build_parser
+from git_registry.cli import command_parsers, option_table
 
 pytestmark = pytest.mark.core
 
@@ -16,16 +16,13 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _subcommands() -> dict[str, argparse.ArgumentParser]:
-    parser = build_parser()
-    action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    return dict(action.choices)
+    return command_parsers()
 
 
 def _options(parser: argparse.ArgumentParser) -> set[str]:
     return {
         opt
-        for action in parser._actions
-        for opt in action.option_strings
+        for opt in option_table(parser)
         if opt.startswith("--") and opt not in ("--help", "--color", "--no-color")
     }
 

@@ -22,10 +22,10 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from git_registry.annotations import entry_text
-from git_registry.cli import Context
 from git_registry.commands.check_ref import _env_file
 from git_registry.render import Painter, dump_json, escape, safe_line, table
+from git_registry.session import Session
+from git_registry.yamledit import entry_text
 
 from conftest import Repo, Result
 
@@ -459,7 +459,7 @@ def test_env_file_never_carries_a_raw_control_character(tmp_path: Path) -> None:
         "description": "line\r\nnext\u202e",
     }
     out, err = io.StringIO(), io.StringIO()
-    _env_file(Context(out, err, {}, str(tmp_path), None), values)
+    _env_file(Session(io.StringIO(), out, err, {}, str(tmp_path), None), values)
     assert_safe(out.getvalue())
     assert_safe(err.getvalue())
     assert len(out.getvalue().splitlines()) == 9

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from git_registry.cli import build_parser
+from git_registry.cli import build_parser, command_parsers
 
 from conftest import Repo
 from shells import ROOT, installed_prefix
@@ -25,8 +25,7 @@ needs_man = pytest.mark.skipif(
 
 
 def _commands() -> dict[str, argparse.ArgumentParser]:
-    action = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
-    return dict(action.choices)
+    return command_parsers()
 
 
 def test_help_prints_the_overview_and_each_command(repo: Repo, tmp_path: Path) -> None:

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from git_registry.hookcheck import headless, parse_pre_push, parse_pre_receive
-from git_registry.hookfiles import wrapper
+from git_registry.hookinstall import wrapper
+from git_registry.pushcheck import headless, parse_pre_push, parse_pre_receive
 
 from conftest import Repo, git
 

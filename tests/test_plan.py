@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from git_registry.errors import RegistryError
+from git_registry.gitvalues import ObjectId, Signature, TagObject, TagRef
 from git_registry.grammar import EventKind
 from git_registry.plan import (
     MAX_NAME_PART,
@@ -28,7 +29,6 @@ from git_registry.plan import (
     plan_unassign_delete,
 )
 from git_registry.state import Registry, build_registry
-from git_registry.tags import ObjectId, Signature, TagObject, TagRef
 
 pytestmark = pytest.mark.core
 

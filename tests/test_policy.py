@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from git_registry.gitvalues import ObjectId, Signature
 from git_registry.grammar import NAME_RULE, EventKind
 from git_registry.policy import (
     CONFIG_FILE,
@@ -16,7 +17,6 @@ from git_registry.policy import (
 )
 from git_registry.rules import Problem, Rule, stage_not_allowed
 from git_registry.state import Event
-from git_registry.tags import ObjectId, Signature
 
 from conftest import Repo
 

@@ -1,4 +1,4 @@
-"""The push checks (hookcheck.py), called directly: ``PushCheck`` on real repositories
+"""The push checks (pushcheck.py), called directly: ``PushCheck`` on real repositories
 (the decision the pre-push and pre-receive hooks print), the hooks' input parsers,
 the headless-server refusal and the staged-files check."""
 
@@ -11,7 +11,8 @@ import pytest
 from git_registry import rules
 from git_registry.catalog import Catalog
 from git_registry.errors import RegistryError
-from git_registry.hookcheck import (
+from git_registry.gitvalues import ObjectId
+from git_registry.pushcheck import (
     Finding,
     PushCheck,
     RefUpdate,
@@ -23,7 +24,6 @@ from git_registry.hookcheck import (
     staged_problems,
 )
 from git_registry.repo import Repository
-from git_registry.tags import ObjectId
 
 from conftest import FIXED_TIME, Repo, make_registry
 

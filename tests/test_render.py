@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from git_registry.gitvalues import Signature
 from git_registry.render import Painter, table, when
-from git_registry.tags import Signature
 
 pytestmark = pytest.mark.core
 

@@ -7,10 +7,10 @@ import random
 
 import pytest
 
+from git_registry.gitvalues import ObjectId, Signature, TagObject, TagRef
 from git_registry.grammar import EventKind
 from git_registry.rules import Rule
 from git_registry.state import ArtifactInfo, Registry, build_registry
-from git_registry.tags import ObjectId, Signature, TagObject, TagRef
 
 pytestmark = pytest.mark.core
 

@@ -21,10 +21,10 @@ from hypothesis import strategies as st
 from test_hooks import push
 
 from git_registry import gitbin, tagcache
+from git_registry.gitvalues import ObjectId
 from git_registry.grammar import TAG_PREFIX, refname_problem
 from git_registry.tagcache import TagCache, entry_of, entry_row
 from git_registry.tagobject import TagHeader, _header_problem, parse_tag_object, read_tag_row
-from git_registry.tags import ObjectId
 
 from conftest import Repo
 

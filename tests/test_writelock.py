@@ -550,7 +550,7 @@ def test_annotate_in_a_read_only_work_tree(repo: Repo) -> None:
 
 
 def test_annotate_leaves_no_temporary_file_when_the_rename_fails(tmp_path: Path) -> None:
-    from git_registry.commands._edit import _write_atomically
+    from git_registry.editing import _write_atomically
 
     scratch, target = tmp_path / "scratch", tmp_path / "work" / "artifacts.yaml"
     target.mkdir(parents=True)  # a folder in the file's place: the rename fails

@@ -3,18 +3,73 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
 
 from git_registry import annotations as ann
-from git_registry.cli import Context
-from git_registry.commands._edit import edit
+from git_registry import options
+from git_registry.commands import Command
 from git_registry.errors import RegistryError
 from git_registry.grammar import NAME_RE, NAME_RULE, check_artifact_name
-from git_registry.writelock import locked
+from git_registry.session import Session
 from git_registry.yamlsafe import YamlError, load
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
-def run(args: argparse.Namespace, ctx: Context) -> int:
+
+COMMAND = Command(
+    name="annotate",
+    summary="add or change an artifact's entry in artifacts.yaml",
+    description=(
+        "Edit the work tree's artifacts.yaml (a/b/artifacts.yaml for a/b:NAME): set the given\n"
+        "fields of NAME's entry, creating it if needed. Labels are added to the existing ones.\n"
+        "Other entries are kept exactly as they are. --commit commits only that file."
+    ),
+    usage=(
+        "git registry annotate NAME [--path P] [--type T] [--label L]... [--description D] "
+        "[--custom KEY=VALUE]... [--virtual | --no-virtual] [--commit [-m MSG]] [--push]"
+    ),
+)
+
+
+def arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("name", metavar="NAME", help="the artifact")
+    p.add_argument(
+        "--path", metavar="P", help="file or folder (relative to the yaml's folder) or URL"
+    )
+    p.add_argument("--type", metavar="T", help="e.g. model or dataset")
+    p.add_argument(
+        "--label", metavar="L", action="append", default=[], help="add a label (repeatable)"
+    )
+    p.add_argument("--description", metavar="D", help="free text")
+    p.add_argument(
+        "--custom",
+        metavar="KEY=VALUE",
+        action="append",
+        default=[],
+        help="set custom.KEY; VALUE is read as YAML (10, true, [a, b]) (repeatable)",
+    )
+    virtual = p.add_mutually_exclusive_group()
+    virtual.add_argument(
+        "--virtual",
+        dest="virtual",
+        action="store_const",
+        const=True,
+        help="the path need not exist in the repository (default)",
+    )
+    virtual.add_argument(
+        "--no-virtual",
+        dest="virtual",
+        action="store_const",
+        const=False,
+        help="the path must exist in the commit",
+    )
+    options.commit_push(p)
+
+
+def run(args: argparse.Namespace, session: Session) -> int:
+    from git_registry.editing import edit
+
     for option, values in (
         ("--path", [args.path]),
         ("--type", [args.type]),
@@ -58,9 +113,9 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
             fields["custom"] = merged
         return fields
 
-    with locked(ctx, f"annotate {name}"):
+    with session.write_lock(f"annotate {name}"):
         file = edit(
-            ctx,
+            session,
             name,
             change,
             commit=args.commit,
@@ -72,7 +127,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
                 if getattr(args, k) is not None
             ],
         )
-    ctx.out(f"Updated {file}: {name}")
+    session.out(f"Updated {file}: {name}")
     return 0
 
 

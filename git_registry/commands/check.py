@@ -6,27 +6,49 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Iterable
-from typing import Any
 
-from git_registry import gitbin, rules
+from git_registry import options, rules
 from git_registry.annotations import FILENAME, FileProblem
-from git_registry.catalog import Catalog
-from git_registry.cli import Context
-from git_registry.commands._common import load
+from git_registry.commands import Command
+from git_registry.gitvalues import ObjectId
 from git_registry.grammar import parse_tag_name, tag_artifact_prefix
-from git_registry.render import dump_json
 from git_registry.rules import Problem
-from git_registry.tags import ObjectId
+from git_registry.session import Session
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from git_registry.catalog import Catalog
 
 
-def run(args: argparse.Namespace, ctx: Context) -> int:
-    repo = ctx.repo()
-    catalog = ctx.catalog()
-    load_result = load(ctx)
+COMMAND = Command(
+    name="check",
+    summary="validate tags, artifacts.yaml files and the policy",
+    description=(
+        "Validate every registry tag, every artifacts.yaml at HEAD and .registry.yaml (or\n"
+        ".gto): one line per problem (path:line:column: message, or TAG: message). Exit 1 if\n"
+        "there is any."
+    ),
+    usage=("git registry check [--json]"),
+)
+
+
+def arguments(p: argparse.ArgumentParser) -> None:
+    options.json(p)
+
+
+def run(args: argparse.Namespace, session: Session) -> int:
+    from git_registry.reading import load
+    from git_registry.render import dump_json
+
+    repo = session.repo()
+    catalog = session.catalog()
+    load_result = load(session)
     registry = load_result.registry
     found: list[FileProblem | Problem] = list(catalog.policy_problems())
     head = repo.head()
-    files = gitbin.files_named(head, FILENAME, cwd=repo.cwd) if head is not None else []
+    files = repo.files_named(head, FILENAME) if head is not None else []
     for file in files:
         assert head is not None
         parsed = catalog.file_at(head, file)
@@ -48,7 +70,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     found.extend(_malformed(load_result.tag_names, set(registry.known), catalog, head, files))
     tags = len(load_result.rows)  # every registry tag read, usable or not
     if args.json:
-        ctx.stdout.write(
+        session.stdout.write(
             dump_json(
                 {
                     "problems": [_json(p) for p in found],
@@ -62,11 +84,11 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         )
     else:
         for problem in found:
-            ctx.out(_line(problem))
+            session.out(_line(problem))
         summary = f"checked {tags} tags, {len(files)} {FILENAME} file(s)"
         if policy.file:
             summary += f" and {policy.file}"
-        ctx.message("hint" if found else "note", f"{summary}: {len(found) or 'no'} problem(s)")
+        session.message("hint" if found else "note", f"{summary}: {len(found) or 'no'} problem(s)")
     return 1 if found else 0
 
 

@@ -9,38 +9,80 @@ from __future__ import annotations
 import argparse
 import os
 import secrets
-from typing import Any
 
-from git_registry.catalog import AnnotationError
-from git_registry.cli import Context
-from git_registry.commands._common import load, remote_name
+from git_registry import options
+from git_registry.commands import Command
 from git_registry.controls import CI_COMMAND_RE, CONTROL_RE
 from git_registry.errors import NotFoundError, RegistryError
 from git_registry.grammar import parse_tag, strip_tag_prefix
-from git_registry.render import describe_event, dump_json, escape, event_json
 from git_registry.rules import Rule
-from git_registry.state import Event
+from git_registry.session import Session
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from git_registry.state import Event
+
+
+COMMAND = Command(
+    name="check-ref",
+    summary="what a registry tag means (for CI)",
+    description=(
+        "Say what event the tag REF (NAME or refs/tags/NAME) created: as text, --json,\n"
+        "--format github (appends name, version, stage, event, tag, commit, path, type and\n"
+        "description to $GITHUB_OUTPUT) or --format env (a dotenv file of REGISTRY_* keys).\n"
+        "Exit 1 if it is not a registry event, unless --allow-other. --fetch first fetches\n"
+        "the artifact's registry tags (in a CI checkout that has only a lightweight copy)."
+    ),
+    usage=("git registry check-ref REF [--json | --format FORMAT] [--allow-other] [--fetch]"),
+)
+
+
+def arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("ref", metavar="REF", help="a tag name, e.g. refs/tags/churn#prod#3")
+    options.json(p)
+    p.add_argument(
+        "--format",
+        choices=["text", "json", "github", "env"],
+        default="text",
+        help="text (default), json, github ($GITHUB_OUTPUT) or env (dotenv)",
+    )
+    p.add_argument(
+        "--allow-other",
+        action="store_true",
+        help="exit 0 (with empty values) when REF is not a registry event",
+    )
+    p.add_argument(
+        "--fetch",
+        action="store_true",
+        help="fetch the artifact's registry tags from the remote first",
+    )
+
 
 OUTPUTS = ("name", "version", "stage", "event", "tag", "commit", "path", "type", "description")
 
 
-def run(args: argparse.Namespace, ctx: Context) -> int:
+def run(args: argparse.Namespace, session: Session) -> int:
     fmt = "json" if args.json else args.format
     name = strip_tag_prefix(args.ref)
     try:
-        event = _event(args, ctx, name)
+        event = _event(args, session, name)
     except NotFoundError as exc:
         if not args.allow_other:
             raise
-        ctx.message("note", f"{exc.message} (--allow-other: exit 0)")
-        _emit(ctx, fmt, name, None, {k: "" for k in OUTPUTS} | {"tag": name})
+        session.message("note", f"{exc.message} (--allow-other: exit 0)")
+        _emit(session, fmt, name, None, {k: "" for k in OUTPUTS} | {"tag": name})
         return 0
-    values = _values(ctx, event)
-    _emit(ctx, fmt, name, event, values)
+    values = _values(session, event)
+    _emit(session, fmt, name, event, values)
     return 0
 
 
-def _event(args: argparse.Namespace, ctx: Context, name: str) -> Event:
+def _event(args: argparse.Namespace, session: Session, name: str) -> Event:
+    from git_registry.reading import load
+    from git_registry.writing import remote_name
+
     if args.ref.startswith("refs/") and not args.ref.startswith("refs/tags/"):
         raise NotFoundError(f"'{args.ref}' is not a tag: registry events are tags under refs/tags/")
     parsed = parse_tag(name)
@@ -53,8 +95,8 @@ def _event(args: argparse.Namespace, ctx: Context, name: str) -> Event:
     if args.fetch:
         from git_registry.commands.fetch import fetch
 
-        fetch(ctx, remote_name(ctx), [parsed.artifact])
-    loaded = load(ctx, [parsed.artifact])
+        fetch(session, remote_name(session), [parsed.artifact])
+    loaded = load(session, [parsed.artifact])
     if name not in loaded.tag_names:
         raise NotFoundError(
             f"there is no tag '{name}' in this repository",
@@ -80,12 +122,14 @@ def _event(args: argparse.Namespace, ctx: Context, name: str) -> Event:
     return event
 
 
-def _values(ctx: Context, event: Event) -> dict[str, str]:
+def _values(session: Session, event: Event) -> dict[str, str]:
+    from git_registry.catalog import AnnotationError
+
     annotation = None
     try:
-        annotation = ctx.catalog().annotation(event.commit, event.artifact)
+        annotation = session.catalog().annotation(event.commit, event.artifact)
     except (AnnotationError, RegistryError) as exc:
-        ctx.warn(f"no annotation for {event.artifact}: {exc.message}")
+        session.warn(f"no annotation for {event.artifact}: {exc.message}")
     return {
         "name": event.artifact,
         "version": event.version or "",
@@ -99,24 +143,28 @@ def _values(ctx: Context, event: Event) -> dict[str, str]:
     }
 
 
-def _emit(ctx: Context, fmt: str, name: str, event: Event | None, values: dict[str, str]) -> None:
+def _emit(
+    session: Session, fmt: str, name: str, event: Event | None, values: dict[str, str]
+) -> None:
+    from git_registry.render import describe_event, dump_json, event_json
+
     if fmt == "json":
         doc: dict[str, Any] = event_json(event) if event else {"tag": name, "event": None}
         if event:
             doc.update({k: values[k] or None for k in ("path", "type", "description")})
-        ctx.stdout.write(dump_json(doc))
+        session.stdout.write(dump_json(doc))
     elif fmt == "github":
-        _github_output(ctx, values)
+        _github_output(session, values)
     elif fmt == "env":
-        _env_file(ctx, values)
+        _env_file(session, values)
     elif event is not None:
-        ctx.out(f"{name}: {describe_event(event)}")
+        session.out(f"{name}: {describe_event(event)}")
 
 
-def _github_output(ctx: Context, values: dict[str, str]) -> None:
+def _github_output(session: Session, values: dict[str, str]) -> None:
     """Append ``key<<DELIM`` blocks to ``$GITHUB_OUTPUT``; DELIM is random and checked
     against every value, so no value can end its block early and inject an output."""
-    path = ctx.env.get("GITHUB_OUTPUT")
+    path = session.env.get("GITHUB_OUTPUT")
     if not path:
         raise RegistryError(
             "GITHUB_OUTPUT is not set: --format github writes GitHub Actions step outputs",
@@ -131,28 +179,30 @@ def _github_output(ctx: Context, values: dict[str, str]) -> None:
         lines.append(f"{key}<<{delimiter}\n{values[key]}\n{delimiter}\n")
     with open(path, "a", encoding="utf-8", newline="\n") as f:
         f.write("".join(lines))
-    ctx.message("note", f"wrote {', '.join(OUTPUTS)} to {os.path.basename(path)}")
+    session.message("note", f"wrote {', '.join(OUTPUTS)} to {os.path.basename(path)}")
 
 
-def _env_file(ctx: Context, values: dict[str, str]) -> None:
+def _env_file(session: Session, values: dict[str, str]) -> None:
     """``REGISTRY_KEY=value`` lines that a POSIX shell (``. file``, ``eval``) reads back
     exactly. A value holding what no such line may carry raw (a line break, a control
     character: see :mod:`controls`) or a CI command is written as human output shows it
     (:func:`render.escape`), with a warning: ``--json`` and ``--format github`` carry
     it exactly. (NUL cannot be in a shell variable at all.)"""
+    from git_registry.render import escape
+
     lines = []
     for key in OUTPUTS:
         name = f"REGISTRY_{key.upper()}"
         value = values[key]
         if CONTROL_RE.search(value) or CI_COMMAND_RE.search(value):
             value = escape(value)
-            ctx.warn(
+            session.warn(
                 f"{name} is written escaped, as git registry shows it: it holds line breaks, "
                 "control characters or a CI command (--json and --format github carry it "
                 "exactly)"
             )
         lines.append(f"{name}={_shell_word(value)}\n")
-    ctx.stdout.write("".join(lines))
+    session.stdout.write("".join(lines))
 
 
 def _shell_word(value: str) -> str:

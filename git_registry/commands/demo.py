@@ -12,13 +12,33 @@ import os
 from dataclasses import dataclass
 
 from git_registry import gitbin
-from git_registry.cli import Context
-from git_registry.commands import show
+from git_registry.commands import Command, show
 from git_registry.errors import RegistryError
-from git_registry.plan import plan_promote, plan_register
-from git_registry.repo import Repository
-from git_registry.state import Registry, build_registry
-from git_registry.tags import ObjectId, Signature
+from git_registry.gitvalues import ObjectId, Signature
+from git_registry.session import Session
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from git_registry.repo import Repository
+    from git_registry.state import Registry
+
+
+COMMAND = Command(
+    name="demo",
+    summary="build an example registry and show it",
+    description=(
+        "Create a new Git repository in DIR (default ./registry-demo) holding the talk's\n"
+        "example registry (churn, segment, cv-class), then show it."
+    ),
+    usage=("git registry demo [DIR]"),
+)
+
+
+def arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "dir", metavar="DIR", nargs="?", default="registry-demo", help="where to create it"
+    )
+
 
 DEMO_NAME = "Registry Demo"
 DEMO_EMAIL = "demo@git-registry.invalid"
@@ -121,18 +141,13 @@ def _git_env(env: dict[str, str], when: int) -> dict[str, str]:
     return clean
 
 
-def _paths(target: str) -> gitbin.RepoPaths:
-    git_dir = os.path.join(target, ".git")
-    return gitbin.RepoPaths(git_dir=git_dir, common_dir=git_dir, work_tree=target, bare=False)
-
-
 def build_demo(target: str, env: dict[str, str]) -> None:
     """Create the demo repository in ``target`` (which must not exist or be empty)."""
-    gitbin.run_git(
-        ["-c", "init.defaultBranch=main", "init", "-q", "--", target], env=_git_env(env, START)
-    )
+    from git_registry.repo import Repository
+
+    gitbin.init_repository(target, env=_git_env(env, START))
     clock = START
-    with Repository(_paths(target)) as repo:
+    with Repository.discover(target, env=_git_env(env, START)) as repo:
         for step in STEPS:
             clock += 86_400
             for path, text in step.files.items():
@@ -140,18 +155,15 @@ def build_demo(target: str, env: dict[str, str]) -> None:
                 os.makedirs(os.path.dirname(full), exist_ok=True)
                 with open(full, "w", encoding="utf-8") as f:
                     f.write(text)
-            git_env = _git_env(env, clock)
-            gitbin.run_git(["add", "-A"], cwd=target, env=git_env)
-            gitbin.run_git(
-                ["commit", "-q", "--no-verify", "-m", step.message], cwd=target, env=git_env
-            )
-            head = gitbin.run_git(["rev-parse", "HEAD"], cwd=target, env=git_env).stdout.strip()
+            head = gitbin.commit_all(step.message, cwd=target, env=_git_env(env, clock))
             for artifact, version, stage in step.events:
                 clock += 600
-                _apply(repo, ObjectId(head), artifact, version, stage, clock)
+                _apply(repo, head, artifact, version, stage, clock)
 
 
 def _state(repo: Repository) -> tuple[Registry, frozenset[str]]:
+    from git_registry.state import build_registry
+
     refs = repo.tag_refs()
     return build_registry(repo.read_tags(refs.items())), frozenset(refs)
 
@@ -159,6 +171,8 @@ def _state(repo: Repository) -> tuple[Registry, frozenset[str]]:
 def _apply(
     repo: Repository, head: ObjectId, artifact: str, version: str, stage: str | None, clock: int
 ) -> None:
+    from git_registry.plan import plan_promote, plan_register
+
     registry, names = _state(repo)
     info = registry.artifacts.get(artifact)
     if info is None or info.version(version) is None:
@@ -174,30 +188,27 @@ def _tagger(when: int) -> Signature:
     return Signature(DEMO_NAME, DEMO_EMAIL, when, 0)
 
 
-def run(args: argparse.Namespace, ctx: Context) -> int:
-    target = os.path.abspath(os.path.join(ctx.cwd, args.dir))
+def run(args: argparse.Namespace, session: Session) -> int:
+    target = os.path.abspath(os.path.join(session.cwd, args.dir))
     if os.path.exists(target) and (not os.path.isdir(target) or os.listdir(target)):
         raise RegistryError(
             f"'{args.dir}' already exists and is not empty",
             hint="choose another place: git registry demo DIR",
         )
-    build_demo(target, dict(ctx.env))
-    ctx.out(f"Created a demo registry in {target}:")
-    ctx.out()
+    build_demo(target, dict(session.env))
+    session.out(f"Created a demo registry in {target}:")
+    session.out()
     # Exactly what 'git registry show' prints there.
-    inside = Context(ctx.stdout, ctx.stderr, ctx.env, target, ctx.color_option)
+    inside = session.child(target)
     try:
-        show.run(
-            argparse.Namespace(
-                selector=None, value=None, all=False, all_versions=False, json=False
-            ),
-            inside,
-        )
+        from git_registry.cli import command_parser
+
+        show.run(command_parser("show").parse_args([]), inside)
     finally:
         inside.close()
-    ctx.out()
-    ctx.out("Try, in that directory:")
-    ctx.out("    git registry show churn")
-    ctx.out("    git registry history churn")
-    ctx.out("    git registry promote churn prod")
+    session.out()
+    session.out("Try, in that directory:")
+    session.out("    git registry show churn")
+    session.out("    git registry history churn")
+    session.out("    git registry promote churn prod")
     return 0

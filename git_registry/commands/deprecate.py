@@ -4,22 +4,46 @@ from __future__ import annotations
 
 import argparse
 
-from git_registry import gitbin
-from git_registry.cli import Context
-from git_registry.commands._common import create_tags, delete_tags, load
+from git_registry import options
+from git_registry.commands import Command
 from git_registry.grammar import check_artifact_name
-from git_registry.plan import plan_deprecate, plan_deprecate_delete
-from git_registry.writelock import locked
+from git_registry.session import Session
+
+COMMAND = Command(
+    name="deprecate",
+    summary="deprecate an artifact (NAME@deprecated)",
+    description=(
+        "Create NAME@deprecated on the artifact's newest event's commit: the artifact is\n"
+        "hidden from 'show' until a later event re-activates it. --delete deletes every\n"
+        "tag of the artifact instead."
+    ),
+    usage=("git registry deprecate NAME [--delete] [--force] [-m MSG] [--push]"),
+)
 
 
-def run(args: argparse.Namespace, ctx: Context) -> int:
+def arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("name", metavar="NAME", help="the artifact")
+    p.add_argument("--delete", action="store_true", help="delete all tags of the artifact instead")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="deprecate even if already deprecated, or unknown (at HEAD)",
+    )
+    options.message_push(p)
+
+
+def run(args: argparse.Namespace, session: Session) -> int:
+    from git_registry.plan import plan_deprecate, plan_deprecate_delete
+    from git_registry.reading import load
+    from git_registry.writing import create_tags, delete_tags
+
     name = check_artifact_name(args.name)
-    with locked(ctx, f"deprecate {name}"):
-        loaded = load(ctx, [name])
+    with session.write_lock(f"deprecate {name}"):
+        loaded = load(session, [name])
         if args.delete:
-            delete_tags(ctx, plan_deprecate_delete(loaded.registry, name), push=args.push)
+            delete_tags(session, plan_deprecate_delete(loaded.registry, name), push=args.push)
             return 0
-        head = gitbin.resolve_commit("HEAD", cwd=ctx.repo().cwd)
+        head = session.repo().head()
         tag = plan_deprecate(
             loaded.registry,
             loaded.tag_names,
@@ -28,5 +52,5 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
             force=args.force,
             message=args.message,
         )
-        create_tags(ctx, loaded, [tag], push=args.push)
+        create_tags(session, loaded, [tag], push=args.push)
         return 0

@@ -4,15 +4,37 @@ from __future__ import annotations
 
 import argparse
 
-from git_registry.cli import Context
-from git_registry.commands._common import create_tags, delete_tags, load, parse_selector
+from git_registry import options
+from git_registry.commands import Command
 from git_registry.errors import UsageError
 from git_registry.grammar import check_version
-from git_registry.plan import plan_deregister, plan_deregister_delete
-from git_registry.writelock import locked
+from git_registry.session import Session
+
+COMMAND = Command(
+    name="deregister",
+    summary="deregister a version (NAME@vX.Y.Z!)",
+    description=(
+        "Create NAME@vX.Y.Z! so the version is no longer active (it keeps its number:\n"
+        "new versions bump past it). --delete deletes every tag of the version instead."
+    ),
+    usage=("git registry deregister NAME@vX.Y.Z [--delete] [--force] [-m MSG] [--push]"),
+)
 
 
-def run(args: argparse.Namespace, ctx: Context) -> int:
+def arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("name", metavar="NAME@vX.Y.Z", help="the version to deregister")
+    p.add_argument("--version", metavar="V", help="the version, if NAME has no @vX.Y.Z")
+    p.add_argument("--delete", action="store_true", help="delete all tags of the version instead")
+    p.add_argument("--force", action="store_true", help="deregister even if already deregistered")
+    options.message_push(p)
+
+
+def run(args: argparse.Namespace, session: Session) -> int:
+    from git_registry.plan import plan_deregister, plan_deregister_delete
+    from git_registry.reading import load
+    from git_registry.selectors import parse_selector
+    from git_registry.writing import create_tags, delete_tags
+
     selector = parse_selector(args.name, allow_stage=False, allow_latest=False)
     version = selector.version
     if args.version is not None:
@@ -23,11 +45,11 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         raise UsageError(
             f"which version of {selector.artifact}? write {selector.artifact}@vX.Y.Z",
         )
-    with locked(ctx, f"deregister {selector.artifact}@{version}"):
-        loaded = load(ctx, [selector.artifact])
+    with session.write_lock(f"deregister {selector.artifact}@{version}"):
+        loaded = load(session, [selector.artifact])
         if args.delete:
             delete_tags(
-                ctx,
+                session,
                 plan_deregister_delete(loaded.registry, selector.artifact, version),
                 push=args.push,
             )
@@ -40,5 +62,5 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
             force=args.force,
             message=args.message,
         )
-        create_tags(ctx, loaded, [tag], push=args.push)
+        create_tags(session, loaded, [tag], push=args.push)
         return 0

@@ -5,29 +5,66 @@ from __future__ import annotations
 import argparse
 
 from git_registry import annotations as ann
-from git_registry.cli import Context
-from git_registry.commands._common import (
-    Selector,
-    load,
-    parse_selector,
-    resolve_ref,
-    warn_problems,
-)
+from git_registry import options, yamledit
+from git_registry.commands import Command
 from git_registry.errors import NotFoundError, RegistryError, UsageError
-from git_registry.plan import known_hint
-from git_registry.render import dump_json
-from git_registry.tags import ObjectId, short
+from git_registry.gitvalues import ObjectId, short
+from git_registry.session import Session
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from git_registry.selectors import Selector
 
 
-def run(args: argparse.Namespace, ctx: Context) -> int:
+COMMAND = Command(
+    name="describe",
+    summary="an artifact's annotation from artifacts.yaml",
+    description=(
+        "Print the annotation (path, type, description, labels, custom, virtual) of an\n"
+        "artifact as committed: at HEAD for NAME, at the version's commit for NAME@vX.Y.Z,\n"
+        "NAME@latest or NAME#STAGE."
+    ),
+    usage=(
+        "git registry describe NAME[@vX.Y.Z | @latest | #STAGE] [--rev REF] [--json] "
+        "[--path | --type | --description]"
+    ),
+)
+
+
+def arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "selector", metavar="SELECTOR", help="NAME, NAME@vX.Y.Z, NAME@latest or NAME#STAGE"
+    )
+    p.add_argument("--rev", metavar="REF", help="read it at this commit instead (NAME only)")
+    options.json(p)
+    field = p.add_mutually_exclusive_group()
+    field.add_argument(
+        "--path", dest="field", action="store_const", const="path", help="print only the path"
+    )
+    field.add_argument(
+        "--type", dest="field", action="store_const", const="type", help="print only the type"
+    )
+    field.add_argument(
+        "--description",
+        dest="field",
+        action="store_const",
+        const="description",
+        help="print only the description",
+    )
+
+
+def run(args: argparse.Namespace, session: Session) -> int:
+    from git_registry.render import dump_json
+    from git_registry.selectors import parse_selector, resolve_ref
+
     selector = parse_selector(args.selector)
     name = selector.artifact
     version: str | None = None
     if selector.version is None and selector.stage is None and not selector.latest:
         if args.rev is not None:
-            commit = resolve_ref(ctx, args.rev)
+            commit = resolve_ref(session, args.rev)
         else:
-            head = ctx.repo().head()
+            head = session.repo().head()
             if head is None:
                 raise RegistryError(
                     "this repository has no commits yet", hint="commit an artifacts.yaml first"
@@ -36,8 +73,8 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     else:
         if args.rev is not None:
             raise UsageError(f"--rev reads NAME at a commit; {args.selector} names its own")
-        commit, version = _version_commit(ctx, selector.artifact, args.selector, selector)
-    annotation = ctx.catalog().annotation(commit, name)
+        commit, version = _version_commit(session, selector.artifact, args.selector, selector)
+    annotation = session.catalog().annotation(commit, name)
     file, key = ann.file_for(name)
     where = f"{file} at commit {short(commit)}"
     if annotation is None:
@@ -49,23 +86,26 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         value = getattr(annotation, args.field)
         if value is None:
             raise NotFoundError(f"{name} has no {args.field} in {where}")
-        ctx.out(str(value))
+        session.out(str(value))
         return 0
     if args.json:
         doc = {"artifact": name, "version": version, "file": file, "commit": commit}
         doc.update(annotation.to_json())
-        ctx.stdout.write(dump_json(doc))
+        session.stdout.write(dump_json(doc))
         return 0
-    ctx.out(f"# {where}" + (f" ({name} {version})" if version else ""))
-    ctx.stdout.write(ann.entry_text(key, annotation.to_json()))
+    session.out(f"# {where}" + (f" ({name} {version})" if version else ""))
+    session.stdout.write(yamledit.entry_text(key, annotation.to_json()))
     return 0
 
 
 def _version_commit(
-    ctx: Context, artifact: str, text: str, selector: Selector
+    session: Session, artifact: str, text: str, selector: Selector
 ) -> tuple[ObjectId, str]:
-    registry = load(ctx, [artifact]).registry
-    warn_problems(ctx, registry, artifact)
+    from git_registry.plan import known_hint
+    from git_registry.reading import load, warn_problems
+
+    registry = load(session, [artifact]).registry
+    warn_problems(session, registry, artifact)
     info = registry.artifacts.get(artifact)
     if info is None:
         raise NotFoundError(f"unknown artifact '{artifact}'", hint=known_hint(registry))

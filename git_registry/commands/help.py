@@ -8,25 +8,38 @@ from __future__ import annotations
 
 import argparse
 
-from git_registry.cli import Context, build_parser
+from git_registry.commands import Command
 from git_registry.errors import UsageError
+from git_registry.session import Session
+
+COMMAND = Command(
+    name="help",
+    summary="print a command's help (the manual: git help registry)",
+    description=(
+        "Print the help of COMMAND, or the list of commands, without 'man'. The manual\n"
+        "page is 'git help registry' (or 'man git-registry')."
+    ),
+    usage=("git registry help [COMMAND]"),
+)
 
 
-def run(args: argparse.Namespace, ctx: Context) -> int:
-    parser = build_parser()
+def arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("topic", metavar="COMMAND", nargs="?", help="the command")
+
+
+def run(args: argparse.Namespace, session: Session) -> int:
+    from git_registry import cli
+    from git_registry.commands import WORDS
+
     if args.topic is None:
-        ctx.stdout.write(parser.format_help())
+        from git_registry.overview import OVERVIEW
+
+        session.stdout.write(OVERVIEW)
         return 0
-    commands = next(
-        action.choices
-        for action in parser._actions
-        if isinstance(action, argparse._SubParsersAction)
-    )
-    command = commands.get(args.topic)
-    if command is None:
+    if args.topic not in WORDS:
         raise UsageError(
             f"'{args.topic}' is not a git registry command",
             hint="'git registry help' lists the commands",
         )
-    ctx.stdout.write(command.format_help())
+    session.stdout.write(cli.command_parser(args.topic).format_help())
     return 0

@@ -4,19 +4,39 @@ from __future__ import annotations
 
 import argparse
 
-from git_registry.cli import Context
-from git_registry.commands._common import events_of, head_annotations, load, warn_problems
+from git_registry import options
+from git_registry.commands import Command
 from git_registry.errors import NotFoundError
-from git_registry.mirror import check_name
-from git_registry.plan import known_hint
-from git_registry.render import dump_json, event_json, events_table
+from git_registry.session import Session
+
+COMMAND = Command(
+    name="history",
+    summary="every registry event, newest first",
+    description=(
+        "Every event (registration, deregistration, assignment, unassignment, deprecation)\n"
+        "of the registry or of one artifact, newest first: when, who, what, which commit."
+    ),
+    usage=("git registry history [NAME] [--json] [--ascending] [--remote NAME|URL]..."),
+)
 
 
-def run(args: argparse.Namespace, ctx: Context) -> int:
+def arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("name", metavar="NAME", nargs="?", help="only this artifact")
+    options.json(p)
+    p.add_argument("--ascending", action="store_true", help="oldest first")
+    options.remote(p)
+
+
+def run(args: argparse.Namespace, session: Session) -> int:
     # LABEL:NAME with several --remote
-    name = check_name(ctx.remotes, args.name) if args.name is not None else None
-    registry = load(ctx, [name] if name is not None else None).registry
-    warn_problems(ctx, registry, name)
+    from git_registry.plan import known_hint
+    from git_registry.reading import events_of, head_annotations, load, warn_problems
+    from git_registry.render import dump_json, event_json, events_table
+    from git_registry.selectors import check_name
+
+    name = check_name(session.remotes, args.name) if args.name is not None else None
+    registry = load(session, [name] if name is not None else None).registry
+    warn_problems(session, registry, name)
     if name is not None and name not in registry.artifacts:
         raise NotFoundError(f"unknown artifact '{name}'", hint=known_hint(registry))
     events = events_of(registry, name)
@@ -25,18 +45,18 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     problems = [str(p) for p in registry.problems if name is None or p.artifact == name]
     if args.json:
         names = sorted({e.artifact for e in events})
-        notes, _file_problems = head_annotations(ctx, names)
+        notes, _file_problems = head_annotations(session, names)
         doc = {
             "events": [event_json(e) for e in events],
             "annotations": {n: notes[n].to_json() if n in notes else None for n in names},
             "warnings": problems,
         }
-        ctx.stdout.write(dump_json(doc))
+        session.stdout.write(dump_json(doc))
         return 0
     if not events:
-        ctx.message(
+        session.message(
             "hint", "no registry events yet: register a version with 'git registry register NAME'"
         )
         return 0
-    ctx.stdout.write(events_table(events, ctx.paint()))
+    session.stdout.write(events_table(events, session.paint()))
     return 0

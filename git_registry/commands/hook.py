@@ -6,58 +6,103 @@ install`` writes call these.
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, TypeAlias
 
-from git_registry.cli import Context
+from git_registry.commands import Command
 from git_registry.errors import EXIT_NOT_FOUND, RegistryError
+from git_registry.gitbin import config_bool
+from git_registry.session import Session
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from git_registry.hookcheck import Finding, RefUpdate
+    from typing import TypeAlias
+
+    from git_registry.gitvalues import ObjectId
+    from git_registry.pushcheck import Finding, RefUpdate
     from git_registry.pushlock import PushLock
     from git_registry.repo import Repository
-    from git_registry.tags import ObjectId
 
-_TRUE = ("true", "yes", "on", "1")
+COMMAND = Command(
+    name="hook",
+    summary="run a hook's checks (called by the installed hooks)",
+    description=(
+        "The checks the installed hooks run. Git calls them through the wrappers that\n"
+        "'git registry hooks install' writes; you can also call them from your own hooks.\n"
+        "  pre-push REMOTE URL   pushed registry tags and branches (reads Git's pre-push input)\n"
+        "  commit-msg [FILE]     the staged artifacts.yaml files and .registry.yaml\n"
+        "  pre-receive           on a server: the same checks as pre-push, on incoming refs\n"
+        "  update REF OLD NEW    on a server: the same checks for one ref\n"
+        "  reference-transaction STATE\n"
+        "                        on a server: registry tags are written one push at a\n"
+        "                        time (pre-receive takes a lock, this releases it)\n"
+        "Exit 1 with one line per problem if something is refused."
+    ),
+    usage=(
+        "git registry hook (pre-push REMOTE URL | commit-msg [FILE] | pre-receive | "
+        "update REF OLD NEW | reference-transaction STATE)"
+    ),
+)
 
 
-def run(args: argparse.Namespace, ctx: Context) -> int:
+def arguments(p: argparse.ArgumentParser) -> None:
+    hook_sub = p.add_subparsers(dest="hook", metavar="HOOK", parser_class=type(p), required=True)
+    h = hook_sub.add_parser("pre-push", help="check pushed registry tags and branches")
+    h.add_argument("remote_name", metavar="REMOTE", nargs="?", help="the remote's name (from Git)")
+    h.add_argument("url", metavar="URL", nargs="?", help="the remote's URL (from Git)")
+    h = hook_sub.add_parser("commit-msg", help="check the staged artifacts.yaml and policy")
+    h.add_argument("file", metavar="FILE", nargs="?", help="the commit message file (unused)")
+    hook_sub.add_parser("pre-receive", help="check incoming refs on a server")
+    h = hook_sub.add_parser("update", help="check one incoming ref on a server")
+    h.add_argument("refname", metavar="REF", help="the ref being updated")
+    h.add_argument("old", metavar="OLD", help="its old object id")
+    h.add_argument("new", metavar="NEW", help="its new object id")
+    h = hook_sub.add_parser(
+        "reference-transaction", help="write registry tags one push at a time (server)"
+    )
+    h.add_argument(
+        "state",
+        metavar="STATE",
+        choices=["prepared", "committed", "aborted"],
+        help="the transaction's state (from Git): prepared, committed or aborted",
+    )
+
+
+def run(args: argparse.Namespace, session: Session) -> int:
     if args.hook == "reference-transaction":
-        return _reference_transaction(ctx, args.state, sys.stdin)
+        return _reference_transaction(session, args.state, session.stdin)
     # The checks import most of the package: not for reference-transaction, which
     # Git runs for every ref update.
-    from git_registry.hookcheck import RefUpdate, object_id, parse_pre_push, parse_pre_receive
+    from git_registry.pushcheck import RefUpdate, object_id, parse_pre_push, parse_pre_receive
 
     if args.hook == "commit-msg":
-        return _commit_msg(ctx)
+        return _commit_msg(session)
     if args.hook == "pre-push":
-        updates = parse_pre_push(sys.stdin)
+        updates = parse_pre_push(session.stdin)
         where = "the remote"
     elif args.hook == "pre-receive":
-        updates = parse_pre_receive(sys.stdin)
+        updates = parse_pre_receive(session.stdin)
         where = "this repository"
     else:
         old, new = object_id(args.old), object_id(args.new)
         updates = [RefUpdate(args.refname, old, new)]
         where = "this repository"
-    return _push(ctx, args.hook, updates, where)
+    return _push(session, args.hook, updates, where)
 
 
-def _push(ctx: Context, hook: str, updates: Sequence[RefUpdate], where: str) -> int:
+def _push(session: Session, hook: str, updates: Sequence[RefUpdate], where: str) -> int:
     if not any(u.ref.startswith(("refs/tags/", "refs/heads/")) for u in updates):
         return 0  # nothing of ours: do not even open the repository
-    from git_registry.hookcheck import PushCheck, headless_policy
+    from git_registry.pushcheck import PushCheck, headless_policy
 
-    repo = ctx.repo()
-    allow = ctx.config().get("registry.allowdelete", "").lower() in _TRUE
+    repo = session.repo()
+    allow = config_bool(session.config(), "registry.allowdelete", False)
     server = hook != "pre-push"
     tags = _registry_tags((u.ref, u.old, u.new) for u in updates) if server else []
     if any(new is not None for _ref, _old, new in tags):
         # Without the policy of the default branch, no registry tag can be judged.
         headless = headless_policy(repo)
         if headless is not None:
-            return _refuse(ctx, hook, [headless], where)
+            return _refuse(session, hook, [headless], where)
     lock = None
     pending = set()
     if hook == "pre-receive":
@@ -65,9 +110,9 @@ def _push(ctx: Context, hook: str, updates: Sequence[RefUpdate], where: str) -> 
         # may store or delete tags between this check and the updates it lets through.
         pending = _pending(tags)
     if pending:
-        lock = _take_lock(ctx, repo)
+        lock = _take_lock(session, repo)
     try:
-        check = PushCheck(repo, ctx.catalog(), repo.tag_refs(), allow_delete=allow)
+        check = PushCheck(repo, session.catalog(), repo.tag_refs(), allow_delete=allow)
         findings = check.run(updates)
         if lock is not None and not findings:
             lock.note(pending)  # reference-transaction releases it once they are written
@@ -79,41 +124,41 @@ def _push(ctx: Context, hook: str, updates: Sequence[RefUpdate], where: str) -> 
         return 0
     if lock is not None:
         lock.release()
-    return _refuse(ctx, hook, findings, where)
+    return _refuse(session, hook, findings, where)
 
 
-def _refuse(ctx: Context, hook: str, findings: Sequence[Finding], where: str) -> int:
-    _report(ctx, findings)
+def _refuse(session: Session, hook: str, findings: Sequence[Finding], where: str) -> int:
+    _report(session, findings)
     refused = "the push" if hook == "pre-push" else "this push"
-    ctx.message(
-        "fatal",
+    session.message(
+        "error",
         f"git-registry {hook} hook refused {refused}: {len(findings)} problem(s); "
         f"nothing was changed on {where}",
     )
     return EXIT_NOT_FOUND
 
 
-def _commit_msg(ctx: Context) -> int:
-    from git_registry.hookcheck import staged_problems
+def _commit_msg(session: Session) -> int:
+    from git_registry.pushcheck import staged_problems
 
-    problems = staged_problems(ctx.repo())
+    problems = staged_problems(session.repo())
     if not problems:
         return 0
     for problem in problems:
-        ctx.message("error", str(problem))
-    ctx.message(
-        "fatal",
+        session.message("error", str(problem))
+    session.message(
+        "error",
         f"git-registry commit-msg hook refused the commit: {len(problems)} problem(s) in the "
         "staged files: fix them, 'git add' them and commit again",
     )
     return EXIT_NOT_FOUND
 
 
-def _report(ctx: Context, findings: Sequence[Finding]) -> None:
+def _report(session: Session, findings: Sequence[Finding]) -> None:
     for finding in findings:
-        ctx.message("error", str(finding))
+        session.message("error", str(finding))
         if finding.hint:
-            ctx.message("hint", finding.hint)
+            session.message("hint", finding.hint)
 
 
 # -- the push lock: pre-receive and reference-transaction --------------------------------
@@ -122,7 +167,7 @@ Update: TypeAlias = "tuple[str, str | None, str | None]"
 """A ref update as (ref, old, new), None for Git's all-zero id (no imports needed)."""
 
 
-def _reference_transaction(ctx: Context, state: str, lines: Iterable[str]) -> int:
+def _reference_transaction(session: Session, state: str, lines: Iterable[str]) -> int:
     """``reference-transaction STATE``: registry tags are written under the push lock.
 
     Git runs this hook for every ref transaction of the repository: a push (one per
@@ -143,14 +188,14 @@ def _reference_transaction(ctx: Context, state: str, lines: Iterable[str]) -> in
         # between another push's check and its write would break what it checked).
         entries = _pending(updates)
         if entries:  # not only Git's own "0 0" lines for packed-refs
-            _push_lock(ctx, ctx.repo(), wait=False).done(entries)
+            _push_lock(session, session.repo(), wait=False).done(entries)
         return 0
     pending = _pending(u for u in updates if u[2] is not None)
     if not pending:
         # Deleting tags cannot make a conflict; pre-receive judged it (under the lock).
         return 0
-    repo = ctx.repo()
-    if pending <= _push_lock(ctx, repo, wait=False).pending():
+    repo = session.repo()
+    if pending <= _push_lock(session, repo, wait=False).pending():
         # Our pre-receive checked these updates under the lock this Git process
         # holds since: no registry tag was stored meanwhile.
         return 0
@@ -158,9 +203,9 @@ def _reference_transaction(ctx: Context, state: str, lines: Iterable[str]) -> in
         # git pack-refs: every tag keeps its value (Git holds the ref locks), and a
         # gc must not wait for a push.
         return 0
-    lock = _take_lock(ctx, repo)
+    lock = _take_lock(session, repo)
     try:
-        findings = _conflicts(ctx, repo, updates)
+        findings = _conflicts(session, repo, updates)
         if not findings:
             lock.note(pending)
     except BaseException:
@@ -169,9 +214,9 @@ def _reference_transaction(ctx: Context, state: str, lines: Iterable[str]) -> in
     if not findings:
         return 0  # keep the lock until the transaction is committed or aborted
     lock.release()
-    _report(ctx, findings)
-    ctx.message(
-        "fatal",
+    _report(session, findings)
+    session.message(
+        "error",
         f"git-registry reference-transaction hook refused this ref transaction: "
         f"{len(findings)} problem(s) with tags stored meanwhile; no ref was changed",
     )
@@ -229,13 +274,13 @@ def _pending(updates: Iterable[Update]) -> set[str]:
     return found
 
 
-def _take_lock(ctx: Context, repo: Repository) -> PushLock:
-    lock = _push_lock(ctx, repo)
+def _take_lock(session: Session, repo: Repository) -> PushLock:
+    lock = _push_lock(session, repo)
     stale = lock.acquire()
     if stale is not None:
         holder, why = stale
-        ctx.warn(f"took over the registry push lock {lock.path} of {holder.owner}: {why}")
-        ctx.message(
+        session.warn(f"took over the registry push lock {lock.path} of {holder.owner}: {why}")
+        session.message(
             "hint",
             "a push that ends before its registry tags are written leaves the lock; "
             "the reference-transaction hook releases it (git registry hooks status)",
@@ -243,13 +288,13 @@ def _take_lock(ctx: Context, repo: Repository) -> PushLock:
     return lock
 
 
-def _push_lock(ctx: Context, repo: Repository, *, wait: bool = True) -> PushLock:
+def _push_lock(session: Session, repo: Repository, *, wait: bool = True) -> PushLock:
     """The push lock, owned by the Git process running the hook; ``wait``: read how
     long to wait for it (``registry.pushLockTimeout``; releasing it never waits long)."""
     from git_registry import pushlock
 
     timeout = pushlock.TIMEOUT
-    value = ctx.config().get("registry.pushlocktimeout") if wait else None
+    value = session.config().get("registry.pushlocktimeout") if wait else None
     if value is not None:
         try:
             timeout = float(value)
@@ -257,30 +302,30 @@ def _push_lock(ctx: Context, repo: Repository, *, wait: bool = True) -> PushLock
                 raise ValueError(value)
         except ValueError:
             timeout = pushlock.TIMEOUT
-            ctx.warn(
+            session.warn(
                 f"registry.pushLockTimeout '{value}' is not a number of seconds (0 to 3600): "
                 f"using {pushlock.TIMEOUT:g}"
             )
-    owner = pushlock.hook_owner(ctx.env)
-    return pushlock.PushLock(repo.paths.common_dir, owner, timeout=timeout)
+    owner = pushlock.hook_owner(session.env)
+    return repo.push_lock(owner, timeout=timeout)
 
 
-def _conflicts(ctx: Context, repo: Repository, updates: Sequence[Update]) -> list[Finding]:
+def _conflicts(session: Session, repo: Repository, updates: Sequence[Update]) -> list[Finding]:
     """The conflicts ``updates`` make with the tags as they are now (read under the lock)."""
     from git_registry import rules
-    from git_registry.hookcheck import PushCheck, RefUpdate
+    from git_registry.pushcheck import PushCheck, RefUpdate
 
     refs = repo.tag_refs()  # now, under the lock
     changes = [RefUpdate(r, _object(old), _object(new)) for r, old, new in _changes(updates, refs)]
     if not changes:
         return []
     # Deletions and rewrites were judged by pre-receive (registry.allowDelete).
-    check = PushCheck(repo, ctx.catalog(), refs, allow_delete=True)
+    check = PushCheck(repo, session.catalog(), refs, allow_delete=True)
     return check.run(changes, only=rules.CONFLICT_RULES)
 
 
 def _object(oid: str | None) -> ObjectId | None:
-    from git_registry.tags import ObjectId
+    from git_registry.gitvalues import ObjectId
 
     return None if oid is None else ObjectId(oid)
 

@@ -4,25 +4,42 @@ from __future__ import annotations
 
 import argparse
 
-from git_registry.cli import Context
-from git_registry.commands._common import load, warn_problems
+from git_registry import options
+from git_registry.commands import Command
 from git_registry.errors import NotFoundError
-from git_registry.mirror import check_name
-from git_registry.plan import known_hint
-from git_registry.render import dump_json, version_json
+from git_registry.session import Session
+
+COMMAND = Command(
+    name="latest",
+    summary="the latest version",
+    description=("Print the highest active version of NAME, by SemVer (exit 1 if there is none)."),
+    usage=("git registry latest NAME [--ref] [--json] [--remote NAME|URL]..."),
+)
 
 
-def run(args: argparse.Namespace, ctx: Context) -> int:
-    name = check_name(ctx.remotes, args.name)  # LABEL:NAME with several --remote
-    registry = load(ctx, [name]).registry
-    warn_problems(ctx, registry, name)
+def arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("name", metavar="NAME", help="the artifact")
+    p.add_argument("--ref", action="store_true", help="print the version's tag")
+    options.json(p)
+    options.remote(p)
+
+
+def run(args: argparse.Namespace, session: Session) -> int:
+    from git_registry.plan import known_hint
+    from git_registry.reading import load, warn_problems
+    from git_registry.render import dump_json, version_json
+    from git_registry.selectors import check_name
+
+    name = check_name(session.remotes, args.name)  # LABEL:NAME with several --remote
+    registry = load(session, [name]).registry
+    warn_problems(session, registry, name)
     info = registry.artifacts.get(name)
     if info is None:
         raise NotFoundError(f"unknown artifact '{name}'", hint=known_hint(registry))
     if info.latest is None:
         raise NotFoundError(f"{name} has no active versions")
     if args.json:
-        ctx.stdout.write(dump_json(version_json(info.latest)))
+        session.stdout.write(dump_json(version_json(info.latest)))
     else:
-        ctx.out(info.latest.registration.tag if args.ref else info.latest.version)
+        session.out(info.latest.registration.tag if args.ref else info.latest.version)
     return 0

@@ -4,28 +4,59 @@ from __future__ import annotations
 
 import argparse
 
-from git_registry.cli import Context
-from git_registry.commands._common import (
-    Loaded,
-    create_tags,
-    load,
-    parse_selector,
-    resolve_ref,
-)
+from git_registry import options
+from git_registry.commands import Command
 from git_registry.errors import UsageError
 from git_registry.grammar import check_version
-from git_registry.plan import NewTag, plan_promote
-from git_registry.writelock import locked
+from git_registry.session import Session
+
+COMMAND = Command(
+    name="promote",
+    summary="assign a stage to a version (create NAME#STAGE#N)",
+    description=(
+        "Assign STAGE to a version: NAME@vX.Y.Z, --version V, the version at --ref REF\n"
+        "(registering that commit first if it has no version), or else the latest version.\n"
+        "Creates NAME#STAGE#N, N being one more than the largest counter of the artifact."
+    ),
+    usage=(
+        "git registry promote NAME[@vX.Y.Z] STAGE [--version V | --ref REF] [--simple] "
+        "[--force] [-m MSG] [--push]"
+    ),
+    aliases=("assign",),
+)
 
 
-def run(args: argparse.Namespace, ctx: Context) -> int:
+def arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("name", metavar="NAME[@vX.Y.Z]", help="artifact, optionally with the version")
+    p.add_argument("stage", metavar="STAGE", help="stage to assign, e.g. prod")
+    p.add_argument(
+        "--version", metavar="V", help="version to promote (with --ref: the version to register)"
+    )
+    p.add_argument(
+        "--ref",
+        metavar="REF",
+        help="promote the version at this commit, registering it first if needed",
+    )
+    p.add_argument("--simple", action="store_true", help="create NAME#STAGE without a counter")
+    p.add_argument(
+        "--force", action="store_true", help="assign even if the version already holds the stage"
+    )
+    options.message_push(p)
+
+
+def run(args: argparse.Namespace, session: Session) -> int:
+    from git_registry.plan import NewTag, plan_promote
+    from git_registry.reading import Loaded, load
+    from git_registry.selectors import parse_selector, resolve_ref
+    from git_registry.writing import create_tags
+
     selector = parse_selector(args.name, allow_stage=False, allow_latest=False)
     version = selector.version
     if args.version is not None:
         if version is not None and version != args.version:
             raise UsageError(f"two versions given: {args.name} and --version {args.version}")
         version = check_version(args.version)
-    commit = resolve_ref(ctx, args.ref) if args.ref is not None else None
+    commit = resolve_ref(session, args.ref) if args.ref is not None else None
 
     calls = [0]
 
@@ -49,7 +80,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
             return [made.assignment]
         return [made.registration, made.assignment]
 
-    with locked(ctx, f"promote {args.name} {args.stage}"):
-        loaded = load(ctx, [selector.artifact])
-        create_tags(ctx, loaded, plan(loaded), push=args.push, replan=plan)
+    with session.write_lock(f"promote {args.name} {args.stage}"):
+        loaded = load(session, [selector.artifact])
+        create_tags(session, loaded, plan(loaded), push=args.push, replan=plan)
     return 0

@@ -4,16 +4,70 @@ from __future__ import annotations
 
 import argparse
 
-from git_registry.cli import Context
-from git_registry.commands._common import Loaded, create_tags, load, resolve_ref
+from git_registry import options
+from git_registry.commands import Command
 from git_registry.grammar import check_artifact_name
-from git_registry.plan import Bump, NewTag, plan_register
-from git_registry.writelock import locked
+from git_registry.session import Session
+
+COMMAND = Command(
+    name="register",
+    summary="register a version (create NAME@vX.Y.Z)",
+    description=(
+        "Create an annotated tag NAME@vX.Y.Z on REF (default HEAD). Without --version, the\n"
+        "highest version ever registered (deregistered ones included) is bumped: patch by\n"
+        "default. The first version is v0.0.1 (v0.1.0 / v1.0.0 with --bump-minor / --bump-major)."
+    ),
+    usage=(
+        "git registry register NAME [REF] [--version V | --bump-major | --bump-minor | "
+        "--bump-patch] [-m MSG] [--force] [--push]"
+    ),
+)
 
 
-def run(args: argparse.Namespace, ctx: Context) -> int:
+def arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("name", metavar="NAME", help="artifact name, e.g. churn or path/to:model")
+    p.add_argument(
+        "ref", metavar="REF", nargs="?", default="HEAD", help="commit to register (default HEAD)"
+    )
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--version", metavar="V", help="the version, e.g. v1.2.0")
+    group.add_argument(
+        "--bump-major",
+        dest="bump",
+        action="store_const",
+        const="major",
+        help="bump the major version",
+    )
+    group.add_argument(
+        "--bump-minor",
+        dest="bump",
+        action="store_const",
+        const="minor",
+        help="bump the minor version",
+    )
+    group.add_argument(
+        "--bump-patch",
+        dest="bump",
+        action="store_const",
+        const="patch",
+        help="bump the patch version (default)",
+    )
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="accepted for GTO's scripts: a commit still holds one active version",
+    )
+    options.message_push(p)
+
+
+def run(args: argparse.Namespace, session: Session) -> int:
+    from git_registry.plan import Bump, NewTag, plan_register
+    from git_registry.reading import Loaded, load
+    from git_registry.selectors import resolve_ref
+    from git_registry.writing import create_tags
+
     name = check_artifact_name(args.name)
-    commit = resolve_ref(ctx, args.ref)
+    commit = resolve_ref(session, args.ref)
 
     def plan(loaded: Loaded) -> list[NewTag]:
         return [
@@ -29,7 +83,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
             )
         ]
 
-    with locked(ctx, f"register {name}"):
-        loaded = load(ctx, [name])
-        create_tags(ctx, loaded, plan(loaded), push=args.push, replan=plan)
+    with session.write_lock(f"register {name}"):
+        loaded = load(session, [name])
+        create_tags(session, loaded, plan(loaded), push=args.push, replan=plan)
     return 0

@@ -4,44 +4,88 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-from typing import Any
 
+from git_registry import options
 from git_registry.annotations import Annotation
-from git_registry.cli import Context
-from git_registry.commands._common import (
-    Selector,
-    head_annotations,
-    load,
-    parse_selector,
-    warn_problems,
-)
+from git_registry.commands import Command
 from git_registry.errors import NotFoundError, UsageError
-from git_registry.plan import known_hint
 from git_registry.policy import ordered_stages
-from git_registry.render import (
-    artifact_json,
-    dump_json,
-    hold_json,
-    registry_table,
-    version_json,
-    versions_table,
+from git_registry.session import Session
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from git_registry.selectors import Selector
+    from git_registry.state import ArtifactInfo, StageHold, VersionInfo
+
+
+COMMAND = Command(
+    name="show",
+    summary="show the registry, an artifact, or one version",
+    description=(
+        "Without arguments, the registry: one row per active artifact with its latest\n"
+        "version and the version in each stage. With NAME, its versions. With NAME@latest,\n"
+        "NAME@vX.Y.Z or NAME#STAGE, that one version; --ref, --version or --commit print\n"
+        "just that value."
+    ),
+    usage=(
+        "git registry show [NAME | NAME@vX.Y.Z | NAME@latest | NAME#STAGE] [--json] "
+        "[--ref | --version | --commit] [--all] [--all-versions] "
+        "[--remote NAME|URL]..."
+    ),
 )
-from git_registry.state import ArtifactInfo, StageHold, VersionInfo
 
 
-def run(args: argparse.Namespace, ctx: Context) -> int:
+def arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "selector",
+        metavar="SELECTOR",
+        nargs="?",
+        help="NAME, NAME@vX.Y.Z, NAME@latest or NAME#STAGE",
+    )
+    options.json(p)
+    value = p.add_mutually_exclusive_group()
+    value.add_argument(
+        "--ref", dest="value", action="store_const", const="ref", help="print only the tag"
+    )
+    value.add_argument(
+        "--version",
+        dest="value",
+        action="store_const",
+        const="version",
+        help="print only the version",
+    )
+    value.add_argument(
+        "--commit", dest="value", action="store_const", const="commit", help="print only the commit"
+    )
+    p.add_argument(
+        "--all", action="store_true", help="include deprecated artifacts and deregistered versions"
+    )
+    p.add_argument(
+        "--all-versions",
+        action="store_true",
+        help="list every version holding a stage, not only the newest",
+    )
+    options.remote(p)
+
+
+def run(args: argparse.Namespace, session: Session) -> int:
+    from git_registry.plan import known_hint
+    from git_registry.reading import head_annotations, load, warn_problems
+
     if args.selector is None:
         if args.value:
             raise UsageError(
                 f"--{args.value} needs an artifact, e.g. show NAME@latest --{args.value}"
             )
-        return _show_registry(args, ctx)
-    selector = _selector(ctx, args.selector)
-    registry = load(ctx, [selector.artifact]).registry
-    warn_problems(ctx, registry, selector.artifact)
+        return _show_registry(args, session)
+    selector = _selector(session, args.selector)
+    registry = load(session, [selector.artifact]).registry
+    warn_problems(session, registry, selector.artifact)
     info = registry.artifacts.get(selector.artifact)
     if info is None:
-        notes, _problems = head_annotations(ctx, [selector.artifact])
+        notes, _problems = head_annotations(session, [selector.artifact])
         if selector.artifact in notes:
             raise NotFoundError(
                 f"{selector.artifact} is annotated in artifacts.yaml but has no versions yet",
@@ -49,33 +93,36 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
             )
         raise NotFoundError(f"unknown artifact '{selector.artifact}'", hint=known_hint(registry))
     if info.deprecated:
-        ctx.warn(f"{info.name} is deprecated (tag {info.events[-1].tag})")
+        session.warn(f"{info.name} is deprecated (tag {info.events[-1].tag})")
     if selector.version is None and selector.stage is None and not selector.latest:
-        return _show_artifact(args, ctx, info)
-    return _show_one(args, ctx, info, selector)
+        return _show_artifact(args, session, info)
+    return _show_one(args, session, info, selector)
 
 
-def _selector(ctx: Context, text: str) -> Selector:
+def _selector(session: Session, text: str) -> Selector:
     """A selector, its artifact ``LABEL:NAME`` with several ``--remote``, as the table
     names it (``ra:models:seg#prod``)."""
-    from git_registry.mirror import split_label
+    from git_registry.selectors import parse_selector, split_label
 
-    label, rest = split_label(ctx.remotes, text)
+    label, rest = split_label(session.remotes, text)
     selector = parse_selector(rest)
     if not label:
         return selector
     return dataclasses.replace(selector, artifact=f"{label}:{selector.artifact}")
 
 
-def _show_registry(args: argparse.Namespace, ctx: Context) -> int:
-    registry = load(ctx).registry
-    warn_problems(ctx, registry)
-    catalog = ctx.catalog()
+def _show_registry(args: argparse.Namespace, session: Session) -> int:
+    from git_registry.reading import head_annotations, load, warn_problems
+    from git_registry.render import artifact_json, dump_json, registry_table
+
+    registry = load(session).registry
+    warn_problems(session, registry)
+    catalog = session.catalog()
     for problem in catalog.policy_problems():
-        ctx.warn(str(problem))
-    notes, file_problems = head_annotations(ctx, registry.known)
+        session.warn(str(problem))
+    notes, file_problems = head_annotations(session, registry.known)
     for problem in file_problems:
-        ctx.warn(str(problem))
+        session.warn(str(problem))
     rows: list[tuple[str, ArtifactInfo | None, Annotation | None]] = [
         (name, info, notes.get(name))
         for name, info in registry.artifacts.items()
@@ -89,7 +136,7 @@ def _show_registry(args: argparse.Namespace, ctx: Context) -> int:
         warnings = [
             str(p) for p in (*registry.problems, *catalog.policy_problems(), *file_problems)
         ]
-        ctx.stdout.write(
+        session.stdout.write(
             dump_json(
                 {
                     "artifacts": [
@@ -104,44 +151,51 @@ def _show_registry(args: argparse.Namespace, ctx: Context) -> int:
         return 0
     if not rows:
         hidden = len(registry.artifacts)
-        ctx.message(
+        session.message(
             "hint",
             f"no active artifacts ({hidden} deprecated: see them with --all)"
             if hidden
             else "the registry is empty: register a version with 'git registry register NAME'",
         )
         return 0
-    ctx.stdout.write(registry_table(rows, stages, ctx.paint(), all_versions=args.all_versions))
+    session.stdout.write(
+        registry_table(rows, stages, session.paint(), all_versions=args.all_versions)
+    )
     return 0
 
 
-def _show_artifact(args: argparse.Namespace, ctx: Context, info: ArtifactInfo) -> int:
+def _show_artifact(args: argparse.Namespace, session: Session, info: ArtifactInfo) -> int:
+    from git_registry.reading import head_annotations
+    from git_registry.render import artifact_json, dump_json, version_json, versions_table
+
     versions = [v for v in info.versions if v.active or args.all]
-    if args.json:
-        notes, problems = head_annotations(ctx, [info.name])
-        for problem in problems:
-            if problem.artifact in (None, info.name):
-                ctx.warn(str(problem))
-        doc = artifact_json(info.name, info, notes.get(info.name), all_versions=args.all_versions)
-        doc["versions"] = [version_json(v) for v in versions]
-        ctx.stdout.write(dump_json(doc))
-        return 0 if versions else 1
-    if not versions:
+    if not versions:  # not found, with --json too: exit 1, nothing on stdout
         raise NotFoundError(
             f"{info.name} has no active versions",
             hint="deregistered versions are shown with --all" if info.versions else None,
         )
+    if args.json:
+        notes, problems = head_annotations(session, [info.name])
+        for problem in problems:
+            if problem.artifact in (None, info.name):
+                session.warn(str(problem))
+        doc = artifact_json(info.name, info, notes.get(info.name), all_versions=args.all_versions)
+        doc["versions"] = [version_json(v) for v in versions]
+        session.stdout.write(dump_json(doc))
+        return 0
     if args.value:
         for v in versions:
-            ctx.out(_value(v, args.value, None))
+            session.out(_value(v, args.value, None))
         return 0
-    ctx.stdout.write(versions_table(versions, ctx.paint(), with_status=args.all))
+    session.stdout.write(versions_table(versions, session.paint(), with_status=args.all))
     return 0
 
 
 def _show_one(
-    args: argparse.Namespace, ctx: Context, info: ArtifactInfo, selector: Selector
+    args: argparse.Namespace, session: Session, info: ArtifactInfo, selector: Selector
 ) -> int:
+    from git_registry.render import dump_json, versions_table
+
     holds: tuple[StageHold, ...] = ()
     if selector.latest:
         found = [info.latest] if info.latest else []
@@ -161,17 +215,19 @@ def _show_one(
         raise NotFoundError(missing)
     if args.json:
         docs = [_one_json(v, h) for v, h in zip(found, holds or [None] * len(found), strict=True)]
-        ctx.stdout.write(dump_json(docs if args.all_versions and holds else docs[0]))
+        session.stdout.write(dump_json(docs if args.all_versions and holds else docs[0]))
         return 0
     if args.value:
         for v, h in zip(found, holds or [None] * len(found), strict=True):
-            ctx.out(_value(v, args.value, h))
+            session.out(_value(v, args.value, h))
         return 0
-    ctx.stdout.write(versions_table(found, ctx.paint(), with_status=args.all))
+    session.stdout.write(versions_table(found, session.paint(), with_status=args.all))
     return 0
 
 
 def _one_json(version: VersionInfo, hold: StageHold | None) -> dict[str, Any]:
+    from git_registry.render import hold_json, version_json
+
     doc = version_json(version)
     if hold is not None:
         doc["assignment"] = hold_json(hold)

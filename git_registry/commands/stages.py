@@ -4,22 +4,42 @@ from __future__ import annotations
 
 import argparse
 
-from git_registry.cli import Context
-from git_registry.commands._common import load
-from git_registry.render import dump_json
+from git_registry import options
+from git_registry.commands import Command
+from git_registry.session import Session
+
+COMMAND = Command(
+    name="stages",
+    summary="list the stages",
+    description=(
+        "List the stages: the allow-list of .registry.yaml (or GTO's .gto) in its order, or\n"
+        "without one (or with --used), every stage ever used, in order of first use."
+    ),
+    usage=("git registry stages [--used] [--json]"),
+)
 
 
-def run(args: argparse.Namespace, ctx: Context) -> int:
-    policy = ctx.catalog().policy()
-    for problem in ctx.catalog().policy_problems():
-        ctx.warn(str(problem))
+def arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--used", action="store_true", help="every stage ever used, even with an allow-list"
+    )
+    options.json(p)
+
+
+def run(args: argparse.Namespace, session: Session) -> int:
+    from git_registry.reading import load
+    from git_registry.render import dump_json
+
+    policy = session.catalog().policy()
+    for problem in session.catalog().policy_problems():
+        session.warn(str(problem))
     if policy.stages is not None and not args.used:
         stages = list(policy.stages)
     else:
-        stages = list(load(ctx).registry.stages)
+        stages = list(load(session).registry.stages)
     if args.json:
-        ctx.stdout.write(dump_json({"stages": stages}))
+        session.stdout.write(dump_json({"stages": stages}))
         return 0
     for stage in stages:
-        ctx.out(stage)
+        session.out(stage)
     return 0

@@ -4,27 +4,52 @@ from __future__ import annotations
 
 import argparse
 
-from git_registry.cli import Context
-from git_registry.commands._common import (
-    Loaded,
-    create_tags,
-    delete_tags,
-    load,
-    parse_selector,
+from git_registry import options
+from git_registry.commands import Command
+from git_registry.session import Session
+
+COMMAND = Command(
+    name="unassign",
+    summary="take a stage away from a version (NAME#STAGE!#N)",
+    description=(
+        "Create the unassignment tag NAME#STAGE!#N for the version holding STAGE (or\n"
+        "NAME@vX.Y.Z); the stage falls back to the version that held it before.\n"
+        "--delete deletes that version's tags for the stage instead."
+    ),
+    usage=(
+        "git registry unassign NAME[@vX.Y.Z] STAGE [--delete] [--simple] [--force] "
+        "[-m MSG] [--push]"
+    ),
 )
-from git_registry.plan import NewTag, plan_unassign, plan_unassign_delete
-from git_registry.writelock import locked
 
 
-def run(args: argparse.Namespace, ctx: Context) -> int:
+def arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("name", metavar="NAME[@vX.Y.Z]", help="artifact, optionally with the version")
+    p.add_argument("stage", metavar="STAGE", help="the stage")
+    p.add_argument(
+        "--delete", action="store_true", help="delete the stage's tags of that version instead"
+    )
+    p.add_argument("--simple", action="store_true", help="create NAME#STAGE! without a counter")
+    p.add_argument(
+        "--force", action="store_true", help="unassign even if the version is not in the stage"
+    )
+    options.message_push(p)
+
+
+def run(args: argparse.Namespace, session: Session) -> int:
+    from git_registry.plan import NewTag, plan_unassign, plan_unassign_delete
+    from git_registry.reading import Loaded, load
+    from git_registry.selectors import parse_selector
+    from git_registry.writing import create_tags, delete_tags
+
     selector = parse_selector(args.name, allow_stage=False, allow_latest=False)
-    with locked(ctx, f"unassign {args.name} {args.stage}"):
-        loaded = load(ctx, [selector.artifact])
+    with session.write_lock(f"unassign {args.name} {args.stage}"):
+        loaded = load(session, [selector.artifact])
         if args.delete:
             deletions = plan_unassign_delete(
                 loaded.registry, selector.artifact, args.stage, version=selector.version
             )
-            delete_tags(ctx, deletions, push=args.push)
+            delete_tags(session, deletions, push=args.push)
             return 0
 
         def plan(loaded: Loaded) -> list[NewTag]:
@@ -41,5 +66,5 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
                 )
             ]
 
-        create_tags(ctx, loaded, plan(loaded), push=args.push, replan=plan)
+        create_tags(session, loaded, plan(loaded), push=args.push, replan=plan)
         return 0

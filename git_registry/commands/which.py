@@ -4,20 +4,43 @@ from __future__ import annotations
 
 import argparse
 
-from git_registry.cli import Context
-from git_registry.commands._common import load, warn_problems
+from git_registry import options
+from git_registry.commands import Command
 from git_registry.errors import NotFoundError
 from git_registry.grammar import check_stage
-from git_registry.mirror import check_name
-from git_registry.plan import known_hint
-from git_registry.render import dump_json, hold_json
+from git_registry.session import Session
+
+COMMAND = Command(
+    name="which",
+    summary="the version in a stage",
+    description=("Print the version of NAME holding STAGE (exit 1 if none does)."),
+    usage=(
+        "git registry which NAME STAGE [--ref] [--all-versions] [--json] [--remote NAME|URL]..."
+    ),
+)
 
 
-def run(args: argparse.Namespace, ctx: Context) -> int:
-    name = check_name(ctx.remotes, args.name)  # LABEL:NAME with several --remote
+def arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("name", metavar="NAME", help="the artifact")
+    p.add_argument("stage", metavar="STAGE", help="the stage")
+    p.add_argument("--ref", action="store_true", help="print the tag that assigned the stage")
+    p.add_argument(
+        "--all-versions", action="store_true", help="every version holding the stage, newest first"
+    )
+    options.json(p)
+    options.remote(p)
+
+
+def run(args: argparse.Namespace, session: Session) -> int:
+    from git_registry.plan import known_hint
+    from git_registry.reading import load, warn_problems
+    from git_registry.render import dump_json, hold_json
+    from git_registry.selectors import check_name
+
+    name = check_name(session.remotes, args.name)  # LABEL:NAME with several --remote
     stage = check_stage(args.stage)
-    registry = load(ctx, [name]).registry
-    warn_problems(ctx, registry, name)
+    registry = load(session, [name]).registry
+    warn_problems(session, registry, name)
     info = registry.artifacts.get(name)
     if info is None:
         raise NotFoundError(f"unknown artifact '{name}'", hint=known_hint(registry))
@@ -28,8 +51,8 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         doc = {"artifact": name, "stage": stage, **hold_json(holds[0])}
         if args.all_versions:
             doc["all_versions"] = [hold_json(h) for h in holds]
-        ctx.stdout.write(dump_json(doc))
+        session.stdout.write(dump_json(doc))
         return 0
     for hold in holds if args.all_versions else holds[:1]:
-        ctx.out(hold.assignment.tag if args.ref else hold.version)
+        session.out(hold.assignment.tag if args.ref else hold.version)
     return 0

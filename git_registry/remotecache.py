@@ -21,25 +21,20 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
-import random
 import re
 import shutil
 import tempfile
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Iterator, Mapping, Sequence
 
 from git_registry import gitbin
 from git_registry.errors import RegistryError
-from git_registry.grammar import TAG_PREFIX, check_artifact_name
-from git_registry.remote import cannot_read, git_reason, list_tags, printable
+from git_registry.grammar import TAG_PREFIX
+from git_registry.lockfile import Backoff
+from git_registry.remote import fetch_into_cache, list_tags, printable
+from git_registry.selectors import labels
 from git_registry.state import ArtifactInfo, Event, Registry, VersionInfo
 
-if TYPE_CHECKING:
-    from git_registry.cli import Context
-    from git_registry.commands._common import Loaded
-
-_LABEL_RE = re.compile(r"[^A-Za-z0-9._-]+")
 _SCP_RE = re.compile(r"^[^/]*:")
 
 DEFAULT_LOCK_TIMEOUT = 120.0
@@ -49,20 +44,8 @@ DEFAULT_LOCK_TIMEOUT = 120.0
 _FIRST_BACKOFF = 0.005
 _MAX_BACKOFF = 0.1
 
-_REPOSITORY_VARIABLES = (
-    "GIT_DIR",
-    "GIT_WORK_TREE",
-    "GIT_COMMON_DIR",
-    "GIT_INDEX_FILE",
-    "GIT_OBJECT_DIRECTORY",
-    "GIT_ALTERNATE_OBJECT_DIRECTORIES",
-    "GIT_NAMESPACE",
-    "GIT_PREFIX",
-    "GIT_QUARANTINE_PATH",
-)
 
-
-def resolve_url(remote: str, cwd: str) -> str:
+def resolve_url(remote: str, cwd: str, *, env: gitbin.Env = None) -> str:
     """The URL of a configured remote (``git remote get-url``), else ``remote`` itself;
     a relative path made absolute as Git resolves it (see :func:`git_cwd`).
 
@@ -70,14 +53,13 @@ def resolve_url(remote: str, cwd: str) -> str:
         RegistryError: ``remote``, or the URL configured for it, starts with '-'.
     """
     gitbin.check_remote(remote, source="--remote")
-    result = gitbin.run_git(["remote", "get-url", "--end-of-options", remote], cwd=cwd, check=False)
-    url = result.stdout.strip()
-    if result.returncode == 0 and url:
+    url = gitbin.remote_url(remote, cwd, env=env)
+    if url is not None:
         url = gitbin.check_remote(url, source=f"the URL of remote '{remote}'")
     else:
         url = remote
     if _is_relative_path(url):
-        return os.path.normpath(os.path.join(git_cwd(cwd), url))
+        return os.path.normpath(os.path.join(git_cwd(cwd, env=env), url))
     return url
 
 
@@ -88,60 +70,17 @@ def _is_relative_path(url: str) -> bool:
     return "://" not in url and not _SCP_RE.match(url) and not os.path.isabs(url)
 
 
-def git_cwd(cwd: str) -> str:
+def git_cwd(cwd: str, *, env: gitbin.Env = None) -> str:
     """Where Git works when run in ``cwd``, so where it resolves a relative path URL
     (``git ls-remote ../srv.git``, or a remote configured so): the top of the work
     tree when ``cwd`` is inside one, else ``cwd`` itself (a bare repository, a Git
     directory, ``GIT_DIR`` outside the work tree, no repository: setup.c goes back
     to where it started)."""
     try:
-        paths = gitbin.discover(cwd)
+        paths = gitbin.discover(cwd, env=env)
     except gitbin.GitError:
         return cwd
     return paths.work_tree if paths.work_tree is not None else cwd
-
-
-def label_for(remote: str) -> str:
-    """A short name for a remote in output: its name, or the URL's last part."""
-    base = remote.rstrip("/").rsplit("/", 1)[-1].rsplit(":", 1)[-1]
-    base = base.removesuffix(".git") or remote
-    return _LABEL_RE.sub("-", base).strip("-") or "remote"
-
-
-def labels(remotes: Sequence[str]) -> list[str]:
-    """The label of each of ``remotes``, in order; a repeated one gets ``-2``, ``-3``…"""
-    out: list[str] = []
-    for remote in remotes:
-        base = label = label_for(remote)
-        n = 2
-        while label in out:
-            label = f"{base}-{n}"
-            n += 1
-        out.append(label)
-    return out
-
-
-def split_label(remotes: Sequence[str], text: str) -> tuple[str, str]:
-    """``(LABEL, REST)`` for ``LABEL:REST`` when reading several ``remotes`` and LABEL
-    is one of theirs; else ``("", text)``. REST may be a folder artifact
-    (``ra:models:seg``) or a selector (``ra:churn#prod``)."""
-    if len(remotes) > 1:
-        head, sep, rest = text.partition(":")
-        if sep and head in labels(remotes):
-            return head, rest
-    return "", text
-
-
-def check_name(remotes: Sequence[str], text: str) -> str:
-    """An artifact name from the command line: ``NAME``, or ``LABEL:NAME`` when reading
-    several remotes (as ``show`` prints it).
-
-    Raises:
-        GrammarError: NAME is not a valid artifact name.
-    """
-    label, rest = split_label(remotes, text)
-    name = check_artifact_name(rest)
-    return f"{label}:{name}" if label else name
 
 
 def cache_root(env: Mapping[str, str]) -> str:
@@ -175,7 +114,7 @@ def sync_all(
     root = cache_root(env)
     timeout = lock_timeout(config)
     return [
-        (label, sync(remote, cwd, root, timeout=timeout))
+        (label, sync(remote, cwd, root, timeout=timeout, env=env))
         for label, remote in zip(labels(remotes), remotes, strict=True)
     ]
 
@@ -186,7 +125,14 @@ def cache_paths(path: str) -> gitbin.RepoPaths:
     return gitbin.RepoPaths(git_dir=path, common_dir=path, work_tree=None, bare=True)
 
 
-def sync(remote: str, cwd: str, root: str, *, timeout: float = DEFAULT_LOCK_TIMEOUT) -> str:
+def sync(
+    remote: str,
+    cwd: str,
+    root: str,
+    *,
+    timeout: float = DEFAULT_LOCK_TIMEOUT,
+    env: gitbin.Env = None,
+) -> str:
     """Bring the cache of ``remote`` up to date; return its path (a bare repository).
 
     Raises:
@@ -199,12 +145,12 @@ def sync(remote: str, cwd: str, root: str, *, timeout: float = DEFAULT_LOCK_TIME
     import glob
     import hashlib
 
-    url = resolve_url(remote, cwd)
+    url = resolve_url(remote, cwd, env=env)
     key = hashlib.sha256(url.encode()).hexdigest()[:24]
     path = os.path.join(root, key + ".git")
     # Every registry tag: names, objects, peeled commits. Listed from where the user
     # is, as given: Git finds the remote, and words its errors, as 'git ls-remote' does.
-    tags = {name: tag.oid for name, tag in list_tags(remote, cwd).items()}
+    tags = {name: tag.oid for name, tag in list_tags(remote, cwd, env=env).items()}
     try:
         os.makedirs(root, exist_ok=True)
     except OSError as exc:
@@ -213,21 +159,13 @@ def sync(remote: str, cwd: str, root: str, *, timeout: float = DEFAULT_LOCK_TIME
         for stale in glob.glob(os.path.join(glob.escape(root), glob.escape(key) + ".tmp-*")):
             shutil.rmtree(stale, ignore_errors=True)  # left by a killed command
         if os.path.isdir(path):
-            _update(path, remote, tags)
+            _update(path, remote, tags, env)
         else:
-            _create(path, url, remote, tags)
+            _create(path, url, remote, tags, env)
     return path
 
 
-def _cache_env(path: str) -> dict[str, str]:
-    """The environment for ``git`` in cache ``path``: that repository, whatever
-    repository variables the user's Git set (``git --git-dir=X registry``)."""
-    env = {k: v for k, v in os.environ.items() if k not in _REPOSITORY_VARIABLES}
-    env["GIT_DIR"] = path
-    return env
-
-
-def _create(path: str, url: str, remote: str, tags: Mapping[str, str]) -> None:
+def _create(path: str, url: str, remote: str, tags: Mapping[str, str], env: gitbin.Env) -> None:
     """Build the cache in a temporary folder, with its tags, then rename it into place."""
     root = os.path.dirname(path)
     key = os.path.basename(path).removesuffix(".git")
@@ -236,16 +174,16 @@ def _create(path: str, url: str, remote: str, tags: Mapping[str, str]) -> None:
     except OSError as exc:
         raise _cannot_write(root, exc) from None
     try:
-        env = _cache_env(tmp)
-        gitbin.run_git(["init", "--quiet", "--bare"], cwd=tmp, env=env)
+        cache_env = gitbin.repository_env(tmp, env)
+        gitbin.init_bare(tmp, env=cache_env)
         for setting, value in (
             ("remote.origin.url", url),
             ("remote.origin.promisor", "true"),
             ("remote.origin.partialclonefilter", "tree:0"),
             ("gc.auto", "0"),
         ):
-            gitbin.run_git(["config", "--end-of-options", setting, value], cwd=tmp, env=env)
-        _fetch(tmp, remote, sorted(tags))
+            gitbin.set_config(setting, value, cwd=tmp, env=cache_env)
+        fetch_into_cache(tmp, remote, sorted(tags), env)
         try:
             os.rename(tmp, path)
         except OSError:
@@ -257,57 +195,13 @@ def _create(path: str, url: str, remote: str, tags: Mapping[str, str]) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _update(path: str, remote: str, tags: Mapping[str, str]) -> None:
-    env = _cache_env(path)
-    have = _local_tags(path)
+def _update(path: str, remote: str, tags: Mapping[str, str], env: gitbin.Env) -> None:
+    cache_env = gitbin.repository_env(path, env)
+    have = gitbin.tag_refs(path, env=cache_env)
     for name in sorted(set(have) - set(tags)):
-        gitbin.run_git(
-            ["update-ref", "-d", "--end-of-options", TAG_PREFIX + name],
-            cwd=path,
-            env=env,
-            check=False,
-        )
-    _fetch(path, remote, [name for name, oid in sorted(tags.items()) if have.get(name) != oid])
-
-
-def _fetch(path: str, remote: str, names: Sequence[str]) -> None:
-    if not names:
-        return
-    refspecs = "".join(f"+{TAG_PREFIX}{n}:{TAG_PREFIX}{n}\n" for n in names)
-    result = gitbin.run_transport(
-        "fetch",
-        [
-            "--quiet",
-            "--no-tags",
-            "--no-write-fetch-head",
-            "--depth=1",
-            "--filter=tree:0",
-            "--stdin",
-        ],
-        "origin",
-        # A partial clone for this fetch only: dulwich refuses to open a
-        # repository whose config declares extensions.partialClone.
-        config=["extensions.partialClone=origin"],
-        cwd=path,
-        env=_cache_env(path),
-        input_text=refspecs,
-        check=False,
-    )
-    if result.returncode != 0:
-        raise cannot_read(remote, git_reason(result, "fetch"))
-
-
-def _local_tags(path: str) -> dict[str, str]:
-    out = gitbin.run_git(
-        ["for-each-ref", "--format=%(objectname) %(refname)", TAG_PREFIX],
-        cwd=path,
-        env=_cache_env(path),
-    ).stdout
-    found = {}
-    for line in out.splitlines():
-        oid, _, ref = line.partition(" ")
-        found[ref[len(TAG_PREFIX) :]] = oid
-    return found
+        gitbin.delete_ref(TAG_PREFIX + name, cwd=path, env=cache_env)
+    stale = [name for name, oid in sorted(tags.items()) if have.get(name) != oid]
+    fetch_into_cache(path, remote, stale, env)
 
 
 @contextlib.contextmanager
@@ -327,7 +221,7 @@ def _locked(lock: str, remote: str, timeout: float) -> Iterator[None]:
         yield
         return
     deadline = time.monotonic() + timeout
-    backoff = _FIRST_BACKOFF
+    backoff = Backoff(_FIRST_BACKOFF, _MAX_BACKOFF)
     while True:
         try:
             fd = os.open(lock, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o666)
@@ -344,8 +238,7 @@ def _locked(lock: str, remote: str, timeout: float) -> Iterator[None]:
                     f"'{printable(remote)}': gave up waiting after {timeout:g} s",
                     hint="try again (registry.lockTimeout sets how long to wait)",
                 ) from None
-            time.sleep(min(remaining, backoff * random.uniform(0.5, 1.5)))
-            backoff = min(backoff * 2, _MAX_BACKOFF)
+            backoff.sleep(remaining)
             continue
         except OSError:  # no flock on this file system (some NFS): go on unlocked
             break
@@ -428,36 +321,3 @@ def merge(parts: Sequence[tuple[str, Registry]]) -> Registry:
         counters,
         tuple(sorted(known)),
     )
-
-
-def load_many(ctx: Context, artifacts: Iterable[str] | None) -> Loaded:
-    """The registries of several ``--remote``s as one, artifacts named ``LABEL:NAME``.
-
-    An artifact filter ``LABEL:NAME`` reads ``NAME`` from that remote only; a plain
-    ``NAME`` is read from every remote.
-    """
-    from git_registry.cli import Context
-    from git_registry.commands._common import Loaded, load
-
-    parts = []
-    names: set[str] = set()
-    for label, path in ctx.mirrors():
-        wanted = None
-        if artifacts is not None:
-            wanted = []
-            for artifact in artifacts:
-                head, sep, rest = artifact.partition(":")
-                if sep and head == label:
-                    wanted.append(rest)
-                elif not sep or head not in {lb for lb, _ in ctx.mirrors()}:
-                    wanted.append(artifact)
-        child = Context(ctx.stdout, ctx.stderr, ctx.env, ctx.cwd, ctx.color_option)
-        child.cache = path
-        child.shallow_warned = True  # a cache is shallow by design and always complete
-        try:
-            loaded = load(child, wanted)
-        finally:
-            child.close()
-        parts.append((label, loaded.registry))
-        names.update(f"{label}:{n}" for n in loaded.tag_names)
-    return Loaded(merge(parts), frozenset(names))

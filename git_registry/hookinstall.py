@@ -11,6 +11,8 @@ import shutil
 import sys
 from dataclasses import dataclass
 
+from git_registry.fsio import write_atomic
+
 CLIENT_HOOKS = ("pre-push", "commit-msg")
 SERVER_HOOKS = ("pre-receive", "reference-transaction")
 MARKER = "# git-registry hook wrapper"
@@ -150,8 +152,4 @@ def state(hooks_dir: str, hook: str) -> HookState:
 
 def write_hook(path: str, text: str) -> None:
     """Write an executable hook atomically (a temporary file renamed into place)."""
-    tmp = f"{path}.tmp-{os.getpid()}"
-    with open(tmp, "w", encoding="utf-8", newline="\n") as f:
-        f.write(text)
-    os.chmod(tmp, 0o755)
-    os.replace(tmp, path)
+    write_atomic(path, text.encode("utf-8"), mode=0o755)

@@ -15,10 +15,10 @@ from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
 from git_registry import annotations as ann
-from git_registry import gitbin
-from git_registry.cli import Context
-from git_registry.commands._common import remote_name
+from git_registry import gitbin, yamledit
 from git_registry.errors import RegistryError, UsageError
+from git_registry.session import Session
+from git_registry.writing import remote_name
 from git_registry.yamlsafe import load
 
 Change = Callable[[ann.Annotation | None, bool], "dict[str, Any] | None"]
@@ -27,7 +27,7 @@ an entry for the artifact at all, the new fields (None removes the entry)."""
 
 
 def edit(
-    ctx: Context,
+    session: Session,
     artifact: str,
     change: Change,
     *,
@@ -44,8 +44,8 @@ def edit(
     """
     if push and not commit:
         raise UsageError("--push pushes the commit: add --commit")
-    remote = remote_name(ctx) if push else None  # a bad registry.remote: refused first
-    repo = ctx.repo()
+    remote = remote_name(session) if push else None  # a bad registry.remote: refused first
+    repo = session.repo()
     work_tree = repo.paths.work_tree
     if work_tree is None:
         raise RegistryError(
@@ -55,7 +55,7 @@ def edit(
     file, key = ann.file_for(artifact)
     folders = file.split("/")[:-1]
     data = _read(work_tree, folders, file)
-    types = ctx.catalog().policy().types
+    types = session.catalog().policy().types
 
     def exists(path: str) -> bool:
         return os.path.exists(os.path.join(work_tree, *path.split("/")))
@@ -79,12 +79,12 @@ def edit(
     newline = "\r\n" if 2 * text.count("\r\n") > text.count("\n") else "\n"
     indent = parsed.entries[0].indent if parsed.entries else 0
     order = current.keys if current else ()
-    new_entry = None if fields is None else ann.entry_text(key, fields, indent, order)
+    new_entry = None if fields is None else yamledit.entry_text(key, fields, indent, order)
     if newline != "\n":
         new_entry = new_entry and new_entry.replace("\n", newline)
         if text and not text.endswith("\n"):
             text += newline
-    new_data = (bom + ann.replace_entry(text, parsed, key, new_entry)).encode("utf-8")
+    new_data = (bom + yamledit.replace_entry(text, parsed, key, new_entry)).encode("utf-8")
     result = ann.parse(new_data, file, types=types, exists=exists)
     # The file was readable before (else not editable): a file-wide problem now is ours.
     own = [p for p in result.problems if p.artifact in (None, artifact)]
@@ -101,13 +101,13 @@ def edit(
                 hint=f"{file} was not changed",
             )
     for problem in result.problems:
-        ctx.warn(f"{problem} (not changed by this command)")
-    if commit and _differs_from_head(ctx, file, data):
-        ctx.warn(f"{file} already had uncommitted changes: --commit commits them too")
-    scratch = os.path.join(repo.paths.common_dir, "registry")
+        session.warn(f"{problem} (not changed by this command)")
+    if commit and _differs_from_head(session, file, data):
+        session.warn(f"{file} already had uncommitted changes: --commit commits them too")
+    scratch = repo.scratch_dir()
     _write(work_tree, folders, file, new_data, scratch)
     if commit:
-        _commit(ctx, work_tree, file, message, remote)
+        _commit(session, work_tree, file, message, remote)
     return file
 
 
@@ -164,9 +164,9 @@ def _expected(fields: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _differs_from_head(ctx: Context, file: str, data: bytes) -> bool:
-    head = ctx.repo().head()
-    committed = ctx.repo().blob_at(head, file) if head is not None else None
+def _differs_from_head(session: Session, file: str, data: bytes) -> bool:
+    head = session.repo().head()
+    committed = session.repo().blob_at(head, file) if head is not None else None
     return (committed[1] if committed else b"") != data
 
 
@@ -394,31 +394,26 @@ def _umask() -> int:
     return mask
 
 
-def _commit(ctx: Context, work_tree: str, file: str, message: str, remote: str | None) -> None:
-    # 'git add' so a new file is known; '--only' commits just this path, leaving
-    # whatever else is staged as it was. The user's own hooks run.
-    gitbin.run_git(["add", "--", file], cwd=work_tree)
-    result = gitbin.run_git(
-        ["commit", "--quiet", "--only", "-m", message, "--", file], cwd=work_tree, check=False
-    )
+def _commit(session: Session, work_tree: str, file: str, message: str, remote: str | None) -> None:
+    result = gitbin.commit_only(file, message, cwd=work_tree, env=session.env)
     if result.returncode != 0:
         detail = (result.stderr or result.stdout).strip().splitlines()
         raise RegistryError(
             f"git commit failed: {detail[-1] if detail else result.returncode}",
             hint=f"{file} is changed in the work tree; commit it yourself when ready",
         )
-    head = gitbin.run_git(["rev-parse", "--short", "HEAD"], cwd=work_tree).stdout.strip()
-    ctx.out(f"Committed {file} as {head}: {message}")
+    session.repo().forget_head()
+    head = gitbin.short_id("HEAD", cwd=work_tree, env=session.env)
+    session.out(f"Committed {file} as {head}: {message}")
     if remote is not None:
-        ctx.out(f"Running: git push {shlex.quote(remote)} HEAD")
-        pushed = gitbin.run_transport("push", [], remote, ["HEAD"], cwd=work_tree, check=False)
+        session.out(f"Running: git push {shlex.quote(remote)} HEAD")
+        pushed = gitbin.push(remote, ["HEAD"], cwd=work_tree, env=session.env)
         if pushed.returncode != 0:
-            lines = pushed.stderr.strip().splitlines()
             from git_registry.errors import PushError
 
             raise PushError(
-                f"push to '{remote}' failed: {lines[-1] if lines else pushed.returncode}; "
+                f"push to '{remote}' failed: {gitbin.git_reason(pushed, 'push')}; "
                 "the commit is kept locally",
                 hint=f"retry with: git push {shlex.quote(remote)} HEAD",
             )
-        ctx.out(f"Pushed to {remote}.")
+        session.out(f"Pushed to {remote}.")

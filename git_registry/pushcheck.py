@@ -13,14 +13,14 @@ from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from git_registry import annotations as ann
-from git_registry import gitbin, rules
+from git_registry import rules
 from git_registry.catalog import Catalog, policy_at, too_large
-from git_registry.errors import RegistryError
+from git_registry.errors import ObjectTooLarge, RegistryError
+from git_registry.gitvalues import ObjectId
 from git_registry.grammar import TAG_PREFIX, artifact_to_tag, parse_tag_name, tag_artifact_prefix
 from git_registry.policy import CONFIG_FILE, GTO_CONFIG_FILE, Policy, parse_policy
 from git_registry.repo import Repository
 from git_registry.state import build_registry
-from git_registry.tags import ObjectId
 from git_registry.yamlsafe import MAX_BYTES
 
 _ZERO_RE = re.compile(r"0{40}(?:0{24})?")
@@ -273,7 +273,7 @@ class PushCheck:
 
     def _branch(self, ref: str, new: ObjectId) -> list[Finding]:
         """The ``artifacts.yaml`` files (and the policy) at a pushed branch tip must be valid."""
-        commit = gitbin.resolve_commit(new, cwd=self.repo.cwd)
+        commit = self.repo.resolve_commit(new)
         if commit is None:
             return []  # not a commit: nothing of ours to check
         branch = ref[len(BRANCH_PREFIX) :]
@@ -288,10 +288,10 @@ def headless_policy(repo: Repository) -> Finding | None:
     repository is empty (no policy yet: its first push brings the branches)."""
     if repo.head() is not None:
         return None
-    branches = gitbin.branch_refs(repo.paths.git_dir, _BRANCHES_SHOWN, cwd=repo.cwd)
+    branches = repo.branches(_BRANCHES_SHOWN)
     if not branches:
         return None
-    return headless(gitbin.head_ref(repo.paths.git_dir, cwd=repo.cwd), branches)
+    return headless(repo.head_ref(), branches)
 
 
 _BRANCHES_SHOWN = 20
@@ -329,16 +329,12 @@ def staged_problems(repo: Repository) -> list[ann.FileProblem]:
     Reads the index Git uses for this commit (``GIT_INDEX_FILE`` during
     ``git commit --only``), never the work tree.
     """
-    listing = gitbin.run_git(["ls-files", "--stage", "-z"], cwd=repo.cwd).stdout
     staged: dict[str, ObjectId] = {}
     links: set[str] = set()
-    for entry in listing.split("\0"):
-        meta, tab, path = entry.partition("\t")
-        fields = meta.split()
-        if tab and len(fields) == 3 and fields[2] == "0" and not fields[0].startswith("16"):
-            staged[path] = ObjectId(fields[1])
-            if fields[0] == "120000":
-                links.add(path)
+    for entry in repo.staged_files():
+        staged[entry.path] = entry.oid
+        if entry.mode == "120000":
+            links.add(entry.path)
     folders = {""}
     for path in staged:
         parts = path.split("/")
@@ -355,7 +351,7 @@ def staged_problems(repo: Repository) -> list[ann.FileProblem]:
         if file in staged:
             try:
                 policy, found = parse_policy(repo.blob(staged[file], MAX_BYTES) or b"", file)
-            except gitbin.ObjectTooLarge as exc:
+            except ObjectTooLarge as exc:
                 found = (too_large(file, exc.size),)
             problems.extend(found)
             break
@@ -369,7 +365,7 @@ def staged_problems(repo: Repository) -> list[ann.FileProblem]:
         elif path == ann.FILENAME or path.endswith("/" + ann.FILENAME):
             try:
                 data = repo.blob(oid, MAX_BYTES) or b""
-            except gitbin.ObjectTooLarge as exc:
+            except ObjectTooLarge as exc:
                 problems.append(too_large(path, exc.size))
                 continue
             parsed = ann.parse(

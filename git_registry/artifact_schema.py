@@ -1,0 +1,66 @@
+"""The JSON Schema (draft 2020-12) of ``artifacts.yaml``, for editors and CI: the
+same rules :mod:`git_registry.annotations` applies."""
+
+from __future__ import annotations
+
+from git_registry.annotations import FREE_TEXT
+from git_registry.controls import control_class
+from git_registry.grammar import NAME_RE
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema (draft 2020-12) of ``artifacts.yaml``."""
+    name = NAME_RE.pattern
+    # The control-character rule of _field; "not" a pattern that finds one, so that no
+    # anchor ('$' before a final newline in Python) gets in the way.
+    no_control = {"not": {"pattern": f"[{control_class(surrogates=False)}]"}}
+    free_text = {"not": {"pattern": f"[{control_class(allowed=FREE_TEXT, surrogates=False)}]"}}
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": "https://git-registry.invalid/schema/artifacts.schema.json",
+        "title": "git-registry artifacts.yaml",
+        "description": "Annotations of the artifacts of a git-registry repository: a mapping from "
+        "artifact name to its annotation. A file in folder a/b declares artifacts a/b:NAME.",
+        "type": ["object", "null"],
+        "propertyNames": {"pattern": f"^{name}$"},
+        "additionalProperties": {
+            "type": ["object", "null"],
+            "additionalProperties": False,
+            "properties": {
+                "path": {
+                    "type": "string",
+                    "minLength": 1,
+                    **no_control,
+                    "description": "A file or folder in the repository, relative to this "
+                    "file's folder, or a URL (s3://, gs://, https://, ...).",
+                },
+                "type": {
+                    "type": "string",
+                    "pattern": f"^{name}$",
+                    "description": "The kind of artifact, e.g. model or dataset.",
+                },
+                "description": {"type": "string", **free_text},
+                "labels": {
+                    "type": "array",
+                    "items": {"type": "string", "pattern": f"^{name}$"},
+                    "uniqueItems": True,
+                },
+                "custom": {"description": "Any YAML value: free-form metadata."},
+                "virtual": {
+                    "type": "boolean",
+                    "default": True,
+                    "description": "false: path must exist in the commit.",
+                },
+            },
+        },
+    }
+
+
+def json_schema_text() -> str:
+    import json
+
+    return json.dumps(json_schema(), indent=2) + "\n"

@@ -1,0 +1,43 @@
+"""Options that several commands share, declared once (a command calls these
+from its ``arguments(parser)``)."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def message_push(parser: argparse.ArgumentParser) -> None:
+    """``-m MSG`` and ``--push``, for the commands that create tags."""
+    parser.add_argument(
+        "-m", "--message", metavar="MSG", help="tag message (default: GTO's message)"
+    )
+    parser.add_argument(
+        "--push", action="store_true", help="push the new tag(s) to the remote with 'git push'"
+    )
+
+
+def commit_push(parser: argparse.ArgumentParser) -> None:
+    """``--commit``, ``-m MSG`` and ``--push``, for the commands that edit artifacts.yaml."""
+    parser.add_argument("--commit", action="store_true", help="commit the file (only that file)")
+    parser.add_argument("-m", "--message", metavar="MSG", help="the commit message")
+    parser.add_argument(
+        "--push", action="store_true", help="push the commit (needs --commit) with 'git push'"
+    )
+
+
+def json(parser: argparse.ArgumentParser) -> None:
+    """``--json``."""
+    parser.add_argument(
+        "--json", action="store_true", help="print JSON (see the README for its schema)"
+    )
+
+
+def remote(parser: argparse.ArgumentParser) -> None:
+    """``--remote NAME|URL`` (repeatable), for the commands that read a registry."""
+    parser.add_argument(
+        "--remote",
+        metavar="NAME|URL",
+        action="append",
+        help="read this remote's registry without cloning it (repeatable: one table, "
+        "artifacts named REMOTE:NAME)",
+    )

@@ -1,0 +1,186 @@
+"""Read a registry: from the repository's tags (all of them, or only some artifacts'),
+or from several ``--remote`` caches as one; and what reading it has to say (rule
+problems, a shallow clone that may lack tags).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from git_registry import annotations as ann
+from git_registry.annotations import Annotation, FileProblem
+from git_registry.gitvalues import TagRow
+from git_registry.grammar import (
+    EventKind,
+    TagFields,
+    artifact_to_tag,
+    parse_tag_name,
+    parse_tags,
+)
+from git_registry.session import Session
+from git_registry.state import Event, Registry, build_registry_rows
+
+
+@dataclass(frozen=True, slots=True)
+class Loaded:
+    """The registry, the names of every tag in the repository, and the registry tags
+    it was built from (rows and parsed names), to check what new tags would do."""
+
+    registry: Registry
+    tag_names: frozenset[str]
+    rows: Sequence[TagRow] = ()
+    fields: Sequence[TagFields] = ()
+
+
+def load(session: Session, artifacts: Iterable[str] | None = None) -> Loaded:
+    """Read the tags once and build the registry.
+
+    With ``artifacts``, only those artifacts' tag objects are read (every tag
+    name is still listed, so counters and existence checks see all of them).
+    """
+    if len(session.remotes) > 1:
+        return load_many(session, artifacts)
+    if artifacts is not None:
+        artifacts = list(artifacts)
+    warn_if_shallow(session, artifacts)
+    repo = session.repo()
+    refs = repo.tag_refs()
+    if artifacts is None:
+        names = list(refs)
+        parsed = parse_tags(names)
+        selected = [(name, refs[name]) for name, p in zip(names, parsed, strict=True) if p]
+        fields = [p for p in parsed if p]
+        known = {p[0] for p in fields}
+    else:
+        # A registry tag starts with its artifact's name (':' written '=') and '@' or
+        # '#': parse only those names, not all 100,000.
+        wanted = set(artifacts)
+        starts = tuple(artifact_to_tag(a) + c for a in wanted for c in "@#")
+        names = [name for name in refs if name.startswith(starts)]
+        selected, fields = [], []
+        for name, p in zip(names, parse_tags(names), strict=True):
+            if p is not None and p[0] in wanted:
+                selected.append((name, refs[name]))
+                fields.append(p)
+        known = _known_artifacts(refs)
+    rows = repo.read_tag_rows(selected)
+    registry = build_registry_rows(rows, fields, known)
+    return Loaded(registry, frozenset(refs), rows, fields)
+
+
+def _known_artifacts(names: Iterable[str]) -> set[str]:
+    """The artifacts named by at least one registry tag among ``names``.
+
+    A registry tag's artifact is the part of its name before the first '@' or '#'
+    (:func:`~git_registry.grammar.tag_artifact_prefix`): one name per artifact that
+    parses is enough, so at most a few names per artifact are parsed.
+    """
+    known: set[str] = set()
+    done: set[str] = set()
+    for name in names:
+        prefix = name.partition("@")[0].partition("#")[0]
+        if prefix in done or prefix == name:
+            continue
+        parsed = parse_tag_name(name)
+        if parsed is not None:
+            known.add(parsed.artifact)
+            done.add(prefix)
+    return known
+
+
+def head_annotations(
+    session: Session, artifacts: Iterable[str]
+) -> tuple[dict[str, Annotation], list[FileProblem]]:
+    """Annotations at HEAD from the root ``artifacts.yaml`` and the files of ``artifacts``
+    (looked up by path, not by walking the tree), and those files' problems."""
+    head = session.repo().head()
+    if head is None:
+        return {}, []
+    files = sorted({ann.FILENAME} | {ann.file_for(a)[0] for a in artifacts})
+    found: dict[str, Annotation] = {}
+    problems: list[FileProblem] = []
+    for file in files:
+        parsed = session.catalog().file_at(head, file)
+        if parsed is not None:
+            found.update(parsed.annotations)
+            problems.extend(parsed.problems)
+    return found, problems
+
+
+def warn_problems(session: Session, registry: Registry, artifact: str | None = None) -> None:
+    """Each problem once on stderr as a warning (only those of ``artifact`` if given)."""
+    for problem in registry.problems:
+        if artifact is None or problem.artifact == artifact:
+            session.warn(str(problem))
+
+
+def record_fetch(session: Session, artifacts: Iterable[str] | None) -> None:
+    """Note, in a shallow clone, that the registry tags of ``artifacts`` (None: all)
+    were fetched, so reads stop warning that they may be missing."""
+    repo = session.repo()
+    if repo.is_shallow():
+        repo.record_fetched(artifacts)
+
+
+def warn_if_shallow(session: Session, artifacts: Sequence[str] | None) -> None:
+    """In a shallow clone (a CI checkout) where ``git registry fetch`` has not fetched
+    these artifacts' tags, say that answers may be incomplete, once per command."""
+    if session.remotes or session.shallow_warned:
+        return  # a --remote cache is shallow by design and always complete
+    repo = session.repo()
+    if not repo.is_shallow():
+        return
+    fetched = repo.fetched_artifacts()
+    if "*" in fetched or (artifacts is not None and fetched.issuperset(artifacts)):
+        return
+    session.shallow_warned = True
+    session.warn(
+        "this is a shallow clone: registry tags that were not fetched are unknown here, "
+        "so answers may be out of date and new counters or versions may clash with the "
+        "remote's (run 'git registry fetch' first)"
+    )
+
+
+def events_of(registry: Registry, artifact: str | None) -> list[Event]:
+    """Every accepted event of the registry (or of one artifact), oldest first."""
+    if artifact is not None:
+        info = registry.artifacts.get(artifact)
+        return list(info.events) if info else []
+    events = [e for info in registry.artifacts.values() for e in info.events]
+    # Event.order, spelled out: cheaper than the property for 100,000 events.
+    priority = {kind: kind.priority for kind in EventKind}
+    events.sort(key=lambda e: (e.tagger.time, e.counter or 0, priority[e.kind], e.tag))
+    return events
+
+
+def load_many(session: Session, artifacts: Iterable[str] | None) -> Loaded:
+    """The registries of several ``--remote``s as one, artifacts named ``LABEL:NAME``.
+
+    An artifact filter ``LABEL:NAME`` reads ``NAME`` from that remote only; a plain
+    ``NAME`` is read from every remote.
+    """
+    from git_registry.remotecache import merge
+
+    parts = []
+    names: set[str] = set()
+    for label, path in session.mirrors():
+        wanted = None
+        if artifacts is not None:
+            wanted = []
+            for artifact in artifacts:
+                head, sep, rest = artifact.partition(":")
+                if sep and head == label:
+                    wanted.append(rest)
+                elif not sep or head not in {lb for lb, _ in session.mirrors()}:
+                    wanted.append(artifact)
+        child = session.child()
+        child.cache = path
+        child.shallow_warned = True  # a cache is shallow by design and always complete
+        try:
+            loaded = load(child, wanted)
+        finally:
+            child.close()
+        parts.append((label, loaded.registry))
+        names.update(f"{label}:{n}" for n in loaded.tag_names)
+    return Loaded(merge(parts), frozenset(names))

@@ -1,0 +1,270 @@
+"""Write registry tags: create them (checked against the rulebook first, in one ref
+transaction), delete them, and publish them with ``git push``, retrying when
+someone else was first.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import shlex
+from collections.abc import Callable, Sequence
+
+from git_registry import gitbin, rules
+from git_registry.errors import PushError, RegistryError
+from git_registry.gitvalues import ObjectId, Signature
+from git_registry.grammar import (
+    EventKind,
+    parse_tag_name,
+)
+from git_registry.plan import Deletion, NewTag, event_time
+from git_registry.reading import Loaded, load, record_fetch
+from git_registry.remote import PushOutcome
+from git_registry.render import describe, describe_event
+from git_registry.repo import NewTagObject
+from git_registry.session import Session
+from git_registry.state import build_registry_rows
+
+
+def remote_name(session: Session) -> str:
+    """The remote that push hints and --push use: ``registry.remote``, default origin."""
+    return gitbin.check_remote(
+        session.config().get("registry.remote", "origin"), source="registry.remote"
+    )
+
+
+def _push_command(remote: str, names: Sequence[str], delete: bool) -> list[str]:
+    return ["push", remote, *(["--delete"] if delete else []), *map(gitbin.tag_word, names)]
+
+
+def _quoted(args: Sequence[str]) -> str:
+    return "git " + " ".join(shlex.quote(a) for a in args)
+
+
+Replan = Callable[[Loaded], Sequence[NewTag]]
+"""Plans a write again from a fresh registry (after fetching what the remote has)."""
+
+
+PUSH_RETRIES = 3
+
+
+def create_tags(
+    session: Session,
+    loaded: Loaded,
+    tags: Sequence[NewTag],
+    *,
+    push: bool,
+    replan: Replan | None = None,
+) -> None:
+    """Create ``tags`` in order; if one fails, delete those already created, then fail.
+
+    Each tag is at least one second newer than the artifact's previous event (see
+    :func:`~git_registry.plan.event_time`). Prints each created tag and the exact
+    ``git push`` command that publishes them (or, with ``push``, pushes them one
+    tag per push). If the remote refuses a tag because someone else got there
+    first (the same ``#N`` or version), and ``replan`` is given: delete our unpushed
+    tags, fetch the artifact's tags, plan again and retry, a bounded number of
+    times. Nothing is ever force-pushed, and only tags this command created are
+    deleted.
+    """
+    remote = remote_name(session)  # a bad registry.remote is refused before any tag is made
+    created = _create_local(session, loaded, tags)
+    if not push:
+        _publish(session, [t.name for t, _ in created], delete=False, push=False)
+        return
+    for attempt in range(PUSH_RETRIES + 1):
+        from git_registry.remote import fetch_tags
+
+        names = [t.name for t, _ in created]
+        session.out(f"Pushing to {remote}: {', '.join(names)}")
+        outcomes = push_each(session, remote, names)
+        failed = outcomes[-1] if outcomes and not outcomes[-1].ok else None
+        if failed is None:
+            return
+        unpushed = created[len(outcomes) - 1 :]
+        if replan is None or not failed.retryable or attempt == PUSH_RETRIES:
+            raise PushError(
+                f"push to '{remote}' failed: {failed.name} {failed.reason}; "
+                f"{', '.join(t.name for t, _ in unpushed)} kept in your local repository",
+                hint=f"retry with: {_quoted(['registry', 'push', remote])}",
+            )
+        # Someone else took the tag (or the remote's hook saw a conflict): fetch what
+        # the remote has, drop our unpushed tags and plan again.
+        for tag, oid in reversed(unpushed):
+            session.repo().delete_tag(tag.name, oid)
+        artifacts = sorted({t.artifact for t, _ in unpushed})
+        session.repo().close()
+        repo = session.repo()
+        fetch_tags(
+            remote,
+            repo.cwd,
+            repo.tag_refs(),
+            artifacts,
+            env=session.env,
+            shallow=repo.is_shallow(),
+        )
+        record_fetch(session, artifacts)
+        loaded = load(session, artifacts)
+        try:
+            again = list(replan(loaded))
+        except RegistryError as exc:
+            raise PushError(
+                f"{failed.name} was refused by '{remote}' ({failed.reason}), and after "
+                f"fetching its tags: {exc.message}; your unpushed tag(s) were removed",
+                hint=exc.hint,
+            ) from exc
+        todo = [t for t in again if t.name not in loaded.tag_names]
+        if [t.name for t in todo] == [t.name for t, _ in unpushed]:
+            raise PushError(
+                f"push to '{remote}' failed: {failed.name} {failed.reason}",
+                hint="the remote's tags do not explain it: see the message above",
+            )
+        session.warn(
+            f"{failed.name} was refused by '{remote}' ({failed.reason}): someone else "
+            f"was first; retrying as {', '.join(t.name for t in todo) or 'nothing new'}"
+        )
+        if not todo:
+            return
+        created = _create_local(session, loaded, todo)
+
+
+def push_each(
+    session: Session, remote: str, names: Sequence[str], *, keep_going: bool = False
+) -> list[PushOutcome]:
+    """Push ``names`` in order, one tag per push (each fires its own CI event), saying
+    each one pushed. Stop at the first failure unless ``keep_going``: a new event must
+    never land without the one before it."""
+    from git_registry.remote import push_tag
+
+    outcomes = []
+    for name in names:
+        outcome = push_tag(remote, name, session.repo().cwd, env=session.env)
+        outcomes.append(outcome)
+        if outcome.ok:
+            session.out(f"Pushed {name}")
+        elif not keep_going:
+            break
+    return outcomes
+
+
+def _create_local(
+    session: Session, loaded: Loaded, tags: Sequence[NewTag]
+) -> list[tuple[NewTag, ObjectId]]:
+    repo = session.repo()
+    ident = repo.committer()
+    if gitbin.config_bool(session.config(), "tag.gpgsign", False):
+        session.warn(
+            "tag.gpgSign is set, but git registry does not sign tags yet: the tags are unsigned"
+        )
+    timed: list[tuple[NewTag, Signature]] = []
+    previous: int | None = None
+    for tag in tags:
+        when = event_time(_tag_times(loaded, tag.artifact, ident.time), ident.time)
+        if previous is not None:
+            when = max(when, previous + 1)
+        previous = when
+        timed.append((tag, dataclasses.replace(ident, time=when)))
+    refuse_broken_rules(session, loaded, timed)
+    # One ref transaction: a registration and its assignment land together or not at all.
+    oids = repo.create_tags(
+        [NewTagObject(tag.name, tag.target, tag.message, tagger) for tag, tagger in timed]
+    )
+    created = [(tag, oid) for (tag, _), oid in zip(timed, oids, strict=True)]
+    for tag, _oid in created:
+        what = describe(tag.kind, tag.artifact, tag.version, tag.stage, tag.target)
+        session.out("Created tag ", (tag.name, "name"), f": {what}")
+    return created
+
+
+def _tag_times(loaded: Loaded, artifact: str, now: int) -> list[int]:
+    """The tagger times of every loaded tag of ``artifact`` that the tagger-time rule
+    accepts (a far-future tag must never push our new events' times after it)."""
+    latest = now + rules.FUTURE_SKEW
+    return [
+        row[4].time
+        for row, parsed in zip(loaded.rows, loaded.fields, strict=True)
+        if parsed[0] == artifact and row[4] is not None and 0 <= row[4].time <= latest
+    ]
+
+
+def refuse_broken_rules(
+    session: Session, loaded: Loaded, tags: Sequence[tuple[NewTag, Signature]]
+) -> None:
+    """Refuse to create ``tags`` (with these taggers) if the registry with them would
+    break a rule it did not break without them: the rulebook the hooks apply, so a
+    tag a write creates is a tag they accept.
+
+    Raises:
+        RegistryError: the first broken rule, with its hint.
+    """
+    rows = list(loaded.rows)
+    fields = list(loaded.fields)
+    for tag, tagger in tags:
+        parsed = parse_tag_name(tag.name)
+        assert parsed is not None, tag.name
+        rows.append((tag.name, ObjectId(""), tag.target, "commit", tagger, tag.message, None))
+        fields.append((parsed.artifact, parsed.kind, parsed.version, parsed.stage, parsed.counter))
+    after = build_registry_rows(rows, fields)
+    catalog = session.catalog()
+    # A broken policy cannot say which stages are allowed: fatal for an assignment only.
+    assigns = any(tag.kind is EventKind.ASSIGNMENT for tag, _ in tags)
+    policy = catalog.strict_policy() if assigns else catalog.policy()
+    problems = rules.problems_of_new_tags(
+        loaded.registry,
+        after,
+        {tag.name for tag, _ in tags},
+        policy.stages,
+        policy.file,
+        catalog.commit_problems,
+    )
+    if problems:
+        first = problems[0]
+        message = first.message.removesuffix(": ignored")
+        where = f"{first.tag}: " if first.tag else ""
+        raise RegistryError(f"refusing to create the tag(s): {where}{message}", hint=first.hint)
+
+
+def delete_tags(session: Session, deletions: Sequence[Deletion], *, push: bool) -> None:
+    """Delete tags that still point where the registry saw them, all or none; report each.
+
+    Raises:
+        RegistryError: nothing to delete; or Git refused, with its reason (nothing deleted).
+    """
+    if not deletions:
+        raise RegistryError("there are no tags to delete")
+    remote_name(session)  # a bad registry.remote is refused before any tag is deleted
+    # One ref transaction: every tag still where the registry saw it is deleted, or
+    # none is (a tag that moved, a held lock: Git's reason, exit 128).
+    session.repo().delete_tags([(d.name, d.oid) for d in deletions])
+    for deletion in deletions:
+        session.out(f"Deleted tag {deletion.name} (it {describe_event(deletion.event)})")
+    _publish(session, [d.name for d in deletions], delete=True, push=push)
+
+
+def _publish(session: Session, names: Sequence[str], *, delete: bool, push: bool) -> None:
+    remote = remote_name(session)
+    args = _push_command(remote, names, delete)
+    if not push:
+        session.out("To publish, run:")
+        session.out(f"    {_quoted(args)}")
+        return
+    session.out(f"Running: {_quoted(args)}")
+    result = gitbin.push(remote, names, delete=delete, cwd=session.repo().cwd, env=session.env)
+    if result.returncode == 0:
+        session.out(f"Pushed to {remote}.")
+        return
+    detail = _push_failure(result)
+    kept = "deleted locally" if delete else "kept in your local repository"
+    raise PushError(
+        f"push to '{remote}' failed: {detail}; the tag(s) are {kept}",
+        hint=f"retry with: {_quoted(args)}",
+    )
+
+
+def _push_failure(result: gitbin.GitResult) -> str:
+    """Why a push failed: each ref the remote refused with its reason, else Git's."""
+    refused = [
+        f"{ref.ref.removeprefix('refs/tags/')} {ref.summary}"
+        for ref in gitbin.pushed_refs(result)
+        if ref.rejected
+    ]
+    return "; ".join(refused) or gitbin.git_reason(result, "push")
