@@ -4,12 +4,20 @@ Every test runs with its own ``HOME``, no system config, a fixed identity and
 fixed dates, so results are reproducible; repositories are made by the real
 ``git`` binary and commands run either in-process (``Repo.run``) or as
 ``git registry`` through Git (``Repo.git_registry``).
+
+Tiers (README, Development): tests marked ``core`` start no process at all (no
+``git``: :func:`no_processes` fails them if they do); unmarked tests build real
+repositories; tests marked ``slow`` are the end-to-end ones (real shells, ``man``,
+GTO, big generated repositories, fuzzing with ``git``, concurrency stress). The
+quick loop is ``python -m pytest -m "not slow"``; CI runs everything.
 """
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -17,13 +25,95 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from git_registry.cli import main
 
+pytest_plugins = ["pytester"]
+
 BIN_DIR = os.path.dirname(sys.executable)
-FIXED_DATE = "1700000000 +0000"
+FIXED_TIME = 1700000000
+FIXED_DATE = f"{FIXED_TIME} +0000"
+
+
+# Hypothesis fails an example slower than a deadline (200 ms by default) and a test whose
+# data is slow to generate: both are clocks, and a busy machine trips them at random. The
+# work is bounded by max_examples instead.
+settings.register_profile(
+    "bounded-work", deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.load_profile("bounded-work")
+
+
+# -- tiers ----------------------------------------------------------------------------------
+
+
+class CoreTierError(RuntimeError):
+    """A test of the core tier started a process."""
+
+
+# The audit events Python raises when it starts a program or forks (sys.audit docs).
+_SPAWN_EVENTS = frozenset(
+    {
+        "subprocess.Popen",
+        "os.exec",
+        "os.posix_spawn",
+        "os.spawn",
+        "os.system",
+        "os.fork",
+        "os.forkpty",
+    }
+)
+_started: list[str] | None = None
+"""While :func:`no_processes` is active: what was started (or tried to be)."""
+
+
+def _audit(event: str, args: tuple[object, ...]) -> None:
+    if _started is None or event not in _SPAWN_EVENTS:
+        return
+    what = f"{event} {args[1] if event == 'subprocess.Popen' else args[0]!r}"
+    _started.append(what)
+    raise CoreTierError(f"a core test may start no process (no git), but it ran {what}")
+
+
+sys.addaudithook(_audit)  # audit hooks cannot be removed: it does nothing unless active
+
+
+@contextlib.contextmanager
+def no_processes() -> Iterator[list[str]]:
+    """Within: starting any process (``git`` included, by any path) raises
+    :class:`CoreTierError`. Yields the list of what was started, so a caller that
+    swallowed the error still sees it."""
+    global _started
+    previous, _started = _started, []
+    try:
+        yield _started
+    finally:
+        _started = previous
+
+
+@pytest.fixture(autouse=True)
+def core_tier(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Tests marked ``core`` start no process: they fail if one does (even if the code
+    under test caught the :class:`CoreTierError`)."""
+    if request.node.get_closest_marker("core") is None:
+        yield
+        return
+    assert request.node.get_closest_marker("slow") is None, "a test is core or slow, not both"
+    with no_processes() as started:
+        yield
+    assert not started, f"a core test started processes: {started}"
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """GTO interoperability tests are end-to-end tests: ``gto`` implies ``slow``."""
+    for item in items:
+        if item.get_closest_marker("gto") is not None:
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(autouse=True)
@@ -149,6 +239,111 @@ class Repo:
             ["git", "fsck", "--strict"], cwd=self.path, capture_output=True, text=True, check=False
         )
         assert out.returncode == 0, out.stdout + out.stderr
+
+
+# -- bounds on work (never on time) ---------------------------------------------------------
+
+
+def count_calls(monkeypatch: pytest.MonkeyPatch, owner: object, name: str) -> list[int]:
+    """Wrap the function ``owner.name`` so that every call is counted: the returned
+    list holds one entry per call so far. Tests bound the work this way, never the
+    time (a busy machine makes any time limit fail at random)."""
+    calls: list[int] = []
+    inner = getattr(owner, name)
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        return inner(*args, **kwargs)
+
+    monkeypatch.setattr(owner, name, counted)
+    return calls
+
+
+class UnreadBytes(bytes):
+    """Bytes that may be measured but never decoded (a file refused for its size must
+    be refused before it is read)."""
+
+    def decode(self, *args: Any, **kwargs: Any) -> str:
+        raise AssertionError("these bytes were decoded")
+
+
+# -- registries from a spec -----------------------------------------------------------------
+
+_SPEC_TAG = re.compile(
+    r"(?P<tag>(?P<artifact>[^@#\s]+)"
+    r"(?:@(?P<version>deprecated|v[^!#\s]+?)|#(?P<stage>[^!#\s]+?))(?P<cancel>!)?(?:#\d+)?)"
+    r"(?:->(?P<target>v\S+))?"
+)
+
+
+def make_registry(repo: Repo, spec: str) -> Repo:
+    """Add the registry tags ``spec`` lists to ``repo``, with ``git tag -a``; return it.
+
+    ``spec`` is whitespace-separated words, applied in order::
+
+        churn@v1.0.0  churn#prod#1  commit  churn@v1.1.0  churn#staging#2->v1.1.0
+        churn@v1.0.0!  seg@v0.1.0  seg@deprecated  models/cv=seg@v0.0.1
+
+    - ``commit``: a new commit (``Repo.commit()``) that the next tags go on.
+    - A tag name, exactly as the tag is named (``a/b=NAME`` for the artifact
+      ``a/b:NAME``, counters written out), optionally followed by ``->VERSION``.
+      A registration (``NAME@VERSION``) goes on HEAD; every other tag goes on the
+      commit of ``NAME@VERSION`` (given by ``->``, or in the name of a
+      deregistration), or on HEAD without one (a stage tag then names the one
+      version registered at HEAD in its message).
+
+    Each tag is annotated, with GTO's default message for its event (no trailing
+    newline, as ``git registry`` writes it) and the hermetic tagger; its tagger
+    time is ``FIXED_TIME`` for an artifact's first tag and one second after that
+    artifact's previous tag otherwise: the tags ``git registry`` itself writes,
+    byte for byte, when run with the hermetic fixed clock.
+    """
+    for word in spec.split():
+        if word == "commit":
+            repo.commit()
+            continue
+        match = _SPEC_TAG.fullmatch(word)
+        assert match is not None, f"not a spec word: {word!r}"
+        tag, artifact, version, stage, cancel, target = match.group(
+            "tag", "artifact", "version", "stage", "cancel", "target"
+        )
+        if version is not None and version != "deprecated" and cancel:
+            target = version
+        commit = f"refs/tags/{artifact}@{target}^{{commit}}" if target else "HEAD^{commit}"
+        if stage is not None and target is None:  # the version registered at HEAD
+            at_head = repo.git("tag", "--points-at", "HEAD", "--list", f"{artifact}@v*")
+            versions = {t.split("@", 1)[1].split("#")[0] for t in at_head.split() if "!" not in t}
+            assert len(versions) == 1, f"{word}: {len(versions)} versions at HEAD; add ->VERSION"
+            (target,) = versions
+        name = artifact.replace("=", ":")
+        if version == "deprecated":
+            message = f"Deprecating artifact '{name}'"
+        elif version is not None:
+            verb = "Deregistering" if cancel else "Registering"
+            message = f"{verb} artifact {name} version {version}"
+        elif cancel:
+            message = f"Unassigning stage '{stage}' to artifact '{name}' version '{target}'"
+        else:
+            message = f"Assigning stage {stage} to artifact {name} version {target}"
+        times = repo.git(
+            "for-each-ref",
+            "--format=%(taggerdate:unix)",
+            f"refs/tags/{artifact}@*",
+            f"refs/tags/{artifact}#*",
+        ).split()
+        when = max([FIXED_TIME, *(int(t) + 1 for t in times)])
+        repo.git(
+            "tag",
+            "-a",
+            "--cleanup=verbatim",
+            "-m",
+            message,
+            "--end-of-options",
+            tag,
+            repo.git("rev-parse", "--verify", commit).strip(),
+            env={"GIT_COMMITTER_DATE": f"{when} +0000"},
+        )
+    return repo
 
 
 @pytest.fixture

@@ -125,23 +125,15 @@ def bash_complete(
     ours: Path | None = COMPLETION / "git-registry.bash",
     load_git: bool = True,
     env: Mapping[str, str] | None = None,
-    timing: bool = False,
 ) -> list[list[str]]:
     """COMPREPLY for each line, as Git's completion (and ours) fill it.
 
-    With ``ours`` None, our script must be found by bash-completion's loader. With
-    ``timing``, each result is instead the seconds the completion took.
+    With ``ours`` None, our script must be found by bash-completion's loader.
     """
     script = [_BASH_PRELUDE]
     for line in lines:
         words = " ".join(_bash_quote(w) for w in bash_words(line))
-        if timing:
-            script.append(
-                f"__start=$EPOCHREALTIME; __complete {_bash_quote(line)} {words} >/dev/null; "
-                "echo $EPOCHREALTIME $__start; echo @@END@@"
-            )
-        else:
-            script.append(f"__complete {_bash_quote(line)} {words}")
+        script.append(f"__complete {_bash_quote(line)} {words}")
     full_env = {
         **os.environ,
         "BASH_COMPLETION": str(BASH_COMPLETION),
@@ -161,10 +153,7 @@ def bash_complete(
     )
     assert proc.returncode == 0, proc.stderr
     chunks = proc.stdout.split("@@END@@\n")[: len(lines)]
-    results = [[item for item in chunk.split("\n") if item] for chunk in chunks]
-    if timing:
-        return [[str(float(r[0].split()[0]) - float(r[0].split()[1]))] for r in results]
-    return results
+    return [[item for item in chunk.split("\n") if item] for chunk in chunks]
 
 
 def _bash_quote(word: str) -> str:

@@ -12,6 +12,8 @@ import subprocess
 import time
 from pathlib import Path
 
+import pytest
+
 from conftest import Repo, git
 
 FIXED = 1700000000  # the date of every commit and tag in the hermetic environment (conftest)
@@ -326,6 +328,7 @@ def test_keys_equal_only_in_python_are_not_silently_merged(repo: Repo) -> None:
 # -- 6. concurrency and locks -------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_concurrent_delete_and_promote_never_both_land(tmp_path: Path) -> None:
     """Pushes are judged one at a time, so two pushes each fine alone never both land
     when together they break a rule. A push that only deletes tags

@@ -16,6 +16,7 @@ import sys
 import tempfile
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -24,7 +25,7 @@ from git_registry.gitbin import RepoPaths
 from git_registry.repo import Repository
 from git_registry.tagcache import TagCache
 
-from conftest import Repo
+from conftest import Repo, make_registry
 
 MAKE_REPO = Path(__file__).resolve().parents[1] / "bench" / "make_repo.py"
 NO_CACHE = {"GIT_CONFIG_PARAMETERS": "'registry.cache'='false'"}
@@ -38,10 +39,10 @@ def cached_ids(repo: Repo) -> set[str]:
     return set(TagCache.load(str(repo.path / ".git")).entries)
 
 
-def answers(repo: Repo, *, cache: bool = True) -> dict[str, object]:
+def answers(repo: Repo, *, cache: bool = True) -> dict[str, tuple[int, str, str]]:
     """Everything the read commands say about the registry (in-process: each run opens
     the repository, and reads the cache, afresh)."""
-    found: dict[str, object] = {}
+    found: dict[str, tuple[int, str, str]] = {}
     runs = [("show", "--json", "--all"), ("history", "--json"), ("show", "--all")]
     for tag in repo.git("tag", "--list").split():
         runs.append(("check-ref", "--json", tag))
@@ -63,99 +64,104 @@ def assert_same_with_and_without_cache(repo: Repo) -> None:
 
 
 @pytest.fixture
-def registry(repo: Repo) -> Repo:
-    repo.ok("register", "churn", "--version", "v1.0.0")
-    repo.ok("promote", "churn", "prod")
-    repo.commit()
-    repo.ok("register", "churn", "--version", "v1.1.0")
-    repo.ok("promote", "churn", "staging")
-    repo.ok("register", "seg")
-    return repo
+def churn_staged_and_seg(repo: Repo) -> Repo:
+    """churn: v1.0.0 (prod), v1.1.0 (staging); seg: v0.0.1."""
+    return make_registry(
+        repo, "churn@v1.0.0 churn#prod#1 commit churn@v1.1.0 churn#staging#2 seg@v0.0.1"
+    )
 
 
-def test_cache_is_written_once_and_used(registry: Repo) -> None:
-    shutil.rmtree(cache_file(registry).parent)
-    first = registry.ok("show", "--json")
-    assert cache_file(registry).is_file()
-    oids = set(registry.git("for-each-ref", "--format=%(objectname)", "refs/tags").split())
-    assert cached_ids(registry) == oids
-    stat = cache_file(registry).stat()
-    assert registry.ok("show", "--json") == first
-    assert registry.ok("history", "--json")
+def test_cache_is_written_once_and_used(churn_staged_and_seg: Repo) -> None:
+    assert not cache_file(churn_staged_and_seg).parent.exists()  # tags made by git: no cache
+    first = churn_staged_and_seg.ok("show", "--json")
+    assert cache_file(churn_staged_and_seg).is_file()
+    oids = set(
+        churn_staged_and_seg.git("for-each-ref", "--format=%(objectname)", "refs/tags").split()
+    )
+    assert cached_ids(churn_staged_and_seg) == oids
+    stat = cache_file(churn_staged_and_seg).stat()
+    assert churn_staged_and_seg.ok("show", "--json") == first
+    assert churn_staged_and_seg.ok("history", "--json")
     # Nothing changed: nothing written.
-    again = cache_file(registry).stat()
+    again = cache_file(churn_staged_and_seg).stat()
     assert (again.st_ino, again.st_mtime_ns) == (stat.st_ino, stat.st_mtime_ns)
 
 
 def test_turned_off_it_is_neither_read_nor_written(
-    registry: Repo, monkeypatch: pytest.MonkeyPatch
+    churn_staged_and_seg: Repo, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    shutil.rmtree(cache_file(registry).parent)
+    assert not cache_file(churn_staged_and_seg).parent.exists()  # tags made by git: no cache
     monkeypatch.setenv("GIT_CONFIG_PARAMETERS", "'registry.cache'='false'")
-    registry.ok("show")
-    assert not cache_file(registry).exists()
-    registry.git("config", "registry.cache", "no")
+    churn_staged_and_seg.ok("show")
+    assert not cache_file(churn_staged_and_seg).exists()
+    churn_staged_and_seg.git("config", "registry.cache", "no")
     monkeypatch.delenv("GIT_CONFIG_PARAMETERS")
-    registry.ok("show")
-    assert not cache_file(registry).exists()
-    registry.git("config", "registry.cache", "true")
-    registry.ok("show")
-    assert cache_file(registry).is_file()
+    churn_staged_and_seg.ok("show")
+    assert not cache_file(churn_staged_and_seg).exists()
+    churn_staged_and_seg.git("config", "registry.cache", "true")
+    churn_staged_and_seg.ok("show")
+    assert cache_file(churn_staged_and_seg).is_file()
 
 
-def test_tags_changed_behind_its_back(registry: Repo) -> None:
-    assert_same_with_and_without_cache(registry)
-    first = registry.git("rev-parse", "HEAD~1").strip()
+def test_tags_changed_behind_its_back(churn_staged_and_seg: Repo) -> None:
+    assert_same_with_and_without_cache(churn_staged_and_seg)
+    first = churn_staged_and_seg.git("rev-parse", "HEAD~1").strip()
     # Add: a hand-made registration, a lightweight tag, a tag on a tree, a tag of a tag.
-    registry.tag("churn@v1.2.0", "HEAD", "by hand")
-    registry.tag("churn@v1.3.0", "HEAD~1", lightweight=True)
-    registry.tag("seg@v9.0.0", "HEAD^{tree}")
-    registry.tag("inner", first)
-    registry.git("tag", "-a", "-m", "outer", "churn#dev#7", "inner")
-    assert_same_with_and_without_cache(registry)
+    churn_staged_and_seg.tag("churn@v1.2.0", "HEAD", "by hand")
+    churn_staged_and_seg.tag("churn@v1.3.0", "HEAD~1", lightweight=True)
+    churn_staged_and_seg.tag("seg@v9.0.0", "HEAD^{tree}")
+    churn_staged_and_seg.tag("inner", first)
+    churn_staged_and_seg.git("tag", "-a", "-m", "outer", "churn#dev#7", "inner")
+    assert_same_with_and_without_cache(churn_staged_and_seg)
     # Re-point: the same names, other objects.
-    registry.git("tag", "-f", "-a", "-m", "moved", "churn@v1.2.0", first)
-    registry.git("tag", "-f", "churn#prod#1", "HEAD")  # now lightweight
-    inner = registry.git("rev-parse", "churn@v1.1.0").strip()
-    registry.git("update-ref", "refs/tags/churn#staging#2", inner)  # a copy of another tag
-    assert_same_with_and_without_cache(registry)
+    churn_staged_and_seg.git("tag", "-f", "-a", "-m", "moved", "churn@v1.2.0", first)
+    churn_staged_and_seg.git("tag", "-f", "churn#prod#1", "HEAD")  # now lightweight
+    inner = churn_staged_and_seg.git("rev-parse", "churn@v1.1.0").strip()
+    churn_staged_and_seg.git(
+        "update-ref", "refs/tags/churn#staging#2", inner
+    )  # a copy of another tag
+    assert_same_with_and_without_cache(churn_staged_and_seg)
     # Delete, then pack every ref, then delete a packed one.
-    registry.git("tag", "-d", "churn@v1.0.0", "inner")
-    registry.git("pack-refs", "--all")
-    assert not (registry.path / ".git" / "refs" / "tags" / "churn@v1.1.0").exists()
-    assert_same_with_and_without_cache(registry)
-    registry.git("tag", "-d", "seg@v0.0.1")
-    registry.git(
-        "update-ref", "refs/tags/churn@v1.1.0", registry.git("rev-parse", "seg@v9.0.0").strip()
+    churn_staged_and_seg.git("tag", "-d", "churn@v1.0.0", "inner")
+    churn_staged_and_seg.git("pack-refs", "--all")
+    assert not (churn_staged_and_seg.path / ".git" / "refs" / "tags" / "churn@v1.1.0").exists()
+    assert_same_with_and_without_cache(churn_staged_and_seg)
+    churn_staged_and_seg.git("tag", "-d", "seg@v0.0.1")
+    churn_staged_and_seg.git(
+        "update-ref",
+        "refs/tags/churn@v1.1.0",
+        churn_staged_and_seg.git("rev-parse", "seg@v9.0.0").strip(),
     )
-    assert_same_with_and_without_cache(registry)
+    assert_same_with_and_without_cache(churn_staged_and_seg)
     # Writes of our own, with the cache holding the old objects (on a new commit: HEAD
     # carries hand-made stage tags dated before any registration there could be).
-    registry.commit()
-    registry.ok("register", "churn", "--version", "v2.0.0")
-    registry.ok("deprecate", "seg", "--force")
-    assert_same_with_and_without_cache(registry)
+    churn_staged_and_seg.commit()
+    churn_staged_and_seg.ok("register", "churn", "--version", "v2.0.0")
+    churn_staged_and_seg.ok("deprecate", "seg", "--force")
+    assert_same_with_and_without_cache(churn_staged_and_seg)
     # The cache forgets tags that are gone once it is next written.
-    registry.tag("late@v0.0.1")
-    registry.ok("show")
-    live = set(registry.git("for-each-ref", "--format=%(objectname)", "refs/tags").split())
-    assert cached_ids(registry) == live
+    churn_staged_and_seg.tag("late@v0.0.1")
+    churn_staged_and_seg.ok("show")
+    live = set(
+        churn_staged_and_seg.git("for-each-ref", "--format=%(objectname)", "refs/tags").split()
+    )
+    assert cached_ids(churn_staged_and_seg) == live
 
 
-def test_a_missing_object_is_not_cached(registry: Repo) -> None:
+def test_a_missing_object_is_not_cached(churn_staged_and_seg: Repo) -> None:
     """A ref whose object is missing is reported; once the object arrives, it is used."""
-    registry.tag("churn@v3.0.0", "HEAD", "arrives late")
-    oid = registry.git("rev-parse", "churn@v3.0.0").strip()
-    loose = registry.path / ".git" / "objects" / oid[:2] / oid[2:]
+    churn_staged_and_seg.tag("churn@v3.0.0", "HEAD", "arrives late")
+    oid = churn_staged_and_seg.git("rev-parse", "churn@v3.0.0").strip()
+    loose = churn_staged_and_seg.path / ".git" / "objects" / oid[:2] / oid[2:]
     data = loose.read_bytes()
     loose.unlink()
-    result = registry.run("check-ref", "churn@v3.0.0")
+    result = churn_staged_and_seg.run("check-ref", "churn@v3.0.0")
     assert result.code == 1
     assert f"object {oid} is missing" in result.out + result.err
-    assert oid not in cached_ids(registry)
+    assert oid not in cached_ids(churn_staged_and_seg)
     loose.write_bytes(data)
-    assert registry.ok("check-ref", "churn@v3.0.0").startswith("churn@v3.0.0: ")
-    assert oid in cached_ids(registry)
+    assert churn_staged_and_seg.ok("check-ref", "churn@v3.0.0").startswith("churn@v3.0.0: ")
+    assert oid in cached_ids(churn_staged_and_seg)
 
 
 def _file(
@@ -197,7 +203,7 @@ def _parts(good: bytes) -> list[bytes]:
 def _corruptions(good: bytes) -> dict[str, bytes | None]:
     import marshal
 
-    def dump(columns: list[tuple[object, ...]]) -> list[bytes]:
+    def dump(columns: list[Any]) -> list[bytes]:
         return [marshal.dumps(column, 4) for column in columns]
 
     parts = _parts(good)
@@ -267,10 +273,10 @@ def _corruptions(good: bytes) -> dict[str, bytes | None]:
         "shuffled",
     ],
 )
-def test_a_corrupt_cache_is_ignored_and_rebuilt(registry: Repo, kind: str) -> None:
-    expected = answers(registry, cache=False)
-    registry.ok("show")
-    path = cache_file(registry)
+def test_a_corrupt_cache_is_ignored_and_rebuilt(churn_staged_and_seg: Repo, kind: str) -> None:
+    expected = answers(churn_staged_and_seg, cache=False)
+    churn_staged_and_seg.ok("show")
+    path = cache_file(churn_staged_and_seg)
     bad = _corruptions(path.read_bytes())[kind]
     path.unlink()
     if bad is None:
@@ -278,24 +284,24 @@ def test_a_corrupt_cache_is_ignored_and_rebuilt(registry: Repo, kind: str) -> No
         (path / "file").write_text("in the way")
     else:
         path.write_bytes(bad)
-    found = answers(registry)
+    found = answers(churn_staged_and_seg)
     if kind == "shuffled":
         assert all(code in (0, 1) for code, _out, _err in found.values())
         return
     assert found == expected
     if bad is None:
         assert path.is_dir()  # left alone; every run reads the objects again
-        assert answers(registry) == expected
+        assert answers(churn_staged_and_seg) == expected
     else:
-        assert len(cached_ids(registry)) == len(registry.tags())  # rebuilt
+        assert len(cached_ids(churn_staged_and_seg)) == len(churn_staged_and_seg.tags())  # rebuilt
 
 
-def test_a_cache_from_the_future_is_not_trusted_blindly(registry: Repo) -> None:
+def test_a_cache_from_the_future_is_not_trusted_blindly(churn_staged_and_seg: Repo) -> None:
     """A well-formed file of another version is ignored even if its entries look right."""
-    registry.ok("show")
-    path = cache_file(registry)
+    churn_staged_and_seg.ok("show")
+    path = cache_file(churn_staged_and_seg)
     path.write_bytes(_file(_parts(path.read_bytes()), version="999.0.0"))
-    assert cached_ids(registry) == set()
+    assert cached_ids(churn_staged_and_seg) == set()
 
 
 WRITER = textwrap.dedent(
@@ -316,9 +322,10 @@ WRITER = textwrap.dedent(
 )
 
 
-def test_two_processes_writing_at_once(registry: Repo) -> None:
-    registry.ok("show")
-    common = str(registry.path / ".git")
+@pytest.mark.slow
+def test_two_processes_writing_at_once(churn_staged_and_seg: Repo) -> None:
+    churn_staged_and_seg.ok("show")
+    common = str(churn_staged_and_seg.path / ".git")
     procs = [
         subprocess.Popen([sys.executable, "-c", WRITER, common, who], stderr=subprocess.PIPE)
         for who in ("a", "b")
@@ -334,11 +341,14 @@ def test_two_processes_writing_at_once(registry: Repo) -> None:
         "W b",
         "Cy Committer",
     }
-    leftovers = [p for p in os.listdir(os.path.dirname(cache_file(registry))) if "tmp" in p]
+    leftovers = [
+        p for p in os.listdir(os.path.dirname(cache_file(churn_staged_and_seg))) if "tmp" in p
+    ]
     assert leftovers == []
-    assert_same_with_and_without_cache(registry)
+    assert_same_with_and_without_cache(churn_staged_and_seg)
 
 
+@pytest.mark.slow
 def test_two_commands_at_once_on_a_generated_repository(tmp_path: Path) -> None:
     repo = _generated(tmp_path)
     procs = [
@@ -359,17 +369,17 @@ def test_two_commands_at_once_on_a_generated_repository(tmp_path: Path) -> None:
     assert len(cached_ids(repo)) == len(repo.tags())
 
 
-def test_a_git_directory_we_cannot_write_to(registry: Repo) -> None:
+def test_a_git_directory_we_cannot_write_to(churn_staged_and_seg: Repo) -> None:
     """Where the cache's folder cannot be created, commands work and write nothing.
 
     (A file named ``registry`` in its place: this works even as root, for whom
     file modes do not stop writes.)
     """
-    expected = answers(registry, cache=False)
-    shutil.rmtree(cache_file(registry).parent)
-    (registry.path / ".git" / tagcache.CACHE_DIR).write_text("not a folder")
-    assert answers(registry) == expected
-    assert (registry.path / ".git" / tagcache.CACHE_DIR).read_text() == "not a folder"
+    expected = answers(churn_staged_and_seg, cache=False)
+    assert not cache_file(churn_staged_and_seg).parent.exists()  # tags made by git: no cache
+    (churn_staged_and_seg.path / ".git" / tagcache.CACHE_DIR).write_text("not a folder")
+    assert answers(churn_staged_and_seg) == expected
+    assert (churn_staged_and_seg.path / ".git" / tagcache.CACHE_DIR).read_text() == "not a folder"
 
 
 @pytest.mark.skipif(
@@ -377,26 +387,26 @@ def test_a_git_directory_we_cannot_write_to(registry: Repo) -> None:
     reason="root ignores file modes, so chmod cannot make .git read-only "
     "(test_a_git_directory_another_user_cannot_write covers it as root)",
 )
-def test_a_read_only_git_directory(registry: Repo) -> None:
-    expected = answers(registry, cache=False)
-    git_dir = registry.path / ".git"
+def test_a_read_only_git_directory(churn_staged_and_seg: Repo) -> None:
+    expected = answers(churn_staged_and_seg, cache=False)
+    git_dir = churn_staged_and_seg.path / ".git"
     modes = {}
     for path in [git_dir, *git_dir.rglob("*")]:
         if path.is_dir():
             modes[path] = path.stat().st_mode
             path.chmod(modes[path] & ~0o222)
     try:
-        assert answers(registry) == expected
-        assert not cache_file(registry).exists()
+        assert answers(churn_staged_and_seg) == expected
+        assert not cache_file(churn_staged_and_seg).exists()
     finally:
         for path, mode in modes.items():
             path.chmod(mode)
     # A cache written before the Git directory became read-only is still read.
-    registry.ok("show")
+    churn_staged_and_seg.ok("show")
     for path in modes:
         path.chmod(modes[path] & ~0o222)
     try:
-        assert answers(registry) == expected
+        assert answers(churn_staged_and_seg) == expected
     finally:
         for path, mode in modes.items():
             path.chmod(mode)
@@ -427,15 +437,15 @@ def _as_nobody(repo: Path, *args: str, cache: bool = True) -> tuple[int, str, st
     reason="needs root and setpriv to run as another user (test_a_read_only_git_directory "
     "covers it for other users)",
 )
-def test_a_git_directory_another_user_cannot_write(registry: Repo) -> None:
+def test_a_git_directory_another_user_cannot_write(churn_staged_and_seg: Repo) -> None:
     """As root (CI), run the commands as nobody in a copy of the repository that nobody
     can read but not write: the answers are the same and no cache appears."""
-    shutil.rmtree(cache_file(registry).parent, ignore_errors=True)
+    shutil.rmtree(cache_file(churn_staged_and_seg).parent, ignore_errors=True)
     top = Path(tempfile.mkdtemp(prefix="registry-ro-", dir="/tmp"))
     try:
         top.chmod(0o755)
         copy = top / "repo"
-        shutil.copytree(registry.path, copy, symlinks=True)
+        shutil.copytree(churn_staged_and_seg.path, copy, symlinks=True)
         for path in [copy, *copy.rglob("*")]:
             path.chmod(0o755 if path.is_dir() else 0o644)
         probe = _as_nobody(copy, "--version")
@@ -446,7 +456,7 @@ def test_a_git_directory_another_user_cannot_write(registry: Repo) -> None:
             expected = _as_nobody(copy, *args, cache=False)
             assert expected[0] == 0, expected
             assert _as_nobody(copy, *args) == expected
-            assert registry.run(*args).out == expected[1]
+            assert churn_staged_and_seg.run(*args).out == expected[1]
         assert not (copy / ".git" / tagcache.CACHE_DIR).exists()
     finally:
         shutil.rmtree(top, ignore_errors=True)
@@ -468,6 +478,7 @@ def _generated(tmp_path: Path) -> Repo:
     return Repo(out)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("refs", ["loose", "packed"])
 def test_same_answers_with_and_without_cache_on_a_generated_repository(
     tmp_path: Path, refs: str

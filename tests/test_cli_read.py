@@ -6,36 +6,40 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
-from conftest import Repo
+from conftest import Repo, make_registry
 
 
 @pytest.fixture
-def registry(repo: Repo) -> Repo:
+def churn_staged_seg_deprecated(repo: Repo) -> Repo:
     """churn: v1.0.0 (prod), v1.1.0 (staging), v2.0.0-rc.1 (dev); seg: v0.1.0, deprecated."""
-    repo.ok("register", "churn", "--version", "v1.0.0")
-    repo.ok("promote", "churn", "prod")
-    repo.commit()
-    repo.ok("register", "churn", "--version", "v1.1.0")
-    repo.ok("promote", "churn", "staging")
-    repo.commit()
-    repo.ok("register", "churn", "--version", "v2.0.0-rc.1")
-    repo.ok("promote", "churn@v2.0.0-rc.1", "dev")
-    repo.ok("register", "seg", "--version", "v0.1.0")
-    repo.ok("deprecate", "seg")
-    return repo
+    return make_registry(
+        repo,
+        """
+        churn@v1.0.0  churn#prod#1  commit
+        churn@v1.1.0  churn#staging#2  commit
+        churn@v2.0.0-rc.1  churn#dev#3  seg@v0.1.0  seg@deprecated
+        """,
+    )
 
 
-def test_show_registry_table(registry: Repo) -> None:
-    out = registry.ok("show")
+def test_show_registry_table(churn_staged_seg_deprecated: Repo) -> None:
+    out = churn_staged_seg_deprecated.ok("show")
     lines = out.splitlines()
     assert lines[0].split() == ["name", "latest", "#prod", "#staging", "#dev"]
     # latest is the highest SemVer: v2.0.0-rc.1 is a prerelease of 2.0.0, above v1.1.0.
     assert lines[1].split() == ["churn", "v2.0.0-rc.1", "v1.0.0", "v1.1.0", "v2.0.0-rc.1"]
     assert len(lines) == 2  # seg is deprecated
-    assert registry.ok("show", "--all").splitlines()[2].split() == ["seg", "v0.1.0", "-", "-", "-"]
+    assert churn_staged_seg_deprecated.ok("show", "--all").splitlines()[2].split() == [
+        "seg",
+        "v0.1.0",
+        "-",
+        "-",
+        "-",
+    ]
 
 
 def test_show_never_truncates_versions(repo: Repo) -> None:
@@ -46,8 +50,8 @@ def test_show_never_truncates_versions(repo: Repo) -> None:
     assert "a-very-long-artifact-name-indeed" in out
 
 
-def test_show_json_schema(registry: Repo) -> None:
-    doc = json.loads(registry.ok("show", "--json"))
+def test_show_json_schema(churn_staged_seg_deprecated: Repo) -> None:
+    doc = json.loads(churn_staged_seg_deprecated.ok("show", "--json"))
     assert set(doc) == {"artifacts", "stages", "warnings"}
     assert [a["name"] for a in doc["artifacts"]] == ["churn"]
     churn = doc["artifacts"][0]
@@ -63,32 +67,39 @@ def test_show_json_schema(registry: Repo) -> None:
     assert set(churn["stages"]) == {"prod", "staging", "dev"}
     assert doc["stages"] == ["prod", "staging", "dev"]
     assert doc["warnings"] == []
-    all_doc = json.loads(registry.ok("show", "--json", "--all"))
+    all_doc = json.loads(churn_staged_seg_deprecated.ok("show", "--json", "--all"))
     assert [a["name"] for a in all_doc["artifacts"]] == ["churn", "seg"]
     assert all_doc["artifacts"][1]["deprecated"] is True
 
 
-def test_show_artifact_versions(registry: Repo) -> None:
-    lines = registry.ok("show", "churn").splitlines()
+def test_show_artifact_versions(churn_staged_seg_deprecated: Repo) -> None:
+    lines = churn_staged_seg_deprecated.ok("show", "churn").splitlines()
     assert lines[0].split() == ["version", "stages", "commit", "registered", "by", "tag"]
     assert [line.split()[0] for line in lines[1:]] == ["v2.0.0-rc.1", "v1.1.0", "v1.0.0"]
     assert lines[3].split()[1] == "prod"
-    doc = json.loads(registry.ok("show", "churn", "--json"))
+    doc = json.loads(churn_staged_seg_deprecated.ok("show", "churn", "--json"))
     assert [v["version"] for v in doc["versions"]] == ["v2.0.0-rc.1", "v1.1.0", "v1.0.0"]
     assert doc["versions"][2]["stages"] == ["prod"]
     assert doc["versions"][2]["tag"] == "churn@v1.0.0"
     assert doc["versions"][2]["message"] == "Registering artifact churn version v1.0.0"
-    assert registry.ok("show", "churn", "--version").split() == ["v2.0.0-rc.1", "v1.1.0", "v1.0.0"]
+    assert churn_staged_seg_deprecated.ok("show", "churn", "--version").split() == [
+        "v2.0.0-rc.1",
+        "v1.1.0",
+        "v1.0.0",
+    ]
 
 
-def test_show_selectors_and_values(registry: Repo) -> None:
-    tags = registry.tags()
-    assert registry.ok("show", "churn@latest", "--version") == "v2.0.0-rc.1\n"
-    assert registry.ok("show", "churn#prod", "--version") == "v1.0.0\n"
-    assert registry.ok("show", "churn#prod", "--ref") == "churn#prod#1\n"
-    assert registry.ok("show", "churn@v1.1.0", "--ref") == "churn@v1.1.0\n"
-    assert registry.ok("show", "churn@v1.1.0", "--commit") == tags["churn@v1.1.0"] + "\n"
-    doc = json.loads(registry.ok("show", "churn#staging", "--json"))
+def test_show_selectors_and_values(churn_staged_seg_deprecated: Repo) -> None:
+    tags = churn_staged_seg_deprecated.tags()
+    assert churn_staged_seg_deprecated.ok("show", "churn@latest", "--version") == "v2.0.0-rc.1\n"
+    assert churn_staged_seg_deprecated.ok("show", "churn#prod", "--version") == "v1.0.0\n"
+    assert churn_staged_seg_deprecated.ok("show", "churn#prod", "--ref") == "churn#prod#1\n"
+    assert churn_staged_seg_deprecated.ok("show", "churn@v1.1.0", "--ref") == "churn@v1.1.0\n"
+    assert (
+        churn_staged_seg_deprecated.ok("show", "churn@v1.1.0", "--commit")
+        == tags["churn@v1.1.0"] + "\n"
+    )
+    doc = json.loads(churn_staged_seg_deprecated.ok("show", "churn#staging", "--json"))
     assert doc["version"] == "v1.1.0"
     assert doc["assignment"]["tag"] == "churn#staging#2"
 
@@ -109,16 +120,16 @@ def test_show_all_versions_in_stage(repo: Repo) -> None:
     ]
 
 
-def test_show_deregistered_with_all(registry: Repo) -> None:
-    registry.ok("deregister", "churn@v1.1.0")
-    assert "v1.1.0" not in registry.ok("show", "churn")
-    out = registry.ok("show", "churn", "--all")
+def test_show_deregistered_with_all(churn_staged_seg_deprecated: Repo) -> None:
+    churn_staged_seg_deprecated.ok("deregister", "churn@v1.1.0")
+    assert "v1.1.0" not in churn_staged_seg_deprecated.ok("show", "churn")
+    out = churn_staged_seg_deprecated.ok("show", "churn", "--all")
     assert "deregistered" in out and "v1.1.0" in out
-    result = registry.run("show", "churn@v1.1.0")
+    result = churn_staged_seg_deprecated.run("show", "churn@v1.1.0")
     assert result.code == 1 and "no active version v1.1.0" in result.err
 
 
-def test_lookups_that_find_nothing_exit_1(registry: Repo) -> None:
+def test_lookups_that_find_nothing_exit_1(churn_staged_seg_deprecated: Repo) -> None:
     for args, message in [
         (["show", "nosuch"], "unknown artifact 'nosuch'"),
         (["show", "churn#qa"], "no version of churn is in stage 'qa'"),
@@ -130,33 +141,33 @@ def test_lookups_that_find_nothing_exit_1(registry: Repo) -> None:
         (["check-ref", "release-1.0"], "'release-1.0' is not a registry tag"),
         (["check-ref", "churn@v7.0.0"], "there is no tag 'churn@v7.0.0'"),
     ]:
-        result = registry.run(*args)
+        result = churn_staged_seg_deprecated.run(*args)
         assert result.code == 1, (args, result)
         assert message in result.err, (args, result.err)
         assert result.out == ""
 
 
-def test_show_deprecated_artifact_by_name_warns(registry: Repo) -> None:
-    result = registry.run("show", "seg")
+def test_show_deprecated_artifact_by_name_warns(churn_staged_seg_deprecated: Repo) -> None:
+    result = churn_staged_seg_deprecated.run("show", "seg")
     assert result.code == 0
     assert "v0.1.0" in result.out
     assert "warning: seg is deprecated (tag seg@deprecated)" in result.err
 
 
-def test_which_and_latest(registry: Repo) -> None:
-    assert registry.ok("which", "churn", "prod") == "v1.0.0\n"
-    assert registry.ok("which", "churn", "prod", "--ref") == "churn#prod#1\n"
-    assert registry.ok("latest", "churn") == "v2.0.0-rc.1\n"
-    assert registry.ok("latest", "churn", "--ref") == "churn@v2.0.0-rc.1\n"
-    doc = json.loads(registry.ok("which", "churn", "staging", "--json"))
+def test_which_and_latest(churn_staged_seg_deprecated: Repo) -> None:
+    assert churn_staged_seg_deprecated.ok("which", "churn", "prod") == "v1.0.0\n"
+    assert churn_staged_seg_deprecated.ok("which", "churn", "prod", "--ref") == "churn#prod#1\n"
+    assert churn_staged_seg_deprecated.ok("latest", "churn") == "v2.0.0-rc.1\n"
+    assert churn_staged_seg_deprecated.ok("latest", "churn", "--ref") == "churn@v2.0.0-rc.1\n"
+    doc = json.loads(churn_staged_seg_deprecated.ok("which", "churn", "staging", "--json"))
     assert doc["artifact"] == "churn" and doc["stage"] == "staging"
     assert doc["version"] == "v1.1.0" and doc["tag"] == "churn#staging#2"
-    latest = json.loads(registry.ok("latest", "churn", "--json"))
+    latest = json.loads(churn_staged_seg_deprecated.ok("latest", "churn", "--json"))
     assert latest["version"] == "v2.0.0-rc.1" and latest["active"] is True
 
 
-def test_history(registry: Repo) -> None:
-    lines = registry.ok("history", "churn").splitlines()
+def test_history(churn_staged_seg_deprecated: Repo) -> None:
+    lines = churn_staged_seg_deprecated.ok("history", "churn").splitlines()
     assert lines[0].split() == [
         "time",
         "artifact",
@@ -171,7 +182,7 @@ def test_history(registry: Repo) -> None:
     assert lines[1].split()[3:6] == ["churn", "assignment", "v2.0.0-rc.1"]
     assert lines[-1].split()[3:6] == ["churn", "registration", "v1.0.0"]
     assert len(lines) == 7
-    doc = json.loads(registry.ok("history", "--json"))
+    doc = json.loads(churn_staged_seg_deprecated.ok("history", "--json"))
     events = doc["events"]
     assert len(events) == 8
     times = [e["unix_time"] for e in events]
@@ -186,24 +197,26 @@ def test_history(registry: Repo) -> None:
         "version": "v1.0.0",
         "stage": None,
         "counter": None,
-        "commit": registry.tags()["churn@v1.0.0"],
-        "tag_object": registry.git("rev-parse", "churn@v1.0.0").strip(),
+        "commit": churn_staged_seg_deprecated.tags()["churn@v1.0.0"],
+        "tag_object": churn_staged_seg_deprecated.git("rev-parse", "churn@v1.0.0").strip(),
         "timestamp": "2023-11-14T22:13:20+00:00",
         "unix_time": 1700000000,
         "tagger": {"name": "Cy Committer", "email": "cy@example.com"},
         "message": "Registering artifact churn version v1.0.0",
     }
-    ascending = json.loads(registry.ok("history", "--json", "--ascending"))["events"]
+    ascending = json.loads(churn_staged_seg_deprecated.ok("history", "--json", "--ascending"))[
+        "events"
+    ]
     assert ascending == list(reversed(events))
 
 
-def test_check_ref(registry: Repo) -> None:
-    out = registry.ok("check-ref", "refs/tags/churn#prod#1")
-    commit = registry.tags()["churn@v1.0.0"]
+def test_check_ref(churn_staged_seg_deprecated: Repo) -> None:
+    out = churn_staged_seg_deprecated.ok("check-ref", "refs/tags/churn#prod#1")
+    commit = churn_staged_seg_deprecated.tags()["churn@v1.0.0"]
     assert out == f"churn#prod#1: assigns stage prod to churn v1.0.0 at commit {commit[:7]}\n"
-    doc = json.loads(registry.ok("check-ref", "churn@v1.1.0", "--json"))
+    doc = json.loads(churn_staged_seg_deprecated.ok("check-ref", "churn@v1.1.0", "--json"))
     assert doc["event"] == "registration" and doc["version"] == "v1.1.0"
-    result = registry.run("check-ref", "refs/heads/main")
+    result = churn_staged_seg_deprecated.run("check-ref", "refs/heads/main")
     assert result.code == 1 and "is not a tag" in result.err
 
 
@@ -214,10 +227,12 @@ def test_check_ref_lightweight_tag(repo: Repo) -> None:
     assert "lightweight tag ignored" in result.err
 
 
-def test_stages_lists_every_stage_ever_used(registry: Repo) -> None:
-    registry.ok("unassign", "churn", "dev")
-    assert registry.ok("stages") == "prod\nstaging\ndev\n"
-    assert json.loads(registry.ok("stages", "--json")) == {"stages": ["prod", "staging", "dev"]}
+def test_stages_lists_every_stage_ever_used(churn_staged_seg_deprecated: Repo) -> None:
+    churn_staged_seg_deprecated.ok("unassign", "churn", "dev")
+    assert churn_staged_seg_deprecated.ok("stages") == "prod\nstaging\ndev\n"
+    assert json.loads(churn_staged_seg_deprecated.ok("stages", "--json")) == {
+        "stages": ["prod", "staging", "dev"]
+    }
 
 
 def test_empty_registry(repo: Repo) -> None:
@@ -232,15 +247,19 @@ def test_empty_registry(repo: Repo) -> None:
     }
 
 
-def test_bad_tags_are_isolated(registry: Repo) -> None:
+def test_bad_tags_are_isolated(churn_staged_seg_deprecated: Repo) -> None:
     """One bad tag never breaks the rest: a warning on stderr, JSON on stdout stays clean."""
-    tree = registry.git("rev-parse", "HEAD^{tree}").strip()
-    registry.git("tag", "-a", "-m", "on a tree", "churn@v5.0.0", tree)
-    registry.tag("churn@v6.0.0", lightweight=True)
-    registry.tag("churn@v1.0.0#9", "HEAD", "second commit for v1.0.0")  # v1.0.0 is elsewhere
-    registry.tag("churn#prod#20", registry.commit(), "assignment without a version")
-    registry.tag("release-1.0")  # not a registry tag at all: silently ignored
-    result = registry.run("show", "--json")
+    tree = churn_staged_seg_deprecated.git("rev-parse", "HEAD^{tree}").strip()
+    churn_staged_seg_deprecated.git("tag", "-a", "-m", "on a tree", "churn@v5.0.0", tree)
+    churn_staged_seg_deprecated.tag("churn@v6.0.0", lightweight=True)
+    churn_staged_seg_deprecated.tag(
+        "churn@v1.0.0#9", "HEAD", "second commit for v1.0.0"
+    )  # v1.0.0 is elsewhere
+    churn_staged_seg_deprecated.tag(
+        "churn#prod#20", churn_staged_seg_deprecated.commit(), "assignment without a version"
+    )
+    churn_staged_seg_deprecated.tag("release-1.0")  # not a registry tag at all: silently ignored
+    result = churn_staged_seg_deprecated.run("show", "--json")
     assert result.code == 0
     doc = json.loads(result.out)
     churn = doc["artifacts"][0]
@@ -255,26 +274,26 @@ def test_bad_tags_are_isolated(registry: Repo) -> None:
     assert any("churn#prod#20: points at commit" in w for w in warnings)
     assert len(doc["warnings"]) == 4
     # Other artifacts are not bothered by churn's problems.
-    registry.ok("register", "other")
-    other = registry.run("show", "other")
+    churn_staged_seg_deprecated.ok("register", "other")
+    other = churn_staged_seg_deprecated.run("show", "other")
     assert other.code == 0 and other.err == ""
     # The counter still sees every tag, bad ones included.
-    registry.ok("promote", "churn", "qa")
-    assert "churn#qa#21" in registry.tags()
+    churn_staged_seg_deprecated.ok("promote", "churn", "qa")
+    assert "churn#qa#21" in churn_staged_seg_deprecated.tags()
 
 
-def test_missing_tag_object_is_isolated(registry: Repo) -> None:
-    ref = registry.path / ".git" / "refs" / "tags" / "churn@v3.0.0"
+def test_missing_tag_object_is_isolated(churn_staged_seg_deprecated: Repo) -> None:
+    ref = churn_staged_seg_deprecated.path / ".git" / "refs" / "tags" / "churn@v3.0.0"
     ref.write_text("1234567890123456789012345678901234567890\n")
-    result = registry.run("show")
+    result = churn_staged_seg_deprecated.run("show")
     assert result.code == 0
     assert "churn" in result.out
     assert "churn@v3.0.0: object 1234567890123456789012345678901234567890 is missing" in result.err
 
 
-def test_packed_refs_and_nested_tags(registry: Repo) -> None:
-    registry.git("pack-refs", "--all")
-    registry.git(
+def test_packed_refs_and_nested_tags(churn_staged_seg_deprecated: Repo) -> None:
+    churn_staged_seg_deprecated.git("pack-refs", "--all")
+    churn_staged_seg_deprecated.git(
         "tag",
         "-a",
         "-m",
@@ -283,17 +302,24 @@ def test_packed_refs_and_nested_tags(registry: Repo) -> None:
         "churn@v1.1.0",
         env={"GIT_COMMITTER_DATE": "1750000000 +0000"},
     )
-    assert registry.ok("which", "churn", "prod") == "v1.1.0\n"
-    assert registry.ok("show", "--json") == registry.ok("show", "--json")  # stable
+    assert churn_staged_seg_deprecated.ok("which", "churn", "prod") == "v1.1.0\n"
+    assert churn_staged_seg_deprecated.ok("show", "--json") == churn_staged_seg_deprecated.ok(
+        "show", "--json"
+    )  # stable
 
 
-def test_works_from_subdirectory_and_bare_clone(registry: Repo, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    sub = registry.path / "deep" / "er"
+def test_works_from_subdirectory_and_bare_clone(
+    churn_staged_seg_deprecated: Repo, tmp_path: Path
+) -> None:
+    sub = churn_staged_seg_deprecated.path / "deep" / "er"
     sub.mkdir(parents=True)
-    assert registry.run("latest", "churn", cwd=sub).out == "v2.0.0-rc.1\n"
+    assert churn_staged_seg_deprecated.run("latest", "churn", cwd=sub).out == "v2.0.0-rc.1\n"
     bare = tmp_path / "bare.git"
-    subprocess.run(["git", "clone", "-q", "--bare", str(registry.path), str(bare)], check=True)
-    result = registry.run("show", "--json", cwd=bare)
+    subprocess.run(
+        ["git", "clone", "-q", "--bare", str(churn_staged_seg_deprecated.path), str(bare)],
+        check=True,
+    )
+    result = churn_staged_seg_deprecated.run("show", "--json", cwd=bare)
     assert result.code == 0
     assert json.loads(result.out)["artifacts"][0]["latest"] == "v2.0.0-rc.1"
 
@@ -301,25 +327,25 @@ def test_works_from_subdirectory_and_bare_clone(registry: Repo, tmp_path) -> Non
 # -- output conventions ---------------------------------------------------------------
 
 
-def test_color_follows_option_env_and_config(registry: Repo) -> None:
-    assert "\x1b[" not in registry.ok("show")
-    assert "\x1b[" in registry.ok("--color", "show")
-    assert "\x1b[" in registry.ok("--color=always", "show")
-    assert "\x1b[" not in registry.ok("--no-color", "show")
-    assert "\x1b[" in registry.ok("show", "--color")
-    assert "\x1b[" not in registry.ok("--color", "show", "--color=never")
-    registry.git("config", "color.ui", "always")
-    assert "\x1b[" in registry.ok("show")
-    assert "\x1b[" not in registry.ok("show", "--json")
-    registry.git("config", "color.registry", "never")
-    assert "\x1b[" not in registry.ok("show")
+def test_color_follows_option_env_and_config(churn_staged_seg_deprecated: Repo) -> None:
+    assert "\x1b[" not in churn_staged_seg_deprecated.ok("show")
+    assert "\x1b[" in churn_staged_seg_deprecated.ok("--color", "show")
+    assert "\x1b[" in churn_staged_seg_deprecated.ok("--color=always", "show")
+    assert "\x1b[" not in churn_staged_seg_deprecated.ok("--no-color", "show")
+    assert "\x1b[" in churn_staged_seg_deprecated.ok("show", "--color")
+    assert "\x1b[" not in churn_staged_seg_deprecated.ok("--color", "show", "--color=never")
+    churn_staged_seg_deprecated.git("config", "color.ui", "always")
+    assert "\x1b[" in churn_staged_seg_deprecated.ok("show")
+    assert "\x1b[" not in churn_staged_seg_deprecated.ok("show", "--json")
+    churn_staged_seg_deprecated.git("config", "color.registry", "never")
+    assert "\x1b[" not in churn_staged_seg_deprecated.ok("show")
 
 
-def test_no_color_env(registry: Repo, monkeypatch: pytest.MonkeyPatch) -> None:
-    registry.git("config", "color.ui", "always")
+def test_no_color_env(churn_staged_seg_deprecated: Repo, monkeypatch: pytest.MonkeyPatch) -> None:
+    churn_staged_seg_deprecated.git("config", "color.ui", "always")
     monkeypatch.setenv("NO_COLOR", "1")
-    assert "\x1b[" not in registry.ok("show")
-    assert "\x1b[" in registry.ok("--color=always", "show")
+    assert "\x1b[" not in churn_staged_seg_deprecated.ok("show")
+    assert "\x1b[" in churn_staged_seg_deprecated.ok("--color=always", "show")
 
 
 def test_help_and_usage_errors(repo: Repo) -> None:
@@ -335,10 +361,10 @@ def test_help_and_usage_errors(repo: Repo) -> None:
     assert result.code == 129 and "--ref needs an artifact" in result.err
 
 
-def test_python_m_entry_point(registry: Repo) -> None:
+def test_python_m_entry_point(churn_staged_seg_deprecated: Repo) -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "git_registry", "latest", "churn"],
-        cwd=registry.path,
+        cwd=churn_staged_seg_deprecated.path,
         capture_output=True,
         text=True,
         env=os.environ.copy(),
@@ -346,13 +372,13 @@ def test_python_m_entry_point(registry: Repo) -> None:
     assert proc.returncode == 0 and proc.stdout == "v2.0.0-rc.1\n"
 
 
-def test_piped_output_closed_early(registry: Repo) -> None:
+def test_piped_output_closed_early(churn_staged_seg_deprecated: Repo) -> None:
     for i in range(40):
-        registry.ok("register", f"model-{i:02d}")
+        churn_staged_seg_deprecated.ok("register", f"model-{i:02d}")
     proc = subprocess.run(
         "git registry show | head -n 1",
         shell=True,
-        cwd=registry.path,
+        cwd=churn_staged_seg_deprecated.path,
         capture_output=True,
         text=True,
     )

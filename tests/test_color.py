@@ -19,16 +19,15 @@ import pytest
 
 from git_registry.cli import main
 
-from conftest import Repo, Result
+from conftest import Repo, Result, make_registry
 
 ESC = "\x1b["
 
 
 @pytest.fixture
-def registry(repo: Repo) -> Repo:
-    repo.ok("register", "churn")
-    repo.ok("promote", "churn", "prod")
-    return repo
+def churn_in_prod(repo: Repo) -> Repo:
+    """churn v0.0.1 in prod."""
+    return make_registry(repo, "churn@v0.0.1 churn#prod#1")
 
 
 def run(
@@ -79,14 +78,18 @@ def coloured(result: Result) -> bool:
     ],
 )
 def test_colour_order(
-    registry: Repo, args: list[str], env: dict[str, str], config: dict[str, str], expected: bool
+    churn_in_prod: Repo,
+    args: list[str],
+    env: dict[str, str],
+    config: dict[str, str],
+    expected: bool,
 ) -> None:
     """--color/--no-color > NO_COLOR > color.registry > color.ui > terminal."""
     for command in (["show"], ["show", "churn"], ["history"]):
-        result = run(registry, *command, *args, env=env, config=config)
+        result = run(churn_in_prod, *command, *args, env=env, config=config)
         assert coloured(result) is expected, (command, args, env, config)
         # The same text either way.
-        plain = run(registry, *command, "--no-color")
+        plain = run(churn_in_prod, *command, "--no-color")
         assert _strip(result.out) == plain.out
 
 
@@ -95,9 +98,9 @@ def _strip(text: str) -> str:
 
 
 @pytest.mark.parametrize("option", ["--color", "--color=always"])
-def test_json_is_never_coloured(registry: Repo, option: str) -> None:
+def test_json_is_never_coloured(churn_in_prod: Repo, option: str) -> None:
     for command in (["show"], ["show", "churn"], ["history"], ["which", "churn", "prod"]):
-        result = run(registry, *command, "--json", option, config={"color.ui": "always"})
+        result = run(churn_in_prod, *command, "--json", option, config={"color.ui": "always"})
         assert result.code == 0
         assert ESC not in result.out
         json.loads(result.out)
@@ -106,27 +109,29 @@ def test_json_is_never_coloured(registry: Repo, option: str) -> None:
 # -- through Git: git -c KEY=VALUE reaches us in GIT_CONFIG_PARAMETERS ---------------------
 
 
-def test_git_c_color_registry(registry: Repo) -> None:
-    on = _git(registry, "-c", "color.registry=always", "registry", "show")
+def test_git_c_color_registry(churn_in_prod: Repo) -> None:
+    on = _git(churn_in_prod, "-c", "color.registry=always", "registry", "show")
     assert ESC in on.stdout
-    off = _git(registry, "-c", "color.ui=always", "-c", "color.registry=never", "registry", "show")
+    off = _git(
+        churn_in_prod, "-c", "color.ui=always", "-c", "color.registry=never", "registry", "show"
+    )
     assert ESC not in off.stdout
-    ui = _git(registry, "-c", "color.ui=always", "registry", "show")
+    ui = _git(churn_in_prod, "-c", "color.ui=always", "registry", "show")
     assert ESC in ui.stdout
     # A -c override beats the repository's configuration, as in Git.
-    registry.git("config", "color.registry", "never")
-    assert ESC in _git(registry, "-c", "color.registry=always", "registry", "show").stdout
-    assert ESC not in _git(registry, "registry", "show").stdout
+    churn_in_prod.git("config", "color.registry", "never")
+    assert ESC in _git(churn_in_prod, "-c", "color.registry=always", "registry", "show").stdout
+    assert ESC not in _git(churn_in_prod, "registry", "show").stdout
 
 
-def test_git_c_registry_key(registry: Repo) -> None:
+def test_git_c_registry_key(churn_in_prod: Repo) -> None:
     """registry.remote from `git -c` names the remote in the push hint."""
-    registry.commit()
-    proc = _git(registry, "-c", "registry.remote=upstream", "registry", "register", "churn")
+    churn_in_prod.commit()
+    proc = _git(churn_in_prod, "-c", "registry.remote=upstream", "registry", "register", "churn")
     assert "    git push upstream churn@v0.0.2\n" in proc.stdout
     # Without it: origin.
-    registry.commit()
-    proc = _git(registry, "registry", "register", "churn")
+    churn_in_prod.commit()
+    proc = _git(churn_in_prod, "registry", "register", "churn")
     assert "    git push origin churn@v0.0.3\n" in proc.stdout
 
 
@@ -174,34 +179,34 @@ def _in_terminal(repo: Repo, args: list[str], env: dict[str, str]) -> str:
     return output.decode()
 
 
-def test_auto_colours_a_terminal(registry: Repo) -> None:
-    assert ESC in _in_terminal(registry, ["show"], {"TERM": "xterm"})
-    assert ESC in _in_terminal(registry, ["show", "--color=auto"], {"TERM": "xterm"})
-    registry.git("config", "color.registry", "auto")
-    assert ESC in _in_terminal(registry, ["history"], {"TERM": "xterm"})
+def test_auto_colours_a_terminal(churn_in_prod: Repo) -> None:
+    assert ESC in _in_terminal(churn_in_prod, ["show"], {"TERM": "xterm"})
+    assert ESC in _in_terminal(churn_in_prod, ["show", "--color=auto"], {"TERM": "xterm"})
+    churn_in_prod.git("config", "color.registry", "auto")
+    assert ESC in _in_terminal(churn_in_prod, ["history"], {"TERM": "xterm"})
 
 
-def test_a_terminal_without_colour(registry: Repo) -> None:
-    assert ESC not in _in_terminal(registry, ["show"], {"TERM": "dumb"})
-    assert ESC not in _in_terminal(registry, ["show"], {"TERM": "xterm", "NO_COLOR": "1"})
-    assert ESC not in _in_terminal(registry, ["show", "--no-color"], {"TERM": "xterm"})
-    assert ESC not in _in_terminal(registry, ["show", "--json"], {"TERM": "xterm"})
-    registry.git("config", "color.ui", "never")
-    assert ESC not in _in_terminal(registry, ["show"], {"TERM": "xterm"})
+def test_a_terminal_without_colour(churn_in_prod: Repo) -> None:
+    assert ESC not in _in_terminal(churn_in_prod, ["show"], {"TERM": "dumb"})
+    assert ESC not in _in_terminal(churn_in_prod, ["show"], {"TERM": "xterm", "NO_COLOR": "1"})
+    assert ESC not in _in_terminal(churn_in_prod, ["show", "--no-color"], {"TERM": "xterm"})
+    assert ESC not in _in_terminal(churn_in_prod, ["show", "--json"], {"TERM": "xterm"})
+    churn_in_prod.git("config", "color.ui", "never")
+    assert ESC not in _in_terminal(churn_in_prod, ["show"], {"TERM": "xterm"})
 
 
-def test_a_pipe_is_not_coloured(registry: Repo) -> None:
-    proc = _git(registry, "registry", "show")
+def test_a_pipe_is_not_coloured(churn_in_prod: Repo) -> None:
+    proc = _git(churn_in_prod, "registry", "show")
     assert ESC not in proc.stdout
     assert "churn" in proc.stdout
 
 
-def test_git_c_reaches_a_terminal_run(registry: Repo) -> None:
+def test_git_c_reaches_a_terminal_run(churn_in_prod: Repo) -> None:
     """`git -c color.registry=never` turns off what a terminal would turn on."""
     master, slave = pty.openpty()
     proc = subprocess.Popen(
         ["git", "-c", "color.registry=never", "registry", "show"],
-        cwd=registry.path,
+        cwd=churn_in_prod.path,
         stdout=slave,
         stderr=slave,
         env={**os.environ, "TERM": "xterm"},

@@ -31,6 +31,8 @@ from git_registry.errors import RegistryError
 
 from conftest import Repo, git
 
+pytestmark = pytest.mark.slow
+
 ZERO = "0" * 40
 BARRIER = "REGISTRY_TEST_BARRIER"
 # Each push waits until the other push has reached this hook too (two markers), or

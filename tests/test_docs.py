@@ -6,7 +6,11 @@ import argparse
 import re
 from pathlib import Path
 
+import pytest
+
 from git_registry.cli import command_parsers, option_table
+
+pytestmark = pytest.mark.core
 
 ROOT = Path(__file__).resolve().parent.parent
 

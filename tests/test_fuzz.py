@@ -25,6 +25,8 @@ from git_registry.commands.demo import build_demo
 
 from conftest import Repo
 
+pytestmark = pytest.mark.slow
+
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "60"))
 FUZZ = settings(
     max_examples=EXAMPLES,

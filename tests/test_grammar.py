@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import subprocess
-
 import pytest
 import semver
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from git_registry.errors import EXIT_FATAL, RegistryError
@@ -28,6 +26,8 @@ from git_registry.grammar import (
     tag_artifact_prefix,
     tag_to_artifact,
 )
+
+pytestmark = pytest.mark.core
 
 REG = EventKind.REGISTRATION
 DEREG = EventKind.DEREGISTRATION
@@ -431,21 +431,6 @@ def test_parse_is_stable_on_grammar_like_text(text: str) -> None:
     parsed = parse_tag(text)
     if parsed is not None:
         assert parse_tag(format_tag(parsed)) == parsed
-
-
-REFNAME_PIECES = st.sampled_from(
-    [*"/.@{}~^:?*[\\ ", "lock", ".lock", "a", "Z", "m", "0", "7", "-", "_"]
-)
-
-
-@settings(max_examples=200, deadline=None)
-@given(st.lists(REFNAME_PIECES, max_size=10).map("".join))
-def test_refname_problem_agrees_with_git_check_ref_format(suffix: str) -> None:
-    refname = f"refs/tags/{suffix}"
-    git_accepts = (
-        subprocess.run(["git", "check-ref-format", refname], capture_output=True).returncode == 0
-    )
-    assert (refname_problem(refname) is None) == git_accepts, refname_problem(refname)
 
 
 SMALL_VERSIONS = st.builds(

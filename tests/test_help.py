@@ -74,6 +74,7 @@ def _man_env(prefix: Path) -> dict[str, str]:
     return env
 
 
+@pytest.mark.slow
 @needs_man
 def test_man_finds_the_installed_page() -> None:
     """man finds PREFIX/share/man for PREFIX/bin on PATH (a venv, ~/.local), or MANPATH."""
@@ -95,6 +96,7 @@ def test_man_finds_the_installed_page() -> None:
     assert Path(found.stdout.strip()).resolve() == page.resolve()
 
 
+@pytest.mark.slow
 @needs_man
 @pytest.mark.parametrize(
     "args", [["help", "registry"], ["registry", "--help"], ["help", "git-registry"]]

@@ -478,9 +478,12 @@ def test_an_empty_server_judges_its_first_push_without_a_policy(tmp_path: Path, 
     path = tmp_path / "empty.git"
     git(tmp_path, "-c", "init.defaultBranch=master", "init", "-q", "--bare", str(path))
     proc = subprocess.run(
-        ["git", "registry", "hooks", "install", "--server"], cwd=path, capture_output=True
+        ["git", "registry", "hooks", "install", "--server"],
+        cwd=path,
+        capture_output=True,
+        text=True,
     )
-    assert proc.returncode == 0 and proc.stderr == b""
+    assert proc.returncode == 0 and proc.stderr == ""
     repo.git("remote", "add", "origin", str(path))
     repo.ok("register", "churn")
     proc = push(repo, "main", "churn@v0.0.1")

@@ -16,6 +16,8 @@ import pytest
 
 from conftest import Repo, Result
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture
 def origin(tmp_path: Path) -> Repo:

@@ -40,6 +40,7 @@ def refusal(policy: Policy, stage: str) -> Problem | None:
     return stage_not_allowed(event, policy.stages, policy.file)
 
 
+@pytest.mark.core
 def test_stages_and_types_in_order() -> None:
     policy, problems = parse_policy(
         b"# team policy\nstages: [dev, staging, prod]\ntypes:\n  - model\n  - dataset\n",
@@ -49,6 +50,7 @@ def test_stages_and_types_in_order() -> None:
     assert policy == Policy(("dev", "staging", "prod"), ("model", "dataset"), CONFIG_FILE)
 
 
+@pytest.mark.core
 @pytest.mark.parametrize("text", ["", "# nothing\n", "stages:\ntypes:\n", "---\n"])
 def test_empty_policy_allows_anything(text: str) -> None:
     policy, problems = parse_policy(text.encode(), CONFIG_FILE)
@@ -57,6 +59,7 @@ def test_empty_policy_allows_anything(text: str) -> None:
     assert refusal(policy, "anything") is None
 
 
+@pytest.mark.core
 def test_empty_list_allows_nothing() -> None:
     policy, problems = parse_policy(b"stages: []\n", CONFIG_FILE)
     assert problems == () and policy.stages == ()
@@ -65,6 +68,7 @@ def test_empty_list_allows_nothing() -> None:
     assert found.message == "stage 'prod' is not allowed by .registry.yaml (allowed: none)"
 
 
+@pytest.mark.core
 def test_unknown_key_names_file_line_and_key() -> None:
     policy, problems = parse_policy(
         b"stages: [dev, prod]\n\nprmotion_rules:\n  prod: [dev]\n", CONFIG_FILE
@@ -80,6 +84,7 @@ def test_unknown_key_names_file_line_and_key() -> None:
     assert policy.stages == ("dev", "prod")  # the rest is still read
 
 
+@pytest.mark.core
 def test_gto_config_keeps_its_other_settings_quietly() -> None:
     # .gto also holds GTO's own settings (emojis, type_allowed, …): not our business.
     policy, problems = parse_policy(
@@ -89,6 +94,7 @@ def test_gto_config_keeps_its_other_settings_quietly() -> None:
     assert policy == Policy(("dev", "prod"), ("model",), GTO_CONFIG_FILE)
 
 
+@pytest.mark.core
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
@@ -118,6 +124,7 @@ def test_wrong_types(text: str, expected: str) -> None:
     assert problems[0].key in ("stages", "types") and problems[0].key in expected
 
 
+@pytest.mark.core
 def test_duplicate_stages_and_types() -> None:
     policy, problems = parse_policy(
         b"stages: [dev, prod, dev]\ntypes:\n  - model\n  - model\n", CONFIG_FILE
@@ -129,6 +136,7 @@ def test_duplicate_stages_and_types() -> None:
     assert policy.stages == ("dev", "prod") and policy.types == ("model",)
 
 
+@pytest.mark.core
 @pytest.mark.parametrize(
     ("stage", "column"),
     [("Prod!", 15), ("pre prod", 15), ("-dev", 15), ("dev-", 15), ("a#b", 15), ("", 15)],
@@ -141,6 +149,7 @@ def test_invalid_stage_names(stage: str, column: int) -> None:
     assert policy.stages == ("dev",)
 
 
+@pytest.mark.core
 def test_duplicate_key_names_the_key() -> None:
     policy, problems = parse_policy(b"stages: [a]\nstages: [b]\n", CONFIG_FILE)
     assert [(str(p), p.key) for p in problems] == [
@@ -149,6 +158,7 @@ def test_duplicate_key_names_the_key() -> None:
     assert policy.stages == ("a",)
 
 
+@pytest.mark.core
 @pytest.mark.parametrize(
     ("data", "expected"),
     [
@@ -169,6 +179,7 @@ def test_unreadable_policy_allows_nothing_more_and_says_why(data: bytes, expecte
     assert policy == Policy(file=CONFIG_FILE)
 
 
+@pytest.mark.core
 def test_billion_laughs_policy_is_refused() -> None:
     lines = ["l0: &l0 [a, a, a, a, a, a, a, a, a, a]"]
     lines += [f"l{i}: &l{i} [" + ", ".join([f"*l{i - 1}"] * 10) + "]" for i in range(1, 9)]
@@ -180,6 +191,7 @@ def test_billion_laughs_policy_is_refused() -> None:
 # -- using it ------------------------------------------------------------------------------
 
 
+@pytest.mark.core
 def test_stage_not_allowed_message() -> None:
     policy = Policy(("dev", "prod"), None, CONFIG_FILE)
     assert refusal(policy, "prod") is None
@@ -189,6 +201,7 @@ def test_stage_not_allowed_message() -> None:
     assert found.hint == "add it to 'stages' in .registry.yaml, or promote to an allowed stage"
 
 
+@pytest.mark.core
 def test_ordered_stages_puts_the_allow_list_first() -> None:
     policy = Policy(("dev", "staging", "prod"), None, CONFIG_FILE)
     assert ordered_stages(policy, ["prod", "legacy", "dev"]) == ["dev", "staging", "prod", "legacy"]

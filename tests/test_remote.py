@@ -253,6 +253,7 @@ def test_push_reports_a_differing_remote_tag(repo: Repo, remote: Repo, tmp_path:
     )
 
 
+@pytest.mark.slow
 def test_two_clones_promoting_at_once_get_distinct_counters(
     published: Repo, remote: Repo, tmp_path: Path
 ) -> None:

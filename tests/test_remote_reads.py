@@ -63,6 +63,7 @@ def published(repo: Repo, remote: Repo) -> Repo:
 # -- 1. several reads of one remote at once ----------------------------------------------
 
 
+@pytest.mark.slow
 def test_four_reads_of_one_remote_at_once_all_succeed(
     published: Repo, remote: Repo, tmp_path: Path
 ) -> None:

@@ -5,11 +5,14 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta, timezone
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from git_registry.gitvalues import Signature
 from git_registry.render import Painter, table, when
+
+pytestmark = pytest.mark.core
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 

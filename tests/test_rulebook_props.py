@@ -19,12 +19,15 @@ import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 
 from git_registry.grammar import artifact_to_tag
 
 from conftest import Repo, Result
+
+pytestmark = pytest.mark.slow
 
 NOW = 1_700_000_000  # the hermetic GIT_COMMITTER_DATE
 TAGGER = f"Hand Maker <hand@example.com> {NOW} +0000"

@@ -12,6 +12,8 @@ from git_registry.grammar import EventKind
 from git_registry.rules import Rule
 from git_registry.state import ArtifactInfo, Registry, build_registry
 
+pytestmark = pytest.mark.core
+
 T0 = 1_700_000_000
 C1 = ObjectId("1" * 40)
 C2 = ObjectId("2" * 40)

@@ -393,6 +393,7 @@ def test_a_tag_of_a_tag_reads_as_git_peels_it(repo: Repo) -> None:
     assert "churn@v2.0.0" in assert_reported_as_git_peels(repo)
 
 
+@pytest.mark.core
 def test_times_and_zones_out_of_range_are_kept_as_written() -> None:
     """Out-of-range times are another rule's business; reading keeps them and never fails."""
     commit = "a" * 40
@@ -406,6 +407,7 @@ def test_times_and_zones_out_of_range_are_kept_as_written() -> None:
         assert (parsed.tagger.time, parsed.tagger.tz_offset) == (time, zone)
 
 
+@pytest.mark.core
 def test_problems_escape_and_shorten_what_they_quote() -> None:
     commit = "a" * 40
     raw = (header(commit, name="v1\x1b[31m\u202e" + "x" * 200) + "\n").encode()
@@ -549,6 +551,7 @@ ANY_TAG_BYTES = (
 )
 
 
+@pytest.mark.core
 @settings(max_examples=500, deadline=None)
 @given(ANY_TAG_BYTES)
 def test_parse_never_raises_and_says_why_in_one_short_line(raw: bytes) -> None:
@@ -564,6 +567,7 @@ def test_parse_never_raises_and_says_why_in_one_short_line(raw: bytes) -> None:
         assert raw.startswith(f"object {parsed.target}\ntype {parsed.target_type}\n".encode())
 
 
+@pytest.mark.core
 @settings(max_examples=300, deadline=None)
 @given(ANY_TAG_BYTES, ANY_TAG_BYTES, st.sampled_from(["tag", "commit", "blob", "missing"]))
 def test_reading_a_tag_row_never_raises(outer: bytes, inner: bytes, inner_type: str) -> None:
@@ -581,6 +585,7 @@ def test_reading_a_tag_row_never_raises(outer: bytes, inner: bytes, inner_type: 
         assert tagger is not None and lasting and declared_by in ("f" * 40, COMMIT)
 
 
+@pytest.mark.core
 @settings(max_examples=300, deadline=None)
 @given(st.lists(st.sampled_from([*"/.@{}~^:?*[\\ \t\x7f\xe9", "lock", ".lock", "a", "-"])))
 def test_the_tag_name_check_is_git_check_ref_format(pieces: list[str]) -> None:
@@ -623,6 +628,7 @@ def mktag_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None)
 @given(headers())
 def test_a_tag_object_is_well_formed_exactly_when_git_mktag_accepts_it(
@@ -665,6 +671,7 @@ def test_problems_are_cached_and_read_back_the_same(repo: Repo) -> None:
     assert all(f"{name}: {problem}" in first[1].out for name, problem in expected.items())
 
 
+@pytest.mark.core
 def test_an_unusable_entry_round_trips_through_the_file(tmp_path: Path) -> None:
     problem = "malformed tag object 1234: the 'tagger' header appears twice \u00e9"
     row = ("a@v1.0.0", ObjectId("1" * 40), None, "", None, "", problem)
@@ -723,6 +730,7 @@ PUSHABLE = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("verify", [True, False], ids=["client", "server"])
 @pytest.mark.parametrize("shape", PUSHABLE)
 def test_pushing_a_malformed_tag_is_refused(

@@ -248,6 +248,7 @@ GIT_READABLE = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("variant", GIT_READABLE)
 def test_tag_header_not_in_gits_shape_is_skipped_reported_and_refused(
     world: World, variant: str
@@ -316,6 +317,7 @@ def test_repeated_tagger_cannot_choose_the_events_date(world: World) -> None:
     assert_server_refuses(world, tag)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "order",
     [
@@ -357,6 +359,7 @@ def _far_future() -> int:
     return max(int(time.time()), NOW) + 30 * 86_400
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "stamp",
     [f"{NOW} +2400", f"{NOW} -2400", f"{NOW} +9959", "99999999999999 +0000", "far-future"],
@@ -393,6 +396,7 @@ def test_impossible_tagger_time_is_one_bad_tag(world: World, stamp: str) -> None
     assert_pushes(world, "main", *(f"refs/tags/{n}" for n in sorted(created)))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "tagger",
     [

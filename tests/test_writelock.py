@@ -31,7 +31,7 @@ from git_registry.cli import main
 from git_registry.errors import RegistryError
 from git_registry.grammar import parse_tag
 
-from conftest import Repo, Result
+from conftest import Repo, Result, make_registry
 
 Run = Callable[..., tuple[int, list[str]]]
 LOCK_MESSAGE = "fatal: another git registry command is writing to this repository: "
@@ -77,17 +77,17 @@ def registry_tags(repo: Repo) -> list[str]:
 
 
 @pytest.fixture
-def registry(repo: Repo) -> Repo:
+def churn_registered(repo: Repo) -> Repo:
     """``repo`` with churn v0.0.1 registered."""
-    repo.ok("register", "churn")
-    return repo
+    return make_registry(repo, "churn@v0.0.1")
 
 
 # -- concurrent writers ----------------------------------------------------------------
 
 
-def test_four_writers_at_once_never_share_a_counter(registry: Repo) -> None:
-    repo = registry
+@pytest.mark.slow
+def test_four_writers_at_once_never_share_a_counter(churn_registered: Repo) -> None:
+    repo = churn_registered
     commits = [repo.commit() for _ in range(8)]
     loops = [
         [["promote", "churn", "prod", "--force"]] * 8,
@@ -113,6 +113,7 @@ def test_four_writers_at_once_never_share_a_counter(registry: Repo) -> None:
     repo.fsck()
 
 
+@pytest.mark.slow
 def test_three_annotate_loops_lose_no_edit(repo: Repo) -> None:
     loops = [[["annotate", "churn", "--label", f"{who}{i}"] for i in range(10)] for who in "abc"]
     with ThreadPoolExecutor(len(loops)) as pool:
@@ -133,32 +134,34 @@ def test_three_annotate_loops_lose_no_edit(repo: Repo) -> None:
 # -- stale and live locks --------------------------------------------------------------
 
 
-def test_a_stale_lock_is_taken_over(registry: Repo) -> None:
+def test_a_stale_lock_is_taken_over(churn_registered: Repo) -> None:
     pid = dead_pid()
-    write_owner(registry, pid, command="promote churn prod")
-    result = registry.git_registry("promote", "churn", "prod")
+    write_owner(churn_registered, pid, command="promote churn prod")
+    result = churn_registered.git_registry("promote", "churn", "prod")
     assert result.code == 0, result
     assert result.err == (
         f"warning: removed a stale registry lock: process {pid} "
         "('git registry promote churn prod') since "
         f"{time.strftime('%Y-%m-%d %H:%M:%S %z', time.localtime(1700000000))}\n"
     )
-    assert "churn#prod#1" in registry.tags()
-    assert not lock_file(registry).exists()
+    assert "churn#prod#1" in churn_registered.tags()
+    assert not lock_file(churn_registered).exists()
 
 
-def test_a_stale_lock_is_taken_over_once_by_many_waiters(registry: Repo) -> None:
+def test_a_stale_lock_is_taken_over_once_by_many_waiters(churn_registered: Repo) -> None:
     pid = dead_pid()
-    write_owner(registry, pid)
+    write_owner(churn_registered, pid)
     commands = [["promote", "churn", f"s{i}"] for i in range(4)]
     with ThreadPoolExecutor(len(commands)) as pool:
-        results = list(pool.map(lambda args: registry.git_registry(*args), commands))
+        results = list(pool.map(lambda args: churn_registered.git_registry(*args), commands))
     for args, result in zip(commands, results, strict=True):
         assert_ok_or_lock_message(args, result)
     assert sum("removed a stale registry lock" in r.err for r in results) == 1
-    counters = [p.counter for p in map(parse_tag, registry_tags(registry)) if p and p.counter]
+    counters = [
+        p.counter for p in map(parse_tag, registry_tags(churn_registered)) if p and p.counter
+    ]
     assert sorted(counters) == list(range(1, sum(r.code == 0 for r in results) + 1))
-    assert not lock_file(registry).exists()
+    assert not lock_file(churn_registered).exists()
 
 
 @pytest.fixture
@@ -171,13 +174,13 @@ def sleeper() -> Iterator[subprocess.Popen[bytes]]:
 
 
 def test_a_live_lock_makes_a_write_fail_after_the_timeout(
-    registry: Repo, sleeper: subprocess.Popen[bytes]
+    churn_registered: Repo, sleeper: subprocess.Popen[bytes]
 ) -> None:
-    path = write_owner(registry, sleeper.pid, command="promote churn prod")
+    path = write_owner(churn_registered, sleeper.pid, command="promote churn prod")
     held = path.read_bytes()
-    registry.git("config", "registry.lockTimeout", "0.5")
-    before = registry.tags()
-    result = registry.git_registry("promote", "churn", "prod")
+    churn_registered.git("config", "registry.lockTimeout", "0.5")
+    before = churn_registered.tags()
+    result = churn_registered.git_registry("promote", "churn", "prod")
     since = time.strftime("%Y-%m-%d %H:%M:%S %z", time.localtime(1700000000))
     assert result.code == 128
     assert result.out == ""
@@ -187,18 +190,18 @@ def test_a_live_lock_makes_a_write_fail_after_the_timeout(
         "hint: wait for it and try again (registry.lockTimeout sets how long to wait); "
         f"if no such process is running, remove {path}\n"
     )
-    assert registry.tags() == before
+    assert churn_registered.tags() == before
     assert path.read_bytes() == held  # someone else's lock is never removed
 
     # annotate waits for the same lock, and changes nothing.
-    result = registry.run("annotate", "churn", "--label", "x")
+    result = churn_registered.run("annotate", "churn", "--label", "x")
     assert result.code == 128 and result.err.startswith(LOCK_MESSAGE), result
-    assert not (registry.path / "artifacts.yaml").exists()
+    assert not (churn_registered.path / "artifacts.yaml").exists()
 
     # Once the holder is gone, its lock is stale: the next write takes it over.
     sleeper.kill()
     sleeper.wait()
-    result = registry.run("promote", "churn", "prod")
+    result = churn_registered.run("promote", "churn", "prod")
     assert result.code == 0, result
     assert "removed a stale registry lock" in result.err
     assert not path.exists()
@@ -220,30 +223,30 @@ def test_a_live_lock_makes_a_write_fail_after_the_timeout(
     ],
 )
 def test_every_write_takes_the_lock(
-    registry: Repo, sleeper: subprocess.Popen[bytes], command: list[str]
+    churn_registered: Repo, sleeper: subprocess.Popen[bytes], command: list[str]
 ) -> None:
-    registry.ok("promote", "churn", "prod")
-    registry.ok("annotate", "churn", "--label", "a")
-    yaml_before = (registry.path / "artifacts.yaml").read_bytes()
-    before = registry.tags()
-    write_owner(registry, sleeper.pid)
-    registry.git("config", "registry.lockTimeout", "0")
-    result = registry.run(*command)
+    churn_registered.ok("promote", "churn", "prod")
+    churn_registered.ok("annotate", "churn", "--label", "a")
+    yaml_before = (churn_registered.path / "artifacts.yaml").read_bytes()
+    before = churn_registered.tags()
+    write_owner(churn_registered, sleeper.pid)
+    churn_registered.git("config", "registry.lockTimeout", "0")
+    result = churn_registered.run(*command)
     assert result.code == 128
     assert result.err.startswith(LOCK_MESSAGE + f"process {sleeper.pid} ")
     assert "gave up after not waiting (registry.lockTimeout is 0)\n" in result.err
-    assert registry.tags() == before
-    assert (registry.path / "artifacts.yaml").read_bytes() == yaml_before
+    assert churn_registered.tags() == before
+    assert (churn_registered.path / "artifacts.yaml").read_bytes() == yaml_before
 
 
 @pytest.mark.skipif(not os.path.exists("/proc/self/stat"), reason="needs Linux /proc")
-def test_a_zombie_holds_no_lock(registry: Repo) -> None:
+def test_a_zombie_holds_no_lock(churn_registered: Repo) -> None:
     """A process that exited but was not reaped yet still has its pid: it is dead."""
     proc = subprocess.Popen([sys.executable, "-c", "pass"])
     try:
         os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOWAIT)  # exited, not reaped
-        write_owner(registry, proc.pid)
-        result = registry.run("promote", "churn", "prod")
+        write_owner(churn_registered, proc.pid)
+        result = churn_registered.run("promote", "churn", "prod")
         assert result.code == 0, result
         assert "removed a stale registry lock" in result.err
     finally:
@@ -251,108 +254,108 @@ def test_a_zombie_holds_no_lock(registry: Repo) -> None:
 
 
 def test_linked_worktrees_share_the_lock(
-    registry: Repo, sleeper: subprocess.Popen[bytes], tmp_path: Path
+    churn_registered: Repo, sleeper: subprocess.Popen[bytes], tmp_path: Path
 ) -> None:
-    registry.git("worktree", "add", "-q", str(tmp_path / "wt"))
-    write_owner(registry, sleeper.pid)
-    registry.git("config", "registry.lockTimeout", "0")
-    result = registry.run("promote", "churn", "prod", cwd=tmp_path / "wt")
+    churn_registered.git("worktree", "add", "-q", str(tmp_path / "wt"))
+    write_owner(churn_registered, sleeper.pid)
+    churn_registered.git("config", "registry.lockTimeout", "0")
+    result = churn_registered.run("promote", "churn", "prod", cwd=tmp_path / "wt")
     assert result.code == 128
-    assert f"remove {lock_file(registry)}\n" in result.err
+    assert f"remove {lock_file(churn_registered)}\n" in result.err
 
 
-def test_a_lock_from_another_host_is_never_taken_over(registry: Repo) -> None:
-    path = write_owner(registry, dead_pid(), host="build\x1b[31m-7")
-    registry.git("config", "registry.lockTimeout", "0.1")
-    result = registry.run("promote", "churn", "prod")
+def test_a_lock_from_another_host_is_never_taken_over(churn_registered: Repo) -> None:
+    path = write_owner(churn_registered, dead_pid(), host="build\x1b[31m-7")
+    churn_registered.git("config", "registry.lockTimeout", "0.1")
+    result = churn_registered.run("promote", "churn", "prod")
     assert result.code == 128
     assert " on host build\\x1b[31m-7 ('git registry x') since " in result.err.splitlines()[0]
     assert path.exists()
 
 
-def test_a_lock_that_names_no_owner_is_waited_for(registry: Repo) -> None:
-    lock_file(registry).parent.mkdir(exist_ok=True)
-    lock_file(registry).write_bytes(b"")  # created, its owner not written yet
-    registry.git("config", "registry.lockTimeout", "0.1")
-    result = registry.run("register", "churn", "--force")
+def test_a_lock_that_names_no_owner_is_waited_for(churn_registered: Repo) -> None:
+    lock_file(churn_registered).parent.mkdir(exist_ok=True)
+    lock_file(churn_registered).write_bytes(b"")  # created, its owner not written yet
+    churn_registered.git("config", "registry.lockTimeout", "0.1")
+    result = churn_registered.run("register", "churn", "--force")
     assert result.code == 128
     assert result.err.splitlines()[0] == (
         f"{LOCK_MESSAGE}a process that did not say who it is; gave up after 0.1 s"
     )
-    assert lock_file(registry).exists()
+    assert lock_file(churn_registered).exists()
 
 
 @pytest.mark.parametrize("data", [b"", b"pid 12\n", b"\xff\xfe garbage"])
 def test_a_lock_that_names_no_owner_is_taken_over_once_it_is_old(
-    registry: Repo, data: bytes
+    churn_registered: Repo, data: bytes
 ) -> None:
     """A writer killed between creating the file and writing its owner (or a crash
     before the contents reached the disk) leaves a file that never names a dead
     owner: once it is older than a writer needs to write its owner, it is stale."""
-    path = lock_file(registry)
+    path = lock_file(churn_registered)
     path.parent.mkdir(exist_ok=True)
     path.write_bytes(data)
     old = time.time() - 3600
     os.utime(path, (old, old))
-    registry.git("config", "registry.lockTimeout", "0")
-    result = registry.run("promote", "churn", "prod")
+    churn_registered.git("config", "registry.lockTimeout", "0")
+    result = churn_registered.run("promote", "churn", "prod")
     assert result.code == 0, result
     assert result.err.startswith(
         "warning: removed a stale registry lock: a lock file that names no owner (written "
     )
-    assert "churn#prod#1" in registry.tags()
+    assert "churn#prod#1" in churn_registered.tags()
     assert not path.exists()
 
 
 def test_an_old_lock_that_names_no_owner_is_waited_for_while_another_waiter_takes_it(
-    registry: Repo,
+    churn_registered: Repo,
 ) -> None:
     import fcntl
 
-    path = lock_file(registry)
+    path = lock_file(churn_registered)
     path.parent.mkdir(exist_ok=True)
     path.write_bytes(b"")
     old = time.time() - 3600
     os.utime(path, (old, old))
-    registry.git("config", "registry.lockTimeout", "0.1")
+    churn_registered.git("config", "registry.lockTimeout", "0.1")
     with open(path, "rb") as held:
         fcntl.flock(held.fileno(), fcntl.LOCK_EX)
-        result = registry.run("register", "churn", "--force")
+        result = churn_registered.run("register", "churn", "--force")
     assert result.code == 128
     assert "a process that did not say who it is; gave up after 0.1 s" in result.err
     assert path.exists()
 
 
-def test_a_stale_lock_another_waiter_is_taking_over_is_waited_for(registry: Repo) -> None:
+def test_a_stale_lock_another_waiter_is_taking_over_is_waited_for(churn_registered: Repo) -> None:
     """A waiter taking over a stale lock holds an flock on it: others wait meanwhile."""
     import fcntl
 
-    path = write_owner(registry, dead_pid())
-    registry.git("config", "registry.lockTimeout", "0.1")
+    path = write_owner(churn_registered, dead_pid())
+    churn_registered.git("config", "registry.lockTimeout", "0.1")
     with open(path, "rb") as held:
         fcntl.flock(held.fileno(), fcntl.LOCK_EX)
-        result = registry.run("register", "churn", "--force")
+        result = churn_registered.run("register", "churn", "--force")
     assert result.code == 128
     assert "(no longer running); gave up after 0.1 s" in result.err
     assert path.exists()
 
 
 @pytest.mark.parametrize("value", ["soon", "-1", "nan", "inf", ""])
-def test_a_bad_lock_timeout_is_a_fatal_error(registry: Repo, value: str) -> None:
-    registry.git("config", "registry.lockTimeout", value)
-    before = registry.tags()
-    result = registry.run("promote", "churn", "prod")
+def test_a_bad_lock_timeout_is_a_fatal_error(churn_registered: Repo, value: str) -> None:
+    churn_registered.git("config", "registry.lockTimeout", value)
+    before = churn_registered.tags()
+    result = churn_registered.run("promote", "churn", "prod")
     assert result.code == 128
     assert result.err == (
         f"fatal: bad registry.lockTimeout value '{value}': not a number of seconds\n"
         "hint: set it with e.g. 'git config registry.lockTimeout 10' (0: do not wait)\n"
     )
-    assert registry.tags() == before
+    assert churn_registered.tags() == before
 
 
-def test_the_timeout_from_git_c(registry: Repo, sleeper: subprocess.Popen[bytes]) -> None:
-    write_owner(registry, sleeper.pid)
-    result = registry.git_registry(
+def test_the_timeout_from_git_c(churn_registered: Repo, sleeper: subprocess.Popen[bytes]) -> None:
+    write_owner(churn_registered, sleeper.pid)
+    result = churn_registered.git_registry(
         "promote", "churn", "prod", env={"GIT_CONFIG_PARAMETERS": "'registry.locktimeout'='0'"}
     )
     assert result.code == 128
@@ -409,14 +412,14 @@ def test_owner_round_trip_keeps_one_short_line_commands() -> None:
 # -- a Git directory that cannot be written --------------------------------------------
 
 
-def test_a_file_where_the_registry_folder_should_be(registry: Repo) -> None:
+def test_a_file_where_the_registry_folder_should_be(churn_registered: Repo) -> None:
     """(Works as root too: modes do not stop root, a file in the way does.)"""
-    folder = registry.path / ".git" / "registry"
+    folder = churn_registered.path / ".git" / "registry"
     shutil.rmtree(folder, ignore_errors=True)
     folder.write_text("not a folder")
-    before = registry.tags()
+    before = churn_registered.tags()
     for command in (["promote", "churn", "prod"], ["annotate", "churn", "--label", "x"]):
-        result = registry.git_registry(*command)
+        result = churn_registered.git_registry(*command)
         assert result.code == 128
         lines = result.err.splitlines()
         assert lines[0].startswith(
@@ -426,13 +429,13 @@ def test_a_file_where_the_registry_folder_should_be(registry: Repo) -> None:
             "hint: commands that write need write access to the repository's Git directory"
         ]
         assert "Traceback" not in result.err
-    assert registry.tags() == before
+    assert churn_registered.tags() == before
     assert folder.read_text() == "not a folder"
 
 
-def test_a_folder_where_the_lock_should_be(registry: Repo) -> None:
-    lock_file(registry).mkdir(parents=True)
-    result = registry.run("promote", "churn", "prod")
+def test_a_folder_where_the_lock_should_be(churn_registered: Repo) -> None:
+    lock_file(churn_registered).mkdir(parents=True)
+    result = churn_registered.run("promote", "churn", "prod")
     assert result.code == 128
     assert result.err.splitlines()[0].endswith("write.lock: it is a folder")
 
@@ -495,9 +498,9 @@ def git_tags(repo: Path) -> str:
     return subprocess.run(tags, cwd=repo, capture_output=True, text=True, check=True).stdout
 
 
-def test_a_read_only_registry_folder(registry: Repo) -> None:
+def test_a_read_only_registry_folder(churn_registered: Repo) -> None:
     """``.git/registry`` read-only (the rest writable): one fatal line, no traceback."""
-    with copy_for_another_user(registry) as (copy, run):
+    with copy_for_another_user(churn_registered) as (copy, run):
         folder = copy / ".git" / "registry"
         folder.chmod(0o555)
         for command in (["promote", "churn", "prod"], ["annotate", "churn", "--label", "x"]):
