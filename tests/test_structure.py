@@ -9,9 +9,13 @@ import importlib
 import pkgutil
 from pathlib import Path
 
+import pytest
+
 import git_registry
 from git_registry import commands
 from git_registry.commands import ORDER, WORDS, Command
+
+pytestmark = pytest.mark.core
 
 PACKAGE = Path(git_registry.__file__).resolve().parent
 
