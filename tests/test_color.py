@@ -230,13 +230,13 @@ def test_git_c_reaches_a_terminal_run(churn_in_prod: Repo) -> None:
     assert ESC.encode() not in output
 
 
-def test_a_colour_setting_that_is_not_one_is_fatal_as_in_git(registry: Repo) -> None:
-    result = run(registry, "show", config={"color.ui": "bogus"})
+def test_a_colour_setting_that_is_not_one_is_fatal_as_in_git(churn_in_prod: Repo) -> None:
+    result = run(churn_in_prod, "show", config={"color.ui": "bogus"})
     assert result.code == 128
     assert result.err == "fatal: bad boolean config value 'bogus' for 'color.ui'\n"
 
 
-def test_color_ui_true_colours_a_terminal(registry: Repo) -> None:
+def test_color_ui_true_colours_a_terminal(churn_in_prod: Repo) -> None:
     """true means auto: a terminal gets colour (a pipe does not: test_colour_order)."""
-    registry.git("config", "color.ui", "true")
-    assert ESC in _in_terminal(registry, ["show"], {"TERM": "xterm"})
+    churn_in_prod.git("config", "color.ui", "true")
+    assert ESC in _in_terminal(churn_in_prod, ["show"], {"TERM": "xterm"})
