@@ -36,6 +36,7 @@ from git_registry import gitbin
 from git_registry.errors import RegistryError, TagExistsError
 from git_registry.gitvalues import ObjectId, Signature, TagRef, TagRow, tag_ref_of
 from git_registry.grammar import TAG_PREFIX
+from git_registry.parsecache import ParseCache
 from git_registry.tagcache import TagCache, entry_row
 from git_registry.tagobject import format_ident, read_tag_row, type_problem
 
@@ -97,6 +98,7 @@ class Repository:
         self._trees: dict[str, str] = {}
         self._use_cache = use_cache
         self._cache: TagCache | None = None
+        self._parse_cache: ParseCache | None = None
         self._refs: dict[str, ObjectId] | None = None
         self._reader: gitbin.ObjectReader | None = None
         self._tree_entries: dict[str, dict[bytes, tuple[int, str]]] = {}
@@ -133,8 +135,11 @@ class Repository:
         self.close()
 
     def close(self) -> None:
-        """Stop the ``git cat-file`` process, and forget HEAD (it is resolved again)."""
+        """Stop the ``git cat-file`` process, forget HEAD (it is resolved again) and
+        write the parse cache if this run added to it."""
         self._head_known = False
+        if self._parse_cache is not None and not self._in_quarantine():
+            self._parse_cache.save()
         if self._reader is not None:
             self._reader.close()
             self._reader = None
@@ -267,8 +272,7 @@ class Repository:
                 rows.append(entry_row(name, oid, entry))
         if todo:
             self._read_new(pairs, rows, todo, cache)
-            env = os.environ if self.env is None else self.env
-            if not env.get("GIT_QUARANTINE_PATH"):  # a server hook: write nothing
+            if not self._in_quarantine():
                 live = None
                 if self._refs is not None:  # forget objects no tag points at any more
                     live = {*self._refs.values(), *(oid for _, oid in pairs)}
@@ -325,12 +329,30 @@ class Repository:
 
     def _tag_cache(self) -> TagCache:
         if self._cache is None:
-            use = self._use_cache
-            if use if isinstance(use, bool) else use():
+            if self._caching():
                 self._cache = TagCache.load(self.paths.common_dir)
             else:
                 self._cache = TagCache.disabled()
         return self._cache
+
+    def parse_cache(self) -> ParseCache:
+        """Files parsed by blob id (:mod:`git_registry.parsecache`), loaded on first use;
+        written by :meth:`close`. Off with the tag cache (``registry.cache``)."""
+        if self._parse_cache is None:
+            if self._caching():
+                self._parse_cache = ParseCache.load(self.paths.common_dir)
+            else:
+                self._parse_cache = ParseCache.disabled()
+        return self._parse_cache
+
+    def _caching(self) -> bool:
+        use = self._use_cache
+        return use if isinstance(use, bool) else use()
+
+    def _in_quarantine(self) -> bool:
+        """Whether this runs in a server hook's quarantine, where we write nothing."""
+        env = os.environ if self.env is None else self.env
+        return bool(env.get("GIT_QUARANTINE_PATH"))
 
     # -- commits, branches, the index ----------------------------------------------------
 
@@ -477,6 +499,14 @@ class Repository:
             return None
         blob = self._objects().read(found[1], limit)
         return (ObjectId(found[1]), blob[1]) if blob is not None and blob[0] == "blob" else None
+
+    def blob_id_at(self, commit: ObjectId, path: str) -> ObjectId | None:
+        """The id of the regular file at ``path`` in ``commit`` (its blob is not read),
+        or None if there is none."""
+        found = self._lookup(commit, path)
+        if found is None or found[0] & 0o170000 != 0o100000:
+            return None
+        return ObjectId(found[1])
 
     def is_link(self, commit: ObjectId, path: str) -> bool:
         """Whether ``path`` in ``commit`` is a symbolic link."""
