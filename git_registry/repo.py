@@ -36,12 +36,12 @@ from git_registry import gitbin
 from git_registry.errors import RegistryError, TagExistsError
 from git_registry.gitvalues import ObjectId, Signature, TagRef, TagRow, tag_ref_of
 from git_registry.grammar import TAG_PREFIX
-from git_registry.parsecache import ParseCache
 from git_registry.tagcache import TagCache, entry_row
 from git_registry.tagobject import format_ident, read_tag_row, type_problem
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from git_registry.parsecache import ParseCache
     from git_registry.pushlock import Owner, PushLock
 
 FETCHED = os.path.join("registry", "fetched")
@@ -111,12 +111,16 @@ class Repository:
         use_cache: bool | Callable[[], bool] = True,
         env: gitbin.Env = None,
     ) -> Repository:
-        """Open the repository Git finds for ``cwd`` (with ``env``: ``GIT_DIR`` …).
+        """Open the repository Git finds for ``cwd`` (with ``env``: ``GIT_DIR`` …); its
+        HEAD is resolved by the same ``git`` process (see :meth:`head`).
 
         Raises:
             RegistryError: not inside a Git repository.
         """
-        return cls(gitbin.discover(cwd, env=env), use_cache=use_cache, env=env)
+        paths, head = gitbin.discover_at_head(cwd, env=env)
+        repo = cls(paths, use_cache=use_cache, env=env)
+        repo._head, repo._head_known = head, True
+        return repo
 
     @property
     def cwd(self) -> str:
@@ -339,6 +343,8 @@ class Repository:
         """Files parsed by blob id (:mod:`git_registry.parsecache`), loaded on first use;
         written by :meth:`close`. Off with the tag cache (``registry.cache``)."""
         if self._parse_cache is None:
+            from git_registry.parsecache import ParseCache  # not needed by most reads
+
             if self._caching():
                 self._parse_cache = ParseCache.load(self.paths.common_dir)
             else:
@@ -359,9 +365,11 @@ class Repository:
     def head(self) -> ObjectId | None:
         """The commit HEAD points at, or None in a repository without commits.
 
-        Resolved once (``git rev-parse``), until :meth:`close` or :meth:`forget_head`:
-        a command reads the policy and the annotations at one HEAD. Git, not a file
-        read: HEAD may name a packed ref, a worktree's HEAD, or another ref storage.
+        Resolved once (``git rev-parse``; by the process that found the repository,
+        for one opened by :meth:`discover`), until :meth:`close` or
+        :meth:`forget_head`: a command reads the policy and the annotations at one
+        HEAD. Git, not a file read: HEAD may name a packed ref, a worktree's HEAD, or
+        another ref storage.
         """
         if not self._head_known:
             # --git-dir: this repository's HEAD, even where GIT_DIR names another one
