@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from git_registry.errors import GitError, ObjectTooLarge, RegistryError
 from git_registry.gitvalues import ObjectId, Signature
+from git_registry.grammar import lazy_compile
 
 __all__ = ["GitError", "ObjectTooLarge"]  # re-exported: their home is git_registry.errors
 
@@ -203,7 +204,7 @@ def start_config_values(pattern: str, cwd: str | None = None, *, env: Env = None
     return PendingConfig(proc)
 
 
-_INT_RE = re.compile(r"[ \t\n\v\f\r]*([+-]?)(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)([kKmMgG]?)")
+_INT_RE = lazy_compile(r"[ \t\n\v\f\r]*([+-]?)(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)([kKmMgG]?)")
 _UNITS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
 _INT_MAX = 2**31 - 1
 

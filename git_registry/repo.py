@@ -37,7 +37,6 @@ from git_registry.errors import RegistryError, TagExistsError
 from git_registry.gitvalues import ObjectId, Signature, TagRef, TagRow, tag_ref_of
 from git_registry.grammar import TAG_PREFIX
 from git_registry.tagcache import TagCache, entry_row
-from git_registry.tagobject import format_ident, read_tag_row, type_problem
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -292,6 +291,9 @@ class Repository:
     ) -> None:
         """Read the tags ``pairs[i]`` for ``i`` in ``todo`` into ``rows[i]``, and cache
         what can be."""
+        # Tag objects are parsed only when the tag cache lacks them (not on a warm read).
+        from git_registry.tagobject import read_tag_row, type_problem
+
         wanted = [pairs[i][1] for i in todo]
         valid = [oid.lower() for oid in wanted if _HEX_RE.fullmatch(oid)]
         stream = gitbin.stream_objects(self.paths.git_dir, valid, env=self.env)
@@ -582,6 +584,8 @@ class Repository:
         """Write the tag object through ``git mktag``, which checks it as ``git fsck``
         does (a tagger Git would not write is refused, never stored) and writes it as
         Git writes objects (no lock files of ours under ``objects/``)."""
+        from git_registry.tagobject import format_ident
+
         text = (
             f"object {new.target}\ntype commit\ntag {new.name}\n"
             f"tagger {format_ident(new.tagger)}\n\n{new.message}"

@@ -71,7 +71,6 @@ def arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, session: Session) -> int:
-    from git_registry.plan import known_hint
     from git_registry.reading import head_annotations, load, warn_problems
 
     if args.selector is None:
@@ -91,6 +90,8 @@ def run(args: argparse.Namespace, session: Session) -> int:
                 f"{selector.artifact} is annotated in artifacts.yaml but has no versions yet",
                 hint=f"register one: git registry register {selector.artifact}",
             )
+        from git_registry.plan import known_hint  # only for this message
+
         raise NotFoundError(f"unknown artifact '{selector.artifact}'", hint=known_hint(registry))
     if info.deprecated:
         session.warn(f"{info.name} is deprecated (tag {info.events[-1].tag})")
