@@ -16,12 +16,13 @@ from git_registry.errors import ObjectTooLarge, RegistryError
 from git_registry.gitvalues import ObjectId, short
 from git_registry.policy import CONFIG_FILE, GTO_CONFIG_FILE, Policy, parse_policy
 from git_registry.repo import Repository
-from git_registry.yamlsafe import MAX_BYTES, size_problem
 
 
 def too_large(file: str, size: int) -> FileProblem:
     """The problem of a committed or staged file over the size limit, found by its size
     alone (it is never read)."""
+    from git_registry.yamlsafe import size_problem
+
     found = size_problem(size)
     return FileProblem(file, found.line, found.column, found.message)
 
@@ -41,6 +42,8 @@ def policy_at(repo: Repository, commit: ObjectId) -> tuple[Policy, tuple[FilePro
             cached = parsedform.policy_of(cache.get(key), file)
             if cached is not None:
                 return cached
+            from git_registry.yamlsafe import MAX_BYTES  # a miss: it parses anyway
+
             try:
                 data = repo.blob(oid, MAX_BYTES)
             except ObjectTooLarge as exc:
@@ -119,6 +122,8 @@ class Catalog:
             cache_key = parsedform.annotations_key(oid, file, types)
             parsed = parsedform.annotations_of(cache.get(cache_key), file)
             if parsed is None:
+                from git_registry.yamlsafe import MAX_BYTES  # a miss: it parses anyway
+
                 try:
                     data = self.repo.blob(oid, MAX_BYTES)
                 except ObjectTooLarge as exc:  # never read whole (150 MB would be 300 MB)

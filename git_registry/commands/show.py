@@ -6,16 +6,15 @@ import argparse
 import dataclasses
 
 from git_registry import options
-from git_registry.annotations import Annotation
 from git_registry.commands import Command
 from git_registry.errors import NotFoundError, UsageError
-from git_registry.policy import ordered_stages
 from git_registry.session import Session
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
+    from git_registry.annotations import Annotation
     from git_registry.selectors import Selector
     from git_registry.state import ArtifactInfo, StageHold, VersionInfo
 
@@ -113,6 +112,7 @@ def _selector(session: Session, text: str) -> Selector:
 
 
 def _show_registry(args: argparse.Namespace, session: Session) -> int:
+    from git_registry.policy import ordered_stages
     from git_registry.reading import head_annotations, load, warn_problems
     from git_registry.render import artifact_json, dump_json, registry_table
 
