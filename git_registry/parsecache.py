@@ -1,4 +1,6 @@
-"""A cache of parsed files, kept in ``<common Git dir>/registry/parse-cache``.
+"""A cache of parsed files, kept in ``<common Git dir>/registry/parse-cache``, and of
+what commits hold at the paths read (:meth:`Repository._lookup
+<git_registry.repo.Repository>`: a commit id names one tree for ever).
 
 What :mod:`git_registry.catalog` parses from a committed ``artifacts.yaml`` or policy
 file depends only on the blob's bytes, its path (``a/b/artifacts.yaml`` declares

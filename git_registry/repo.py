@@ -402,8 +402,21 @@ class Repository:
         return gitbin.branch_refs(self.paths.git_dir, limit, self.cwd, env=self.env)
 
     def files_named(self, commit: ObjectId, filename: str) -> list[str]:
-        """Every path in ``commit`` whose last part is ``filename``, folders included."""
-        return gitbin.files_named(commit, filename, self.cwd, env=self.env)
+        """Every path in ``commit`` whose last part is ``filename``, folders included.
+
+        Kept in the parse cache, as :meth:`_lookup` is: a commit's tree never changes.
+        """
+        cache = self.parse_cache()
+        key = f"named\0{commit}\0{filename}"
+        cached = cache.get(key)
+        if type(cached) is tuple and all(
+            type(p) is str and (p == filename or p.endswith("/" + filename)) for p in cached
+        ):
+            return list(cached)
+        found = gitbin.files_named(commit, filename, self.cwd, env=self.env)
+        if _HEX_RE.fullmatch(commit):  # an id, not a name that can move
+            cache.put(key, tuple(found))
+        return found
 
     def staged_files(self) -> list[gitbin.IndexEntry]:
         """The merged entries of the index Git uses now (see :func:`gitbin.staged_files`)."""
@@ -483,18 +496,49 @@ class Repository:
         return entries
 
     def _lookup(self, commit: ObjectId, path: str) -> tuple[int, str] | None:
-        """The mode and object id at ``path`` in ``commit``, walking its trees (one
-        ``cat-file`` round trip each, every tree parsed once); empty parts of the path
-        (``a//b``, a trailing ``/``) are skipped."""
+        """The mode and object id at ``path`` in ``commit``, or None if there is nothing.
+
+        Kept in the parse cache: a commit id names one tree for ever, so what it holds
+        at a path never changes, and a warm read starts no ``git cat-file`` at all.
+        """
+        cache = self.parse_cache()
+        key = f"path\0{commit}\0{path}"
+        cached = cache.get(key)
+        if cached == ():
+            return None
+        if (
+            type(cached) is tuple
+            and len(cached) == 2
+            and type(cached[0]) is int
+            and type(cached[1]) is str
+            and _HEX_RE.fullmatch(cached[1])
+        ):
+            return cached[0], cached[1]
+        found, lasting = self._walk(commit, path)
+        if lasting:
+            cache.put(key, found or ())
+        return found
+
+    def _walk(self, commit: ObjectId, path: str) -> tuple[tuple[int, str] | None, bool]:
+        """:meth:`_lookup` through the trees (one ``cat-file`` round trip each, every
+        tree parsed once); empty parts of the path (``a//b``, a trailing ``/``) are
+        skipped. Also whether the answer lasts: not if a tree on the way is missing
+        (a partial clone may fetch it later).
+
+        Raises:
+            RegistryError: ``commit`` is not a commit.
+        """
         mode, oid = 0o40000, self._tree(commit)
         for part in path.encode("utf-8", "surrogateescape").split(b"/"):
             if not part:
                 continue
-            entries = self._entries(oid) if mode == 0o40000 else None
-            if entries is None or part not in entries:
-                return None
+            entries = self._entries(oid) if mode == 0o40000 else {}
+            if entries is None:
+                return None, False
+            if part not in entries:
+                return None, True
             mode, oid = entries[part]
-        return mode, oid
+        return (mode, oid), True
 
     def blob_at(
         self, commit: ObjectId, path: str, limit: int | None = None

@@ -21,8 +21,10 @@ import pytest
 
 from git_registry import parsecache, parsedform
 from git_registry.annotations import parse
+from git_registry.gitvalues import ObjectId
 from git_registry.parsecache import ParseCache
 from git_registry.policy import parse_policy
+from git_registry.repo import Repository
 
 from conftest import Repo
 
@@ -318,3 +320,55 @@ def test_the_oldest_unused_entries_go_first(
     cache.put("d", "d")
     assert cache.save()
     assert list(ParseCache.load(str(tmp_path))._entries) == ["c", "a", "d"]
+
+
+def _git_commands(repo: Repo, *args: str, stdin: str = "") -> list[str]:
+    """The Git commands ``git registry ARGS`` runs (its exit code must be 0)."""
+    trace = repo.path.parent / "trace"
+    trace.unlink(missing_ok=True)
+    proc = subprocess.run(
+        ["git", "registry", *args],
+        cwd=repo.path,
+        env={**os.environ, "GIT_TRACE": str(trace)},
+        input=stdin,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    said = [line.partition("trace: built-in: git ")[2] for line in trace.read_text().splitlines()]
+    return [command.split()[0] for command in said if command]
+
+
+def test_a_warm_read_starts_no_cat_file_nor_ls_tree(annotated: Repo) -> None:
+    """What a commit holds at a path (and which artifacts.yaml it has) is cached too."""
+    oid = annotated.git("rev-parse", "refs/tags/churn@v1.0.0").strip()
+    push = f"refs/tags/churn@v1.0.0 {oid} refs/tags/churn@v1.0.0 {'0' * 40}\n"
+    runs: list[tuple[list[str], str]] = [
+        (["show"], ""),
+        (["check-ref", "churn@v1.0.0"], ""),
+        (["hook", "pre-push", "origin", "url"], push),
+    ]
+    for args, stdin in runs:
+        cache_file(annotated).unlink()
+        first = _git_commands(annotated, *args, stdin=stdin)
+        assert "cat-file" in first, args
+        assert sorted(_git_commands(annotated, *args, stdin=stdin)) == ["config", "rev-parse"]
+
+
+def test_a_missing_tree_is_not_cached(repo: Repo) -> None:
+    """A tree a partial clone lacks may be fetched later: 'no such path' is not kept."""
+    commit = repo.commit("folder", files={"team/artifacts.yaml": "a:\n"})
+    blob = repo.git("rev-parse", f"{commit}:team/artifacts.yaml").strip()
+    tree = repo.git("rev-parse", f"{commit}:team").strip()
+    loose = repo.path / ".git" / "objects" / tree[:2] / tree[2:]
+    saved = loose.read_bytes()
+    loose.unlink()
+    with Repository.discover(str(repo.path)) as opened:
+        assert opened.blob_id_at(ObjectId(commit), "team/artifacts.yaml") is None
+    loose.write_bytes(saved)
+    with Repository.discover(str(repo.path)) as opened:
+        assert opened.blob_id_at(ObjectId(commit), "team/artifacts.yaml") == blob
+    with Repository.discover(str(repo.path)) as opened:  # now from the cache
+        assert opened.blob_id_at(ObjectId(commit), "team/artifacts.yaml") == blob
+        assert opened.blob_id_at(ObjectId(commit), "team/other.yaml") is None
