@@ -315,7 +315,7 @@ def discover_at_head(
         GitError: not inside a Git repository (Git's own message).
     """
     here = cwd or os.getcwd()
-    args = [*_DISCOVER, "--verify", "--quiet", "HEAD^{commit}"]
+    args = [*_DISCOVER, "--verify", "--quiet", "--end-of-options", "HEAD^{commit}"]
     result = run_git(args, cwd=here, env=env, check=False)
     # Every line ends with a line break; --show-cdup prints a line or none (see _paths),
     # so HEAD is found from the end.
