@@ -156,52 +156,16 @@ def config_values(pattern: str, cwd: str | None = None, *, env: Env = None) -> G
     Keys come back lower-cased as Git prints them; the last value wins, as in Git.
     Reading through ``git config`` honours ``git -c`` (``GIT_CONFIG_PARAMETERS``).
     """
-    return start_config_values(pattern, cwd, env=env).result()
-
-
-class PendingConfig:
-    """A ``git config`` started by :func:`start_config_values`; :meth:`result` waits."""
-
-    def __init__(self, proc: subprocess.Popen[str]) -> None:
-        self._proc = proc
-
-    def result(self) -> GitConfig:
-        """The entries (see :func:`config_values`), once ``git config`` has exited."""
-        stdout, _stderr = self._proc.communicate()
-        values: dict[str, str] = {}
-        implicit: set[str] = set()
-        for entry in stdout.split("\0"):
-            if entry:
-                key, newline, value = entry.partition("\n")
-                values[key] = value
-                # "-z": a key without a value is printed without the line break.
-                (implicit.add if not newline else implicit.discard)(key)
-        return GitConfig(values, frozenset(implicit))
-
-
-def start_config_values(pattern: str, cwd: str | None = None, *, env: Env = None) -> PendingConfig:
-    """:func:`config_values`, started without waiting: ``git config`` runs while the
-    caller does other work (finding the repository).
-
-    Raises:
-        GitError: ``git`` is missing.
-    """
-    if cwd is not None:
-        env = _absolute_git_paths(os.environ if env is None else env)
-    try:
-        proc = subprocess.Popen(
-            ["git", "config", "-z", "--get-regexp", pattern],
-            cwd=cwd,
-            env=dict(env) if env is not None else None,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            encoding="utf-8",
-            errors="replace",
-        )
-    except FileNotFoundError as exc:
-        raise GitError("the 'git' binary was not found on PATH") from exc
-    return PendingConfig(proc)
+    result = run_git(["config", "-z", "--get-regexp", pattern], cwd=cwd, env=env, check=False)
+    values: dict[str, str] = {}
+    implicit: set[str] = set()
+    for entry in result.stdout.split("\0"):
+        if entry:
+            key, newline, value = entry.partition("\n")
+            values[key] = value
+            # "-z": a key without a value is printed without the line break.
+            (implicit.add if not newline else implicit.discard)(key)
+    return GitConfig(values, frozenset(implicit))
 
 
 _INT_RE = lazy_compile(r"[ \t\n\v\f\r]*([+-]?)(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)([kKmMgG]?)")

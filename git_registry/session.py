@@ -20,10 +20,6 @@ if TYPE_CHECKING:
     from git_registry.repo import Repository
 
 
-_CONFIG = r"^(registry|color|tag)\."
-"""The config a command may read (see :meth:`Session.config`)."""
-
-
 class Session:
     """What a command runs with: streams, environment, working directory, colour, and
     the repository and its config, opened lazily (one per run)."""
@@ -75,20 +71,9 @@ class Session:
                     cache_paths(cache), use_cache=self._use_tag_cache, env=self.env
                 )
             else:
-                # The config is read by nearly every command that opens the repository:
-                # its git runs while the repository is found, on another core.
-                pending = None
-                if self._config is None:
-                    from git_registry import gitbin
-
-                    pending = gitbin.start_config_values(_CONFIG, cwd=self.cwd, env=self.env)
-                try:
-                    self._repo = Repository.discover(
-                        self.cwd, use_cache=self._use_tag_cache, env=self.env
-                    )
-                finally:
-                    if pending is not None:
-                        self._config = pending.result()
+                self._repo = Repository.discover(
+                    self.cwd, use_cache=self._use_tag_cache, env=self.env
+                )
         return self._repo
 
     def mirrors(self) -> list[tuple[str, str]]:
@@ -127,7 +112,9 @@ class Session:
         if self._config is None:
             from git_registry import gitbin
 
-            self._config = gitbin.config_values(_CONFIG, cwd=self.cwd, env=self.env)
+            self._config = gitbin.config_values(
+                r"^(registry|color|tag)\.", cwd=self.cwd, env=self.env
+            )
         return self._config
 
     def paint(self) -> Painter:
