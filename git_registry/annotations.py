@@ -18,14 +18,16 @@ from git_registry.controls import (
     control_codes,
 )
 from git_registry.grammar import NAME_RE, NAME_RULE
-from git_registry.yamlsafe import Node, YamlError, YamlProblem, dump_scalar, load
 
-# Start-up: typing and json are not imported at run time (mypy reads this name as
-# typing.TYPE_CHECKING).
+# Start-up: typing and json are not imported at run time, yamlsafe only to parse (a
+# warm read takes parsed files from the parse cache). mypy reads this name as
+# typing.TYPE_CHECKING.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Collection, Iterable, Mapping
     from typing import Any
+
+    from git_registry.yamlsafe import Node, YamlProblem
 
 FILENAME = "artifacts.yaml"
 KEYS = ("path", "type", "description", "labels", "custom", "virtual")
@@ -174,6 +176,8 @@ def parse(
     Returns:
         The annotations that could be read and every problem, each with its place.
     """
+    from git_registry.yamlsafe import YamlError, load
+
     try:
         root, yaml_problems = load(data)
     except YamlError as exc:
@@ -232,6 +236,8 @@ def _entry(
 ) -> Annotation | None:
     key = key_node.value
     if not isinstance(key, str) or not NAME_RE.fullmatch(key):
+        from git_registry.yamlsafe import dump_scalar
+
         shown = key if isinstance(key, str) else dump_scalar(key)
         why = (
             "':' is not allowed in a key (put the entry in that folder's artifacts.yaml)"

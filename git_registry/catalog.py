@@ -1,5 +1,7 @@
 """Annotations and policy as committed: ``artifacts.yaml`` files looked up by path in a
-commit (never by walking trees per version), each distinct blob parsed once per process.
+commit (never by walking trees per version), each distinct blob parsed once per process,
+and kept parsed across runs in the parse cache (:mod:`git_registry.parsecache`): a warm
+read neither reads the blob nor imports the YAML parser.
 
 The glue between the repository (bytes at a path in a commit) and the pure
 :mod:`~git_registry.annotations` and :mod:`~git_registry.policy` modules.
@@ -8,17 +10,19 @@ The glue between the repository (bytes at a path in a commit) and the pure
 from __future__ import annotations
 
 from git_registry import annotations as ann
+from git_registry import parsedform
 from git_registry.annotations import Annotation, AnnotationsFile, FileProblem
 from git_registry.errors import ObjectTooLarge, RegistryError
 from git_registry.gitvalues import ObjectId, short
 from git_registry.policy import CONFIG_FILE, GTO_CONFIG_FILE, Policy, parse_policy
 from git_registry.repo import Repository
-from git_registry.yamlsafe import MAX_BYTES, size_problem
 
 
 def too_large(file: str, size: int) -> FileProblem:
     """The problem of a committed or staged file over the size limit, found by its size
     alone (it is never read)."""
+    from git_registry.yamlsafe import size_problem
+
     found = size_problem(size)
     return FileProblem(file, found.line, found.column, found.message)
 
@@ -31,12 +35,23 @@ def policy_at(repo: Repository, commit: ObjectId) -> tuple[Policy, tuple[FilePro
     """The policy committed in ``commit`` (``.registry.yaml``, else ``.gto``) and its
     problems; a file committed as a symbolic link is a problem, not a policy."""
     for file in (CONFIG_FILE, GTO_CONFIG_FILE):
-        try:
-            blob = repo.blob_at(commit, file, MAX_BYTES)
-        except ObjectTooLarge as exc:
-            return Policy(file=file), (too_large(file, exc.size),)
-        if blob is not None:
-            return parse_policy(blob[1], file)
+        oid = repo.blob_id_at(commit, file)
+        if oid is not None:
+            cache = repo.parse_cache()
+            key = parsedform.policy_key(oid, file)
+            cached = parsedform.policy_of(cache.get(key), file)
+            if cached is not None:
+                return cached
+            from git_registry.yamlsafe import MAX_BYTES  # a miss: it parses anyway
+
+            try:
+                data = repo.blob(oid, MAX_BYTES)
+            except ObjectTooLarge as exc:
+                return Policy(file=file), (too_large(file, exc.size),)
+            if data is not None:
+                policy, problems = parse_policy(data, file)
+                cache.put(key, parsedform.plain_policy(policy, problems))
+                return policy, problems
         if repo.is_link(commit, file):
             return Policy(file=file), (ann.link_problem(file),)
         if repo.is_folder(commit, file):
@@ -85,37 +100,47 @@ class Catalog:
         """The ``artifacts.yaml`` at ``file`` in ``commit``, validated there; None if absent."""
         key = (commit, file)
         if key not in self._checked:
-            try:
-                blob = self.repo.blob_at(commit, file, MAX_BYTES)
-            except ObjectTooLarge as exc:  # never read whole (150 MB would be 300 MB)
-                self._checked[key] = ann.AnnotationsFile(
-                    file, problems=(too_large(file, exc.size),), editable=False
-                )
-                return self._checked[key]
-            if blob is None and self.repo.is_link(commit, file):
-                self._checked[key] = ann.AnnotationsFile(
-                    file, problems=(ann.link_problem(file),), editable=False
-                )
-            elif blob is None and self.repo.is_folder(commit, file):
-                self._checked[key] = ann.AnnotationsFile(
-                    file, problems=(ann.folder_problem(file),), editable=False
-                )
-            elif blob is None:
-                self._checked[key] = None
-            else:
-                parsed = self._parse(blob[0], blob[1], file)
+            parsed = self._read(commit, file)
+            if parsed is not None:  # empty for a link, a folder or a file too large
                 missing = ann.missing_paths(parsed, lambda p: self.repo.path_exists(commit, p))
-                self._checked[key] = (
-                    ann.with_problems(parsed, parsed.problems + missing) if missing else parsed
-                )
+                if missing:
+                    parsed = ann.with_problems(parsed, parsed.problems + missing)
+            self._checked[key] = parsed
         return self._checked[key]
 
-    def _parse(self, blob: ObjectId, data: bytes, file: str) -> AnnotationsFile:
-        # Versions usually share one blob: parse it once (the path matters for names).
-        key = (blob, file)
-        if key not in self._parsed:
-            self._parsed[key] = ann.parse(data, file, types=self.policy().types)
-        return self._parsed[key]
+    def _read(self, commit: ObjectId, file: str) -> AnnotationsFile | None:
+        """The ``artifacts.yaml`` at ``file`` in ``commit`` as parsed (its paths not
+        checked against the commit yet), or None if there is none."""
+        oid = self.repo.blob_id_at(commit, file)
+        if oid is not None:
+            # Versions usually share one blob: parse it once (the path matters for names).
+            parsed = self._parsed.get((oid, file))
+            if parsed is not None:
+                return parsed
+            types = self.policy().types
+            cache = self.repo.parse_cache()
+            cache_key = parsedform.annotations_key(oid, file, types)
+            parsed = parsedform.annotations_of(cache.get(cache_key), file)
+            if parsed is None:
+                from git_registry.yamlsafe import MAX_BYTES  # a miss: it parses anyway
+
+                try:
+                    data = self.repo.blob(oid, MAX_BYTES)
+                except ObjectTooLarge as exc:  # never read whole (150 MB would be 300 MB)
+                    return ann.AnnotationsFile(
+                        file, problems=(too_large(file, exc.size),), editable=False
+                    )
+                if data is not None:
+                    parsed = ann.parse(data, file, types=types)
+                    cache.put(cache_key, parsedform.plain_annotations(parsed))
+            if parsed is not None:
+                self._parsed[(oid, file)] = parsed
+                return parsed
+        if self.repo.is_link(commit, file):
+            return ann.AnnotationsFile(file, problems=(ann.link_problem(file),), editable=False)
+        if self.repo.is_folder(commit, file):
+            return ann.AnnotationsFile(file, problems=(ann.folder_problem(file),), editable=False)
+        return None
 
     def annotation(self, commit: ObjectId, artifact: str) -> Annotation | None:
         """``artifact``'s annotation at ``commit``, or None if it has none.

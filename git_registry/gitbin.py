@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from git_registry.errors import GitError, ObjectTooLarge, RegistryError
 from git_registry.gitvalues import ObjectId, Signature
+from git_registry.grammar import lazy_compile
 
 __all__ = ["GitError", "ObjectTooLarge"]  # re-exported: their home is git_registry.errors
 
@@ -167,7 +168,7 @@ def config_values(pattern: str, cwd: str | None = None, *, env: Env = None) -> G
     return GitConfig(values, frozenset(implicit))
 
 
-_INT_RE = re.compile(r"[ \t\n\v\f\r]*([+-]?)(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)([kKmMgG]?)")
+_INT_RE = lazy_compile(r"[ \t\n\v\f\r]*([+-]?)(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)([kKmMgG]?)")
 _UNITS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
 _INT_MAX = 2**31 - 1
 
@@ -244,6 +245,16 @@ class RepoPaths:
     bare: bool
 
 
+_DISCOVER = (
+    "rev-parse",
+    "--absolute-git-dir",
+    "--git-common-dir",
+    "--is-bare-repository",
+    "--is-inside-work-tree",
+    "--show-cdup",
+)
+
+
 def discover(cwd: str | None = None, *, env: Env = None) -> RepoPaths:
     """Find the repository for ``cwd`` exactly as Git does.
 
@@ -251,20 +262,44 @@ def discover(cwd: str | None = None, *, env: Env = None) -> RepoPaths:
         GitError: not inside a Git repository (Git's own message).
     """
     here = cwd or os.getcwd()
-    out = run_git(
-        [
-            "rev-parse",
-            "--absolute-git-dir",
-            "--git-common-dir",
-            "--is-bare-repository",
-            "--is-inside-work-tree",
-            "--show-cdup",
-        ],
-        cwd=here,
-        env=env,
-    ).stdout.split("\n")
+    return _paths(here, run_git(_DISCOVER, cwd=here, env=env).stdout.split("\n"))
+
+
+def discover_at_head(
+    cwd: str | None = None, *, env: Env = None
+) -> tuple[RepoPaths, ObjectId | None]:
+    """:func:`discover`, and the commit HEAD names there (None if it names none, as
+    :func:`resolve_commit` says), with one ``git`` process.
+
+    ``git rev-parse`` prints the discovery lines, then ``--verify -q HEAD^{commit}``
+    prints HEAD's commit on a last line; where HEAD names no commit (an unborn
+    branch) it prints nothing more, quietly, and exits 1 (Git 2.39).
+
+    Raises:
+        GitError: not inside a Git repository (Git's own message).
+    """
+    here = cwd or os.getcwd()
+    args = [*_DISCOVER, "--verify", "--quiet", "--end-of-options", "HEAD^{commit}"]
+    result = run_git(args, cwd=here, env=env, check=False)
+    # Every line ends with a line break; --show-cdup prints a line or none (see _paths),
+    # so HEAD is found from the end.
+    lines = result.stdout.split("\n")[:-1]
+    head = lines.pop() if result.returncode == 0 and lines else None
+    inside = lines[3:4] == ["true"]
+    if (
+        result.returncode not in (0, 1)
+        or len(lines) < (5 if inside else 4)
+        or (head is not None and not _FULL_ID_RE.fullmatch(head))
+    ):
+        raise GitError(git_reason(result, "rev-parse"))
+    return _paths(here, lines), ObjectId(head) if head else None
+
+
+def _paths(here: str, out: list[str]) -> RepoPaths:
+    """The repository of ``git rev-parse`` :data:`_DISCOVER` run in ``here``."""
     git_dir, common, bare, inside = out[0], out[1], out[2], out[3]
-    # --show-cdup prints a line only inside a work tree.
+    # --show-cdup prints the way up to the work tree inside one, the work tree's path
+    # outside one (GIT_WORK_TREE elsewhere), and nothing where there is none.
     work_tree = os.path.normpath(os.path.join(here, out[4])) if inside == "true" else None
     return RepoPaths(
         git_dir=git_dir,

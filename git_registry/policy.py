@@ -12,7 +12,10 @@ from dataclasses import dataclass
 
 from git_registry.annotations import FileProblem
 from git_registry.grammar import NAME_RE, NAME_RULE
-from git_registry.yamlsafe import Node, YamlError, load
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # yamlsafe is imported to parse only (not for a cached policy)
+    from git_registry.yamlsafe import Node
 
 CONFIG_FILE = ".registry.yaml"
 GTO_CONFIG_FILE = ".gto"
@@ -35,6 +38,8 @@ def parse_policy(data: bytes, file: str) -> tuple[Policy, tuple[FileProblem, ...
     Returns:
         The policy (the parts that could be read) and the problems, with their places.
     """
+    from git_registry.yamlsafe import YamlError, load
+
     problems: list[FileProblem] = []
     try:
         root, yaml_problems = load(data)

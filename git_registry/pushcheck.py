@@ -21,7 +21,6 @@ from git_registry.grammar import TAG_PREFIX, artifact_to_tag, parse_tag_name, ta
 from git_registry.policy import CONFIG_FILE, GTO_CONFIG_FILE, Policy, parse_policy
 from git_registry.repo import Repository
 from git_registry.state import build_registry
-from git_registry.yamlsafe import MAX_BYTES
 
 _ZERO_RE = re.compile(r"0{40}(?:0{24})?")
 BRANCH_PREFIX = "refs/heads/"
@@ -329,6 +328,8 @@ def staged_problems(repo: Repository) -> list[ann.FileProblem]:
     Reads the index Git uses for this commit (``GIT_INDEX_FILE`` during
     ``git commit --only``), never the work tree.
     """
+    from git_registry.yamlsafe import MAX_BYTES  # it parses what is staged
+
     staged: dict[str, ObjectId] = {}
     links: set[str] = set()
     for entry in repo.staged_files():

@@ -8,8 +8,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from git_registry import annotations as ann
-from git_registry.annotations import Annotation, FileProblem
 from git_registry.gitvalues import TagRow
 from git_registry.grammar import (
     EventKind,
@@ -20,6 +18,10 @@ from git_registry.grammar import (
 )
 from git_registry.session import Session
 from git_registry.state import Event, Registry, build_registry_rows
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations is imported by the reads that show annotations only
+    from git_registry.annotations import Annotation, FileProblem
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +96,8 @@ def head_annotations(
 ) -> tuple[dict[str, Annotation], list[FileProblem]]:
     """Annotations at HEAD from the root ``artifacts.yaml`` and the files of ``artifacts``
     (looked up by path, not by walking the tree), and those files' problems."""
+    from git_registry import annotations as ann
+
     head = session.repo().head()
     if head is None:
         return {}, []

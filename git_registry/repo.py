@@ -44,10 +44,10 @@ from git_registry.errors import RegistryError, TagExistsError
 from git_registry.gitvalues import ObjectId, Signature, TagRef, TagRow, tag_ref_of
 from git_registry.grammar import TAG_PREFIX
 from git_registry.tagcache import TagCache, entry_row
-from git_registry.tagobject import format_ident, read_tag_row, type_problem
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from git_registry.parsecache import ParseCache
     from git_registry.pushlock import Owner, PushLock
 
 FETCHED = os.path.join("registry", "fetched")
@@ -104,6 +104,7 @@ class Repository:
         self._trees: dict[str, str] = {}
         self._use_cache = use_cache
         self._cache: TagCache | None = None
+        self._parse_cache: ParseCache | None = None
         self._refs: dict[str, ObjectId] | None = None
         self._reader: gitbin.ObjectReader | None = None
         self._tree_entries: dict[str, dict[bytes, tuple[int, str]]] = {}
@@ -116,12 +117,16 @@ class Repository:
         use_cache: bool | Callable[[], bool] = True,
         env: gitbin.Env = None,
     ) -> Repository:
-        """Open the repository Git finds for ``cwd`` (with ``env``: ``GIT_DIR`` …).
+        """Open the repository Git finds for ``cwd`` (with ``env``: ``GIT_DIR`` …); its
+        HEAD is resolved by the same ``git`` process (see :meth:`head`).
 
         Raises:
             RegistryError: not inside a Git repository.
         """
-        return cls(gitbin.discover(cwd, env=env), use_cache=use_cache, env=env)
+        paths, head = gitbin.discover_at_head(cwd, env=env)
+        repo = cls(paths, use_cache=use_cache, env=env)
+        repo._head, repo._head_known = head, True
+        return repo
 
     @property
     def cwd(self) -> str:
@@ -140,8 +145,11 @@ class Repository:
         self.close()
 
     def close(self) -> None:
-        """Stop the ``git cat-file`` process, and forget HEAD (it is resolved again)."""
+        """Stop the ``git cat-file`` process, forget HEAD (it is resolved again) and
+        write the parse cache if this run added to it."""
         self._head_known = False
+        if self._parse_cache is not None and not self._in_quarantine():
+            self._parse_cache.save()
         if self._reader is not None:
             self._reader.close()
             self._reader = None
@@ -274,8 +282,7 @@ class Repository:
                 rows.append(entry_row(name, oid, entry))
         if todo:
             self._read_new(pairs, rows, todo, cache)
-            env = os.environ if self.env is None else self.env
-            if not env.get("GIT_QUARANTINE_PATH"):  # a server hook: write nothing
+            if not self._in_quarantine():
                 live = None
                 if self._refs is not None:  # forget objects no tag points at any more
                     live = {*self._refs.values(), *(oid for _, oid in pairs)}
@@ -291,6 +298,9 @@ class Repository:
     ) -> None:
         """Read the tags ``pairs[i]`` for ``i`` in ``todo`` into ``rows[i]``, and cache
         what can be."""
+        # Tag objects are parsed only when the tag cache lacks them (not on a warm read).
+        from git_registry.tagobject import read_tag_row, type_problem
+
         wanted = [pairs[i][1] for i in todo]
         valid = [oid.lower() for oid in wanted if _HEX_RE.fullmatch(oid)]
         stream = gitbin.stream_objects(self.paths.git_dir, valid, env=self.env)
@@ -332,21 +342,43 @@ class Repository:
 
     def _tag_cache(self) -> TagCache:
         if self._cache is None:
-            use = self._use_cache
-            if use if isinstance(use, bool) else use():
+            if self._caching():
                 self._cache = TagCache.load(self.paths.common_dir)
             else:
                 self._cache = TagCache.disabled()
         return self._cache
+
+    def parse_cache(self) -> ParseCache:
+        """Files parsed by blob id (:mod:`git_registry.parsecache`), loaded on first use;
+        written by :meth:`close`. Off with the tag cache (``registry.cache``)."""
+        if self._parse_cache is None:
+            from git_registry.parsecache import ParseCache  # not needed by most reads
+
+            if self._caching():
+                self._parse_cache = ParseCache.load(self.paths.common_dir)
+            else:
+                self._parse_cache = ParseCache.disabled()
+        return self._parse_cache
+
+    def _caching(self) -> bool:
+        use = self._use_cache
+        return use if isinstance(use, bool) else use()
+
+    def _in_quarantine(self) -> bool:
+        """Whether this runs in a server hook's quarantine, where we write nothing."""
+        env = os.environ if self.env is None else self.env
+        return bool(env.get("GIT_QUARANTINE_PATH"))
 
     # -- commits, branches, the index ----------------------------------------------------
 
     def head(self) -> ObjectId | None:
         """The commit HEAD points at, or None in a repository without commits.
 
-        Resolved once (``git rev-parse``), until :meth:`close` or :meth:`forget_head`:
-        a command reads the policy and the annotations at one HEAD. Git, not a file
-        read: HEAD may name a packed ref, a worktree's HEAD, or another ref storage.
+        Resolved once (``git rev-parse``; by the process that found the repository,
+        for one opened by :meth:`discover`), until :meth:`close` or
+        :meth:`forget_head`: a command reads the policy and the annotations at one
+        HEAD. Git, not a file read: HEAD may name a packed ref, a worktree's HEAD, or
+        another ref storage.
         """
         if not self._head_known:
             # --git-dir: this repository's HEAD, even where GIT_DIR names another one
@@ -377,8 +409,21 @@ class Repository:
         return gitbin.branch_refs(self.paths.git_dir, limit, self.cwd, env=self.env)
 
     def files_named(self, commit: ObjectId, filename: str) -> list[str]:
-        """Every path in ``commit`` whose last part is ``filename``, folders included."""
-        return gitbin.files_named(commit, filename, self.cwd, env=self.env)
+        """Every path in ``commit`` whose last part is ``filename``, folders included.
+
+        Kept in the parse cache, as :meth:`_lookup` is: a commit's tree never changes.
+        """
+        cache = self.parse_cache()
+        key = f"named\0{commit}\0{filename}"
+        cached = cache.get(key)
+        if type(cached) is tuple and all(
+            type(p) is str and (p == filename or p.endswith("/" + filename)) for p in cached
+        ):
+            return list(cached)
+        found = gitbin.files_named(commit, filename, self.cwd, env=self.env)
+        if _HEX_RE.fullmatch(commit):  # an id, not a name that can move
+            cache.put(key, tuple(found))
+        return found
 
     def staged_files(self) -> list[gitbin.IndexEntry]:
         """The merged entries of the index Git uses now (see :func:`gitbin.staged_files`)."""
@@ -458,18 +503,49 @@ class Repository:
         return entries
 
     def _lookup(self, commit: ObjectId, path: str) -> tuple[int, str] | None:
-        """The mode and object id at ``path`` in ``commit``, walking its trees (one
-        ``cat-file`` round trip each, every tree parsed once); empty parts of the path
-        (``a//b``, a trailing ``/``) are skipped."""
+        """The mode and object id at ``path`` in ``commit``, or None if there is nothing.
+
+        Kept in the parse cache: a commit id names one tree for ever, so what it holds
+        at a path never changes, and a warm read starts no ``git cat-file`` at all.
+        """
+        cache = self.parse_cache()
+        key = f"path\0{commit}\0{path}"
+        cached = cache.get(key)
+        if cached == ():
+            return None
+        if (
+            type(cached) is tuple
+            and len(cached) == 2
+            and type(cached[0]) is int
+            and type(cached[1]) is str
+            and _HEX_RE.fullmatch(cached[1])
+        ):
+            return cached[0], cached[1]
+        found, lasting = self._walk(commit, path)
+        if lasting:
+            cache.put(key, found or ())
+        return found
+
+    def _walk(self, commit: ObjectId, path: str) -> tuple[tuple[int, str] | None, bool]:
+        """:meth:`_lookup` through the trees (one ``cat-file`` round trip each, every
+        tree parsed once); empty parts of the path (``a//b``, a trailing ``/``) are
+        skipped. Also whether the answer lasts: not if a tree on the way is missing
+        (a partial clone may fetch it later).
+
+        Raises:
+            RegistryError: ``commit`` is not a commit.
+        """
         mode, oid = 0o40000, self._tree(commit)
         for part in path.encode("utf-8", "surrogateescape").split(b"/"):
             if not part:
                 continue
-            entries = self._entries(oid) if mode == 0o40000 else None
-            if entries is None or part not in entries:
-                return None
+            entries = self._entries(oid) if mode == 0o40000 else {}
+            if entries is None:
+                return None, False
+            if part not in entries:
+                return None, True
             mode, oid = entries[part]
-        return mode, oid
+        return (mode, oid), True
 
     def blob_at(
         self, commit: ObjectId, path: str, limit: int | None = None
@@ -484,6 +560,14 @@ class Repository:
             return None
         blob = self._objects().read(found[1], limit)
         return (ObjectId(found[1]), blob[1]) if blob is not None and blob[0] == "blob" else None
+
+    def blob_id_at(self, commit: ObjectId, path: str) -> ObjectId | None:
+        """The id of the regular file at ``path`` in ``commit`` (its blob is not read),
+        or None if there is none."""
+        found = self._lookup(commit, path)
+        if found is None or found[0] & 0o170000 != 0o100000:
+            return None
+        return ObjectId(found[1])
 
     def is_link(self, commit: ObjectId, path: str) -> bool:
         """Whether ``path`` in ``commit`` is a symbolic link."""
@@ -551,6 +635,8 @@ class Repository:
         """Write the tag object through ``git mktag``, which checks it as ``git fsck``
         does (a tagger Git would not write is refused, never stored) and writes it as
         Git writes objects (no lock files of ours under ``objects/``)."""
+        from git_registry.tagobject import format_ident
+
         text = (
             f"object {new.target}\ntype commit\ntag {new.name}\n"
             f"tagger {format_ident(new.tagger)}\n\n{new.message}"

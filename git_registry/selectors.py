@@ -4,7 +4,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -14,6 +13,7 @@ from git_registry.grammar import (
     check_artifact_name,
     check_stage,
     check_version,
+    lazy_compile,
 )
 
 TYPE_CHECKING = False
@@ -31,7 +31,7 @@ class Selector:
     latest: bool = False
 
 
-_SELECTOR_RE = re.compile(r"^(?P<artifact>[^@#]+)(?:@(?P<version>[^@#]+)|#(?P<stage>[^@#]+))?$")
+_SELECTOR_RE = lazy_compile(r"^(?P<artifact>[^@#]+)(?:@(?P<version>[^@#]+)|#(?P<stage>[^@#]+))?$")
 
 
 def parse_selector(text: str, *, allow_stage: bool = True, allow_latest: bool = True) -> Selector:
@@ -71,7 +71,7 @@ def resolve_ref(session: Session, ref: str) -> ObjectId:
 
 # -- artifacts of several --remote registries: LABEL:NAME ---------------------------
 
-_LABEL_RE = re.compile(r"[^A-Za-z0-9._-]+")
+_LABEL_RE = lazy_compile(r"[^A-Za-z0-9._-]+")
 
 
 def label_for(remote: str) -> str:

@@ -147,6 +147,83 @@ def test_head_is_resolved_once(repo: Repo, monkeypatch: pytest.MonkeyPatch) -> N
     assert len(calls) == 1, calls
 
 
+def _layouts(repo: Repo, tmp_path: Path) -> Iterator[tuple[str, str, dict[str, str]]]:
+    """(what, cwd, env) of every way of being in a repository that discovery handles."""
+    env = dict(os.environ)
+    (repo.path / "sub").mkdir()
+    yield "top", str(repo.path), env
+    yield "folder", str(repo.path / "sub"), env
+    yield "inside .git", str(repo.path / ".git"), env
+    yield "GIT_DIR", str(tmp_path), {**env, "GIT_DIR": str(repo.path / ".git")}
+    both = {"GIT_DIR": str(repo.path / ".git"), "GIT_WORK_TREE": str(repo.path)}
+    yield "GIT_DIR and GIT_WORK_TREE, outside it", str(tmp_path), {**env, **both}
+    yield "GIT_DIR and GIT_WORK_TREE, inside it", str(repo.path / "sub"), {**env, **both}
+    git(tmp_path, "clone", "-q", "--bare", str(repo.path), "bare.git")
+    yield "bare", str(tmp_path / "bare.git"), env
+    yield "GIT_DIR bare", str(tmp_path), {**env, "GIT_DIR": str(tmp_path / "bare.git")}
+    repo.git("worktree", "add", "-q", "--detach", str(tmp_path / "wt"), "HEAD~1")
+    yield "worktree (detached)", str(tmp_path / "wt"), env
+    repo.git("checkout", "-q", "--detach", "HEAD~1")
+    yield "detached", str(repo.path), env
+    repo.git("symbolic-ref", "HEAD", "refs/heads/unborn")
+    yield "unborn branch", str(repo.path), env
+    yield "unborn, in a folder", str(repo.path / "sub"), env
+    git(tmp_path / "bare.git", "symbolic-ref", "HEAD", "refs/heads/unborn")
+    yield "unborn, bare", str(tmp_path / "bare.git"), env
+    yield "empty repository", str(Repo(tmp_path / "empty").path), env
+
+
+def test_discovery_resolves_head_as_head_itself_does(repo: Repo, tmp_path: Path) -> None:
+    """HEAD read by the discovery process is what ``git rev-parse HEAD^{commit}`` says
+    there, and what a repository opened by its paths (not discovered) resolves."""
+    repo.commit()
+    seen = set()
+    for what, cwd, env in _layouts(repo, tmp_path):
+        paths, head = gitbin.discover_at_head(cwd, env=env)
+        assert paths == gitbin.discover(cwd, env=env), what
+        proc = subprocess.run(
+            ["git", "rev-parse", "--verify", "-q", "HEAD^{commit}"],
+            cwd=cwd,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert head == (proc.stdout.strip() or None), what
+        with Repository(paths, env=env) as opened:
+            assert opened.head() == head, what
+        with Repository.discover(cwd, env=env) as opened:
+            assert opened.paths == paths and opened.head() == head, what
+        seen.add(head)
+    assert None in seen and len(seen) == 3  # HEAD, HEAD~1 and none
+
+
+def test_discovery_outside_a_repository_fails_as_before(tmp_path: Path) -> None:
+    with pytest.raises(GitError) as found:
+        gitbin.discover_at_head(str(tmp_path))
+    with pytest.raises(GitError) as before:
+        gitbin.discover(str(tmp_path))
+    assert str(found.value) == str(before.value)
+    assert "not a git repository" in str(found.value)
+
+
+def test_a_discovered_head_costs_no_process(repo: Repo, monkeypatch: pytest.MonkeyPatch) -> None:
+    first = repo.git("rev-parse", "HEAD").strip()
+    opened = Repository.discover(str(repo.path))
+
+    def refused(*args: object, **kwargs: object) -> None:
+        raise AssertionError("HEAD resolved again")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(gitbin, "resolve_commit", refused)
+        assert opened.head() == first
+    second = repo.commit()
+    assert opened.head() == first  # resolved once
+    opened.forget_head()
+    assert opened.head() == second
+    opened.close()
+
+
 def test_is_shallow(repo: Repo, tmp_path: Path) -> None:
     repo.commit()
     shallow = tmp_path / "shallow"

@@ -164,6 +164,7 @@ GIT_LAYER = {
     "git_registry.repo",  # reads refs and objects, writes tags, owns files in .git
     "git_registry.remote",  # the transport: ls-remote, fetch, push
     "git_registry.tagcache",  # the tag cache in .git/registry
+    "git_registry.parsecache",  # the parse cache in .git/registry
     "git_registry.writelock",  # .git/registry/write.lock
     "git_registry.pushlock",  # the server's push lock in the Git directory
     "git_registry.lockfile",  # what both locks share

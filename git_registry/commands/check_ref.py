@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import secrets
 
 from git_registry import options
 from git_registry.commands import Command
@@ -81,7 +80,6 @@ def run(args: argparse.Namespace, session: Session) -> int:
 
 def _event(args: argparse.Namespace, session: Session, name: str) -> Event:
     from git_registry.reading import load
-    from git_registry.writing import remote_name
 
     if args.ref.startswith("refs/") and not args.ref.startswith("refs/tags/"):
         raise NotFoundError(f"'{args.ref}' is not a tag: registry events are tags under refs/tags/")
@@ -94,6 +92,7 @@ def _event(args: argparse.Namespace, session: Session, name: str) -> Event:
         )
     if args.fetch:
         from git_registry.commands.fetch import fetch
+        from git_registry.writing import remote_name
 
         fetch(session, remote_name(session), [parsed.artifact])
     loaded = load(session, [parsed.artifact])
@@ -170,6 +169,8 @@ def _github_output(session: Session, values: dict[str, str]) -> None:
             "GITHUB_OUTPUT is not set: --format github writes GitHub Actions step outputs",
             hint="run it in a GitHub Actions step, or use --format env / --json elsewhere",
         )
+    import secrets
+
     text = "".join(values.values())
     delimiter = f"ghadelimiter_{secrets.token_hex(16)}"
     while delimiter in text:

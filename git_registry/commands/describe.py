@@ -101,13 +101,14 @@ def run(args: argparse.Namespace, session: Session) -> int:
 def _version_commit(
     session: Session, artifact: str, text: str, selector: Selector
 ) -> tuple[ObjectId, str]:
-    from git_registry.plan import known_hint
     from git_registry.reading import load, warn_problems
 
     registry = load(session, [artifact]).registry
     warn_problems(session, registry, artifact)
     info = registry.artifacts.get(artifact)
     if info is None:
+        from git_registry.plan import known_hint  # only for this message
+
         raise NotFoundError(f"unknown artifact '{artifact}'", hint=known_hint(registry))
     if selector.latest:
         found = info.latest

@@ -29,7 +29,6 @@ def arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, session: Session) -> int:
     # LABEL:NAME with several --remote
-    from git_registry.plan import known_hint
     from git_registry.reading import events_of, head_annotations, load, warn_problems
     from git_registry.render import dump_json, event_json, events_table
     from git_registry.selectors import check_name
@@ -38,6 +37,8 @@ def run(args: argparse.Namespace, session: Session) -> int:
     registry = load(session, [name] if name is not None else None).registry
     warn_problems(session, registry, name)
     if name is not None and name not in registry.artifacts:
+        from git_registry.plan import known_hint  # only for this message
+
         raise NotFoundError(f"unknown artifact '{name}'", hint=known_hint(registry))
     events = events_of(registry, name)
     if not args.ascending:

@@ -25,7 +25,6 @@ def arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, session: Session) -> int:
-    from git_registry.plan import known_hint
     from git_registry.reading import load, warn_problems
     from git_registry.render import dump_json, version_json
     from git_registry.selectors import check_name
@@ -35,6 +34,8 @@ def run(args: argparse.Namespace, session: Session) -> int:
     warn_problems(session, registry, name)
     info = registry.artifacts.get(name)
     if info is None:
+        from git_registry.plan import known_hint  # only for this message
+
         raise NotFoundError(f"unknown artifact '{name}'", hint=known_hint(registry))
     if info.latest is None:
         raise NotFoundError(f"{name} has no active versions")

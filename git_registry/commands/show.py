@@ -6,16 +6,15 @@ import argparse
 import dataclasses
 
 from git_registry import options
-from git_registry.annotations import Annotation
 from git_registry.commands import Command
 from git_registry.errors import NotFoundError, UsageError
-from git_registry.policy import ordered_stages
 from git_registry.session import Session
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
+    from git_registry.annotations import Annotation
     from git_registry.selectors import Selector
     from git_registry.state import ArtifactInfo, StageHold, VersionInfo
 
@@ -71,7 +70,6 @@ def arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, session: Session) -> int:
-    from git_registry.plan import known_hint
     from git_registry.reading import head_annotations, load, warn_problems
 
     if args.selector is None:
@@ -91,6 +89,8 @@ def run(args: argparse.Namespace, session: Session) -> int:
                 f"{selector.artifact} is annotated in artifacts.yaml but has no versions yet",
                 hint=f"register one: git registry register {selector.artifact}",
             )
+        from git_registry.plan import known_hint  # only for this message
+
         raise NotFoundError(f"unknown artifact '{selector.artifact}'", hint=known_hint(registry))
     if info.deprecated:
         session.warn(f"{info.name} is deprecated (tag {info.events[-1].tag})")
@@ -112,6 +112,7 @@ def _selector(session: Session, text: str) -> Selector:
 
 
 def _show_registry(args: argparse.Namespace, session: Session) -> int:
+    from git_registry.policy import ordered_stages
     from git_registry.reading import head_annotations, load, warn_problems
     from git_registry.render import artifact_json, dump_json, registry_table
 

@@ -32,7 +32,6 @@ def arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, session: Session) -> int:
-    from git_registry.plan import known_hint
     from git_registry.reading import load, warn_problems
     from git_registry.render import dump_json, hold_json
     from git_registry.selectors import check_name
@@ -43,6 +42,8 @@ def run(args: argparse.Namespace, session: Session) -> int:
     warn_problems(session, registry, name)
     info = registry.artifacts.get(name)
     if info is None:
+        from git_registry.plan import known_hint  # only for this message
+
         raise NotFoundError(f"unknown artifact '{name}'", hint=known_hint(registry))
     holds = info.stages.get(stage, ())
     if not holds:
