@@ -181,18 +181,19 @@ def test_a_warm_pre_push_hook_does_not_import_yaml(annotated: Repo, remote: Repo
 
 
 def test_the_plain_form_round_trips_what_parse_returns() -> None:
-    texts = [*FILES.values(), "", "null\n", "a:\n  b: 1\n  b: 2\n", b"\xff\xfe", "x: !!python 1\n"]
+    texts: list[str | bytes] = [*FILES.values(), "", "null\n", "a:\n  b: 1\n  b: 2\n"]
+    texts += [b"\xff\xfe", "x: !!python 1\n"]
     for text in texts:
         data = text.encode() if isinstance(text, str) else text
         for file in ("artifacts.yaml", "a/b/artifacts.yaml"):
             for types in (None, ("model",), ()):
                 parsed = parse(data, file, types=types)
-                plain = marshal.loads(marshal.dumps(parsedform.plain_annotations(parsed)))
+                plain = marshal.loads(marshal.dumps(parsedform.plain_annotations(parsed)))  # type: ignore[arg-type]
                 assert parsedform.annotations_of(plain, file) == parsed
                 assert parsedform.annotations_of(plain, "other/artifacts.yaml") is None
         for file in (".registry.yaml", ".gto"):
             policy, problems = parse_policy(data, file)
-            plain = marshal.loads(marshal.dumps(parsedform.plain_policy(policy, problems)))
+            plain = marshal.loads(marshal.dumps(parsedform.plain_policy(policy, problems)))  # type: ignore[arg-type]
             assert parsedform.policy_of(plain, file) == (policy, problems)
 
 
