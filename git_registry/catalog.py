@@ -12,6 +12,7 @@ from __future__ import annotations
 from git_registry import annotations as ann
 from git_registry import parsedform
 from git_registry.annotations import Annotation, AnnotationsFile, FileProblem
+from git_registry.errors import AnnotationError as AnnotationError
 from git_registry.errors import ObjectTooLarge, RegistryError
 from git_registry.gitvalues import ObjectId, short
 from git_registry.policy import CONFIG_FILE, GTO_CONFIG_FILE, Policy, parse_policy
@@ -25,10 +26,6 @@ def too_large(file: str, size: int) -> FileProblem:
 
     found = size_problem(size)
     return FileProblem(file, found.line, found.column, found.message)
-
-
-class AnnotationError(RegistryError):
-    """An ``artifacts.yaml`` that cannot be used; the message lists its problems."""
 
 
 def policy_at(repo: Repository, commit: ObjectId) -> tuple[Policy, tuple[FileProblem, ...]]:

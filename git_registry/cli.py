@@ -23,7 +23,7 @@ import sys
 
 from git_registry import __version__
 from git_registry.commands import ORDER, WORDS
-from git_registry.errors import EXIT_FATAL, EXIT_USAGE, RegistryError, UsageError
+from git_registry.errors import EXIT_FATAL, EXIT_USAGE, RegistryError, UsageError, UsageText
 from git_registry.session import Session
 
 # Importing typing costs 2 ms of a 45 ms `git registry -h`; mypy reads this name as
@@ -43,11 +43,7 @@ class _Parser(argparse.ArgumentParser):
     """argparse with Git's usage-error convention: usage on stderr, exit 129."""
 
     def error(self, message: str) -> NoReturn:
-        raise UsageError(message, hint=None) from _UsageMarker(self.format_usage())
-
-
-class _UsageMarker(Exception):
-    """Carries the usage text of the parser that failed."""
+        raise UsageError(message, hint=None) from UsageText(self.format_usage())
 
 
 class _Formatter(argparse.RawDescriptionHelpFormatter):

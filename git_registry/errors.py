@@ -9,6 +9,7 @@ from __future__ import annotations
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from git_registry.remote import FetchResult
+    from git_registry.yamlsafe import YamlProblem
 
 EXIT_OK = 0
 EXIT_NOT_FOUND = 1
@@ -77,3 +78,24 @@ class ObjectTooLarge(Exception):
     def __init__(self, size: int) -> None:
         super().__init__(f"{size} bytes")
         self.size = size
+
+
+class GrammarError(RegistryError, ValueError):
+    """A name, stage, version or tag name that the grammar does not allow (fatal, exit 128)."""
+
+
+class AnnotationError(RegistryError):
+    """An ``artifacts.yaml`` that cannot be used; the message lists its problems."""
+
+
+class YamlError(Exception):
+    """The file cannot be read as YAML at all (syntax, size, encoding, limits)."""
+
+    def __init__(self, problem: YamlProblem) -> None:
+        super().__init__(problem.message)
+        self.problem = problem
+
+
+class UsageText(Exception):
+    """Carries the usage text of the parser that failed (the cause of a UsageError the
+    command line raises), so the usage printed is that command's."""

@@ -12,7 +12,7 @@ import enum
 import re
 from dataclasses import dataclass
 
-from git_registry.errors import RegistryError
+from git_registry.errors import GrammarError as GrammarError
 
 # mypy reads this name as typing.TYPE_CHECKING (typing is not imported at start-up).
 TYPE_CHECKING = False
@@ -68,10 +68,6 @@ _TAG_LINES_RE = re.compile(rf"^(?:{_TAG}|.*)$", re.ASCII | re.MULTILINE)
 
 NAME_RULE = "letters, digits, '_', '-' and '/', starting and ending with a letter or digit"
 VERSION_RULE = "'v' followed by a SemVer 2.0 version, e.g. v1.0.0 or v2.1.0-rc.1"
-
-
-class GrammarError(RegistryError, ValueError):
-    """A name, stage, version or tag name that the grammar does not allow (fatal, exit 128)."""
 
 
 class EventKind(enum.Enum):

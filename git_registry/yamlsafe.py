@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass
 
 from git_registry.controls import CI_COMMAND_RE, CONTROL_RE, starts_ci_command
+from git_registry.errors import YamlError as YamlError
 
 # Start-up: typing is not imported at run time (mypy reads this name as
 # typing.TYPE_CHECKING).
@@ -49,14 +50,6 @@ class YamlProblem:
     path: tuple[str, ...] = ()
     """The mapping keys leading to the value the problem is about (for a duplicate
     key: the keys of the enclosing mappings, then the duplicate key itself)."""
-
-
-class YamlError(Exception):
-    """The file cannot be read as YAML at all (syntax, size, encoding, limits)."""
-
-    def __init__(self, problem: YamlProblem) -> None:
-        super().__init__(problem.message)
-        self.problem = problem
 
 
 @dataclass(frozen=True, slots=True)

@@ -212,3 +212,25 @@ def test_only_the_git_layer_starts_processes_or_reads_the_git_directory() -> Non
         if name not in GIT_LAYER and (found := _speaks_git(tree))
     }
     assert outside == {}
+
+
+def test_every_exception_type_is_in_errors() -> None:
+    """One module holds every exception type (others may re-export them)."""
+    defined = sorted(
+        f"{name}.{node.name}"
+        for name, tree in MODULES.items()
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ClassDef)
+        and any(
+            ast.unparse(base).endswith(("Error", "Exception", "Marker"))
+            or ast.unparse(base) in errors_classes()
+            for base in node.bases
+        )
+        and name != "git_registry.errors"
+    )
+    assert defined == []
+
+
+def errors_classes() -> set[str]:
+    tree = MODULES["git_registry.errors"]
+    return {node.name for node in ast.walk(tree) if isinstance(node, ast.ClassDef)}
