@@ -67,7 +67,7 @@ PRIMARY = {name: parser for name, parser in _commands().items() if name != "assi
 
 
 @pytest.fixture
-def registry(tmp_path: Path) -> Repo:
+def churn_segment_cv_seg(tmp_path: Path) -> Repo:
     """churn (v1.0.0 deregistered, v1.1.0 in prod, v1.2.0 in staging), segment,
     models/cv:seg in dev, and newmodel annotated but never registered."""
     repo = Repo(tmp_path / "registry repo")
@@ -199,7 +199,7 @@ def _set(reply: list[str]) -> set[str]:
 
 @pytest.mark.slow
 @needs_git_completion
-def test_bash_commands_and_options(registry: Repo) -> None:
+def test_bash_commands_and_options(churn_segment_cv_seg: Repo) -> None:
     lines = [
         "git registry ",
         "git registry pro",
@@ -214,7 +214,7 @@ def test_bash_commands_and_options(registry: Repo) -> None:
         "git registry hooks ",
         "git registry help he",
     ]
-    out = dict(zip(lines, bash_complete(registry.path, lines), strict=True))
+    out = dict(zip(lines, bash_complete(churn_segment_cv_seg.path, lines), strict=True))
     assert _set(out["git registry "]) == set(_commands())
     assert out["git registry pro"] == ["promote "]
     assert "registry " in out["git reg"]  # Git lists git-registry from PATH
@@ -232,7 +232,7 @@ def test_bash_commands_and_options(registry: Repo) -> None:
 
 @pytest.mark.slow
 @needs_git_completion
-def test_bash_artifacts_versions_and_stages(registry: Repo) -> None:
+def test_bash_artifacts_versions_and_stages(churn_segment_cv_seg: Repo) -> None:
     lines = [
         "git registry promote ",
         "git registry register ",
@@ -254,7 +254,7 @@ def test_bash_artifacts_versions_and_stages(registry: Repo) -> None:
         "git registry check-ref refs/tags/models/cv=seg@",
         "git registry latest models/",
     ]
-    out = dict(zip(lines, bash_complete(registry.path, lines), strict=True))
+    out = dict(zip(lines, bash_complete(churn_segment_cv_seg.path, lines), strict=True))
     assert _set(out["git registry promote "]) == {"churn", "segment", "models/cv:seg"}
     assert _set(out["git registry register "]) == {"churn", "segment", "models/cv:seg", "newmodel"}
     assert out["git registry promote ch"] == ["churn "]
@@ -280,7 +280,7 @@ def test_bash_artifacts_versions_and_stages(registry: Repo) -> None:
     assert _set(out["git registry deregister churn@"]) == {"churn@v1.1.0", "churn@v1.2.0"}
     assert _set(out["git registry promote churn --version "]) == {"v1.1.0", "v1.2.0"}
     assert _set(out["git registry check-ref churn#"]) == {
-        tag for tag in registry.tags() if tag.startswith("churn#")
+        tag for tag in churn_segment_cv_seg.tags() if tag.startswith("churn#")
     }
     assert out["git registry check-ref refs/tags/models/cv=seg@"] == ["seg@v0.0.1 "]
     assert out["git registry latest models/"] == ["models/cv:seg "]
@@ -288,13 +288,13 @@ def test_bash_artifacts_versions_and_stages(registry: Repo) -> None:
 
 @pytest.mark.slow
 @needs_git_completion
-def test_bash_follows_git_C_and_git_dir(registry: Repo, tmp_path: Path) -> None:
+def test_bash_follows_git_C_and_git_dir(churn_segment_cv_seg: Repo, tmp_path: Path) -> None:
     """Values come from the repository `git -C DIR` or `--git-dir` names, not the cwd."""
     outside = tmp_path / "elsewhere"
     outside.mkdir()
     # Git's completion takes a -C path as typed: use one without a space.
     link = tmp_path / "link"
-    link.symlink_to(registry.path)
+    link.symlink_to(churn_segment_cv_seg.path)
     lines = [
         f"git -C {link} registry promote churn@",
         f"git --git-dir={link}/.git registry promote ",
@@ -308,25 +308,27 @@ def test_bash_follows_git_C_and_git_dir(registry: Repo, tmp_path: Path) -> None:
 
 @pytest.mark.slow
 @needs_bash_completion
-def test_bash_loads_the_installed_script_on_demand(registry: Repo) -> None:
+def test_bash_loads_the_installed_script_on_demand(churn_segment_cv_seg: Repo) -> None:
     """Installed under share/bash-completion/completions, the script is found by
     Git's completion (through bash-completion's loader) with nothing sourced by hand,
     both for `git registry` and for `git-registry`."""
     share = installed_prefix() / "share"
     env = {"XDG_DATA_DIRS": f"{share}:/usr/share"}
     lines = ["git registry pro", "git registry promote churn@", "git-registry sh"]
-    out = bash_complete(registry.path, lines, ours=None, load_git=False, env=env)
+    out = bash_complete(churn_segment_cv_seg.path, lines, ours=None, load_git=False, env=env)
     assert out[0] == ["promote "]
     assert _set(out[1]) == {"churn@v1.1.0", "churn@v1.2.0"}
     assert out[2] == ["show "]
     # Without the installed script nothing completes the command's arguments.
-    bare = bash_complete(registry.path, ["git registry promote churn@"], ours=None, load_git=False)
+    bare = bash_complete(
+        churn_segment_cv_seg.path, ["git registry promote churn@"], ours=None, load_git=False
+    )
     assert _set(bare[0]) != {"churn@v1.1.0", "churn@v1.2.0"}
 
 
 @pytest.mark.slow
 @needs_git_completion
-def test_bash_completion_runs_no_python(registry: Repo, tmp_path: Path) -> None:
+def test_bash_completion_runs_no_python(churn_segment_cv_seg: Repo, tmp_path: Path) -> None:
     """With no Python on PATH (and git-registry not runnable), completion still works."""
     trap = tmp_path / "trap"
     trap.mkdir()
@@ -338,7 +340,9 @@ def test_bash_completion_runs_no_python(registry: Repo, tmp_path: Path) -> None:
     git_dir = os.path.dirname(shutil.which("git") or "/usr/bin/git")
     env = {"PATH": f"{trap}:{git_dir}:/usr/bin:/bin"}
     out = bash_complete(
-        registry.path, ["git registry promote churn@", "git registry show churn#"], env=env
+        churn_segment_cv_seg.path,
+        ["git registry promote churn@", "git registry show churn#"],
+        env=env,
     )
     assert _set(out[0]) == {"churn@v1.1.0", "churn@v1.2.0"}
     assert _set(out[1]) == {"churn#prod", "churn#staging"}
@@ -361,7 +365,7 @@ def _shell_env(tmp_path: Path) -> dict[str, str]:
 
 @pytest.mark.slow
 @needs_zsh
-def test_zsh_completes_git_registry(registry: Repo, tmp_path: Path) -> None:
+def test_zsh_completes_git_registry(churn_segment_cv_seg: Repo, tmp_path: Path) -> None:
     lines = [
         "git reg",
         "git registry pro",
@@ -378,7 +382,11 @@ def test_zsh_completes_git_registry(registry: Repo, tmp_path: Path) -> None:
     ]
     fpath = installed_prefix() / "share" / "zsh" / "site-functions"
     out = dict(
-        zip(lines, zsh_complete(registry.path, fpath, lines, _shell_env(tmp_path)), strict=True)
+        zip(
+            lines,
+            zsh_complete(churn_segment_cv_seg.path, fpath, lines, _shell_env(tmp_path)),
+            strict=True,
+        )
     )
     assert "registry" in out["git reg"]  # listed from the #description line
     assert out["git registry pro"] == ["promote"]
@@ -399,7 +407,7 @@ def test_zsh_completes_git_registry(registry: Repo, tmp_path: Path) -> None:
 
 @pytest.mark.slow
 @needs_fish
-def test_fish_completes_git_registry(registry: Repo, tmp_path: Path) -> None:
+def test_fish_completes_git_registry(churn_segment_cv_seg: Repo, tmp_path: Path) -> None:
     env = _shell_env(tmp_path)
     share = installed_prefix() / "share"
     env["XDG_DATA_DIRS"] = f"{share}:/usr/share"
@@ -414,7 +422,7 @@ def test_fish_completes_git_registry(registry: Repo, tmp_path: Path) -> None:
         "git-registry deregister se",
         "git-registry register --bump-m",
     ]
-    out = dict(zip(direct, fish_complete(registry.path, direct, env), strict=True))
+    out = dict(zip(direct, fish_complete(churn_segment_cv_seg.path, direct, env), strict=True))
     assert out["git-registry pro"] == ["promote"]
     assert out["git-registry promote "] == ["churn", "models/cv:seg", "segment"]
     assert out["git-registry promote churn@"] == ["churn@v1.1.0", "churn@v1.2.0"]
@@ -431,7 +439,11 @@ def test_fish_completes_git_registry(registry: Repo, tmp_path: Path) -> None:
     forwarded = ["git registry pro", "git registry promote churn@", "git registry show churn#"]
     script = share / "fish" / "vendor_completions.d" / "git-registry.fish"
     out = dict(
-        zip(forwarded, fish_complete(registry.path, forwarded, env, source=script), strict=True)
+        zip(
+            forwarded,
+            fish_complete(churn_segment_cv_seg.path, forwarded, env, source=script),
+            strict=True,
+        )
     )
     assert out["git registry pro"] == ["promote"]
     assert out["git registry promote churn@"] == ["churn@v1.1.0", "churn@v1.2.0"]

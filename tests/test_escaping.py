@@ -208,7 +208,7 @@ def test_yaml_double_quotes_a_forged_block() -> None:
 
 
 @pytest.fixture
-def registry(repo: Repo) -> Repo:
+def churn_in_prod_annotated(repo: Repo) -> Repo:
     """churn v0.0.1 in prod, with a valid annotation."""
     repo.commit(files={"artifacts.yaml": "churn:\n  path: s3://models/churn.pt\n  type: model\n"})
     repo.ok("register", "churn")
@@ -228,10 +228,12 @@ def register_annotated(repo: Repo, text: str) -> str:
     return "churn@v0.0.2"
 
 
-def test_check_reports_a_forged_path_and_prints_no_command(registry: Repo) -> None:
+def test_check_reports_a_forged_path_and_prints_no_command(churn_in_prod_annotated: Repo) -> None:
     """Reproduction 1: a path of lines starting with '::' (GitHub workflow commands)."""
-    annotate_by_hand(registry, f"churn:\n  type: model\n  path: {yaml_string(FORGED_PATH)}\n")
-    for result in both(registry, "check"):
+    annotate_by_hand(
+        churn_in_prod_annotated, f"churn:\n  type: model\n  path: {yaml_string(FORGED_PATH)}\n"
+    )
+    for result in both(churn_in_prod_annotated, "check"):
         assert result.code == 1
         assert result.out == (
             "artifacts.yaml:3:9: artifact 'churn', key 'path': the path holds control "
@@ -239,18 +241,20 @@ def test_check_reports_a_forged_path_and_prints_no_command(registry: Repo) -> No
         )
         assert_result_safe(result)
     # Every other command reads the annotation as invalid, and says so safely.
-    registry.tag("churn@v0.0.2")
+    churn_in_prod_annotated.tag("churn@v0.0.2")
     for args in (["describe", "churn"], ["show"], ["check-ref", "churn@v0.0.2", "--format=env"]):
-        for result in both(registry, *args):
+        for result in both(churn_in_prod_annotated, *args):
             assert "the path holds control characters (U+000A)" in result.err, args
             assert_result_safe(result)
 
 
-def test_check_reports_each_control_character_with_file_line_and_key(registry: Repo) -> None:
+def test_check_reports_each_control_character_with_file_line_and_key(
+    churn_in_prod_annotated: Repo,
+) -> None:
     fine = "ok\ttab\nnew line"
     hostile = "nul\x00 vt\x0b ff\x0c nel\x85 ls\u2028 bidi\u202e" + OSC_TITLE
     annotate_by_hand(
-        registry,
+        churn_in_prod_annotated,
         "churn:\n"
         f"  description: {yaml_string(fine)}\n"
         "other:\n"
@@ -259,7 +263,7 @@ def test_check_reports_each_control_character_with_file_line_and_key(registry: R
         f"  labels: [{yaml_string('x' + OSC_TITLE)}]\n"
         f"  type: {yaml_string('m' + chr(0x2028))}\n",
     )
-    result = registry.run("check", "--json")
+    result = churn_in_prod_annotated.run("check", "--json")
     assert result.code == 1
     found = [
         (p["file"], p["line"], p["artifact"], p["key"], p["message"])
@@ -300,7 +304,7 @@ def test_check_reports_each_control_character_with_file_line_and_key(registry: R
         ),
     ]
     assert_result_safe(result)  # the JSON text escapes them
-    for result in both(registry, "check"):
+    for result in both(churn_in_prod_annotated, "check"):
         assert result.code == 1
         assert "artifacts.yaml:6:12: artifact 'other', key 'labels': invalid label " in result.out
         assert "'x\\x1b]0;title\\x07'" in result.out
@@ -308,23 +312,25 @@ def test_check_reports_each_control_character_with_file_line_and_key(registry: R
         assert_result_safe(result)
 
 
-def test_writes_and_the_commit_hook_refuse_control_characters(registry: Repo) -> None:
-    result = registry.run("annotate", "churn", "--path", FORGED_PATH)
+def test_writes_and_the_commit_hook_refuse_control_characters(
+    churn_in_prod_annotated: Repo,
+) -> None:
+    result = churn_in_prod_annotated.run("annotate", "churn", "--path", FORGED_PATH)
     assert result.code == 128
     assert result.err == (
         "fatal: artifacts.yaml:2:9: artifact 'churn', key 'path': the path holds control "
         "characters (U+000A)\nhint: artifacts.yaml was not changed\n"
     )
     assert_result_safe(result)
-    assert registry.git("status", "--porcelain") == ""  # the file was not changed
-    registry.ok("hooks", "install")
-    (registry.path / "artifacts.yaml").write_text(
+    assert churn_in_prod_annotated.git("status", "--porcelain") == ""  # the file was not changed
+    churn_in_prod_annotated.ok("hooks", "install")
+    (churn_in_prod_annotated.path / "artifacts.yaml").write_text(
         f"churn:\n  description: {yaml_string('bell' + OSC_TITLE)}\n"
     )
-    registry.git("add", "artifacts.yaml")
+    churn_in_prod_annotated.git("add", "artifacts.yaml")
     proc = subprocess.run(
         ["git", "commit", "-q", "-m", "hostile"],
-        cwd=registry.path,
+        cwd=churn_in_prod_annotated.path,
         capture_output=True,
         text=True,
         check=False,
@@ -337,56 +343,58 @@ def test_writes_and_the_commit_hook_refuse_control_characters(registry: Repo) ->
     assert_safe(proc.stderr)
 
 
-def test_a_hostile_label_is_never_echoed_raw(registry: Repo) -> None:
+def test_a_hostile_label_is_never_echoed_raw(churn_in_prod_annotated: Repo) -> None:
     """Reproduction 2: an OSC sequence (sets the terminal title) in a label."""
     annotate_by_hand(
-        registry, f"churn:\n  path: s3://m.pt\n  labels: [ok, {yaml_string('a' + OSC_TITLE)}]\n"
+        churn_in_prod_annotated,
+        f"churn:\n  path: s3://m.pt\n  labels: [ok, {yaml_string('a' + OSC_TITLE)}]\n",
     )
     for args in (["show"], ["describe", "churn"], ["show", "--json"], ["check"]):
-        for result in both(registry, *args):
+        for result in both(churn_in_prod_annotated, *args):
             assert "invalid label 'a\\x1b]0;title\\x07'" in result.out + result.err, args
             assert_result_safe(result)
 
 
-def test_valid_data_holding_controls_is_escaped_everywhere(registry: Repo) -> None:
+def test_valid_data_holding_controls_is_escaped_everywhere(churn_in_prod_annotated: Repo) -> None:
     """A newline is valid in a description and anything is in custom: they are shown
     escaped, never raw."""
     description = "first line\n::stop-commands::tok\n::error file=app.js::forged\n\ttabbed"
     custom = {"note": f"{OSC_TITLE} a\u2028b \u202eevil ##[error]x", "::k": ["::v"]}
     annotate_by_hand(
-        registry,
+        churn_in_prod_annotated,
         "churn:\n  path: s3://m.pt\n"
         f"  description: {yaml_string(description)}\n"
         f"  custom: {json.dumps(custom)}\n",
     )
-    [result, _] = both(registry, "describe", "churn")
+    [result, _] = both(churn_in_prod_annotated, "describe", "churn")
     assert result.code == 0
     assert_result_safe(result)
     shown = yaml.safe_load(result.out)["churn"]
     assert shown["description"] == description and shown["custom"] == custom
-    [result, _] = both(registry, "describe", "churn", "--description")
+    [result, _] = both(churn_in_prod_annotated, "describe", "churn", "--description")
     assert result.out == (
         "first line\\n::stop-commands::tok\\n::error file=app.js::forged\\n\\ttabbed\n"
     )
     for args in (["describe", "churn", "--json"], ["show", "churn", "--json"]):
-        [result, _] = both(registry, *args)
+        [result, _] = both(churn_in_prod_annotated, *args)
         assert result.code == 0
         assert_result_safe(result)
         doc = json.loads(result.out)
         annotation = doc.get("annotation", doc)
         assert annotation["description"] == description and annotation["custom"] == custom
-    [result, _] = both(registry, "check-ref", "churn#prod#1")
+    [result, _] = both(churn_in_prod_annotated, "check-ref", "churn#prod#1")
     assert result.out == "churn#prod#1: assigns stage prod to churn v0.0.1 at commit " + (
-        registry.git("rev-parse", "--short=7", "churn#prod#1^{commit}").strip() + "\n"
+        churn_in_prod_annotated.git("rev-parse", "--short=7", "churn#prod#1^{commit}").strip()
+        + "\n"
     )
 
 
-def test_tagger_names_are_escaped_in_tables(registry: Repo) -> None:
-    registry.commit()
+def test_tagger_names_are_escaped_in_tables(churn_in_prod_annotated: Repo) -> None:
+    churn_in_prod_annotated.commit()
     env = {"GIT_COMMITTER_NAME": f"Eve{OSC_TITLE}\u202eX"}
-    registry.git("tag", "-a", "-m", "by hand", "churn@v0.0.2", env=env)
+    churn_in_prod_annotated.git("tag", "-a", "-m", "by hand", "churn@v0.0.2", env=env)
     for args in (["history"], ["show", "churn"]):
-        for result in both(registry, *args):
+        for result in both(churn_in_prod_annotated, *args):
             assert result.code == 0
             assert "Eve\\x1b]0;title\\x07\\u202eX" in result.out
             assert_result_safe(result)
@@ -414,11 +422,14 @@ def read_env(tmp_path: Path, text: str, key: str) -> str:
 PRINTABLE_HOSTILE = 'it\'s "$HOME" $(id) `id` \\n back\\slash ::x ${PATH} !x *'
 
 
-def test_env_format_reads_back_exactly_in_a_shell(registry: Repo, tmp_path: Path) -> None:
+def test_env_format_reads_back_exactly_in_a_shell(
+    churn_in_prod_annotated: Repo, tmp_path: Path
+) -> None:
     tag = register_annotated(
-        registry, f"churn:\n  path: s3://m.pt\n  description: {yaml_string(PRINTABLE_HOSTILE)}\n"
+        churn_in_prod_annotated,
+        f"churn:\n  path: s3://m.pt\n  description: {yaml_string(PRINTABLE_HOSTILE)}\n",
     )
-    for result in both(registry, "check-ref", tag, "--format", "env"):
+    for result in both(churn_in_prod_annotated, "check-ref", tag, "--format", "env"):
         assert result.code == 0 and result.err == ""
         assert_result_safe(result)
         assert len(result.out.splitlines()) == 9
@@ -427,12 +438,15 @@ def test_env_format_reads_back_exactly_in_a_shell(registry: Repo, tmp_path: Path
         assert read_env(tmp_path, result.out, "REGISTRY_TAG") == tag
 
 
-def test_env_format_escapes_line_breaks_with_a_warning(registry: Repo, tmp_path: Path) -> None:
+def test_env_format_escapes_line_breaks_with_a_warning(
+    churn_in_prod_annotated: Repo, tmp_path: Path
+) -> None:
     description = "x\n::stop-commands::tok\n\tand ##[error]forged"
     tag = register_annotated(
-        registry, f"churn:\n  path: s3://m.pt\n  description: {yaml_string(description)}\n"
+        churn_in_prod_annotated,
+        f"churn:\n  path: s3://m.pt\n  description: {yaml_string(description)}\n",
     )
-    for result in both(registry, "check-ref", tag, "--format", "env"):
+    for result in both(churn_in_prod_annotated, "check-ref", tag, "--format", "env"):
         assert result.code == 0
         assert result.err == (
             "warning: REGISTRY_DESCRIPTION is written escaped, as git registry shows it: it "
@@ -470,15 +484,18 @@ def test_env_file_never_carries_a_raw_control_character(tmp_path: Path) -> None:
     assert err.getvalue().count("warning: ") == 2
 
 
-def test_github_output_carries_values_exactly(registry: Repo, tmp_path: Path) -> None:
+def test_github_output_carries_values_exactly(
+    churn_in_prod_annotated: Repo, tmp_path: Path
+) -> None:
     """GITHUB_OUTPUT takes multi-line values in ``key<<DELIMITER`` blocks: exact, and
     nothing is printed to the log but a note."""
     description = "x\n::stop-commands::tok\n\ttabbed ##[error]y"
     tag = register_annotated(
-        registry, f"churn:\n  path: s3://m.pt\n  description: {yaml_string(description)}\n"
+        churn_in_prod_annotated,
+        f"churn:\n  path: s3://m.pt\n  description: {yaml_string(description)}\n",
     )
     output = tmp_path / "github_output"
-    result = registry.git_registry(
+    result = churn_in_prod_annotated.git_registry(
         "check-ref", tag, "--format", "github", env={"GITHUB_OUTPUT": str(output)}
     )
     assert result.code == 0 and result.out == ""
@@ -490,8 +507,10 @@ def test_github_output_carries_values_exactly(registry: Repo, tmp_path: Path) ->
     assert block.split(f"\n{delimiter}\n", 1)[0] == description
 
 
-def test_a_hostile_name_on_the_command_line_is_echoed_escaped(registry: Repo) -> None:
-    for result in both(registry, "register", f"a{OSC_TITLE}"):
+def test_a_hostile_name_on_the_command_line_is_echoed_escaped(
+    churn_in_prod_annotated: Repo,
+) -> None:
+    for result in both(churn_in_prod_annotated, "register", f"a{OSC_TITLE}"):
         assert result.code == 128
         assert result.err.startswith(
             "fatal: invalid artifact name 'a\\x1b]0;title\\x07': U+0007, U+001B, ';', ']' "
