@@ -149,16 +149,6 @@ def _fetch_error(remote: str, result: FetchResult) -> FetchError:
     )
 
 
-def is_shallow(cwd: str, *, env: gitbin.Env = None) -> bool:
-    """Whether the repository at ``cwd`` is a shallow clone; False outside one.
-    Kept for callers without a :class:`~git_registry.repo.Repository`: prefer
-    ``Repository.is_shallow()``."""
-    try:
-        return gitbin.is_shallow(gitbin.discover(cwd, env=env).common_dir)
-    except GitError:
-        return False
-
-
 def fetch_tags(
     remote: str,
     cwd: str,
@@ -166,7 +156,7 @@ def fetch_tags(
     artifacts: Iterable[str] | None = None,
     *,
     env: gitbin.Env = None,
-    shallow: bool | None = None,
+    shallow: bool,
 ) -> FetchResult:
     """Fetch the remote's registry tags that are missing here (of ``artifacts``, if given).
 
@@ -179,7 +169,7 @@ def fetch_tags(
     Args:
         env: the environment ``git`` runs with (None: ``os.environ``).
         shallow: whether the repository is a shallow clone
-            (``Repository.is_shallow()``); None: find out.
+            (``Repository.is_shallow()``, the one way it is found out).
 
     Raises:
         RegistryError: ``remote`` starts with '-' (see :func:`gitbin.check_remote`).
@@ -187,7 +177,7 @@ def fetch_tags(
         FetchError: some tags could not be stored here (a ref in the way, a held
             lock): each with Git's reason; the others were fetched.
     """
-    result = FetchResult(shallow=is_shallow(cwd, env=env) if shallow is None else shallow)
+    result = FetchResult(shallow=shallow)
     refspecs = []
     theirs = list_tags(remote, cwd, artifacts, env=env)
     for name, tag in sorted(theirs.items()):

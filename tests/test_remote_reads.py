@@ -382,7 +382,9 @@ def test_a_tag_made_while_fetching_is_kept_not_an_error(
     other = clone(remote, tmp_path / "other")
     other.git("tag", "-d", "churn@v0.0.1")
     other.git("tag", "-a", "-m", "mine", "churn@v0.0.1", "HEAD")
-    result = remote_module.fetch_tags("origin", str(other.path), {})  # stale: saw no tags
+    result = remote_module.fetch_tags(
+        "origin", str(other.path), {}, shallow=False
+    )  # stale: saw no tags
     assert (result.fetched, result.kept, result.failed) == ([], ["churn@v0.0.1"], [])
     assert other.git("cat-file", "tag", "churn@v0.0.1").rstrip().endswith("mine")
 
