@@ -1,4 +1,5 @@
-"""The one place that runs the ``git`` binary.
+"""Running the ``git`` binary (the object streams of ``git cat-file`` are
+:mod:`git_registry.gitobjects`).
 
 We use Git itself where its own rules are the contract and re-implementing them
 would drift: finding the repository (``GIT_DIR``, worktrees, bare repositories,
@@ -10,12 +11,10 @@ user's own hooks apply).
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import os
-import re
 import subprocess
-from collections.abc import Generator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from git_registry.errors import GitError, ObjectTooLarge, RegistryError
@@ -23,6 +22,9 @@ from git_registry.gitvalues import ObjectId, Signature
 from git_registry.grammar import lazy_compile
 
 __all__ = ["GitError", "ObjectTooLarge"]  # re-exported: their home is git_registry.errors
+
+FULL_ID_RE = lazy_compile(r"[0-9a-f]{40}(?:[0-9a-f]{24})?")
+"""A whole object id (SHA-1 or SHA-256)."""
 
 Env = Mapping[str, str] | None
 """The environment ``git`` runs with: the session's; None means ``os.environ``."""
@@ -289,7 +291,7 @@ def discover_at_head(
     if (
         result.returncode not in (0, 1)
         or len(lines) < (5 if inside else 4)
-        or (head is not None and not _FULL_ID_RE.fullmatch(head))
+        or (head is not None and not FULL_ID_RE.fullmatch(head))
     ):
         raise GitError(git_reason(result, "rev-parse"))
     return _paths(here, lines), ObjectId(head) if head else None
@@ -683,178 +685,3 @@ def tag_word(name: str) -> str:
     ``refs/tags/NAME`` if it starts with '-' (a folder such as ``-x:model``), so that
     Git cannot read it as an option."""
     return "refs/tags/" + name if name.startswith("-") else name
-
-
-_CAT_FILE = ("cat-file", "--batch", "--buffer")
-_CAT_ONE = ("cat-file", "--batch")
-_CAT_CHECK = ("cat-file", "--batch-check", "--buffer")
-
-
-def _cat_file(git_dir: str, args: Sequence[str], env: Env) -> subprocess.Popen[bytes]:
-    """A ``git cat-file`` reading ids on stdin, with replace refs off."""
-    try:
-        return subprocess.Popen(
-            ["git", f"--git-dir={git_dir}", "--no-replace-objects", *args],
-            env=dict(env) if env is not None else None,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-        )
-    except FileNotFoundError as exc:
-        raise GitError("the 'git' binary was not found on PATH") from exc
-
-
-def stream_objects(
-    git_dir: str, oids: Sequence[str], *, env: Env = None
-) -> Generator[tuple[str, bytes] | None, None, None]:
-    """Type and contents of each of ``oids`` (full lower-case hex ids), in order; None
-    for a missing object. If Git fails midway, the rest are None.
-
-    One ``git cat-file --batch`` for all of them, read as Git writes them, so that
-    only one object is in memory at a time and parsing overlaps Git's work: about
-    ten times faster than reading each through dulwich. It honours Git's object
-    lookup (alternates, ``GIT_OBJECT_DIRECTORY``, a server hook's quarantine);
-    replace refs are not applied (``--no-replace-objects``): an id always means
-    the same bytes.
-    """
-    if not oids:
-        return
-    proc = _cat_file(git_dir, _CAT_FILE, env)
-    assert proc.stdin is not None and proc.stdout is not None
-    stdin, stdout = proc.stdin, proc.stdout
-
-    def feed() -> None:  # in a thread: Git blocks on its output until we read it
-        with contextlib.suppress(OSError):
-            stdin.write("\n".join(oids).encode("ascii") + b"\n")
-        with contextlib.suppress(OSError):
-            stdin.close()
-
-    import threading
-
-    writer = threading.Thread(target=feed, daemon=True)
-    writer.start()
-    alive = True
-    try:
-        for _ in oids:
-            found = None
-            if alive:
-                header = stdout.readline().split()
-                if len(header) == 3:
-                    size = int(header[2])
-                    data = stdout.read(size + 1)
-                    if len(data) == size + 1:
-                        found = (header[1].decode("ascii", "replace"), data[:size])
-                    else:
-                        alive = False
-                elif len(header) != 2:  # not "<oid> missing": Git died
-                    alive = False
-            yield found
-    finally:
-        stdout.close()
-        proc.wait()
-        writer.join()
-
-
-_FULL_ID_RE = re.compile(r"[0-9a-f]{40}(?:[0-9a-f]{24})?")
-
-
-def object_types(git_dir: str, oids: Sequence[str], *, env: Env = None) -> list[str | None]:
-    """The type of each of ``oids`` (``commit``, ``tree``…), in order; None for a
-    missing object, or an id that is not a full lower-case hex id (never sent to Git).
-
-    One ``git cat-file --batch-check`` for all of them: no object is read, only
-    looked up (a tag on a 1 GB blob costs what a tag on a commit does). Replace
-    refs are not applied, as in :func:`stream_objects`. If Git fails midway, the
-    rest are None.
-
-    Raises:
-        GitError: ``git`` is missing.
-    """
-    sent = [oid for oid in oids if _FULL_ID_RE.fullmatch(oid)]
-    if not sent:
-        return [None] * len(oids)
-    try:
-        proc = subprocess.run(
-            ["git", f"--git-dir={git_dir}", "--no-replace-objects", *_CAT_CHECK],
-            input="".join(oid + "\n" for oid in sent).encode("ascii"),
-            env=dict(env) if env is not None else None,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            check=False,
-        )
-    except FileNotFoundError as exc:
-        raise GitError("the 'git' binary was not found on PATH") from exc
-    # "<oid> <type> <size>", or "<oid> missing"; answers come in the order asked.
-    answers = iter(proc.stdout.decode("ascii", "replace").splitlines())
-    types: dict[str, str | None] = {}
-    for oid in sent:
-        fields = next(answers, "").split(" ")
-        types[oid] = fields[1] if len(fields) == 3 and fields[0] == oid else None
-    return [types.get(oid) for oid in oids]
-
-
-class ObjectReader:
-    """One ``git cat-file --batch`` process, kept open to read objects one at a time.
-
-    For the few objects a command reads by path (a commit, its trees, an
-    ``artifacts.yaml``): a round trip takes microseconds, where importing and
-    opening dulwich takes 20 ms. Replace refs are not applied, as in
-    :func:`stream_objects`. Call :meth:`close` when done.
-    """
-
-    def __init__(self, git_dir: str, *, env: Env = None) -> None:
-        self._git_dir = git_dir
-        self._env = env
-        self._proc: subprocess.Popen[bytes] | None = None
-
-    def read(self, oid: str, limit: int | None = None) -> tuple[str, bytes] | None:
-        """Type and contents of object ``oid`` (a full hex id), or None if it is missing.
-
-        Args:
-            limit: the most bytes the caller takes; a larger object is read past in
-                chunks (memory stays flat) and :class:`ObjectTooLarge` is raised.
-
-        Raises:
-            GitError: ``git`` is missing or died.
-            ObjectTooLarge: the object is larger than ``limit``.
-        """
-        if "\n" in oid or not oid:
-            return None
-        proc = self._start()
-        assert proc.stdin is not None and proc.stdout is not None
-        try:
-            proc.stdin.write(oid.encode("ascii", "replace") + b"\n")
-            proc.stdin.flush()
-            header = proc.stdout.readline().split()
-            if len(header) != 3:
-                if len(header) == 2:  # "<oid> missing"
-                    return None
-                raise GitError("git cat-file stopped unexpectedly")
-            size = int(header[2])
-            if limit is not None and size > limit:
-                left = size + 1
-                while left > 0:  # skip it, a megabyte at a time
-                    chunk = proc.stdout.read(min(left, 1 << 20))
-                    if not chunk:
-                        raise GitError("git cat-file stopped unexpectedly")
-                    left -= len(chunk)
-                raise ObjectTooLarge(size)
-            data = proc.stdout.read(size + 1)
-        except (OSError, ValueError) as exc:
-            raise GitError(f"git cat-file failed: {exc}") from exc
-        if len(data) != size + 1:
-            raise GitError("git cat-file stopped unexpectedly")
-        return header[1].decode("ascii", "replace"), data[:size]
-
-    def _start(self) -> subprocess.Popen[bytes]:
-        if self._proc is None:
-            self._proc = _cat_file(self._git_dir, _CAT_ONE, self._env)
-        return self._proc
-
-    def close(self) -> None:
-        proc, self._proc = self._proc, None
-        if proc is not None:
-            assert proc.stdin is not None and proc.stdout is not None
-            proc.stdin.close()
-            proc.stdout.close()
-            proc.wait()

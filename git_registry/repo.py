@@ -39,7 +39,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 
-from git_registry import gitbin
+from git_registry import gitbin, gitobjects
 from git_registry.errors import RegistryError, TagExistsError
 from git_registry.gitvalues import ObjectId, Signature, TagRef, TagRow, tag_ref_of
 from git_registry.grammar import TAG_PREFIX
@@ -106,7 +106,7 @@ class Repository:
         self._cache: TagCache | None = None
         self._parse_cache: ParseCache | None = None
         self._refs: dict[str, ObjectId] | None = None
-        self._reader: gitbin.ObjectReader | None = None
+        self._reader: gitobjects.ObjectReader | None = None
         self._tree_entries: dict[str, dict[bytes, tuple[int, str]]] = {}
 
     @classmethod
@@ -154,10 +154,10 @@ class Repository:
             self._reader.close()
             self._reader = None
 
-    def _objects(self) -> gitbin.ObjectReader:
+    def _objects(self) -> gitobjects.ObjectReader:
         """Objects read through one ``git cat-file --batch`` kept open."""
         if self._reader is None:
-            self._reader = gitbin.ObjectReader(self.paths.git_dir, env=self.env)
+            self._reader = gitobjects.ObjectReader(self.paths.git_dir, env=self.env)
         return self._reader
 
     def blob(self, oid: ObjectId, limit: int | None = None) -> bytes | None:
@@ -303,7 +303,7 @@ class Repository:
 
         wanted = [pairs[i][1] for i in todo]
         valid = [oid.lower() for oid in wanted if _HEX_RE.fullmatch(oid)]
-        stream = gitbin.stream_objects(self.paths.git_dir, valid, env=self.env)
+        stream = gitobjects.stream_objects(self.paths.git_dir, valid, env=self.env)
         # Rows whose target is not read yet: (index, the tag object declaring its type).
         unchecked: list[tuple[int, ObjectId]] = []
         targets: dict[ObjectId, None] = {}  # an ordered set
@@ -322,7 +322,7 @@ class Repository:
         # A tag's 'type' header must match its object's real type (Git refuses to peel
         # it otherwise): one 'git cat-file --batch-check' for all new tags at once.
         ids = list(targets)
-        types = gitbin.object_types(self.paths.git_dir, ids, env=self.env)
+        types = gitobjects.object_types(self.paths.git_dir, ids, env=self.env)
         types_of = dict(zip(ids, types, strict=True))
         for i, declared_by in unchecked:
             checked = rows[i]

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from git_registry import gitbin
+from git_registry import gitbin, gitobjects
 from git_registry.errors import GitError, RegistryError
 from git_registry.gitvalues import ObjectId, Signature
 from git_registry.repo import NewTagObject, Repository
@@ -126,7 +126,7 @@ def test_cat_file_gets_the_env(repo: Repo, tmp_path: Path) -> None:
         assert plain.blob(ObjectId(blob)) is None
     with Repository.discover(str(repo.path), env=alternates) as seeing:
         assert seeing.blob(ObjectId(blob)) == b"only there\n"
-    assert gitbin.object_types(str(repo.path / ".git"), [blob], env=alternates) == ["blob"]
+    assert gitobjects.object_types(str(repo.path / ".git"), [blob], env=alternates) == ["blob"]
 
 
 # -- HEAD, shallow clones ------------------------------------------------------------------

@@ -161,6 +161,7 @@ def test_argparse_internals_are_read_in_cli_only() -> None:
 
 GIT_LAYER = {
     "git_registry.gitbin",  # runs the git binary
+    "git_registry.gitobjects",  # reads objects through git cat-file
     "git_registry.repo",  # reads refs and objects, writes tags, owns files in .git
     "git_registry.remote",  # the transport: ls-remote, fetch, push
     "git_registry.tagcache",  # the tag cache in .git/registry

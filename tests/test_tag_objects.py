@@ -20,7 +20,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_hooks import push
 
-from git_registry import gitbin, tagcache
+from git_registry import gitobjects, tagcache
 from git_registry.gitvalues import ObjectId
 from git_registry.grammar import TAG_PREFIX, refname_problem
 from git_registry.tagcache import TagCache, entry_of, entry_row
@@ -38,8 +38,15 @@ def test_object_types_looks_up_every_id_in_order_with_one_git(repo: Repo) -> Non
     missing = "0123456789" * 4
     git_dir = str(repo.path / ".git")
     ids = [commit, tree, blob, tag, missing, commit]
-    assert gitbin.object_types(git_dir, ids) == ["commit", "tree", "blob", "tag", None, "commit"]
-    assert gitbin.object_types(git_dir, []) == []
+    assert gitobjects.object_types(git_dir, ids) == [
+        "commit",
+        "tree",
+        "blob",
+        "tag",
+        None,
+        "commit",
+    ]
+    assert gitobjects.object_types(git_dir, []) == []
 
 
 def test_object_types_never_sends_what_is_not_a_full_lower_case_id(repo: Repo) -> None:
@@ -53,13 +60,13 @@ def test_object_types_never_sends_what_is_not_a_full_lower_case_id(repo: Repo) -
         f"{commit}\n{commit}",  # would make Git answer twice and shift every answer
         "",
     ]
-    assert gitbin.object_types(git_dir, [*odd, commit]) == [None] * len(odd) + ["commit"]
-    assert gitbin.object_types(git_dir, odd) == [None] * len(odd)
+    assert gitobjects.object_types(git_dir, [*odd, commit]) == [None] * len(odd) + ["commit"]
+    assert gitobjects.object_types(git_dir, odd) == [None] * len(odd)
 
 
 def test_object_types_of_a_repository_that_is_not_there(tmp_path: Path) -> None:
     # Git fails at once: every answer is None (the caller reports "missing"), no exception.
-    assert gitbin.object_types(str(tmp_path / "nowhere"), ["a" * 40]) == [None]
+    assert gitobjects.object_types(str(tmp_path / "nowhere"), ["a" * 40]) == [None]
 
 
 # -- building tag objects by hand ------------------------------------------------------
