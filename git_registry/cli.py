@@ -337,7 +337,7 @@ def _checked_remotes(remotes: Sequence[str]) -> list[str]:
     an option."""
     if not remotes:
         return []
-    from git_registry.gitbin import check_remote
+    from git_registry.transport import check_remote
 
     return [check_remote(remote, source="--remote") for remote in remotes]
 

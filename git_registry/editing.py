@@ -15,7 +15,7 @@ from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
 from git_registry import annotations as ann
-from git_registry import gitbin, yamledit
+from git_registry import gitbin, transport, yamledit
 from git_registry.errors import RegistryError, UsageError
 from git_registry.session import Session
 from git_registry.writing import remote_name
@@ -406,7 +406,7 @@ def _commit(session: Session, work_tree: str, file: str, message: str, remote: s
     session.out(f"Committed {file} as {head}: {message}")
     if remote is not None:
         session.out(f"Running: git push {shlex.quote(remote)} HEAD")
-        pushed = gitbin.push(remote, ["HEAD"], cwd=work_tree, env=session.env)
+        pushed = transport.push(remote, ["HEAD"], cwd=work_tree, env=session.env)
         if pushed.returncode != 0:
             from git_registry.errors import PushError
 

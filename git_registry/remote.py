@@ -5,7 +5,7 @@ user's own hooks apply.
 
 Part of the Git layer (with :mod:`gitbin`, :mod:`repo`, :mod:`tagcache` and the
 locks): the only module that runs ``git ls-remote``, ``git fetch`` and ``git push``
-(through :func:`gitbin.run_transport`), each with the caller's environment.
+(through :func:`transport.run_transport`), each with the caller's environment.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from git_registry import gitbin
+from git_registry import gitbin, transport
 from git_registry.errors import FetchError, GitError
 from git_registry.gitvalues import ObjectId
 from git_registry.grammar import TAG_PREFIX, artifact_to_tag, parse_tag_name
@@ -85,14 +85,14 @@ def list_tags(
         env: the environment ``git`` runs with (None: ``os.environ``).
 
     Raises:
-        RegistryError: ``remote`` starts with '-' (see :func:`gitbin.check_remote`).
+        RegistryError: ``remote`` starts with '-' (see :func:`transport.check_remote`).
         GitError: the remote cannot be read: ``cannot read remote 'REMOTE': REASON``,
             with Git's first fatal or error line as the reason.
     """
     patterns = _patterns(artifacts)
     if artifacts is not None and not patterns:
         return {}
-    result = gitbin.run_transport(
+    result = transport.run_transport(
         "ls-remote", ["--tags"], remote, patterns, cwd=cwd, env=env, check=False
     )
     if result.returncode != 0:
@@ -172,7 +172,7 @@ def fetch_tags(
             (``Repository.is_shallow()``, the one way it is found out).
 
     Raises:
-        RegistryError: ``remote`` starts with '-' (see :func:`gitbin.check_remote`).
+        RegistryError: ``remote`` starts with '-' (see :func:`transport.check_remote`).
         GitError: the remote cannot be read.
         FetchError: some tags could not be stored here (a ref in the way, a held
             lock): each with Git's reason; the others were fetched.
@@ -199,7 +199,7 @@ def fetch_tags(
     options = ["--no-tags", "--no-write-fetch-head", "--stdin"]
     if result.shallow:
         options.insert(0, "--depth=1")
-    done = gitbin.run_transport(
+    done = transport.run_transport(
         "fetch",
         options,
         remote,
@@ -265,10 +265,10 @@ class PushOutcome:
 def push_tag(remote: str, name: str, cwd: str, *, env: gitbin.Env = None) -> PushOutcome:
     """Push one tag (``git push --porcelain REMOTE refs/tags/NAME``), never forced."""
     ref = TAG_PREFIX + name
-    result = gitbin.push(remote, [f"{ref}:{ref}"], cwd=cwd, env=env)
+    result = transport.push(remote, [f"{ref}:{ref}"], cwd=cwd, env=env)
     if result.returncode == 0:
         return PushOutcome(name, True)
-    for pushed in gitbin.pushed_refs(result):
+    for pushed in transport.pushed_refs(result):
         if pushed.rejected:
             reason = pushed.summary
             retryable = "already exists" in reason or "remote rejected" in reason
@@ -302,7 +302,7 @@ def fetch_into_cache(path: str, remote: str, names: Sequence[str], env: gitbin.E
     if not names:
         return
     refspecs = "".join(f"+{TAG_PREFIX}{n}:{TAG_PREFIX}{n}\n" for n in names)
-    result = gitbin.run_transport(
+    result = transport.run_transport(
         "fetch",
         [
             "--quiet",

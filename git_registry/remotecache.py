@@ -27,7 +27,7 @@ import tempfile
 import time
 from collections.abc import Iterator, Mapping, Sequence
 
-from git_registry import gitbin
+from git_registry import gitbin, transport
 from git_registry.errors import RegistryError
 from git_registry.grammar import TAG_PREFIX
 from git_registry.lockfile import Backoff
@@ -52,10 +52,10 @@ def resolve_url(remote: str, cwd: str, *, env: gitbin.Env = None) -> str:
     Raises:
         RegistryError: ``remote``, or the URL configured for it, starts with '-'.
     """
-    gitbin.check_remote(remote, source="--remote")
+    transport.check_remote(remote, source="--remote")
     url = gitbin.remote_url(remote, cwd, env=env)
     if url is not None:
-        url = gitbin.check_remote(url, source=f"the URL of remote '{remote}'")
+        url = transport.check_remote(url, source=f"the URL of remote '{remote}'")
     else:
         url = remote
     if _is_relative_path(url):

@@ -39,7 +39,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 
-from git_registry import gitbin, gitobjects
+from git_registry import gitbin, gitobjects, transport
 from git_registry.errors import RegistryError, TagExistsError
 from git_registry.gitvalues import ObjectId, Signature, TagRef, TagRow, tag_ref_of
 from git_registry.grammar import TAG_PREFIX
@@ -710,7 +710,7 @@ def _unusable(row: TagRow, problem: str) -> TagRow:
 
 
 def _exists_hint(name: str) -> str:
-    return f"see it with: git show --no-patch '{gitbin.tag_word(name)}'"
+    return f"see it with: git show --no-patch '{transport.tag_word(name)}'"
 
 
 def _git_reason(result: gitbin.GitResult) -> str:

@@ -9,7 +9,7 @@ import dataclasses
 import shlex
 from collections.abc import Callable, Sequence
 
-from git_registry import gitbin, rules
+from git_registry import gitbin, rules, transport
 from git_registry.errors import PushError, RegistryError
 from git_registry.gitvalues import ObjectId, Signature
 from git_registry.grammar import (
@@ -27,13 +27,13 @@ from git_registry.state import build_registry_rows
 
 def remote_name(session: Session) -> str:
     """The remote that push hints and --push use: ``registry.remote``, default origin."""
-    return gitbin.check_remote(
+    return transport.check_remote(
         session.config().get("registry.remote", "origin"), source="registry.remote"
     )
 
 
 def _push_command(remote: str, names: Sequence[str], delete: bool) -> list[str]:
-    return ["push", remote, *(["--delete"] if delete else []), *map(gitbin.tag_word, names)]
+    return ["push", remote, *(["--delete"] if delete else []), *map(transport.tag_word, names)]
 
 
 def _quoted(args: Sequence[str]) -> str:
@@ -248,7 +248,7 @@ def _publish(session: Session, names: Sequence[str], *, delete: bool, push: bool
         session.out(f"    {_quoted(args)}")
         return
     session.out(f"Running: {_quoted(args)}")
-    result = gitbin.push(remote, names, delete=delete, cwd=session.repo().cwd, env=session.env)
+    result = transport.push(remote, names, delete=delete, cwd=session.repo().cwd, env=session.env)
     if result.returncode == 0:
         session.out(f"Pushed to {remote}.")
         return
@@ -264,7 +264,7 @@ def _push_failure(result: gitbin.GitResult) -> str:
     """Why a push failed: each ref the remote refused with its reason, else Git's."""
     refused = [
         f"{ref.ref.removeprefix('refs/tags/')} {ref.summary}"
-        for ref in gitbin.pushed_refs(result)
+        for ref in transport.pushed_refs(result)
         if ref.rejected
     ]
     return "; ".join(refused) or gitbin.git_reason(result, "push")

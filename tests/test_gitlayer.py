@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from git_registry import gitbin, gitobjects
+from git_registry import gitbin, gitobjects, transport
 from git_registry.errors import GitError, RegistryError
 from git_registry.gitvalues import ObjectId, Signature
 from git_registry.repo import NewTagObject, Repository
@@ -287,7 +287,7 @@ def test_pushed_refs() -> None:
         "-\t:refs/tags/c@v1\t[deleted]\n"
         "Done\n"
     )
-    refs = gitbin.pushed_refs(gitbin.GitResult(1, out, ""))
+    refs = transport.pushed_refs(gitbin.GitResult(1, out, ""))
     assert [(r.flag, r.source, r.ref, r.rejected) for r in refs] == [
         ("!", "refs/tags/a@v1", "refs/tags/a@v1", True),
         ("*", "refs/tags/b@v1", "refs/tags/b@v1", False),

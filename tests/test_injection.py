@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from git_registry import gitbin
+from git_registry import transport
 from git_registry.errors import EXIT_FATAL, RegistryError
 
 from conftest import Repo, Result
@@ -375,21 +375,21 @@ def test_every_value_comes_after_end_of_options(repo: Repo, remote: Repo, tmp_pa
 
 @pytest.mark.parametrize("value", ["origin", "https://example.com/r.git", "./-x", "/srv/-x"])
 def test_check_remote_accepts(value: str) -> None:
-    assert gitbin.check_remote(value) == value
+    assert transport.check_remote(value) == value
 
 
 @pytest.mark.parametrize("value", ["-", "-x", "--upload-pack=x", "--", "-oProxyCommand=x"])
 def test_check_remote_refuses(value: str) -> None:
     with pytest.raises(RegistryError) as info:
-        gitbin.check_remote(value, source="registry.remote")
+        transport.check_remote(value, source="registry.remote")
     assert info.value.exit_code == EXIT_FATAL
     assert info.value.message.startswith(f"refusing registry.remote '{value}'")
     assert info.value.hint
 
 
 def test_tag_word() -> None:
-    assert gitbin.tag_word("churn@v1.0.0") == "churn@v1.0.0"
-    assert gitbin.tag_word("-x=model@v1.0.0") == "refs/tags/-x=model@v1.0.0"
+    assert transport.tag_word("churn@v1.0.0") == "churn@v1.0.0"
+    assert transport.tag_word("-x=model@v1.0.0") == "refs/tags/-x=model@v1.0.0"
 
 
 def test_a_pre_push_remote_named_like_an_option_does_not_stop_the_push(repo: Repo) -> None:

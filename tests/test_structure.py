@@ -163,7 +163,8 @@ GIT_LAYER = {
     "git_registry.gitbin",  # runs the git binary
     "git_registry.gitobjects",  # reads objects through git cat-file
     "git_registry.repo",  # reads refs and objects, writes tags, owns files in .git
-    "git_registry.remote",  # the transport: ls-remote, fetch, push
+    "git_registry.transport",  # runs ls-remote, fetch and push safely
+    "git_registry.remote",  # the registry's fetch and push of tags
     "git_registry.tagcache",  # the tag cache in .git/registry
     "git_registry.parsecache",  # the parse cache in .git/registry
     "git_registry.writelock",  # .git/registry/write.lock

@@ -6,9 +6,9 @@ import argparse
 import shlex
 
 from git_registry.commands import Command
-from git_registry.gitbin import check_remote, tag_word
 from git_registry.grammar import GrammarError, check_artifact_name
 from git_registry.session import Session
+from git_registry.transport import check_remote, tag_word
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -39,7 +39,7 @@ def split_remote(session: Session, words: list[str]) -> tuple[str, list[str]]:
     """``[REMOTE] [NAME…]``: the first word is a remote if it names one (or is a URL).
 
     A first word that starts with '-' and is not an artifact name is refused as a
-    remote (:func:`~git_registry.gitbin.check_remote`), before anything runs.
+    remote (:func:`~git_registry.transport.check_remote`), before anything runs.
     """
     from git_registry.remote import is_remote
     from git_registry.writing import remote_name
