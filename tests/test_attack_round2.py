@@ -99,3 +99,40 @@ def test_repository_in_a_folder_with_a_newline(tmp_path: Path) -> None:
     repo.commit(files=FILES)
     result = repo.git_registry("show")
     assert result.code == 0, result.err
+
+
+BROKEN_SUB = {"sub/artifacts.yaml": "x:\n  type: [bad]\n"}
+
+
+def test_check_is_not_fooled_by_a_replace_ref(repo: Repo) -> None:
+    """files_named runs 'git ls-tree' with replace refs on, while blobs are read with
+    --no-replace-objects: 'git replace BROKEN CLEAN' hides every artifacts.yaml of
+    BROKEN from 'check' (with or without the parse cache)."""
+    clean = repo.git("rev-parse", "HEAD").strip()
+    broken = repo.commit(files=BROKEN_SUB)
+    assert repo.git_registry("check").code == 1
+    repo.git("replace", broken, clean)
+    # A cold cache (the warm one remembers ls-tree's answer from before the replace).
+    result = repo.git_registry("check", env={"GIT_CONFIG_PARAMETERS": "'registry.cache'='false'"})
+    assert result.code == 1, result.out + result.err
+
+
+def test_server_hook_is_not_fooled_by_a_pushed_replace_ref(tmp_path: Path, repo: Repo) -> None:
+    """Any pusher can push refs/replace/BROKEN -> CLEAN first: the server's pre-receive
+    then lists CLEAN's files for BROKEN and lets a branch with a broken
+    artifacts.yaml through (README: a push that gives the registry a problem it did
+    not have is refused, whatever the client does)."""
+    server = Repo(tmp_path / "srv.git", bare=True)
+    repo.git("remote", "add", "origin", str(server.path))
+    repo.git("push", "-q", "origin", "main")
+    server.ok("hooks", "install", "--server")
+    clean = repo.git("rev-parse", "HEAD").strip()
+    broken = repo.commit(files=BROKEN_SUB)
+    plain = repo.git("push", "--no-verify", "origin", "main", check=False)
+    assert server.git("rev-parse", "main").strip() == clean  # refused: the hook works
+    repo.git("replace", broken, clean)
+    repo.git("push", "--no-verify", "origin", f"refs/replace/{broken}")
+    repo.git("replace", "-d", broken)
+    repo.git("push", "--no-verify", "origin", "main", check=False)
+    assert server.git("rev-parse", "main").strip() == clean, "broken artifacts.yaml accepted"
+    del plain
