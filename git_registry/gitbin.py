@@ -55,7 +55,10 @@ def run_git(
         env = _absolute_git_paths(os.environ if env is None else env)
     try:
         proc = subprocess.run(
-            ["git", *args],
+            # Replace refs (refs/replace/*, which anyone who can push may push) would let
+            # Git show one commit's files for another's: the registry reads objects as
+            # they are, as its cat-file streams do.
+            ["git", "--no-replace-objects", *args],
             cwd=cwd,
             env=dict(env) if env is not None else None,
             input=input_text,
