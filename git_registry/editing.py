@@ -106,7 +106,10 @@ def edit(
         session.warn(f"{file} already had uncommitted changes: --commit commits them too")
     scratch = repo.scratch_dir()
     _write(work_tree, folders, file, new_data, scratch)
-    if commit:
+    if commit and not _differs_from_head(session, file, new_data):
+        # Git would refuse an empty commit ("nothing to commit"): say what is true.
+        session.out(f"{file} at HEAD already says this: nothing to commit")
+    elif commit:
         _commit(session, work_tree, file, message, remote)
     return file
 

@@ -302,7 +302,17 @@ def discover_at_head(
 
 
 def _paths(here: str, out: list[str]) -> RepoPaths:
-    """The repository of ``git rev-parse`` :data:`_DISCOVER` run in ``here``."""
+    """The repository of ``git rev-parse`` :data:`_DISCOVER` run in ``here``.
+
+    Raises:
+        GitError: the lines are not what Git prints for a repository: its path holds a
+            line break (Git prints paths one per line, with no way to quote them).
+    """
+    if len(out) < 4 or any(flag not in ("true", "false") for flag in out[2:4]):
+        raise GitError(
+            "cannot tell where the repository is: its path holds a line break, "
+            "which git registry does not support"
+        )
     git_dir, common, bare, inside = out[0], out[1], out[2], out[3]
     # --show-cdup prints the way up to the work tree inside one, the work tree's path
     # outside one (GIT_WORK_TREE elsewhere), and nothing where there is none.
@@ -492,6 +502,23 @@ def remote_url(remote: str, cwd: str | None = None, *, env: Env = None) -> str |
     )
     url = result.stdout.strip()
     return url if result.returncode == 0 and url else None
+
+
+def remote_urls(remote: str, cwd: str | None = None, *, env: Env = None) -> list[str]:
+    """Every URL Git would use for remote ``remote``, to fetch and to push (``git remote
+    get-url --all`` and ``--push --all``, ``insteadOf`` applied); none if no remote has
+    that name (a URL or a path)."""
+    urls: list[str] = []
+    for options in ([], ["--push"]):
+        result = run_git(
+            ["remote", "get-url", *options, "--all", "--end-of-options", remote],
+            cwd=cwd,
+            env=env,
+            check=False,
+        )
+        if result.returncode == 0:
+            urls += [url for url in result.stdout.split("\n") if url]
+    return urls
 
 
 _REPOSITORY_VARIABLES = (

@@ -167,7 +167,9 @@ def _optional_str(value: object) -> bool:
 
 
 def _int(value: object) -> bool:
-    return type(value) is int
+    """A line, a column or a count: a small natural number (a hand-made huge one could
+    not even be printed)."""
+    return type(value) is int and 0 <= value < 2**31
 
 
 def _strings(value: object) -> bool:
@@ -186,6 +188,9 @@ def _plain(value: Any) -> bool:
         kind = type(item)
         if kind in _SCALARS:
             if kind is str and not _str(item):
+                return False
+            # YAML never reads an int that str() cannot print (over 4,300 digits).
+            if kind is int and item.bit_length() > 14_000:
                 return False
         elif depth >= 100:
             return False

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from git_registry.errors import RegistryError
-from git_registry.gitbin import Env, GitResult, run_git
+from git_registry.gitbin import Env, GitResult, remote_urls, run_git
 
 
 def check_remote(remote: str, *, source: str = "remote") -> str:
@@ -36,6 +36,19 @@ def check_remote(remote: str, *, source: str = "remote") -> str:
             hint="give a configured remote's name (see: git remote -v) or its URL; "
             "write a path that starts with '-' as ./-path",
         )
+    return remote
+
+
+def check_remote_and_urls(remote: str, *, source: str, cwd: str | None, env: Env = None) -> str:
+    """:func:`check_remote` for ``remote`` and for every URL configured for it (to fetch
+    and to push): a configured remote whose URL starts with '-' is refused too.
+
+    Raises:
+        RegistryError: ``remote`` or one of its URLs starts with '-'.
+    """
+    check_remote(remote, source=source)
+    for url in remote_urls(remote, cwd, env=env):
+        check_remote(url, source=f"the URL of remote '{remote}'")
     return remote
 
 
@@ -88,7 +101,8 @@ def run_transport(
     args = [*_NO_EXT]
     for setting in config:
         args += ["-c", setting]
-    args += [command, *options, "--end-of-options", check_remote(remote), *operands]
+    check_remote_and_urls(remote, source="remote", cwd=cwd, env=env)
+    args += [command, *options, "--end-of-options", remote, *operands]
     return run_git(
         args,
         cwd=cwd,

@@ -27,8 +27,11 @@ from git_registry.state import build_registry_rows
 
 def remote_name(session: Session) -> str:
     """The remote that push hints and --push use: ``registry.remote``, default origin."""
-    return transport.check_remote(
-        session.config().get("registry.remote", "origin"), source="registry.remote"
+    return transport.check_remote_and_urls(
+        session.config().get("registry.remote", "origin"),
+        source="registry.remote",
+        cwd=session.repo().cwd,
+        env=session.env,
     )
 
 

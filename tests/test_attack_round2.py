@@ -1,4 +1,6 @@
-"""Attack round 2: findings against the restructured code (each test fails on main)."""
+"""Attack round 2: what an attacker review of the restructured code found (each test
+failed before its fix: replace refs, remote URLs, hand-edited parse caches, paths with
+line breaks, an empty --commit)."""
 
 from __future__ import annotations
 
@@ -87,6 +89,8 @@ def test_annotate_commit_with_nothing_to_change_is_clean(repo: Repo) -> None:
     that the file is changed in the work tree (it is not)."""
     repo.commit(files=FILES)
     result = repo.git_registry("annotate", "churn", "--commit", "-m", "msg")
+    assert result.code == 0, result.err
+    assert "artifacts.yaml at HEAD already says this: nothing to commit" in result.out
     assert "exited with 1" not in result.err, result.err
     assert "is changed in the work tree" not in result.err, result.err
 
@@ -94,11 +98,14 @@ def test_annotate_commit_with_nothing_to_change_is_clean(repo: Repo) -> None:
 def test_repository_in_a_folder_with_a_newline(tmp_path: Path) -> None:
     """discover/discover_at_head split 'git rev-parse' output on line breaks: a work
     tree whose path holds a newline is misread ('git cat-file stopped unexpectedly');
-    the lines shift, so git_dir and common_dir name other folders."""
+    the lines shifted, so git_dir and common_dir named other folders. Now refused."""
     repo = Repo(tmp_path / "a\nb")
     repo.commit(files=FILES)
     result = repo.git_registry("show")
-    assert result.code == 0, result.err
+    # Git prints paths one per line, unquoted: refused clearly, never misread.
+    assert result.code == 128, result.err
+    assert result.err.startswith("fatal: cannot tell where the repository is: its path holds")
+    assert "Traceback" not in result.err
 
 
 BROKEN_SUB = {"sub/artifacts.yaml": "x:\n  type: [bad]\n"}
