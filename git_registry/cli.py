@@ -32,7 +32,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
     from types import ModuleType
-    from typing import NoReturn, TextIO
+    from typing import Any, NoReturn, TextIO
 
     from git_registry.commands import Command
 
@@ -110,7 +110,7 @@ def _declare(parser: argparse.ArgumentParser, module: ModuleType) -> argparse.Ar
     return parser
 
 
-def _parser_options(command: Command) -> dict[str, object]:
+def _parser_options(command: Command) -> dict[str, Any]:
     return {
         "description": command.description,
         "usage": command.usage,
@@ -123,7 +123,7 @@ def command_parser(word: str) -> argparse.ArgumentParser:
     """The parser of one command (a word or an alias)."""
     module = command_module(word)
     command: Command = module.COMMAND
-    parser = _Parser(prog=f"{PROG} {command.name}", **_parser_options(command))  # type: ignore[arg-type]
+    parser = _Parser(prog=f"{PROG} {command.name}", **_parser_options(command))
     return _declare(parser, module)
 
 
@@ -151,7 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
             command.name,
             help=command.summary,
             aliases=list(command.aliases),
-            **_parser_options(command),  # type: ignore[arg-type]
+            **_parser_options(command),
         )
         _declare(child, module)
     return parser
@@ -190,15 +190,6 @@ def option_table(parser: argparse.ArgumentParser) -> dict[str, bool]:
         for option in action.option_strings:
             table[option] = takes_value
     return table
-
-
-def operand_choices(parser: argparse.ArgumentParser) -> list[str]:
-    """The fixed words a parser's first operand takes (``hooks install``, ``hook
-    pre-push``), or an empty list."""
-    for action in parser._actions:
-        if not action.option_strings and action.choices is not None:
-            return list(action.choices)
-    return []
 
 
 def main(

@@ -32,10 +32,8 @@ from __future__ import annotations
 
 import marshal
 import os
-import zlib
 
-from git_registry import __version__
-from git_registry.fsio import write_atomic
+from git_registry import cachefile
 
 SCHEMA = 1
 """Bump when the file's layout changes (what a value means is the caller's key)."""
@@ -64,12 +62,8 @@ class ParseCache:
         Never fails: an unreadable or invalid file gives an empty cache.
         """
         path = os.path.join(common_dir, CACHE_DIR, CACHE_FILE)
-        try:
-            with open(path, "rb") as f:
-                data = f.read()
-        except OSError:  # missing, a directory, unreadable
-            return cls(path)
-        return cls(path, _decode(data))
+        data = cachefile.read(path)
+        return cls(path, None if data is None else _decode(data))
 
     @classmethod
     def disabled(cls) -> ParseCache:
@@ -116,31 +110,20 @@ class ParseCache:
                 break
             size -= len(entries.pop(key))
         payload = marshal.dumps(entries, 4)
-        header = b"%s %d %s %d %08x\n" % (
-            _MAGIC,
-            SCHEMA,
-            __version__.encode("ascii"),
-            len(payload),
-            zlib.crc32(payload),
-        )
-        try:
-            os.makedirs(os.path.dirname(self.path), exist_ok=True)
-            write_atomic(self.path, [header, payload], mode=0o644)
-        except OSError:
+        header = cachefile.header(_MAGIC, SCHEMA, b"%d" % len(payload), [payload])
+        if not cachefile.write(self.path, header, [payload]):
             return False
         self._added = False
         return True
 
 
 def _decode(data: bytes) -> dict[str, bytes]:
-    eol = data.find(b"\n", 0, 200)
-    fields = data[:eol].split(b" ") if eol > 0 else []
-    expected = [*_MAGIC.split(b" "), b"%d" % SCHEMA, __version__.encode("ascii")]
-    if len(fields) != len(expected) + 2 or fields[: len(expected)] != expected:
+    framed = cachefile.payload(data, _MAGIC, SCHEMA)
+    if framed is None:
         return {}
-    payload = memoryview(data)[eol + 1 :]
+    length, payload = framed
     try:
-        if int(fields[-2]) != len(payload) or int(fields[-1], 16) != zlib.crc32(payload):
+        if int(length) != len(payload):
             return {}
         entries = marshal.loads(payload)
     except (ValueError, EOFError, TypeError, MemoryError, RecursionError):

@@ -276,20 +276,6 @@ def push_tag(remote: str, name: str, cwd: str, *, env: gitbin.Env = None) -> Pus
     return PushOutcome(name, False, gitbin.git_reason(result, "push"))
 
 
-def push_tags(
-    remote: str, names: Sequence[str], cwd: str, *, env: gitbin.Env = None
-) -> list[PushOutcome]:
-    """Push ``names`` in order, one push each (each fires its own CI event); stop at the
-    first failure, so a later tag never lands without an earlier one."""
-    outcomes = []
-    for name in names:
-        outcome = push_tag(remote, name, cwd, env=env)
-        outcomes.append(outcome)
-        if not outcome.ok:
-            break
-    return outcomes
-
-
 def fetch_into_cache(path: str, remote: str, names: Sequence[str], env: gitbin.Env) -> None:
     """Fetch tags ``names`` of ``remote`` (configured as ``origin`` there) into the bare
     cache repository ``path`` (see :mod:`git_registry.remotecache`): their objects and

@@ -34,11 +34,9 @@ from __future__ import annotations
 import itertools
 import marshal
 import os
-import zlib
 from collections.abc import Collection
 
-from git_registry import __version__
-from git_registry.fsio import write_atomic
+from git_registry import cachefile
 from git_registry.gitvalues import ObjectId, Signature, TagRow, fast_maker
 
 SCHEMA = 3
@@ -93,12 +91,8 @@ class TagCache:
         Never fails: an unreadable or invalid file gives an empty cache.
         """
         path = os.path.join(common_dir, CACHE_DIR, CACHE_FILE)
-        try:
-            with open(path, "rb") as f:
-                data = f.read()
-        except OSError:  # missing, a directory, unreadable
-            return cls(path)
-        return cls(path, _decode(data))
+        data = cachefile.read(path)
+        return cls(path, None if data is None else _decode(data))
 
     @classmethod
     def disabled(cls) -> TagCache:
@@ -126,10 +120,7 @@ class TagCache:
         if live is not None:
             entries = {k: v for k, v in entries.items() if k in live}
         header, parts = _encode(entries)
-        try:
-            os.makedirs(os.path.dirname(self.path), exist_ok=True)
-            write_atomic(self.path, [header, *parts], mode=0o644)
-        except OSError:
+        if not cachefile.write(self.path, header, parts):
             return False
         self.changed = False
         return True
@@ -172,31 +163,18 @@ def _encode(entries: dict[str, Entry]) -> tuple[bytes, list[bytes]]:
     parts = []
     while columns:
         parts.append(marshal.dumps(columns.pop(0), 4))
-    crc = 0
-    for part in parts:
-        crc = zlib.crc32(part, crc)
-    header = b"%s %d %s %s %08x\n" % (
-        _MAGIC,
-        SCHEMA,
-        __version__.encode("ascii"),
-        b",".join(b"%d" % len(part) for part in parts),
-        crc,
-    )
-    return header, parts
+    lengths = b",".join(b"%d" % len(part) for part in parts)
+    return cachefile.header(_MAGIC, SCHEMA, lengths, parts), parts
 
 
 def _decode(data: bytes) -> dict[str, Entry]:
-    eol = data.find(b"\n", 0, 200)
-    fields = data[:eol].split(b" ") if eol > 0 else []
-    expected = [*_MAGIC.split(b" "), b"%d" % SCHEMA, __version__.encode("ascii")]
-    if len(fields) != len(expected) + 2 or fields[: len(expected)] != expected:
+    framed = cachefile.payload(data, _MAGIC, SCHEMA)
+    if framed is None:
         return {}
-    payload = memoryview(data)[eol + 1 :]
+    field, payload = framed
     try:
-        lengths = [int(n) for n in fields[-2].split(b",")]
+        lengths = [int(n) for n in field.split(b",")]
         if len(lengths) != _COLUMNS or min(lengths) < 0 or sum(lengths) != len(payload):
-            return {}
-        if int(fields[-1], 16) != zlib.crc32(payload):
             return {}
         starts = [0, *itertools.accumulate(lengths)]
         columns = tuple(

@@ -72,7 +72,7 @@ def create_tags(
     remote = remote_name(session)  # a bad registry.remote is refused before any tag is made
     created = _create_local(session, loaded, tags)
     if not push:
-        _publish(session, [t.name for t, _ in created], delete=False, push=False)
+        _publish(session, remote, [t.name for t, _ in created], delete=False, push=False)
         return
     for attempt in range(PUSH_RETRIES + 1):
         from git_registry.remote import fetch_tags
@@ -234,17 +234,18 @@ def delete_tags(session: Session, deletions: Sequence[Deletion], *, push: bool) 
     """
     if not deletions:
         raise RegistryError("there are no tags to delete")
-    remote_name(session)  # a bad registry.remote is refused before any tag is deleted
+    remote = remote_name(session)  # a bad registry.remote is refused before any deletion
     # One ref transaction: every tag still where the registry saw it is deleted, or
     # none is (a tag that moved, a held lock: Git's reason, exit 128).
     session.repo().delete_tags([(d.name, d.oid) for d in deletions])
     for deletion in deletions:
         session.out(f"Deleted tag {deletion.name} (it {describe_event(deletion.event)})")
-    _publish(session, [d.name for d in deletions], delete=True, push=push)
+    _publish(session, remote, [d.name for d in deletions], delete=True, push=push)
 
 
-def _publish(session: Session, names: Sequence[str], *, delete: bool, push: bool) -> None:
-    remote = remote_name(session)
+def _publish(
+    session: Session, remote: str, names: Sequence[str], *, delete: bool, push: bool
+) -> None:
     args = _push_command(remote, names, delete)
     if not push:
         session.out("To publish, run:")

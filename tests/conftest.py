@@ -375,9 +375,10 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture
-def daemon(remote: Repo) -> Iterator[str]:
-    """``git daemon`` on 127.0.0.1 serving ``remote`` (git://…/remote.git), pushes enabled."""
+@contextlib.contextmanager
+def git_daemon(repository: Path) -> Iterator[str]:
+    """``git daemon`` on 127.0.0.1 serving the bare ``repository`` (and its siblings),
+    pushes enabled; yields its git:// URL."""
     port = _free_port()
     proc = subprocess.Popen(
         [
@@ -388,19 +389,26 @@ def daemon(remote: Repo) -> Iterator[str]:
             "--export-all",
             "--enable=receive-pack",
             "--reuseaddr",
-            f"--base-path={remote.path.parent}",
-            str(remote.path.parent),
+            f"--base-path={repository.parent}",
+            str(repository.parent),
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
     try:
-        for _ in range(100):
+        for _ in range(200):
             with socket.socket() as s:
                 if s.connect_ex(("127.0.0.1", port)) == 0:
                     break
             time.sleep(0.05)
-        yield f"git://127.0.0.1:{port}/{remote.path.name}"
+        yield f"git://127.0.0.1:{port}/{repository.name}"
     finally:
         proc.terminate()
-        proc.wait(timeout=10)
+        proc.wait(timeout=60)
+
+
+@pytest.fixture
+def daemon(remote: Repo) -> Iterator[str]:
+    """``git daemon`` on 127.0.0.1 serving ``remote`` (git://…/remote.git), pushes enabled."""
+    with git_daemon(remote.path) as url:
+        yield url

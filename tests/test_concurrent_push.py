@@ -29,7 +29,7 @@ from git_registry import pushlock
 from git_registry.cli import main
 from git_registry.errors import RegistryError
 
-from conftest import Repo, git
+from conftest import Repo, git, git_daemon
 
 pytestmark = pytest.mark.slow
 
@@ -250,44 +250,13 @@ def test_non_conflicting_pushes_at_once_both_land(site: Site) -> None:
 def test_race_over_git_daemon_says_why(site: Site) -> None:
     """Over git:// a hook's stderr reaches the client only through Git's side band:
     pre-receive's does (a refusal at "prepared" would not)."""
-    port = _free_port()
-    daemon = subprocess.Popen(
-        [
-            "git",
-            "daemon",
-            "--listen=127.0.0.1",
-            f"--port={port}",
-            "--export-all",
-            "--enable=receive-pack",
-            "--reuseaddr",
-            f"--base-path={site.server.path.parent}",
-            str(site.server.path.parent),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        for _ in range(200):
-            with socket.socket() as s:
-                if s.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            time.sleep(0.05)
-        url = f"git://127.0.0.1:{port}/{site.server.path.name}"
+    with git_daemon(site.server.path) as url:
         pair = race(site, ("churn#dev#7", site.base), ("churn#staging#7", site.base), url)
-    finally:
-        daemon.terminate()
-        daemon.wait(timeout=60)
     assert tally([pair], site.server) == {"one": 1}
     (refused,) = [p for p in pair if p.code != 0]
     assert "remote: error: churn#" in refused.err
     assert "counter #7 of churn is already used" in refused.err
     assert "(pre-receive hook declined)" in refused.err
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 # -- pushes that must land -------------------------------------------------------------------
