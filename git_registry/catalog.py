@@ -15,7 +15,13 @@ from git_registry.annotations import Annotation, AnnotationsFile, FileProblem
 from git_registry.errors import AnnotationError as AnnotationError
 from git_registry.errors import ObjectTooLarge, RegistryError
 from git_registry.gitvalues import ObjectId, short
-from git_registry.policy import CONFIG_FILE, GTO_CONFIG_FILE, Policy, parse_policy
+from git_registry.policy import (
+    CONFIG_FILE,
+    GTO_CONFIG_FILE,
+    Policy,
+    allowed_signers_problems,
+    parse_policy,
+)
 from git_registry.repo import Repository
 
 
@@ -30,7 +36,50 @@ def too_large(file: str, size: int) -> FileProblem:
 
 def policy_at(repo: Repository, commit: ObjectId) -> tuple[Policy, tuple[FileProblem, ...]]:
     """The policy committed in ``commit`` (``.registry.yaml``, else ``.gto``) and its
-    problems; a file committed as a symbolic link is a problem, not a policy."""
+    problems (its ``allowed_signers`` file's too); a file committed as a symbolic link
+    is a problem, not a policy."""
+    policy, problems = _policy_file_at(repo, commit)
+    if policy.allowed_signers is None:
+        return policy, problems
+    return policy, problems + signers_problems(policy, signers_at(repo, commit, policy))
+
+
+def signers_at(repo: Repository, commit: ObjectId, policy: Policy) -> bytes | FileProblem | None:
+    """The content of the policy's ``allowed_signers`` file in ``commit``; None if the
+    policy names none; a problem (at the policy's line) if it is not a readable file."""
+    path = policy.allowed_signers
+    if path is None:
+        return None
+    where = (policy.file or CONFIG_FILE, policy.allowed_signers_line, 1)
+    oid = repo.blob_id_at(commit, path)
+    if oid is None or repo.is_link(commit, path):
+        what = "a symbolic link" if repo.is_link(commit, path) else "not in the commit"
+        return FileProblem(*where, f"allowed_signers: {path} is {what}", key="allowed_signers")
+    try:
+        data = repo.blob(oid, MAX_SIGNERS_BYTES)
+    except ObjectTooLarge as exc:
+        return FileProblem(
+            *where,
+            f"allowed_signers: {path} is too large ({exc.size:,} bytes)",
+            key="allowed_signers",
+        )
+    return data if data is not None else b""
+
+
+MAX_SIGNERS_BYTES = 1024 * 1024
+
+
+def signers_problems(policy: Policy, found: bytes | FileProblem | None) -> tuple[FileProblem, ...]:
+    """The problems of what :func:`signers_at` found."""
+    if found is None:
+        return ()
+    if isinstance(found, FileProblem):
+        return (found,)
+    assert policy.allowed_signers is not None
+    return tuple(allowed_signers_problems(found, policy.allowed_signers))
+
+
+def _policy_file_at(repo: Repository, commit: ObjectId) -> tuple[Policy, tuple[FileProblem, ...]]:
     for file in (CONFIG_FILE, GTO_CONFIG_FILE):
         oid = repo.blob_id_at(commit, file)
         if oid is not None:
@@ -62,6 +111,7 @@ class Catalog:
     def __init__(self, repo: Repository) -> None:
         self.repo = repo
         self._policy: tuple[Policy, tuple[FileProblem, ...]] | None = None
+        self._signers: tuple[bytes | None] | None = None
         self._parsed: dict[tuple[str, str], AnnotationsFile] = {}
         self._checked: dict[tuple[str, str], AnnotationsFile | None] = {}
         self._commit_problems: dict[str, tuple[FileProblem, ...]] = {}
@@ -80,6 +130,16 @@ class Catalog:
 
     def policy_problems(self) -> tuple[FileProblem, ...]:
         return self._load_policy()[1]
+
+    def allowed_signers(self) -> bytes | None:
+        """The policy's ``allowed_signers`` file as committed at HEAD; None if the policy
+        names none or it cannot be read (a problem of the policy)."""
+        if self._signers is None:
+            head = self.repo.head()
+            policy = self.policy()
+            found = None if head is None else signers_at(self.repo, head, policy)
+            self._signers = (found if isinstance(found, bytes) else None,)
+        return self._signers[0]
 
     def strict_policy(self) -> Policy:
         """The policy, for writes: a broken policy file is fatal (it cannot be enforced)."""

@@ -393,6 +393,40 @@ def branch_refs(git_dir: str, limit: int, cwd: str | None = None, *, env: Env = 
     return result.stdout.splitlines()
 
 
+def branch_tips(
+    git_dir: str, remotes: bool, cwd: str | None = None, *, env: Env = None
+) -> dict[str, ObjectId]:
+    """Every branch (``main``) and, with ``remotes``, remote-tracking branch
+    (``origin/main``) -> the commit at its tip."""
+    prefixes = ["refs/heads/", "refs/remotes/"] if remotes else ["refs/heads/"]
+    args = ["for-each-ref", "--format=%(objectname) %(refname)", *prefixes]
+    result = run_git([f"--git-dir={git_dir}", *args], cwd=cwd, env=env)
+    tips: dict[str, ObjectId] = {}
+    for line in result.stdout.splitlines():
+        oid, _, ref = line.partition(" ")
+        for prefix in prefixes:
+            if oid and ref.startswith(prefix) and not ref.endswith("/HEAD"):
+                tips[ref[len(prefix) :]] = ObjectId(oid)
+    return tips
+
+
+def is_ancestor(
+    commit: ObjectId, tip: ObjectId, cwd: str | None = None, *, env: Env = None
+) -> bool:
+    """Whether ``commit`` is reachable from ``tip`` (both object ids, never options)."""
+    result = run_git(
+        ["merge-base", "--is-ancestor", "--end-of-options", commit, tip],
+        cwd=cwd,
+        env=env,
+        check=False,
+    )
+    if result.returncode not in (0, 1):
+        raise GitError(
+            f"cannot tell whether {commit} is on {tip}: {git_reason(result, 'merge-base')}"
+        )
+    return result.returncode == 0
+
+
 def tag_refs(
     cwd: str | None = None, *, env: Env = None, git_dir: str | None = None
 ) -> dict[str, ObjectId]:

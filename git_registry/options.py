@@ -14,6 +14,16 @@ def message_push(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--push", action="store_true", help="push the new tag(s) to the remote with 'git push'"
     )
+    sign = parser.add_mutually_exclusive_group()
+    sign.add_argument(
+        "-s",
+        "--sign",
+        action="store_true",
+        default=None,
+        help="sign the tag(s) as 'git tag -s' does (default: registry.sign, tag.gpgSign, "
+        "or when the policy needs it)",
+    )
+    sign.add_argument("--no-sign", dest="sign", action="store_false", help="do not sign the tag(s)")
 
 
 def commit_push(parser: argparse.ArgumentParser) -> None:

@@ -11,14 +11,14 @@ changes, or when the plain form below does.
 from __future__ import annotations
 
 from git_registry.annotations import Annotation, AnnotationsFile, Entry, FileProblem
-from git_registry.policy import Policy
+from git_registry.policy import Policy, Promotion
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Collection, Iterable
     from typing import Any
 
-PARSER = 1
+PARSER = 2
 
 
 def annotations_key(blob: str, file: str, types: Collection[str] | None) -> str:
@@ -104,20 +104,43 @@ def annotations_of(value: Any, file: str) -> AnnotationsFile | None:
 
 def plain_policy(policy: Policy, problems: tuple[FileProblem, ...]) -> tuple[object, ...]:
     """A parsed policy file as plain data (:func:`policy_of` reads it back)."""
-    return (policy.stages, policy.types, policy.file, _plain_problems(problems))
+    promotion = tuple(
+        (r.stage, r.after, r.branches, r.signed, r.signers, r.line) for r in policy.promotion
+    )
+    signers = (policy.allowed_signers, policy.allowed_signers_line)
+    return (policy.stages, policy.types, policy.file, _plain_problems(problems), promotion, signers)
 
 
 def policy_of(value: Any, file: str) -> tuple[Policy, tuple[FileProblem, ...]] | None:
     """The policy and problems of ``file`` that :func:`plain_policy` made ``value``
     from, or None if ``value`` is not exactly such data."""
     try:
-        stages, types, name, problems = value
+        stages, types, name, problems, promotion, (signers, signers_line) = value
+        rules = tuple(_promotion(rule) for rule in _tuple(promotion))
     except (TypeError, ValueError):
         return None
-    if name != file or not all(x is None or _strings(x) for x in (stages, types)):
+    if (
+        name != file
+        or not all(x is None or _strings(x) for x in (stages, types))
+        or not (_optional_str(signers) and _int(signers_line))
+    ):
         return None
     found = _problems(problems, file)
-    return None if found is None else (Policy(stages, types, file), found)
+    if found is None:
+        return None
+    return Policy(stages, types, file, rules, signers, signers_line), found
+
+
+def _promotion(value: Any) -> Promotion:
+    stage, after, branches, signed, signers, line = value
+    if not (
+        _str(stage)
+        and all(map(_strings, (after, branches, signers)))
+        and type(signed) is bool
+        and _int(line)
+    ):
+        raise ValueError("not a promotion rule")
+    return Promotion(stage, after, branches, signed, signers, line)
 
 
 def _plain_problems(problems: Iterable[FileProblem]) -> tuple[object, ...]:

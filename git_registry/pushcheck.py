@@ -17,6 +17,7 @@ from git_registry import rules
 from git_registry.catalog import Catalog, policy_at, too_large
 from git_registry.errors import ObjectTooLarge, RegistryError
 from git_registry.gitvalues import ObjectId
+from git_registry.governance import Judge
 from git_registry.grammar import TAG_PREFIX, artifact_to_tag, parse_tag_name, tag_artifact_prefix
 from git_registry.policy import CONFIG_FILE, GTO_CONFIG_FILE, Policy, parse_policy
 from git_registry.repo import Repository
@@ -99,6 +100,8 @@ class PushCheck:
         existing: tag name -> object id of the tags already there (the client's
             local tags for pre-push, the server's tags for pre-receive).
         allow_delete: ``registry.allowDelete``.
+        remotes: a commit on a remote-tracking branch counts for the policy's
+            ``branches`` rule (a client's pre-push; never a server's hooks).
         now: the clock for the tagger-time rule (default: the system's).
     """
 
@@ -109,9 +112,12 @@ class PushCheck:
         existing: Mapping[str, ObjectId],
         *,
         allow_delete: bool,
+        remotes: bool = False,
         now: int | None = None,
     ) -> None:
         self.repo = repo
+        self.remotes = remotes
+        self._judge: Judge | None = None
         self.catalog = catalog
         self.existing = existing
         self.allow_delete = allow_delete
@@ -143,6 +149,25 @@ class PushCheck:
         self._names = list(after) + [n for n in before if n not in after]
         self._known = None
         touched = {u.ref[len(TAG_PREFIX) :] for u in updates if u.ref.startswith(TAG_PREFIX)}
+        # A push may bring a branch and the tag whose rule needs it together.
+        branches = {
+            u.ref[len(BRANCH_PREFIX) :]: u.new
+            for u in updates
+            if u.ref.startswith(BRANCH_PREFIX) and u.new is not None
+        }
+        policy = self.catalog.policy()
+        self._judge = Judge(self.repo, self.catalog, policy, remotes=self.remotes, pushed=branches)
+        with self._judge:
+            return self._check(updates, only, touched, before, after)
+
+    def _check(
+        self,
+        updates: Sequence[RefUpdate],
+        only: Collection[rules.Rule] | None,
+        touched: Collection[str],
+        before: Mapping[str, ObjectId],
+        after: Mapping[str, ObjectId],
+    ) -> list[Finding]:
         findings: list[Finding] = []
         pushed: dict[str, list[str]] = {}
         for update in updates:
@@ -251,10 +276,8 @@ class PushCheck:
             problems = rules.new_problems(old.problems, new.problems)
             problems = [p for p in problems if p.rule in only]
         else:
-            policy = self.catalog.policy()
-            problems = rules.problems_of_new_tags(
-                old, new, set(pushed), policy.stages, policy.file, self.catalog.commit_problems
-            )
+            assert self._judge is not None
+            problems = rules.problems_of_new_tags(old, new, set(pushed), self._judge.facts())
         findings = []
         for problem in problems:
             finding = _finding(problem)

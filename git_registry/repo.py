@@ -41,7 +41,7 @@ from types import TracebackType
 
 from git_registry import gitbin, gitobjects, transport
 from git_registry.errors import RegistryError, TagExistsError
-from git_registry.gitvalues import ObjectId, Signature, TagRef, TagRow, tag_ref_of
+from git_registry.gitvalues import ObjectId, Signature, SignRequest, TagRef, TagRow, tag_ref_of
 from git_registry.grammar import TAG_PREFIX
 from git_registry.tagcache import TagCache, entry_row
 
@@ -408,6 +408,14 @@ class Repository:
         """The first ``limit`` branches (``refs/heads/...``), by name."""
         return gitbin.branch_refs(self.paths.git_dir, limit, self.cwd, env=self.env)
 
+    def branch_tips(self, *, remotes: bool) -> dict[str, ObjectId]:
+        """Branch name (``main``; with ``remotes`` also ``origin/main``) -> its commit."""
+        return gitbin.branch_tips(self.paths.git_dir, remotes, self.cwd, env=self.env)
+
+    def is_ancestor(self, commit: ObjectId, tip: ObjectId) -> bool:
+        """Whether ``commit`` is reachable from ``tip``."""
+        return commit == tip or gitbin.is_ancestor(commit, tip, self.cwd, env=self.env)
+
     def files_named(self, commit: ObjectId, filename: str) -> list[str]:
         """Every path in ``commit`` whose last part is ``filename``, folders included.
 
@@ -597,39 +605,58 @@ class Repository:
         return self.create_tags([NewTagObject(name, target, message, tagger)])[0]
 
     def create_tags(self, tags: Sequence[NewTagObject]) -> list[ObjectId]:
-        """Create annotated tags on commits in one ref transaction: all or none.
-
-        The tag objects are written first (an object no ref names is harmless, and
-        ``git gc`` removes it); then every ref is created by one ``git update-ref
-        --stdin`` transaction, which Git applies whole or not at all, and only where
-        no ref of that name exists yet.
+        """Create annotated tags on commits in one ref transaction: all or none
+        (:meth:`write_tag_objects`, then :meth:`create_tag_refs`).
 
         Raises:
             TagExistsError: a tag exists already (nothing is changed).
             RegistryError: Git refuses a ref, with Git's reason (nothing is changed).
+        """
+        oids = self.write_tag_objects(tags)
+        self.create_tag_refs([t.name for t in tags], oids)
+        return oids
+
+    def write_tag_objects(
+        self, tags: Sequence[NewTagObject], *, sign: SignRequest | None = None
+    ) -> list[ObjectId]:
+        """Write the tag objects of new tags (no ref names them yet: harmless, and
+        ``git gc`` removes them if no ref ever does).
+
+        Raises:
+            TagExistsError: a tag of that name exists already (nothing is written).
+            RegistryError: Git refuses an object, with Git's reason.
         """
         for new in tags:
             if self._tag_exists(new.name):
                 raise TagExistsError(
                     f"tag '{new.name}' already exists", hint=_exists_hint(new.name)
                 )
-        oids = [self._write_tag_object(new) for new in tags]
+        if sign is not None:
+            raise RegistryError("signing: not merged yet")
+        return [self._write_tag_object(new) for new in tags]
+
+    def create_tag_refs(self, names: Sequence[str], oids: Sequence[ObjectId]) -> None:
+        """Create the refs of tags whose objects :meth:`write_tag_objects` wrote, in one
+        ``git update-ref --stdin`` transaction, which Git applies whole or not at all,
+        and only where no ref of that name exists yet.
+
+        Raises:
+            TagExistsError: a tag exists already (nothing is changed).
+            RegistryError: Git refuses a ref, with Git's reason (nothing is changed).
+        """
         # "create REF NEW": only if REF does not exist yet. Through Git, which takes
         # the ref locks and rewrites packed-refs itself.
-        commands = [
-            f"create {TAG_PREFIX}{t.name}\0{oid}\0" for t, oid in zip(tags, oids, strict=True)
-        ]
+        commands = [f"create {TAG_PREFIX}{n}\0{oid}\0" for n, oid in zip(names, oids, strict=True)]
         failure = self._ref_transaction(commands)
         if failure is not None:
-            exists = next((t.name for t in tags if f"'{TAG_PREFIX}{t.name}'" in failure), None)
+            exists = next((n for n in names if f"'{TAG_PREFIX}{n}'" in failure), None)
             if "reference already exists" in failure and exists is not None:
                 raise TagExistsError(f"tag '{exists}' already exists", hint=_exists_hint(exists))
             raise RegistryError(
-                f"cannot create {_named([t.name for t in tags])}: {failure}",
+                f"cannot create {_named(names)}: {failure}",
                 hint="nothing was created"
                 + ("; a tag or folder with a clashing name exists" if "exists" in failure else ""),
             )
-        return oids
 
     def _write_tag_object(self, new: NewTagObject) -> ObjectId:
         """Write the tag object through ``git mktag``, which checks it as ``git fsck``

@@ -24,7 +24,7 @@ Pure: no Git, no I/O, no clock (callers pass ``now``).
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from git_registry.errors import RegistryError
@@ -66,6 +66,14 @@ class Rule(enum.Enum):
     """A version holds a stage outside the policy's ``stages`` (through this assignment)."""
     INVALID_ANNOTATIONS = "invalid-annotations"
     """A registration or assignment of a commit whose ``artifacts.yaml`` is invalid."""
+    PROMOTION_AFTER = "promotion-after"
+    """An assignment of a version that has not held the stages its stage comes after."""
+    PROMOTION_BRANCHES = "promotion-branches"
+    """An assignment of a version whose commit is on none of the stage's branches."""
+    PROMOTION_SIGNED = "promotion-signed"
+    """A tag of a signed stage without a signature that verifies against allowed_signers."""
+    PROMOTION_SIGNERS = "promotion-signers"
+    """A tag of a signed stage signed by a principal outside the stage's ``signers``."""
 
 
 CONFLICT_RULES = frozenset((Rule.COUNTER_REUSED, Rule.VERSION_TWO_COMMITS))
@@ -283,16 +291,55 @@ if TYPE_CHECKING:
         def stage(self) -> str | None: ...
         @property
         def commit(self) -> ObjectId: ...
+        @property
+        def version(self) -> str | None: ...
+        @property
+        def order(self) -> tuple[int, int, int, str]: ...
+        @property
+        def oid(self) -> ObjectId: ...
 
 
 FileProblems = Callable[[ObjectId], Sequence[object]]
 """The problems of the ``artifacts.yaml`` files in a commit (the catalog's)."""
 
+if TYPE_CHECKING:
+    from git_registry.policy import Policy, Promotion
 
-def stage_not_allowed(
-    event: EventLike, stages: tuple[str, ...] | None, policy_file: str | None
-) -> Problem | None:
+    class VerdictLike(Protocol):
+        """What the rules read of a signature's verification (``signing.Verdict``)."""
+
+        @property
+        def status(self) -> str: ...
+        @property
+        def principal(self) -> str | None: ...
+        @property
+        def key(self) -> str | None: ...
+        @property
+        def detail(self) -> str: ...
+
+
+Reachable = Callable[[ObjectId, tuple[str, ...]], "str | None"]
+"""The branch (matching one of the patterns) whose tip contains a commit, or None."""
+Verify = Callable[["EventLike"], "VerdictLike"]
+"""The verification of an event's tag signature against the policy's allowed signers."""
+
+
+@dataclass(frozen=True, slots=True)
+class Facts:
+    """What the rules read beyond the tags: the policy, and the answers only Git has
+    (the tagged commits' files, reachability, signatures), as callbacks."""
+
+    policy: Policy
+    file_problems: FileProblems
+    reachable: Reachable | None = None
+    """None: no branch rule can be judged (a rule with ``branches`` then refuses)."""
+    verify: Verify | None = None
+    """None: no signature can be verified (a signed stage then refuses)."""
+
+
+def stage_not_allowed(event: EventLike, facts: Facts) -> Problem | None:
     """An assignment is to a stage in the policy's ``stages`` (if it has that list)."""
+    stages, policy_file = facts.policy.stages, facts.policy.file
     if stages is None or event.kind is not EventKind.ASSIGNMENT or event.stage in stages:
         return None
     return Problem(
@@ -320,42 +367,255 @@ def invalid_annotations(event: EventLike, problems: Sequence[object]) -> Problem
     )
 
 
-def event_problems(event: EventLike, file_problems: FileProblems) -> list[Problem]:
+def event_problems(event: EventLike, facts: Facts) -> list[Problem]:
     """The tagged commit's rule for one event (registrations and assignments only: the
     commit's files are not even read for an event that cancels something)."""
     if event.kind not in GATED:
         return []
-    found = invalid_annotations(event, file_problems(event.commit))
+    found = invalid_annotations(event, facts.file_problems(event.commit))
     return [] if found is None else [found]
 
 
-def held_stage_problems(
-    holds: Iterable[EventLike], stages: tuple[str, ...] | None, policy_file: str | None
-) -> list[Problem]:
+def held_stage_problems(holds: Iterable[EventLike], facts: Facts) -> list[Problem]:
     """The policy's stage rule, for the assignments through which versions hold their
     stages now (``holds``). A stage the policy no longer lists is a problem while it is
     held, and stops being one once it is taken back (an unassignment, which is always
     possible): an old, superseded assignment is history, not a problem, so a team can
     narrow its stages without rewriting its tags."""
-    if stages is None:
+    if facts.policy.stages is None:
         return []
-    found = (stage_not_allowed(event, stages, policy_file) for event in holds)
+    found = (stage_not_allowed(event, facts) for event in holds)
     return [p for p in found if p is not None]
+
+
+# -- promotion rules (governance) --------------------------------------------------------
+
+Verdict = tuple[Rule, "Problem | str"]
+"""A rule judged for one event: its problem, or why the event passes it."""
+
+
+def promotion_report(event: EventLike, history: Sequence[EventLike], facts: Facts) -> list[Verdict]:
+    """Every promotion rule of the policy that applies to ``event``, judged.
+
+    ``after`` and ``branches`` gate assignments only (a rollback and a deregistration
+    are never blocked by them); ``signed`` and ``signers`` apply to every tag of the
+    stage, cancel events included, and to the deregistration of a version that holds
+    the stage (each takes the stage away from its holder). ``history`` is the
+    artifact's events (those before ``event`` are read)."""
+    policy = facts.policy
+    if not policy.promotion:
+        return []
+    kind = event.kind
+    report: list[Verdict] = []
+    if kind is EventKind.ASSIGNMENT or kind is EventKind.UNASSIGNMENT:
+        rule = policy.promotion_of(event.stage)
+        if rule is None:
+            return []
+        if kind is EventKind.ASSIGNMENT:
+            if rule.after:
+                report.append((Rule.PROMOTION_AFTER, _after(event, history, rule, policy)))
+            if rule.branches:
+                report.append((Rule.PROMOTION_BRANCHES, _branches(event, rule, facts)))
+        if rule.signed:
+            report.extend(_signature(event, (rule,), facts))
+    elif kind is EventKind.DEREGISTRATION:
+        held = _held_before(event, history)
+        signed = tuple(r for r in policy.promotion if r.signed and r.stage in held)
+        if signed:
+            report.extend(_signature(event, signed, facts))
+    return report
+
+
+def promotion_problems(
+    event: EventLike, history: Sequence[EventLike], facts: Facts
+) -> list[Problem]:
+    """The promotion rules that ``event`` breaks (see :func:`promotion_report`)."""
+    return [v for _, v in promotion_report(event, history, facts) if isinstance(v, Problem)]
+
+
+def _where(policy: Policy, rule: Promotion, key: str) -> str:
+    at = f":{rule.line}" if rule.line else ""
+    return f"{policy.file}{at} promotion: {rule.stage}: {key}"
+
+
+def _after(
+    event: EventLike, history: Sequence[EventLike], rule: Promotion, policy: Policy
+) -> Problem | str:
+    for earlier in history:
+        if (
+            earlier.kind is EventKind.ASSIGNMENT
+            and earlier.version == event.version
+            and earlier.stage in rule.after
+            and earlier.order < event.order
+        ):
+            return f"{event.version} held {earlier.stage} first ({earlier.tag})"
+    stages = " or ".join(rule.after)
+    return Problem(
+        f"{event.artifact}@{event.version} has not been in {stages} before {rule.stage} "
+        f"({_where(policy, rule, 'after')})",
+        event.tag,
+        event.artifact,
+        Rule.PROMOTION_AFTER,
+        hint=f"promote {event.artifact}@{event.version} to {rule.after[0]} first: "
+        f"git registry promote {event.artifact}@{event.version} {rule.after[0]}",
+    )
+
+
+def _branches(event: EventLike, rule: Promotion, facts: Facts) -> Problem | str:
+    branch = None if facts.reachable is None else facts.reachable(event.commit, rule.branches)
+    if branch is not None:
+        return f"commit {short(event.commit)} is on {branch}"
+    names = ", ".join(rule.branches)
+    return Problem(
+        f"commit {short(event.commit)} of {event.artifact}@{event.version} is not on "
+        f"{names} ({_where(facts.policy, rule, 'branches')})",
+        event.tag,
+        event.artifact,
+        Rule.PROMOTION_BRANCHES,
+        hint=f"merge it into {rule.branches[0]} and push that branch first, "
+        f"or promote a version whose commit is on {rule.branches[0]}",
+    )
+
+
+def _signature(event: EventLike, stage_rules: Sequence[Promotion], facts: Facts) -> list[Verdict]:
+    """The ``signed`` (and ``signers``) rules of the stages in ``stage_rules`` for one tag."""
+    policy = facts.policy
+    first = stage_rules[0]
+    where = _where(policy, first, "signed")
+    signers_file = policy.allowed_signers
+    if facts.verify is None:
+        status, principal, key, detail = "unverifiable", None, None, "no verifier"
+    else:
+        verdict = facts.verify(event)
+        status, principal = verdict.status, verdict.principal
+        key, detail = verdict.key, verdict.detail
+    if status != "good":
+        needs = f"{first.stage} needs signed tags ({where})"
+        problem = Problem(
+            f"{needs}: {_unsigned_why(status, key, detail, signers_file)}",
+            event.tag,
+            event.artifact,
+            Rule.PROMOTION_SIGNED,
+            _unsigned_hint(status, signers_file, policy),
+        )
+        return [(Rule.PROMOTION_SIGNED, problem)]
+    report: list[Verdict] = [(Rule.PROMOTION_SIGNED, f"signed by {principal}{_key(key)}")]
+    for rule in stage_rules:
+        if rule.signers and principal not in rule.signers:
+            report.append(
+                (
+                    Rule.PROMOTION_SIGNERS,
+                    Problem(
+                        f"signed by {principal}, who is not one of {rule.stage}'s signers "
+                        f"({', '.join(rule.signers)}; {_where(policy, rule, 'signers')})",
+                        event.tag,
+                        event.artifact,
+                        Rule.PROMOTION_SIGNERS,
+                        hint=f"one of {', '.join(rule.signers)} signs it, "
+                        f"or {policy.file} (on the default branch) lists {principal}",
+                    ),
+                )
+            )
+        elif rule.signers:
+            report.append((Rule.PROMOTION_SIGNERS, f"{principal} is one of {rule.stage}'s signers"))
+    return report
+
+
+def _unsigned_why(status: str, key: str | None, detail: str, signers_file: str | None) -> str:
+    if status == "unsigned":
+        return "this tag is not signed"
+    if status == "unknown-key":
+        listed = f"listed in {signers_file}" if signers_file else "trusted"
+        return f"the signing key{_key(key)} is not {listed}"
+    if status == "bad":
+        return f"the signature does not verify ({detail})"
+    return f"the signature cannot be verified ({detail})"
+
+
+def _unsigned_hint(status: str, signers_file: str | None, policy: Policy) -> str:
+    if status == "unsigned":
+        return (
+            "sign it: add --sign to the git registry command "
+            "(Git signs as it signs tags: gpg.format, user.signingKey)"
+        )
+    if status == "unknown-key":
+        if signers_file:
+            return f"add the key to {signers_file} in a reviewed commit on the default branch"
+        return f"name an allowed_signers file in {policy.file}"
+    if status == "bad":
+        return "the tag object was changed after it was signed: recreate it"
+    return "Git verifies it with: git verify-tag TAG"
+
+
+def _key(key: str | None) -> str:
+    return f" ({key})" if key else ""
+
+
+def _held_before(event: EventLike, history: Sequence[EventLike]) -> set[str]:
+    """The stages the version of ``event`` held just before it (its newest earlier
+    event of each stage is an assignment, and it was not deregistered then)."""
+    newest: dict[str, EventLike] = {}
+    active = False
+    for earlier in sorted(history, key=lambda e: e.order):
+        if earlier.order >= event.order:
+            break
+        if earlier.version != event.version:
+            continue
+        if earlier.kind is EventKind.REGISTRATION:
+            active = True
+        elif earlier.kind is EventKind.DEREGISTRATION:
+            active = False
+        elif earlier.stage is not None:
+            newest[earlier.stage] = earlier
+    if not active:
+        return set()
+    return {stage for stage, e in newest.items() if e.kind is EventKind.ASSIGNMENT}
+
+
+def promotions_in_effect(artifact: ArtifactLike, facts: Facts) -> list[Problem]:
+    """The promotion rules, for what decides each governed stage's holder now: every
+    assignment through which a version holds the stage, and for a signed stage every
+    cancel event (unassignment, deregistration of a holder) since the newest of them.
+    A superseded event is history, not a problem: a team can adopt or tighten its
+    rules without rewriting its tags (the hooks refuse every new tag that breaks them)."""
+    found: list[Problem] = []
+    history = artifact.events
+    for rule in facts.policy.promotion:
+        holds = [hold.assignment for hold in artifact.stages.get(rule.stage, ())]
+        for event in holds:
+            found.extend(promotion_problems(event, history, facts))
+        if not rule.signed:
+            continue
+        assigned = [
+            e.order for e in history if e.kind is EventKind.ASSIGNMENT and e.stage == rule.stage
+        ]
+        since = max(e.order for e in holds) if holds else max(assigned, default=None)
+        for event in history:
+            if since is not None and event.order <= since:
+                continue
+            if (event.kind is EventKind.UNASSIGNMENT and event.stage == rule.stage) or (
+                event.kind is EventKind.DEREGISTRATION
+                and rule.stage in _held_before(event, history)
+            ):
+                found.extend(p for p in promotion_problems(event, history, facts) if p not in found)
+    return found
 
 
 def evaluate(
     problems: Iterable[Problem],
     events: Iterable[EventLike],
-    holds: Iterable[EventLike],
-    stages: tuple[str, ...] | None,
-    policy_file: str | None,
-    file_problems: FileProblems,
+    registry: RegistryLike,
+    facts: Facts,
 ) -> list[Problem]:
-    """Every problem: the state's (``problems``), the held stages', then each event's."""
+    """Every problem: the state's (``problems``), the held stages', each event's, and
+    the promotion rules of what holds each stage now."""
     found = list(problems)
-    found.extend(held_stage_problems(holds, stages, policy_file))
+    found.extend(held_stage_problems(registry.holds(), facts))
     for event in events:
-        found.extend(event_problems(event, file_problems))
+        found.extend(event_problems(event, facts))
+    if facts.policy.promotion:
+        for artifact in registry.artifacts.values():
+            found.extend(promotions_in_effect(artifact, facts))
     return found
 
 
@@ -366,31 +626,44 @@ if TYPE_CHECKING:
 
         @property
         def problems(self) -> Sequence[Problem]: ...
+        @property
+        def artifacts(self) -> Mapping[str, ArtifactLike]: ...
         def holds(self) -> Sequence[EventLike]: ...
         def event(self, tag: str) -> EventLike | None: ...
+
+    class HoldLike(Protocol):
+        @property
+        def assignment(self) -> EventLike: ...
+
+    class ArtifactLike(Protocol):
+        @property
+        def events(self) -> Sequence[EventLike]: ...
+        @property
+        def stages(self) -> Mapping[str, Sequence[HoldLike]]: ...
 
 
 def problems_of_new_tags(
     before: RegistryLike,
     after: RegistryLike,
     names: Collection[str],
-    stages: tuple[str, ...] | None,
-    policy_file: str | None,
-    file_problems: FileProblems,
+    facts: Facts,
 ) -> list[Problem]:
     """What the tags ``names`` (new or moved) do to the registry ``before``, giving
     ``after``: every problem of the state it did not have, the stage rule for those of
     them that hold a stage (a cancel event that hands a stage back to an older holder
-    is never refused for it: what was promoted can always be taken back), and the
-    tagged commit's rule for those that register or assign. A write refuses, and a
-    push hook refuses, exactly these."""
+    is never refused for it: what was promoted can always be taken back), the tagged
+    commit's rule for those that register or assign, and the promotion rules for each
+    of them. A write refuses, and a push hook refuses, exactly these."""
     found = new_problems(before.problems, after.problems)
-    held = held_stage_problems(after.holds(), stages, policy_file)
+    held = held_stage_problems(after.holds(), facts)
     found.extend(p for p in held if p.tag in names)
     for name in names:
         event = after.event(name)
         if event is not None:
-            found.extend(event_problems(event, file_problems))
+            found.extend(event_problems(event, facts))
+            if facts.policy.promotion:
+                history = after.artifacts[event.artifact].events
+                found.extend(promotion_problems(event, history, facts))
     return found
 
 

@@ -24,6 +24,10 @@ from git_registry.repo import NewTagObject
 from git_registry.session import Session
 from git_registry.state import build_registry_rows
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from git_registry.gitvalues import SignRequest
+
 
 def remote_name(session: Session) -> str:
     """The remote that push hints and --push use: ``registry.remote``, default origin."""
@@ -57,6 +61,7 @@ def create_tags(
     *,
     push: bool,
     replan: Replan | None = None,
+    sign: bool | None = None,
 ) -> None:
     """Create ``tags`` in order; if one fails, delete those already created, then fail.
 
@@ -67,10 +72,11 @@ def create_tags(
     first (the same ``#N`` or version), and ``replan`` is given: delete our unpushed
     tags, fetch the artifact's tags, plan again and retry, a bounded number of
     times. Nothing is ever force-pushed, and only tags this command created are
-    deleted.
+    deleted. ``sign``: ``--sign`` (True), ``--no-sign`` (False), or neither (None: see
+    :func:`_signing`).
     """
     remote = remote_name(session)  # a bad registry.remote is refused before any tag is made
-    created = _create_local(session, loaded, tags)
+    created = _create_local(session, loaded, tags, sign)
     if not push:
         _publish(session, remote, [t.name for t, _ in created], delete=False, push=False)
         return
@@ -127,7 +133,7 @@ def create_tags(
         )
         if not todo:
             return
-        created = _create_local(session, loaded, todo)
+        created = _create_local(session, loaded, todo, sign)
 
 
 def push_each(
@@ -150,14 +156,10 @@ def push_each(
 
 
 def _create_local(
-    session: Session, loaded: Loaded, tags: Sequence[NewTag]
+    session: Session, loaded: Loaded, tags: Sequence[NewTag], sign: bool | None = None
 ) -> list[tuple[NewTag, ObjectId]]:
     repo = session.repo()
     ident = repo.committer()
-    if gitbin.config_bool(session.config(), "tag.gpgsign", False):
-        session.warn(
-            "tag.gpgSign is set, but git registry does not sign tags yet: the tags are unsigned"
-        )
     timed: list[tuple[NewTag, Signature]] = []
     previous: int | None = None
     for tag in tags:
@@ -166,16 +168,60 @@ def _create_local(
             when = max(when, previous + 1)
         previous = when
         timed.append((tag, dataclasses.replace(ident, time=when)))
-    refuse_broken_rules(session, loaded, timed)
-    # One ref transaction: a registration and its assignment land together or not at all.
-    oids = repo.create_tags(
-        [NewTagObject(tag.name, tag.target, tag.message, tagger) for tag, tagger in timed]
-    )
+    objects = [NewTagObject(tag.name, tag.target, tag.message, tagger) for tag, tagger in timed]
+    request = _signing(session, loaded, tags, sign)
+    # The objects first (no ref names them: harmless), so that the rules judge the
+    # tags as they are, signatures included; then one ref transaction: a registration
+    # and its assignment land together or not at all.
+    oids = repo.write_tag_objects(objects, sign=request)
+    written = [(t, tagger, oid) for (t, tagger), oid in zip(timed, oids, strict=True)]
+    refuse_broken_rules(session, loaded, written)
+    repo.create_tag_refs([o.name for o in objects], oids)
     created = [(tag, oid) for (tag, _), oid in zip(timed, oids, strict=True)]
     for tag, _oid in created:
         what = describe(tag.kind, tag.artifact, tag.version, tag.stage, tag.target)
-        session.out("Created tag ", (tag.name, "name"), f": {what}")
+        signed = " (signed)" if request is not None else ""
+        session.out("Created tag ", (tag.name, "name"), f"{signed}: {what}")
     return created
+
+
+def _signing(
+    session: Session, loaded: Loaded, tags: Sequence[NewTag], sign: bool | None
+) -> SignRequest | None:
+    """Whether to sign the new tags: ``--sign``/``--no-sign``, else ``registry.sign``,
+    else Git's ``tag.gpgSign``, else whether the policy needs a signature of one of them
+    (a write the hooks would refuse unsigned is signed, saying so)."""
+    from git_registry.gitvalues import SignRequest
+
+    config = session.config()
+    if sign is None:
+        for key in ("registry.sign", "tag.gpgsign"):
+            if key in config:
+                sign = gitbin.config_bool(config, key, False)
+                break
+    if sign is None:
+        needed = _signature_needed(session, loaded, tags)
+        if needed is not None:
+            session.message("note", f"signing the tag(s): {needed}")
+            sign = True
+    return SignRequest(config.get("registry.signingkey")) if sign else None
+
+
+def _signature_needed(session: Session, loaded: Loaded, tags: Sequence[NewTag]) -> str | None:
+    """Why the policy needs one of ``tags`` signed, or None."""
+    policy = session.catalog().policy()
+    if not policy.signed_stages:
+        return None
+    for tag in tags:
+        stage = tag.stage
+        if stage is None and tag.kind is EventKind.DEREGISTRATION and tag.version is not None:
+            info = loaded.registry.artifacts.get(tag.artifact)
+            version = info.version(tag.version) if info is not None else None
+            held = [s for s in (version.stages if version else ()) if s in policy.signed_stages]
+            stage = held[0] if held else None
+        if stage in policy.signed_stages:
+            return f"{stage} needs signed tags ({policy.file})"
+    return None
 
 
 def _tag_times(loaded: Loaded, artifact: str, now: int) -> list[int]:
@@ -190,40 +236,44 @@ def _tag_times(loaded: Loaded, artifact: str, now: int) -> list[int]:
 
 
 def refuse_broken_rules(
-    session: Session, loaded: Loaded, tags: Sequence[tuple[NewTag, Signature]]
+    session: Session, loaded: Loaded, tags: Sequence[tuple[NewTag, Signature, ObjectId]]
 ) -> None:
-    """Refuse to create ``tags`` (with these taggers) if the registry with them would
-    break a rule it did not break without them: the rulebook the hooks apply, so a
-    tag a write creates is a tag they accept.
+    """Refuse to create ``tags`` (with these taggers, their objects written) if the
+    registry with them would break a rule it did not break without them: the rulebook
+    the hooks apply, so a tag a write creates is a tag they accept.
 
     Raises:
         RegistryError: the first broken rule, with its hint.
     """
-    rows = list(loaded.rows)
-    fields = list(loaded.fields)
-    for tag, tagger in tags:
-        parsed = parse_tag_name(tag.name)
-        assert parsed is not None, tag.name
-        rows.append((tag.name, ObjectId(""), tag.target, "commit", tagger, tag.message, None))
-        fields.append((parsed.artifact, parsed.kind, parsed.version, parsed.stage, parsed.counter))
-    after = build_registry_rows(rows, fields)
-    catalog = session.catalog()
-    # A broken policy cannot say which stages are allowed: fatal for an assignment only.
-    assigns = any(tag.kind is EventKind.ASSIGNMENT for tag, _ in tags)
-    policy = catalog.strict_policy() if assigns else catalog.policy()
-    problems = rules.problems_of_new_tags(
-        loaded.registry,
-        after,
-        {tag.name for tag, _ in tags},
-        policy.stages,
-        policy.file,
-        catalog.commit_problems,
-    )
+    problems = _new_problems(session, loaded, tags)
     if problems:
         first = problems[0]
         message = first.message.removesuffix(": ignored")
         where = f"{first.tag}: " if first.tag else ""
         raise RegistryError(f"refusing to create the tag(s): {where}{message}", hint=first.hint)
+
+
+def _new_problems(
+    session: Session, loaded: Loaded, tags: Sequence[tuple[NewTag, Signature, ObjectId]]
+) -> list[rules.Problem]:
+    """The problems ``tags`` would add (see :func:`refuse_broken_rules`)."""
+    from git_registry.governance import Judge
+
+    rows = list(loaded.rows)
+    fields = list(loaded.fields)
+    for tag, tagger, oid in tags:
+        parsed = parse_tag_name(tag.name)
+        assert parsed is not None, tag.name
+        rows.append((tag.name, oid, tag.target, "commit", tagger, tag.message, None))
+        fields.append((parsed.artifact, parsed.kind, parsed.version, parsed.stage, parsed.counter))
+    after = build_registry_rows(rows, fields)
+    catalog = session.catalog()
+    # A broken policy cannot say which stages are allowed: fatal for an assignment only.
+    assigns = any(tag.kind is EventKind.ASSIGNMENT for tag, _, _ in tags)
+    policy = catalog.strict_policy() if assigns else catalog.policy()
+    names = {tag.name for tag, _, _ in tags}
+    with Judge(session.repo(), catalog, policy, remotes=True) as judge:
+        return rules.problems_of_new_tags(loaded.registry, after, names, judge.facts())
 
 
 def delete_tags(session: Session, deletions: Sequence[Deletion], *, push: bool) -> None:

@@ -55,18 +55,12 @@ def run(args: argparse.Namespace, session: Session) -> int:
         if parsed is not None:
             found.extend(parsed.problems)
     # The rulebook over every tag: what the server hook refuses when they are pushed.
+    from git_registry.governance import Judge
+
     policy = catalog.policy()
     events = [event for info in registry.artifacts.values() for event in info.events]
-    found.extend(
-        rules.evaluate(
-            registry.problems,
-            events,
-            registry.holds(),
-            policy.stages,
-            policy.file,
-            catalog.commit_problems,
-        )
-    )
+    with Judge(repo, catalog, policy, remotes=True) as judge:
+        found.extend(rules.evaluate(registry.problems, events, registry, judge.facts()))
     found.extend(_malformed(load_result.tag_names, set(registry.known), catalog, head, files))
     tags = len(load_result.rows)  # every registry tag read, usable or not
     if args.json:

@@ -115,7 +115,9 @@ def _push(session: Session, hook: str, updates: Sequence[RefUpdate], where: str)
     if pending:
         lock = _take_lock(session, repo)
     try:
-        check = PushCheck(repo, session.catalog(), repo.tag_refs(), allow_delete=allow)
+        check = PushCheck(
+            repo, session.catalog(), repo.tag_refs(), allow_delete=allow, remotes=not server
+        )
         findings = check.run(updates)
         if lock is not None and not findings:
             lock.note(pending)  # reference-transaction releases it once they are written

@@ -82,5 +82,5 @@ def run(args: argparse.Namespace, session: Session) -> int:
 
     with session.write_lock(f"promote {args.name} {args.stage}"):
         loaded = load(session, [selector.artifact])
-        create_tags(session, loaded, plan(loaded), push=args.push, replan=plan)
+        create_tags(session, loaded, plan(loaded), push=args.push, replan=plan, sign=args.sign)
     return 0

@@ -85,5 +85,5 @@ def run(args: argparse.Namespace, session: Session) -> int:
 
     with session.write_lock(f"register {name}"):
         loaded = load(session, [name])
-        create_tags(session, loaded, plan(loaded), push=args.push, replan=plan)
+        create_tags(session, loaded, plan(loaded), push=args.push, replan=plan, sign=args.sign)
     return 0

@@ -66,5 +66,5 @@ def run(args: argparse.Namespace, session: Session) -> int:
                 )
             ]
 
-        create_tags(session, loaded, plan(loaded), push=args.push, replan=plan)
+        create_tags(session, loaded, plan(loaded), push=args.push, replan=plan, sign=args.sign)
         return 0

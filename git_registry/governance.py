@@ -1,0 +1,106 @@
+"""The facts the promotion rules read that only Git has: which branches contain a
+commit, and who signed a tag (:class:`rules.Facts`, for a write, ``check`` or a hook).
+
+The policy and its ``allowed_signers`` file come from the caller's trusted commit
+(HEAD here; the default branch on the server), never from what is being checked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from fnmatch import fnmatchcase
+
+from git_registry import rules
+from git_registry.catalog import Catalog
+from git_registry.gitvalues import ObjectId
+from git_registry.policy import Policy
+from git_registry.repo import Repository
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from git_registry.signing import Verdict, Verifier
+
+
+class Judge:
+    """:class:`rules.Facts` for one repository and policy; close it when done.
+
+    Args:
+        repo: where the tags and commits are.
+        catalog: the ``artifacts.yaml`` files and the policy's ``allowed_signers``.
+        policy: the policy to apply (the catalog's, or the strict one of a write).
+        remotes: a commit on a remote-tracking branch (``origin/main``) counts as on
+            ``main``: a clone's local branch may be behind (not on the server).
+        pushed: branch name -> new tip, for branches a push being checked updates (a
+            push may bring ``main`` and the tag that needs it together).
+    """
+
+    def __init__(
+        self,
+        repo: Repository,
+        catalog: Catalog,
+        policy: Policy,
+        *,
+        remotes: bool,
+        pushed: Mapping[str, ObjectId] | None = None,
+    ) -> None:
+        self.repo = repo
+        self.catalog = catalog
+        self.policy = policy
+        self.remotes = remotes
+        self.pushed = dict(pushed or {})
+        self._tips: list[tuple[str, str, ObjectId]] | None = None
+        self._reached: dict[tuple[ObjectId, tuple[str, ...]], str | None] = {}
+        self._verifier: Verifier | None = None
+
+    def facts(self) -> rules.Facts:
+        return rules.Facts(self.policy, self.catalog.commit_problems, self.reachable, self.verify)
+
+    def __enter__(self) -> Judge:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._verifier is not None:
+            self._verifier.close()
+            self._verifier = None
+
+    def reachable(self, commit: ObjectId, patterns: tuple[str, ...]) -> str | None:
+        """The first branch matching ``patterns`` whose tip contains ``commit``."""
+        key = (commit, patterns)
+        if key not in self._reached:
+            self._reached[key] = self._find_branch(commit, patterns)
+        return self._reached[key]
+
+    def _find_branch(self, commit: ObjectId, patterns: tuple[str, ...]) -> str | None:
+        for shown, branch, tip in self._branches():
+            if any(fnmatchcase(branch, p) for p in patterns) and self.repo.is_ancestor(commit, tip):
+                return shown
+        return None
+
+    def _branches(self) -> list[tuple[str, str, ObjectId]]:
+        """(name shown, branch name the patterns match, tip) of every branch: local
+        ones, pushed ones (their new tips), and remote-tracking ones (``origin/main``
+        is ``main``) with ``remotes``."""
+        if self._tips is None:
+            local = self.repo.branch_tips(remotes=False)
+            local.update(self.pushed)
+            found = [(name, name, tip) for name, tip in sorted(local.items())]
+            if self.remotes:
+                tracking = self.repo.branch_tips(remotes=True)
+                found.extend(
+                    (name, name.split("/", 1)[1], tip)
+                    for name, tip in sorted(tracking.items())
+                    if name not in local and "/" in name
+                )
+            self._tips = found
+        return self._tips
+
+    def verify(self, event: rules.EventLike) -> Verdict:
+        """The verification of the tag object of ``event`` against the allowed signers."""
+        if self._verifier is None:
+            from git_registry.signing import Verifier
+
+            self._verifier = Verifier(self.repo, self.catalog.allowed_signers())
+        return self._verifier.verify(event.oid)
