@@ -60,7 +60,71 @@ def json_schema() -> dict[str, Any]:
     }
 
 
-def json_schema_text() -> str:
+def policy_json_schema() -> dict[str, Any]:
+    """The JSON Schema (draft 2020-12) of ``.registry.yaml``: the rules of
+    :mod:`git_registry.policy` that a schema can say (that ``after`` names listed
+    stages, and that the signers file exists, ``git registry check`` says)."""
+    name = {"type": "string", "pattern": f"^{NAME_RE.pattern}$"}
+    no_control = {"not": {"pattern": f"[{control_class(surrogates=False)}]"}}
+    names = {"type": ["array", "null"], "items": name, "uniqueItems": True}
+    rule = {
+        "type": ["object", "null"],
+        "additionalProperties": False,
+        "properties": {
+            "after": {
+                **names,
+                "description": "The version holds, or has held, one of these stages first.",
+            },
+            "branches": {
+                "type": "array",
+                "items": {"type": "string", "minLength": 1, "pattern": "^[^-]", **no_control},
+                "uniqueItems": True,
+                "description": "The version's commit is on one of these branches (* globs).",
+            },
+            "signed": {
+                "type": "boolean",
+                "default": False,
+                "description": "Every tag of the stage carries a valid signature.",
+            },
+            "signers": {
+                "type": "array",
+                "items": {"type": "string", "pattern": '^[^\\s,"]+$', **no_control},
+                "uniqueItems": True,
+                "description": "Only these principals may sign the stage's tags.",
+            },
+        },
+    }
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": "https://git-registry.invalid/schema/registry.schema.json",
+        "title": "git-registry .registry.yaml",
+        "description": "The team policy of a git-registry repository: allowed stages and "
+        "types, and the rules of promotions (read from HEAD; on the server, from its "
+        "default branch).",
+        "type": ["object", "null"],
+        "additionalProperties": False,
+        "properties": {
+            "stages": {**names, "description": "The allowed stages, in display order."},
+            "types": {**names, "description": "The allowed artifact types."},
+            "promotion": {
+                "type": ["object", "null"],
+                "propertyNames": {"pattern": f"^{NAME_RE.pattern}$"},
+                "additionalProperties": rule,
+                "description": "Per stage, how a version reaches it.",
+            },
+            "allowed_signers": {
+                "type": "string",
+                "minLength": 1,
+                "pattern": "^(?!/)(?!.*(^|/)\\.\\.?(/|$))",
+                **no_control,
+                "description": "The committed SSH allowed-signers file (a path from the "
+                "repository's root), in the format of ssh-keygen(1).",
+            },
+        },
+    }
+
+
+def json_schema_text(policy: bool = False) -> str:
     import json
 
-    return json.dumps(json_schema(), indent=2) + "\n"
+    return json.dumps(policy_json_schema() if policy else json_schema(), indent=2) + "\n"

@@ -378,6 +378,7 @@ def staged_problems(repo: Repository) -> list[ann.FileProblem]:
             except ObjectTooLarge as exc:
                 found = (too_large(file, exc.size),)
             problems.extend(found)
+            problems.extend(_staged_signers(repo, policy, staged, links))
             break
     named = ann.FILENAME
     problems.extend(
@@ -397,6 +398,31 @@ def staged_problems(repo: Repository) -> list[ann.FileProblem]:
             )
             problems.extend(parsed.problems)
     return problems
+
+
+def _staged_signers(
+    repo: Repository, policy: Policy, staged: Mapping[str, ObjectId], links: Collection[str]
+) -> list[ann.FileProblem]:
+    """The problems of the staged policy's ``allowed_signers`` file, as staged."""
+    from git_registry.catalog import MAX_SIGNERS_BYTES
+    from git_registry.policy import allowed_signers_problems
+
+    path = policy.allowed_signers
+    if path is None:
+        return []
+    where = (policy.file or CONFIG_FILE, policy.allowed_signers_line, 1)
+    if path not in staged or path in links:
+        what = "a symbolic link" if path in links else "not in the commit"
+        return [
+            ann.FileProblem(*where, f"allowed_signers: {path} is {what}", key="allowed_signers")
+        ]
+    try:
+        data = repo.blob(staged[path], MAX_SIGNERS_BYTES) or b""
+    except ObjectTooLarge as exc:
+        return [
+            ann.FileProblem(*where, f"allowed_signers: {path} is too large ({exc.size:,} bytes)")
+        ]
+    return allowed_signers_problems(data, path)
 
 
 def _tags_of(artifact: str, refs: Mapping[str, ObjectId]) -> list[tuple[str, ObjectId]]:

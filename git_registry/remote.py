@@ -20,6 +20,8 @@ from git_registry.errors import FetchError, GitError
 from git_registry.gitvalues import ObjectId
 from git_registry.grammar import TAG_PREFIX, artifact_to_tag, parse_tag_name
 
+_HEX_RE = re.compile("[0-9a-f]{40}(?:[0-9a-f]{24})?")
+
 _SCP_RE = re.compile(r"^[^/@:]+@[^/:]+:")
 
 __all__ = ["FetchError"]  # re-exported: its home is git_registry.errors
@@ -309,3 +311,42 @@ def fetch_into_cache(path: str, remote: str, names: Sequence[str], env: gitbin.E
     )
     if result.returncode != 0:
         raise cannot_read(remote, git_reason(result, "fetch"))
+
+
+def fetch_head_into_cache(path: str, remote: str, env: gitbin.Env) -> ObjectId | None:
+    """Fetch the commit at ``remote``'s HEAD (its default branch) into the cache
+    repository ``path`` (``origin`` there), with its tree and its small files only
+    (``--depth 1 --filter=blob:limit=1m``: enough for the policy and its signers file);
+    return it, or None if the remote has no HEAD (an empty repository).
+
+    The commit is named by ``ls-remote`` first and no ref is written: two commands
+    reading one remote at once never race on a ref.
+
+    Raises:
+        GitError: ``cannot read remote 'REMOTE': REASON``.
+    """
+    cache_env = gitbin.repository_env(path, env)
+    listed = transport.run_transport(
+        "ls-remote", [], "origin", ["HEAD"], cwd=path, env=cache_env, check=False
+    )
+    if listed.returncode != 0:
+        raise cannot_read(remote, git_reason(listed, "ls-remote"))
+    head = next(
+        (line.split("\t")[0] for line in listed.stdout.splitlines() if line.endswith("\tHEAD")),
+        None,
+    )
+    if head is None or not _HEX_RE.fullmatch(head):
+        return None
+    result = transport.run_transport(
+        "fetch",
+        ["--quiet", "--no-tags", "--no-write-fetch-head", "--depth=1", "--filter=blob:limit=1m"],
+        "origin",
+        ["HEAD"],
+        config=["extensions.partialClone=origin"],
+        cwd=path,
+        env=cache_env,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise cannot_read(remote, git_reason(result, "fetch"))
+    return ObjectId(head)

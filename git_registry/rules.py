@@ -318,6 +318,20 @@ if TYPE_CHECKING:
         def detail(self) -> str: ...
 
 
+@dataclass(frozen=True, slots=True)
+class KnownVerdict:
+    """A signature verdict known without asking Git (see ``signing.Verdict``)."""
+
+    status: str
+    principal: str | None = None
+    key: str | None = None
+    detail: str = ""
+
+
+NOT_SIGNED = KnownVerdict("unsigned", detail="no signature")
+"""The verdict of a tag written without a signature."""
+
+
 Reachable = Callable[[ObjectId, tuple[str, ...]], "str | None"]
 """The branch (matching one of the patterns) whose tip contains a commit, or None."""
 Verify = Callable[["EventLike"], "VerdictLike"]
@@ -335,6 +349,9 @@ class Facts:
     """None: no branch rule can be judged (a rule with ``branches`` then refuses)."""
     verify: Verify | None = None
     """None: no signature can be verified (a signed stage then refuses)."""
+    signatures: bool = True
+    """False: the signature rules are not judged (a write checks the other rules
+    before it asks for a signature, then every rule with the signed tags)."""
 
 
 def stage_not_allowed(event: EventLike, facts: Facts) -> Problem | None:
@@ -416,9 +433,9 @@ def promotion_report(event: EventLike, history: Sequence[EventLike], facts: Fact
                 report.append((Rule.PROMOTION_AFTER, _after(event, history, rule, policy)))
             if rule.branches:
                 report.append((Rule.PROMOTION_BRANCHES, _branches(event, rule, facts)))
-        if rule.signed:
+        if rule.signed and facts.signatures:
             report.extend(_signature(event, (rule,), facts))
-    elif kind is EventKind.DEREGISTRATION:
+    elif kind is EventKind.DEREGISTRATION and facts.signatures:
         held = _held_before(event, history)
         signed = tuple(r for r in policy.promotion if r.signed and r.stage in held)
         if signed:

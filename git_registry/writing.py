@@ -169,13 +169,18 @@ def _create_local(
         previous = when
         timed.append((tag, dataclasses.replace(ident, time=when)))
     objects = [NewTagObject(tag.name, tag.target, tag.message, tagger) for tag, tagger in timed]
-    request = _signing(session, loaded, tags, sign)
-    # The objects first (no ref names them: harmless), so that the rules judge the
-    # tags as they are, signatures included; then one ref transaction: a registration
-    # and its assignment land together or not at all.
+    request, why = _signing(session, loaded, tags, sign)
+    # Every rule but the signatures' before anything is written (nobody is asked to
+    # sign a tag that would be refused anyway); unsigned tags' signature rules too.
+    unwritten = [(t, tagger, ObjectId("")) for t, tagger in timed]
+    refuse_broken_rules(session, loaded, unwritten, signatures=request is None)
+    if why is not None:
+        session.message("note", f"signing the tag(s): {why}")
     oids = repo.write_tag_objects(objects, sign=request)
-    written = [(t, tagger, oid) for (t, tagger), oid in zip(timed, oids, strict=True)]
-    refuse_broken_rules(session, loaded, written)
+    if request is not None:  # the signed objects, as Git verifies them
+        written = [(t, tagger, oid) for (t, tagger), oid in zip(timed, oids, strict=True)]
+        refuse_broken_rules(session, loaded, written)
+    # One ref transaction: a registration and its assignment land together or not at all.
     repo.create_tag_refs([o.name for o in objects], oids)
     created = [(tag, oid) for (tag, _), oid in zip(timed, oids, strict=True)]
     for tag, _oid in created:
@@ -187,10 +192,11 @@ def _create_local(
 
 def _signing(
     session: Session, loaded: Loaded, tags: Sequence[NewTag], sign: bool | None
-) -> SignRequest | None:
+) -> tuple[SignRequest | None, str | None]:
     """Whether to sign the new tags: ``--sign``/``--no-sign``, else ``registry.sign``,
     else Git's ``tag.gpgSign``, else whether the policy needs a signature of one of them
-    (a write the hooks would refuse unsigned is signed, saying so)."""
+    (a write the hooks would refuse unsigned is signed: the reason is returned, to be
+    said)."""
     from git_registry.gitvalues import SignRequest
 
     config = session.config()
@@ -199,12 +205,11 @@ def _signing(
             if key in config:
                 sign = gitbin.config_bool(config, key, False)
                 break
+    needed = None
     if sign is None:
         needed = _signature_needed(session, loaded, tags)
-        if needed is not None:
-            session.message("note", f"signing the tag(s): {needed}")
-            sign = True
-    return SignRequest(config.get("registry.signingkey")) if sign else None
+        sign = needed is not None
+    return (SignRequest(config.get("registry.signingkey")) if sign else None), needed
 
 
 def _signature_needed(session: Session, loaded: Loaded, tags: Sequence[NewTag]) -> str | None:
@@ -236,16 +241,22 @@ def _tag_times(loaded: Loaded, artifact: str, now: int) -> list[int]:
 
 
 def refuse_broken_rules(
-    session: Session, loaded: Loaded, tags: Sequence[tuple[NewTag, Signature, ObjectId]]
+    session: Session,
+    loaded: Loaded,
+    tags: Sequence[tuple[NewTag, Signature, ObjectId]],
+    *,
+    signatures: bool = True,
 ) -> None:
-    """Refuse to create ``tags`` (with these taggers, their objects written) if the
-    registry with them would break a rule it did not break without them: the rulebook
-    the hooks apply, so a tag a write creates is a tag they accept.
+    """Refuse to create ``tags`` (with these taggers and tag objects: an empty id for
+    one not written yet, which is unsigned) if the registry with them would break a
+    rule it did not break without them: the rulebook the hooks apply, so a tag a
+    write creates is a tag they accept. ``signatures`` False: all rules but the
+    signature rules.
 
     Raises:
         RegistryError: the first broken rule, with its hint.
     """
-    problems = _new_problems(session, loaded, tags)
+    problems = _new_problems(session, loaded, tags, signatures)
     if problems:
         first = problems[0]
         message = first.message.removesuffix(": ignored")
@@ -254,7 +265,10 @@ def refuse_broken_rules(
 
 
 def _new_problems(
-    session: Session, loaded: Loaded, tags: Sequence[tuple[NewTag, Signature, ObjectId]]
+    session: Session,
+    loaded: Loaded,
+    tags: Sequence[tuple[NewTag, Signature, ObjectId]],
+    signatures: bool,
 ) -> list[rules.Problem]:
     """The problems ``tags`` would add (see :func:`refuse_broken_rules`)."""
     from git_registry.governance import Judge
@@ -273,7 +287,14 @@ def _new_problems(
     policy = catalog.strict_policy() if assigns else catalog.policy()
     names = {tag.name for tag, _, _ in tags}
     with Judge(session.repo(), catalog, policy, remotes=True) as judge:
-        return rules.problems_of_new_tags(loaded.registry, after, names, judge.facts())
+        facts = judge.facts()
+        unwritten = {tag.name for tag, _, oid in tags if not oid}
+
+        def verify(event: rules.EventLike) -> rules.VerdictLike:
+            return rules.NOT_SIGNED if event.tag in unwritten else judge.verify(event)
+
+        facts = dataclasses.replace(facts, verify=verify, signatures=signatures)
+        return rules.problems_of_new_tags(loaded.registry, after, names, facts)
 
 
 def delete_tags(session: Session, deletions: Sequence[Deletion], *, push: bool) -> None:

@@ -943,6 +943,53 @@ def test_schema_is_json_and_the_shipped_file(repo: Repo) -> None:
     assert Existing(repo.path.parent).ok("schema") == out
 
 
+POLICY = """\
+stages: [dev, staging, prod]
+types: [model, dataset]
+promotion:
+  staging:
+    after: [dev]
+  prod:
+    after: [staging]
+    branches: [main, release/*]
+    signed: true
+    signers: [release-bot@acme.example, alice@acme.example]
+allowed_signers: .registry/allowed_signers
+"""
+
+
+def test_policy_schema_is_json_the_shipped_file_and_agrees_with_check(repo: Repo) -> None:
+    out = repo.ok("schema", "--policy")
+    schema = json.loads(out)
+    jsonschema.Draft202012Validator.check_schema(schema)
+    assert (ROOT / "schema" / "registry.schema.json").read_text() == out
+    document = yaml.safe_load(POLICY)
+    jsonschema.validate(document, schema)
+    # What the schema rejects, check rejects too.
+    for path, bad, said in (
+        (("promotion", "prod", "colour"), "red", "unknown key 'colour'"),
+        (("promotion", "prod", "signed"), "yes please", "'signed' must be true or false"),
+        (("promotion", "prod", "branches"), ["--upload-pack=x"], "not an option or a ref"),
+        (("promotion", "prod", "after"), ["qa"], "'after' names 'qa', which is not in 'stages'"),
+        (("allowed_signers",), "../outside", "no '..'"),
+        (("rules",), 1, "unknown key 'rules'"),
+    ):
+        changed = yaml.safe_load(POLICY)
+        target = changed
+        for key in path[:-1]:
+            target = target[key]
+        target[path[-1]] = bad
+        if path[-1] != "after":  # a schema cannot say "one of the stages listed above"
+            with pytest.raises(jsonschema.ValidationError):
+                jsonschema.validate(changed, schema)
+        write(repo, yaml.safe_dump(changed), ".registry.yaml")
+        repo.git("add", "-A")
+        repo.git("commit", "-q", "--no-verify", "-m", "policy")
+        result = repo.run("check")
+        assert result.code == 1 and said in result.out, (path, result.out)
+        assert re.search(rf"^\.registry\.yaml:\d+:\d+: .*{re.escape(said)}", result.out, re.M)
+
+
 def test_schema_validates_the_demo_artifacts_yaml(demo: Repo) -> None:
     schema = json.loads(demo.ok("schema"))
     text = demo.git("cat-file", "blob", "HEAD:artifacts.yaml")
