@@ -14,6 +14,12 @@ def message_push(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--push", action="store_true", help="push the new tag(s) to the remote with 'git push'"
     )
+    parser.add_argument(
+        "-n",
+        "--dry-run",
+        action="store_true",
+        help="print what would be created and every rule it is checked against; create nothing",
+    )
     sign = parser.add_mutually_exclusive_group()
     sign.add_argument(
         "-s",

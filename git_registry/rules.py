@@ -666,22 +666,54 @@ def problems_of_new_tags(
     facts: Facts,
 ) -> list[Problem]:
     """What the tags ``names`` (new or moved) do to the registry ``before``, giving
-    ``after``: every problem of the state it did not have, the stage rule for those of
-    them that hold a stage (a cancel event that hands a stage back to an older holder
-    is never refused for it: what was promoted can always be taken back), the tagged
-    commit's rule for those that register or assign, and the promotion rules for each
-    of them. A write refuses, and a push hook refuses, exactly these."""
+    ``after`` (see :func:`report_of_new_tags`). A write refuses, and a push hook
+    refuses, exactly these."""
+    return [
+        v for _, _, v in report_of_new_tags(before, after, names, facts) if isinstance(v, Problem)
+    ]
+
+
+Judged = tuple[str, str, "Problem | str"]
+"""(tag, rule's name, its problem or why the tag passes it), for ``--dry-run``."""
+
+
+def report_of_new_tags(
+    before: RegistryLike,
+    after: RegistryLike,
+    names: Collection[str],
+    facts: Facts,
+) -> list[Judged]:
+    """Every rule the tags ``names`` (new or moved) were judged by, giving ``after``
+    from ``before``: every problem of the state it did not have, the stage rule for
+    those of them that hold a stage (a cancel event that hands a stage back to an
+    older holder is never refused for it: what was promoted can always be taken
+    back), the tagged commit's rule for those that register or assign, and the
+    promotion rules for each of them."""
+    report: list[Judged] = []
     found = new_problems(before.problems, after.problems)
-    held = held_stage_problems(after.holds(), facts)
-    found.extend(p for p in held if p.tag in names)
+    report.extend((p.tag or "", "tags", p) for p in found)
+    held = {p.tag: p for p in held_stage_problems(after.holds(), facts) if p.tag in names}
     for name in names:
         event = after.event(name)
-        if event is not None:
-            found.extend(event_problems(event, facts))
-            if facts.policy.promotion:
-                history = after.artifacts[event.artifact].events
-                found.extend(promotion_problems(event, history, facts))
-    return found
+        if event is None:
+            continue
+        if not any(p.tag == name for p in found):
+            report.append((name, "tags", "breaks no rule of the registry's tags"))
+        if event.kind is EventKind.ASSIGNMENT:
+            stages = facts.policy.stages
+            allowed = (
+                "any stage is allowed" if stages is None else f"allowed by {facts.policy.file}"
+            )
+            report.append((name, "stages", held.get(name) or f"{event.stage}: {allowed}"))
+        if event.kind in GATED:
+            problems = event_problems(event, facts)
+            valid = f"artifacts.yaml at commit {short(event.commit)} is valid"
+            report.append((name, "artifacts.yaml", problems[0] if problems else valid))
+        if facts.policy.promotion:
+            history = after.artifacts[event.artifact].events
+            for rule, verdict in promotion_report(event, history, facts):
+                report.append((name, rule.value.removeprefix("promotion-"), verdict))
+    return report
 
 
 def new_problems(before: Iterable[Problem], after: Iterable[Problem]) -> list[Problem]:

@@ -62,7 +62,8 @@ def create_tags(
     push: bool,
     replan: Replan | None = None,
     sign: bool | None = None,
-) -> None:
+    dry_run: bool = False,
+) -> int:
     """Create ``tags`` in order; if one fails, delete those already created, then fail.
 
     Each tag is at least one second newer than the artifact's previous event (see
@@ -73,13 +74,16 @@ def create_tags(
     tags, fetch the artifact's tags, plan again and retry, a bounded number of
     times. Nothing is ever force-pushed, and only tags this command created are
     deleted. ``sign``: ``--sign`` (True), ``--no-sign`` (False), or neither (None: see
-    :func:`_signing`).
+    :func:`_signing`). ``dry_run``: print what would be created and every rule it was
+    judged by, create nothing; exit status 1 if a rule refuses it.
     """
+    if dry_run:
+        return _preview(session, loaded, tags, sign)
     remote = remote_name(session)  # a bad registry.remote is refused before any tag is made
     created = _create_local(session, loaded, tags, sign)
     if not push:
         _publish(session, remote, [t.name for t, _ in created], delete=False, push=False)
-        return
+        return 0
     for attempt in range(PUSH_RETRIES + 1):
         from git_registry.remote import fetch_tags
 
@@ -88,7 +92,7 @@ def create_tags(
         outcomes = push_each(session, remote, names)
         failed = outcomes[-1] if outcomes and not outcomes[-1].ok else None
         if failed is None:
-            return
+            return 0
         unpushed = created[len(outcomes) - 1 :]
         if replan is None or not failed.retryable or attempt == PUSH_RETRIES:
             raise PushError(
@@ -132,8 +136,9 @@ def create_tags(
             f"was first; retrying as {', '.join(t.name for t in todo) or 'nothing new'}"
         )
         if not todo:
-            return
+            return 0
         created = _create_local(session, loaded, todo, sign)
+    return 0
 
 
 def push_each(
@@ -159,15 +164,7 @@ def _create_local(
     session: Session, loaded: Loaded, tags: Sequence[NewTag], sign: bool | None = None
 ) -> list[tuple[NewTag, ObjectId]]:
     repo = session.repo()
-    ident = repo.committer()
-    timed: list[tuple[NewTag, Signature]] = []
-    previous: int | None = None
-    for tag in tags:
-        when = event_time(_tag_times(loaded, tag.artifact, ident.time), ident.time)
-        if previous is not None:
-            when = max(when, previous + 1)
-        previous = when
-        timed.append((tag, dataclasses.replace(ident, time=when)))
+    timed = _timed(loaded, tags, repo.committer())
     objects = [NewTagObject(tag.name, tag.target, tag.message, tagger) for tag, tagger in timed]
     request, why = _signing(session, loaded, tags, sign)
     # Every rule but the signatures' before anything is written (nobody is asked to
@@ -188,6 +185,38 @@ def _create_local(
         signed = " (signed)" if request is not None else ""
         session.out("Created tag ", (tag.name, "name"), f"{signed}: {what}")
     return created
+
+
+def _preview(session: Session, loaded: Loaded, tags: Sequence[NewTag], sign: bool | None) -> int:
+    """``--dry-run``: the tags a write would create, and every rule they were judged by."""
+    ident = session.repo().committer()
+    request, why = _signing(session, loaded, tags, sign)
+    for tag in tags:
+        what = describe(tag.kind, tag.artifact, tag.version, tag.stage, tag.target)
+        session.out("Would create ", (tag.name, "name"), f": {what}")
+    timed = [(t, tagger, ObjectId("")) for t, tagger in _timed(loaded, tags, ident)]
+    report = _judge(session, loaded, timed, signatures=request is None)
+    session.out("Checked against:")
+    refused = False
+    for name, rule, verdict in report:
+        if isinstance(verdict, rules.Problem):
+            refused = True
+            message = verdict.message.removesuffix(": ignored")
+            session.out(f"  refused  {name}: {rule}: {message}")
+            if verdict.hint:
+                session.out(f"           hint: {verdict.hint}")
+        else:
+            session.out(f"  ok       {name}: {rule}: {verdict}")
+    if request is not None:
+        reason = why or "asked"
+        session.out(
+            f"  signed   the tag(s) would be signed ({reason}): verified once Git signs them"
+        )
+    if refused:
+        session.message("hint", "nothing was created: the rules above refuse it")
+        return 1
+    session.message("note", "nothing was created (--dry-run)")
+    return 0
 
 
 def _signing(
@@ -229,6 +258,22 @@ def _signature_needed(session: Session, loaded: Loaded, tags: Sequence[NewTag]) 
     return None
 
 
+def _timed(
+    loaded: Loaded, tags: Sequence[NewTag], ident: Signature
+) -> list[tuple[NewTag, Signature]]:
+    """Each new tag with its tagger: ``ident``, at least one second after the
+    artifact's newest event and the tag before it."""
+    timed: list[tuple[NewTag, Signature]] = []
+    previous: int | None = None
+    for tag in tags:
+        when = event_time(_tag_times(loaded, tag.artifact, ident.time), ident.time)
+        if previous is not None:
+            when = max(when, previous + 1)
+        previous = when
+        timed.append((tag, dataclasses.replace(ident, time=when)))
+    return timed
+
+
 def _tag_times(loaded: Loaded, artifact: str, now: int) -> list[int]:
     """The tagger times of every loaded tag of ``artifact`` that the tagger-time rule
     accepts (a far-future tag must never push our new events' times after it)."""
@@ -256,7 +301,8 @@ def refuse_broken_rules(
     Raises:
         RegistryError: the first broken rule, with its hint.
     """
-    problems = _new_problems(session, loaded, tags, signatures)
+    report = _judge(session, loaded, tags, signatures)
+    problems = [v for _, _, v in report if isinstance(v, rules.Problem)]
     if problems:
         first = problems[0]
         message = first.message.removesuffix(": ignored")
@@ -264,13 +310,13 @@ def refuse_broken_rules(
         raise RegistryError(f"refusing to create the tag(s): {where}{message}", hint=first.hint)
 
 
-def _new_problems(
+def _judge(
     session: Session,
     loaded: Loaded,
     tags: Sequence[tuple[NewTag, Signature, ObjectId]],
     signatures: bool,
-) -> list[rules.Problem]:
-    """The problems ``tags`` would add (see :func:`refuse_broken_rules`)."""
+) -> list[rules.Judged]:
+    """Every rule ``tags`` are judged by, and its verdict (see :func:`refuse_broken_rules`)."""
     from git_registry.governance import Judge
 
     rows = list(loaded.rows)
@@ -294,7 +340,7 @@ def _new_problems(
             return rules.NOT_SIGNED if event.tag in unwritten else judge.verify(event)
 
         facts = dataclasses.replace(facts, verify=verify, signatures=signatures)
-        return rules.problems_of_new_tags(loaded.registry, after, names, facts)
+        return rules.report_of_new_tags(loaded.registry, after, names, facts)
 
 
 def delete_tags(session: Session, deletions: Sequence[Deletion], *, push: bool) -> None:

@@ -52,5 +52,6 @@ def run(args: argparse.Namespace, session: Session) -> int:
             force=args.force,
             message=args.message,
         )
-        create_tags(session, loaded, [tag], push=args.push, sign=args.sign)
-        return 0
+        return create_tags(
+            session, loaded, [tag], push=args.push, sign=args.sign, dry_run=args.dry_run
+        )

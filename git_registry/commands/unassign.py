@@ -66,5 +66,12 @@ def run(args: argparse.Namespace, session: Session) -> int:
                 )
             ]
 
-        create_tags(session, loaded, plan(loaded), push=args.push, replan=plan, sign=args.sign)
-        return 0
+        return create_tags(
+            session,
+            loaded,
+            plan(loaded),
+            push=args.push,
+            replan=plan,
+            sign=args.sign,
+            dry_run=args.dry_run,
+        )
