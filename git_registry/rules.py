@@ -590,15 +590,16 @@ def _held_before(event: EventLike, history: Sequence[EventLike]) -> set[str]:
 
 
 def promotions_in_effect(artifact: ArtifactLike, facts: Facts) -> list[Problem]:
-    """The promotion rules, for what decides each governed stage's holder now: every
-    assignment through which a version holds the stage, and for a signed stage every
-    cancel event (unassignment, deregistration of a holder) since the newest of them.
+    """The promotion rules, for what decides each governed stage's holder now: the
+    assignment through which the holder holds it, and for a signed stage every cancel
+    event (unassignment, deregistration of a holder) since then (or since the newest
+    assignment, if nothing holds it).
     A superseded event is history, not a problem: a team can adopt or tighten its
     rules without rewriting its tags (the hooks refuse every new tag that breaks them)."""
     found: list[Problem] = []
     history = artifact.events
     for rule in facts.policy.promotion:
-        holds = [hold.assignment for hold in artifact.stages.get(rule.stage, ())]
+        holds = [hold.assignment for hold in artifact.stages.get(rule.stage, ())[:1]]
         for event in holds:
             found.extend(promotion_problems(event, history, facts))
         if not rule.signed:

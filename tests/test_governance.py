@@ -4,15 +4,30 @@ the signature rules are in test_signed_promotions.py), enforced by writes, ``che
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 
 import pytest
 
+from git_registry.gitvalues import ObjectId, Signature, TagObject, TagRef
 from git_registry.parsedform import plain_policy, policy_of
 from git_registry.policy import CONFIG_FILE, Promotion, parse_policy
+from git_registry.rules import (
+    NOT_SIGNED,
+    Facts,
+    KnownVerdict,
+    Rule,
+    evaluate,
+    problems_of_new_tags,
+)
+from git_registry.state import Registry, build_registry
 
 from conftest import Repo
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from git_registry.rules import EventLike
 
 POLICY = """\
 stages: [dev, staging, prod]
@@ -350,3 +365,115 @@ def test_commit_msg_refuses_a_policy_whose_signers_file_is_not_staged(repo: Repo
     keys.write_text("alice@acme.example ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB\n")
     repo.git("add", "-A")
     repo.git("commit", "-q", "-m", "policy and keys")
+
+
+# -- the signature rules, judged with given verdicts (the real ones: test_signed_promotions) --
+
+
+def _registry(*specs: tuple[str, str, int]) -> Registry:
+    refs = []
+    for name, commit, time in specs:
+        oid = ObjectId(hashlib.sha1(name.encode()).hexdigest())
+        tagger = Signature("Ada", "ada@example.com", 1_700_000_000 + time, 0)
+        refs.append(TagRef(name, oid, TagObject(oid, ObjectId(commit), "commit", tagger, name)))
+    registry = build_registry(refs, now=1_800_000_000)
+    assert registry.problems == ()
+    return registry
+
+
+SIGNED = parse_policy(
+    b"promotion:\n  prod:\n    signers: [alice@acme.example]\nallowed_signers: keys\n",
+    CONFIG_FILE,
+)[0]
+C1, C2 = "1" * 40, "2" * 40
+
+
+def _facts(verdicts: dict[str, KnownVerdict]) -> Facts:
+    def verify(event: EventLike) -> KnownVerdict:
+        return verdicts.get(event.tag, NOT_SIGNED)
+
+    return Facts(SIGNED, lambda commit: (), lambda commit, branches: None, verify)
+
+
+GOOD = KnownVerdict("good", "alice@acme.example", "ED25519 SHA256:abc", "good")
+
+
+@pytest.mark.core
+@pytest.mark.parametrize(
+    ("verdict", "said", "hint"),
+    [
+        (NOT_SIGNED, "this tag is not signed", "add --sign"),
+        (
+            KnownVerdict("unknown-key", None, "ED25519 SHA256:xyz", "no principal"),
+            "the signing key (ED25519 SHA256:xyz) is not listed in keys",
+            "add the key to keys in a reviewed commit on the default branch",
+        ),
+        (
+            KnownVerdict("bad", None, None, "Signature verification failed"),
+            "the signature does not verify (Signature verification failed)",
+            "changed after it was signed",
+        ),
+        (
+            KnownVerdict("unverifiable", None, None, "gpg.program failed"),
+            "the signature cannot be verified (gpg.program failed)",
+            "git verify-tag",
+        ),
+        (
+            KnownVerdict("good", "bob@acme.example", "ED25519 SHA256:b", "good"),
+            "signed by bob@acme.example, who is not one of prod's signers (alice@acme.example;",
+            "one of alice@acme.example signs it",
+        ),
+    ],
+)
+def test_each_signature_verdict_has_its_message_and_way_out(
+    verdict: KnownVerdict, said: str, hint: str
+) -> None:
+    before = _registry(("churn@v1.0.0", C1, 0))
+    after = _registry(("churn@v1.0.0", C1, 0), ("churn#prod#1", C1, 1))
+    (problem,) = problems_of_new_tags(
+        before, after, {"churn#prod#1"}, _facts({"churn#prod#1": verdict})
+    )
+    assert problem.tag == "churn#prod#1" and said in problem.message, problem.message
+    assert problem.hint is not None and hint in problem.hint, problem.hint
+    assert problem.rule in (Rule.PROMOTION_SIGNED, Rule.PROMOTION_SIGNERS)
+    good = problems_of_new_tags(before, after, {"churn#prod#1"}, _facts({"churn#prod#1": GOOD}))
+    assert good == []
+
+
+@pytest.mark.core
+def test_a_rollback_and_a_holders_deregistration_need_the_signature_too() -> None:
+    held = [("churn@v1.0.0", C1, 0), ("churn#prod#1", C1, 1)]
+    facts = _facts({"churn#prod#1": GOOD})
+    for cancel in ("churn#prod!#2", "churn@v1.0.0!"):
+        after = _registry(*held, (cancel, C1, 2))
+        (problem,) = problems_of_new_tags(_registry(*held), after, {cancel}, facts)
+        assert problem.tag == cancel and "this tag is not signed" in problem.message
+        signed = _facts({"churn#prod#1": GOOD, cancel: GOOD})
+        assert problems_of_new_tags(_registry(*held), after, {cancel}, signed) == []
+    # A version that holds no signed stage is deregistered without a signature.
+    other = [("churn@v1.0.0", C1, 0), ("churn@v2.0.0", C2, 1), ("churn#prod#1", C1, 2)]
+    after = _registry(*other, ("churn@v2.0.0!", C2, 3))
+    assert problems_of_new_tags(_registry(*other), after, {"churn@v2.0.0!"}, facts) == []
+
+
+@pytest.mark.core
+def test_check_judges_the_holders_and_the_cancels_since_them() -> None:
+    facts = _facts({"churn#prod#2": GOOD})
+    registry = _registry(
+        ("churn@v1.0.0", C1, 0),
+        ("churn#prod#1", C1, 1),  # unsigned, superseded: history
+        ("churn@v2.0.0", C2, 2),
+        ("churn#prod#2", C2, 3),  # signed: holds prod
+    )
+    assert evaluate([], [], registry, facts) == []
+    # An unsigned rollback after it decides the holder now: reported, and so is the
+    # unsigned assignment it hands prod back to.
+    registry = _registry(
+        ("churn@v1.0.0", C1, 0),
+        ("churn#prod#1", C1, 1),
+        ("churn@v2.0.0", C2, 2),
+        ("churn#prod#2", C2, 3),
+        ("churn#prod!#3", C2, 4),
+    )
+    found = {p.tag for p in evaluate([], [], registry, facts)}
+    assert found == {"churn#prod#1", "churn#prod!#3"}
