@@ -635,12 +635,9 @@ class Repository:
         """Write the tag object through ``git mktag``, which checks it as ``git fsck``
         does (a tagger Git would not write is refused, never stored) and writes it as
         Git writes objects (no lock files of ours under ``objects/``)."""
-        from git_registry.tagobject import format_ident
+        from git_registry.tagobject import format_tag_object
 
-        text = (
-            f"object {new.target}\ntype commit\ntag {new.name}\n"
-            f"tagger {format_ident(new.tagger)}\n\n{new.message}"
-        )
+        text = format_tag_object(new.name, new.target, new.tagger, new.message)
         result = gitbin.run_git(["mktag"], cwd=self.cwd, env=self.env, input_text=text, check=False)
         oid = result.stdout.strip()
         if result.returncode != 0 or not _HEX_RE.fullmatch(oid):
