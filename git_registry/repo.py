@@ -171,6 +171,15 @@ class Repository:
         found = self._objects().read(oid.lower(), limit)
         return found[1] if found is not None and found[0] == "blob" else None
 
+    def tag_object(self, oid: ObjectId) -> bytes | None:
+        """The raw bytes of tag object ``oid`` (signature included), or None if there is
+        no such tag object. Read through the ``git cat-file`` process kept open: no new
+        process once it runs."""
+        if not _HEX_RE.fullmatch(oid):
+            return None
+        found = self._objects().read(oid.lower())
+        return found[1] if found is not None and found[0] == "tag" else None
+
     # -- reading refs ------------------------------------------------------------------
 
     def tag_refs(self) -> dict[str, ObjectId]:
