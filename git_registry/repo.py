@@ -49,6 +49,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from git_registry.parsecache import ParseCache
     from git_registry.pushlock import Owner, PushLock
+    from git_registry.signing import SignRequest
 
 FETCHED = os.path.join("registry", "fetched")
 """In the common Git directory: the artifacts whose registry tags ``git registry fetch``
@@ -594,18 +595,30 @@ class Repository:
 
     # -- writing tags ------------------------------------------------------------------
 
-    def create_tag(self, name: str, target: ObjectId, message: str, tagger: Signature) -> ObjectId:
+    def create_tag(
+        self,
+        name: str,
+        target: ObjectId,
+        message: str,
+        tagger: Signature,
+        *,
+        sign: SignRequest | None = None,
+    ) -> ObjectId:
         """Create the annotated tag ``name`` on commit ``target``, atomically.
 
-        The message is written as given (GTO writes no trailing newline).
+        The message is written as given (GTO writes no trailing newline); signed, see
+        :meth:`create_tags`.
 
         Raises:
             TagExistsError: the tag exists already (nothing is changed).
-            RegistryError: Git refuses the ref (e.g. a tag named like a folder).
+            RegistryError: Git refuses the ref (e.g. a tag named like a folder), or
+                cannot sign the tag.
         """
-        return self.create_tags([NewTagObject(name, target, message, tagger)])[0]
+        return self.create_tags([NewTagObject(name, target, message, tagger)], sign=sign)[0]
 
-    def create_tags(self, tags: Sequence[NewTagObject]) -> list[ObjectId]:
+    def create_tags(
+        self, tags: Sequence[NewTagObject], *, sign: SignRequest | None = None
+    ) -> list[ObjectId]:
         """Create annotated tags on commits in one ref transaction: all or none.
 
         The tag objects are written first (an object no ref names is harmless, and
@@ -613,16 +626,28 @@ class Repository:
         --stdin`` transaction, which Git applies whole or not at all, and only where
         no ref of that name exists yet.
 
+        Args:
+            sign: sign every tag, by Git itself (``git tag -s``, see
+                :func:`git_registry.signing.write_signed_tags`); a message that does
+                not end with a line break gets one (:func:`~git_registry.signing.signed_message`).
+                None: unsigned, written by ``git mktag`` exactly as given.
+
         Raises:
             TagExistsError: a tag exists already (nothing is changed).
-            RegistryError: Git refuses a ref, with Git's reason (nothing is changed).
+            RegistryError: Git refuses a ref, with Git's reason, or cannot sign a tag
+                (nothing is changed).
         """
         for new in tags:
             if self._tag_exists(new.name):
                 raise TagExistsError(
                     f"tag '{new.name}' already exists", hint=_exists_hint(new.name)
                 )
-        oids = [self._write_tag_object(new) for new in tags]
+        if sign is None:
+            oids = [self._write_tag_object(new) for new in tags]
+        else:
+            from git_registry.signing import write_signed_tags
+
+            oids = write_signed_tags(self, tags, sign)
         # "create REF NEW": only if REF does not exist yet. Through Git, which takes
         # the ref locks and rewrites packed-refs itself.
         commands = [

@@ -1,5 +1,5 @@
-"""Signed registry tags: verifying a tag's signature by Git itself (``git verify-tag``),
-so that Git's signing settings apply:
+"""Signed registry tags: verifying a tag's signature and signing new tags, both by Git
+itself (``git verify-tag``, ``git tag -s``), so that Git's signing settings apply:
 ``gpg.format`` (openpgp, ssh, x509), ``gpg.program`` and ``gpg.<format>.program``,
 ``user.signingKey`` (``key::`` literal SSH keys included), ``gpg.ssh.defaultKeyCommand``,
 an ssh-agent, a gpg-agent, ``gpg.minTrustLevel``, ``gpg.ssh.revocationFile``.
@@ -14,22 +14,36 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from types import TracebackType
 
 from git_registry import gitbin
 from git_registry.controls import CONTROL_RE
+from git_registry.errors import RegistryError
 from git_registry.gitvalues import ObjectId
 from git_registry.grammar import lazy_compile
-from git_registry.tagobject import header_name, signature_start
+from git_registry.tagobject import (
+    format_ident,
+    format_tag_object,
+    header_name,
+    signature_start,
+)
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import re
 
-    from git_registry.repo import Repository
+    from git_registry.repo import NewTagObject, Repository
 
-__all__ = ["Verdict", "Verifier", "read_verdict"]
+__all__ = [
+    "SignRequest",
+    "Verdict",
+    "Verifier",
+    "read_verdict",
+    "signed_message",
+    "write_signed_tags",
+]
 
 GOOD = "good"
 UNSIGNED = "unsigned"
@@ -60,10 +74,20 @@ class Verdict:
     """SSH: ``ED25519 SHA256:…``; OpenPGP and x509: the signing key's fingerprint
     (``VALIDSIG``), or the key id Git names where it has no fingerprint."""
     format: str | None
-    """``ssh``, ``openpgp``, ``x509``; None for an unsigned tag."""
+    """``ssh``, ``openpgp``, ``x509``; None for an unsigned tag (or no tag object)."""
     detail: str
     """Why, in one line: control characters escaped, at most :data:`MAX_DETAIL`
     characters."""
+
+
+@dataclass(frozen=True, slots=True)
+class SignRequest:
+    """Sign new tags, as ``git tag -s`` (or ``-u KEY``) would."""
+
+    key: str | None = None
+    """Like ``git tag -u KEY``: a key id, an SSH key's path, ``key::…``; None: Git's
+    default (``user.signingKey``, else ``gpg.ssh.defaultKeyCommand`` for SSH, else the
+    committer identity for OpenPGP)."""
 
 
 def _line(text: str) -> str:
@@ -335,3 +359,172 @@ def _email(uid: str) -> str:
     """The e-mail of a user id ``Name (comment) <email>``, else the whole user id."""
     match = _EMAIL_RE.fullmatch(uid)
     return match[1] if match is not None and match[1] else uid
+
+
+# -- signing ---------------------------------------------------------------------------------
+
+
+def signed_message(message: str) -> str:
+    """The message a signed tag carries for ``message``: the same, with a line break at
+    the end if it has none. Git appends the signature right after the message, and
+    finds it only at the start of a line (Git 2.39 signs ``text-----BEGIN …`` and
+    ``git verify-tag`` then says "no signature found")."""
+    return message if not message or message.endswith("\n") else message + "\n"
+
+
+# The settings 'git tag -s' reads, passed on from the user's repository (its own config
+# file is not read where Git signs); and how it writes objects into that repository.
+_SIGNING_CONFIG = (
+    r"^(user|gpg)\.|^core\.(sharedrepository|compression|loosecompression"
+    r"|fsync|fsyncmethod|fsyncobjectfiles)$"
+)
+_SIGN_HINT = (
+    "nothing was created; Git signs with user.signingKey in the format gpg.format "
+    "(openpgp, ssh, x509): set it, or name the key to sign with"
+)
+
+
+def write_signed_tags(
+    repo: Repository, tags: Sequence[NewTagObject], request: SignRequest
+) -> list[ObjectId]:
+    """Write the tag objects ``tags`` into ``repo``'s object store, each signed by Git
+    (``git tag -s``, or ``-u KEY``), creating no ref in ``repo``.
+
+    Git signs in a throwaway bare repository in ``repo``'s own folder, whose object
+    store is ``repo``'s (``GIT_OBJECT_DIRECTORY``): the tag objects land in ``repo``,
+    their refs only in the throwaway one, removed afterwards. ``repo``'s ``user.*``,
+    ``gpg.*`` (and object-writing ``core.*``) settings, its own config file included,
+    reach Git through ``GIT_CONFIG_COUNT``. The tagger is each tag's, given as the
+    committer (``GIT_COMMITTER_NAME``, ``_EMAIL``, ``_DATE``); the message is
+    :func:`signed_message`. Each object written is checked: the name, commit, tagger and
+    message asked for, then a signature.
+
+    Raises:
+        RegistryError: Git cannot sign a tag (its reason, in one line), or wrote another
+            tag than the one asked for; no ref was created.
+    """
+    import shutil
+    import tempfile
+
+    if not tags:
+        return []
+    config = [
+        (key, "true" if value is None else value)
+        for key, value in gitbin.config_entries(_SIGNING_CONFIG, repo.cwd, env=repo.env)
+    ]
+    try:
+        folder = repo.scratch_dir()
+        os.makedirs(folder, exist_ok=True)
+        scratch = tempfile.mkdtemp(prefix="sign-", dir=folder)
+    except OSError as exc:
+        raise RegistryError(
+            f"cannot sign the tags: cannot make a temporary folder in {folder}: "
+            f"{exc.strerror or exc}",
+            hint="nothing was created",
+        ) from exc
+    try:
+        env = _scratch_env(repo, scratch, len(tags[0].target), config)
+        said = [_sign(repo, new, request, scratch, env) for new in tags]
+        made = gitbin.tag_refs(repo.cwd, env=env, git_dir=scratch)
+        return [
+            _checked(repo, new, made.get(new.name), stderr)
+            for new, stderr in zip(tags, said, strict=True)
+        ]
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _scratch_env(
+    repo: Repository, scratch: str, hex_len: int, config: Sequence[tuple[str, str]]
+) -> dict[str, str]:
+    """Make the throwaway repository ``scratch``; the environment that signs in it."""
+    base = os.environ if repo.env is None else repo.env
+    objects = base.get("GIT_OBJECT_DIRECTORY") or os.path.join(repo.paths.common_dir, "objects")
+    alternates = base.get("GIT_ALTERNATE_OBJECT_DIRECTORIES")
+    plain = gitbin.unrelated_env(base)
+    object_format = "sha256" if hex_len == 64 else "sha1"
+    init = ["init", "--quiet", "--bare", "--template=", f"--object-format={object_format}"]
+    result = gitbin.run_git([*init, "--", scratch], env=plain, check=False)
+    if result.returncode != 0:
+        raise RegistryError(
+            f"cannot sign the tags: {_line(gitbin.git_reason(result, 'init'))}",
+            hint="nothing was created",
+        )
+    env = {
+        **plain,
+        "GIT_DIR": scratch,
+        "GIT_OBJECT_DIRECTORY": os.path.abspath(objects),
+        **({"GIT_ALTERNATE_OBJECT_DIRECTORIES": alternates} if alternates else {}),
+    }
+    # The user's hooks (a global core.hooksPath) are for the user's refs, not for the
+    # throwaway ones: Git would run reference-transaction for each.
+    return gitbin.with_config(env, [*config, ("core.hooksPath", os.devnull)])
+
+
+def _sign(
+    repo: Repository, new: NewTagObject, request: SignRequest, scratch: str, env: dict[str, str]
+) -> str:
+    """``git tag -s`` (``-u KEY``) ``new`` in the throwaway repository; what Git said.
+
+    Raises:
+        RegistryError: Git failed (its reason).
+    """
+    message = os.path.join(scratch, "TAG_MESSAGE")
+    with open(message, "wb") as f:
+        f.write(signed_message(new.message).encode("utf-8", "replace"))
+    _who, time, zone = format_ident(new.tagger).rsplit(" ", 2)
+    tagger = {
+        "GIT_COMMITTER_NAME": new.tagger.name,
+        "GIT_COMMITTER_EMAIL": new.tagger.email,
+        "GIT_COMMITTER_DATE": f"@{time} {zone}",
+    }
+    how = "-s" if request.key is None else f"--local-user={request.key}"
+    result = gitbin.run_git(
+        ["tag", how, "--cleanup=verbatim", "-F", message, "--end-of-options", new.name, new.target],
+        cwd=repo.cwd,
+        env={**env, **tagger},
+        check=False,
+    )
+    if result.returncode != 0:
+        raise RegistryError(
+            f"cannot sign tag '{new.name}': {_line(gitbin.git_reason(result, 'tag'))}",
+            hint=_SIGN_HINT,
+        )
+    return result.stderr
+
+
+def _checked(repo: Repository, new: NewTagObject, oid: ObjectId | None, said: str) -> ObjectId:
+    """``oid``, the tag object Git wrote for ``new``, once checked.
+
+    Raises:
+        RegistryError: it is not the tag asked for, or it has no signature (Git 2.39
+            exits 0 without one when ssh-keygen fails: "Couldn't load public key").
+    """
+    raw = repo.tag_object(oid) if oid is not None else None
+    text = format_tag_object(new.name, new.target, new.tagger, signed_message(new.message))
+    expected = text.encode("utf-8", "replace")
+    found = signature_start(raw) if raw is not None else None
+    if raw is None or oid is None:
+        problem = "Git wrote no tag object"
+    elif found is None:
+        reason = gitbin.git_reason(gitbin.GitResult(0, "", said)) if said.strip() else ""
+        problem = f"Git wrote it without a signature{': ' if reason else ''}{reason}"
+    elif raw[: found[0]] != expected:
+        problem = f"Git wrote another tag than the one asked for ({_difference(expected, raw)})"
+    else:
+        return oid
+    raise RegistryError(f"cannot sign tag '{new.name}': {_line(problem)}", hint=_SIGN_HINT)
+
+
+def _difference(expected: bytes, written: bytes) -> str:
+    """The first line where ``written`` differs from ``expected``, both quoted."""
+    asked, wrote = expected.split(b"\n"), written.split(b"\n")
+    for n, (a, w) in enumerate(zip(asked, wrote, strict=False), 1):
+        if a != w:
+            return f"line {n}: {_short(w)} instead of {_short(a)}"
+    return f"line {min(len(asked), len(wrote)) + 1}: the message differs in length"
+
+
+def _short(line: bytes) -> str:
+    shown = repr(line[:60].decode("utf-8", "replace"))
+    return shown + "..." if len(line) > 60 else shown
