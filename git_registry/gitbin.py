@@ -162,16 +162,56 @@ def config_values(pattern: str, cwd: str | None = None, *, env: Env = None) -> G
     Keys come back lower-cased as Git prints them; the last value wins, as in Git.
     Reading through ``git config`` honours ``git -c`` (``GIT_CONFIG_PARAMETERS``).
     """
-    result = run_git(["config", "-z", "--get-regexp", pattern], cwd=cwd, env=env, check=False)
     values: dict[str, str] = {}
     implicit: set[str] = set()
+    for key, value in config_entries(pattern, cwd, env=env):
+        values[key] = value or ""
+        (implicit.add if value is None else implicit.discard)(key)
+    return GitConfig(values, frozenset(implicit))
+
+
+def config_entries(
+    pattern: str, cwd: str | None = None, *, env: Env = None
+) -> list[tuple[str, str | None]]:
+    """Every config entry whose key matches the regular expression ``pattern``, in the
+    order Git reads them (a key set twice is listed twice): (lower-cased key, value),
+    the value None for a key set without ``=`` (``[registry] cache``)."""
+    result = run_git(["config", "-z", "--get-regexp", pattern], cwd=cwd, env=env, check=False)
+    entries: list[tuple[str, str | None]] = []
     for entry in result.stdout.split("\0"):
         if entry:
             key, newline, value = entry.partition("\n")
-            values[key] = value
             # "-z": a key without a value is printed without the line break.
-            (implicit.add if not newline else implicit.discard)(key)
-    return GitConfig(values, frozenset(implicit))
+            entries.append((key, value if newline else None))
+    return entries
+
+
+def with_config(env: Env, entries: Sequence[tuple[str, str]]) -> dict[str, str]:
+    """``env`` (None: ``os.environ``) with the config ``entries`` (key, value) given to
+    every ``git`` run with it, as ``git -c`` gives them, but never where an option is
+    read: numbered after the ``GIT_CONFIG_COUNT`` entries already there, and, if
+    ``GIT_CONFIG_PARAMETERS`` (what ``git -c`` sets) is set, also at its end, quoted as
+    Git quotes it (config.c, ``git_config_push_parameter``). Git reads
+    ``GIT_CONFIG_PARAMETERS`` after ``GIT_CONFIG_COUNT``: without that, a user's ``git -c
+    KEY=…`` would win over ours (Git 2.39)."""
+    base = dict(os.environ if env is None else env)
+    count = base.get("GIT_CONFIG_COUNT", "")
+    start = int(count) if count.isdigit() else 0
+    for i, (key, value) in enumerate(entries, start):
+        base[f"GIT_CONFIG_KEY_{i}"] = key
+        base[f"GIT_CONFIG_VALUE_{i}"] = value
+    base["GIT_CONFIG_COUNT"] = str(start + len(entries))
+    parameters = base.get("GIT_CONFIG_PARAMETERS")
+    if parameters is not None:
+        added = " ".join(f"{_sq_quote(key)}={_sq_quote(value)}" for key, value in entries)
+        base["GIT_CONFIG_PARAMETERS"] = f"{parameters} {added}" if parameters else added
+    return base
+
+
+def _sq_quote(text: str) -> str:
+    """``text`` single-quoted as Git's ``sq_quote_buf`` does: ``'`` and ``!`` outside the
+    quotes, after a backslash."""
+    return "'" + "".join(f"'\\{c}'" if c in "'!" else c for c in text) + "'"
 
 
 _INT_RE = lazy_compile(r"[ \t\n\v\f\r]*([+-]?)(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)([kKmMgG]?)")
@@ -568,9 +608,14 @@ def repository_env(git_dir: str, env: Env = None) -> dict[str, str]:
     """``env`` for running ``git`` in the repository ``git_dir`` alone: ``GIT_DIR`` set
     to it, whatever repository variables the user's Git set (``git --git-dir=X
     registry``) removed."""
+    return {**unrelated_env(env), "GIT_DIR": git_dir}
+
+
+def unrelated_env(env: Env = None) -> dict[str, str]:
+    """``env`` (None: ``os.environ``) without the variables that tie ``git`` to a
+    repository (``GIT_DIR``, ``GIT_OBJECT_DIRECTORY``, a quarantine's …)."""
     base = os.environ if env is None else env
-    kept = {k: v for k, v in base.items() if k not in _REPOSITORY_VARIABLES}
-    return {**kept, "GIT_DIR": git_dir}
+    return {k: v for k, v in base.items() if k not in _REPOSITORY_VARIABLES}
 
 
 def init_bare(path: str, *, env: Env = None) -> None:

@@ -115,10 +115,3 @@ def tag_ref_of(row: TagRow) -> TagRef:
 def short(oid: str) -> str:
     """The abbreviated object id used in human output (the full id is in ``--json``)."""
     return oid[:7]
-
-
-@dataclass(frozen=True, slots=True)
-class SignRequest:
-    """Sign new tags as ``git tag -s`` (``key`` None) or ``git tag -u KEY`` does."""
-
-    key: str | None = None

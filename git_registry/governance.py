@@ -103,4 +103,4 @@ class Judge:
             from git_registry.signing import Verifier
 
             self._verifier = Verifier(self.repo, self.catalog.allowed_signers())
-        return self._verifier.verify(event.oid)
+        return self._verifier.verify(event.oid, event.tag)

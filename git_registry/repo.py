@@ -41,7 +41,7 @@ from types import TracebackType
 
 from git_registry import gitbin, gitobjects, transport
 from git_registry.errors import RegistryError, TagExistsError
-from git_registry.gitvalues import ObjectId, Signature, SignRequest, TagRef, TagRow, tag_ref_of
+from git_registry.gitvalues import ObjectId, Signature, TagRef, TagRow, tag_ref_of
 from git_registry.grammar import TAG_PREFIX
 from git_registry.tagcache import TagCache, entry_row
 
@@ -49,6 +49,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from git_registry.parsecache import ParseCache
     from git_registry.pushlock import Owner, PushLock
+    from git_registry.signing import SignRequest
 
 FETCHED = os.path.join("registry", "fetched")
 """In the common Git directory: the artifacts whose registry tags ``git registry fetch``
@@ -170,6 +171,15 @@ class Repository:
             return None
         found = self._objects().read(oid.lower(), limit)
         return found[1] if found is not None and found[0] == "blob" else None
+
+    def tag_object(self, oid: ObjectId) -> bytes | None:
+        """The raw bytes of tag object ``oid`` (signature included), or None if there is
+        no such tag object. Read through the ``git cat-file`` process kept open: no new
+        process once it runs."""
+        if not _HEX_RE.fullmatch(oid):
+            return None
+        found = self._objects().read(oid.lower())
+        return found[1] if found is not None and found[0] == "tag" else None
 
     # -- reading refs ------------------------------------------------------------------
 
@@ -593,26 +603,45 @@ class Repository:
 
     # -- writing tags ------------------------------------------------------------------
 
-    def create_tag(self, name: str, target: ObjectId, message: str, tagger: Signature) -> ObjectId:
+    def create_tag(
+        self,
+        name: str,
+        target: ObjectId,
+        message: str,
+        tagger: Signature,
+        *,
+        sign: SignRequest | None = None,
+    ) -> ObjectId:
         """Create the annotated tag ``name`` on commit ``target``, atomically.
 
-        The message is written as given (GTO writes no trailing newline).
+        The message is written as given (GTO writes no trailing newline); signed, see
+        :meth:`create_tags`.
 
         Raises:
             TagExistsError: the tag exists already (nothing is changed).
-            RegistryError: Git refuses the ref (e.g. a tag named like a folder).
+            RegistryError: Git refuses the ref (e.g. a tag named like a folder), or
+                cannot sign the tag.
         """
-        return self.create_tags([NewTagObject(name, target, message, tagger)])[0]
+        return self.create_tags([NewTagObject(name, target, message, tagger)], sign=sign)[0]
 
-    def create_tags(self, tags: Sequence[NewTagObject]) -> list[ObjectId]:
+    def create_tags(
+        self, tags: Sequence[NewTagObject], *, sign: SignRequest | None = None
+    ) -> list[ObjectId]:
         """Create annotated tags on commits in one ref transaction: all or none
         (:meth:`write_tag_objects`, then :meth:`create_tag_refs`).
 
+        Args:
+            sign: sign every tag, by Git itself (``git tag -s``, see
+                :func:`git_registry.signing.write_signed_tags`); a message that does
+                not end with a line break gets one (:func:`~git_registry.signing.signed_message`).
+                None: unsigned, written by ``git mktag`` exactly as given.
+
         Raises:
             TagExistsError: a tag exists already (nothing is changed).
-            RegistryError: Git refuses a ref, with Git's reason (nothing is changed).
+            RegistryError: Git refuses a ref, with Git's reason, or cannot sign a tag
+                (nothing is changed).
         """
-        oids = self.write_tag_objects(tags)
+        oids = self.write_tag_objects(tags, sign=sign)
         self.create_tag_refs([t.name for t in tags], oids)
         return oids
 
@@ -631,9 +660,11 @@ class Repository:
                 raise TagExistsError(
                     f"tag '{new.name}' already exists", hint=_exists_hint(new.name)
                 )
-        if sign is not None:
-            raise RegistryError("signing: not merged yet")
-        return [self._write_tag_object(new) for new in tags]
+        if sign is None:
+            return [self._write_tag_object(new) for new in tags]
+        from git_registry.signing import write_signed_tags
+
+        return write_signed_tags(self, tags, sign)
 
     def create_tag_refs(self, names: Sequence[str], oids: Sequence[ObjectId]) -> None:
         """Create the refs of tags whose objects :meth:`write_tag_objects` wrote, in one
@@ -662,12 +693,9 @@ class Repository:
         """Write the tag object through ``git mktag``, which checks it as ``git fsck``
         does (a tagger Git would not write is refused, never stored) and writes it as
         Git writes objects (no lock files of ours under ``objects/``)."""
-        from git_registry.tagobject import format_ident
+        from git_registry.tagobject import format_tag_object
 
-        text = (
-            f"object {new.target}\ntype commit\ntag {new.name}\n"
-            f"tagger {format_ident(new.tagger)}\n\n{new.message}"
-        )
+        text = format_tag_object(new.name, new.target, new.tagger, new.message)
         result = gitbin.run_git(["mktag"], cwd=self.cwd, env=self.env, input_text=text, check=False)
         oid = result.stdout.strip()
         if result.returncode != 0 or not _HEX_RE.fullmatch(oid):

@@ -159,6 +159,48 @@ def format_ident(who: Signature) -> str:
     return f"{who.name} <{who.email}> {who.time} {sign}{hours:02d}{minutes:02d}"
 
 
+def format_tag_object(name: str, target: str, tagger: Signature, message: str) -> str:
+    """The text of an unsigned tag object of commit ``target``, as ``git mktag`` takes it
+    and ``git tag`` writes it before any signature; ``message`` as given."""
+    return f"object {target}\ntype commit\ntag {name}\ntagger {format_ident(tagger)}\n\n{message}"
+
+
+# Git's signature formats by the line their signature starts with (gpg-interface.c,
+# 'sigs' of each entry of gpg_format[]; Git 2.39).
+SIGNATURE_FORMATS = {
+    b"-----BEGIN PGP SIGNATURE-----": "openpgp",
+    b"-----BEGIN PGP MESSAGE-----": "openpgp",
+    b"-----BEGIN SIGNED MESSAGE-----": "x509",
+    b"-----BEGIN SSH SIGNATURE-----": "ssh",
+}
+_SIGNATURE_LINE_RE = lazy_compile(
+    rb"^(?:" + rb"|".join(re.escape(m) for m in SIGNATURE_FORMATS) + rb")", re.MULTILINE
+)
+
+
+def signature_start(raw: bytes) -> tuple[int, str] | None:
+    """Where the signature of a tag object starts, and its format (``openpgp``,
+    ``x509``, ``ssh``); None if it has none.
+
+    As Git finds it (gpg-interface.c, ``parse_signed_buffer``): the last line that
+    starts with one of :data:`SIGNATURE_FORMATS`; what comes before is what was signed.
+    """
+    if b"-----BEGIN " not in raw:  # the common case, without a regular expression
+        return None
+    found = list(_SIGNATURE_LINE_RE.finditer(raw))
+    if not found:
+        return None
+    last = found[-1]
+    return last.start(), SIGNATURE_FORMATS[last.group()]
+
+
+def header_name(raw: bytes) -> str | None:
+    """The name in the ``tag`` header of a tag object's bytes (decoded as UTF-8, an
+    undecodable byte replaced), or None if the header is not in the shape Git writes."""
+    match = _TAG_RE.match(raw)
+    return match[3].decode("utf-8", "replace") if match is not None else None
+
+
 def _header_problem(raw: bytes, hex_len: int) -> str:
     """Why ``raw`` is not a well-formed tag object (the slow path of :func:`parse_tag_object`)."""
     end = raw.find(b"\n\n")

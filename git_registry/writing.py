@@ -26,7 +26,7 @@ from git_registry.state import build_registry_rows
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from git_registry.gitvalues import SignRequest
+    from git_registry.signing import SignRequest
 
 
 def remote_name(session: Session) -> str:
@@ -226,7 +226,7 @@ def _signing(
     else Git's ``tag.gpgSign``, else whether the policy needs a signature of one of them
     (a write the hooks would refuse unsigned is signed: the reason is returned, to be
     said)."""
-    from git_registry.gitvalues import SignRequest
+    from git_registry.signing import SignRequest
 
     config = session.config()
     if sign is None:

@@ -18,11 +18,13 @@ import contextlib
 import io
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -412,3 +414,135 @@ def daemon(remote: Repo) -> Iterator[str]:
     """``git daemon`` on 127.0.0.1 serving ``remote`` (git://…/remote.git), pushes enabled."""
     with git_daemon(remote.path) as url:
         yield url
+
+
+# -- signing keys (real ssh-keygen and gpg) -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SshSigner:
+    """An ed25519 SSH key without a passphrase, and the principal it signs as."""
+
+    principal: str
+    private: Path
+    """The private key file (``user.signingKey``, ``git tag -u``); ``.pub`` beside it."""
+    public: str
+    """The public key line: ``ssh-ed25519 AAAA… principal``."""
+
+    def allowed_signer(self) -> str:
+        """Its line of an ``allowed_signers`` file (ssh-keygen(1), ALLOWED SIGNERS),
+        allowed to sign in Git's namespace."""
+        return f'{self.principal} namespaces="git" {self.public}'
+
+
+def allowed_signers(*signers: SshSigner) -> bytes:
+    """The content of an ``allowed_signers`` file listing ``signers``."""
+    return "".join(f"{signer.allowed_signer()}\n" for signer in signers).encode()
+
+
+@pytest.fixture(scope="session")
+def make_ssh_signer(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], SshSigner]:
+    """Makes the SSH key of a principal (``alice@acme.example``) with ``ssh-keygen``:
+    one key per principal in a test session (tests must not change its files)."""
+    if shutil.which("ssh-keygen") is None:
+        pytest.skip("ssh-keygen is not installed")
+    folder = tmp_path_factory.mktemp("ssh-keys")
+    made: dict[str, SshSigner] = {}
+
+    def make(principal: str) -> SshSigner:
+        if principal not in made:
+            path = folder / f"key{len(made)}"
+            subprocess.run(
+                ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", principal, "-f", str(path)],
+                check=True,
+                capture_output=True,
+            )
+            public = Path(f"{path}.pub").read_text().strip()
+            made[principal] = SshSigner(principal, path, public)
+        return made[principal]
+
+    return make
+
+
+@pytest.fixture
+def ssh_signer(make_ssh_signer: Callable[[str], SshSigner]) -> SshSigner:
+    """Alice's SSH key (``alice@acme.example``)."""
+    return make_ssh_signer("alice@acme.example")
+
+
+def sign_with_ssh(repo: Repo, signer: SshSigner) -> None:
+    """Configure ``repo`` (its own config file) to sign with ``signer``'s SSH key."""
+    repo.git("config", "gpg.format", "ssh")
+    repo.git("config", "user.signingKey", str(signer.private))
+
+
+@dataclass(frozen=True)
+class GpgKey:
+    """A GnuPG home holding one ed25519 signing key without a passphrase."""
+
+    home: Path
+    """Short, under /tmp: gpg-agent's socket path must stay under ~100 characters."""
+    fingerprint: str
+    uid: str
+    """``Name <email>``."""
+    email: str
+
+    def env(self) -> dict[str, str]:
+        """The environment that uses this keyring (``GNUPGHOME``)."""
+        return {"GNUPGHOME": str(self.home)}
+
+
+@pytest.fixture(scope="session")
+def make_gpg_key() -> Iterator[Callable[[str, str], GpgKey]]:
+    """Makes a GnuPG home with the key of ``Name <email>`` (``gpg --quick-gen-key``): one
+    per user id in a test session. Its agents are stopped and the home removed at the end
+    of the session."""
+    if shutil.which("gpg") is None or shutil.which("gpgconf") is None:
+        pytest.skip("gpg is not installed")
+    made: dict[str, GpgKey] = {}
+    homes: list[str] = []
+    try:
+
+        def make(name: str, email: str) -> GpgKey:
+            uid = f"{name} <{email}>"
+            if uid not in made:
+                home = tempfile.mkdtemp(
+                    prefix="grg-", dir="/tmp" if os.path.isdir("/tmp") else None
+                )
+                homes.append(home)
+                gpg = ["gpg", "--batch", "--homedir", home]
+                quiet = ["--passphrase", "", "--pinentry-mode", "loopback"]
+                generate = ["--quick-gen-key", uid, "ed25519", "sign", "never"]
+                subprocess.run([*gpg, *quiet, *generate], check=True, capture_output=True)
+                listing = subprocess.run(
+                    [*gpg, "--with-colons", "--list-secret-keys"],
+                    check=True,
+                    capture_output=True,
+                    text=True,
+                ).stdout
+                fingerprint = next(
+                    line.split(":")[9] for line in listing.splitlines() if line.startswith("fpr:")
+                )
+                made[uid] = GpgKey(Path(home), fingerprint, uid, email)
+            return made[uid]
+
+        yield make
+    finally:
+        for home in homes:
+            subprocess.run(
+                ["gpgconf", "--homedir", home, "--kill", "all"], capture_output=True, check=False
+            )
+            shutil.rmtree(home, ignore_errors=True)
+
+
+@pytest.fixture
+def gpg_key(make_gpg_key: Callable[[str, str], GpgKey]) -> GpgKey:
+    """Gus's OpenPGP key (``Gus Signer <gus@acme.example>``)."""
+    return make_gpg_key("Gus Signer", "gus@acme.example")
+
+
+def sign_with_gpg(repo: Repo, key: GpgKey, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Configure ``repo`` (its own config file) to sign with ``key`` (OpenPGP, Git's
+    default format), whose keyring the test's processes use (``GNUPGHOME``)."""
+    monkeypatch.setenv("GNUPGHOME", str(key.home))
+    repo.git("config", "user.signingKey", key.fingerprint)

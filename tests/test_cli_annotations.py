@@ -803,7 +803,8 @@ def test_check_reports_a_bad_registry_yaml(repo: Repo) -> None:
     assert result.out.splitlines() == [
         ".registry.yaml:1:21: 'stages': 'dev' is listed twice",
         ".registry.yaml:2:8: 'types' must be a list of names, found a string",
-        ".registry.yaml:3:1: unknown key 'rules' (allowed: stages, types, promotion, allowed_signers)",
+        ".registry.yaml:3:1: unknown key 'rules' "
+        "(allowed: stages, types, promotion, allowed_signers)",
     ]
 
 

@@ -349,3 +349,39 @@ def test_write_atomic(tmp_path: Path) -> None:
         write_atomic(str(path), broken())
     assert path.read_bytes() == b"ab"  # the old file, and no temporary file left
     assert [p.name for p in path.parent.iterdir()] == ["f"]
+
+
+# -- config through the environment ------------------------------------------------------------
+
+
+@pytest.mark.core
+def test_with_config_numbers_after_the_entries_there_and_comes_last() -> None:
+    env = {
+        "GIT_CONFIG_COUNT": "1",
+        "GIT_CONFIG_KEY_0": "a.b",
+        "GIT_CONFIG_VALUE_0": "1",
+        "GIT_CONFIG_PARAMETERS": "'x.y'='z'",
+    }
+    assert gitbin.with_config(env, [("k.v", "it's!")]) == {
+        "GIT_CONFIG_COUNT": "2",
+        "GIT_CONFIG_KEY_0": "a.b",
+        "GIT_CONFIG_VALUE_0": "1",
+        "GIT_CONFIG_KEY_1": "k.v",
+        "GIT_CONFIG_VALUE_1": "it's!",
+        "GIT_CONFIG_PARAMETERS": "'x.y'='z' 'k.v'='it'\\''s'\\!''",
+    }
+    assert "GIT_CONFIG_PARAMETERS" not in gitbin.with_config({}, [("k.v", "1")])
+
+
+def test_git_reads_with_config_as_given(repo: Repo) -> None:
+    env = {**os.environ, "GIT_CONFIG_PARAMETERS": "'k.v'='user'"}
+    odd = '-x it\'s!\\ "q" $HOME'
+    env = gitbin.with_config(env, [("k.v", odd), ("k.w", "2")])
+    assert gitbin.config_entries(r"^k\.", str(repo.path), env=env) == [
+        ("k.v", odd),
+        ("k.w", "2"),
+        ("k.v", "user"),
+        ("k.v", odd),
+        ("k.w", "2"),
+    ]
+    assert gitbin.config_values(r"^k\.", str(repo.path), env=env) == {"k.v": odd, "k.w": "2"}

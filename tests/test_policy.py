@@ -74,7 +74,8 @@ def test_unknown_key_names_file_line_and_key() -> None:
         b"stages: [dev, prod]\n\nprmotion_rules:\n  prod: [dev]\n", CONFIG_FILE
     )
     assert [str(p) for p in problems] == [
-        ".registry.yaml:3:1: unknown key 'prmotion_rules' (allowed: stages, types, promotion, allowed_signers)"
+        ".registry.yaml:3:1: unknown key 'prmotion_rules' "
+        "(allowed: stages, types, promotion, allowed_signers)"
     ]
     assert (problems[0].file, problems[0].line, problems[0].key) == (
         CONFIG_FILE,
@@ -276,6 +277,7 @@ def test_unknown_key_in_registry_yaml_is_reported_by_check(repo: Repo) -> None:
     result = repo.run("check")
     assert result.code == 1
     assert result.out == (
-        ".registry.yaml:2:1: unknown key 'stage_order' (allowed: stages, types, promotion, allowed_signers)\n"
+        ".registry.yaml:2:1: unknown key 'stage_order' "
+        "(allowed: stages, types, promotion, allowed_signers)\n"
     )
     assert "1 problem(s)" in result.err

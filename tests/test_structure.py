@@ -171,6 +171,7 @@ GIT_LAYER = {
     "git_registry.pushlock",  # the server's push lock in the Git directory
     "git_registry.lockfile",  # what both locks share
     "git_registry.fsio",  # the atomic file writer
+    "git_registry.signing",  # git verify-tag, and git tag -s in a throwaway repository
 }
 """The only modules that start processes or reach into a Git directory."""
 

@@ -21,10 +21,18 @@ from hypothesis import strategies as st
 from test_hooks import push
 
 from git_registry import gitobjects, tagcache
-from git_registry.gitvalues import ObjectId
+from git_registry.gitvalues import ObjectId, Signature
 from git_registry.grammar import TAG_PREFIX, refname_problem
 from git_registry.tagcache import TagCache, entry_of, entry_row
-from git_registry.tagobject import TagHeader, _header_problem, parse_tag_object, read_tag_row
+from git_registry.tagobject import (
+    TagHeader,
+    _header_problem,
+    format_tag_object,
+    header_name,
+    parse_tag_object,
+    read_tag_row,
+    signature_start,
+)
 
 from conftest import Repo
 
@@ -757,3 +765,47 @@ def test_pushing_a_malformed_tag_is_refused(
     assert "churn@v2.0.0" not in remote.tags()
     if not verify:
         assert "remote: " in proc.stderr  # refused by the server hook, not by the client's
+
+
+# -- signatures (issue 14) ---------------------------------------------------------------------
+
+
+@pytest.mark.core
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (b"object x\n\nmessage\n", None),
+        (b"object x\n\nmessage -----BEGIN PGP SIGNATURE-----\n", None),
+        (b"m\n-----BEGIN SSH SIGNATURE-----\nabc\n", (2, "ssh")),
+        (b"m\n-----BEGIN PGP SIGNATURE-----\n", (2, "openpgp")),
+        (b"m\n-----BEGIN PGP MESSAGE-----\n", (2, "openpgp")),
+        (b"m\n-----BEGIN SIGNED MESSAGE-----\n", (2, "x509")),
+        # The last marker line is the signature (what comes before was signed).
+        (b"m\n-----BEGIN PGP SIGNATURE-----\nx\n-----BEGIN SSH SIGNATURE-----\n", (34, "ssh")),
+        (b"-----BEGIN SSH SIGNATURE-----", (0, "ssh")),
+    ],
+)
+def test_signature_start_as_git_finds_it(raw: bytes, expected: tuple[int, str] | None) -> None:
+    assert signature_start(raw) == expected
+
+
+def test_format_tag_object_is_what_mktag_and_git_tag_write(repo: Repo) -> None:
+    head = repo.git("rev-parse", "HEAD").strip()
+    who = Signature("Cy Committer", "cy@example.com", 1700000000, -90)
+    text = format_tag_object("churn#prod#1", head, who, "m")
+    written = subprocess.run(
+        ["git", "mktag"], cwd=repo.path, input=text, capture_output=True, text=True, check=False
+    )
+    assert written.returncode == 0, written.stderr
+    assert repo.git("cat-file", "tag", written.stdout.strip()) == text
+    assert text.splitlines()[3] == "tagger Cy Committer <cy@example.com> 1700000000 -0130"
+
+
+@pytest.mark.core
+def test_header_name() -> None:
+    head = "a" * 40
+    who = Signature("C", "c@x", 1, 0)
+    assert header_name(format_tag_object("churn#prod#1", head, who, "m").encode()) == (
+        "churn#prod#1"
+    )
+    assert header_name(b"object x\ntype commit\ntag churn#prod#1\n") is None
