@@ -17,17 +17,20 @@
 # these in step with `git registry COMMAND -h`). __git_registry_args_* are the
 # options that take a value.
 __git_registry_commands="register promote assign unassign deregister deprecate show history
-which latest check-ref fetch push stages describe annotate remove check schema hooks hook
-completion help demo"
-__git_registry_opts_register="--version --bump-major --bump-minor --bump-patch --force --message --push"
+which latest check-ref fetch push stages policy describe annotate remove check schema hooks
+hook completion help demo"
+__git_registry_opts_register="--version --bump-major --bump-minor --bump-patch --force --message --push
+--dry-run --sign --no-sign"
 __git_registry_args_register="--version --message -m"
-__git_registry_opts_promote="--version --ref --simple --force --message --push"
+__git_registry_opts_promote="--version --ref --simple --force --message --push --dry-run --sign
+--no-sign"
 __git_registry_args_promote="--version --ref --message -m"
-__git_registry_opts_unassign="--delete --simple --force --message --push"
+__git_registry_opts_unassign="--delete --simple --force --message --push --dry-run --sign --no-sign"
 __git_registry_args_unassign="--message -m"
-__git_registry_opts_deregister="--version --delete --force --message --push"
+__git_registry_opts_deregister="--version --delete --force --message --push --dry-run --sign
+--no-sign"
 __git_registry_args_deregister="--version --message -m"
-__git_registry_opts_deprecate="--delete --force --message --push"
+__git_registry_opts_deprecate="--delete --force --message --push --dry-run --sign --no-sign"
 __git_registry_args_deprecate="--message -m"
 __git_registry_opts_show="--json --ref --version --commit --all --all-versions --remote"
 __git_registry_args_show="--remote"
@@ -42,6 +45,8 @@ __git_registry_args_check_ref="--format"
 __git_registry_opts_fetch=""
 __git_registry_opts_push="--dry-run"
 __git_registry_opts_stages="--used --json"
+__git_registry_opts_policy="--remote --json"
+__git_registry_args_policy="--remote"
 __git_registry_opts_describe="--rev --json --path --type --description"
 __git_registry_args_describe="--rev"
 __git_registry_opts_annotate="--path --type --label --description --custom --virtual --no-virtual
@@ -50,7 +55,7 @@ __git_registry_args_annotate="--path --type --label --description --custom --mes
 __git_registry_opts_remove="--commit --message --push"
 __git_registry_args_remove="--message -m"
 __git_registry_opts_check="--json"
-__git_registry_opts_schema=""
+__git_registry_opts_schema="--policy"
 __git_registry_opts_hooks="--server --force"
 __git_registry_opts_hook=""
 __git_registry_opts_completion=""

@@ -241,11 +241,12 @@ $c -f -n __git_registry_needs_command -a check-ref -d 'what a registry tag means
 $c -f -n __git_registry_needs_command -a fetch -d 'fetch registry tags from a remote'
 $c -f -n __git_registry_needs_command -a push -d 'push the registry tags a remote lacks'
 $c -f -n __git_registry_needs_command -a stages -d 'list the stages'
+$c -f -n __git_registry_needs_command -a policy -d 'print the effective policy'
 $c -f -n __git_registry_needs_command -a describe -d "an artifact's annotation"
 $c -f -n __git_registry_needs_command -a annotate -d "edit an artifact's entry in artifacts.yaml"
 $c -f -n __git_registry_needs_command -a remove -d "remove an artifact's entry from artifacts.yaml"
 $c -f -n __git_registry_needs_command -a check -d 'validate tags, artifacts.yaml and the policy'
-$c -f -n __git_registry_needs_command -a schema -d 'print the JSON Schema of artifacts.yaml'
+$c -f -n __git_registry_needs_command -a schema -d 'print the JSON Schema of artifacts.yaml (or .registry.yaml)'
 $c -f -n __git_registry_needs_command -a hooks -d 'install, remove or list the Git hooks'
 $c -f -n __git_registry_needs_command -a hook -d "run a hook's checks"
 $c -f -n __git_registry_needs_command -a completion -d 'print the shell completion script'
@@ -268,6 +269,9 @@ $c -f -n $n -l bump-patch -d 'bump the patch version'
 $c -f -n $n -l force -d 'register even if the commit holds an active version'
 $c -f -n $n -s m -l message -x -d 'tag message'
 $c -f -n $n -l push -d 'push the new tag'
+$c -f -n $n -s n -l dry-run -d 'print the tags and the rules checked; create nothing'
+$c -f -n $n -s s -l sign -d 'sign the tags, as git tag -s'
+$c -f -n $n -l no-sign -d 'do not sign the tags'
 $c -f -n '__git_registry_arg register 1' -a '(__git_registry_artifact y)'
 $c -f -n '__git_registry_arg register 2' -a '(__git_registry_refs)'
 
@@ -278,6 +282,9 @@ $c -f -n $n -l simple -d 'create NAME#STAGE without a counter'
 $c -f -n $n -l force -d 'assign even if the version holds the stage'
 $c -f -n $n -s m -l message -x -d 'tag message'
 $c -f -n $n -l push -d 'push the new tags'
+$c -f -n $n -s n -l dry-run -d 'print the tags and the rules checked; create nothing'
+$c -f -n $n -s s -l sign -d 'sign the tags, as git tag -s'
+$c -f -n $n -l no-sign -d 'do not sign the tags'
 $c -f -n '__git_registry_arg promote 1' -a '(__git_registry_artifact va)'
 $c -f -n '__git_registry_arg promote 2' -a '(__git_registry_stages)'
 
@@ -287,6 +294,9 @@ $c -f -n $n -l simple -d 'create NAME#STAGE! without a counter'
 $c -f -n $n -l force -d 'unassign even if the version is not in the stage'
 $c -f -n $n -s m -l message -x -d 'tag message'
 $c -f -n $n -l push -d 'push the new tag'
+$c -f -n $n -s n -l dry-run -d 'print the tags and the rules checked; create nothing'
+$c -f -n $n -s s -l sign -d 'sign the tags, as git tag -s'
+$c -f -n $n -l no-sign -d 'do not sign the tags'
 $c -f -n '__git_registry_arg unassign 1' -a '(__git_registry_artifact va)'
 $c -f -n '__git_registry_arg unassign 2' -a '(__git_registry_artifact_stages)'
 
@@ -296,6 +306,9 @@ $c -f -n $n -l delete -d 'delete every tag of the version instead'
 $c -f -n $n -l force -d 'deregister even if already deregistered'
 $c -f -n $n -s m -l message -x -d 'tag message'
 $c -f -n $n -l push -d 'push the new tag'
+$c -f -n $n -s n -l dry-run -d 'print the tags and the rules checked; create nothing'
+$c -f -n $n -s s -l sign -d 'sign the tags, as git tag -s'
+$c -f -n $n -l no-sign -d 'do not sign the tags'
 $c -f -n '__git_registry_arg deregister 1' -a '(__git_registry_artifact va@)'
 
 set n '__git_registry_using deprecate'
@@ -303,6 +316,9 @@ $c -f -n $n -l delete -d 'delete every tag of the artifact instead'
 $c -f -n $n -l force -d 'deprecate even if deprecated or unknown'
 $c -f -n $n -s m -l message -x -d 'tag message'
 $c -f -n $n -l push -d 'push the new tag'
+$c -f -n $n -s n -l dry-run -d 'print the tags and the rules checked; create nothing'
+$c -f -n $n -s s -l sign -d 'sign the tags, as git tag -s'
+$c -f -n $n -l no-sign -d 'do not sign the tags'
 $c -f -n '__git_registry_arg deprecate 1' -a '(__git_registry_artifact)'
 
 set n '__git_registry_using show'
@@ -353,6 +369,13 @@ set n '__git_registry_using stages'
 $c -f -n $n -l used -d 'every stage ever used'
 $c -f -n $n -l json -d 'print JSON'
 
+set n '__git_registry_using policy'
+$c -f -n $n -l remote -x -a '(command git remote 2>/dev/null)' -d "the policy of this remote's default branch"
+$c -f -n $n -l json -d 'print JSON'
+
+set n '__git_registry_using schema'
+$c -f -n $n -l policy -d 'the JSON Schema of .registry.yaml'
+
 set n '__git_registry_using describe'
 $c -f -n $n -l rev -x -a '(__git_registry_refs)' -d 'read it at this commit'
 $c -f -n $n -l json -d 'print JSON'
@@ -391,8 +414,8 @@ $c -f -n '__git_registry_arg hooks 1' -a 'install uninstall status'
 $c -f -n '__git_registry_arg hook 1' -a 'pre-push commit-msg pre-receive update reference-transaction'
 $c -f -n '__git_registry_arg completion 1' -a 'bash zsh fish'
 $c -f -n '__git_registry_arg help 1' -a 'register promote assign unassign deregister deprecate
-    show history which latest check-ref stages describe annotate remove check schema hooks hook
-    completion help demo fetch push'
+    show history which latest check-ref stages policy describe annotate remove check schema hooks
+    hook completion help demo fetch push'
 $c -n '__git_registry_arg demo 1' -a '(__fish_complete_directories)'
 
 # fish 3.6.0 forwards `git foo` to the completions of git-foo under a wrong
