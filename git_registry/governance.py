@@ -28,10 +28,13 @@ class Judge:
         repo: where the tags and commits are.
         catalog: the ``artifacts.yaml`` files and the policy's ``allowed_signers``.
         policy: the policy to apply (the catalog's, or the strict one of a write).
-        remotes: a commit on a remote-tracking branch (``origin/main``) counts as on
-            ``main``: a clone's local branch may be behind (not on the server).
-        pushed: branch name -> new tip, for branches a push being checked updates (a
-            push may bring ``main`` and the tag that needs it together).
+        remote: a commit on this remote's tracking branch (``origin/main``) counts as
+            on ``main``: a clone's local branch may be behind the server's (only the
+            registry's remote: a fork's ``evil/main`` is not ``main``). None: local
+            branches only (the server).
+        pushed: branch name -> new tip (None: deleted), for the branches a push being
+            checked updates (a push may bring ``main`` and the tag that needs it
+            together).
     """
 
     def __init__(
@@ -40,13 +43,13 @@ class Judge:
         catalog: Catalog,
         policy: Policy,
         *,
-        remotes: bool,
-        pushed: Mapping[str, ObjectId] | None = None,
+        remote: str | None,
+        pushed: Mapping[str, ObjectId | None] | None = None,
     ) -> None:
         self.repo = repo
         self.catalog = catalog
         self.policy = policy
-        self.remotes = remotes
+        self.remote = remote
         self.pushed = dict(pushed or {})
         self._tips: list[tuple[str, str, ObjectId]] | None = None
         self._reached: dict[tuple[ObjectId, tuple[str, ...]], str | None] = {}
@@ -81,18 +84,19 @@ class Judge:
 
     def _branches(self) -> list[tuple[str, str, ObjectId]]:
         """(name shown, branch name the patterns match, tip) of every branch: local
-        ones, pushed ones (their new tips), and remote-tracking ones (``origin/main``
-        is ``main``) with ``remotes``."""
+        ones as a push leaves them (new tips, deleted ones gone), and the registry
+        remote's tracking ones (``origin/main`` is ``main``)."""
         if self._tips is None:
-            local = self.repo.branch_tips(remotes=False)
+            local: dict[str, ObjectId | None] = dict(self.repo.branch_tips(remotes=False))
             local.update(self.pushed)
-            found = [(name, name, tip) for name, tip in sorted(local.items())]
-            if self.remotes:
+            found = [(name, name, tip) for name, tip in sorted(local.items()) if tip is not None]
+            if self.remote is not None:
+                prefix = self.remote + "/"
                 tracking = self.repo.branch_tips(remotes=True)
                 found.extend(
-                    (name, name.split("/", 1)[1], tip)
+                    (name, name[len(prefix) :], tip)
                     for name, tip in sorted(tracking.items())
-                    if name not in local and "/" in name
+                    if name.startswith(prefix) and name not in local
                 )
             self._tips = found
         return self._tips

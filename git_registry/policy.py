@@ -55,11 +55,6 @@ class Promotion:
     line: int = 0
     """Where the stage's rules start in the policy file (1-based; 0: unknown)."""
 
-    @property
-    def gates(self) -> bool:
-        """Whether the rule gates assignments (``after`` or ``branches``)."""
-        return bool(self.after or self.branches)
-
 
 @dataclass(frozen=True, slots=True)
 class Policy:

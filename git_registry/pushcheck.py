@@ -100,8 +100,8 @@ class PushCheck:
         existing: tag name -> object id of the tags already there (the client's
             local tags for pre-push, the server's tags for pre-receive).
         allow_delete: ``registry.allowDelete``.
-        remotes: a commit on a remote-tracking branch counts for the policy's
-            ``branches`` rule (a client's pre-push; never a server's hooks).
+        remote: a commit on this remote's tracking branches counts for the policy's
+            ``branches`` rule (a client's pre-push; None for a server's hooks).
         now: the clock for the tagger-time rule (default: the system's).
     """
 
@@ -112,11 +112,11 @@ class PushCheck:
         existing: Mapping[str, ObjectId],
         *,
         allow_delete: bool,
-        remotes: bool = False,
+        remote: str | None = None,
         now: int | None = None,
     ) -> None:
         self.repo = repo
-        self.remotes = remotes
+        self.remote = remote
         self._judge: Judge | None = None
         self.catalog = catalog
         self.existing = existing
@@ -151,12 +151,10 @@ class PushCheck:
         touched = {u.ref[len(TAG_PREFIX) :] for u in updates if u.ref.startswith(TAG_PREFIX)}
         # A push may bring a branch and the tag whose rule needs it together.
         branches = {
-            u.ref[len(BRANCH_PREFIX) :]: u.new
-            for u in updates
-            if u.ref.startswith(BRANCH_PREFIX) and u.new is not None
+            u.ref[len(BRANCH_PREFIX) :]: u.new for u in updates if u.ref.startswith(BRANCH_PREFIX)
         }
         policy = self.catalog.policy()
-        self._judge = Judge(self.repo, self.catalog, policy, remotes=self.remotes, pushed=branches)
+        self._judge = Judge(self.repo, self.catalog, policy, remote=self.remote, pushed=branches)
         with self._judge:
             return self._check(updates, only, touched, before, after)
 

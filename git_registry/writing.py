@@ -332,7 +332,8 @@ def _judge(
     assigns = any(tag.kind is EventKind.ASSIGNMENT for tag, _, _ in tags)
     policy = catalog.strict_policy() if assigns else catalog.policy()
     names = {tag.name for tag, _, _ in tags}
-    with Judge(session.repo(), catalog, policy, remotes=True) as judge:
+    remote = session.config().get("registry.remote", "origin")
+    with Judge(session.repo(), catalog, policy, remote=remote) as judge:
         facts = judge.facts()
         unwritten = {tag.name for tag, _, oid in tags if not oid}
 
@@ -343,14 +344,32 @@ def _judge(
         return rules.report_of_new_tags(loaded.registry, after, names, facts)
 
 
-def delete_tags(session: Session, deletions: Sequence[Deletion], *, push: bool) -> None:
+def delete_tags(
+    session: Session,
+    deletions: Sequence[Deletion],
+    *,
+    push: bool,
+    dry_run: bool = False,
+    sign: bool | None = None,
+) -> None:
     """Delete tags that still point where the registry saw them, all or none; report each.
+    ``dry_run``: say what would be deleted, delete nothing.
 
     Raises:
+        UsageError: ``--sign`` (a deletion writes no tag to sign).
         RegistryError: nothing to delete; or Git refused, with its reason (nothing deleted).
     """
+    if sign:
+        from git_registry.errors import UsageError
+
+        raise UsageError("--sign does not apply to --delete: a deletion writes no tag")
     if not deletions:
         raise RegistryError("there are no tags to delete")
+    if dry_run:
+        for deletion in deletions:
+            session.out(f"Would delete tag {deletion.name} (it {describe_event(deletion.event)})")
+        session.message("note", "nothing was deleted (--dry-run)")
+        return
     remote = remote_name(session)  # a bad registry.remote is refused before any deletion
     # One ref transaction: every tag still where the registry saw it is deleted, or
     # none is (a tag that moved, a held lock: Git's reason, exit 128).

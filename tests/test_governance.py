@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -202,6 +203,26 @@ def test_a_remote_tracking_branch_counts_on_a_client(governed: Repo, remote: Rep
     governed.ok("promote", "churn", "prod")
 
 
+def test_only_the_registry_remotes_tracking_branches_count(
+    governed: Repo, remote: Repo, tmp_path: Path
+) -> None:
+    governed.git("checkout", "-q", "-b", "feature")
+    governed.commit("unreviewed")
+    for args in (
+        ("register", "churn"),
+        ("promote", "churn", "dev"),
+        ("promote", "churn", "staging"),
+    ):
+        governed.ok(*args)
+    fork = Repo(tmp_path / "fork.git", bare=True)
+    governed.git("remote", "add", "fork", str(fork.path))
+    governed.git("push", "-q", "fork", "feature:main")  # fork/main has it; origin/main not
+    governed.git("checkout", "-q", "main")
+    assert "is not on main, release/*" in refused(governed, "promote", "churn", "prod")
+    governed.git("config", "registry.remote", "fork")  # the registry's remote is the fork
+    governed.ok("promote", "churn", "prod")
+
+
 # -- what the rules never block ------------------------------------------------------------
 
 
@@ -255,6 +276,23 @@ def test_dry_run_prints_the_tags_and_every_rule_and_creates_nothing(governed: Re
     assert "  ok       churn#staging#2: after: v0.0.1 held dev first (churn#dev#1)" in result.out
 
 
+def test_dry_run_of_a_deletion_deletes_nothing(governed: Repo) -> None:
+    governed.ok("register", "churn")
+    governed.ok("promote", "churn", "dev")
+    before = governed.tags()
+    for args in (
+        ("unassign", "churn", "dev", "--delete"),
+        ("deregister", "churn@v0.0.1", "--delete"),
+    ):
+        result = governed.run(*args, "--dry-run")
+        assert result.code == 0 and governed.tags() == before, result
+        assert result.out.startswith("Would delete tag ")
+        assert "nothing was deleted (--dry-run)" in result.err
+        result = governed.run(*args, "--sign")
+        assert result.code == 129 and "--sign does not apply to --delete" in result.err
+        assert governed.tags() == before
+
+
 # -- the server hook -----------------------------------------------------------------------
 
 
@@ -291,6 +329,24 @@ def test_a_branch_and_the_tag_that_needs_it_may_be_pushed_together(
     result = push(governed, "main", *tags)
     assert result.returncode == 0, result.stderr
     assert set(remote.tags()) == set(tags)
+
+
+def test_a_branch_the_push_deletes_no_longer_counts(governed: Repo, remote: Repo) -> None:
+    remote.ok("hooks", "install", "--server")
+    governed.git("checkout", "-q", "-b", "release/1")
+    governed.commit("release")
+    for args in (
+        ("register", "churn"),
+        ("promote", "churn", "dev"),
+        ("promote", "churn", "staging"),
+    ):
+        governed.ok(*args)
+    governed.git("push", "-q", "origin", "main", "release/1")
+    governed.ok("promote", "churn", "prod")
+    tags = ["churn@v0.0.1", "churn#dev#1", "churn#staging#2", "churn#prod#3"]
+    result = push(governed, ":release/1", *tags)  # deleted by the same push
+    assert result.returncode != 0 and "is not on main, release/*" in result.stderr
+    assert push(governed, *tags).returncode == 0
 
 
 def test_a_push_cannot_bring_its_own_rules(governed: Repo, remote: Repo) -> None:

@@ -59,7 +59,8 @@ def run(args: argparse.Namespace, session: Session) -> int:
 
     policy = catalog.policy()
     events = [event for info in registry.artifacts.values() for event in info.events]
-    with Judge(repo, catalog, policy, remotes=True) as judge:
+    remote = session.config().get("registry.remote", "origin")
+    with Judge(repo, catalog, policy, remote=remote) as judge:
         found.extend(rules.evaluate(registry.problems, events, registry, judge.facts()))
     found.extend(_malformed(load_result.tag_names, set(registry.known), catalog, head, files))
     tags = len(load_result.rows)  # every registry tag read, usable or not

@@ -17,7 +17,9 @@ COMMAND = Command(
         "hidden from 'show' until a later event re-activates it. --delete deletes every\n"
         "tag of the artifact instead."
     ),
-    usage=("git registry deprecate NAME [--delete] [--force] [-m MSG] [--push]"),
+    usage=(
+        "git registry deprecate NAME [--delete] [--force] [-m MSG] [--push] [-n] [-s | --no-sign]"
+    ),
 )
 
 
@@ -41,7 +43,13 @@ def run(args: argparse.Namespace, session: Session) -> int:
     with session.write_lock(f"deprecate {name}"):
         loaded = load(session, [name])
         if args.delete:
-            delete_tags(session, plan_deprecate_delete(loaded.registry, name), push=args.push)
+            delete_tags(
+                session,
+                plan_deprecate_delete(loaded.registry, name),
+                push=args.push,
+                dry_run=args.dry_run,
+                sign=args.sign,
+            )
             return 0
         head = session.repo().head()
         tag = plan_deprecate(

@@ -17,7 +17,10 @@ COMMAND = Command(
         "Create NAME@vX.Y.Z! so the version is no longer active (it keeps its number:\n"
         "new versions bump past it). --delete deletes every tag of the version instead."
     ),
-    usage=("git registry deregister NAME@vX.Y.Z [--delete] [--force] [-m MSG] [--push]"),
+    usage=(
+        "git registry deregister NAME@vX.Y.Z [--delete] [--force] [-m MSG] [--push] [-n] "
+        "[-s | --no-sign]"
+    ),
 )
 
 
@@ -52,6 +55,8 @@ def run(args: argparse.Namespace, session: Session) -> int:
                 session,
                 plan_deregister_delete(loaded.registry, selector.artifact, version),
                 push=args.push,
+                dry_run=args.dry_run,
+                sign=args.sign,
             )
             return 0
         tag = plan_deregister(

@@ -115,8 +115,9 @@ def _push(session: Session, hook: str, updates: Sequence[RefUpdate], where: str)
     if pending:
         lock = _take_lock(session, repo)
     try:
+        remote = None if server else session.config().get("registry.remote", "origin")
         check = PushCheck(
-            repo, session.catalog(), repo.tag_refs(), allow_delete=allow, remotes=not server
+            repo, session.catalog(), repo.tag_refs(), allow_delete=allow, remote=remote
         )
         findings = check.run(updates)
         if lock is not None and not findings:

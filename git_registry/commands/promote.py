@@ -20,7 +20,7 @@ COMMAND = Command(
     ),
     usage=(
         "git registry promote NAME[@vX.Y.Z] STAGE [--version V | --ref REF] [--simple] "
-        "[--force] [-m MSG] [--push]"
+        "[--force] [-m MSG] [--push] [-n] [-s | --no-sign]"
     ),
     aliases=("assign",),
 )

@@ -19,7 +19,7 @@ COMMAND = Command(
     ),
     usage=(
         "git registry register NAME [REF] [--version V | --bump-major | --bump-minor | "
-        "--bump-patch] [-m MSG] [--force] [--push]"
+        "--bump-patch] [-m MSG] [--force] [--push] [-n] [-s | --no-sign]"
     ),
 )
 

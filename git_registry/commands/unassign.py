@@ -18,7 +18,7 @@ COMMAND = Command(
     ),
     usage=(
         "git registry unassign NAME[@vX.Y.Z] STAGE [--delete] [--simple] [--force] "
-        "[-m MSG] [--push]"
+        "[-m MSG] [--push] [-n] [-s | --no-sign]"
     ),
 )
 
@@ -49,7 +49,7 @@ def run(args: argparse.Namespace, session: Session) -> int:
             deletions = plan_unassign_delete(
                 loaded.registry, selector.artifact, args.stage, version=selector.version
             )
-            delete_tags(session, deletions, push=args.push)
+            delete_tags(session, deletions, push=args.push, dry_run=args.dry_run, sign=args.sign)
             return 0
 
         def plan(loaded: Loaded) -> list[NewTag]:
