@@ -104,7 +104,9 @@ def parse_policy(data: bytes, file: str) -> tuple[Policy, tuple[FileProblem, ...
     if root.kind != "map":
         reader.add(root, f"expected a mapping, found {root.type_name()}")
         return Policy(file=file), tuple(reader.problems)
-    return reader.policy(root), tuple(reader.problems)
+    policy = reader.policy(root)
+    # In the file's order (the rules of 'promotion' are read once 'stages' is known).
+    return policy, tuple(sorted(reader.problems, key=lambda p: (p.line, p.column)))
 
 
 class _Reader:
