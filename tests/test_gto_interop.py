@@ -31,7 +31,7 @@ from typing import Any
 
 import pytest
 
-from conftest import Repo
+from conftest import Repo, SshSigner, sign_with_ssh
 
 pytestmark = pytest.mark.gto
 
@@ -387,6 +387,28 @@ def test_gto_reads_a_registry_we_wrote(repo: Repo, monkeypatch: pytest.MonkeyPat
         version = expected[name][1][stage]
         assert gto.read("show", f"{name}#{stage}", "--version").strip() == version
         assert repo.ok("which", name, stage).strip() == version
+
+
+def test_gto_reads_our_signed_tags(
+    repo: Repo, monkeypatch: pytest.MonkeyPatch, ssh_signer: SshSigner
+) -> None:
+    """Signed tags (a signature after the message, as ``git tag -s`` writes it) are
+    read by GTO as the unsigned ones: same versions, same stage holders."""
+    clock = Clock(monkeypatch)
+    sign_with_ssh(repo, ssh_signer)
+    ours(repo, clock, "register", "churn", "--version", "v1.0.0", "--sign")
+    ours(repo, clock, "promote", "churn@v1.0.0", "prod", "--sign")
+    repo.commit()
+    ours(repo, clock, "register", "churn", "--version", "v1.1.0", "--sign")
+    ours(repo, clock, "promote", "churn@v1.1.0", "prod", "--sign")
+    ours(repo, clock, "unassign", "churn@v1.1.0", "prod", "--sign")
+    assert "-----BEGIN SSH SIGNATURE-----" in repo.git("cat-file", "tag", "churn#prod!#3")
+    repo.fsck()
+    mine = our_show(repo)
+    assert held(mine["churn"]) == {"prod": "v1.0.0"}
+    gto = Gto(repo)
+    assert_same_registry(gto.json("show", "--json"), mine, with_deprecated=False)
+    assert gto.read("show", "churn#prod", "--version").strip() == "v1.0.0"
 
 
 # --------------------------------------------------------------------------------------
