@@ -288,6 +288,16 @@ def test_a_version_off_main_is_refused_by_the_server(team: Team) -> None:
     assert remote.git("rev-parse", "main").strip() == feature
 
 
+@pytest.mark.parametrize("branch", ["origin/main", "main/x", "refs/heads/main", "xmain"])
+def test_a_branch_named_like_main_is_not_main(team: Team, branch: str) -> None:
+    repo, remote, _alice, _bob = team
+    feature = gate_staging_on_main(repo)
+    tag = staging_tag(repo, feature)
+    # refs/heads/refs/heads/main for the third: a branch whose name is a ref's.
+    err = refused_by_server(repo, remote, f"{feature}:refs/heads/{branch}", tag)
+    assert f"{tag}: commit {feature[:7]} of churn@v0.1.0 is not on main" in err
+
+
 @pytest.mark.xfail(
     strict=True,
     reason="VULN: pre-receive counts a pushed branch tip as 'on main' although Git may "
@@ -498,12 +508,6 @@ def test_deregistering_the_holder_is_signed_by_the_write_and_accepted(team: Team
     assert holder(remote) == "v0.0.1"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG (writes): the rules need a signature to deregister the version prod falls "
-    "back to, but writing._signature_needed looks at VersionInfo.stages (the holder's "
-    "stages only), so the write does not sign it and then refuses it",
-)
 def test_deregistering_the_fallback_holder_is_signed_by_the_write(team: Team) -> None:
     repo, remote, alice, _bob = team
     second_holder(repo, remote, alice)
