@@ -373,13 +373,10 @@ def test_loosening_the_rules_in_the_same_push_does_not_help(team: Team) -> None:
     assert "churn#prod!#4: prod needs signed tags" in err
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="VULN: a server whose HEAD names an unborn branch refuses registry tags, but "
-    "anyone may create that branch (a push with no registry tag is not refused), and its "
-    "policy is then the server's",
-)
-def test_creating_the_unborn_default_branch_installs_the_attackers_policy(team: Team) -> None:
+def test_creating_the_unborn_default_branch_is_refused(team: Team) -> None:
+    """Was a vulnerability: a server whose HEAD names an unborn branch refused registry
+    tags, but anyone could create that branch (a push without registry tags), and its
+    policy then became the server's."""
     repo, remote, _alice, _bob = team
     # A server set up with 'git init --bare' (HEAD: master) while the team pushes main.
     remote.git("symbolic-ref", "HEAD", "refs/heads/master")
@@ -390,8 +387,20 @@ def test_creating_the_unborn_default_branch_installs_the_attackers_policy(team: 
     repo.commit("my rules", {CONFIG_FILE: "stages: [dev, staging, prod]\n"})
     result = push(repo, "evil:refs/heads/master")
     assert result.returncode != 0, "a push created the default branch the server reads"
+    assert (
+        "the server's HEAD (refs/heads/master) names no branch, so its policy cannot be read: "
+        "registry tags are refused; a push may not create refs/heads/master"
+    ) in result.stderr
+    assert "git symbolic-ref HEAD refs/heads/main" in result.stderr
+    assert "master" not in remote.git("branch", "--list")
     push(repo, "churn#prod!#4")
     assert holder(remote) == "v0.0.1"
+    # An empty server still takes its first push (HEAD's branch or another one).
+    empty = Repo(repo.path.parent / "empty.git", bare=True)
+    empty.git("symbolic-ref", "HEAD", "refs/heads/master")
+    empty.ok("hooks", "install", "--server")
+    repo.git("remote", "add", "empty", str(empty.path))
+    assert repo.git("push", "-q", "empty", "main", "main:master") == ""
 
 
 # -- keys ---------------------------------------------------------------------------------------
