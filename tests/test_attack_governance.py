@@ -154,30 +154,56 @@ def test_an_unsigned_deregistration_of_the_prod_holder_is_refused(team: Team) ->
     assert holder(remote) == "v0.0.1"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="VULN: a deregistration dated before the prod assignment is judged as of its "
-    "tagger time (_held_before), so it needs no signature, yet it deregisters the holder now",
-)
-def test_a_backdated_deregistration_takes_prod_away_without_a_signature(team: Team) -> None:
-    repo, remote, _alice, _bob = team
-    # Dated between the registration (T0) and dev (T0+1): the version "held nothing" then.
+def test_a_backdated_deregistration_of_the_holder_must_be_signed(team: Team) -> None:
+    """Was a vulnerability: a deregistration dated before the prod assignment was judged
+    as of its tagger time (the version "held nothing" then), so it needed no signature,
+    yet it took prod away from its holder."""
+    repo, remote, alice, _bob = team
+    # Dated with the registration (T0), before dev (T0+1).
     hand_tag(repo, "churn@v0.0.1!", "churn@v0.0.1^{}", when=FIXED_TIME)
-    result = push(repo, "churn@v0.0.1!")
-    assert holder(remote) == "v0.0.1", "an unsigned tag took prod away from its holder"
-    assert result.returncode != 0
+    err = refused_by_server(repo, remote, "churn@v0.0.1!")
+    assert "churn@v0.0.1!: prod needs signed tags" in err and "this tag is not signed" in err
+    assert holder(remote) == "v0.0.1"
+    # Signed by alice, the same tag is accepted.
+    repo.git("tag", "-d", "churn@v0.0.1!")
+    sign_with_ssh(repo, alice)
+    hand_tag(repo, "churn@v0.0.1!", "churn@v0.0.1^{}", when=FIXED_TIME, sign=True)
+    pushed(repo, "churn@v0.0.1!")
+    assert holder(remote) is None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="VULN: after an unsigned backdated deregistration, check in a clone is silent "
-    "(promotions_in_effect only looks at cancel events after the newest assignment)",
-)
 def test_check_reports_a_backdated_deregistration_of_the_holder(team: Team) -> None:
     repo, _remote, _alice, _bob = team
     hand_tag(repo, "churn@v0.0.1!", "churn@v0.0.1^{}", when=FIXED_TIME)
     assert holder(repo) is None
-    assert not clean_check(repo), "prod lost its holder through an unsigned tag: check is silent"
+    out = repo.run("check").out
+    assert "churn@v0.0.1!: prod needs signed tags" in out, out
+
+
+def test_a_backdated_deregistration_of_a_newer_holder_with_a_fallback(team: Team) -> None:
+    repo, remote, alice, _bob = team
+    second_holder(repo, remote, alice)  # v0.0.2 holds prod, v0.0.1 underneath
+    as_attacker(repo)
+    registered = tagger_time(repo, "churn@v0.0.2")
+    hand_tag(repo, "churn@v0.0.2!", "churn@v0.0.2^{}", when=registered)
+    assert holder(repo) == "v0.0.1"
+    assert "churn@v0.0.2!: prod needs signed tags" in repo.run("check").out
+    err = refused_by_server(repo, remote, "churn@v0.0.2!")
+    assert "churn@v0.0.2!: prod needs signed tags" in err
+    assert holder(remote) == "v0.0.2"
+
+
+def test_a_superseded_unsigned_deregistration_is_not_reported(team: Team) -> None:
+    """Adopting ``signed`` does not make old history a problem: v0.0.1 was deregistered,
+    unsigned, before v0.0.2 took prod (signed)."""
+    repo, remote, alice, _bob = team
+    second_holder(repo, remote, alice)
+    as_attacker(repo)
+    before = tagger_time(repo, "churn@v0.0.2")
+    # Deregistered (unsigned) before v0.0.2 was registered: history, not in effect.
+    hand_tag(repo, "churn@v0.0.1!", "churn@v0.0.1^{}", when=before - 1)
+    assert repo.ok("which", "churn", "prod", "--all-versions").split() == ["v0.0.2"]
+    assert "churn@v0.0.1!" not in repo.run("check").out
 
 
 def retire_the_holder(repo: Repo, remote: Repo, alice: SshSigner) -> str:
