@@ -269,6 +269,22 @@ def test_a_second_version_on_the_holders_commit_is_refused(team: Team) -> None:
     assert holder(remote) == "v0.0.1"
 
 
+def test_a_version_registered_and_deregistered_on_the_holders_commit_is_refused(
+    team: Team,
+) -> None:
+    """A version registered at the holder's commit, dated with its registration, becomes
+    the owner of its stage tags; deregistered (dated before staging), it would take prod
+    away from v0.0.1 without a tag of v0.0.1. Its deregistration needs alice's signature:
+    without it, its version would hold prod."""
+    repo, remote, _alice, _bob = team
+    hand_tag(repo, "churn@v6.6.6", "churn@v0.0.1^{}", when=FIXED_TIME)
+    hand_tag(repo, "churn@v6.6.6!", "churn@v0.0.1^{}", when=FIXED_TIME + 2)
+    assert holder(repo) is None  # the attack works on the state
+    err = refused_by_server(repo, remote, "churn@v6.6.6", "churn@v6.6.6!")
+    assert "churn@v6.6.6!: prod needs signed tags" in err
+    assert holder(remote) == "v0.0.1"
+
+
 def test_deprecating_the_artifact_changes_no_holder(team: Team) -> None:
     repo, remote, _alice, _bob = team
     repo.ok("deprecate", "churn")
