@@ -436,7 +436,9 @@ def promotion_report(event: EventLike, history: Sequence[EventLike], facts: Fact
         if rule.signed and facts.signatures:
             report.extend(_signature(event, (rule,), facts))
     elif kind is EventKind.DEREGISTRATION and facts.signatures:
-        held = _held_before(event, history)
+        # Held just before it, or held now but for it: a deregistration dated before the
+        # version's assignment still takes the stage away from it.
+        held = _held_before(event, history) | set(_held_without(event, history))
         signed = tuple(r for r in policy.promotion if r.signed and r.stage in held)
         if signed:
             report.extend(_signature(event, signed, facts))
@@ -571,12 +573,22 @@ def _key(key: str | None) -> str:
 def _held_before(event: EventLike, history: Sequence[EventLike]) -> set[str]:
     """The stages the version of ``event`` held just before it (its newest earlier
     event of each stage is an assignment, and it was not deregistered then)."""
+    return set(_held(event, history, before=True))
+
+
+def _held_without(event: EventLike, history: Sequence[EventLike]) -> dict[str, EventLike]:
+    """The stages the version of ``event`` would hold after all of ``history`` if
+    ``event`` were not there (whatever its tagger time), with the assignment of each."""
+    return _held(event, history, before=False)
+
+
+def _held(event: EventLike, history: Sequence[EventLike], *, before: bool) -> dict[str, EventLike]:
     newest: dict[str, EventLike] = {}
     active = False
     for earlier in sorted(history, key=lambda e: e.order):
-        if earlier.order >= event.order:
+        if before and earlier.order >= event.order:
             break
-        if earlier.version != event.version:
+        if earlier.version != event.version or earlier.tag == event.tag:
             continue
         if earlier.kind is EventKind.REGISTRATION:
             active = True
@@ -585,15 +597,16 @@ def _held_before(event: EventLike, history: Sequence[EventLike]) -> set[str]:
         elif earlier.stage is not None:
             newest[earlier.stage] = earlier
     if not active:
-        return set()
-    return {stage for stage, e in newest.items() if e.kind is EventKind.ASSIGNMENT}
+        return {}
+    return {stage: e for stage, e in newest.items() if e.kind is EventKind.ASSIGNMENT}
 
 
 def promotions_in_effect(artifact: ArtifactLike, facts: Facts) -> list[Problem]:
     """The promotion rules, for what decides each governed stage's holder now: the
     assignment through which the holder holds it, and for a signed stage every cancel
     event (unassignment, deregistration of a holder) since then (or since the newest
-    assignment, if nothing holds it).
+    assignment, if nothing holds it), and every deregistration without which its
+    version would hold the stage now (one dated before the assignment it cancels).
     A superseded event is history, not a problem: a team can adopt or tighten its
     rules without rewriting its tags (the hooks refuse every new tag that breaks them)."""
     found: list[Problem] = []
@@ -608,7 +621,23 @@ def promotions_in_effect(artifact: ArtifactLike, facts: Facts) -> list[Problem]:
             e.order for e in history if e.kind is EventKind.ASSIGNMENT and e.stage == rule.stage
         ]
         since = max(e.order for e in holds) if holds else max(assigned, default=None)
+        # Versions assigned the stage after the holder was: a deregistration of one of
+        # them may be what keeps it from holding the stage now.
+        newer = {
+            e.version
+            for e in history
+            if e.kind is EventKind.ASSIGNMENT
+            and e.stage == rule.stage
+            and (not holds or e.order > holds[0].order)
+        }
         for event in history:
+            if event.kind is EventKind.DEREGISTRATION and event.version in newer:
+                kept = _held_without(event, history).get(rule.stage)
+                if kept is not None and (not holds or kept.order > holds[0].order):
+                    found.extend(
+                        p for p in promotion_problems(event, history, facts) if p not in found
+                    )
+                    continue
             if since is not None and event.order <= since:
                 continue
             if (event.kind is EventKind.UNASSIGNMENT and event.stage == rule.stage) or (

@@ -249,9 +249,14 @@ def _signature_needed(session: Session, loaded: Loaded, tags: Sequence[NewTag]) 
     for tag in tags:
         stage = tag.stage
         if stage is None and tag.kind is EventKind.DEREGISTRATION and tag.version is not None:
+            # The holder's stages, and those the version holds underneath (a stage falls
+            # back to it): the rules need a signature for both (rules._held_before).
             info = loaded.registry.artifacts.get(tag.artifact)
-            version = info.version(tag.version) if info is not None else None
-            held = [s for s in (version.stages if version else ()) if s in policy.signed_stages]
+            held = [
+                s
+                for s, holds in (info.stages.items() if info is not None else ())
+                if s in policy.signed_stages and any(h.version == tag.version for h in holds)
+            ]
             stage = held[0] if held else None
         if stage in policy.signed_stages:
             return f"{stage} needs signed tags ({policy.file})"

@@ -95,12 +95,26 @@ def run(args: argparse.Namespace, session: Session) -> int:
 def _push(session: Session, hook: str, updates: Sequence[RefUpdate], where: str) -> int:
     if not any(u.ref.startswith(("refs/tags/", "refs/heads/")) for u in updates):
         return 0  # nothing of ours: do not even open the repository
-    from git_registry.pushcheck import PushCheck, headless_policy
+    from git_registry.pushcheck import Finding, PushCheck, headless_policy
 
     repo = session.repo()
     allow = config_bool(session.config(), "registry.allowdelete", False)
     server = hook != "pre-push"
     tags = _registry_tags((u.ref, u.old, u.new) for u in updates) if server else []
+    created = {u.ref for u in updates if u.old is None and u.new is not None}
+    if server and created and repo.head() is None and repo.head_ref() in created:
+        # The branch an unborn HEAD names would become the default branch, whose policy
+        # and keys the hook applies: a push may not make it (nor the pusher's rules).
+        headless = headless_policy(repo)
+        if headless is not None:
+            head = repo.head_ref()
+            finding = Finding(
+                headless.ref,
+                f"{headless.message}; a push may not create {head}, which would give "
+                "the server its policy",
+                headless.hint,
+            )
+            return _refuse(session, hook, [finding], where)
     if any(new is not None for _ref, _old, new in tags):
         # Without the policy of the default branch, no registry tag can be judged.
         headless = headless_policy(repo)
