@@ -150,13 +150,27 @@ class PushCheck:
         self._known = None
         touched = {u.ref[len(TAG_PREFIX) :] for u in updates if u.ref.startswith(TAG_PREFIX)}
         # A push may bring a branch and the tag whose rule needs it together.
-        branches = {
-            u.ref[len(BRANCH_PREFIX) :]: u.new for u in updates if u.ref.startswith(BRANCH_PREFIX)
-        }
         policy = self.catalog.policy()
+        ruled = any(rule.branches for rule in policy.promotion)
+        branches = {
+            u.ref[len(BRANCH_PREFIX) :]: u.new
+            for u in updates
+            if ruled and u.ref.startswith(BRANCH_PREFIX) and self._moves(u)
+        }
         self._judge = Judge(self.repo, self.catalog, policy, remote=self.remote, pushed=branches)
         with self._judge:
             return self._check(updates, only, touched, before, after)
+
+    def _moves(self, update: RefUpdate) -> bool:
+        """Whether the branches rule may count a pushed branch update as done: a deletion
+        (taking a branch away only refuses more), or a commit that fast-forwards it. Git
+        may still refuse an update after this hook (a tag object as a branch, a forced
+        update under receive.denyNonFastForwards): those do not count."""
+        if update.new is None:
+            return True
+        if self.repo.resolve_commit(update.new) != update.new:
+            return False
+        return update.old is None or self.repo.is_ancestor(update.old, update.new)
 
     def _check(
         self,

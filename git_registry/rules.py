@@ -518,26 +518,43 @@ def _signature(event: EventLike, stage_rules: Sequence[Promotion], facts: Facts)
             _unsigned_hint(status, signers_file, policy),
         )
         return [(Rule.PROMOTION_SIGNED, problem)]
-    report: list[Verdict] = [(Rule.PROMOTION_SIGNED, f"signed by {principal}{_key(key)}")]
+    signer = principal or f"key {key}"
+    report: list[Verdict] = [
+        (Rule.PROMOTION_SIGNED, f"signed by {signer}{_key(key if principal else None)}")
+    ]
     for rule in stage_rules:
-        if rule.signers and principal not in rule.signers:
-            report.append(
-                (
+        if not rule.signers:
+            continue
+        if _is_signer(principal, key, rule.signers):
+            report.append((Rule.PROMOTION_SIGNERS, f"{signer} is one of {rule.stage}'s signers"))
+            continue
+        unknown = "" if principal else " (its user id is not valid in the keyring: no principal)"
+        report.append(
+            (
+                Rule.PROMOTION_SIGNERS,
+                Problem(
+                    f"signed by {signer}{unknown}, who is not one of {rule.stage}'s signers "
+                    f"({', '.join(rule.signers)}; {_where(policy, rule, 'signers')})",
+                    event.tag,
+                    event.artifact,
                     Rule.PROMOTION_SIGNERS,
-                    Problem(
-                        f"signed by {principal}, who is not one of {rule.stage}'s signers "
-                        f"({', '.join(rule.signers)}; {_where(policy, rule, 'signers')})",
-                        event.tag,
-                        event.artifact,
-                        Rule.PROMOTION_SIGNERS,
-                        hint=f"one of {', '.join(rule.signers)} signs it, "
-                        f"or {policy.file} (on the default branch) lists {principal}",
-                    ),
-                )
+                    hint=f"one of {', '.join(rule.signers)} signs it, "
+                    f"or {policy.file} (on the default branch) lists {principal or key}",
+                ),
             )
-        elif rule.signers:
-            report.append((Rule.PROMOTION_SIGNERS, f"{principal} is one of {rule.stage}'s signers"))
+        )
     return report
+
+
+def _is_signer(principal: str | None, key: str | None, signers: Sequence[str]) -> bool:
+    """Whether a good signature by ``principal`` (None: no trusted one) with ``key`` is
+    one of ``signers``: a principal, or an OpenPGP fingerprint (any case, no spaces)."""
+    if principal is not None and principal in signers:
+        return True
+    if key is None:
+        return False
+    fingerprint = key.replace(" ", "").upper()
+    return any(s.upper() == fingerprint for s in signers if len(s) in (40, 64))
 
 
 def _unsigned_why(status: str, key: str | None, detail: str, signers_file: str | None) -> str:
@@ -601,6 +618,56 @@ def _held(event: EventLike, history: Sequence[EventLike], *, before: bool) -> di
     return {stage: e for stage, e in newest.items() if e.kind is EventKind.ASSIGNMENT}
 
 
+def _revivals(
+    hold: EventLike, history: Sequence[EventLike], rule: Promotion, facts: Facts
+) -> list[Problem]:
+    """The signature rule for the registrations of the holder's version dated after the
+    assignment it holds the stage through: a version registered again takes back the
+    stages its old assignments gave it, so each such registration changed the holder."""
+    found: list[Problem] = []
+    for event in history:
+        if (
+            event.kind is EventKind.REGISTRATION
+            and event.version == hold.version
+            and event.order > hold.order
+        ):
+            found.extend(v for _, v in _signature(event, (rule,), facts) if isinstance(v, Problem))
+    return found
+
+
+def _revived(
+    event: EventLike,
+    before: RegistryLike,
+    after: RegistryLike,
+    names: Collection[str],
+    policy: Policy,
+) -> tuple[Promotion, ...]:
+    """The signed stages that the new registration ``event`` gives its version through
+    an older assignment it did not hold them through before (a version registered
+    again, or a new version registered on a retired holder's commit, takes over the
+    stage tags there): such a registration changes who holds the stage."""
+    old = before.artifacts.get(event.artifact)
+    new = after.artifacts.get(event.artifact)
+    if new is None:
+        return ()
+    found = []
+    for rule in policy.promotion:
+        if not rule.signed:
+            continue
+        had = {
+            (h.assignment.version, h.assignment.tag)
+            for h in (old.stages.get(rule.stage, ()) if old is not None else ())
+        }
+        if any(
+            h.assignment.version == event.version
+            and h.assignment.tag not in names
+            and (h.assignment.version, h.assignment.tag) not in had
+            for h in new.stages.get(rule.stage, ())
+        ):
+            found.append(rule)
+    return tuple(found)
+
+
 def promotions_in_effect(artifact: ArtifactLike, facts: Facts) -> list[Problem]:
     """The promotion rules, for what decides each governed stage's holder now: the
     assignment through which the holder holds it, and for a signed stage every cancel
@@ -617,6 +684,8 @@ def promotions_in_effect(artifact: ArtifactLike, facts: Facts) -> list[Problem]:
             found.extend(promotion_problems(event, history, facts))
         if not rule.signed:
             continue
+        if holds:  # a registration since the holder's assignment revived the holder
+            found.extend(_revivals(holds[0], history, rule, facts))
         assigned = [
             e.order for e in history if e.kind is EventKind.ASSIGNMENT and e.stage == rule.stage
         ]
@@ -741,7 +810,11 @@ def report_of_new_tags(
             report.append((name, "artifacts.yaml", problems[0] if problems else valid))
         if facts.policy.promotion:
             history = after.artifacts[event.artifact].events
-            for rule, verdict in promotion_report(event, history, facts):
+            judged = promotion_report(event, history, facts)
+            if event.kind is EventKind.REGISTRATION and facts.signatures:
+                revived = _revived(event, before, after, names, facts.policy)
+                judged.extend(_signature(event, revived, facts) if revived else ())
+            for rule, verdict in judged:
                 report.append((name, rule.value.removeprefix("promotion-"), verdict))
     return report
 

@@ -325,7 +325,11 @@ def _gpg_verdict(fmt: str, result: gitbin.GitResult, said: list[str]) -> Verdict
         fingerprint = status.get("VALIDSIG", "").split(" ")[0] or None
         if result.returncode == 0 and fingerprint and "BADSIG" not in status:
             detail = f"good {name} signature by {uid} (key {fingerprint}{trusted})"
-            return _verdict(GOOD, detail, principal=_email(uid), key=fingerprint, fmt=fmt)
+            # The user id is the key owner's claim: it names the signer only where the
+            # keyring says it is valid (a key certified by a trusted key, or one's own).
+            valid = trust in ("fully", "ultimate")
+            principal = _email(uid) if valid else None
+            return _verdict(GOOD, detail, principal=principal, key=fingerprint, fmt=fmt)
         if "BADSIG" not in status and "ERRSIG" not in status:
             detail = (
                 f"a valid {name} signature by {uid} (key {fingerprint or keyid}), but Git "

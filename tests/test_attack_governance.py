@@ -226,11 +226,6 @@ def test_alices_signed_deregistration_of_the_holder_is_accepted(team: Team) -> N
     assert clean_check(repo)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="VULN: a registration is never judged by the promotion rules, but registering a "
-    "deregistered version again (NAME@vX.Y.Z#N) revives its old prod assignment",
-)
 def test_registering_the_retired_holder_again_puts_it_back_in_prod(team: Team) -> None:
     repo, remote, alice, _bob = team
     retire_the_holder(repo, remote, alice)
@@ -241,11 +236,6 @@ def test_registering_the_retired_holder_again_puts_it_back_in_prod(team: Team) -
     assert result.returncode != 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="VULN: a new version registered at a retired holder's commit, dated before its "
-    "stage tags, becomes their owner (state._owner) and so holds prod; check is silent",
-)
 def test_a_backdated_registration_on_the_retired_holders_commit_takes_its_prod(
     team: Team,
 ) -> None:
@@ -340,12 +330,6 @@ def test_a_branch_named_like_main_is_not_main(team: Team, branch: str) -> None:
     assert f"{tag}: commit {feature[:7]} of churn@v0.1.0 is not on main" in err
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="VULN: pre-receive counts a pushed branch tip as 'on main' although Git may "
-    "still refuse that branch update (non-commit object, receive.denyNonFastForwards, "
-    "another hook, a stale old value): the tag lands, main does not move",
-)
 @pytest.mark.parametrize("how", ["tag-object-as-main", "deny-non-fast-forwards"])
 def test_a_refused_main_update_still_lets_the_tag_through(team: Team, how: str) -> None:
     repo, remote, _alice, _bob = team
@@ -685,12 +669,6 @@ def gpg_homes(tmp_path: Path) -> Iterator[Callable[[str], Path]]:
         shutil.rmtree(home, ignore_errors=True)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="VULN (design): for OpenPGP a signer is the e-mail of the signing key's user id, "
-    "which the key's owner writes: anyone whose key is in the hook's keyring can add "
-    "alice's e-mail as a user id and sign prod as alice (no uid validity is required)",
-)
 def test_a_key_in_the_keyring_claims_alices_email(
     repo: Repo, remote: Repo, gpg_homes: Callable[[str], Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:

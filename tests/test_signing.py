@@ -683,7 +683,7 @@ GIT_SAID = {
         "openpgp",
         0,
         f"[GNUPG:] NEWSIG\n{_GOODSIG}{_VALIDSIG}[GNUPG:] TRUST_UNDEFINED 0 pgp\n",
-        ("good", "g1@acme.example", _FPR),
+        ("good", None, _FPR),  # its user id is only the key owner's claim
         f"good OpenPGP signature by User g1 <g1@acme.example> (key {_FPR}, trust undefined)",
     ),
     "openpgp below gpg.minTrustLevel": (
