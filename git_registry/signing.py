@@ -69,7 +69,9 @@ class Verdict:
     expired or revoked OpenPGP key, x509 without gpgsm…)."""
     principal: str | None
     """The signer, for a good signature: SSH, the principal ``allowed_signers`` matched;
-    OpenPGP and x509, the e-mail of the ``GOODSIG`` user id (else the whole user id)."""
+    OpenPGP and x509, the e-mail of the ``GOODSIG`` user id (else the whole user id) where
+    the keyring holds it valid (trust full or ultimate), else None (a user id is only its
+    key owner's claim: the key's fingerprint then names the signer)."""
     key: str | None
     """SSH: ``ED25519 SHA256:…``; OpenPGP and x509: the signing key's fingerprint
     (``VALIDSIG``), or the key id Git names where it has no fingerprint."""
