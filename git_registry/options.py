@@ -32,6 +32,21 @@ def message_push(parser: argparse.ArgumentParser) -> None:
     sign.add_argument("--no-sign", dest="sign", action="store_false", help="do not sign the tag(s)")
 
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing is not imported at run time (start-up)
+    from typing import TypedDict
+
+    class Writes(TypedDict):
+        push: bool
+        sign: bool | None
+        dry_run: bool
+
+
+def writes(args: argparse.Namespace) -> Writes:
+    """What :func:`message_push` read that a write takes (``push``, ``sign``, ``dry_run``)."""
+    return {"push": args.push, "sign": args.sign, "dry_run": args.dry_run}
+
+
 def commit_push(parser: argparse.ArgumentParser) -> None:
     """``--commit``, ``-m MSG`` and ``--push``, for the commands that edit artifacts.yaml."""
     parser.add_argument("--commit", action="store_true", help="commit the file (only that file)")

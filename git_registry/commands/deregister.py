@@ -67,6 +67,4 @@ def run(args: argparse.Namespace, session: Session) -> int:
             force=args.force,
             message=args.message,
         )
-        return create_tags(
-            session, loaded, [tag], push=args.push, sign=args.sign, dry_run=args.dry_run
-        )
+        return create_tags(session, loaded, [tag], **options.writes(args))

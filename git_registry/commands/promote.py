@@ -82,13 +82,5 @@ def run(args: argparse.Namespace, session: Session) -> int:
 
     with session.write_lock(f"promote {args.name} {args.stage}"):
         loaded = load(session, [selector.artifact])
-        return create_tags(
-            session,
-            loaded,
-            plan(loaded),
-            push=args.push,
-            replan=plan,
-            sign=args.sign,
-            dry_run=args.dry_run,
-        )
+        return create_tags(session, loaded, plan(loaded), replan=plan, **options.writes(args))
     return 0

@@ -66,12 +66,4 @@ def run(args: argparse.Namespace, session: Session) -> int:
                 )
             ]
 
-        return create_tags(
-            session,
-            loaded,
-            plan(loaded),
-            push=args.push,
-            replan=plan,
-            sign=args.sign,
-            dry_run=args.dry_run,
-        )
+        return create_tags(session, loaded, plan(loaded), replan=plan, **options.writes(args))
