@@ -15,7 +15,7 @@ from __future__ import annotations
 import itertools
 import os
 import subprocess
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from git_registry.errors import GitError, ObjectTooLarge, RegistryError
@@ -465,6 +465,23 @@ def is_ancestor(
             f"cannot tell whether {commit} is on {tip}: {git_reason(result, 'merge-base')}"
         )
     return result.returncode == 0
+
+
+def unreachable(
+    commits: Iterable[ObjectId],
+    tips: Iterable[ObjectId],
+    cwd: str | None = None,
+    *,
+    env: Env = None,
+) -> set[ObjectId]:
+    """Those of ``commits`` that no tip in ``tips`` reaches: one ``git rev-list`` of the
+    commits not reachable from the tips (object ids on its input, never options)."""
+    wanted = set(commits)
+    if not wanted:
+        return set()
+    lines = [*sorted(wanted), *(f"^{tip}" for tip in sorted(set(tips)))]
+    result = run_git(["rev-list", "--stdin"], cwd=cwd, env=env, input_text="\n".join(lines) + "\n")
+    return {ObjectId(line) for line in result.stdout.split() if line in wanted}
 
 
 def tag_refs(

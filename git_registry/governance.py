@@ -7,7 +7,7 @@ The policy and its ``allowed_signers`` file come from the caller's trusted commi
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from fnmatch import fnmatchcase
 
 from git_registry import rules
@@ -69,6 +69,22 @@ class Judge:
             self._verifier.close()
             self._verifier = None
 
+    def prefetch(self, commits: Iterable[ObjectId], patterns: tuple[str, ...]) -> None:
+        """Learn at once which of ``commits`` the branches matching ``patterns`` reach
+        (one ``git rev-list`` instead of one ``git merge-base`` per commit and branch):
+        ``check`` judges every current holder."""
+        todo = {c for c in commits if (c, patterns) not in self._reached}
+        if not todo:
+            return
+        tips = [
+            (shown, tip) for shown, branch, tip in self._branches() if _matches(branch, patterns)
+        ]
+        off = self.repo.unreachable(todo, [tip for _, tip in tips]) if tips else todo
+        names = ", ".join(shown for shown, _ in tips)
+        on = tips[0][0] if len(tips) == 1 else f"one of {names}"
+        for commit in todo:
+            self._reached[(commit, patterns)] = None if commit in off else on
+
     def reachable(self, commit: ObjectId, patterns: tuple[str, ...]) -> str | None:
         """The first branch matching ``patterns`` whose tip contains ``commit``."""
         key = (commit, patterns)
@@ -108,3 +124,7 @@ class Judge:
 
             self._verifier = Verifier(self.repo, self.catalog.allowed_signers())
         return self._verifier.verify(event.oid, event.tag)
+
+
+def _matches(branch: str, patterns: tuple[str, ...]) -> bool:
+    return any(fnmatchcase(branch, p) for p in patterns)

@@ -426,6 +426,10 @@ class Repository:
         """Whether ``commit`` is reachable from ``tip``."""
         return commit == tip or gitbin.is_ancestor(commit, tip, self.cwd, env=self.env)
 
+    def unreachable(self, commits: Iterable[ObjectId], tips: Iterable[ObjectId]) -> set[ObjectId]:
+        """Those of ``commits`` that none of ``tips`` reaches (one ``git rev-list``)."""
+        return gitbin.unreachable(commits, tips, self.cwd, env=self.env)
+
     def files_named(self, commit: ObjectId, filename: str) -> list[str]:
         """Every path in ``commit`` whose last part is ``filename``, folders included.
 

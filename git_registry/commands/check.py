@@ -61,6 +61,11 @@ def run(args: argparse.Namespace, session: Session) -> int:
     events = [event for info in registry.artifacts.values() for event in info.events]
     remote = session.config().get("registry.remote", "origin")
     with Judge(repo, catalog, policy, remote=remote) as judge:
+        for rule in policy.promotion:  # every current holder's commit at once
+            if rule.branches:
+                holders = (info.holder(rule.stage) for info in registry.artifacts.values())
+                commits = [h.assignment.commit for h in holders if h is not None]
+                judge.prefetch(commits, rule.branches)
         found.extend(rules.evaluate(registry.problems, events, registry, judge.facts()))
     found.extend(_malformed(load_result.tag_names, set(registry.known), catalog, head, files))
     tags = len(load_result.rows)  # every registry tag read, usable or not
