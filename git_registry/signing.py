@@ -385,8 +385,9 @@ _SIGNING_CONFIG = (
     r"|fsync|fsyncmethod|fsyncobjectfiles)$"
 )
 _SIGN_HINT = (
-    "nothing was created; Git signs with user.signingKey in the format gpg.format "
-    "(openpgp, ssh, x509): set it, or name the key to sign with"
+    "nothing was created; Git signs with user.signingKey (or registry.signingKey for "
+    "registry tags) in the format gpg.format (openpgp, ssh, x509), e.g. "
+    "git config gpg.format ssh && git config user.signingKey ~/.ssh/id_ed25519"
 )
 
 
