@@ -13,7 +13,7 @@ from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from git_registry import annotations as ann
-from git_registry import rules
+from git_registry import rulebook, rules
 from git_registry.catalog import Catalog, policy_at, too_large
 from git_registry.errors import ObjectTooLarge, RegistryError
 from git_registry.gitvalues import ObjectId
@@ -289,7 +289,7 @@ class PushCheck:
             problems = [p for p in problems if p.rule in only]
         else:
             assert self._judge is not None
-            problems = rules.problems_of_new_tags(old, new, set(pushed), self._judge.facts())
+            problems = rulebook.problems_of_new_tags(old, new, set(pushed), self._judge.facts())
         findings = []
         for problem in problems:
             finding = _finding(problem)

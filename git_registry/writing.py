@@ -9,7 +9,7 @@ import dataclasses
 import shlex
 from collections.abc import Callable, Sequence
 
-from git_registry import gitbin, rules, transport
+from git_registry import gitbin, rulebook, rules, transport
 from git_registry.errors import PushError, RegistryError
 from git_registry.gitvalues import ObjectId, Signature
 from git_registry.grammar import (
@@ -320,7 +320,7 @@ def _judge(
     loaded: Loaded,
     tags: Sequence[tuple[NewTag, Signature, ObjectId]],
     signatures: bool,
-) -> list[rules.Judged]:
+) -> list[rulebook.Judged]:
     """Every rule ``tags`` are judged by, and its verdict (see :func:`refuse_broken_rules`)."""
     from git_registry.governance import Judge
 
@@ -346,7 +346,7 @@ def _judge(
             return rules.NOT_SIGNED if event.tag in unwritten else judge.verify(event)
 
         facts = dataclasses.replace(facts, verify=verify, signatures=signatures)
-        return rules.report_of_new_tags(loaded.registry, after, names, facts)
+        return rulebook.report_of_new_tags(loaded.registry, after, names, facts)
 
 
 def delete_tags(

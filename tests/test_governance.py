@@ -14,14 +14,8 @@ import pytest
 from git_registry.gitvalues import ObjectId, Signature, TagObject, TagRef
 from git_registry.parsedform import plain_policy, policy_of
 from git_registry.policy import CONFIG_FILE, Promotion, parse_policy
-from git_registry.rules import (
-    NOT_SIGNED,
-    Facts,
-    KnownVerdict,
-    Rule,
-    evaluate,
-    problems_of_new_tags,
-)
+from git_registry.rulebook import evaluate, problems_of_new_tags
+from git_registry.rules import NOT_SIGNED, Facts, KnownVerdict, Rule
 from git_registry.state import Registry, build_registry
 
 from conftest import Repo

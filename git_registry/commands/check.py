@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Iterable
 
-from git_registry import options, rules
+from git_registry import options, rulebook, rules
 from git_registry.annotations import FILENAME, FileProblem
 from git_registry.commands import Command
 from git_registry.gitvalues import ObjectId
@@ -66,7 +66,7 @@ def run(args: argparse.Namespace, session: Session) -> int:
                 holders = (info.holder(rule.stage) for info in registry.artifacts.values())
                 commits = [h.assignment.commit for h in holders if h is not None]
                 judge.prefetch(commits, rule.branches)
-        found.extend(rules.evaluate(registry.problems, events, registry, judge.facts()))
+        found.extend(rulebook.evaluate(registry.problems, events, registry, judge.facts()))
     found.extend(_malformed(load_result.tag_names, set(registry.known), catalog, head, files))
     tags = len(load_result.rows)  # every registry tag read, usable or not
     if args.json:

@@ -1,0 +1,106 @@
+"""The rulebook applied: every rule, for a whole registry (``git registry check``:
+:func:`evaluate`) or for the tags a write or a push adds (:func:`report_of_new_tags`,
+:func:`problems_of_new_tags`). One code path for every caller, so ``check`` reports
+what the hooks refuse, and a tag a write creates is a tag the hooks accept.
+
+Pure: what only Git knows comes in through :class:`rules.Facts`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable
+
+from git_registry.gitvalues import short
+from git_registry.grammar import EventKind
+from git_registry.promotion import _revived, _signature, promotion_report, promotions_in_effect
+from git_registry.rules import (
+    GATED,
+    Facts,
+    Problem,
+    event_problems,
+    held_stage_problems,
+    new_problems,
+)
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from git_registry.rules import EventLike, RegistryLike
+
+
+def evaluate(
+    problems: Iterable[Problem],
+    events: Iterable[EventLike],
+    registry: RegistryLike,
+    facts: Facts,
+) -> list[Problem]:
+    """Every problem: the state's (``problems``), the held stages', each event's, and
+    the promotion rules of what holds each stage now."""
+    found = list(problems)
+    found.extend(held_stage_problems(registry.holds(), facts))
+    for event in events:
+        found.extend(event_problems(event, facts))
+    if facts.policy.promotion:
+        for artifact in registry.artifacts.values():
+            found.extend(promotions_in_effect(artifact, facts))
+    return found
+
+
+def problems_of_new_tags(
+    before: RegistryLike,
+    after: RegistryLike,
+    names: Collection[str],
+    facts: Facts,
+) -> list[Problem]:
+    """What the tags ``names`` (new or moved) do to the registry ``before``, giving
+    ``after`` (see :func:`report_of_new_tags`). A write refuses, and a push hook
+    refuses, exactly these."""
+    return [
+        v for _, _, v in report_of_new_tags(before, after, names, facts) if isinstance(v, Problem)
+    ]
+
+
+Judged = tuple[str, str, "Problem | str"]
+"""(tag, rule's name, its problem or why the tag passes it), for ``--dry-run``."""
+
+
+def report_of_new_tags(
+    before: RegistryLike,
+    after: RegistryLike,
+    names: Collection[str],
+    facts: Facts,
+) -> list[Judged]:
+    """Every rule the tags ``names`` (new or moved) were judged by, giving ``after``
+    from ``before``: every problem of the state it did not have, the stage rule for
+    those of them that hold a stage (a cancel event that hands a stage back to an
+    older holder is never refused for it: what was promoted can always be taken
+    back), the tagged commit's rule for those that register or assign, and the
+    promotion rules for each of them."""
+    report: list[Judged] = []
+    found = new_problems(before.problems, after.problems)
+    report.extend((p.tag or "", "tags", p) for p in found)
+    held = {p.tag: p for p in held_stage_problems(after.holds(), facts) if p.tag in names}
+    for name in names:
+        event = after.event(name)
+        if event is None:
+            continue
+        if not any(p.tag == name for p in found):
+            report.append((name, "tags", "breaks no rule of the registry's tags"))
+        if event.kind is EventKind.ASSIGNMENT:
+            stages = facts.policy.stages
+            allowed = (
+                "any stage is allowed" if stages is None else f"allowed by {facts.policy.file}"
+            )
+            report.append((name, "stages", held.get(name) or f"{event.stage}: {allowed}"))
+        if event.kind in GATED:
+            problems = event_problems(event, facts)
+            valid = f"artifacts.yaml at commit {short(event.commit)} is valid"
+            report.append((name, "artifacts.yaml", problems[0] if problems else valid))
+        if facts.policy.promotion:
+            history = after.artifacts[event.artifact].events
+            judged = promotion_report(event, history, facts)
+            if event.kind is EventKind.REGISTRATION and facts.signatures:
+                revived = _revived(event, before, after, names, facts.policy)
+                judged.extend(_signature(event, revived, facts) if revived else ())
+            for rule, verdict in judged:
+                report.append((name, rule.value.removeprefix("promotion-"), verdict))
+    return report
