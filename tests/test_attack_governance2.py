@@ -1,0 +1,245 @@
+"""Second attack round on governance (issue 14), against the fixes of the first
+(tests/test_attack_governance.py): someone with push access but without alice's key
+tries to change who holds prod (signed by alice, after staging, on main). Real Git,
+real keys, a real bare remote with the server hook, real ``git push``.
+
+A test marked ``xfail(strict=True)`` is a confirmed vulnerability of the current code;
+the others are attacks that are already defeated.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Callable
+
+import pytest
+
+from git_registry.policy import CONFIG_FILE
+
+from conftest import FIXED_TIME, Repo, SshSigner, allowed_signers, sign_with_ssh
+
+KEYS = ".registry/allowed_signers"
+POLICY = f"""\
+stages: [dev, staging, prod]
+promotion:
+  staging:
+    after: [dev]
+  prod:
+    after: [staging]
+    branches: [main]
+    signed: true
+    signers: [alice@acme.example]
+allowed_signers: {KEYS}
+"""
+
+Team = tuple[Repo, Repo, SshSigner, SshSigner]
+
+
+def push(repo: Repo, *refs: str) -> subprocess.CompletedProcess[str]:
+    """``git push --no-verify``: only the server hook judges (a pusher skips ours)."""
+    return subprocess.run(
+        ["git", "push", "--no-verify", "origin", *refs],
+        cwd=repo.path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def pushed(repo: Repo, *refs: str) -> None:
+    result = push(repo, *refs)
+    assert result.returncode == 0, result.stderr
+
+
+def hand_tag(repo: Repo, name: str, target: str, *, when: int, sign: bool = False) -> None:
+    """``git tag -a`` (or ``-s``) with the tagger time ``when``: what anyone can make."""
+    repo.git(
+        "tag",
+        "-s" if sign else "-a",
+        "-m",
+        f"by hand {name}",
+        "--end-of-options",
+        name,
+        target,
+        env={"GIT_COMMITTER_DATE": f"{when} +0000"},
+    )
+
+
+def holder(repo: Repo, stage: str = "prod") -> str | None:
+    result = repo.run("which", "churn", stage)
+    return result.out.strip() if result.code == 0 else None
+
+
+def holders(repo: Repo, stage: str = "prod") -> list[str]:
+    result = repo.run("which", "churn", stage, "--all-versions")
+    return result.out.split() if result.code == 0 else []
+
+
+def check_out(repo: Repo) -> str:
+    result = repo.run("check")
+    return result.out + result.err
+
+
+@pytest.fixture
+def team(repo: Repo, remote: Repo, make_ssh_signer: Callable[[str], SshSigner]) -> Team:
+    """As in the first round: churn v0.0.1 (T0) went dev (T0+1), staging (T0+2) and,
+    signed by alice, prod (churn#prod#3, T0+3), all pushed to a server with the hook;
+    the clone then has no key (the attacker's)."""
+    alice = make_ssh_signer("alice@acme.example")
+    bob = make_ssh_signer("bob@acme.example")
+    repo.commit(
+        "policy",
+        {
+            CONFIG_FILE: POLICY,
+            KEYS: allowed_signers(alice, bob).decode(),
+            "artifacts.yaml": "churn:\n  type: model\n",
+        },
+    )
+    remote.ok("hooks", "install", "--server")
+    sign_with_ssh(repo, alice)
+    for args in (
+        ("register", "churn"),
+        ("promote", "churn", "dev"),
+        ("promote", "churn", "staging"),
+        ("promote", "churn", "prod"),
+    ):
+        repo.ok(*args)
+    pushed(repo, "main", "churn@v0.0.1", "churn#dev#1", "churn#staging#2", "churn#prod#3")
+    assert holder(remote) == "v0.0.1"
+    as_attacker(repo)
+    return repo, remote, alice, bob
+
+
+def as_attacker(repo: Repo) -> None:
+    repo.git("config", "--unset", "user.signingKey")
+    repo.git("config", "registry.sign", "false")
+
+
+def as_alice(repo: Repo, alice: SshSigner) -> None:
+    sign_with_ssh(repo, alice)
+    repo.git("config", "--unset", "registry.sign")
+
+
+def second_holder(repo: Repo, remote: Repo, alice: SshSigner) -> None:
+    """Alice takes churn v0.0.2 (a new commit on main) to prod: v0.0.1 underneath."""
+    as_alice(repo, alice)
+    repo.commit("v2")
+    before = set(repo.tags())
+    for args in (
+        ("register", "churn"),
+        ("promote", "churn", "dev"),
+        ("promote", "churn", "staging"),
+        ("promote", "churn", "prod"),
+    ):
+        repo.ok(*args)
+    pushed(repo, "main", *sorted(set(repo.tags()) - before))
+    assert holders(remote) == ["v0.0.2", "v0.0.1"]
+    as_attacker(repo)
+
+
+# -- 1. registrations and deregistrations that change the holder ------------------------------
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="VULN (high): two backdated deregistrations of the holder: each is judged without"
+    " itself (_held_without), where the other still deregisters the version, so "
+    "neither needs a signature, yet together they take prod away (check is silent)",
+)
+def test_two_backdated_deregistrations_of_the_holder(team: Team) -> None:
+    repo, remote, _alice, _bob = team
+    # Both dated with v0.0.1's registration (T0), before its dev, staging and prod.
+    hand_tag(repo, "churn@v0.0.1!", "churn@v0.0.1^{}", when=FIXED_TIME)
+    hand_tag(repo, "churn@v0.0.1!#4", "churn@v0.0.1^{}", when=FIXED_TIME)
+    assert holder(repo) is None  # the attack works on the state
+    result = push(repo, "churn@v0.0.1!", "churn@v0.0.1!#4")
+    assert holder(remote) == "v0.0.1", "two unsigned deregistrations took prod away"
+    assert result.returncode != 0
+    assert "prod needs signed tags" in check_out(repo), "check is silent"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="VULN (high): the same with a fallback: two backdated deregistrations of the "
+    "holder v0.0.2 send prod back to v0.0.1's commit, unsigned",
+)
+def test_two_backdated_deregistrations_roll_prod_back(team: Team) -> None:
+    repo, remote, alice, _bob = team
+    second_holder(repo, remote, alice)
+    registered = int(
+        repo.git("for-each-ref", "--format=%(taggerdate:unix)", "refs/tags/churn@v0.0.2")
+    )
+    hand_tag(repo, "churn@v0.0.2!", "churn@v0.0.2^{}", when=registered)
+    hand_tag(repo, "churn@v0.0.2!#99", "churn@v0.0.2^{}", when=registered)
+    assert holder(repo) == "v0.0.1"
+    result = push(repo, "churn@v0.0.2!", "churn@v0.0.2!#99")
+    assert holder(remote) == "v0.0.2", "prod rolled back to v0.0.1 without a signature"
+    assert result.returncode != 0
+    assert "prod needs signed tags" in check_out(repo)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="VULN (high): a version registered on the holder's commit (owning its prod tag) "
+    "and deregistered twice before that tag: neither deregistration needs a signature",
+)
+def test_a_decoy_version_deregistered_twice_takes_prod(team: Team) -> None:
+    repo, remote, _alice, _bob = team
+    hand_tag(repo, "churn@v6.6.6", "churn@v0.0.1^{}", when=FIXED_TIME)
+    hand_tag(repo, "churn@v6.6.6!", "churn@v0.0.1^{}", when=FIXED_TIME + 2)
+    hand_tag(repo, "churn@v6.6.6!#4", "churn@v0.0.1^{}", when=FIXED_TIME + 2)
+    assert holder(repo) is None  # v6.6.6 owns churn#prod#3, and is deregistered
+    result = push(repo, "churn@v6.6.6", "churn@v6.6.6!", "churn@v6.6.6!#4")
+    assert holder(remote) == "v0.0.1", "a decoy version took prod away"
+    assert result.returncode != 0
+    assert "prod needs signed tags" in check_out(repo)
+
+
+def test_a_decoy_version_that_reowns_staging_and_prod_is_refused(team: Team) -> None:
+    """v6.6.6 registered on the holder's commit at T0 (after v0.0.1 by name) owns its
+    dev, staging and prod tags; v0.0.1 (then holding nothing) is deregistered: same
+    commit, another version in prod. The server refuses the registration (_revived)."""
+    repo, remote, _alice, _bob = team
+    hand_tag(repo, "churn@v6.6.6", "churn@v0.0.1^{}", when=FIXED_TIME)
+    hand_tag(repo, "churn@v0.0.1!", "churn@v0.0.1^{}", when=FIXED_TIME + 10)
+    assert holder(repo) == "v6.6.6"
+    result = push(repo, "churn@v6.6.6", "churn@v0.0.1!")
+    assert result.returncode != 0
+    assert "churn@v6.6.6: prod needs signed tags" in result.stderr
+    assert holder(remote) == "v0.0.1"
+
+
+def test_a_reregistration_of_the_active_holder_changes_nothing(team: Team) -> None:
+    repo, remote, _alice, _bob = team
+    hand_tag(repo, "churn@v0.0.1#7", "churn@v0.0.1^{}", when=FIXED_TIME + 20)
+    pushed(repo, "churn@v0.0.1#7")
+    assert holder(remote) == "v0.0.1"
+
+
+def test_reregistering_the_retired_fallback_is_refused(team: Team) -> None:
+    """Alice retires v0.0.1 (underneath v0.0.2); registering it again would put it back
+    under v0.0.2, where a deregistration of v0.0.2 would then fall back to it."""
+    repo, remote, alice, _bob = team
+    second_holder(repo, remote, alice)
+    as_alice(repo, alice)
+    assert repo.run("deregister", "churn@v0.0.1", "--push").code == 0
+    as_attacker(repo)
+    assert holders(remote) == ["v0.0.2"]
+    hand_tag(repo, "churn@v0.0.1#50", "churn@v0.0.1^{}", when=FIXED_TIME + 500)
+    result = push(repo, "churn@v0.0.1#50")
+    assert result.returncode != 0
+    assert "churn@v0.0.1#50: prod needs signed tags" in result.stderr
+
+
+def test_moving_v0_0_1_to_another_commit_by_an_earlier_registration_is_refused(
+    team: Team,
+) -> None:
+    """A registration of v0.0.1 dated before the real one, on another commit, makes the
+    real registration (and so churn#prod#3's version) void."""
+    repo, remote, _alice, _bob = team
+    other = repo.commit("elsewhere")
+    hand_tag(repo, "churn@v0.0.1#0", other, when=FIXED_TIME - 10)
+    assert holder(repo) is None
+    result = push(repo, "churn@v0.0.1#0")
+    assert result.returncode != 0
+    assert holder(remote) == "v0.0.1"
