@@ -140,12 +140,6 @@ def second_holder(repo: Repo, remote: Repo, alice: SshSigner) -> None:
 # -- 1. registrations and deregistrations that change the holder ------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="VULN (high): two backdated deregistrations of the holder: each is judged without"
-    " itself (_held_without), where the other still deregisters the version, so "
-    "neither needs a signature, yet together they take prod away (check is silent)",
-)
 def test_two_backdated_deregistrations_of_the_holder(team: Team) -> None:
     repo, remote, _alice, _bob = team
     # Both dated with v0.0.1's registration (T0), before its dev, staging and prod.
@@ -158,11 +152,6 @@ def test_two_backdated_deregistrations_of_the_holder(team: Team) -> None:
     assert "prod needs signed tags" in check_out(repo), "check is silent"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="VULN (high): the same with a fallback: two backdated deregistrations of the "
-    "holder v0.0.2 send prod back to v0.0.1's commit, unsigned",
-)
 def test_two_backdated_deregistrations_roll_prod_back(team: Team) -> None:
     repo, remote, alice, _bob = team
     second_holder(repo, remote, alice)
@@ -178,11 +167,6 @@ def test_two_backdated_deregistrations_roll_prod_back(team: Team) -> None:
     assert "prod needs signed tags" in check_out(repo)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="VULN (high): a version registered on the holder's commit (owning its prod tag) "
-    "and deregistered twice before that tag: neither deregistration needs a signature",
-)
 def test_a_decoy_version_deregistered_twice_takes_prod(team: Team) -> None:
     repo, remote, _alice, _bob = team
     hand_tag(repo, "churn@v6.6.6", "churn@v0.0.1^{}", when=FIXED_TIME)
