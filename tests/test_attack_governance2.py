@@ -9,8 +9,11 @@ the others are attacks that are already defeated.
 
 from __future__ import annotations
 
+import shutil
 import subprocess
-from collections.abc import Callable
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
@@ -227,3 +230,138 @@ def test_moving_v0_0_1_to_another_commit_by_an_earlier_registration_is_refused(
     result = push(repo, "churn@v0.0.1#0")
     assert result.returncode != 0
     assert holder(remote) == "v0.0.1"
+
+
+# -- 2. OpenPGP: who a signer is ----------------------------------------------------------------
+
+
+_LOOPBACK = ("--pinentry-mode", "loopback")
+
+
+def _gpg(home: Path, *args: str, data: bytes | None = None) -> bytes:
+    return subprocess.run(
+        [*("gpg", "--batch", "--homedir", str(home), "--passphrase", ""), *_LOOPBACK, *args],
+        input=data,
+        capture_output=True,
+        check=True,
+    ).stdout
+
+
+def _fingerprint(home: Path) -> str:
+    listing = _gpg(home, "--with-colons", "--list-keys").decode()
+    return next(line.split(":")[9] for line in listing.splitlines() if line.startswith("fpr:"))
+
+
+@pytest.fixture
+def gpg_homes() -> Iterator[Callable[[], Path]]:
+    """Fresh GnuPG homes (short paths under /tmp for the agent's socket)."""
+    if shutil.which("gpg") is None:
+        pytest.skip("gpg is not installed")
+    homes: list[str] = []
+
+    def make() -> Path:
+        home = tempfile.mkdtemp(prefix="gra2-", dir="/tmp")
+        homes.append(home)
+        return Path(home)
+
+    yield make
+    for home in homes:
+        subprocess.run(["gpgconf", "--homedir", home, "--kill", "all"], capture_output=True)
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def pgp_team(
+    repo: Repo, remote: Repo, gpg_homes: Callable[[], Path], signers: str
+) -> tuple[Path, Path, str]:
+    """The server's keyring trusts its admin's key (ultimate), and the admin certified
+    bob's key (his user id 'Bob', so trust full): bob signs other stages. prod's signers
+    are ``signers``. Returns bob's home, the server's home and bob's fingerprint."""
+    admin, bob, server = gpg_homes(), gpg_homes(), gpg_homes()
+    _gpg(admin, "--quick-gen-key", "Admin <admin@acme.example>", "ed25519", "sign", "never")
+    _gpg(bob, "--quick-gen-key", "Bob <bob@acme.example>", "ed25519", "sign", "never")
+    admin_fpr, bob_fpr = _fingerprint(admin), _fingerprint(bob)
+    _gpg(server, "--import", data=_gpg(admin, "--export-secret-keys"))
+    _gpg(server, "--import-ownertrust", data=f"{admin_fpr}:6:\n".encode())
+    _gpg(server, "--import", data=_gpg(bob, "--export"))
+    _gpg(server, "--yes", "--quick-sign-key", bob_fpr)
+    repo.commit(
+        "policy",
+        {
+            CONFIG_FILE: f"promotion:\n  prod:\n    signers: [{signers}]\n",
+            "artifacts.yaml": "churn: {}\n",
+        },
+    )
+    remote.ok("hooks", "install", "--server")
+    pushed(repo, "main")
+    repo.git("config", "user.signingKey", bob_fpr)
+    return bob, server, bob_fpr
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="VULN (high): gpg's TRUST_ line is the key's validity (its best user id), "
+    "while GOODSIG names the primary user id: bob, whose key the server's keyring holds "
+    "valid through his own certified user id, adds an uncertified 'Alice "
+    "<alice@acme.example>' as primary user id and signs prod as alice",
+)
+def test_a_certified_key_claims_alices_email_in_another_user_id(
+    repo: Repo, remote: Repo, gpg_homes: Callable[[], Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bob, server, bob_fpr = pgp_team(repo, remote, gpg_homes, "alice@acme.example")
+    _gpg(bob, "--quick-add-uid", bob_fpr, "Alice <alice@acme.example>")
+    _gpg(bob, "--quick-set-primary-uid", bob_fpr, "Alice <alice@acme.example>")
+    # The server's admin refreshes the team's keys (an import merges the new user id).
+    _gpg(server, "--import", data=_gpg(bob, "--export"))
+    assert "[ unknown] Alice" in _gpg(server, "--list-keys", bob_fpr).decode()
+    monkeypatch.setenv("GNUPGHOME", str(bob))
+    repo.ok("register", "churn")
+    hand_tag(repo, "churn#prod#1", "churn@v0.0.1^{}", when=FIXED_TIME + 5, sign=True)
+    monkeypatch.setenv("GNUPGHOME", str(server))  # the hook's keyring
+    result = push(repo, "churn@v0.0.1", "churn#prod#1")
+    assert holder(remote) is None, "bob's key signed prod as alice: " + result.stderr
+    assert result.returncode != 0
+
+
+@pytest.mark.parametrize("how", ["lower", "spaced"])
+def test_signers_may_list_a_fingerprint_in_any_case_not_spaced(
+    repo: Repo,
+    remote: Repo,
+    gpg_homes: Callable[[], Path],
+    monkeypatch: pytest.MonkeyPatch,
+    how: str,
+) -> None:
+    """A fingerprint in lower case names the key; one written with spaces (as gpg shows
+    it) is refused in the policy itself (no principal, no fingerprint)."""
+    bob, server, bob_fpr = pgp_team(repo, remote, gpg_homes, "PLACEHOLDER")
+    spaced = " ".join(bob_fpr[i : i + 4] for i in range(0, 40, 4))
+    listed = bob_fpr.lower() if how == "lower" else spaced
+    repo.commit("signers", {CONFIG_FILE: f"promotion:\n  prod:\n    signers: ['{listed}']\n"})
+    if how == "spaced":
+        assert "is not a principal" in push(repo, "main").stderr
+        return
+    pushed(repo, "main")
+    monkeypatch.setenv("GNUPGHOME", str(bob))
+    repo.ok("register", "churn")
+    hand_tag(repo, "churn#prod#1", "churn@v0.0.1^{}", when=FIXED_TIME + 5, sign=True)
+    monkeypatch.setenv("GNUPGHOME", str(server))
+    result = push(repo, "churn@v0.0.1", "churn#prod#1")
+    assert result.returncode == 0, result.stderr
+    assert holder(remote) == "v0.0.1"
+
+
+def test_a_short_key_id_in_signers_names_no_key(
+    repo: Repo, remote: Repo, gpg_homes: Callable[[], Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 16-digit key id is easy to collide: it names no signer."""
+    bob, server, bob_fpr = pgp_team(repo, remote, gpg_homes, "PLACEHOLDER")
+    repo.commit(
+        "signers", {CONFIG_FILE: f"promotion:\n  prod:\n    signers: ['{bob_fpr[-16:]}']\n"}
+    )
+    pushed(repo, "main")
+    monkeypatch.setenv("GNUPGHOME", str(bob))
+    repo.ok("register", "churn")
+    hand_tag(repo, "churn#prod#1", "churn@v0.0.1^{}", when=FIXED_TIME + 5, sign=True)
+    monkeypatch.setenv("GNUPGHOME", str(server))
+    result = push(repo, "churn@v0.0.1", "churn#prod#1")
+    assert result.returncode != 0
+    assert holder(remote) is None
