@@ -365,3 +365,115 @@ def test_a_short_key_id_in_signers_names_no_key(
     result = push(repo, "churn@v0.0.1", "churn#prod#1")
     assert result.returncode != 0
     assert holder(remote) is None
+
+
+# -- 3. branch tips: what the server counts as "on main" ---------------------------------------
+
+
+def gate_staging_on_main(repo: Repo) -> str:
+    """staging gets ``branches: [main]``; churn v0.1.0 (a feature commit) goes through dev
+    and is pushed. Returns the feature commit."""
+    repo.commit(
+        "staging on main",
+        {CONFIG_FILE: POLICY.replace("after: [dev]", "after: [dev]\n    branches: [main]")},
+    )
+    pushed(repo, "main")
+    repo.git("checkout", "-q", "-b", "feature")
+    feature = repo.commit("not reviewed")
+    repo.ok("register", "churn", "--version", "v0.1.0")
+    repo.ok("promote", "churn@v0.1.0", "dev")
+    pushed(repo, "churn@v0.1.0", "churn#dev#4")
+    repo.git("checkout", "-q", "main")
+    hand_tag(repo, "churn#staging#5", feature, when=FIXED_TIME + 30)
+    return feature
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="VULN (medium): a fast-forward of main counts for the branches rule at "
+    "pre-receive, but Git may still refuse main afterwards (an update hook, a lost ref "
+    "lock race) while, without --atomic, the tag of the same push is stored",
+)
+def test_main_refused_by_an_update_hook_still_lets_the_tag_through(team: Team) -> None:
+    repo, remote, _alice, _bob = team
+    feature = gate_staging_on_main(repo)
+    main = remote.git("rev-parse", "main").strip()
+    # The team protects main with its own update hook (reviews only).
+    update = remote.path / "hooks" / "update"
+    update.write_text('#!/bin/sh\n[ "$1" = refs/heads/main ] && exit 1\nexit 0\n')
+    update.chmod(0o755)
+    result = push(repo, f"{feature}:refs/heads/main", "churn#staging#5")
+    assert remote.git("rev-parse", "main").strip() == main  # main is protected ...
+    assert "churn#staging#5" not in remote.tags(), "a version off main: " + result.stderr
+
+
+def test_the_same_with_atomic_is_refused_whole(team: Team) -> None:
+    repo, remote, _alice, _bob = team
+    feature = gate_staging_on_main(repo)
+    update = remote.path / "hooks" / "update"
+    update.write_text('#!/bin/sh\n[ "$1" = refs/heads/main ] && exit 1\nexit 0\n')
+    update.chmod(0o755)
+    refs = (f"{feature}:refs/heads/main", "churn#staging#5")
+    result = subprocess.run(
+        [*("git", "push", "--no-verify", "--atomic", "origin"), *refs],
+        cwd=repo.path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "churn#staging#5" not in remote.tags()
+
+
+def test_an_annotated_tag_of_a_main_commit_as_main_does_not_count(team: Team) -> None:
+    """The pushed tip is a tag object whose commit is the feature commit: Git refuses a
+    tag object in refs/heads, and _moves does not count it either."""
+    repo, remote, _alice, _bob = team
+    feature = gate_staging_on_main(repo)
+    repo.git("tag", "-a", "-m", "bait", "bait", feature)
+    result = push(repo, "bait:refs/heads/main", "churn#staging#5")
+    assert "churn#staging#5" not in remote.tags(), result.stderr
+
+
+def test_a_merge_into_main_puts_the_feature_on_main(team: Team) -> None:
+    """check and the server agree on a holder reachable only through a merge's second
+    parent; the branch glob main* matches release branches too (as documented)."""
+    repo, remote, _alice, _bob = team
+    feature = gate_staging_on_main(repo)
+    repo.git("merge", "-q", "--no-ff", "-m", "merge feature", feature)
+    pushed(repo, "main", "churn#staging#5")
+    assert holder(remote, "staging") == "v0.1.0"
+    assert "staging" not in check_out(repo).replace("checked", "")
+
+
+def test_check_in_a_shallow_clone_does_not_crash(team: Team, tmp_path: Path) -> None:
+    """A shallow clone misses the history that says a holder's commit is on main: check
+    must still answer (reporting it, or not), without a traceback."""
+    repo, remote, _alice, _bob = team
+    repo.commit("more")
+    repo.commit("and more")
+    pushed(repo, "main")
+    shallow = tmp_path / "shallow"
+    subprocess.run(
+        [
+            "git",
+            "clone",
+            "-q",
+            "--depth",
+            "1",
+            "--no-single-branch",
+            f"file://{remote.path}",
+            str(shallow),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    subprocess.run(["git", "fetch", "-q", "--tags"], cwd=shallow, check=True, capture_output=True)
+    clone = Repo.__new__(Repo)
+    clone.path, clone._n = shallow, 0
+    result = clone.run("check")
+    assert "Traceback" not in result.err, result.err
+    assert result.code in (0, 1), result.err
+    # The holder's commit is below the shallow boundary: check says it is not on main
+    # (a false report), and warns that the clone is shallow.
+    assert "shallow clone" in result.err
