@@ -208,8 +208,10 @@ def _held_before(event: EventLike, history: Sequence[EventLike]) -> set[str]:
 
 
 def _held_without(event: EventLike, history: Sequence[EventLike]) -> dict[str, EventLike]:
-    """The stages the version of ``event`` would hold after all of ``history`` if
-    ``event`` were not there (whatever its tagger time), with the assignment of each."""
+    """The stages the version of ``event`` would hold after all of ``history`` if none
+    of its deregistrations were there (whatever their tagger times), with the assignment
+    of each: two deregistrations each make the other look needless, so each is judged
+    as if it alone cancelled them."""
     return _held(event, history, before=False)
 
 
@@ -220,6 +222,8 @@ def _held(event: EventLike, history: Sequence[EventLike], *, before: bool) -> di
         if before and earlier.order >= event.order:
             break
         if earlier.version != event.version or earlier.tag == event.tag:
+            continue
+        if not before and earlier.kind is EventKind.DEREGISTRATION:
             continue
         if earlier.kind is EventKind.REGISTRATION:
             active = True
