@@ -213,7 +213,51 @@ class Verifier:
             env=env,
             check=False,
         )
-        return read_verdict(fmt, result, signers)
+        verdict = read_verdict(fmt, result, signers)
+        if fmt == "openpgp" and verdict.principal is not None:
+            verdict = self._valid_user_id(verdict, result.stderr)
+        return verdict
+
+    def _valid_user_id(self, verdict: Verdict, said: str) -> Verdict:
+        """``verdict`` with its principal only if the keyring holds the very user id that
+        signed (``GOODSIG``) valid: gpg's trust line is the key's (its best user id), and
+        a key's owner may add any user id to it. Else no principal (``signers`` must
+        then list the key's fingerprint)."""
+        uid = _goodsig_uid(said)
+        assert verdict.key is not None
+        if uid is None or not self._uid_is_valid(verdict.key, uid):
+            detail = f"{verdict.detail}; the user id that signed is not valid in the keyring"
+            return _verdict(GOOD, detail, key=verdict.key, fmt=verdict.format)
+        return verdict
+
+    def _uid_is_valid(self, fingerprint: str, uid: str) -> bool:
+        """Whether gpg (Git's ``gpg.program``) lists ``uid`` of the key ``fingerprint``
+        with full or ultimate validity."""
+        import subprocess
+
+        entries = gitbin.config_entries(
+            r"^gpg\.(openpgp\.)?program$", self._repo.cwd, env=self._repo.env
+        )
+        named = dict(entries)
+        program = named.get("gpg.openpgp.program") or named.get("gpg.program") or "gpg"
+        if not _HEX_FPR_RE.fullmatch(fingerprint):
+            return False
+        listing = ["--batch", "--no-tty", "--with-colons", "--fixed-list-mode", "--list-keys"]
+        try:
+            proc = subprocess.run(
+                [program, *listing, "--", fingerprint],
+                env=dict(self._repo.env) if self._repo.env is not None else None,
+                cwd=self._repo.cwd,
+                capture_output=True,
+                check=False,
+            )
+        except OSError:
+            return False
+        for line in proc.stdout.decode("utf-8", "replace").splitlines():
+            fields = line.split(":")
+            if fields[0] == "uid" and len(fields) > 9 and _colon_unescape(fields[9]) == uid:
+                return fields[1] in ("f", "u")
+        return False
 
     def _signers_path(self) -> str:
         """The private file holding ``allowed_signers`` (mode 0600), written once: in the
@@ -324,7 +368,10 @@ def _gpg_verdict(fmt: str, result: gitbin.GitResult, said: list[str]) -> Verdict
     trusted = f", trust {trust}" if trust else ""
     if "GOODSIG" in status:
         keyid, _, uid = status["GOODSIG"].partition(" ")
-        fingerprint = status.get("VALIDSIG", "").split(" ")[0] or None
+        # VALIDSIG <signing key fpr> ... [<primary key fpr>]: the primary key names the
+        # signer (what 'gpg --fingerprint' shows), whichever subkey signed.
+        validsig = status.get("VALIDSIG", "").split(" ")
+        fingerprint = (validsig[9] if len(validsig) > 9 else validsig[0]) or None
         if result.returncode == 0 and fingerprint and "BADSIG" not in status:
             detail = f"good {name} signature by {uid} (key {fingerprint}{trusted})"
             # The user id is the key owner's claim: it names the signer only where the
@@ -356,6 +403,25 @@ def _gpg_verdict(fmt: str, result: gitbin.GitResult, said: list[str]) -> Verdict
     if "NODATA" in status:
         return _verdict(BAD, f"the signature is not valid {name} data", fmt=fmt)
     return _verdict(UNVERIFIABLE, _git_failed(result, name), fmt=fmt)
+
+
+_HEX_FPR_RE = lazy_compile(r"[0-9A-Fa-f]{40}|[0-9A-Fa-f]{64}")
+_COLON_ESCAPE_RE = lazy_compile(r"\\x([0-9a-fA-F]{2})")
+_PERCENT_ESCAPE_RE = lazy_compile(r"%([0-9a-fA-F]{2})")
+
+
+def _colon_unescape(text: str) -> str:
+    """A field of gpg's colon listing, its ``\\xNN`` escapes undone."""
+    return _COLON_ESCAPE_RE.sub(lambda m: chr(int(m.group(1), 16)), text)
+
+
+def _goodsig_uid(said: str) -> str | None:
+    """The user id of gpg's ``GOODSIG`` status line (its ``%XX`` escapes undone)."""
+    for line in said.splitlines():
+        if line.startswith("[GNUPG:] GOODSIG "):
+            uid = line[len("[GNUPG:] GOODSIG ") :].partition(" ")[2]
+            return _PERCENT_ESCAPE_RE.sub(lambda m: chr(int(m.group(1), 16)), uid)
+    return None
 
 
 _EMAIL_RE = lazy_compile(r".*<([^<>]*)>\s*")

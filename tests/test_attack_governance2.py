@@ -297,13 +297,6 @@ def pgp_team(
     return bob, server, bob_fpr
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="VULN (high): gpg's TRUST_ line is the key's validity (its best user id), "
-    "while GOODSIG names the primary user id: bob, whose key the server's keyring holds "
-    "valid through his own certified user id, adds an uncertified 'Alice "
-    "<alice@acme.example>' as primary user id and signs prod as alice",
-)
 def test_a_certified_key_claims_alices_email_in_another_user_id(
     repo: Repo, remote: Repo, gpg_homes: Callable[[], Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:

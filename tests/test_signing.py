@@ -679,6 +679,14 @@ GIT_SAID = {
         ("good", "g1@acme.example", _FPR),
         f"good OpenPGP signature by User g1 <g1@acme.example> (key {_FPR}, trust ultimate)",
     ),
+    "openpgp good, signed by a subkey": (
+        "openpgp",
+        0,
+        f"[GNUPG:] NEWSIG\n{_GOODSIG}[GNUPG:] VALIDSIG {'1' * 40} 2026-12-02 1796195466 0 4 0 22 8 "
+        f"00 {_FPR}\n[GNUPG:] TRUST_ULTIMATE 0 pgp\n",
+        ("good", "g1@acme.example", _FPR),  # the primary key names the signer
+        f"good OpenPGP signature by User g1 <g1@acme.example> (key {_FPR}, trust ultimate)",
+    ),
     "openpgp good, a key of undefined trust": (
         "openpgp",
         0,
