@@ -82,11 +82,14 @@ class Judge:
         off = self.repo.unreachable(todo, [tip for _, tip in tips]) if tips else todo
         names = ", ".join(shown for shown, _ in tips)
         on = tips[0][0] if len(tips) == 1 else f"one of {names}"
+        # In a shallow clone a commit below the boundary reaches no tip here: unknown.
+        lost = "" if off and self.repo.is_shallow() else None
         for commit in todo:
-            self._reached[(commit, patterns)] = None if commit in off else on
+            self._reached[(commit, patterns)] = lost if commit in off else on
 
     def reachable(self, commit: ObjectId, patterns: tuple[str, ...]) -> str | None:
-        """The first branch matching ``patterns`` whose tip contains ``commit``."""
+        """The first branch matching ``patterns`` whose tip contains ``commit``; "" if
+        none does here but this is a shallow clone (its history is cut: unknown)."""
         key = (commit, patterns)
         if key not in self._reached:
             self._reached[key] = self._find_branch(commit, patterns)
@@ -94,9 +97,9 @@ class Judge:
 
     def _find_branch(self, commit: ObjectId, patterns: tuple[str, ...]) -> str | None:
         for shown, branch, tip in self._branches():
-            if any(fnmatchcase(branch, p) for p in patterns) and self.repo.is_ancestor(commit, tip):
+            if _matches(branch, patterns) and self.repo.is_ancestor(commit, tip):
                 return shown
-        return None
+        return "" if self.repo.is_shallow() else None
 
     def _branches(self) -> list[tuple[str, str, ObjectId]]:
         """(name shown, branch name the patterns match, tip) of every branch: local

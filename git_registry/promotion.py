@@ -96,6 +96,11 @@ def _after(
 
 def _branches(event: EventLike, rule: Promotion, facts: Facts) -> Problem | str:
     branch = None if facts.reachable is None else facts.reachable(event.commit, rule.branches)
+    if branch == "":
+        return (
+            f"commit {short(event.commit)}: not judged here, this shallow clone lacks the "
+            "history (the server judges it)"
+        )
     if branch is not None:
         return f"commit {short(event.commit)} is on {branch}"
     names = ", ".join(rule.branches)

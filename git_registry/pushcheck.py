@@ -8,6 +8,7 @@ artifacts being pushed.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -152,10 +153,11 @@ class PushCheck:
         # A push may bring a branch and the tag whose rule needs it together.
         policy = self.catalog.policy()
         ruled = any(rule.branches for rule in policy.promotion)
+        settled = only is not None  # in Git's ref transaction: its updates happen with it
         branches = {
             u.ref[len(BRANCH_PREFIX) :]: u.new
             for u in updates
-            if ruled and u.ref.startswith(BRANCH_PREFIX) and self._moves(u)
+            if ruled and u.ref.startswith(BRANCH_PREFIX) and (settled or self._moves(u))
         }
         self._judge = Judge(self.repo, self.catalog, policy, remote=self.remote, pushed=branches)
         with self._judge:
@@ -284,7 +286,13 @@ class PushCheck:
         """The problems the push gives ``artifact``: the rulebook's, after minus before."""
         old = build_registry(self.repo.read_tags(_tags_of(artifact, before)), now=self.now)
         new = build_registry(self.repo.read_tags(_tags_of(artifact, after)), now=self.now)
-        if only is not None:
+        if only is not None and rules.Rule.PROMOTION_BRANCHES in only:
+            # Re-judged where Git holds the ref locks: the branches as they are then.
+            assert self._judge is not None
+            facts = dataclasses.replace(self._judge.facts(), signatures=False)
+            problems = rulebook.problems_of_new_tags(old, new, set(pushed), facts)
+            problems = [p for p in problems if p.rule in only]
+        elif only is not None:
             problems = rules.new_problems(old.problems, new.problems)
             problems = [p for p in problems if p.rule in only]
         else:

@@ -337,7 +337,8 @@ NOT_SIGNED = KnownVerdict("unsigned", detail="no signature")
 
 
 Reachable = Callable[[ObjectId, tuple[str, ...]], "str | None"]
-"""The branch (matching one of the patterns) whose tip contains a commit, or None."""
+"""The branch (matching one of the patterns) whose tip contains a commit, or None; ""
+if it cannot be told here (a shallow clone: the server judges it)."""
 Verify = Callable[["EventLike"], "VerdictLike"]
 """The verification of an event's tag signature against the policy's allowed signers."""
 

@@ -202,7 +202,8 @@ def _reference_transaction(session: Session, state: str, lines: Iterable[str]) -
     or HTTP). At ``committed`` or ``aborted`` the updates (deletions too) are struck
     off the lock, which is released when none is left.
     """
-    updates = _registry_tags(_transaction_lines(lines))
+    every = _transaction_lines(lines)
+    updates = _registry_tags(every)
     if state != "prepared":
         # Deletions too: pre-receive holds the lock for them (a deletion landing
         # between another push's check and its write would break what it checked).
@@ -217,8 +218,13 @@ def _reference_transaction(session: Session, state: str, lines: Iterable[str]) -
     repo = session.repo()
     if pending <= _push_lock(session, repo, wait=False).pending():
         # Our pre-receive checked these updates under the lock this Git process
-        # holds since: no registry tag was stored meanwhile.
-        return 0
+        # holds since: no registry tag was stored meanwhile. But it counted the
+        # branches the push updates, and Git may have refused one since.
+        findings = _branches_now(session, repo, every)
+        if not findings:
+            return 0
+        _push_lock(session, repo, wait=False).done(pending)
+        return _refuse_transaction(session, findings, "the branches as they are now")
     if not _changes(updates, repo.tag_refs()):
         # git pack-refs: every tag keeps its value (Git holds the ref locks), and a
         # gc must not wait for a push.
@@ -234,13 +240,37 @@ def _reference_transaction(session: Session, state: str, lines: Iterable[str]) -
     if not findings:
         return 0  # keep the lock until the transaction is committed or aborted
     lock.release()
+    return _refuse_transaction(session, findings, "tags stored meanwhile")
+
+
+def _refuse_transaction(session: Session, findings: Sequence[Finding], what: str) -> int:
     _report(session, findings)
     session.message(
         "error",
         f"git-registry reference-transaction hook refused this ref transaction: "
-        f"{len(findings)} problem(s) with tags stored meanwhile; no ref was changed",
+        f"{len(findings)} problem(s) with {what}; no ref was changed",
     )
     return EXIT_NOT_FOUND
+
+
+def _branches_now(session: Session, repo: Repository, every: Sequence[Update]) -> list[Finding]:
+    """The ``branches`` rule for the transaction's registry tags, with the branches as
+    Git stored them and those this same transaction updates (pre-receive counted every
+    branch the push updates; Git may have refused one since: another hook, a forced
+    update under ``receive.denyNonFastForwards``, a lost lock)."""
+    from git_registry import rules
+    from git_registry.pushcheck import PushCheck, RefUpdate
+
+    if not any(rule.branches for rule in session.catalog().policy().promotion):
+        return []
+    refs = repo.tag_refs()
+    changes = [
+        RefUpdate(ref, _object(old), _object(new))
+        for ref, old, new in every
+        if ref.startswith("refs/heads/") or (ref.startswith("refs/tags/") and new is not None)
+    ]
+    check = PushCheck(repo, session.catalog(), refs, allow_delete=True)
+    return check.run(changes, only={rules.Rule.PROMOTION_BRANCHES})
 
 
 def _transaction_lines(lines: Iterable[str]) -> list[Update]:
