@@ -35,6 +35,8 @@ class Judge:
         pushed: branch name -> new tip (None: deleted), for the branches a push being
             checked updates (a push may bring ``main`` and the tag that needs it
             together).
+        now: the clock, when the tags judged are new (a write, a push): an SSH key
+            must be valid now, not only at the tagger time its signer wrote.
     """
 
     def __init__(
@@ -45,12 +47,14 @@ class Judge:
         *,
         remote: str | None,
         pushed: Mapping[str, ObjectId | None] | None = None,
+        now: float | None = None,
     ) -> None:
         self.repo = repo
         self.catalog = catalog
         self.policy = policy
         self.remote = remote
         self.pushed = dict(pushed or {})
+        self.now = now
         self._tips: list[tuple[str, str, ObjectId]] | None = None
         self._reached: dict[tuple[ObjectId, tuple[str, ...]], str | None] = {}
         self._verifier: Verifier | None = None
@@ -120,13 +124,30 @@ class Judge:
             self._tips = found
         return self._tips
 
-    def verify(self, event: rules.EventLike) -> Verdict:
-        """The verification of the tag object of ``event`` against the allowed signers."""
+    def verify(self, event: rules.EventLike) -> rules.VerdictLike:
+        """The verification of the tag object of ``event`` against the allowed signers.
+        For a new tag (``now`` given), an SSH key must also be valid now: Git judges
+        ``valid-before`` at the tagger time, which the signer writes."""
         if self._verifier is None:
             from git_registry.signing import Verifier
 
             self._verifier = Verifier(self.repo, self.catalog.allowed_signers())
-        return self._verifier.verify(event.oid, event.tag)
+        verdict = self._verifier.verify(event.oid, event.tag)
+        if self.now is None or verdict.status != "good" or verdict.format != "ssh":
+            return verdict
+        return self._valid_now(verdict, self.now)
+
+    def _valid_now(self, verdict: Verdict, now: float) -> rules.VerdictLike:
+        from git_registry.policy import signer_window
+
+        signers = self.catalog.allowed_signers() or b""
+        fingerprint = (verdict.key or "").rpartition(" ")[2]
+        window = signer_window(signers, verdict.principal or "", fingerprint)
+        if window is None or window[0] <= now < window[1]:
+            return verdict
+        why = "is not valid yet" if now < window[0] else "has expired"
+        detail = f"the key of {verdict.principal} {why} (valid-after/valid-before in its line)"
+        return rules.KnownVerdict("expired", None, verdict.key, detail)
 
 
 def _matches(branch: str, patterns: tuple[str, ...]) -> bool:

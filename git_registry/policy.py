@@ -337,6 +337,61 @@ def allowed_signers_problems(data: bytes, file: str) -> list[FileProblem]:
     return problems
 
 
+_OPTION_RE = re.compile(r'([A-Za-z-]+)(?:="([^"]*)")?')
+_SSH_TIME_RE = re.compile(r"(\d{8})(\d{4}(?:\d{2})?)?(Z?)")
+
+
+def signer_window(data: bytes, principal: str, fingerprint: str) -> tuple[float, float] | None:
+    """When the allowed-signers line of ``principal`` (as it is written there: a
+    pattern) and the key ``fingerprint`` (``SHA256:…``) lets it sign: its
+    ``valid-after`` and ``valid-before`` as Unix times (unbounded: -inf, inf); None if
+    no line names them. A time it cannot read makes the window empty."""
+    import base64
+    import binascii
+    import hashlib
+
+    for line in data.decode("utf-8", "replace").splitlines():
+        words = line.split()
+        if not words or words[0].startswith("#") or principal not in words[0].split(","):
+            continue
+        key_at = next((i for i, w in enumerate(words[1:-1], 1) if _KEY_TYPE_RE.fullmatch(w)), None)
+        if key_at is None:
+            continue
+        try:
+            blob = base64.b64decode(words[key_at + 1], validate=True)
+        except (binascii.Error, ValueError):
+            continue
+        digest = base64.b64encode(hashlib.sha256(blob).digest()).decode().rstrip("=")
+        if f"SHA256:{digest}" != fingerprint:
+            continue
+        window = [float("-inf"), float("inf")]
+        for name, value in _OPTION_RE.findall(" ".join(words[1:key_at])):
+            if name.lower() in ("valid-after", "valid-before"):
+                when = _ssh_time(value)
+                if when is None:
+                    return (float("inf"), float("-inf"))
+                window[0 if name.lower() == "valid-after" else 1] = when
+        return (window[0], window[1])
+    return None
+
+
+def _ssh_time(text: str) -> float | None:
+    """ssh-keygen's ``YYYYMMDD[HHMM[SS]][Z]`` (local time unless ``Z``) as a Unix time."""
+    import calendar
+    import time
+
+    match = _SSH_TIME_RE.fullmatch(text)
+    if match is None:
+        return None
+    day, clock, utc = match.groups()
+    clock = (clock or "0000").ljust(6, "0")
+    try:
+        fields = time.strptime(day + clock, "%Y%m%d%H%M%S")
+    except ValueError:
+        return None
+    return float(calendar.timegm(fields) if utc else time.mktime(fields))
+
+
 def ordered_stages(policy: Policy, used: Sequence[str]) -> list[str]:
     """Stages for display: the allow-list's order first, then any others in use."""
     first = list(policy.stages or ())

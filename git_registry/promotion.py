@@ -184,6 +184,8 @@ def _unsigned_why(status: str, key: str | None, detail: str, signers_file: str |
         return f"the signing key{_key(key)} is not {listed}"
     if status == "bad":
         return f"the signature does not verify ({detail})"
+    if status == "expired":
+        return detail
     return f"the signature cannot be verified ({detail})"
 
 
@@ -199,6 +201,8 @@ def _unsigned_hint(status: str, signers_file: str | None, policy: Policy) -> str
         return f"name an allowed_signers file in {policy.file}"
     if status == "bad":
         return "the tag object was changed after it was signed: recreate it"
+    if status == "expired":
+        return f"a new tag is signed with a key valid now: see the key's line in {signers_file}"
     return "Git verifies it with: git verify-tag TAG"
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import time
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -159,7 +160,10 @@ class PushCheck:
             for u in updates
             if ruled and u.ref.startswith(BRANCH_PREFIX) and (settled or self._moves(u))
         }
-        self._judge = Judge(self.repo, self.catalog, policy, remote=self.remote, pushed=branches)
+        clock = time.time() if self.now is None else self.now
+        self._judge = Judge(
+            self.repo, self.catalog, policy, remote=self.remote, pushed=branches, now=clock
+        )
         with self._judge:
             return self._check(updates, only, touched, before, after)
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import shlex
+import time
 from collections.abc import Callable, Sequence
 
 from git_registry import gitbin, rulebook, rules, transport
@@ -338,7 +339,7 @@ def _judge(
     policy = catalog.strict_policy() if assigns else catalog.policy()
     names = {tag.name for tag, _, _ in tags}
     remote = session.config().get("registry.remote", "origin")
-    with Judge(session.repo(), catalog, policy, remote=remote) as judge:
+    with Judge(session.repo(), catalog, policy, remote=remote, now=time.time()) as judge:
         facts = judge.facts()
         unwritten = {tag.name for tag, _, oid in tags if not oid}
 

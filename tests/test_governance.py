@@ -13,7 +13,7 @@ import pytest
 
 from git_registry.gitvalues import ObjectId, Signature, TagObject, TagRef
 from git_registry.parsedform import plain_policy, policy_of
-from git_registry.policy import CONFIG_FILE, Promotion, parse_policy
+from git_registry.policy import CONFIG_FILE, Promotion, parse_policy, signer_window
 from git_registry.rulebook import evaluate, problems_of_new_tags
 from git_registry.rules import NOT_SIGNED, Facts, KnownVerdict, Rule
 from git_registry.state import Registry, build_registry
@@ -527,3 +527,27 @@ def test_check_judges_the_holders_and_the_cancels_since_them() -> None:
     )
     found = {p.tag for p in evaluate([], [], registry, facts)}
     assert found == {"churn#prod#1", "churn#prod!#3"}
+
+
+@pytest.mark.core
+def test_the_validity_window_of_a_signers_line() -> None:
+    import base64
+    import hashlib
+
+    blob = b"\x00\x00\x00\x0bssh-ed25519" + bytes(36)
+    key = base64.b64encode(blob).decode()
+    fingerprint = "SHA256:" + base64.b64encode(hashlib.sha256(blob).digest()).decode().rstrip("=")
+    data = (
+        "# keys\n"
+        f'bob@x namespaces="git" ssh-ed25519 {key}\n'
+        f'alice@x,ops@x namespaces="git",valid-after="20240101",valid-before="20250101Z" '
+        f"ssh-ed25519 {key}\n"
+        f'carol@x valid-before="tomorrow" ssh-ed25519 {key}\n'
+    ).encode()
+    assert signer_window(data, "bob@x", fingerprint) == (float("-inf"), float("inf"))
+    after, before = signer_window(data, "ops@x", fingerprint) or (0.0, 0.0)
+    assert before == 1735689600.0  # 2025-01-01T00:00:00Z
+    assert 1704000000 < after < 1704200000  # 2024-01-01, local time
+    assert signer_window(data, "carol@x", fingerprint) == (float("inf"), float("-inf"))
+    assert signer_window(data, "alice@x", "SHA256:other") is None
+    assert signer_window(data, "dave@x", fingerprint) is None
