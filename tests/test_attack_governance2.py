@@ -19,58 +19,18 @@ import pytest
 
 from git_registry.policy import CONFIG_FILE
 
-from conftest import FIXED_TIME, Repo, SshSigner, allowed_signers, sign_with_ssh
-
-KEYS = ".registry/allowed_signers"
-POLICY = f"""\
-stages: [dev, staging, prod]
-promotion:
-  staging:
-    after: [dev]
-  prod:
-    after: [staging]
-    branches: [main]
-    signed: true
-    signers: [alice@acme.example]
-allowed_signers: {KEYS}
-"""
-
-Team = tuple[Repo, Repo, SshSigner, SshSigner]
-
-
-def push(repo: Repo, *refs: str) -> subprocess.CompletedProcess[str]:
-    """``git push --no-verify``: only the server hook judges (a pusher skips ours)."""
-    return subprocess.run(
-        ["git", "push", "--no-verify", "origin", *refs],
-        cwd=repo.path,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-
-
-def pushed(repo: Repo, *refs: str) -> None:
-    result = push(repo, *refs)
-    assert result.returncode == 0, result.stderr
-
-
-def hand_tag(repo: Repo, name: str, target: str, *, when: int, sign: bool = False) -> None:
-    """``git tag -a`` (or ``-s``) with the tagger time ``when``: what anyone can make."""
-    repo.git(
-        "tag",
-        "-s" if sign else "-a",
-        "-m",
-        f"by hand {name}",
-        "--end-of-options",
-        name,
-        target,
-        env={"GIT_COMMITTER_DATE": f"{when} +0000"},
-    )
-
-
-def holder(repo: Repo, stage: str = "prod") -> str | None:
-    result = repo.run("which", "churn", stage)
-    return result.out.strip() if result.code == 0 else None
+from conftest import FIXED_TIME, Repo, SshSigner
+from signed_team import (
+    POLICY,
+    Team,
+    as_alice,
+    as_attacker,
+    hand_tag,
+    holder,
+    make_team,
+    push,
+    pushed,
+)
 
 
 def holders(repo: Repo, stage: str = "prod") -> list[str]:
@@ -85,42 +45,8 @@ def check_out(repo: Repo) -> str:
 
 @pytest.fixture
 def team(repo: Repo, remote: Repo, make_ssh_signer: Callable[[str], SshSigner]) -> Team:
-    """As in the first round: churn v0.0.1 (T0) went dev (T0+1), staging (T0+2) and,
-    signed by alice, prod (churn#prod#3, T0+3), all pushed to a server with the hook;
-    the clone then has no key (the attacker's)."""
-    alice = make_ssh_signer("alice@acme.example")
-    bob = make_ssh_signer("bob@acme.example")
-    repo.commit(
-        "policy",
-        {
-            CONFIG_FILE: POLICY,
-            KEYS: allowed_signers(alice, bob).decode(),
-            "artifacts.yaml": "churn:\n  type: model\n",
-        },
-    )
-    remote.ok("hooks", "install", "--server")
-    sign_with_ssh(repo, alice)
-    for args in (
-        ("register", "churn"),
-        ("promote", "churn", "dev"),
-        ("promote", "churn", "staging"),
-        ("promote", "churn", "prod"),
-    ):
-        repo.ok(*args)
-    pushed(repo, "main", "churn@v0.0.1", "churn#dev#1", "churn#staging#2", "churn#prod#3")
-    assert holder(remote) == "v0.0.1"
-    as_attacker(repo)
-    return repo, remote, alice, bob
-
-
-def as_attacker(repo: Repo) -> None:
-    repo.git("config", "--unset", "user.signingKey")
-    repo.git("config", "registry.sign", "false")
-
-
-def as_alice(repo: Repo, alice: SshSigner) -> None:
-    sign_with_ssh(repo, alice)
-    repo.git("config", "--unset", "registry.sign")
+    """See :func:`signed_team.make_team`."""
+    return make_team(repo, remote, make_ssh_signer)
 
 
 def second_holder(repo: Repo, remote: Repo, alice: SshSigner) -> None:
