@@ -16,7 +16,7 @@
 # The commands, and each command's long options (tests/test_completion.py keeps
 # these in step with `git registry COMMAND -h`). __git_registry_args_* are the
 # options that take a value.
-__git_registry_commands="register promote assign unassign deregister deprecate show history
+__git_registry_commands="register promote assign unassign rollback deregister deprecate show history
 which latest check-ref fetch push stages policy describe annotate remove check schema hooks
 hook completion help demo"
 __git_registry_opts_register="--version --bump-major --bump-minor --bump-patch --force --message --push
@@ -209,6 +209,7 @@ _git_registry ()
 			*)
 				subcommand="$word"
 				[ "$subcommand" = assign ] && subcommand=promote
+				[ "$subcommand" = rollback ] && subcommand=unassign
 				local var="__git_registry_args_${subcommand//-/_}"
 				args=" ${!var-} "
 				;;

@@ -10,7 +10,7 @@
 # No Python runs on TAB: artifact names, versions, stages and tags come from
 # `git for-each-ref` and `git show`.
 
-# The command on the command line (assign is promote), if there is one yet.
+# The command on the command line (assign is promote, rollback unassign), if there is one yet.
 function __git_registry_command
     set -l tokens (commandline -opc)
     set -e tokens[1]
@@ -20,6 +20,8 @@ function __git_registry_command
                 continue
             case assign
                 echo promote
+            case rollback
+                echo unassign
             case '*'
                 echo $token
         end
@@ -65,6 +67,8 @@ function __git_registry_args
                 case '-*'
                 case assign
                     set cmd promote
+                case rollback
+                    set cmd unassign
                 case '*'
                     set cmd $token
             end
@@ -231,6 +235,7 @@ $c -f -n __git_registry_needs_command -a register -d 'register a version (NAME@v
 $c -f -n __git_registry_needs_command -a promote -d 'assign a stage to a version'
 $c -f -n __git_registry_needs_command -a assign -d 'assign a stage (alias of promote)'
 $c -f -n __git_registry_needs_command -a unassign -d 'take a stage away from a version'
+$c -f -n __git_registry_needs_command -a rollback -d 'take a stage away (alias of unassign)'
 $c -f -n __git_registry_needs_command -a deregister -d 'deregister a version'
 $c -f -n __git_registry_needs_command -a deprecate -d 'deprecate an artifact'
 $c -f -n __git_registry_needs_command -a show -d 'show the registry, an artifact or a version'

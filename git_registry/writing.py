@@ -350,6 +350,22 @@ def _judge(
         return rulebook.report_of_new_tags(loaded.registry, after, names, facts)
 
 
+def say_holders(session: Session, artifact: str, stages: Sequence[str]) -> None:
+    """Say who holds each of ``stages`` of ``artifact`` now (after a rollback or a
+    deregistration, the stage falls back to an older holder, or is left empty)."""
+    if not stages:
+        return
+    info = load(session, [artifact]).registry.artifacts.get(artifact)
+    for stage in stages:
+        hold = info.holder(stage) if info is not None else None
+        if hold is None:
+            session.out(f"Now {stage} of {artifact} is empty (no version holds it)")
+        else:
+            session.out(
+                f"Now {stage} of {artifact} is {hold.version} (through {hold.assignment.tag})"
+            )
+
+
 def delete_tags(
     session: Session,
     deletions: Sequence[Deletion],

@@ -653,3 +653,34 @@ def test_a_tag_name_too_long_for_git_says_so(repo: Repo) -> None:
     assert result.err.startswith("fatal: the tag name would be too long for Git: one part")
     assert "clashing" not in result.err
     assert snapshot(repo) == before
+
+
+def test_rollback_says_who_holds_the_stage_now(repo: Repo) -> None:
+    repo.ok("register", "churn")
+    repo.ok("promote", "churn", "prod")
+    repo.commit()
+    repo.ok("register", "churn", "--bump-minor")
+    repo.ok("promote", "churn", "prod")
+    out = repo.ok("rollback", "churn", "prod")  # an alias of unassign
+    assert "Created tag churn#prod!#3: unassigns stage prod" in out
+    assert out.splitlines()[-1] == "Now prod of churn is v0.0.1 (through churn#prod#1)"
+    assert repo.ok("which", "churn", "prod").strip() == "v0.0.1"
+    out = repo.ok("unassign", "churn", "prod")
+    assert out.splitlines()[-1] == "Now prod of churn is empty (no version holds it)"
+    assert repo.ok("help", "rollback") == repo.ok("help", "unassign")
+
+
+def test_deregistering_a_holder_says_where_its_stages_fall_back(repo: Repo) -> None:
+    repo.ok("register", "churn")
+    repo.ok("promote", "churn", "prod")
+    repo.commit()
+    repo.ok("register", "churn", "--bump-minor")
+    repo.ok("promote", "churn", "prod")
+    repo.ok("promote", "churn", "dev")
+    out = repo.ok("deregister", "churn@v0.1.0")
+    lines = out.splitlines()
+    assert "Now prod of churn is v0.0.1 (through churn#prod#1)" in lines
+    assert "Now dev of churn is empty (no version holds it)" in lines
+    # A version that holds nothing: nothing to say; a dry run says nothing either.
+    out = repo.ok("deregister", "churn@v0.0.1", "--dry-run")
+    assert "Now " not in out

@@ -63,7 +63,16 @@ def _value_options(parser: argparse.ArgumentParser) -> set[str]:
     return {o for o, value in option_table(parser).items() if value and o not in COMMON}
 
 
-PRIMARY = {name: parser for name, parser in _commands().items() if name != "assign"}
+def _primary() -> dict[str, argparse.ArgumentParser]:
+    """Each command once, under its own word (an alias shares its command's parser)."""
+    found: dict[str, argparse.ArgumentParser] = {}
+    for name, parser in _commands().items():
+        if all(parser is not seen for seen in found.values()):
+            found[name] = parser
+    return found
+
+
+PRIMARY = _primary()
 
 
 @pytest.fixture

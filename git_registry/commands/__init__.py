@@ -76,6 +76,7 @@ WORDS = {
     "promote": "promote",
     "assign": "promote",
     "unassign": "unassign",
+    "rollback": "unassign",
     "deregister": "deregister",
     "deprecate": "deprecate",
     "show": "show",

@@ -36,7 +36,7 @@ def run(args: argparse.Namespace, session: Session) -> int:
     from git_registry.plan import plan_deregister, plan_deregister_delete
     from git_registry.reading import load
     from git_registry.selectors import parse_selector
-    from git_registry.writing import create_tags, delete_tags
+    from git_registry.writing import create_tags, delete_tags, say_holders
 
     selector = parse_selector(args.name, allow_stage=False, allow_latest=False)
     version = selector.version
@@ -50,6 +50,9 @@ def run(args: argparse.Namespace, session: Session) -> int:
         )
     with session.write_lock(f"deregister {selector.artifact}@{version}"):
         loaded = load(session, [selector.artifact])
+        info = loaded.registry.artifacts.get(selector.artifact)
+        held = info.version(version) if info is not None else None
+        stages = list(held.stages) if held is not None and not args.dry_run else []
         if args.delete:
             delete_tags(
                 session,
@@ -58,6 +61,7 @@ def run(args: argparse.Namespace, session: Session) -> int:
                 dry_run=args.dry_run,
                 sign=args.sign,
             )
+            say_holders(session, selector.artifact, stages)
             return 0
         tag = plan_deregister(
             loaded.registry,
@@ -67,4 +71,7 @@ def run(args: argparse.Namespace, session: Session) -> int:
             force=args.force,
             message=args.message,
         )
-        return create_tags(session, loaded, [tag], **options.writes(args))
+        code = create_tags(session, loaded, [tag], **options.writes(args))
+        if code == 0:
+            say_holders(session, selector.artifact, stages)
+        return code

@@ -14,12 +14,14 @@ COMMAND = Command(
     description=(
         "Create the unassignment tag NAME#STAGE!#N for the version holding STAGE (or\n"
         "NAME@vX.Y.Z); the stage falls back to the version that held it before.\n"
-        "--delete deletes that version's tags for the stage instead."
+        "--delete deletes that version's tags for the stage instead. Says which version\n"
+        "holds the stage now (rollback: the one before)."
     ),
     usage=(
         "git registry unassign NAME[@vX.Y.Z] STAGE [--delete] [--simple] [--force] "
         "[-m MSG] [--push] [-n] [-s | --no-sign]"
     ),
+    aliases=("rollback",),
 )
 
 
@@ -40,7 +42,7 @@ def run(args: argparse.Namespace, session: Session) -> int:
     from git_registry.plan import NewTag, plan_unassign, plan_unassign_delete
     from git_registry.reading import Loaded, load
     from git_registry.selectors import parse_selector
-    from git_registry.writing import create_tags, delete_tags
+    from git_registry.writing import create_tags, delete_tags, say_holders
 
     selector = parse_selector(args.name, allow_stage=False, allow_latest=False)
     with session.write_lock(f"unassign {args.name} {args.stage}"):
@@ -50,6 +52,8 @@ def run(args: argparse.Namespace, session: Session) -> int:
                 loaded.registry, selector.artifact, args.stage, version=selector.version
             )
             delete_tags(session, deletions, push=args.push, dry_run=args.dry_run, sign=args.sign)
+            if not args.dry_run:
+                say_holders(session, selector.artifact, [args.stage])
             return 0
 
         def plan(loaded: Loaded) -> list[NewTag]:
@@ -66,4 +70,7 @@ def run(args: argparse.Namespace, session: Session) -> int:
                 )
             ]
 
-        return create_tags(session, loaded, plan(loaded), replan=plan, **options.writes(args))
+        code = create_tags(session, loaded, plan(loaded), replan=plan, **options.writes(args))
+        if code == 0 and not args.dry_run:
+            say_holders(session, selector.artifact, [args.stage])
+        return code
