@@ -78,14 +78,15 @@ def _columns() -> int:
 
 
 def _add_color(parser: argparse.ArgumentParser) -> None:
-    # As in Git, a value needs '=' (--color=never); a bare --color means always
-    # (main() rewrites it to --color=always before parsing).
+    # --color=WHEN or --color WHEN; a bare --color means always (main() rewrites
+    # both to --color=WHEN before parsing).
     parser.add_argument(
         "--color",
         choices=["auto", "always", "never"],
         metavar="WHEN",
         default=argparse.SUPPRESS,
-        help="colour human output: --color[=always], --color=auto (default) or --color=never",
+        help="colour human output: --color[=always], --color=auto (default) or --color=never "
+        "(also --color WHEN)",
     )
     parser.add_argument(
         "--no-color",
@@ -377,12 +378,26 @@ def _glue_values(parser: argparse.ArgumentParser, word: str, args: list[str]) ->
     return [*operands, *options]
 
 
+_WHEN = ("always", "never", "auto")
+
+
 def _bare_color(args: list[str]) -> list[str]:
-    """``--color`` without ``=WHEN`` means always (never consumes the next word)."""
+    """``--color WHEN`` (as ``-h`` shows it) is ``--color=WHEN``; ``--color`` followed by
+    any other word means always (that word is left alone)."""
     if "--" in args:
         cut = args.index("--")
         return _bare_color(args[:cut]) + args[cut:]
-    return ["--color=always" if a == "--color" else a for a in args]
+    out: list[str] = []
+    words = iter(enumerate(args))
+    for i, word in words:
+        if word != "--color":
+            out.append(word)
+        elif i + 1 < len(args) and args[i + 1] in _WHEN:
+            out.append(f"--color={args[i + 1]}")
+            next(words)
+        else:
+            out.append("--color=always")
+    return out
 
 
 def _os_reason(exc: OSError) -> str:

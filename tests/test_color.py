@@ -240,3 +240,17 @@ def test_color_ui_true_colours_a_terminal(churn_in_prod: Repo) -> None:
     """true means auto: a terminal gets colour (a pipe does not: test_colour_order)."""
     churn_in_prod.git("config", "color.ui", "true")
     assert ESC in _in_terminal(churn_in_prod, ["show"], {"TERM": "xterm"})
+
+
+@pytest.mark.parametrize("place", ["before", "after"])
+def test_color_takes_its_value_with_a_space_as_help_shows_it(
+    churn_in_prod: Repo, place: str
+) -> None:
+    for when, coloured in (("always", True), ("never", False)):
+        args = ["--color", when, "show"] if place == "before" else ["show", "--color", when]
+        result = run(churn_in_prod, *args, config={"color.ui": "auto"})
+        assert result.code == 0, result.err
+        assert (ESC in result.out) is coloured, (args, result.out)
+    # A bare --color followed by an operand still means always, and leaves it alone.
+    result = run(churn_in_prod, "show", "--color", "churn")
+    assert result.code == 0 and ESC in result.out and "v" in _strip(result.out)
