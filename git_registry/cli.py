@@ -223,6 +223,8 @@ def main(
     except UsageError as exc:
         err.write(exc.__cause__.args[0] if exc.__cause__ else "")
         err.write(f"error: {_escape(exc.message)}\n")
+        if exc.hint:
+            err.write(f"hint: {_escape(exc.hint)}\n")
         return EXIT_USAGE
     except SystemExit as exc:  # -h / --version
         return int(exc.code or 0)
@@ -249,7 +251,10 @@ def _parse(words: list[str]) -> tuple[ModuleType, argparse.Namespace] | None:
     """
     start = next((i for i, w in enumerate(words) if not w.startswith("-")), None)
     known = start is not None and words[start] in WORDS and "--" not in words[:start]
-    if not known or not all(_is_color(w) for w in words[:start]):
+    plain = all(_is_color(w) for w in words[:start])
+    if start is not None and not known and plain and "--" not in words[:start]:
+        raise _unknown_command(words[start])
+    if not known or not plain:
         args = build_parser().parse_args(words)
         if args.command is None:
             return None
@@ -261,6 +266,22 @@ def _parse(words: list[str]) -> tuple[ModuleType, argparse.Namespace] | None:
     if not hasattr(args, "color") and words[:start]:  # one after the command word wins
         args.color = _color_value(words[start - 1])
     return command_module(word), args
+
+
+def _unknown_command(word: str) -> UsageError:
+    """A command word we do not have, with the words it is closest to (``promte``:
+    did you mean 'promote'?)."""
+    import difflib
+
+    close = difflib.get_close_matches(word, list(WORDS), n=3, cutoff=0.6)
+    hint = (
+        "did you mean " + " or ".join(f"'{w}'" for w in close) + "?"
+        if close
+        else "'git registry -h' lists the commands"
+    )
+    exc = UsageError(f"'{word}' is not a git registry command", hint=hint)
+    exc.__cause__ = UsageText(build_parser().format_usage())
+    return exc
 
 
 def _is_color(word: str) -> bool:

@@ -356,7 +356,7 @@ def test_help_and_usage_errors(repo: Repo) -> None:
     result = repo.run()
     assert result.code == 129 and "usage:" in result.err
     result = repo.run("frobnicate")
-    assert result.code == 129 and "invalid choice: 'frobnicate'" in result.err
+    assert result.code == 129 and "'frobnicate' is not a git registry command" in result.err
     result = repo.run("show", "--ref")
     assert result.code == 129 and "--ref needs an artifact" in result.err
 

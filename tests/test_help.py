@@ -175,3 +175,19 @@ def test_script_help_prints_the_overview_without_argparse(flag: str, tmp_path: P
     )
     if flag == "-h":  # (Git turns --help into `git help registry`)
         assert via_git.returncode == 0 and via_git.stdout == text
+
+
+@pytest.mark.parametrize(
+    ("typed", "hint"),
+    [
+        ("promte", "hint: did you mean 'promote'?"),
+        ("rolback", "hint: did you mean 'rollback'?"),
+        ("xyzzy", "hint: 'git registry -h' lists the commands"),
+    ],
+)
+def test_a_mistyped_command_gets_a_suggestion(repo: Repo, typed: str, hint: str) -> None:
+    result = repo.run(typed, "churn", "prod")
+    assert result.code == 129
+    assert f"error: '{typed}' is not a git registry command" in result.err
+    assert result.err.rstrip().endswith(hint)
+    assert result.err.startswith("usage: git registry")
