@@ -59,6 +59,25 @@ def promotion_report(event: EventLike, history: Sequence[EventLike], facts: Fact
     return report
 
 
+def new_tag_report(
+    event: EventLike,
+    before: RegistryLike,
+    after: RegistryLike,
+    names: Collection[str],
+    facts: Facts,
+) -> list[Verdict]:
+    """:func:`promotion_report` of a new (or moved) tag ``event``, which the tags
+    ``names`` give the registry ``before``, making ``after``; and for a new
+    registration, the signature rule of each signed stage it gives its version back
+    (see :func:`_revived`)."""
+    report = promotion_report(event, after.artifacts[event.artifact].events, facts)
+    if event.kind is EventKind.REGISTRATION and facts.signatures:
+        revived = _revived(event, before, after, names, facts.policy)
+        if revived:
+            report.extend(_signature(event, revived, facts))
+    return report
+
+
 def promotion_problems(
     event: EventLike, history: Sequence[EventLike], facts: Facts
 ) -> list[Problem]:

@@ -12,7 +12,7 @@ from collections.abc import Collection, Iterable
 
 from git_registry.gitvalues import short
 from git_registry.grammar import EventKind
-from git_registry.promotion import _revived, _signature, promotion_report, promotions_in_effect
+from git_registry.promotion import new_tag_report, promotions_in_effect
 from git_registry.rules import (
     GATED,
     Facts,
@@ -96,11 +96,6 @@ def report_of_new_tags(
             valid = f"artifacts.yaml at commit {short(event.commit)} is valid"
             report.append((name, "artifacts.yaml", problems[0] if problems else valid))
         if facts.policy.promotion:
-            history = after.artifacts[event.artifact].events
-            judged = promotion_report(event, history, facts)
-            if event.kind is EventKind.REGISTRATION and facts.signatures:
-                revived = _revived(event, before, after, names, facts.policy)
-                judged.extend(_signature(event, revived, facts) if revived else ())
-            for rule, verdict in judged:
+            for rule, verdict in new_tag_report(event, before, after, names, facts):
                 report.append((name, rule.value.removeprefix("promotion-"), verdict))
     return report

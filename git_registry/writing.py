@@ -167,17 +167,16 @@ def _create_local(
     repo = session.repo()
     timed = _timed(loaded, tags, repo.committer())
     objects = [NewTagObject(tag.name, tag.target, tag.message, tagger) for tag, tagger in timed]
-    request, why = _signing(session, loaded, tags, sign)
-    # Every rule but the signatures' before anything is written (nobody is asked to
-    # sign a tag that would be refused anyway); unsigned tags' signature rules too.
-    unwritten = [(t, tagger, ObjectId("")) for t, tagger in timed]
-    refuse_broken_rules(session, loaded, unwritten, signatures=request is None)
+    # Every rule before anything is written (nobody is asked to sign a tag that would
+    # be refused anyway); the signatures' once Git signed the tags, as the hooks will.
+    request, why, report = _plan_signing(session, loaded, timed, sign)
+    _refuse(report)
     if why is not None:
         session.message("note", f"signing the tag(s): {why}")
     oids = repo.write_tag_objects(objects, sign=request)
     if request is not None:  # the signed objects, as Git verifies them
         written = [(t, tagger, oid) for (t, tagger), oid in zip(timed, oids, strict=True)]
-        refuse_broken_rules(session, loaded, written)
+        _refuse(_judge(session, loaded, written, signatures=True))
     # One ref transaction: a registration and its assignment land together or not at all.
     repo.create_tag_refs([o.name for o in objects], oids)
     created = [(tag, oid) for (tag, _), oid in zip(timed, oids, strict=True)]
@@ -190,13 +189,11 @@ def _create_local(
 
 def _preview(session: Session, loaded: Loaded, tags: Sequence[NewTag], sign: bool | None) -> int:
     """``--dry-run``: the tags a write would create, and every rule they were judged by."""
-    ident = session.repo().committer()
-    request, why = _signing(session, loaded, tags, sign)
+    timed = _timed(loaded, tags, session.repo().committer())
+    request, why, report = _plan_signing(session, loaded, timed, sign)
     for tag in tags:
         what = describe(tag.kind, tag.artifact, tag.version, tag.stage, tag.target)
         session.out("Would create ", (tag.name, "name"), f": {what}")
-    timed = [(t, tagger, ObjectId("")) for t, tagger in _timed(loaded, tags, ident)]
-    report = _judge(session, loaded, timed, signatures=request is None)
     session.out("Checked against:")
     refused = False
     for name, rule, verdict in report:
@@ -220,13 +217,20 @@ def _preview(session: Session, loaded: Loaded, tags: Sequence[NewTag], sign: boo
     return 0
 
 
-def _signing(
-    session: Session, loaded: Loaded, tags: Sequence[NewTag], sign: bool | None
-) -> tuple[SignRequest | None, str | None]:
-    """Whether to sign the new tags: ``--sign``/``--no-sign``, else ``registry.sign``,
-    else Git's ``tag.gpgSign``, else whether the policy needs a signature of one of them
-    (a write the hooks would refuse unsigned is signed: the reason is returned, to be
-    said)."""
+def _plan_signing(
+    session: Session,
+    loaded: Loaded,
+    timed: Sequence[tuple[NewTag, Signature]],
+    sign: bool | None,
+) -> tuple[SignRequest | None, str | None, list[rulebook.Judged]]:
+    """Whether to sign the new tags, why if the policy decided it, and every rule they
+    are judged by before anything is written.
+
+    ``--sign``/``--no-sign``, else ``registry.sign``, else Git's ``tag.gpgSign``
+    decide; without any, the tags are signed when the rulebook refuses them unsigned
+    (a stage that needs signed tags), and the reason is returned, to be said. The
+    signature rules of tags to be signed are left out of the report: they are judged
+    once Git has signed them."""
     from git_registry.signing import SignRequest
 
     config = session.config()
@@ -235,33 +239,22 @@ def _signing(
             if key in config:
                 sign = gitbin.config_bool(config, key, False)
                 break
-    needed = None
+    unwritten = [(t, tagger, ObjectId("")) for t, tagger in timed]
+    report = _judge(session, loaded, unwritten, signatures=sign is not True)
+    why = None
     if sign is None:
-        needed = _signature_needed(session, loaded, tags)
-        sign = needed is not None
-    return (SignRequest(config.get("registry.signingkey")) if sign else None), needed
-
-
-def _signature_needed(session: Session, loaded: Loaded, tags: Sequence[NewTag]) -> str | None:
-    """Why the policy needs one of ``tags`` signed, or None."""
-    policy = session.catalog().policy()
-    if not policy.signed_stages:
-        return None
-    for tag in tags:
-        stage = tag.stage
-        if stage is None and tag.kind is EventKind.DEREGISTRATION and tag.version is not None:
-            # The holder's stages, and those the version holds underneath (a stage falls
-            # back to it): the rules need a signature for both (rules._held_before).
-            info = loaded.registry.artifacts.get(tag.artifact)
-            held = [
-                s
-                for s, holds in (info.stages.items() if info is not None else ())
-                if s in policy.signed_stages and any(h.version == tag.version for h in holds)
-            ]
-            stage = held[0] if held else None
-        if stage in policy.signed_stages:
-            return f"{stage} needs signed tags ({policy.file})"
-    return None
+        unsigned = [
+            v
+            for _, _, v in report
+            if isinstance(v, rules.Problem) and v.rule is rules.Rule.PROMOTION_SIGNED
+        ]
+        if unsigned:
+            # "prod needs signed tags (.registry.yaml:5 promotion: prod: signed): ..."
+            stage_needs = unsigned[0].message.partition(" (")[0]
+            why = f"{stage_needs} ({session.catalog().policy().file})"
+            report = [j for j in report if j[2] not in unsigned]
+        sign = bool(unsigned)
+    return (SignRequest(config.get("registry.signingkey")) if sign else None), why, report
 
 
 def _timed(
@@ -291,23 +284,13 @@ def _tag_times(loaded: Loaded, artifact: str, now: int) -> list[int]:
     ]
 
 
-def refuse_broken_rules(
-    session: Session,
-    loaded: Loaded,
-    tags: Sequence[tuple[NewTag, Signature, ObjectId]],
-    *,
-    signatures: bool = True,
-) -> None:
-    """Refuse to create ``tags`` (with these taggers and tag objects: an empty id for
-    one not written yet, which is unsigned) if the registry with them would break a
-    rule it did not break without them: the rulebook the hooks apply, so a tag a
-    write creates is a tag they accept. ``signatures`` False: all rules but the
-    signature rules.
+def _refuse(report: Sequence[rulebook.Judged]) -> None:
+    """Refuse the write if a rule in ``report`` refuses its tags: the rulebook the hooks
+    apply, so a tag a write creates is a tag they accept.
 
     Raises:
         RegistryError: the first broken rule, with its hint.
     """
-    report = _judge(session, loaded, tags, signatures)
     problems = [v for _, _, v in report if isinstance(v, rules.Problem)]
     if problems:
         first = problems[0]
@@ -322,7 +305,10 @@ def _judge(
     tags: Sequence[tuple[NewTag, Signature, ObjectId]],
     signatures: bool,
 ) -> list[rulebook.Judged]:
-    """Every rule ``tags`` are judged by, and its verdict (see :func:`refuse_broken_rules`)."""
+    """Every rule ``tags`` (with these taggers and tag objects: an empty id for one not
+    written yet, which is unsigned) are judged by, and its verdict: what the registry
+    with them has that it did not have without them. ``signatures`` False: all rules
+    but the signature rules."""
     from git_registry.governance import Judge
 
     rows = list(loaded.rows)
