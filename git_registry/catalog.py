@@ -50,10 +50,19 @@ def signers_at(repo: Repository, commit: ObjectId, policy: Policy) -> bytes | Fi
     path = policy.allowed_signers
     if path is None:
         return None
+    return read_signers(repo, policy, repo.blob_id_at(commit, path), repo.is_link(commit, path))
+
+
+def read_signers(
+    repo: Repository, policy: Policy, oid: ObjectId | None, link: bool
+) -> bytes | FileProblem:
+    """The content of the policy's ``allowed_signers`` file, blob ``oid`` (None: not
+    there; ``link``: a symbolic link), committed or staged; or its problem, at the
+    policy's line."""
+    path = policy.allowed_signers
     where = (policy.file or CONFIG_FILE, policy.allowed_signers_line, 1)
-    oid = repo.blob_id_at(commit, path)
-    if oid is None or repo.is_link(commit, path):
-        what = "a symbolic link" if repo.is_link(commit, path) else "not in the commit"
+    if oid is None or link:
+        what = "a symbolic link" if link else "not in the commit"
         return FileProblem(*where, f"allowed_signers: {path} is {what}", key="allowed_signers")
     try:
         data = repo.blob(oid, MAX_SIGNERS_BYTES)

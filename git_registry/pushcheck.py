@@ -428,25 +428,13 @@ def _staged_signers(
     repo: Repository, policy: Policy, staged: Mapping[str, ObjectId], links: Collection[str]
 ) -> list[ann.FileProblem]:
     """The problems of the staged policy's ``allowed_signers`` file, as staged."""
-    from git_registry.catalog import MAX_SIGNERS_BYTES
-    from git_registry.policy import allowed_signers_problems
+    from git_registry.catalog import read_signers, signers_problems
 
     path = policy.allowed_signers
     if path is None:
         return []
-    where = (policy.file or CONFIG_FILE, policy.allowed_signers_line, 1)
-    if path not in staged or path in links:
-        what = "a symbolic link" if path in links else "not in the commit"
-        return [
-            ann.FileProblem(*where, f"allowed_signers: {path} is {what}", key="allowed_signers")
-        ]
-    try:
-        data = repo.blob(staged[path], MAX_SIGNERS_BYTES) or b""
-    except ObjectTooLarge as exc:
-        return [
-            ann.FileProblem(*where, f"allowed_signers: {path} is too large ({exc.size:,} bytes)")
-        ]
-    return allowed_signers_problems(data, path)
+    found = read_signers(repo, policy, staged.get(path), path in links)
+    return list(signers_problems(policy, found))
 
 
 def _tags_of(artifact: str, refs: Mapping[str, ObjectId]) -> list[tuple[str, ObjectId]]:
