@@ -127,6 +127,9 @@ def test_check_reports_a_missing_or_malformed_signers_file(repo: Repo) -> None:
     repo.commit("k", {".registry/allowed_signers": "# team keys\n\nalice@x ssh-ed25519\n"})
     out = repo.run("check").out
     assert ".registry/allowed_signers:3:1: not an allowed-signers line" in out
+    repo.commit("big", {".registry/allowed_signers": "#" * (1024 * 1024 + 1)})
+    out = repo.run("check").out
+    assert ".registry.yaml:1:1: allowed_signers: .registry/allowed_signers is too large" in out
 
 
 # -- after ---------------------------------------------------------------------------------
