@@ -59,7 +59,7 @@ def commit_push(parser: argparse.ArgumentParser) -> None:
 def json(parser: argparse.ArgumentParser) -> None:
     """``--json``."""
     parser.add_argument(
-        "--json", action="store_true", help="print JSON (see the README for its schema)"
+        "--json", action="store_true", help="print JSON (see JSON OUTPUT in git-registry(1))"
     )
 
 
