@@ -860,7 +860,7 @@ def test_write_refuses_a_stage_outside_the_allow_list(repo: Repo) -> None:
     before = refs(repo)
     err = fails(repo, "promote", "churn", "qa")
     assert (
-        "fatal: refusing to create the tag(s): churn#qa#1: "
+        "fatal: refusing to create the tag: churn#qa#1: "
         "stage 'qa' is not allowed by .registry.yaml (allowed: dev, prod)" in err
     )
     assert "hint: add it to 'stages' in .registry.yaml" in err

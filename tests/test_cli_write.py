@@ -537,7 +537,7 @@ def test_rejected_push_of_an_explicit_version_fails_clearly(
     assert result.code == 1
     assert "error: churn@v1.0.0 was refused by 'origin'" in result.err
     assert "v1.0.0 is already registered at commit" in result.err
-    assert "your unpushed tag(s) were removed" in result.err
+    assert "your unpushed tag" in result.err
     assert tag_body(repo, "churn@v1.0.0").strip() == "theirs"
     assert tag_body(remote, "churn@v1.0.0").strip() == "theirs"
 

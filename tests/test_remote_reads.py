@@ -347,7 +347,7 @@ def test_fetch_names_a_tag_a_local_ref_is_in_the_way_of(
     assert result.out == "Fetched registry tags from origin: 1 new, 1 not fetched\n"
     line = one_fatal_line(result.err.split("\nhint: ")[0])
     assert line.startswith("fatal: cannot fetch tag models/x=seg@v0.0.1 from 'origin': ")
-    assert "'refs/tags/models' exists" in line and "1 other tag(s) were fetched" in line
+    assert "'refs/tags/models' exists" in line and "1 other tag was fetched" in line
     assert "prune" not in result.err
     assert set(other.tags()) == {"models", "churn@v0.0.1"}
     other.fsck()
