@@ -136,19 +136,55 @@ __git_registry_stages ()
 		}'
 }
 
-# Bash replaces only the part of the word after the last COMP_WORDBREAKS
-# character, and Git's helpers put back together words split at '=' and ':'
-# (a/b:name, a/b=name@v1.0.0): drop that part from the candidates, as Git's
-# own completion does for HEAD:path.
+# Git's helpers put back together the words bash split at '=' and ':' (a/b:name,
+# --color=auto), not at '@', which is in bash's default COMP_WORDBREAKS too:
+# there `churn@v1` is three words, churn, @ and v1. Join them again (a word of
+# '@'s glues to the words either side, as Git does for ':'), keeping $cword and
+# $__git_cmd_idx on the same words.
+__git_registry_join_at ()
+{
+	case "$COMP_WORDBREAKS" in
+	*@*) ;;
+	*) return ;;
+	esac
+	local i j=0 w glue="" joined=("${words[0]}") at_cword=0 at_cmd=0
+	for ((i = 1; i < ${#words[@]}; i++)); do
+		w="${words[i]}"
+		if [ -n "$w" ] && [ -z "${w//@/}" ]; then
+			joined[j]+="$w"
+			glue=1
+		elif [ -n "$glue" ] && [ -n "$w" ]; then
+			joined[j]+="$w"
+			glue=""
+		else
+			j=$((j + 1))
+			joined[j]="$w"
+			glue=""
+		fi
+		[ "$i" -eq "$cword" ] && at_cword=$j
+		[ "$i" -eq "${__git_cmd_idx:-0}" ] && at_cmd=$j
+	done
+	words=("${joined[@]}")
+	cword=$at_cword
+	cur="${words[cword]}"
+	__git_cmd_idx=$at_cmd
+}
+
+# Bash replaces only the part of the word from its last COMP_WORDBREAKS character
+# (after it, or from it for '@' and '$', which readline keeps in the word it
+# completes): drop what comes before from the candidates, as Git's own
+# completion does for HEAD:path. Else `churn@<TAB>` would put `churn@v1.0.0`
+# in place of `@`.
 __git_registry_trim_wordbreaks ()
 {
 	local i ch cut=0
 	for ((i = 0; i < ${#cur}; i++)); do
 		ch="${cur:i:1}"
-		case "$ch" in
-		[=:])
-			case "$COMP_WORDBREAKS" in
-			*"$ch"*) cut=$((i + 1)) ;;
+		case "$COMP_WORDBREAKS" in
+		*"$ch"*)
+			case "$ch" in
+			[@\$]) cut=$i ;;
+			*) cut=$((i + 1)) ;;
 			esac
 			;;
 		esac
@@ -192,10 +228,23 @@ __git_registry_complete_artifact ()
 		fi
 		;;
 	esac
-	__git_registry_trim_wordbreaks
 }
 
 _git_registry ()
+{
+	__git_registry_join_at
+	__git_registry_complete
+	__git_registry_trim_wordbreaks
+	# Nothing to offer for NAME@…: no fallback to bash's own completion either,
+	# which completes a word at '@' with host names.
+	if [ ${#COMPREPLY[@]} -eq 0 ]; then
+		case "$cur" in
+		*@*) compopt +o bashdefault +o default 2>/dev/null || : ;;
+		esac
+	fi
+}
+
+__git_registry_complete ()
 {
 	local c=$((${__git_cmd_idx:-0} + 1)) word subcommand="" value_of="" npos=0 first=""
 	local args=""
@@ -315,7 +364,6 @@ _git_registry ()
 				"refs/tags/$cur*" "refs/tags/$cur*/**")" "" ""
 			;;
 		esac
-		__git_registry_trim_wordbreaks
 		;;
 	hooks,0)
 		__gitcomp "install uninstall status"

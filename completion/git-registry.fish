@@ -426,8 +426,9 @@ $c -n '__git_registry_arg demo 1' -a '(__fish_complete_directories)'
 
 # fish 3.6.0 forwards `git foo` to the completions of git-foo under a wrong
 # name (fish issue 9457, fixed in 3.6.1): there, forward `git registry` here.
-# It takes effect once this file is loaded: install it in
-# ~/.config/fish/conf.d/ (read at start-up) instead of completions/.
+# It takes effect once this file is loaded: installed with pip, fish reads
+# git-registry-conf.fish (in share/fish/vendor_conf.d) at start-up, which does
+# the same; else save this file in ~/.config/fish/conf.d/ instead of completions/.
 if test "$version" = 3.6.0
     complete -c git -f -n '__fish_git_using_command registry' \
         -a '(__fish_git_complete_custom_command registry)'

@@ -12,7 +12,7 @@ def message_push(parser: argparse.ArgumentParser) -> None:
         "-m", "--message", metavar="MSG", help="tag message (default: GTO's message)"
     )
     parser.add_argument(
-        "--push", action="store_true", help="push the new tag(s) to the remote with 'git push'"
+        "--push", action="store_true", help="push the new tags to the remote with 'git push'"
     )
     parser.add_argument(
         "-n",
@@ -26,10 +26,12 @@ def message_push(parser: argparse.ArgumentParser) -> None:
         "--sign",
         action="store_true",
         default=None,
-        help="sign the tag(s) as 'git tag -s' does (default: registry.sign, tag.gpgSign, "
+        help="sign the new tags as 'git tag -s' does (default: registry.sign, tag.gpgSign, "
         "or when the policy needs it)",
     )
-    sign.add_argument("--no-sign", dest="sign", action="store_false", help="do not sign the tag(s)")
+    sign.add_argument(
+        "--no-sign", dest="sign", action="store_false", help="do not sign the new tags"
+    )
 
 
 TYPE_CHECKING = False
@@ -59,7 +61,7 @@ def commit_push(parser: argparse.ArgumentParser) -> None:
 def json(parser: argparse.ArgumentParser) -> None:
     """``--json``."""
     parser.add_argument(
-        "--json", action="store_true", help="print JSON (see the README for its schema)"
+        "--json", action="store_true", help="print JSON (see JSON OUTPUT in git-registry(1))"
     )
 
 

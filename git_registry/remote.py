@@ -19,6 +19,7 @@ from git_registry import gitbin, transport
 from git_registry.errors import FetchError, GitError
 from git_registry.gitvalues import ObjectId
 from git_registry.grammar import TAG_PREFIX, artifact_to_tag, parse_tag_name
+from git_registry.render import count
 
 _HEX_RE = re.compile("[0-9a-f]{40}(?:[0-9a-f]{24})?")
 
@@ -144,8 +145,8 @@ def _fetch_error(remote: str, result: FetchResult) -> FetchError:
     done = len(result.fetched) + len(result.replaced)
     return FetchError(
         f"cannot fetch tag {printable(name)} from '{printable(remote)}': {reason}"
-        + (f" (and {more} more tag(s))" if more else "")
-        + f"; {done} other tag(s) were fetched",
+        + (f" (and {more} more {'tag' if more == 1 else 'tags'})" if more else "")
+        + (f"; {count(done, 'other tag')} {'was' if done == 1 else 'were'} fetched"),
         result,
         hint="fix what Git names (a local tag in the way: rename or delete it), then fetch again",
     )

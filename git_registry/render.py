@@ -222,6 +222,12 @@ def column_table(
     return "\n".join(lines) + "\n"
 
 
+def count(n: int, noun: str, plural: str | None = None) -> str:
+    """``n`` and ``noun``, in the plural (``plural``, default ``noun`` + s) unless
+    ``n`` is 1: "1 tag", "2 tags", "0 tags"."""
+    return f"{n} {noun if n == 1 else plural or noun + 's'}"
+
+
 def dump_json(document: Any) -> str:
     """The JSON text of a document: two-space indent, UTF-8, a final newline.
 

@@ -123,7 +123,9 @@ def create_tags(
         except RegistryError as exc:
             raise PushError(
                 f"{failed.name} was refused by '{remote}' ({failed.reason}), and after "
-                f"fetching its tags: {exc.message}; your unpushed tag(s) were removed",
+                f"fetching its tags: {exc.message}; your unpushed "
+                + ("tag was" if len(unpushed) == 1 else "tags were")
+                + " removed",
                 hint=exc.hint,
             ) from exc
         todo = [t for t in again if t.name not in loaded.tag_names]
@@ -170,13 +172,13 @@ def _create_local(
     # Every rule before anything is written (nobody is asked to sign a tag that would
     # be refused anyway); the signatures' once Git signed the tags, as the hooks will.
     request, why, report = _plan_signing(session, loaded, timed, sign)
-    _refuse(report)
+    _refuse(report, len(timed))
     if why is not None:
-        session.message("note", f"signing the tag(s): {why}")
+        session.message("note", f"signing {_the_tags(len(timed))}: {why}")
     oids = repo.write_tag_objects(objects, sign=request)
     if request is not None:  # the signed objects, as Git verifies them
         written = [(t, tagger, oid) for (t, tagger), oid in zip(timed, oids, strict=True)]
-        _refuse(_judge(session, loaded, written, signatures=True))
+        _refuse(_judge(session, loaded, written, signatures=True), len(timed))
     # One ref transaction: a registration and its assignment land together or not at all.
     repo.create_tag_refs([o.name for o in objects], oids)
     created = [(tag, oid) for (tag, _), oid in zip(timed, oids, strict=True)]
@@ -208,7 +210,8 @@ def _preview(session: Session, loaded: Loaded, tags: Sequence[NewTag], sign: boo
     if request is not None:
         reason = why or "asked"
         session.out(
-            f"  signed   the tag(s) would be signed ({reason}): verified once Git signs them"
+            f"  signed   {_the_tags(len(timed))} would be signed ({reason}): "
+            "verified once Git signs them"
         )
     if refused:
         session.message("hint", "nothing was created: the rules above refuse it")
@@ -284,7 +287,12 @@ def _tag_times(loaded: Loaded, artifact: str, now: int) -> list[int]:
     ]
 
 
-def _refuse(report: Sequence[rulebook.Judged]) -> None:
+def _the_tags(n: int) -> str:
+    """``the tag``, ``the 2 tags``."""
+    return "the tag" if n == 1 else f"the {n} tags"
+
+
+def _refuse(report: Sequence[rulebook.Judged], tags: int) -> None:
     """Refuse the write if a rule in ``report`` refuses its tags: the rulebook the hooks
     apply, so a tag a write creates is a tag they accept.
 
@@ -296,7 +304,9 @@ def _refuse(report: Sequence[rulebook.Judged]) -> None:
         first = problems[0]
         message = first.message.removesuffix(": ignored")
         where = f"{first.tag}: " if first.tag else ""
-        raise RegistryError(f"refusing to create the tag(s): {where}{message}", hint=first.hint)
+        raise RegistryError(
+            f"refusing to create {_the_tags(tags)}: {where}{message}", hint=first.hint
+        )
 
 
 def _judge(
@@ -402,8 +412,9 @@ def _publish(
         return
     detail = _push_failure(result)
     kept = "deleted locally" if delete else "kept in your local repository"
+    are = "is" if len(names) == 1 else "are"
     raise PushError(
-        f"push to '{remote}' failed: {detail}; the tag(s) are {kept}",
+        f"push to '{remote}' failed: {detail}; {_the_tags(len(names))} {are} {kept}",
         hint=f"retry with: {_quoted(args)}",
     )
 

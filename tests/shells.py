@@ -19,7 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -87,6 +87,13 @@ _BASH_PRELUDE = r"""
 [ -f "$BASH_COMPLETION" ] && . "$BASH_COMPLETION"
 [ -n "$LOAD_GIT" ] && . "$GIT_COMPLETION"
 [ -n "$OURS" ] && . "$OURS"
+# bash-completion takes '@' out of COMP_WORDBREAKS; bash alone has it: the words
+# __complete is given are split the same way (bash_words).
+if [ -n "$AT_BREAKS" ]; then
+	case "$COMP_WORDBREAKS" in *@*) ;; *) COMP_WORDBREAKS="$COMP_WORDBREAKS@" ;; esac
+else
+	COMP_WORDBREAKS="${COMP_WORDBREAKS//@/}"
+fi
 # Complete one line as bash does on TAB: $1 is the line, the rest its words.
 __complete () {
 	COMP_LINE="$1"
@@ -107,12 +114,12 @@ __complete () {
 }
 """
 
-_WORDBREAKS = "=:"  # the COMP_WORDBREAKS characters our lines use
 
-
-def bash_words(line: str) -> list[str]:
-    """The words bash makes of ``line`` (it also splits at ``=`` and ``:``)."""
-    words = re.findall(rf"[^\s{_WORDBREAKS}]+|[{_WORDBREAKS}]+", line)
+def bash_words(line: str, *, at_breaks: bool = False) -> list[str]:
+    """The words bash makes of ``line``: it also splits at ``=`` and ``:`` and, unless
+    bash-completion is loaded (which takes it out of COMP_WORDBREAKS), at ``@``."""
+    breaks = "=:@" if at_breaks else "=:"  # the COMP_WORDBREAKS characters our lines use
+    words = re.findall(rf"[^\s{breaks}]+|[{breaks}]+", line)
     if not line or line[-1].isspace():
         words.append("")
     return words
@@ -125,14 +132,16 @@ def bash_complete(
     ours: Path | None = COMPLETION / "git-registry.bash",
     load_git: bool = True,
     env: Mapping[str, str] | None = None,
+    at_breaks: bool = False,
 ) -> list[list[str]]:
-    """COMPREPLY for each line, as Git's completion (and ours) fill it.
+    """COMPREPLY for each line, as Git's completion (and ours) fill it; with
+    ``at_breaks``, ``@`` is in COMP_WORDBREAKS (bash without bash-completion).
 
     With ``ours`` None, our script must be found by bash-completion's loader.
     """
     script = [_BASH_PRELUDE]
     for line in lines:
-        words = " ".join(_bash_quote(w) for w in bash_words(line))
+        words = " ".join(_bash_quote(w) for w in bash_words(line, at_breaks=at_breaks))
         script.append(f"__complete {_bash_quote(line)} {words}")
     full_env = {
         **os.environ,
@@ -140,6 +149,7 @@ def bash_complete(
         "GIT_COMPLETION": str(GIT_BASH_COMPLETION),
         "LOAD_GIT": "1" if load_git else "",
         "OURS": str(ours) if ours else "",
+        "AT_BREAKS": "1" if at_breaks else "",
         **(env or {}),
     }
     proc = subprocess.run(
@@ -269,3 +279,85 @@ def fish_complete(
 
 def _fish_quote(text: str) -> str:
     return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+# -- bash on a terminal -------------------------------------------------------------------
+
+
+class TmuxBash:
+    """An interactive ``bash --norc --noprofile`` in a tmux pane, TAB pressed for real:
+    readline splits the line with bash's own COMP_WORDBREAKS (which has ``@`` unless
+    bash-completion is loaded) and falls back to bash's completions (host names
+    after ``@``) when ours offers nothing. Only Git's completion script and ours are
+    sourced, and bash-completion's with ``bash_completion``.
+    """
+
+    def __init__(
+        self, cwd: Path, scratch: Path, *, bash_completion: bool, env: Mapping[str, str]
+    ) -> None:
+        self.socket = scratch / "tmux.sock"
+        rc = scratch / "completion.rc"
+        lines = [f". {_bash_quote(str(BASH_COMPLETION))}"] if bash_completion else []
+        lines += [
+            f". {_bash_quote(str(GIT_BASH_COMPLETION))}",
+            f". {_bash_quote(str(COMPLETION / 'git-registry.bash'))}",
+            f"cd {_bash_quote(str(cwd))}",
+            "PS1='$ '",
+        ]
+        rc.write_text("\n".join(lines) + "\n")
+        self._tmux(
+            "-f",
+            "/dev/null",
+            "new-session",
+            "-d",
+            "-x",
+            "160",
+            "-y",
+            "50",
+            "bash --norc --noprofile",
+            env={**env, "TERM": "xterm"},
+        )
+        self._keys("-l", f". {rc}; echo RE''ADY")
+        self._keys("Enter")
+        self.wait_for(lambda screen: "READY" in screen)
+
+    def _tmux(self, *args: str, env: Mapping[str, str] | None = None) -> str:
+        proc = subprocess.run(
+            ["tmux", "-S", str(self.socket), *args],
+            capture_output=True,
+            text=True,
+            check=False,
+            env=dict(env) if env is not None else None,
+            timeout=60,
+        )
+        if proc.returncode != 0:
+            raise RuntimeError(f"tmux {' '.join(args)}: {proc.stderr}")
+        return proc.stdout
+
+    def _keys(self, *keys: str) -> None:
+        self._tmux("send-keys", "-t", "0", *keys)
+
+    def screen(self) -> str:
+        return self._tmux("capture-pane", "-p", "-t", "0")
+
+    def wait_for(self, done: Callable[[str], bool], tries: int = 200) -> str:
+        """The screen once ``done`` holds for it, polled ``tries`` times at most."""
+        for _ in range(tries):
+            screen = self.screen()
+            if done(screen):
+                return screen
+            time.sleep(0.05)
+        raise AssertionError(f"the screen never got there:\n{screen}")
+
+    def tab(self, line: str, done: Callable[[str], bool]) -> str:
+        """Type ``line`` on a clear screen and press TAB three times (the first
+        inserts what all candidates share, the next lists them): the screen once
+        ``done`` holds for it."""
+        self._keys("C-u", "C-l")
+        self.wait_for(lambda screen: screen.strip() == "$")
+        self._keys("-l", line)
+        self._keys("Tab", "Tab", "Tab")
+        return self.wait_for(done)
+
+    def close(self) -> None:
+        self._tmux("kill-server")

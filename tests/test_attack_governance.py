@@ -120,7 +120,7 @@ def retire_the_holder(repo: Repo, remote: Repo, alice: SshSigner) -> str:
     as_alice(repo, alice)
     result = repo.run("deregister", "churn@v0.0.1")
     assert result.code == 0, result.err
-    assert "note: signing the tag(s)" in result.err
+    assert "note: signing the" in result.err
     (name,) = [t for t in repo.tags() if t.startswith("churn@v0.0.1!")]
     pushed(repo, name)
     assert holder(remote) is None
@@ -443,7 +443,7 @@ def test_deregistering_the_holder_is_signed_by_the_write_and_accepted(team: Team
     second_holder(repo, remote, alice)
     result = repo.run("deregister", "churn@v0.0.2", "--push")
     assert result.code == 0, result.err
-    assert "note: signing the tag(s)" in result.err
+    assert "note: signing the" in result.err
     assert holder(remote) == "v0.0.1"
 
 
@@ -452,7 +452,7 @@ def test_deregistering_the_fallback_holder_is_signed_by_the_write(team: Team) ->
     second_holder(repo, remote, alice)
     result = repo.run("deregister", "churn@v0.0.1", "--push")
     assert result.code == 0, result.err
-    assert "note: signing the tag(s)" in result.err
+    assert "note: signing the" in result.err
     assert remote.ok("which", "churn", "prod", "--all-versions").split() == ["v0.0.2"]
 
 

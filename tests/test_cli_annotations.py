@@ -742,6 +742,29 @@ def demo(tmp_path: Path) -> Repo:
     return Existing(tmp_path / "demo")
 
 
+def test_the_readmes_reading_examples_work_on_the_demo(demo: Repo) -> None:
+    """Each line of the README's Reading examples runs in the demo repository (the
+    tags it names are the demo's), and gives the value its comment shows."""
+    readme = (ROOT / "README.md").read_text()
+    block = readme.split("### Reading\n\n```sh\n", 1)[1].split("```", 1)[0]
+    ran = 0
+    for line in block.splitlines():
+        command, _, comment = line.partition("  # ")
+        words = command.split()
+        assert words[:2] == ["git", "registry"], line
+        args = [w for w in words[2:] if not w.startswith("[")]  # [churn]: optional
+        if args[0] == "demo":
+            continue
+        result = demo.run(*args)
+        assert (result.code, result.err) == (0, ""), (line, result.err)
+        shown = re.match(r"\s*(v\d+\.\d+\.\d+)\b", comment)
+        if shown:
+            assert result.out == shown[1] + "\n", line
+        ran += 1
+    assert ran >= 10
+    assert "churn#prod#2" in block and "churn#prod#2" in demo.tags()
+
+
 def test_check_passes_on_a_good_repository(demo: Repo) -> None:
     result = demo.run("check")
     assert result.code == 0 and result.out == ""
@@ -860,7 +883,7 @@ def test_write_refuses_a_stage_outside_the_allow_list(repo: Repo) -> None:
     before = refs(repo)
     err = fails(repo, "promote", "churn", "qa")
     assert (
-        "fatal: refusing to create the tag(s): churn#qa#1: "
+        "fatal: refusing to create the tag: churn#qa#1: "
         "stage 'qa' is not allowed by .registry.yaml (allowed: dev, prod)" in err
     )
     assert "hint: add it to 'stages' in .registry.yaml" in err

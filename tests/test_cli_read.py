@@ -235,6 +235,22 @@ def test_stages_lists_every_stage_ever_used(churn_staged_seg_deprecated: Repo) -
     }
 
 
+def test_stages_used_lists_them_in_the_policys_order(repo: Repo) -> None:
+    """--used: the stages in use that the policy lists, in its order, then the others
+    in order of first use; not the order of first use alone."""
+    repo.ok("register", "churn")
+    repo.ok("promote", "churn", "qa")  # before the policy: a stage it does not list
+    repo.ok("promote", "churn", "beta")
+    repo.commit(files={".registry.yaml": "stages: [dev, staging, prod]\n"})
+    repo.ok("promote", "churn", "prod")
+    repo.ok("promote", "churn", "staging")
+    assert repo.ok("stages") == "dev\nstaging\nprod\n"
+    assert repo.ok("stages", "--used") == "staging\nprod\nqa\nbeta\n"
+    assert json.loads(repo.ok("stages", "--used", "--json")) == {
+        "stages": ["staging", "prod", "qa", "beta"]
+    }
+
+
 def test_empty_registry(repo: Repo) -> None:
     result = repo.run("show")
     assert result.code == 0 and result.out == ""

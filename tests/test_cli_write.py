@@ -537,7 +537,7 @@ def test_rejected_push_of_an_explicit_version_fails_clearly(
     assert result.code == 1
     assert "error: churn@v1.0.0 was refused by 'origin'" in result.err
     assert "v1.0.0 is already registered at commit" in result.err
-    assert "your unpushed tag(s) were removed" in result.err
+    assert "your unpushed tag" in result.err
     assert tag_body(repo, "churn@v1.0.0").strip() == "theirs"
     assert tag_body(remote, "churn@v1.0.0").strip() == "theirs"
 
@@ -684,3 +684,36 @@ def test_deregistering_a_holder_says_where_its_stages_fall_back(repo: Repo) -> N
     # A version that holds nothing: nothing to say; a dry run says nothing either.
     out = repo.ok("deregister", "churn@v0.0.1", "--dry-run")
     assert "Now " not in out
+
+
+def test_demo_inside_a_work_tree_needs_a_folder(repo: Repo, tmp_path: Path) -> None:
+    """Run in a repository, `demo` does not put its repository inside it unasked: it
+    refuses and suggests a temporary folder; a folder named there is created (with a
+    warning); outside any work tree the default folder is used."""
+    before = repo.git("status", "--porcelain", "--untracked-files=all")
+    sub = repo.path / "src"
+    sub.mkdir()
+    result = repo.run("demo", cwd=sub)
+    assert result.code == 128 and result.out == ""
+    assert result.err == (
+        f"fatal: you are in the Git work tree {repo.path}: the demo would be created inside "
+        "it, in registry-demo\n"
+        'hint: create it outside, in a temporary folder: git registry demo "$(mktemp -d)" '
+        "(or name the folder: git registry demo DIR)\n"
+    )
+    assert not (sub / "registry-demo").exists()
+    assert repo.git("status", "--porcelain", "--untracked-files=all") == before
+    # Named: created, and said where it is.
+    result = repo.run("demo", "try")
+    assert result.code == 0
+    assert result.err == (
+        f"warning: {repo.path / 'try'} is inside the Git work tree {repo.path}: its files will "
+        "show up there as untracked\n"
+    )
+    assert (repo.path / "try" / ".git").is_dir()
+    # Outside any work tree: ./registry-demo, no warning.
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    result = repo.run("demo", cwd=outside)
+    assert (result.code, result.err) == (0, "")
+    assert result.out.startswith(f"Created a demo registry in {outside / 'registry-demo'}:\n")

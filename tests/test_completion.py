@@ -24,6 +24,7 @@ from shells import (
     COMPLETION,
     GIT_BASH_COMPLETION,
     ROOT,
+    TmuxBash,
     bash_complete,
     fish_complete,
     installed_prefix,
@@ -39,6 +40,10 @@ needs_git_completion = pytest.mark.skipif(
 needs_bash_completion = pytest.mark.skipif(
     not BASH_COMPLETION.is_file() or not GIT_BASH_COMPLETION.is_file(),
     reason="bash-completion is not installed (.ci/run installs it)",
+)
+needs_tmux = pytest.mark.skipif(
+    shutil.which("tmux") is None or not GIT_BASH_COMPLETION.is_file(),
+    reason="tmux or Git's bash completion is not installed (.ci/run installs them)",
 )
 needs_zsh = pytest.mark.skipif(
     shutil.which("zsh") is None, reason="zsh is not installed (.ci/run installs it)"
@@ -183,6 +188,7 @@ def test_install_puts_scripts_where_shells_look(tmp_path: Path) -> None:
         ("share/bash-completion/completions/git-registry.bash", "git-registry.bash"),
         ("share/zsh/site-functions/_git-registry", "_git-registry"),
         ("share/fish/vendor_completions.d/git-registry.fish", "git-registry.fish"),
+        ("share/fish/vendor_conf.d/git-registry-conf.fish", "git-registry-conf.fish"),
     ]:
         assert (prefix / installed).read_text() == (COMPLETION / source).read_text()
         packaged = site_packages(prefix) / "git_registry" / "completion" / source
@@ -358,6 +364,100 @@ def test_bash_completion_runs_no_python(churn_segment_cv_seg: Repo, tmp_path: Pa
     assert not marker.exists()
 
 
+@pytest.mark.slow
+@needs_git_completion
+def test_bash_splits_words_at_at_sign(churn_segment_cv_seg: Repo) -> None:
+    """Without bash-completion, '@' is in COMP_WORDBREAKS: bash replaces only from
+    the '@' on, so the candidates start there."""
+    lines = [
+        "git registry promote churn@",
+        "git registry show churn@v1.1",
+        "git registry show models/cv:seg@",
+        "git registry promote churn@v1.1.0 ",
+        "git registry which churn@v1.1.0 ",
+        "git registry promote churn --ref churn@v1.2",
+        "git registry deregister churn@",
+        "git registry check-ref refs/tags/churn@v1.1",
+        "git registry promote ch",
+    ]
+    out = dict(
+        zip(lines, bash_complete(churn_segment_cv_seg.path, lines, at_breaks=True), strict=True)
+    )
+    assert _set(out["git registry promote churn@"]) == {"@v1.1.0", "@v1.2.0"}
+    assert out["git registry show churn@v1.1"] == ["@v1.1.0 "]
+    assert _set(out["git registry show models/cv:seg@"]) == {"@v0.0.1", "@latest"}
+    # The word before is churn@v1.1.0, one argument: the stages come next.
+    assert out["git registry promote churn@v1.1.0 "] == ["dev ", "staging ", "prod "]
+    assert _set(out["git registry which churn@v1.1.0 "]) == {"prod", "staging"}
+    assert out["git registry promote churn --ref churn@v1.2"] == ["@v1.2.0 "]
+    assert _set(out["git registry deregister churn@"]) == {"@v1.1.0", "@v1.2.0"}
+    assert out["git registry check-ref refs/tags/churn@v1.1"] == ["@v1.1.0 "]
+    assert out["git registry promote ch"] == ["churn "]
+
+
+@pytest.fixture
+def tmux_env(tmp_path: Path) -> dict[str, str]:
+    """A home with no ~/.inputrc, and a hosts file whose one name would show up if
+    bash fell back to completing host names after '@'."""
+    home = tmp_path / "tmux-home"
+    home.mkdir()
+    hosts = tmp_path / "hosts"
+    hosts.write_text("127.0.0.1 fallback-hostname\n")
+    return {**os.environ, "HOME": str(home), "HOSTFILE": str(hosts), "INPUTRC": "/dev/null"}
+
+
+@pytest.mark.slow
+@needs_tmux
+@pytest.mark.parametrize(
+    "with_bash_completion",
+    [
+        pytest.param(False, id="git-completion-alone"),
+        pytest.param(
+            True,
+            id="with-bash-completion",
+            marks=pytest.mark.skipif(
+                not BASH_COMPLETION.is_file(), reason="bash-completion is not installed"
+            ),
+        ),
+    ],
+)
+def test_bash_on_a_terminal_completes_versions_not_hosts(
+    churn_segment_cv_seg: Repo, tmp_path: Path, tmux_env: dict[str, str], with_bash_completion: bool
+) -> None:
+    """TAB in an interactive bash (tmux): `churn@` lists churn's versions, not host
+    names, with Git's completion alone (bash's default COMP_WORDBREAKS, '@' in it)
+    and with bash-completion; `churn#` lists its stages."""
+    scratch = tmp_path / "tmux"
+    scratch.mkdir()
+    bash = TmuxBash(
+        churn_segment_cv_seg.path,
+        scratch,
+        bash_completion=with_bash_completion,
+        env=tmux_env,
+    )
+    try:
+        screen = bash.tab(
+            "git registry promote churn@",
+            lambda s: "v1.1.0" in s and "v1.2.0" in s and "fallback-hostname" not in s,
+        )
+        assert "@v1." in screen.splitlines()[0]  # the shared part was put on the line
+        assert "v1.0.0" not in screen  # deregistered
+        screen = bash.tab("git registry promote churn@v1.1", lambda s: "churn@v1.1.0" in s)
+        assert screen.splitlines()[0].rstrip() == "$ git registry promote churn@v1.1.0"
+        screen = bash.tab("git registry promote models/cv:seg@", lambda s: "v0.0.1" in s)
+        assert screen.splitlines()[0].rstrip() == "$ git registry promote models/cv:seg@v0.0.1"
+        screen = bash.tab(
+            "git registry show churn#", lambda s: "churn#prod" in s and "churn#staging" in s
+        )
+        # Nothing to offer: no host names, no file names either.
+        bash.tab("git registry promote nosuch@", lambda s: s.strip().endswith("nosuch@"))
+        screen = bash.screen()
+        assert "fallback-hostname" not in screen
+        assert ".registry.yaml" not in screen
+    finally:
+        bash.close()
+
+
 # -- zsh and fish --------------------------------------------------------------------------
 
 
@@ -443,20 +543,17 @@ def test_fish_completes_git_registry(churn_segment_cv_seg: Repo, tmp_path: Path)
     ]
     assert out["git-registry deregister se"] == ["segment@"]
     assert out["git-registry register --bump-m"] == ["--bump-major", "--bump-minor"]
-    # git registry: forwarded by fish's git completion (by the script itself on fish
-    # 3.6.0, once it is loaded, as from conf.d).
+    # git registry: forwarded by fish's Git completion, on fish 3.6.0 by the installed
+    # vendor_conf.d file (fish reads it at start-up): nothing sourced by hand.
     forwarded = ["git registry pro", "git registry promote churn@", "git registry show churn#"]
-    script = share / "fish" / "vendor_completions.d" / "git-registry.fish"
     out = dict(
-        zip(
-            forwarded,
-            fish_complete(churn_segment_cv_seg.path, forwarded, env, source=script),
-            strict=True,
-        )
+        zip(forwarded, fish_complete(churn_segment_cv_seg.path, forwarded, env), strict=True)
     )
     assert out["git registry pro"] == ["promote"]
     assert out["git registry promote churn@"] == ["churn@v1.1.0", "churn@v1.2.0"]
     assert out["git registry show churn#"] == ["churn#prod", "churn#staging"]
+    # fish's own Git completion still loads.
+    assert "checkout" in fish_complete(churn_segment_cv_seg.path, ["git che"], env)[0]
 
 
 # -- speed ---------------------------------------------------------------------------------

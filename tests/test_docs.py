@@ -54,4 +54,26 @@ def test_readme_quick_start_matches_ci() -> None:
     ci = (ROOT / ".ci" / "run").read_text()
     assert "python -m pytest" in ci
     assert "pip install '.[test]' && python -m pytest" in readme
-    assert "pip install . && git registry demo" in readme
+    # Outside this checkout: demo refuses to build inside a Git work tree unasked.
+    assert 'pip install . && git registry demo "$(mktemp -d)"' in readme
+
+
+def _man_section(title: str) -> str:
+    man = _man_text()
+    start = man.index(f'.SH "{title}"\n')
+    end = man.find(".SH ", start + 1)
+    return man[start:end]
+
+
+def test_every_json_output_is_in_the_man_page() -> None:
+    """JSON OUTPUT has an entry `COMMAND --json` for each command with --json, and
+    each --json help points there (the README is not installed)."""
+    section = _man_section("JSON OUTPUT")
+    documented = set(re.findall(r"^\.TP\n([a-z-]+) --json$", section, re.M))
+    parsers = _subcommands()
+    with_json = {name for name, parser in parsers.items() if "--json" in option_table(parser)}
+    assert {"show", "check-ref", "stages"} <= with_json
+    assert documented == with_json
+    for name in with_json:
+        json_help = next(a.help for a in parsers[name]._actions if "--json" in a.option_strings)
+        assert json_help == "print JSON (see JSON OUTPUT in git-registry(1))", name

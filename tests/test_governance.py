@@ -139,7 +139,7 @@ def test_promotion_without_the_prior_stage_is_refused_with_the_way_out(governed:
     governed.ok("register", "churn")
     err = refused(governed, "promote", "churn", "prod")
     assert (
-        "refusing to create the tag(s): churn#prod#1: churn@v0.0.1 has not been in staging "
+        "refusing to create the tag: churn#prod#1: churn@v0.0.1 has not been in staging "
         "before prod (.registry.yaml:5 promotion: prod: after)"
     ) in err
     assert (

@@ -446,6 +446,7 @@ def test_a_server_whose_head_names_no_branch_refuses_registry_tags(
     assert proc.returncode != 0
     errors = [line for line in proc.stderr.splitlines() if line.startswith("remote: error:")]
     assert errors[-1].startswith("remote: error: git-registry pre-receive hook refused")
+    assert "refused this push: 1 problem; nothing was changed" in errors[-1]  # not problem(s)
     assert [e.rstrip() for e in errors[:-1]] == [
         "remote: error: HEAD: the server's HEAD (refs/heads/master) names no branch, so its "
         "policy cannot be read: registry tags are refused"

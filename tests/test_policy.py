@@ -231,7 +231,7 @@ def test_gto_config_is_read_when_there_is_no_registry_yaml(repo: Repo) -> None:
     result = repo.run("promote", "churn", "qa")
     assert result.code == 128
     assert (
-        "fatal: refusing to create the tag(s): churn#qa#1: stage 'qa' is not allowed by .gto"
+        "fatal: refusing to create the tag: churn#qa#1: stage 'qa' is not allowed by .gto"
         in result.err
     )
     assert "hint: add it to 'stages' in .gto" in result.err

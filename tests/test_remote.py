@@ -3,6 +3,7 @@ checkouts, one tag per push, concurrent promotions. Real remotes only."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from pathlib import Path
@@ -122,6 +123,21 @@ def test_env_format_is_a_dotenv_file(published: Repo) -> None:
     escaped = "line one\\nEOF\\nname=evil\\nghadelimiter_x\\n"
     assert lines["REGISTRY_DESCRIPTION"] == '"' + escaped.replace("\\", "\\\\") + '"'
     assert len(out.splitlines()) == 9  # a newline in a value never makes a line
+
+
+def test_json_has_the_keys_of_the_ci_formats(published: Repo) -> None:
+    """check-ref --json names each value as --format github and env do (the artifact
+    is `name`), then the event's keys; `artifact` stays, the same as `name`."""
+    env = published.ok("check-ref", "churn@v0.0.1", "--format", "env")
+    keys = [line.split("=", 1)[0].removeprefix("REGISTRY_").lower() for line in env.splitlines()]
+    assert "name" in keys and "artifact" not in keys
+    doc = json.loads(published.ok("check-ref", "churn@v0.0.1", "--json"))
+    assert list(doc)[: len(keys)] == keys
+    assert doc["name"] == doc["artifact"] == "churn"
+    assert doc["event"] == "registration" and doc["stage"] is None
+    assert doc["path"] == "s3://models/churn.pt" and doc["counter"] is None
+    other = json.loads(published.ok("check-ref", "v1.0", "--allow-other", "--json"))
+    assert other == dict.fromkeys(keys) | {"tag": "v1.0"}
 
 
 def test_other_refs_exit_1_unless_allowed(published: Repo, tmp_path: Path) -> None:

@@ -347,7 +347,7 @@ def test_fetch_names_a_tag_a_local_ref_is_in_the_way_of(
     assert result.out == "Fetched registry tags from origin: 1 new, 1 not fetched\n"
     line = one_fatal_line(result.err.split("\nhint: ")[0])
     assert line.startswith("fatal: cannot fetch tag models/x=seg@v0.0.1 from 'origin': ")
-    assert "'refs/tags/models' exists" in line and "1 other tag(s) were fetched" in line
+    assert "'refs/tags/models' exists" in line and "1 other tag was fetched" in line
     assert "prune" not in result.err
     assert set(other.tags()) == {"models", "churn@v0.0.1"}
     other.fsck()
@@ -394,3 +394,46 @@ def test_fetch_a_relative_path_from_the_top(published: Repo, tmp_path: Path) -> 
     result = reader.run("fetch", "../remote.git")
     assert result.code == 0, result.err
     assert result.out == "Fetched registry tags from ../remote.git: 2 new\n"
+
+
+def test_remote_tables_order_stage_columns_as_the_local_table(tmp_path: Path) -> None:
+    """show --remote orders its stage columns as show does: the stages of the policy
+    at HEAD (of the repository it runs in) in its order, then the others in order of
+    first use (across the remotes, in --remote order); never alphabetically."""
+    source = Repo(tmp_path / "source")
+    source.commit()
+    source.ok("register", "churn")
+    source.ok("register", "seg")
+    source.ok("promote", "churn", "qa")  # before the policy: a stage it does not list
+    source.commit(files={".registry.yaml": "stages: [prod, staging, dev]\n"})
+    source.ok("promote", "churn", "dev")
+    source.ok("promote", "seg", "staging")
+    source.ok("promote", "churn", "prod")
+    ra = tmp_path / "ra.git"
+    git(tmp_path, "clone", "-q", "--bare", str(source.path), str(ra))
+    other = Repo(tmp_path / "other")
+    other.commit(files={".registry.yaml": "stages: [dev, zeta]\n"})
+    other.ok("register", "net")
+    other.ok("promote", "net", "zeta")
+    rb = tmp_path / "rb.git"
+    git(tmp_path, "clone", "-q", "--bare", str(other.path), str(rb))
+    nowhere = tmp_path / "nowhere"
+    nowhere.mkdir()
+
+    def columns(cwd: Path, *remotes: Path) -> list[str]:
+        args = [a for r in remotes for a in ("--remote", str(r))]
+        code, out, err = finish(registry(cwd, "show", *args))
+        assert (code, err) == (0, "")
+        header = [h for h in out.splitlines()[0].split() if h.startswith("#")]
+        code, out, err = finish(registry(cwd, "show", "--json", *args))
+        assert json.loads(out)["stages"] == [h[1:] for h in header]
+        return header
+
+    local = source.ok("show").splitlines()[0].split()
+    assert columns(source.path, ra) == [h for h in local if h.startswith("#")]
+    assert columns(source.path, ra) == ["#prod", "#staging", "#dev", "#qa"]
+    assert columns(source.path, rb, ra) == ["#prod", "#staging", "#dev", "#zeta", "#qa"]
+    assert columns(other.path, ra, rb) == ["#dev", "#zeta", "#qa", "#staging", "#prod"]
+    # Outside any repository: no policy (the order of first use; these tags were all
+    # made within a second or two, so that order is not asserted here).
+    assert sorted(columns(nowhere, ra)) == ["#dev", "#prod", "#qa", "#staging"]

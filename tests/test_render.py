@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from git_registry.gitvalues import Signature
-from git_registry.render import Painter, table, when
+from git_registry.render import Painter, count, table, when
 
 pytestmark = pytest.mark.core
 
@@ -61,3 +61,9 @@ def test_colour_never_changes_the_layout(case: tuple[list[str], list[list[str]]]
 def test_wide_characters_take_two_columns() -> None:
     out = table(["a", "b"], [["界界", "x"], ["ab", "y"]], Painter(False))
     assert out.splitlines() == ["a     b", "界界  x", "ab    y"]
+
+
+def test_count_says_one_in_the_singular_and_the_others_in_the_plural() -> None:
+    assert [count(n, "tag") for n in (0, 1, 2)] == ["0 tags", "1 tag", "2 tags"]
+    assert count(1, "other tag") == "1 other tag"
+    assert count(3, "entry", "entries") == "3 entries"

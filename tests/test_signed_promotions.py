@@ -90,7 +90,7 @@ def test_a_write_signs_what_the_policy_needs_and_the_server_accepts_it(team: Tea
     sign_with_ssh(repo, alice)
     result = repo.run("promote", "churn", "prod")
     assert result.code == 0, result.err
-    assert "note: signing the tag(s): prod needs signed tags (.registry.yaml)" in result.err
+    assert "note: signing the tag: prod needs signed tags (.registry.yaml)" in result.err
     assert "Created tag churn#prod#3 (signed): assigns stage prod to churn v0.0.1" in result.out
     raw = repo.git("cat-file", "tag", "churn#prod#3")
     assert "-----BEGIN SSH SIGNATURE-----" in raw

@@ -148,9 +148,12 @@ def _emit(
     from git_registry.render import describe_event, dump_json, event_json
 
     if fmt == "json":
-        doc: dict[str, Any] = event_json(event) if event else {"tag": name, "event": None}
+        # The keys of --format github and env (name, not artifact), null where those
+        # are empty, and the event's; "artifact" stays, the same as "name", for the
+        # scripts written before "name" was there.
+        doc: dict[str, Any] = {k: values[k] or None for k in OUTPUTS}
         if event:
-            doc.update({k: values[k] or None for k in ("path", "type", "description")})
+            doc.update(event_json(event))
         session.stdout.write(dump_json(doc))
     elif fmt == "github":
         _github_output(session, values)

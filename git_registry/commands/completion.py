@@ -22,7 +22,7 @@ COMMAND = Command(
         "share/fish/vendor_completions.d. One step per shell (see the README):\n"
         "  bash: source <(git registry completion bash)               in ~/.bashrc\n"
         "  zsh:  git registry completion zsh > ~/.zfunc/_git-registry  (~/.zfunc in $fpath)\n"
-        "  fish: git registry completion fish > ~/.config/fish/completions/git-registry.fish"
+        "  fish: git registry completion fish > ~/.config/fish/conf.d/git-registry.fish"
     ),
     usage=("git registry completion (bash | zsh | fish)"),
 )

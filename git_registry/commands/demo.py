@@ -15,6 +15,7 @@ from git_registry import gitbin
 from git_registry.commands import Command, show
 from git_registry.errors import RegistryError
 from git_registry.gitvalues import ObjectId, Signature
+from git_registry.render import escape
 from git_registry.session import Session
 
 TYPE_CHECKING = False
@@ -28,7 +29,8 @@ COMMAND = Command(
     summary="build an example registry and show it",
     description=(
         "Create a new Git repository in DIR (default ./registry-demo) holding the talk's\n"
-        "example registry (churn, segment, cv-class), then show it."
+        "example registry (churn, segment, cv-class), then show it. Inside a Git work tree\n"
+        "give DIR: the default would put the demo inside your repository."
     ),
     usage=("git registry demo [DIR]"),
 )
@@ -36,7 +38,10 @@ COMMAND = Command(
 
 def arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
-        "dir", metavar="DIR", nargs="?", default="registry-demo", help="where to create it"
+        "dir",
+        metavar="DIR",
+        nargs="?",
+        help="where to create it (default ./registry-demo, outside a Git work tree)",
     )
 
 
@@ -141,6 +146,24 @@ def _git_env(env: dict[str, str], when: int) -> dict[str, str]:
     return clean
 
 
+DEFAULT_DIR = "registry-demo"
+
+
+def _work_tree_around(target: str, session: Session) -> str | None:
+    """The Git work tree ``target`` would be inside (found from its nearest existing
+    folder, as Git finds it, ``GIT_DIR`` and the like ignored), or None."""
+    from git_registry.errors import GitError
+
+    here = os.path.dirname(target)
+    while not os.path.isdir(here):
+        here = os.path.dirname(here)
+    try:
+        paths = gitbin.discover(here, env=gitbin.unrelated_env(session.env))
+    except GitError:  # not in a repository (or one Git cannot read): nothing to protect
+        return None
+    return paths.work_tree
+
+
 def build_demo(target: str, env: dict[str, str]) -> None:
     """Create the demo repository in ``target`` (which must not exist or be empty)."""
     from git_registry.repo import Repository
@@ -189,11 +212,24 @@ def _tagger(when: int) -> Signature:
 
 
 def run(args: argparse.Namespace, session: Session) -> int:
-    target = os.path.abspath(os.path.join(session.cwd, args.dir))
+    target = os.path.abspath(os.path.join(session.cwd, args.dir or DEFAULT_DIR))
     if os.path.exists(target) and (not os.path.isdir(target) or os.listdir(target)):
         raise RegistryError(
-            f"'{args.dir}' already exists and is not empty",
+            f"'{args.dir or DEFAULT_DIR}' already exists and is not empty",
             hint="choose another place: git registry demo DIR",
+        )
+    work_tree = _work_tree_around(target, session)
+    if work_tree is not None and args.dir is None:
+        raise RegistryError(
+            f"you are in the Git work tree {escape(work_tree)}: the demo would be created "
+            f"inside it, in {DEFAULT_DIR}",
+            hint='create it outside, in a temporary folder: git registry demo "$(mktemp -d)"'
+            " (or name the folder: git registry demo DIR)",
+        )
+    if work_tree is not None:
+        session.warn(
+            f"{escape(target)} is inside the Git work tree {escape(work_tree)}: "
+            "its files will show up there as untracked"
         )
     build_demo(target, dict(session.env))
     session.out(f"Created a demo registry in {target}:")

@@ -148,11 +148,13 @@ def _push(session: Session, hook: str, updates: Sequence[RefUpdate], where: str)
 
 
 def _refuse(session: Session, hook: str, findings: Sequence[Finding], where: str) -> int:
+    from git_registry.render import count
+
     _report(session, findings)
     refused = "the push" if hook == "pre-push" else "this push"
     session.message(
         "error",
-        f"git-registry {hook} hook refused {refused}: {len(findings)} problem(s); "
+        f"git-registry {hook} hook refused {refused}: {count(len(findings), 'problem')}; "
         f"nothing was changed on {where}",
     )
     return EXIT_NOT_FOUND
@@ -164,12 +166,14 @@ def _commit_msg(session: Session) -> int:
     problems = staged_problems(session.repo())
     if not problems:
         return 0
+    from git_registry.render import count
+
     for problem in problems:
         session.message("error", str(problem))
     session.message(
         "error",
-        f"git-registry commit-msg hook refused the commit: {len(problems)} problem(s) in the "
-        "staged files: fix them, 'git add' them and commit again",
+        f"git-registry commit-msg hook refused the commit: {count(len(problems), 'problem')} "
+        "in the staged files: fix them, 'git add' them and commit again",
     )
     return EXIT_NOT_FOUND
 
@@ -244,11 +248,13 @@ def _reference_transaction(session: Session, state: str, lines: Iterable[str]) -
 
 
 def _refuse_transaction(session: Session, findings: Sequence[Finding], what: str) -> int:
+    from git_registry.render import count
+
     _report(session, findings)
     session.message(
         "error",
         f"git-registry reference-transaction hook refused this ref transaction: "
-        f"{len(findings)} problem(s) with {what}; no ref was changed",
+        f"{count(len(findings), 'problem')} with {what}; no ref was changed",
     )
     return EXIT_NOT_FOUND
 

@@ -68,6 +68,10 @@ def run(args: argparse.Namespace, session: Session) -> int:
             session.message("error", f"{outcome.name} was not pushed: {outcome.reason}")
     failed = sum(not outcome.ok for outcome in outcomes)
     if failed:
-        session.message("error", f"{failed} of {len(todo)} tag(s) were not pushed to {remote}")
+        if len(todo) == 1:
+            what = "the tag was"
+        else:
+            what = f"{failed} of the {len(todo)} tags {'was' if failed == 1 else 'were'}"
+        session.message("error", f"{what} not pushed to {remote}")
         return EXIT_NOT_FOUND
     return 0

@@ -7,7 +7,7 @@ import dataclasses
 
 from git_registry import options
 from git_registry.commands import Command
-from git_registry.errors import NotFoundError, UsageError
+from git_registry.errors import NotFoundError, RegistryError, UsageError
 from git_registry.session import Session
 
 TYPE_CHECKING = False
@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from typing import Any
 
     from git_registry.annotations import Annotation
+    from git_registry.policy import Policy
     from git_registry.selectors import Selector
     from git_registry.state import ArtifactInfo, StageHold, VersionInfo
 
@@ -132,7 +133,7 @@ def _show_registry(args: argparse.Namespace, session: Session) -> int:
     rows += [(name, None, note) for name, note in notes.items() if name not in registry.artifacts]
     rows.sort(key=lambda row: row[0])
     held = [s for s in registry.stages if any(info and s in info.stages for _, info, _ in rows)]
-    stages = ordered_stages(catalog.policy(), held)
+    stages = ordered_stages(_policy(session), held)
     if args.json:
         warnings = [
             str(p) for p in (*registry.problems, *catalog.policy_problems(), *file_problems)
@@ -163,6 +164,24 @@ def _show_registry(args: argparse.Namespace, session: Session) -> int:
         registry_table(rows, stages, session.paint(), all_versions=args.all_versions)
     )
     return 0
+
+
+def _policy(session: Session) -> Policy:
+    """The policy whose stages order the columns: the one at HEAD of the repository
+    the command runs in, with --remote too (the remote's own is not read: that would
+    fetch its files), so a remote's table has the columns of the local one; outside
+    any repository, none (first use)."""
+    if not session.remotes:
+        return session.catalog().policy()
+    from git_registry.policy import Policy
+
+    local = session.child()
+    try:
+        return local.catalog().policy()
+    except RegistryError:  # not in a repository, or it has no commit yet
+        return Policy()
+    finally:
+        local.close()
 
 
 def _show_artifact(args: argparse.Namespace, session: Session, info: ArtifactInfo) -> int:

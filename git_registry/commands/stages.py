@@ -13,7 +13,8 @@ COMMAND = Command(
     summary="list the stages",
     description=(
         "List the stages: the allow-list of .registry.yaml (or GTO's .gto) in its order, or\n"
-        "without one (or with --used), every stage ever used, in order of first use."
+        "without one (or with --used), every stage ever used: those of the allow-list in its\n"
+        "order, then the others in order of first use."
     ),
     usage=("git registry stages [--used] [--json]"),
 )
@@ -21,12 +22,15 @@ COMMAND = Command(
 
 def arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
-        "--used", action="store_true", help="every stage ever used, even with an allow-list"
+        "--used",
+        action="store_true",
+        help="every stage ever used, even with an allow-list (its stages first, in its order)",
     )
     options.json(p)
 
 
 def run(args: argparse.Namespace, session: Session) -> int:
+    from git_registry.policy import ordered_stages
     from git_registry.reading import load
     from git_registry.render import dump_json
 
@@ -36,7 +40,8 @@ def run(args: argparse.Namespace, session: Session) -> int:
     if policy.stages is not None and not args.used:
         stages = list(policy.stages)
     else:
-        stages = list(load(session).registry.stages)
+        used = load(session).registry.stages
+        stages = [s for s in ordered_stages(policy, used) if s in used]
     if args.json:
         session.stdout.write(dump_json({"stages": stages}))
         return 0
