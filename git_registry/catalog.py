@@ -227,6 +227,14 @@ class Catalog:
             )
         return parsed.annotations.get(artifact)
 
+    def declaring_problems(self, commit: ObjectId, artifact: str) -> tuple[FileProblem, ...]:
+        """The problems, in ``commit``, of the ``artifacts.yaml`` that declares ``artifact``
+        (or would declare it: one is looked up by path, the others are not read). The
+        rulebook's :data:`~git_registry.rules.FileProblems`: a write of ``artifact`` is
+        judged by this file alone, never by another folder's."""
+        parsed = self.file_at(commit, ann.file_for(artifact)[0])
+        return () if parsed is None else parsed.problems
+
     def commit_problems(self, commit: ObjectId) -> tuple[FileProblem, ...]:
         """Every problem of every ``artifacts.yaml`` in ``commit`` (one ``git ls-tree``)."""
         found = self._commit_problems.get(commit)

@@ -723,6 +723,96 @@ def test_a_broken_entry_does_not_spoil_its_neighbours(repo: Repo) -> None:
     ]
 
 
+# -- a broken folder file (issue 15, item 3) ---------------------------------------------------
+
+SKIPPED = " (file skipped: the artifacts it declares are shown only if they have tags)"
+
+
+@pytest.fixture
+def broken_folder(repo: Repo) -> Repo:
+    """churn in a valid root file; models/cv:seg registered while models/cv/artifacts.yaml
+    was valid, which HEAD breaks (a YAML syntax error); models/nlp:bert declared, no tags."""
+    repo.commit(
+        "files",
+        files={
+            "artifacts.yaml": "churn:\n  type: model\n",
+            "models/cv/artifacts.yaml": "seg:\n  type: model\ndet:\n  type: model\n",
+            "models/nlp/artifacts.yaml": "bert:\n  description: words\n",
+        },
+    )
+    repo.ok("register", "models/cv:seg")
+    committed(repo, "seg: [\ndet:\n  type: model\n", "models/cv/artifacts.yaml")
+    return repo
+
+
+def test_a_broken_folder_file_blocks_only_the_writes_of_its_artifacts(broken_folder: Repo) -> None:
+    repo = broken_folder
+    commit = head(repo)[:7]
+    assert "Created tag churn@v0.0.1" in repo.ok("register", "churn")
+    assert "Created tag unrelated@v0.0.1" in repo.ok("register", "unrelated")
+    assert "Created tag models/nlp=bert@v0.0.1" in repo.ok("register", "models/nlp:bert")
+    assert "Created tag churn#dev#1" in repo.ok("promote", "churn", "dev")
+    before = refs(repo)
+    # (promoting seg v0.0.1 tags its commit, where the file was valid: allowed.)
+    writes = (("register", "models/cv:det"), ("promote", "models/cv:seg", "dev", "--ref", "HEAD"))
+    for args in writes:
+        err = fails(repo, *args)
+        file = "models/cv/artifacts.yaml"
+        assert f"{file} at commit {commit} is invalid: {file}:3:7: invalid YAML: " in err, err
+        assert "hint: fix models/cv/artifacts.yaml in a new commit and tag that one" in err
+    assert refs(repo) == before  # nothing half-done
+    assert "Created tag models/cv=seg#dev#1" in repo.ok("promote", "models/cv:seg", "dev")
+    # A cancel event is never blocked by the commit's files.
+    assert repo.run("deregister", "models/cv:seg@v0.0.1").code == 0
+
+
+def test_a_broken_root_file_blocks_plain_names_only(broken_folder: Repo) -> None:
+    repo = broken_folder
+    committed(repo, "seg:\n  type: model\n", "models/cv/artifacts.yaml")
+    committed(repo, "churn:\n  typ: model\n")
+    for name in ("churn", "unrelated"):
+        err = fails(repo, "register", name)
+        assert f"{name}@v0.0.1: artifacts.yaml at commit {head(repo)[:7]} is invalid: " in err
+        assert "artifacts.yaml:2:3: artifact 'churn', key 'typ': unknown key" in err
+    assert "Created tag models/cv=seg@v0.0.2" in repo.ok("register", "models/cv:seg")
+
+
+def test_show_lists_every_folder_and_warns_about_the_file_it_skipped(broken_folder: Repo) -> None:
+    repo = broken_folder
+    warning = (
+        "models/cv/artifacts.yaml:3:7: invalid YAML: while parsing a flow sequence did not "
+        "find expected ',' or ']'" + SKIPPED
+    )
+    result = repo.run("show")
+    assert (result.code, result.err) == (0, f"warning: {warning}\n")
+    rows = {line.split()[0]: line.split() for line in result.out.splitlines()[1:]}
+    # seg is shown from its tags (without its annotation), det is not known anywhere now;
+    # bert comes from its folder's file, though it has no tags.
+    assert set(rows) == {"churn", "models/cv:seg", "models/nlp:bert"}
+    assert rows["models/cv:seg"][1:] == ["-", "v0.0.1"]
+    shown = repo.run("show", "--json")
+    assert (shown.code, shown.err) == (0, f"warning: {warning}\n")
+    doc = json.loads(shown.out)
+    assert doc["warnings"] == [warning]
+    assert [a["name"] for a in doc["artifacts"]] == ["churn", "models/cv:seg", "models/nlp:bert"]
+    assert doc["artifacts"][2]["annotation"]["description"] == "words"
+
+
+def test_show_warns_about_a_broken_entry_without_skipping_its_file(broken_folder: Repo) -> None:
+    repo = broken_folder
+    committed(repo, "seg:\n  type: model\n  pathh: x\ndet:\n", "models/cv/artifacts.yaml")
+    shown = repo.run("show", "--json")
+    warning = (
+        "models/cv/artifacts.yaml:3:3: artifact 'models/cv:seg', key 'pathh': unknown key "
+        "(allowed: path, type, description, labels, custom, virtual)"
+    )
+    assert (shown.code, shown.err) == (0, f"warning: {warning}\n")
+    doc = json.loads(shown.out)
+    assert doc["warnings"] == [warning]
+    names = [a["name"] for a in doc["artifacts"]]
+    assert names == ["churn", "models/cv:det", "models/cv:seg", "models/nlp:bert"]
+
+
 # -- check -----------------------------------------------------------------------------------
 
 

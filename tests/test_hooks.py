@@ -537,14 +537,40 @@ def test_tag_of_a_tree_is_refused(client: Repo) -> None:
 def test_tag_on_a_commit_with_a_broken_artifacts_yaml_is_refused(
     client: Repo, remote: Repo, verify: bool
 ) -> None:
+    """A tag is judged by the artifacts.yaml that declares its artifact, and by no
+    other: a broken x/artifacts.yaml refuses x:seg, not churn (declared in the valid
+    root file) nor unrelated (declared nowhere)."""
     commit_unchecked(
-        client, {"artifacts.yaml": "churn:\n  type: model\n", "x/artifacts.yaml": "[1\n"}
+        client, {"artifacts.yaml": "churn:\n  type: model\n", "x/artifacts.yaml": "seg: [1\n"}
     )
-    client.tag("churn@v1.0.0", message="by hand")
+    for name in ("churn@v1.0.0", "unrelated@v1.0.0", "x=seg@v1.0.0"):
+        client.tag(name, message="by hand")
+    proc = push(client, "x=seg@v1.0.0", verify=verify)
+    assert proc.returncode != 0
+    commit = client.git("rev-parse", "--short", "HEAD").strip()
+    assert f"x=seg@v1.0.0: x/artifacts.yaml at commit {commit} is invalid: " in proc.stderr
+    assert "x/artifacts.yaml:2:1:" in proc.stderr
+    assert "hint: fix x/artifacts.yaml in a new commit and tag that one" in proc.stderr
+    assert "x=seg@v1.0.0" not in remote_tags(remote)
+    proc = push(client, "churn@v1.0.0", "unrelated@v1.0.0", verify=verify)
+    assert proc.returncode == 0, proc.stderr
+    assert {"churn@v1.0.0", "unrelated@v1.0.0"} <= remote_tags(remote)
+
+
+@pytest.mark.parametrize("verify", [True, False], ids=["client", "server"])
+def test_a_broken_root_artifacts_yaml_refuses_only_plain_names(
+    client: Repo, remote: Repo, verify: bool
+) -> None:
+    commit_unchecked(
+        client, {"artifacts.yaml": "churn: [\n", "x/artifacts.yaml": "seg:\n  type: model\n"}
+    )
+    for name in ("churn@v1.0.0", "x=seg@v1.0.0"):
+        client.tag(name, message="by hand")
     proc = push(client, "churn@v1.0.0", verify=verify)
     assert proc.returncode != 0
     assert "churn@v1.0.0: artifacts.yaml at commit" in proc.stderr
-    assert "x/artifacts.yaml:2:1:" in proc.stderr
+    assert push(client, "x=seg@v1.0.0", verify=verify).returncode == 0
+    assert remote_tags(remote) == {"x=seg@v1.0.0"}
 
 
 def test_deleting_a_registry_tag_is_refused_unless_allowed(client: Repo, remote: Repo) -> None:

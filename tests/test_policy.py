@@ -37,7 +37,7 @@ def refusal(policy: Policy, stage: str) -> Problem | None:
         "",
         ObjectId("2" * 40),
     )
-    return stage_not_allowed(event, Facts(policy, lambda commit: ()))
+    return stage_not_allowed(event, Facts(policy, lambda commit, artifact: ()))
 
 
 @pytest.mark.core
