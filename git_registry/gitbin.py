@@ -562,6 +562,19 @@ def staged_files(cwd: str | None = None, *, env: Env = None) -> list[IndexEntry]
     return entries
 
 
+def work_tree_paths(cwd: str | None = None, *, env: Env = None) -> list[str]:
+    """The paths ``git add -A`` would consider: the index's (tracked; some may be deleted
+    from the work tree) and the untracked files Git does not ignore. One ``git ls-files
+    --cached --others --exclude-standard``; paths as Git writes them (from the top).
+
+    Raises:
+        GitError: Git cannot read the index or the work tree.
+    """
+    args = ["ls-files", "-z", "--full-name", "--cached", "--others", "--exclude-standard"]
+    listing = run_git(args, cwd=cwd, env=env).stdout
+    return list(dict.fromkeys(p for p in listing.split("\0") if p))
+
+
 def hooks_dir(cwd: str | None = None, *, env: Env = None) -> str:
     """The absolute folder Git runs hooks from (``core.hooksPath``, worktrees).
 

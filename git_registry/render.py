@@ -47,6 +47,15 @@ _RESET = "\x1b[0m"
 EMPTY = "-"
 
 
+def plural(count: int, noun: str, nouns: str | None = None) -> str:
+    """``count`` and the noun in the right number: ``1 problem``, ``2 problems``, ``no
+    problems`` (``nouns``: an irregular plural)."""
+    many = nouns or noun + "s"
+    if count == 0:
+        return f"no {many}"
+    return f"{count} {noun if count == 1 else many}"
+
+
 def want_color(
     option: str | None,
     env: Mapping[str, str],

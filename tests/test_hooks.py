@@ -683,6 +683,42 @@ def test_annotate_commit_goes_through_the_hook(client: Repo) -> None:
     assert out
 
 
+def test_a_file_broken_at_head_refuses_no_commit_that_leaves_it_so(
+    client: Repo, remote: Repo
+) -> None:
+    """A broken models/cv/artifacts.yaml (committed and pushed past the hooks) blocks
+    neither a commit nor a branch push that leaves it as it is; a commit or push that
+    breaks another file is refused for that file alone."""
+    commit_unchecked(client, {"models/cv/artifacts.yaml": "seg: [\n"})
+    remote.ok("hooks", "uninstall")  # as if pushed before the server had the hooks
+    assert push(client, "main", verify=False).returncode == 0
+    remote.ok("hooks", "install", "--server")
+    out = client.ok("annotate", "churn", "--type", "model", "--commit")
+    assert "Committed artifacts.yaml" in out
+    (client.path / "artifacts.yaml").write_text("churn:\n  type: model\nseg:\n")
+    client.git("add", "artifacts.yaml")
+    assert try_commit(client, "plain git commit").returncode == 0
+    for verify in (True, False):  # the client's hook, then the server's
+        client.commit(files={"data.txt": f"more {verify}\n"})
+        proc = push(client, "main", verify=verify)
+        assert proc.returncode == 0, proc.stderr
+    # Breaking the root file: refused, for the root file's problem only.
+    (client.path / "artifacts.yaml").write_text("churn:\n  typ: model\n")
+    client.git("add", "artifacts.yaml")
+    proc = try_commit(client, "worse")
+    assert proc.returncode != 0
+    assert "error: artifacts.yaml:2:3: artifact 'churn', key 'typ': unknown key" in proc.stderr
+    assert "models/cv" not in proc.stderr
+    assert "refused the commit: 1 problem in the staged files" in proc.stderr
+    client.git("commit", "-q", "--no-verify", "-m", "worse")
+    for verify in (True, False):
+        proc = push(client, "main", verify=verify)
+        assert proc.returncode != 0
+        assert "main: artifacts.yaml:2:3: artifact 'churn', key 'typ'" in proc.stderr
+        assert "models/cv" not in proc.stderr
+        assert "1 problem;" in proc.stderr
+
+
 # -- a real network remote -----------------------------------------------------------------
 
 

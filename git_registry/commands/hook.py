@@ -148,28 +148,37 @@ def _push(session: Session, hook: str, updates: Sequence[RefUpdate], where: str)
 
 
 def _refuse(session: Session, hook: str, findings: Sequence[Finding], where: str) -> int:
+    from git_registry.render import plural
+
     _report(session, findings)
     refused = "the push" if hook == "pre-push" else "this push"
     session.message(
         "error",
-        f"git-registry {hook} hook refused {refused}: {len(findings)} problem(s); "
+        f"git-registry {hook} hook refused {refused}: {plural(len(findings), 'problem')}; "
         f"nothing was changed on {where}",
     )
     return EXIT_NOT_FOUND
 
 
 def _commit_msg(session: Session) -> int:
-    from git_registry.pushcheck import staged_problems
+    from git_registry.catalog import policy_at
+    from git_registry.render import plural
+    from git_registry.treecheck import commit_hook_problems
 
-    problems = staged_problems(session.repo())
+    repo = session.repo()
+    head = repo.head()
+    before = []
+    if head is not None:
+        before = [*session.catalog().commit_problems(head), *policy_at(repo, head)[1]]
+    problems = commit_hook_problems(repo, before)
     if not problems:
         return 0
     for problem in problems:
         session.message("error", str(problem))
     session.message(
         "error",
-        f"git-registry commit-msg hook refused the commit: {len(problems)} problem(s) in the "
-        "staged files: fix them, 'git add' them and commit again",
+        f"git-registry commit-msg hook refused the commit: {plural(len(problems), 'problem')} "
+        "in the staged files: fix them, 'git add' them and commit again",
     )
     return EXIT_NOT_FOUND
 
@@ -244,11 +253,13 @@ def _reference_transaction(session: Session, state: str, lines: Iterable[str]) -
 
 
 def _refuse_transaction(session: Session, findings: Sequence[Finding], what: str) -> int:
+    from git_registry.render import plural
+
     _report(session, findings)
     session.message(
         "error",
         f"git-registry reference-transaction hook refused this ref transaction: "
-        f"{len(findings)} problem(s) with {what}; no ref was changed",
+        f"{plural(len(findings), 'problem')} with {what}; no ref was changed",
     )
     return EXIT_NOT_FOUND
 
