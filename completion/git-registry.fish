@@ -409,6 +409,7 @@ $c -f -n $n -l push -d 'push the commit'
 $c -f -n '__git_registry_arg remove 1' -a '(__git_registry_artifact y)'
 
 set n '__git_registry_using check'
+$c -f -n $n -l worktree -d "check the work tree's artifacts.yaml files and policy"
 $c -f -n $n -l json -d 'print JSON'
 
 set n '__git_registry_using hooks'

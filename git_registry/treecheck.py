@@ -38,6 +38,15 @@ class Files:
     files: Mapping[str, Read]
     links: Collection[str] = ()
 
+    def annotation_files(self) -> list[str]:
+        """The ``artifacts.yaml`` files among them, sorted."""
+        named = ann.FILENAME
+        return sorted(p for p in self.files if p == named or p.endswith("/" + named))
+
+    def policy_file(self) -> str | None:
+        """The policy file among them (``.registry.yaml``, else ``.gto``), if any."""
+        return next((f for f in (CONFIG_FILE, GTO_CONFIG_FILE) if f in self.files), None)
+
     def folders(self) -> set[str]:
         """Every folder holding a file ("" for the top)."""
         found = {""}
@@ -160,9 +169,8 @@ def tree_problems(files: Files) -> list[FileProblem]:
     problems.extend(
         ann.folder_problem(f) for f in sorted(folders) if f == named or f.endswith("/" + named)
     )
-    for path, read in sorted(files.files.items()):
-        if path != named and not path.endswith("/" + named):
-            continue
+    for path in files.annotation_files():
+        read = files.files[path]
         if path in files.links:
             problems.append(ann.link_problem(path))
             continue

@@ -836,13 +836,21 @@ def test_check_passes_on_a_good_repository(demo: Repo) -> None:
     result = demo.run("check")
     assert result.code == 0 and result.out == ""
     tags = len(demo.tags())
+    commit = demo.git("rev-parse", "HEAD").strip()
     assert result.err == (
-        f"note: checked {tags} tags, 1 artifacts.yaml file(s) and .registry.yaml: no problem(s)\n"
+        f"note: checked HEAD ({commit[:7]}): {tags} tags, 1 artifacts.yaml file and "
+        ".registry.yaml: no problems\n"
     )
     doc = json.loads(demo.ok("check", "--json"))
     assert doc == {
         "problems": [],
-        "checked": {"tags": tags, "files": ["artifacts.yaml"], "policy": ".registry.yaml"},
+        "checked": {
+            "source": "HEAD",
+            "commit": commit,
+            "tags": tags,
+            "files": ["artifacts.yaml"],
+            "policy": ".registry.yaml",
+        },
     }
 
 
@@ -858,10 +866,106 @@ def test_check_reports_a_broken_artifacts_yaml_at_head(repo: Repo) -> None:
         "models/cv/artifacts.yaml:3:9: artifact 'models/cv:seg', key 'path': 'nowhere' does "
         "not exist (virtual: false says it must)",
     ]
-    assert "3 problem(s)" in result.err
+    assert result.err == (
+        f"hint: checked HEAD ({head(repo)[:7]}): no tags, 2 artifacts.yaml files: 3 problems\n"
+    )
     # Each line is path:line:column: message.
     for line in result.out.splitlines():
         assert re.match(r"^[\w/.]+:\d+:\d+: ", line)
+
+
+# -- check --worktree (issue 15, item 10) ------------------------------------------------------
+
+
+def test_check_worktree_reads_uncommitted_edits_that_check_does_not(repo: Repo) -> None:
+    committed(repo, "churn:\n  type: model\n")
+    write(repo, "churn:\n  type: model\n  colour: blue\n")
+    commit = head(repo)[:7]
+    result = repo.run("check")
+    assert (result.code, result.out) == (0, "")
+    assert (
+        result.err
+        == f"note: checked HEAD ({commit}): no tags, 1 artifacts.yaml file: no problems\n"
+    )
+    result = repo.run("check", "--worktree")
+    assert result.code == 1
+    assert result.out == (
+        "artifacts.yaml:3:3: artifact 'churn', key 'colour': unknown key "
+        "(allowed: path, type, description, labels, custom, virtual)\n"
+    )
+    assert result.err == "hint: checked the work tree: 1 artifacts.yaml file: 1 problem\n"
+    doc = json.loads(repo.run("check", "--worktree", "--json").out)
+    assert doc["checked"] == {
+        "source": "worktree",
+        "commit": None,
+        "tags": None,
+        "files": ["artifacts.yaml"],
+        "policy": None,
+    }
+    assert [(p["file"], p["line"], p["key"]) for p in doc["problems"]] == [
+        ("artifacts.yaml", 3, "colour")
+    ]
+    # The commit-msg hook's check, on the work tree: the same words once it is staged.
+    repo.git("add", "artifacts.yaml")
+    hook = repo.run("hook", "commit-msg")
+    assert hook.code == 1 and f"error: {result.out.strip()}" in hook.err
+
+
+def test_check_worktree_takes_what_git_add_all_would_commit(repo: Repo) -> None:
+    repo.commit(
+        files={
+            ".gitignore": "*.bin\nignored/\n",
+            "artifacts.yaml": "churn:\n  type: model\n",
+            "old/artifacts.yaml": "seg: [\n",
+        }
+    )
+    (repo.path / "old" / "artifacts.yaml").unlink()  # deleted: 'git add -A' removes it
+    write(repo, "a:\n  typ: model\n", "new/artifacts.yaml")  # untracked: it is added
+    write(repo, "b: [\n", "ignored/artifacts.yaml")  # ignored: never committed
+    write(
+        repo,
+        "w:\n  path: w.bin\n  virtual: false\nc:\n  path: c.txt\n  virtual: false\n",
+        "models/artifacts.yaml",
+    )
+    write(repo, "weights", "models/w.bin")  # ignored: not in the commit
+    write(repo, "config", "models/c.txt")  # untracked: in the commit
+    result = repo.run("check", "--worktree")
+    assert result.code == 1
+    assert result.out.splitlines() == [
+        "models/artifacts.yaml:2:9: artifact 'models:w', key 'path': 'w.bin' does not exist "
+        "(virtual: false says it must)",
+        "new/artifacts.yaml:2:3: artifact 'new:a', key 'typ': unknown key "
+        "(allowed: path, type, description, labels, custom, virtual)",
+    ]
+    assert result.err == "hint: checked the work tree: 3 artifacts.yaml files: 2 problems\n"
+
+
+def test_check_worktree_reads_the_work_tree_policy(repo: Repo) -> None:
+    committed(repo, "d:\n  type: data\n")
+    write(repo, "types: [model]\nstages: prod\n", ".registry.yaml")
+    (repo.path / "models").mkdir()
+    (repo.path / "models" / "artifacts.yaml").symlink_to("../artifacts.yaml")
+    result = repo.run("check", "--worktree")
+    assert result.code == 1
+    lines = result.out.splitlines()
+    assert lines[0].startswith(".registry.yaml:2:9: 'stages'")
+    assert lines[1] == (
+        "artifacts.yaml:2:9: artifact 'd', key 'type': type 'data' is not allowed (allowed: model)"
+    )
+    assert lines[2].startswith("models/artifacts.yaml:1:1: is a symbolic link")
+    assert result.err == (
+        "hint: checked the work tree: 2 artifacts.yaml files and .registry.yaml: 3 problems\n"
+    )
+    assert repo.run("check").code == 0  # HEAD has none of it
+
+
+def test_check_worktree_in_a_bare_repository_is_refused(remote: Repo) -> None:
+    result = remote.run("check", "--worktree")
+    assert (result.code, result.out) == (128, "")
+    assert result.err == (
+        "fatal: there is no work tree here (a bare repository)\n"
+        "hint: run 'git registry check' to check HEAD\n"
+    )
 
 
 def test_check_json_lists_file_line_column_artifact_and_key(repo: Repo) -> None:
@@ -918,7 +1022,7 @@ def test_check_reports_bad_tags(repo: Repo) -> None:
     assert result.out == (
         "churn@v9.9.9: lightweight tag ignored: registry events are annotated tags\n"
     )
-    assert "1 problem(s)" in result.err
+    assert result.err.endswith(": 2 tags, no artifacts.yaml files: 1 problem\n")
     doc = json.loads(repo.run("check", "--json").out)
     assert [(p["tag"], p["file"], p["artifact"]) for p in doc["problems"]] == [
         ("churn@v9.9.9", None, "churn")
