@@ -60,9 +60,9 @@ def status(repo: Repo) -> str:
     return repo.git("status", "--porcelain")
 
 
-def fails(repo: Repo, *args: str, code: int = 128) -> str:
+def fails(repo: Repo, *args: str, code: int = 128, cwd: Path | None = None) -> str:
     """Run, expect ``code``, a clean stdout and no traceback; return stderr."""
-    result = repo.run(*args)
+    result = repo.run(*args, cwd=cwd)
     assert result.code == code, result
     assert "Traceback" not in result.err
     assert result.out == ""
@@ -222,6 +222,101 @@ def test_annotate_in_a_monorepo_folder(repo: Repo) -> None:
     )
 
 
+# -- annotate --no-virtual --commit with a new file (issue 15, item 4) ---------------------------
+
+
+def test_commit_of_a_path_not_in_the_commit_is_refused_with_the_way_out(repo: Repo) -> None:
+    repo.ok("hooks", "install")
+    write(repo, "weights", "models/w.bin")  # in the work tree, untracked
+    before, listed = head(repo), status(repo)
+    args = ("annotate", "churn", "--path", "models/w.bin", "--no-virtual", "--commit")
+    err = fails(repo, *args)
+    assert err == (
+        "fatal: path 'models/w.bin' is not in the commit (virtual: false says it must be): "
+        "commit it first (git add, git commit), or pass --add models/w.bin to commit it with "
+        "artifacts.yaml\n"
+        "hint: nothing was changed\n"
+    )
+    assert (head(repo), status(repo)) == (before, listed)
+    assert not (repo.path / "artifacts.yaml").exists()
+    # Staged is not enough: --commit commits that file only (git commit --only).
+    repo.git("add", "models/w.bin")
+    assert "or pass --add models/w.bin" in fails(repo, *args)
+    repo.git("reset", "-q")
+    # From a folder, the path to pass is relative to it, as for git add.
+    err = fails(repo, *args, cwd=repo.path / "models")
+    assert "or pass --add w.bin to commit it" in err
+    out = repo.ok(*args, "--add", "models/w.bin")
+    new = head(repo)
+    assert out == (
+        "Updated artifacts.yaml: churn\n"
+        f"Committed artifacts.yaml with models/w.bin as {new[:7]}: Annotate artifact churn\n"
+    )
+    assert repo.git("show", "--name-status", "--format=", "HEAD") == (
+        "A\tartifacts.yaml\nA\tmodels/w.bin\n"
+    )
+    assert repo.git("cat-file", "blob", "HEAD:models/w.bin") == "weights"
+    assert status(repo) == listed.replace("?? models/\n", "")
+    repo.fsck()
+
+
+def test_annotate_add_from_a_folder_and_a_path_already_committed(repo: Repo) -> None:
+    write(repo, "w", "models/cv/seg.pt")
+    out = repo.run(
+        "annotate",
+        "models/cv:seg",
+        "--path",
+        "seg.pt",
+        "--no-virtual",
+        "--commit",
+        "--add",
+        "seg.pt",
+        cwd=repo.path / "models" / "cv",
+    )
+    assert out.code == 0, out.err
+    assert repo.git("show", "--name-only", "--format=", "HEAD").split() == [
+        "models/cv/artifacts.yaml",
+        "models/cv/seg.pt",
+    ]
+    # Committed now: no --add needed; nor for a folder that holds an added file.
+    repo.ok("annotate", "models/cv:seg", "--description", "x", "--commit")
+    write(repo, "w", "data/d/part-0")
+    repo.ok(
+        "annotate", "d", "--path", "data/d", "--no-virtual", "--commit", "--add", "data/d/part-0"
+    )
+    assert repo.git("cat-file", "-t", "HEAD:data/d/part-0") == "blob\n"
+
+
+def test_annotate_add_paths_are_checked_and_read_literally(repo: Repo) -> None:
+    before = head(repo)
+    write(repo, "*.tmp\n", ".gitignore")
+    write(repo, "x", "a.tmp")
+    write(repo, "odd", ":(top)-n")  # pathspec magic and an option, were Git to read them so
+    cases = {
+        "../outside": "fatal: --add ../outside: not a file or folder inside the work tree",
+        ".": "fatal: --add .: not a file or folder inside the work tree",
+        ".git/config": "fatal: --add .git/config: a path in the Git directory is never committed",
+        "nothere": "fatal: --add nothere: no such file or folder",
+        "a.tmp": "fatal: cannot add a.tmp: The following paths are ignored by one of your "
+        ".gitignore files: a.tmp",
+    }
+    for path, said in cases.items():
+        err = fails(repo, "annotate", "churn", "--type", "model", "--commit", "--add", path)
+        assert err.startswith(said), err
+        assert err.endswith("hint: nothing was changed\n")
+    assert head(repo) == before and not (repo.path / "artifacts.yaml").exists()
+    err = fails(repo, "annotate", "churn", "--add", "a.tmp", code=129)
+    assert err.startswith(
+        "error: --add stages a path in the commit this command makes: add --commit"
+    )
+    out = repo.ok("annotate", "churn", "--type", "model", "--commit", "--add", ":(top)-n")
+    assert "Committed artifacts.yaml with :(top)-n as" in out
+    assert repo.git("show", "--name-only", "--format=", "HEAD").split() == [
+        ":(top)-n",
+        "artifacts.yaml",
+    ]
+
+
 def test_annotate_path_is_relative_to_the_folder(repo: Repo) -> None:
     (repo.path / "models" / "cv").mkdir(parents=True)
     (repo.path / "models" / "cv" / "seg.pt").write_text("w\n")
@@ -243,9 +338,12 @@ def test_commit_commits_only_that_file(repo: Repo) -> None:
     write(repo, "changed\n", "data.txt")  # tracked, modified, not staged
     out = repo.ok("annotate", "churn", "--path", "s3://b/c", "--commit")
     new = head(repo)
-    assert out == (
-        f"Committed artifacts.yaml as {new[:7]}: Annotate artifact churn\n"
-        "Updated artifacts.yaml: churn\n"
+    assert (
+        out
+        == (  # what was done, in the order it was done
+            "Updated artifacts.yaml: churn\n"
+            f"Committed artifacts.yaml as {new[:7]}: Annotate artifact churn\n"
+        )
     )
     assert repo.git("rev-parse", "HEAD~1").strip() == before
     assert repo.git("show", "--stat", "--format=%s", "HEAD").splitlines()[0] == (
