@@ -21,6 +21,7 @@ from git_registry import annotations as ann
 from git_registry.annotations import FileProblem
 from git_registry.catalog import read_signers, signers_problems, too_large
 from git_registry.errors import ObjectTooLarge, RegistryError
+from git_registry.gitvalues import ObjectId
 from git_registry.policy import CONFIG_FILE, GTO_CONFIG_FILE, Policy, parse_policy
 from git_registry.repo import Repository
 
@@ -68,10 +69,8 @@ def index_files(repo: Repository) -> Files:
     return Files("the index", files, links)
 
 
-def _blob_reader(repo: Repository, oid: str) -> Read:
-    from git_registry.gitvalues import ObjectId
-
-    return lambda limit: repo.blob(ObjectId(oid), limit) or b""
+def _blob_reader(repo: Repository, oid: ObjectId) -> Read:
+    return lambda limit: repo.blob(oid, limit) or b""
 
 
 def work_tree_files(repo: Repository) -> Files:
