@@ -45,7 +45,7 @@ function __git_registry_takes_value -a cmd option
         case 'register --version' 'promote --version' 'promote --ref' 'deregister --version' \
                 'check-ref --format' '* --remote' \
                 'describe --rev' 'annotate --path' 'annotate --type' 'annotate --label' \
-                'annotate --description' 'annotate --custom' '* -m' '* --message'
+                'annotate --description' 'annotate --custom' 'annotate --add' '* -m' '* --message'
             return 0
     end
     return 1
@@ -400,6 +400,7 @@ $c -f -n $n -l virtual -d 'the path need not exist'
 $c -f -n $n -l no-virtual -d 'the path must exist in the commit'
 $c -f -n $n -l commit -d 'commit the file'
 $c -f -n $n -s m -l message -x -d 'commit message'
+$c -n $n -l add -r -d 'with --commit: commit this file or folder too'
 $c -f -n $n -l push -d 'push the commit'
 $c -f -n '__git_registry_arg annotate 1' -a '(__git_registry_artifact y)'
 
@@ -410,6 +411,7 @@ $c -f -n $n -l push -d 'push the commit'
 $c -f -n '__git_registry_arg remove 1' -a '(__git_registry_artifact y)'
 
 set n '__git_registry_using check'
+$c -f -n $n -l worktree -d "check the work tree's artifacts.yaml files and policy"
 $c -f -n $n -l json -d 'print JSON'
 
 set n '__git_registry_using hooks'

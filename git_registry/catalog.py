@@ -9,6 +9,8 @@ The glue between the repository (bytes at a path in a commit) and the pure
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from git_registry import annotations as ann
 from git_registry import parsedform
 from git_registry.annotations import Annotation, AnnotationsFile, FileProblem
@@ -50,29 +52,31 @@ def signers_at(repo: Repository, commit: ObjectId, policy: Policy) -> bytes | Fi
     path = policy.allowed_signers
     if path is None:
         return None
-    return read_signers(repo, policy, repo.blob_id_at(commit, path), repo.is_link(commit, path))
+    oid = repo.blob_id_at(commit, path)
+    read = None if oid is None else (lambda limit: repo.blob(oid, limit) or b"")
+    return read_signers(policy, read, repo.is_link(commit, path))
 
 
 def read_signers(
-    repo: Repository, policy: Policy, oid: ObjectId | None, link: bool
+    policy: Policy, read: Callable[[int], bytes] | None, link: bool
 ) -> bytes | FileProblem:
-    """The content of the policy's ``allowed_signers`` file, blob ``oid`` (None: not
-    there; ``link``: a symbolic link), committed or staged; or its problem, at the
-    policy's line."""
+    """The content of the policy's ``allowed_signers`` file, committed, staged or in
+    the work tree (``read`` gives its bytes up to a limit, else raises
+    :class:`ObjectTooLarge`; None: not there; ``link``: a symbolic link); or its
+    problem, at the policy's line."""
     path = policy.allowed_signers
     where = (policy.file or CONFIG_FILE, policy.allowed_signers_line, 1)
-    if oid is None or link:
+    if read is None or link:
         what = "a symbolic link" if link else "not in the commit"
         return FileProblem(*where, f"allowed_signers: {path} is {what}", key="allowed_signers")
     try:
-        data = repo.blob(oid, MAX_SIGNERS_BYTES)
+        return read(MAX_SIGNERS_BYTES)
     except ObjectTooLarge as exc:
         return FileProblem(
             *where,
             f"allowed_signers: {path} is too large ({exc.size:,} bytes)",
             key="allowed_signers",
         )
-    return data if data is not None else b""
 
 
 MAX_SIGNERS_BYTES = 1024 * 1024
@@ -226,6 +230,14 @@ class Catalog:
                 hint="'git registry check' lists every problem at HEAD",
             )
         return parsed.annotations.get(artifact)
+
+    def declaring_problems(self, commit: ObjectId, artifact: str) -> tuple[FileProblem, ...]:
+        """The problems, in ``commit``, of the ``artifacts.yaml`` that declares ``artifact``
+        (or would declare it: one is looked up by path, the others are not read). The
+        rulebook's :data:`~git_registry.rules.FileProblems`: a write of ``artifact`` is
+        judged by this file alone, never by another folder's."""
+        parsed = self.file_at(commit, ann.file_for(artifact)[0])
+        return () if parsed is None else parsed.problems
 
     def commit_problems(self, commit: ObjectId) -> tuple[FileProblem, ...]:
         """Every problem of every ``artifacts.yaml`` in ``commit`` (one ``git ls-tree``)."""

@@ -35,15 +35,21 @@ def edit(
     push: bool,
     message: str,
     replaces: Collection[str] = (),
+    done: str | None = None,
+    adds: Sequence[str] = (),
 ) -> str:
     """Apply ``change`` to ``artifact``'s entry; return the file's repository path.
 
     ``replaces`` names the keys whose current values the change sets anew: a problem
     with any other key of the entry (an unknown key, a value that cannot be read) stops
     the edit, since rewriting the entry would silently drop what could not be read.
+    ``done`` is said once the file is written (before it is committed); ``adds`` are
+    paths (as the user gave them) committed with it.
     """
     if push and not commit:
         raise UsageError("--push pushes the commit: add --commit")
+    if adds and not commit:
+        raise UsageError("--add stages a path in the commit this command makes: add --commit")
     remote = remote_name(session) if push else None  # a bad registry.remote: refused first
     repo = session.repo()
     work_tree = repo.paths.work_tree
@@ -100,18 +106,90 @@ def edit(
                 f"cannot write {artifact}'s entry so that it reads back the same",
                 hint=f"{file} was not changed",
             )
+    added = _added_paths(session, work_tree, adds) if commit else []
+    if commit and fields is not None:
+        _refuse_missing_in_commit(session, work_tree, result.annotations.get(artifact), added)
     for problem in result.problems:
         session.warn(f"{problem} (not changed by this command)")
     if commit and _differs_from_head(session, file, data):
         session.warn(f"{file} already had uncommitted changes: --commit commits them too")
     scratch = repo.scratch_dir()
     _write(work_tree, folders, file, new_data, scratch)
-    if commit and not _differs_from_head(session, file, new_data):
+    if done is not None:
+        session.out(done)
+    if commit and not added and not _differs_from_head(session, file, new_data):
         # Git would refuse an empty commit ("nothing to commit"): say what is true.
         session.out(f"{file} at HEAD already says this: nothing to commit")
     elif commit:
-        _commit(session, work_tree, file, message, remote)
+        _commit(session, work_tree, file, message, remote, added)
     return file
+
+
+def _added_paths(session: Session, work_tree: str, adds: Sequence[str]) -> list[str]:
+    """The ``--add`` paths (relative to the current folder, as ``git add`` takes them)
+    as paths from the top of the work tree, after checking that each names a file or
+    folder inside it, out of the Git directory, that Git would stage.
+
+    Raises:
+        RegistryError: one does not (nothing was changed).
+    """
+    top = os.path.realpath(work_tree)
+    found: list[str] = []
+    for given in adds:
+        if not given:
+            raise UsageError("--add: the path is empty")
+        # The folder is resolved (a path Git sees from the top), the last part is not: a
+        # symbolic link is committed as the link it is.
+        parent, name = os.path.split(os.path.normpath(os.path.join(session.cwd, given)))
+        rel = os.path.relpath(os.path.join(os.path.realpath(parent), name), top)
+        parts = rel.split(os.sep)
+        if rel == "." or parts[0] == ".." or os.path.isabs(rel):
+            raise RegistryError(
+                f"--add {given}: not a file or folder inside the work tree ({top})",
+                hint="nothing was changed",
+            )
+        if any(part.lower() == ".git" for part in parts):
+            raise RegistryError(
+                f"--add {given}: a path in the Git directory is never committed",
+                hint="nothing was changed",
+            )
+        if not os.path.lexists(os.path.join(top, rel)):
+            raise RegistryError(
+                f"--add {given}: no such file or folder", hint="nothing was changed"
+            )
+        found.append("/".join(parts))
+    if found:
+        result = gitbin.add_dry_run(found, cwd=work_tree, env=session.env)
+        if result.returncode != 0:
+            raise RegistryError(
+                f"cannot add {', '.join(found)}: {gitbin.git_reason(result, 'add')}",
+                hint="nothing was changed",
+            )
+    return found
+
+
+def _refuse_missing_in_commit(
+    session: Session, work_tree: str, written: ann.Annotation | None, added: Sequence[str]
+) -> None:
+    """Refuse, before anything is written, a ``virtual: false`` path that the commit
+    (HEAD's files, this file and the ``--add`` paths: ``git commit --only``) would not
+    hold: the commit-msg hook would refuse it, after the file was changed."""
+    target = written.repo_path() if written is not None and not written.virtual else None
+    if target is None:
+        return
+    head = session.repo().head()
+    if head is not None and session.repo().path_exists(head, target):
+        return
+    if any(target == a or target.startswith(a + "/") or a.startswith(target + "/") for a in added):
+        return
+    shown = os.path.relpath(os.path.join(work_tree, *target.split("/")), session.cwd)
+    shown = shown.replace(os.sep, "/")
+    raise RegistryError(
+        f"path '{target}' is not in the commit (virtual: false says it must be): commit it "
+        f"first (git add, git commit), or pass --add {shlex.quote(shown)} to commit it with "
+        f"{written.file if written else ann.FILENAME}",
+        hint="nothing was changed",
+    )
 
 
 def _refuse_losses(
@@ -397,8 +475,15 @@ def _umask() -> int:
     return mask
 
 
-def _commit(session: Session, work_tree: str, file: str, message: str, remote: str | None) -> None:
-    result = gitbin.commit_only(file, message, cwd=work_tree, env=session.env)
+def _commit(
+    session: Session,
+    work_tree: str,
+    file: str,
+    message: str,
+    remote: str | None,
+    added: Sequence[str] = (),
+) -> None:
+    result = gitbin.commit_only(file, message, also=added, cwd=work_tree, env=session.env)
     if result.returncode != 0:
         raise RegistryError(
             f"git commit failed: {gitbin.git_reason(result, 'commit')}",
@@ -406,7 +491,8 @@ def _commit(session: Session, work_tree: str, file: str, message: str, remote: s
         )
     session.repo().forget_head()
     head = gitbin.short_id("HEAD", cwd=work_tree, env=session.env)
-    session.out(f"Committed {file} as {head}: {message}")
+    with_ = f" with {', '.join(added)}" if added else ""
+    session.out(f"Committed {file}{with_} as {head}: {message}")
     if remote is not None:
         session.out(f"Running: git push {shlex.quote(remote)} HEAD")
         pushed = transport.push(remote, ["HEAD"], cwd=work_tree, env=session.env)

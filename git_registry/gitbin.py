@@ -130,6 +130,11 @@ def git_reason(result: GitResult, command: str = "") -> str:
             more = [ln.strip() for ln in itertools.takewhile(_continues, raw[i + 1 :])]
             return " ".join([line.strip().partition(": ")[2], *more])
     lines = [ln.strip() for ln in raw if ln.strip()]
+    if lines and lines[0].endswith(":"):
+        # A list follows ("The following paths are ignored by one of your .gitignore
+        # files:"), then advice: the list is the reason.
+        listed = list(itertools.takewhile(lambda ln: not ln.startswith("hint:"), lines[1:]))
+        return " ".join([lines[0], ", ".join(listed)]).strip()
     if lines:
         return lines[0]
     return f"git {command or 'command'} exited with {result.returncode}".replace("  ", " ")
@@ -562,6 +567,19 @@ def staged_files(cwd: str | None = None, *, env: Env = None) -> list[IndexEntry]
     return entries
 
 
+def work_tree_paths(cwd: str | None = None, *, env: Env = None) -> list[str]:
+    """The paths ``git add -A`` would consider: the index's (tracked; some may be deleted
+    from the work tree) and the untracked files Git does not ignore. One ``git ls-files
+    --cached --others --exclude-standard``; paths as Git writes them (from the top).
+
+    Raises:
+        GitError: Git cannot read the index or the work tree.
+    """
+    args = ["ls-files", "-z", "--full-name", "--cached", "--others", "--exclude-standard"]
+    listing = run_git(args, cwd=cwd, env=env).stdout
+    return list(dict.fromkeys(p for p in listing.split("\0") if p))
+
+
 def hooks_dir(cwd: str | None = None, *, env: Env = None) -> str:
     """The absolute folder Git runs hooks from (``core.hooksPath``, worktrees).
 
@@ -644,17 +662,32 @@ def init_bare(path: str, *, env: Env = None) -> None:
     run_git(["init", "--quiet", "--bare"], cwd=path, env=env)
 
 
-def commit_only(file: str, message: str, *, cwd: str, env: Env = None) -> GitResult:
-    """``git add -- FILE`` then ``git commit --quiet --only -m MESSAGE -- FILE``: commit
-    that one path (a new file too), leaving whatever else is staged as it was. The
-    user's own hooks run. The result of the commit (``check`` is off).
+def commit_only(
+    file: str, message: str, *, also: Sequence[str] = (), cwd: str, env: Env = None
+) -> GitResult:
+    """``git add -- FILE ALSO...`` then ``git commit --quiet --only -m MESSAGE -- FILE
+    ALSO...``: commit those paths (new files too; ``also``: paths from the top of the
+    work tree, read literally, never as pathspec magic), leaving whatever else is staged
+    as it was. The user's own hooks run. The result of the commit (``check`` is off).
 
     Raises:
         GitError: ``git add`` failed.
     """
-    run_git(["add", "--", file], cwd=cwd, env=env)
+    paths = [file, *also]
+    run_git(["--literal-pathspecs", "add", "--", *paths], cwd=cwd, env=env)
     return run_git(
-        ["commit", "--quiet", "--only", "-m", message, "--", file], cwd=cwd, env=env, check=False
+        ["--literal-pathspecs", "commit", "--quiet", "--only", "-m", message, "--", *paths],
+        cwd=cwd,
+        env=env,
+        check=False,
+    )
+
+
+def add_dry_run(paths: Sequence[str], *, cwd: str, env: Env = None) -> GitResult:
+    """``git add --dry-run -- PATHS`` (read literally): whether Git would stage them (it
+    refuses an ignored path, or one beyond a symbolic link). Nothing is staged."""
+    return run_git(
+        ["--literal-pathspecs", "add", "--dry-run", "--", *paths], cwd=cwd, env=env, check=False
     )
 
 

@@ -60,7 +60,9 @@ class Judge:
         self._verifier: Verifier | None = None
 
     def facts(self) -> rules.Facts:
-        return rules.Facts(self.policy, self.catalog.commit_problems, self.reachable, self.verify)
+        return rules.Facts(
+            self.policy, self.catalog.declaring_problems, self.reachable, self.verify
+        )
 
     def __enter__(self) -> Judge:
         return self

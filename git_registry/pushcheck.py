@@ -16,12 +16,11 @@ from dataclasses import dataclass
 
 from git_registry import annotations as ann
 from git_registry import rulebook, rules
-from git_registry.catalog import Catalog, policy_at, too_large
-from git_registry.errors import ObjectTooLarge, RegistryError
+from git_registry.catalog import Catalog, policy_at
+from git_registry.errors import RegistryError
 from git_registry.gitvalues import ObjectId
 from git_registry.governance import Judge
 from git_registry.grammar import TAG_PREFIX, artifact_to_tag, parse_tag_name, tag_artifact_prefix
-from git_registry.policy import CONFIG_FILE, GTO_CONFIG_FILE, Policy, parse_policy
 from git_registry.repo import Repository
 from git_registry.state import build_registry
 
@@ -191,7 +190,7 @@ class PushCheck:
         for update in updates:
             if update.ref.startswith(BRANCH_PREFIX):
                 if update.new is not None and only is None:
-                    findings.extend(self._branch(update.ref, update.new))
+                    findings.extend(self._branch(update.ref, update.old, update.new))
                 continue
             if not update.ref.startswith(TAG_PREFIX):
                 continue
@@ -317,15 +316,34 @@ class PushCheck:
 
     # -- branches --------------------------------------------------------------------------
 
-    def _branch(self, ref: str, new: ObjectId) -> list[Finding]:
-        """The ``artifacts.yaml`` files (and the policy) at a pushed branch tip must be valid."""
+    def _branch(self, ref: str, old: ObjectId | None, new: ObjectId) -> list[Finding]:
+        """The problems of the ``artifacts.yaml`` files (and the policy) at a pushed
+        branch tip that its old tip (:meth:`_base`) did not have: a file already broken
+        there refuses nothing the push does not change, as a broken file blocks no
+        write but of what it declares."""
+        from git_registry.treecheck import new_problems
+
         commit = self.repo.resolve_commit(new)
         if commit is None:
             return []  # not a commit: nothing of ours to check
         branch = ref[len(BRANCH_PREFIX) :]
-        findings = [Finding(branch, str(p)) for p in self.catalog.commit_problems(commit)]
-        findings.extend(Finding(branch, str(p)) for p in policy_at(self.repo, commit)[1])
-        return findings
+        found = new_problems(self._file_problems(self._base(old)), self._file_problems(commit))
+        return [Finding(branch, str(p)) for p in found]
+
+    def _base(self, old: ObjectId | None) -> ObjectId | None:
+        """What a pushed branch is compared with: its old tip; for a new branch, the
+        default branch (the server's HEAD; a client's ``REMOTE/HEAD``, if it knows it:
+        else nothing, and every problem counts)."""
+        if old is not None:
+            return self.repo.resolve_commit(old)
+        if self.remote is None:
+            return self.repo.head()
+        return self.repo.resolve_commit(f"refs/remotes/{self.remote}/HEAD")
+
+    def _file_problems(self, commit: ObjectId | None) -> list[ann.FileProblem]:
+        if commit is None:
+            return []
+        return [*self.catalog.commit_problems(commit), *policy_at(self.repo, commit)[1]]
 
 
 def headless_policy(repo: Repository) -> Finding | None:
@@ -367,74 +385,6 @@ def headless(head: str | None, branches: Sequence[str]) -> Finding:
         f"{what}, so its policy cannot be read: registry tags are refused",
         hint=f"point it at the default branch: {hint}",
     )
-
-
-def staged_problems(repo: Repository) -> list[ann.FileProblem]:
-    """Problems of the staged (index) ``artifacts.yaml`` files and policy file.
-
-    Reads the index Git uses for this commit (``GIT_INDEX_FILE`` during
-    ``git commit --only``), never the work tree.
-    """
-    from git_registry.yamlsafe import MAX_BYTES  # it parses what is staged
-
-    staged: dict[str, ObjectId] = {}
-    links: set[str] = set()
-    for entry in repo.staged_files():
-        staged[entry.path] = entry.oid
-        if entry.mode == "120000":
-            links.add(entry.path)
-    folders = {""}
-    for path in staged:
-        parts = path.split("/")
-        folders.update("/".join(parts[:i]) for i in range(1, len(parts)))
-    problems: list[ann.FileProblem] = []
-    policy = Policy()
-    for file in (CONFIG_FILE, GTO_CONFIG_FILE):
-        if file in links:
-            problems.append(ann.link_problem(file))
-            break
-        if file in folders:
-            problems.append(ann.folder_problem(file))
-            break
-        if file in staged:
-            try:
-                policy, found = parse_policy(repo.blob(staged[file], MAX_BYTES) or b"", file)
-            except ObjectTooLarge as exc:
-                found = (too_large(file, exc.size),)
-            problems.extend(found)
-            problems.extend(_staged_signers(repo, policy, staged, links))
-            break
-    named = ann.FILENAME
-    problems.extend(
-        ann.folder_problem(f) for f in sorted(folders) if f == named or f.endswith("/" + named)
-    )
-    for path, oid in sorted(staged.items()):
-        if path in links and (path == ann.FILENAME or path.endswith("/" + ann.FILENAME)):
-            problems.append(ann.link_problem(path))
-        elif path == ann.FILENAME or path.endswith("/" + ann.FILENAME):
-            try:
-                data = repo.blob(oid, MAX_BYTES) or b""
-            except ObjectTooLarge as exc:
-                problems.append(too_large(path, exc.size))
-                continue
-            parsed = ann.parse(
-                data, path, types=policy.types, exists=lambda p: p in staged or p in folders
-            )
-            problems.extend(parsed.problems)
-    return problems
-
-
-def _staged_signers(
-    repo: Repository, policy: Policy, staged: Mapping[str, ObjectId], links: Collection[str]
-) -> list[ann.FileProblem]:
-    """The problems of the staged policy's ``allowed_signers`` file, as staged."""
-    from git_registry.catalog import read_signers, signers_problems
-
-    path = policy.allowed_signers
-    if path is None:
-        return []
-    found = read_signers(repo, policy, staged.get(path), path in links)
-    return list(signers_problems(policy, found))
 
 
 def _tags_of(artifact: str, refs: Mapping[str, ObjectId]) -> list[tuple[str, ObjectId]]:

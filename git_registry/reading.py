@@ -120,6 +120,33 @@ def stage_names(session: Session, used: Sequence[str]) -> list[str]:
     return ordered_stages(session.catalog().policy(), used)
 
 
+def declared_annotations(session: Session) -> tuple[dict[str, Annotation], list[str]]:
+    """Annotations at HEAD from every ``artifacts.yaml`` there (one ``git ls-tree``, kept
+    in the parse cache), and a warning for each of their problems: a file that could
+    not be read at all is skipped, and its warnings say so (its artifacts are then
+    known only from their tags)."""
+    from git_registry import annotations as ann
+
+    repo = session.repo()
+    head = repo.head()
+    if head is None:
+        return {}, []
+    found: dict[str, Annotation] = {}
+    warnings: list[str] = []
+    for file in sorted(repo.files_named(head, ann.FILENAME)):
+        parsed = session.catalog().file_at(head, file)
+        if parsed is None:
+            continue
+        found.update(parsed.annotations)
+        for problem in parsed.problems:
+            skipped = problem.artifact is None and not parsed.annotations
+            warnings.append(f"{problem}{SKIPPED if skipped else ''}")
+    return found, warnings
+
+
+SKIPPED = " (file skipped: the artifacts it declares are shown only if they have tags)"
+
+
 def warn_problems(session: Session, registry: Registry, artifact: str | None = None) -> None:
     """Each problem once on stderr as a warning (only those of ``artifact`` if given)."""
     for problem in registry.problems:

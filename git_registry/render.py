@@ -47,6 +47,13 @@ _RESET = "\x1b[0m"
 EMPTY = "-"
 
 
+def plural(n: int, noun: str, nouns: str | None = None) -> str:
+    """``n`` and the noun in the right number, saying "no" for none: ``1 problem``,
+    ``2 problems``, ``no problems`` (``nouns``: an irregular plural; :func:`count`
+    says ``0 problems``)."""
+    return f"no {nouns or noun + 's'}" if n == 0 else count(n, noun, nouns)
+
+
 def want_color(
     option: str | None,
     env: Mapping[str, str],

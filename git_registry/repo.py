@@ -451,6 +451,11 @@ class Repository:
         """The merged entries of the index Git uses now (see :func:`gitbin.staged_files`)."""
         return gitbin.staged_files(self.cwd, env=self.env)
 
+    def work_tree_paths(self) -> list[str]:
+        """The paths ``git add -A`` would consider (see :func:`gitbin.work_tree_paths`)."""
+        top = self.paths.work_tree
+        return [] if top is None else gitbin.work_tree_paths(top, env=self.env)
+
     def hooks_dir(self) -> str:
         """The absolute folder Git runs this repository's hooks from."""
         return gitbin.hooks_dir(self.cwd, env=self.env)

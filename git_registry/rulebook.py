@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable
 
+from git_registry.annotations import file_for
 from git_registry.gitvalues import short
 from git_registry.grammar import EventKind
 from git_registry.promotion import new_tag_report, promotions_in_effect
@@ -93,7 +94,8 @@ def report_of_new_tags(
             report.append((name, "stages", held.get(name) or f"{event.stage}: {allowed}"))
         if event.kind in GATED:
             problems = event_problems(event, facts)
-            valid = f"artifacts.yaml at commit {short(event.commit)} is valid"
+            file = file_for(event.artifact)[0]
+            valid = f"{file} at commit {short(event.commit)} is valid"
             report.append((name, "artifacts.yaml", problems[0] if problems else valid))
         if facts.policy.promotion:
             for rule, verdict in new_tag_report(event, before, after, names, facts):

@@ -303,10 +303,13 @@ if TYPE_CHECKING:
         def oid(self) -> ObjectId: ...
 
 
-FileProblems = Callable[[ObjectId], Sequence[object]]
-"""The problems of the ``artifacts.yaml`` files in a commit (the catalog's)."""
+FileProblems = Callable[[ObjectId, str], "Sequence[FileProblem]"]
+"""The problems, in a commit, of the ``artifacts.yaml`` that declares an artifact (or
+would: the root file for a plain name, ``a/b/artifacts.yaml`` for ``a/b:NAME``); the
+catalog's :meth:`~git_registry.catalog.Catalog.declaring_problems`."""
 
 if TYPE_CHECKING:
+    from git_registry.annotations import FileProblem
     from git_registry.policy import Policy
 
     class VerdictLike(Protocol):
@@ -374,18 +377,21 @@ def stage_not_allowed(event: EventLike, facts: Facts) -> Problem | None:
     )
 
 
-def invalid_annotations(event: EventLike, problems: Sequence[object]) -> Problem | None:
-    """A registration or assignment tags a commit whose ``artifacts.yaml`` files are valid."""
+def invalid_annotations(event: EventLike, problems: Sequence[FileProblem]) -> Problem | None:
+    """A registration or assignment tags a commit where the ``artifacts.yaml`` that
+    declares its artifact (``problems``: that file's) is valid. Only that file: a
+    broken file of another folder blocks none of this artifact's writes."""
     if event.kind not in GATED or not problems:
         return None
     first = problems[0]
     more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
     return Problem(
-        f"artifacts.yaml at commit {short(event.commit)} is invalid: {first}{more}",
+        f"{first.file} at commit {short(event.commit)} is invalid: {first}{more}",
         event.tag,
         event.artifact,
         Rule.INVALID_ANNOTATIONS,
-        hint="fix it in a new commit and tag that one; 'git registry check' lists every problem",
+        hint=f"fix {first.file} in a new commit and tag that one; "
+        "'git registry check' lists every problem",
     )
 
 
@@ -394,7 +400,7 @@ def event_problems(event: EventLike, facts: Facts) -> list[Problem]:
     commit's files are not even read for an event that cancels something)."""
     if event.kind not in GATED:
         return []
-    found = invalid_annotations(event, facts.file_problems(event.commit))
+    found = invalid_annotations(event, facts.file_problems(event.commit, event.artifact))
     return [] if found is None else [found]
 
 

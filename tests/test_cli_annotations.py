@@ -60,9 +60,9 @@ def status(repo: Repo) -> str:
     return repo.git("status", "--porcelain")
 
 
-def fails(repo: Repo, *args: str, code: int = 128) -> str:
+def fails(repo: Repo, *args: str, code: int = 128, cwd: Path | None = None) -> str:
     """Run, expect ``code``, a clean stdout and no traceback; return stderr."""
-    result = repo.run(*args)
+    result = repo.run(*args, cwd=cwd)
     assert result.code == code, result
     assert "Traceback" not in result.err
     assert result.out == ""
@@ -222,6 +222,101 @@ def test_annotate_in_a_monorepo_folder(repo: Repo) -> None:
     )
 
 
+# -- annotate --no-virtual --commit with a new file (issue 15, item 4) ---------------------------
+
+
+def test_commit_of_a_path_not_in_the_commit_is_refused_with_the_way_out(repo: Repo) -> None:
+    repo.ok("hooks", "install")
+    write(repo, "weights", "models/w.bin")  # in the work tree, untracked
+    before, listed = head(repo), status(repo)
+    args = ("annotate", "churn", "--path", "models/w.bin", "--no-virtual", "--commit")
+    err = fails(repo, *args)
+    assert err == (
+        "fatal: path 'models/w.bin' is not in the commit (virtual: false says it must be): "
+        "commit it first (git add, git commit), or pass --add models/w.bin to commit it with "
+        "artifacts.yaml\n"
+        "hint: nothing was changed\n"
+    )
+    assert (head(repo), status(repo)) == (before, listed)
+    assert not (repo.path / "artifacts.yaml").exists()
+    # Staged is not enough: --commit commits that file only (git commit --only).
+    repo.git("add", "models/w.bin")
+    assert "or pass --add models/w.bin" in fails(repo, *args)
+    repo.git("reset", "-q")
+    # From a folder, the path to pass is relative to it, as for git add.
+    err = fails(repo, *args, cwd=repo.path / "models")
+    assert "or pass --add w.bin to commit it" in err
+    out = repo.ok(*args, "--add", "models/w.bin")
+    new = head(repo)
+    assert out == (
+        "Updated artifacts.yaml: churn\n"
+        f"Committed artifacts.yaml with models/w.bin as {new[:7]}: Annotate artifact churn\n"
+    )
+    assert repo.git("show", "--name-status", "--format=", "HEAD") == (
+        "A\tartifacts.yaml\nA\tmodels/w.bin\n"
+    )
+    assert repo.git("cat-file", "blob", "HEAD:models/w.bin") == "weights"
+    assert status(repo) == listed.replace("?? models/\n", "")
+    repo.fsck()
+
+
+def test_annotate_add_from_a_folder_and_a_path_already_committed(repo: Repo) -> None:
+    write(repo, "w", "models/cv/seg.pt")
+    out = repo.run(
+        "annotate",
+        "models/cv:seg",
+        "--path",
+        "seg.pt",
+        "--no-virtual",
+        "--commit",
+        "--add",
+        "seg.pt",
+        cwd=repo.path / "models" / "cv",
+    )
+    assert out.code == 0, out.err
+    assert repo.git("show", "--name-only", "--format=", "HEAD").split() == [
+        "models/cv/artifacts.yaml",
+        "models/cv/seg.pt",
+    ]
+    # Committed now: no --add needed; nor for a folder that holds an added file.
+    repo.ok("annotate", "models/cv:seg", "--description", "x", "--commit")
+    write(repo, "w", "data/d/part-0")
+    repo.ok(
+        "annotate", "d", "--path", "data/d", "--no-virtual", "--commit", "--add", "data/d/part-0"
+    )
+    assert repo.git("cat-file", "-t", "HEAD:data/d/part-0") == "blob\n"
+
+
+def test_annotate_add_paths_are_checked_and_read_literally(repo: Repo) -> None:
+    before = head(repo)
+    write(repo, "*.tmp\n", ".gitignore")
+    write(repo, "x", "a.tmp")
+    write(repo, "odd", ":(top)-n")  # pathspec magic and an option, were Git to read them so
+    cases = {
+        "../outside": "fatal: --add ../outside: not a file or folder inside the work tree",
+        ".": "fatal: --add .: not a file or folder inside the work tree",
+        ".git/config": "fatal: --add .git/config: a path in the Git directory is never committed",
+        "nothere": "fatal: --add nothere: no such file or folder",
+        "a.tmp": "fatal: cannot add a.tmp: The following paths are ignored by one of your "
+        ".gitignore files: a.tmp",
+    }
+    for path, said in cases.items():
+        err = fails(repo, "annotate", "churn", "--type", "model", "--commit", "--add", path)
+        assert err.startswith(said), err
+        assert err.endswith("hint: nothing was changed\n")
+    assert head(repo) == before and not (repo.path / "artifacts.yaml").exists()
+    err = fails(repo, "annotate", "churn", "--add", "a.tmp", code=129)
+    assert err.startswith(
+        "error: --add stages a path in the commit this command makes: add --commit"
+    )
+    out = repo.ok("annotate", "churn", "--type", "model", "--commit", "--add", ":(top)-n")
+    assert "Committed artifacts.yaml with :(top)-n as" in out
+    assert repo.git("show", "--name-only", "--format=", "HEAD").split() == [
+        ":(top)-n",
+        "artifacts.yaml",
+    ]
+
+
 def test_annotate_path_is_relative_to_the_folder(repo: Repo) -> None:
     (repo.path / "models" / "cv").mkdir(parents=True)
     (repo.path / "models" / "cv" / "seg.pt").write_text("w\n")
@@ -243,9 +338,12 @@ def test_commit_commits_only_that_file(repo: Repo) -> None:
     write(repo, "changed\n", "data.txt")  # tracked, modified, not staged
     out = repo.ok("annotate", "churn", "--path", "s3://b/c", "--commit")
     new = head(repo)
-    assert out == (
-        f"Committed artifacts.yaml as {new[:7]}: Annotate artifact churn\n"
-        "Updated artifacts.yaml: churn\n"
+    assert (
+        out
+        == (  # what was done, in the order it was done
+            "Updated artifacts.yaml: churn\n"
+            f"Committed artifacts.yaml as {new[:7]}: Annotate artifact churn\n"
+        )
     )
     assert repo.git("rev-parse", "HEAD~1").strip() == before
     assert repo.git("show", "--stat", "--format=%s", "HEAD").splitlines()[0] == (
@@ -723,6 +821,96 @@ def test_a_broken_entry_does_not_spoil_its_neighbours(repo: Repo) -> None:
     ]
 
 
+# -- a broken folder file (issue 15, item 3) ---------------------------------------------------
+
+SKIPPED = " (file skipped: the artifacts it declares are shown only if they have tags)"
+
+
+@pytest.fixture
+def broken_folder(repo: Repo) -> Repo:
+    """churn in a valid root file; models/cv:seg registered while models/cv/artifacts.yaml
+    was valid, which HEAD breaks (a YAML syntax error); models/nlp:bert declared, no tags."""
+    repo.commit(
+        "files",
+        files={
+            "artifacts.yaml": "churn:\n  type: model\n",
+            "models/cv/artifacts.yaml": "seg:\n  type: model\ndet:\n  type: model\n",
+            "models/nlp/artifacts.yaml": "bert:\n  description: words\n",
+        },
+    )
+    repo.ok("register", "models/cv:seg")
+    committed(repo, "seg: [\ndet:\n  type: model\n", "models/cv/artifacts.yaml")
+    return repo
+
+
+def test_a_broken_folder_file_blocks_only_the_writes_of_its_artifacts(broken_folder: Repo) -> None:
+    repo = broken_folder
+    commit = head(repo)[:7]
+    assert "Created tag churn@v0.0.1" in repo.ok("register", "churn")
+    assert "Created tag unrelated@v0.0.1" in repo.ok("register", "unrelated")
+    assert "Created tag models/nlp=bert@v0.0.1" in repo.ok("register", "models/nlp:bert")
+    assert "Created tag churn#dev#1" in repo.ok("promote", "churn", "dev")
+    before = refs(repo)
+    # (promoting seg v0.0.1 tags its commit, where the file was valid: allowed.)
+    writes = (("register", "models/cv:det"), ("promote", "models/cv:seg", "dev", "--ref", "HEAD"))
+    for args in writes:
+        err = fails(repo, *args)
+        file = "models/cv/artifacts.yaml"
+        assert f"{file} at commit {commit} is invalid: {file}:3:7: invalid YAML: " in err, err
+        assert "hint: fix models/cv/artifacts.yaml in a new commit and tag that one" in err
+    assert refs(repo) == before  # nothing half-done
+    assert "Created tag models/cv=seg#dev#1" in repo.ok("promote", "models/cv:seg", "dev")
+    # A cancel event is never blocked by the commit's files.
+    assert repo.run("deregister", "models/cv:seg@v0.0.1").code == 0
+
+
+def test_a_broken_root_file_blocks_plain_names_only(broken_folder: Repo) -> None:
+    repo = broken_folder
+    committed(repo, "seg:\n  type: model\n", "models/cv/artifacts.yaml")
+    committed(repo, "churn:\n  typ: model\n")
+    for name in ("churn", "unrelated"):
+        err = fails(repo, "register", name)
+        assert f"{name}@v0.0.1: artifacts.yaml at commit {head(repo)[:7]} is invalid: " in err
+        assert "artifacts.yaml:2:3: artifact 'churn', key 'typ': unknown key" in err
+    assert "Created tag models/cv=seg@v0.0.2" in repo.ok("register", "models/cv:seg")
+
+
+def test_show_lists_every_folder_and_warns_about_the_file_it_skipped(broken_folder: Repo) -> None:
+    repo = broken_folder
+    warning = (
+        "models/cv/artifacts.yaml:3:7: invalid YAML: while parsing a flow sequence did not "
+        "find expected ',' or ']'" + SKIPPED
+    )
+    result = repo.run("show")
+    assert (result.code, result.err) == (0, f"warning: {warning}\n")
+    rows = {line.split()[0]: line.split() for line in result.out.splitlines()[1:]}
+    # seg is shown from its tags (without its annotation), det is not known anywhere now;
+    # bert comes from its folder's file, though it has no tags.
+    assert set(rows) == {"churn", "models/cv:seg", "models/nlp:bert"}
+    assert rows["models/cv:seg"][1:] == ["-", "v0.0.1"]
+    shown = repo.run("show", "--json")
+    assert (shown.code, shown.err) == (0, f"warning: {warning}\n")
+    doc = json.loads(shown.out)
+    assert doc["warnings"] == [warning]
+    assert [a["name"] for a in doc["artifacts"]] == ["churn", "models/cv:seg", "models/nlp:bert"]
+    assert doc["artifacts"][2]["annotation"]["description"] == "words"
+
+
+def test_show_warns_about_a_broken_entry_without_skipping_its_file(broken_folder: Repo) -> None:
+    repo = broken_folder
+    committed(repo, "seg:\n  type: model\n  pathh: x\ndet:\n", "models/cv/artifacts.yaml")
+    shown = repo.run("show", "--json")
+    warning = (
+        "models/cv/artifacts.yaml:3:3: artifact 'models/cv:seg', key 'pathh': unknown key "
+        "(allowed: path, type, description, labels, custom, virtual)"
+    )
+    assert (shown.code, shown.err) == (0, f"warning: {warning}\n")
+    doc = json.loads(shown.out)
+    assert doc["warnings"] == [warning]
+    names = [a["name"] for a in doc["artifacts"]]
+    assert names == ["churn", "models/cv:det", "models/cv:seg", "models/nlp:bert"]
+
+
 # -- check -----------------------------------------------------------------------------------
 
 
@@ -769,13 +957,21 @@ def test_check_passes_on_a_good_repository(demo: Repo) -> None:
     result = demo.run("check")
     assert result.code == 0 and result.out == ""
     tags = len(demo.tags())
+    commit = demo.git("rev-parse", "HEAD").strip()
     assert result.err == (
-        f"note: checked {tags} tags, 1 artifacts.yaml file(s) and .registry.yaml: no problem(s)\n"
+        f"note: checked HEAD ({commit[:7]}): {tags} tags, 1 artifacts.yaml file and "
+        ".registry.yaml: no problems\n"
     )
     doc = json.loads(demo.ok("check", "--json"))
     assert doc == {
         "problems": [],
-        "checked": {"tags": tags, "files": ["artifacts.yaml"], "policy": ".registry.yaml"},
+        "checked": {
+            "source": "HEAD",
+            "commit": commit,
+            "tags": tags,
+            "files": ["artifacts.yaml"],
+            "policy": ".registry.yaml",
+        },
     }
 
 
@@ -791,10 +987,106 @@ def test_check_reports_a_broken_artifacts_yaml_at_head(repo: Repo) -> None:
         "models/cv/artifacts.yaml:3:9: artifact 'models/cv:seg', key 'path': 'nowhere' does "
         "not exist (virtual: false says it must)",
     ]
-    assert "3 problem(s)" in result.err
+    assert result.err == (
+        f"hint: checked HEAD ({head(repo)[:7]}): no tags, 2 artifacts.yaml files: 3 problems\n"
+    )
     # Each line is path:line:column: message.
     for line in result.out.splitlines():
         assert re.match(r"^[\w/.]+:\d+:\d+: ", line)
+
+
+# -- check --worktree (issue 15, item 10) ------------------------------------------------------
+
+
+def test_check_worktree_reads_uncommitted_edits_that_check_does_not(repo: Repo) -> None:
+    committed(repo, "churn:\n  type: model\n")
+    write(repo, "churn:\n  type: model\n  colour: blue\n")
+    commit = head(repo)[:7]
+    result = repo.run("check")
+    assert (result.code, result.out) == (0, "")
+    assert (
+        result.err
+        == f"note: checked HEAD ({commit}): no tags, 1 artifacts.yaml file: no problems\n"
+    )
+    result = repo.run("check", "--worktree")
+    assert result.code == 1
+    assert result.out == (
+        "artifacts.yaml:3:3: artifact 'churn', key 'colour': unknown key "
+        "(allowed: path, type, description, labels, custom, virtual)\n"
+    )
+    assert result.err == "hint: checked the work tree: 1 artifacts.yaml file: 1 problem\n"
+    doc = json.loads(repo.run("check", "--worktree", "--json").out)
+    assert doc["checked"] == {
+        "source": "worktree",
+        "commit": None,
+        "tags": None,
+        "files": ["artifacts.yaml"],
+        "policy": None,
+    }
+    assert [(p["file"], p["line"], p["key"]) for p in doc["problems"]] == [
+        ("artifacts.yaml", 3, "colour")
+    ]
+    # The commit-msg hook's check, on the work tree: the same words once it is staged.
+    repo.git("add", "artifacts.yaml")
+    hook = repo.run("hook", "commit-msg")
+    assert hook.code == 1 and f"error: {result.out.strip()}" in hook.err
+
+
+def test_check_worktree_takes_what_git_add_all_would_commit(repo: Repo) -> None:
+    repo.commit(
+        files={
+            ".gitignore": "*.bin\nignored/\n",
+            "artifacts.yaml": "churn:\n  type: model\n",
+            "old/artifacts.yaml": "seg: [\n",
+        }
+    )
+    (repo.path / "old" / "artifacts.yaml").unlink()  # deleted: 'git add -A' removes it
+    write(repo, "a:\n  typ: model\n", "new/artifacts.yaml")  # untracked: it is added
+    write(repo, "b: [\n", "ignored/artifacts.yaml")  # ignored: never committed
+    write(
+        repo,
+        "w:\n  path: w.bin\n  virtual: false\nc:\n  path: c.txt\n  virtual: false\n",
+        "models/artifacts.yaml",
+    )
+    write(repo, "weights", "models/w.bin")  # ignored: not in the commit
+    write(repo, "config", "models/c.txt")  # untracked: in the commit
+    result = repo.run("check", "--worktree")
+    assert result.code == 1
+    assert result.out.splitlines() == [
+        "models/artifacts.yaml:2:9: artifact 'models:w', key 'path': 'w.bin' does not exist "
+        "(virtual: false says it must)",
+        "new/artifacts.yaml:2:3: artifact 'new:a', key 'typ': unknown key "
+        "(allowed: path, type, description, labels, custom, virtual)",
+    ]
+    assert result.err == "hint: checked the work tree: 3 artifacts.yaml files: 2 problems\n"
+
+
+def test_check_worktree_reads_the_work_tree_policy(repo: Repo) -> None:
+    committed(repo, "d:\n  type: data\n")
+    write(repo, "types: [model]\nstages: prod\n", ".registry.yaml")
+    (repo.path / "models").mkdir()
+    (repo.path / "models" / "artifacts.yaml").symlink_to("../artifacts.yaml")
+    result = repo.run("check", "--worktree")
+    assert result.code == 1
+    lines = result.out.splitlines()
+    assert lines[0].startswith(".registry.yaml:2:9: 'stages'")
+    assert lines[1] == (
+        "artifacts.yaml:2:9: artifact 'd', key 'type': type 'data' is not allowed (allowed: model)"
+    )
+    assert lines[2].startswith("models/artifacts.yaml:1:1: is a symbolic link")
+    assert result.err == (
+        "hint: checked the work tree: 2 artifacts.yaml files and .registry.yaml: 3 problems\n"
+    )
+    assert repo.run("check").code == 0  # HEAD has none of it
+
+
+def test_check_worktree_in_a_bare_repository_is_refused(remote: Repo) -> None:
+    result = remote.run("check", "--worktree")
+    assert (result.code, result.out) == (128, "")
+    assert result.err == (
+        "fatal: there is no work tree here (a bare repository)\n"
+        "hint: run 'git registry check' to check HEAD\n"
+    )
 
 
 def test_check_json_lists_file_line_column_artifact_and_key(repo: Repo) -> None:
@@ -851,7 +1143,7 @@ def test_check_reports_bad_tags(repo: Repo) -> None:
     assert result.out == (
         "churn@v9.9.9: lightweight tag ignored: registry events are annotated tags\n"
     )
-    assert "1 problem(s)" in result.err
+    assert result.err.endswith(": 2 tags, no artifacts.yaml files: 1 problem\n")
     doc = json.loads(repo.run("check", "--json").out)
     assert [(p["tag"], p["file"], p["artifact"]) for p in doc["problems"]] == [
         ("churn@v9.9.9", None, "churn")

@@ -277,6 +277,10 @@ def test_git_reason() -> None:
     assert gitbin.git_reason(said) == "first"
     assert gitbin.git_reason(gitbin.GitResult(1, "", "\n  plain line\nmore\n")) == "plain line"
     assert gitbin.git_reason(gitbin.GitResult(3, "", ""), "push") == "git push exited with 3"
+    listed = "The following paths are ignored:\na.tmp\nb.tmp\nhint: Use -f\nhint: more\n"
+    assert gitbin.git_reason(gitbin.GitResult(1, "", listed)) == (
+        "The following paths are ignored: a.tmp, b.tmp"
+    )
 
 
 def test_pushed_refs() -> None:

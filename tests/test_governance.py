@@ -445,7 +445,7 @@ def _facts(verdicts: dict[str, KnownVerdict]) -> Facts:
     def verify(event: EventLike) -> KnownVerdict:
         return verdicts.get(event.tag, NOT_SIGNED)
 
-    return Facts(SIGNED, lambda commit: (), lambda commit, branches: None, verify)
+    return Facts(SIGNED, lambda commit, artifact: (), lambda commit, branches: None, verify)
 
 
 GOOD = KnownVerdict("good", "alice@acme.example", "ED25519 SHA256:abc", "good")

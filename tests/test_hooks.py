@@ -538,14 +538,40 @@ def test_tag_of_a_tree_is_refused(client: Repo) -> None:
 def test_tag_on_a_commit_with_a_broken_artifacts_yaml_is_refused(
     client: Repo, remote: Repo, verify: bool
 ) -> None:
+    """A tag is judged by the artifacts.yaml that declares its artifact, and by no
+    other: a broken x/artifacts.yaml refuses x:seg, not churn (declared in the valid
+    root file) nor unrelated (declared nowhere)."""
     commit_unchecked(
-        client, {"artifacts.yaml": "churn:\n  type: model\n", "x/artifacts.yaml": "[1\n"}
+        client, {"artifacts.yaml": "churn:\n  type: model\n", "x/artifacts.yaml": "seg: [1\n"}
     )
-    client.tag("churn@v1.0.0", message="by hand")
+    for name in ("churn@v1.0.0", "unrelated@v1.0.0", "x=seg@v1.0.0"):
+        client.tag(name, message="by hand")
+    proc = push(client, "x=seg@v1.0.0", verify=verify)
+    assert proc.returncode != 0
+    commit = client.git("rev-parse", "--short", "HEAD").strip()
+    assert f"x=seg@v1.0.0: x/artifacts.yaml at commit {commit} is invalid: " in proc.stderr
+    assert "x/artifacts.yaml:2:1:" in proc.stderr
+    assert "hint: fix x/artifacts.yaml in a new commit and tag that one" in proc.stderr
+    assert "x=seg@v1.0.0" not in remote_tags(remote)
+    proc = push(client, "churn@v1.0.0", "unrelated@v1.0.0", verify=verify)
+    assert proc.returncode == 0, proc.stderr
+    assert {"churn@v1.0.0", "unrelated@v1.0.0"} <= remote_tags(remote)
+
+
+@pytest.mark.parametrize("verify", [True, False], ids=["client", "server"])
+def test_a_broken_root_artifacts_yaml_refuses_only_plain_names(
+    client: Repo, remote: Repo, verify: bool
+) -> None:
+    commit_unchecked(
+        client, {"artifacts.yaml": "churn: [\n", "x/artifacts.yaml": "seg:\n  type: model\n"}
+    )
+    for name in ("churn@v1.0.0", "x=seg@v1.0.0"):
+        client.tag(name, message="by hand")
     proc = push(client, "churn@v1.0.0", verify=verify)
     assert proc.returncode != 0
     assert "churn@v1.0.0: artifacts.yaml at commit" in proc.stderr
-    assert "x/artifacts.yaml:2:1:" in proc.stderr
+    assert push(client, "x=seg@v1.0.0", verify=verify).returncode == 0
+    assert remote_tags(remote) == {"x=seg@v1.0.0"}
 
 
 def test_deleting_a_registry_tag_is_refused_unless_allowed(client: Repo, remote: Repo) -> None:
@@ -656,6 +682,42 @@ def test_annotate_commit_goes_through_the_hook(client: Repo) -> None:
     out = client.ok("annotate", "churn", "--type", "model", "--commit")
     assert client.git("show", "HEAD:artifacts.yaml").startswith("churn:")
     assert out
+
+
+def test_a_file_broken_at_head_refuses_no_commit_that_leaves_it_so(
+    client: Repo, remote: Repo
+) -> None:
+    """A broken models/cv/artifacts.yaml (committed and pushed past the hooks) blocks
+    neither a commit nor a branch push that leaves it as it is; a commit or push that
+    breaks another file is refused for that file alone."""
+    commit_unchecked(client, {"models/cv/artifacts.yaml": "seg: [\n"})
+    remote.ok("hooks", "uninstall")  # as if pushed before the server had the hooks
+    assert push(client, "main", verify=False).returncode == 0
+    remote.ok("hooks", "install", "--server")
+    out = client.ok("annotate", "churn", "--type", "model", "--commit")
+    assert "Committed artifacts.yaml" in out
+    (client.path / "artifacts.yaml").write_text("churn:\n  type: model\nseg:\n")
+    client.git("add", "artifacts.yaml")
+    assert try_commit(client, "plain git commit").returncode == 0
+    for verify in (True, False):  # the client's hook, then the server's
+        client.commit(files={"data.txt": f"more {verify}\n"})
+        proc = push(client, "main", verify=verify)
+        assert proc.returncode == 0, proc.stderr
+    # Breaking the root file: refused, for the root file's problem only.
+    (client.path / "artifacts.yaml").write_text("churn:\n  typ: model\n")
+    client.git("add", "artifacts.yaml")
+    proc = try_commit(client, "worse")
+    assert proc.returncode != 0
+    assert "error: artifacts.yaml:2:3: artifact 'churn', key 'typ': unknown key" in proc.stderr
+    assert "models/cv" not in proc.stderr
+    assert "refused the commit: 1 problem in the staged files" in proc.stderr
+    client.git("commit", "-q", "--no-verify", "-m", "worse")
+    for verify in (True, False):
+        proc = push(client, "main", verify=verify)
+        assert proc.returncode != 0
+        assert "main: artifacts.yaml:2:3: artifact 'churn', key 'typ'" in proc.stderr
+        assert "models/cv" not in proc.stderr
+        assert "1 problem;" in proc.stderr
 
 
 # -- a real network remote -----------------------------------------------------------------

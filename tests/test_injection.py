@@ -349,6 +349,7 @@ def test_every_value_comes_after_end_of_options(repo: Repo, remote: Repo, tmp_pa
     ran += _traced(repo, trace, "push", "origin")
     ran += _traced(repo, trace, "fetch", "origin")
     ran += _traced(repo, trace, "check-ref", "--fetch", "--", "-x=model#prod#1")
+    ran += _traced(repo, trace, "show")  # every artifacts.yaml at HEAD: ls-tree
     ran += _traced(repo, trace, "show", "--remote", "origin")
     ran += _traced(repo, trace, "show", "--remote", str(remote.path))
     ran += _traced(repo, trace, "unassign", "--delete", "--push", "--", "-x:model", "prod")

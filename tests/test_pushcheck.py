@@ -21,9 +21,9 @@ from git_registry.pushcheck import (
     object_id,
     parse_pre_push,
     parse_pre_receive,
-    staged_problems,
 )
 from git_registry.repo import Repository
+from git_registry.treecheck import staged_problems
 
 from conftest import FIXED_TIME, Repo, make_registry
 
@@ -244,7 +244,9 @@ def test_only_some_rules_for_the_recheck_under_the_lock(churn: Repo) -> None:
 
 def test_a_branch_with_an_invalid_artifacts_file_is_refused(repo: Repo) -> None:
     good = repo.git("rev-parse", "HEAD").strip()
+    repo.git("checkout", "-q", "-b", "topic")
     bad = repo.commit(files={"artifacts.yaml": "churn:\n  colour: blue\n"})
+    repo.git("checkout", "-q", "main")
     update = RefUpdate("refs/heads/topic", None, ObjectId(bad))
     (finding,) = check(repo, update)
     assert finding.ref == "topic"
@@ -255,6 +257,23 @@ def test_a_branch_with_an_invalid_artifacts_file_is_refused(repo: Repo) -> None:
     assert check(repo, RefUpdate("refs/heads/topic", None, ObjectId(good))) == []
     # Deleting a branch checks nothing.
     assert check(repo, RefUpdate("refs/heads/topic", ObjectId(bad), None)) == []
+
+
+def test_a_branch_is_refused_only_for_the_problems_it_brings(repo: Repo) -> None:
+    # models/cv/artifacts.yaml is broken on main already: a push that leaves it as it is
+    # refuses nothing; one that breaks another file is refused for that file alone.
+    repo.commit(files={"models/cv/artifacts.yaml": "seg: [\n"})
+    old = ObjectId(repo.git("rev-parse", "HEAD").strip())
+    fine = ObjectId(repo.commit(files={"artifacts.yaml": "churn:\n  type: model\n"}))
+    assert check(repo, RefUpdate("refs/heads/main", old, fine)) == []
+    worse = repo.commit(files={"artifacts.yaml": "churn:\n  typ: model\n"})
+    (finding,) = check(repo, RefUpdate("refs/heads/main", fine, ObjectId(worse)))
+    assert finding.message.startswith("artifacts.yaml:2:3: artifact 'churn', key 'typ'")
+    # A new branch is compared with the default branch (the server's HEAD).
+    repo.git("reset", "-q", "--hard", fine)
+    assert check(repo, RefUpdate("refs/heads/topic", None, fine)) == []
+    (finding,) = check(repo, RefUpdate("refs/heads/topic", None, ObjectId(worse)))
+    assert "key 'typ'" in finding.message
 
 
 def test_a_stage_the_policy_does_not_allow_is_refused(repo: Repo) -> None:

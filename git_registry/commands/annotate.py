@@ -23,11 +23,13 @@ COMMAND = Command(
     description=(
         "Edit the work tree's artifacts.yaml (a/b/artifacts.yaml for a/b:NAME): set the given\n"
         "fields of NAME's entry, creating it if needed. Labels are added to the existing ones.\n"
-        "Other entries are kept exactly as they are. --commit commits only that file."
+        "Other entries are kept exactly as they are. --commit commits only that file (and\n"
+        "the --add paths: the weights file a 'virtual: false' path names, say)."
     ),
     usage=(
         "git registry annotate NAME [--path P] [--type T] [--label L]... [--description D] "
-        "[--custom KEY=VALUE]... [--virtual | --no-virtual] [--commit [-m MSG]] [--push]"
+        "[--custom KEY=VALUE]... [--virtual | --no-virtual] [--commit [-m MSG] [--add PATH]...] "
+        "[--push]"
     ),
 )
 
@@ -65,6 +67,13 @@ def arguments(p: argparse.ArgumentParser) -> None:
         help="the path must exist in the commit",
     )
     options.commit_push(p)
+    p.add_argument(
+        "--add",
+        metavar="PATH",
+        action="append",
+        default=[],
+        help="with --commit: commit this file or folder too (as git add PATH) (repeatable)",
+    )
 
 
 def run(args: argparse.Namespace, session: Session) -> int:
@@ -114,7 +123,7 @@ def run(args: argparse.Namespace, session: Session) -> int:
         return fields
 
     with session.write_lock(f"annotate {name}"):
-        file = edit(
+        edit(
             session,
             name,
             change,
@@ -126,8 +135,9 @@ def run(args: argparse.Namespace, session: Session) -> int:
                 for k in ("path", "type", "description", "virtual")
                 if getattr(args, k) is not None
             ],
+            done=f"Updated {ann.file_for(name)[0]}: {name}",
+            adds=args.add,
         )
-    session.out(f"Updated {file}: {name}")
     return 0
 
 

@@ -10,8 +10,9 @@ from collections.abc import Iterable
 from git_registry import options, rulebook, rules
 from git_registry.annotations import FILENAME, FileProblem
 from git_registry.commands import Command
-from git_registry.gitvalues import ObjectId
+from git_registry.gitvalues import ObjectId, short
 from git_registry.grammar import parse_tag_name, tag_artifact_prefix
+from git_registry.render import plural
 from git_registry.rules import Problem
 from git_registry.session import Session
 
@@ -28,17 +29,27 @@ COMMAND = Command(
     description=(
         "Validate every registry tag, every artifacts.yaml at HEAD and .registry.yaml (or\n"
         ".gto): one line per problem (path:line:column: message, or TAG: message). Exit 1 if\n"
-        "there is any."
+        "there is any. The last line (on stderr) says what was checked.\n"
+        "--worktree checks the artifacts.yaml files and the policy of the work tree instead,\n"
+        "as 'git add -A' would commit them (uncommitted edits and new files included; files\n"
+        "Git ignores left out), before you commit; the tags are not read."
     ),
-    usage=("git registry check [--json]"),
+    usage=("git registry check [--worktree] [--json]"),
 )
 
 
 def arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--worktree",
+        action="store_true",
+        help="check the work tree's artifacts.yaml files and policy (not HEAD's, nor the tags)",
+    )
     options.json(p)
 
 
 def run(args: argparse.Namespace, session: Session) -> int:
+    if args.worktree:
+        return _work_tree(args, session)
     from git_registry.reading import load
     from git_registry.render import dump_json
 
@@ -75,6 +86,8 @@ def run(args: argparse.Namespace, session: Session) -> int:
                 {
                     "problems": [_json(p) for p in found],
                     "checked": {
+                        "source": "HEAD",
+                        "commit": head,
                         "tags": tags,
                         "files": files,
                         "policy": policy.file,
@@ -82,13 +95,40 @@ def run(args: argparse.Namespace, session: Session) -> int:
                 }
             )
         )
-    else:
-        for problem in found:
-            session.out(_line(problem))
-        summary = f"checked {tags} tags, {len(files)} {FILENAME} file(s)"
-        if policy.file:
-            summary += f" and {policy.file}"
-        session.message("hint" if found else "note", f"{summary}: {len(found) or 'no'} problem(s)")
+        return 1 if found else 0
+    where = f"HEAD ({short(head)})" if head is not None else "HEAD (no commits yet)"
+    what = f"{plural(tags, 'tag')}, {_files(files, policy.file)}"
+    return _report(session, found, f"checked {where}: {what}")
+
+
+def _work_tree(args: argparse.Namespace, session: Session) -> int:
+    """``--worktree``: the commit-msg hook's check (:mod:`~git_registry.treecheck`), of
+    the work tree instead of the index, every problem reported."""
+    from git_registry.render import dump_json
+    from git_registry.treecheck import tree_problems, work_tree_files
+
+    files = work_tree_files(session.repo())
+    found: list[FileProblem | Problem] = list(tree_problems(files))
+    names, policy = files.annotation_files(), files.policy_file()
+    if args.json:
+        checked = {"source": "worktree", "commit": None, "tags": None, "files": names}
+        checked["policy"] = policy
+        session.stdout.write(dump_json({"problems": [_json(p) for p in found], "checked": checked}))
+        return 1 if found else 0
+    return _report(session, found, f"checked the work tree: {_files(names, policy)}")
+
+
+def _files(files: list[str], policy: str | None) -> str:
+    """How many ``artifacts.yaml`` files, and the policy file, for the summary line."""
+    said = plural(len(files), f"{FILENAME} file")
+    return f"{said} and {policy}" if policy else said
+
+
+def _report(session: Session, found: list[FileProblem | Problem], summary: str) -> int:
+    """Each problem on stdout, then what was checked and the count on stderr."""
+    for problem in found:
+        session.out(_line(problem))
+    session.message("hint" if found else "note", f"{summary}: {plural(len(found), 'problem')}")
     return 1 if found else 0
 
 

@@ -161,9 +161,15 @@ def _refuse(session: Session, hook: str, findings: Sequence[Finding], where: str
 
 
 def _commit_msg(session: Session) -> int:
-    from git_registry.pushcheck import staged_problems
+    from git_registry.catalog import policy_at
+    from git_registry.treecheck import commit_hook_problems
 
-    problems = staged_problems(session.repo())
+    repo = session.repo()
+    head = repo.head()
+    before = []
+    if head is not None:
+        before = [*session.catalog().commit_problems(head), *policy_at(repo, head)[1]]
+    problems = commit_hook_problems(repo, before)
     if not problems:
         return 0
     from git_registry.render import count

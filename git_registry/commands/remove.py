@@ -48,6 +48,6 @@ def run(args: argparse.Namespace, session: Session) -> int:
             commit=args.commit,
             push=args.push,
             message=args.message or f"Remove artifact {name} from {file}",
+            done=f"Removed {name} from {file}",
         )
-    session.out(f"Removed {name} from {file}")
     return 0

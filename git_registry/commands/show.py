@@ -114,7 +114,7 @@ def _selector(session: Session, text: str) -> Selector:
 
 def _show_registry(args: argparse.Namespace, session: Session) -> int:
     from git_registry.policy import ordered_stages
-    from git_registry.reading import head_annotations, load, warn_problems
+    from git_registry.reading import declared_annotations, load, warn_problems
     from git_registry.render import artifact_json, dump_json, registry_table
 
     registry = load(session).registry
@@ -122,9 +122,9 @@ def _show_registry(args: argparse.Namespace, session: Session) -> int:
     catalog = session.catalog()
     for problem in catalog.policy_problems():
         session.warn(str(problem))
-    notes, file_problems = head_annotations(session, registry.known)
-    for problem in file_problems:
-        session.warn(str(problem))
+    notes, file_warnings = declared_annotations(session)
+    for warning in file_warnings:
+        session.warn(warning)
     rows: list[tuple[str, ArtifactInfo | None, Annotation | None]] = [
         (name, info, notes.get(name))
         for name, info in registry.artifacts.items()
@@ -136,7 +136,8 @@ def _show_registry(args: argparse.Namespace, session: Session) -> int:
     stages = ordered_stages(_policy(session), held)
     if args.json:
         warnings = [
-            str(p) for p in (*registry.problems, *catalog.policy_problems(), *file_problems)
+            *(str(p) for p in (*registry.problems, *catalog.policy_problems())),
+            *file_warnings,
         ]
         session.stdout.write(
             dump_json(
