@@ -22,10 +22,11 @@ COMMAND = Command(
     description=(
         "Print the annotation (path, type, description, labels, custom, virtual) of an\n"
         "artifact as committed: at HEAD for NAME, at the version's commit for NAME@vX.Y.Z,\n"
-        "NAME@latest or NAME#STAGE."
+        "NAME@latest or NAME#STAGE. A deprecated artifact's NAME@latest and NAME#STAGE are\n"
+        "not served: exit 1 and say so, unless --all."
     ),
     usage=(
-        "git registry describe NAME[@vX.Y.Z | @latest | #STAGE] [--rev REF] [--json] "
+        "git registry describe NAME[@vX.Y.Z | @latest | #STAGE] [--rev REF] [--all] [--json] "
         "[--path | --type | --description]"
     ),
 )
@@ -36,6 +37,11 @@ def arguments(p: argparse.ArgumentParser) -> None:
         "selector", metavar="SELECTOR", help="NAME, NAME@vX.Y.Z, NAME@latest or NAME#STAGE"
     )
     p.add_argument("--rev", metavar="REF", help="read it at this commit instead (NAME only)")
+    p.add_argument(
+        "--all",
+        action="store_true",
+        help="NAME@latest, NAME#STAGE: even if the artifact is deprecated (warns)",
+    )
     options.json(p)
     field = p.add_mutually_exclusive_group()
     field.add_argument(
@@ -60,6 +66,7 @@ def run(args: argparse.Namespace, session: Session) -> int:
     selector = parse_selector(args.selector)
     name = selector.artifact
     version: str | None = None
+    deprecation: dict[str, object] = {}
     if selector.version is None and selector.stage is None and not selector.latest:
         if args.rev is not None:
             commit = resolve_ref(session, args.rev)
@@ -73,7 +80,7 @@ def run(args: argparse.Namespace, session: Session) -> int:
     else:
         if args.rev is not None:
             raise UsageError(f"--rev reads NAME at a commit; {args.selector} names its own")
-        commit, version = _version_commit(session, selector.artifact, args.selector, selector)
+        commit, version, deprecation = _version_commit(session, args, selector)
     annotation = session.catalog().annotation(commit, name)
     file, key = ann.file_for(name)
     where = f"{file} at commit {short(commit)}"
@@ -89,8 +96,14 @@ def run(args: argparse.Namespace, session: Session) -> int:
         session.out(str(value))
         return 0
     if args.json:
-        doc = {"artifact": name, "version": version, "file": file, "commit": commit}
+        doc: dict[str, object] = {
+            "artifact": name,
+            "version": version,
+            "file": file,
+            "commit": commit,
+        }
         doc.update(annotation.to_json())
+        doc.update(deprecation)
         session.stdout.write(dump_json(doc))
         return 0
     session.out(f"# {where}" + (f" ({name} {version})" if version else ""))
@@ -99,9 +112,16 @@ def run(args: argparse.Namespace, session: Session) -> int:
 
 
 def _version_commit(
-    session: Session, artifact: str, text: str, selector: Selector
-) -> tuple[ObjectId, str]:
+    session: Session, args: argparse.Namespace, selector: Selector
+) -> tuple[ObjectId, str, dict[str, object]]:
+    """The commit and version ``selector`` names, and the deprecation keys of the JSON
+    document (a deprecated artifact's stages and latest version are not served)."""
+    import shlex
+
     from git_registry.reading import load, warn_problems
+    from git_registry.serving import Served, check_served, deprecation_json
+
+    artifact, text = selector.artifact, args.selector
 
     registry = load(session, [artifact]).registry
     warn_problems(session, registry, artifact)
@@ -110,6 +130,21 @@ def _version_commit(
         from git_registry.plan import known_hint  # only for this message
 
         raise NotFoundError(f"unknown artifact '{artifact}'", hint=known_hint(registry))
+    if selector.latest or selector.stage is not None:
+        held = info.holder(selector.stage) if selector.stage is not None else info.latest
+        check_served(
+            session,
+            info,
+            Served.STAGE if selector.stage is not None else Served.LATEST,
+            stage=selector.stage,
+            show_all=args.all,
+            retry=f"git registry describe {shlex.quote(text)} --all" if held else None,
+            json_doc=(
+                {"artifact": artifact, **({"stage": selector.stage} if selector.stage else {})}
+                if args.json
+                else None
+            ),
+        )
     if selector.latest:
         found = info.latest
     elif selector.version is not None:
@@ -120,4 +155,4 @@ def _version_commit(
         found = info.version(hold.version) if hold else None
     if found is None:
         raise NotFoundError(f"{text} does not name a version of {artifact}")
-    return found.commit, found.version
+    return found.commit, found.version, deprecation_json(info)
