@@ -19,7 +19,7 @@
 __git_registry_commands="register promote assign unassign rollback deregister deprecate show history
 which latest check-ref fetch push stages policy describe annotate remove check schema hooks
 hook completion help demo"
-__git_registry_opts_register="--version --bump-major --bump-minor --bump-patch --force --message --push
+__git_registry_opts_register="--version --bump-major --bump-minor --bump-patch --new --force --message --push
 --dry-run --sign --no-sign"
 __git_registry_args_register="--version --message -m"
 __git_registry_opts_promote="--version --ref --simple --force --message --push --dry-run --sign

@@ -271,14 +271,9 @@ def _parse(words: list[str]) -> tuple[ModuleType, argparse.Namespace] | None:
 def _unknown_command(word: str) -> UsageError:
     """A command word we do not have, with the words it is closest to (``promte``:
     did you mean 'promote'?)."""
-    import difflib
+    from git_registry.suggest import did_you_mean
 
-    close = difflib.get_close_matches(word, list(WORDS), n=3, cutoff=0.6)
-    hint = (
-        "did you mean " + " or ".join(f"'{w}'" for w in close) + "?"
-        if close
-        else "'git registry -h' lists the commands"
-    )
+    hint = did_you_mean(word, WORDS) or "'git registry -h' lists the commands"
     exc = UsageError(f"'{word}' is not a git registry command", hint=hint)
     exc.__cause__ = UsageText(build_parser().format_usage())
     return exc

@@ -154,18 +154,42 @@ def find_artifact(registry: Registry, name: str) -> ArtifactInfo:
     check_artifact_name(name)
     info = registry.artifacts.get(name)
     if info is None:
-        raise NotFoundError(f"unknown artifact '{name}'", hint=known_hint(registry))
+        raise unknown_artifact(registry, name)
     return info
 
 
-def known_hint(registry: Registry) -> str:
+def unknown_artifact(registry: Registry, name: str) -> NotFoundError:
+    """The error for an artifact no registry tag names: the closest known names if
+    some are close (``chrun``: did you mean 'churn'?), else the known names."""
+    return NotFoundError(f"unknown artifact '{name}'", hint=known_hint(registry, name))
+
+
+def known_hint(registry: Registry, name: str | None = None) -> str:
+    from git_registry.suggest import did_you_mean  # only for this message
+
     names = list(registry.known or registry.artifacts)
     if not names:
         return (
             "this repository has no registry tags yet; create one with: git registry register NAME"
         )
+    close = did_you_mean(name, names) if name is not None else None
+    if close is not None:
+        return close
     shown = ", ".join(names[:10]) + (", …" if len(names) > 10 else "")
     return f"known artifacts: {shown}"
+
+
+def empty_stage(name: str, stage: str, known_stages: Iterable[str]) -> NotFoundError:
+    """The error for a stage no version of ``name`` holds; if no policy declares the
+    stage and no tag ever used it, the closest stages that exist (``prd``: did you
+    mean 'prod'?)."""
+    from git_registry.suggest import did_you_mean  # only for this message
+
+    known = list(dict.fromkeys(known_stages))
+    hint = None
+    if stage not in known and known:
+        hint = did_you_mean(stage, known) or "stages: " + ", ".join(known)
+    return NotFoundError(f"no version of {name} is in stage '{stage}'", hint=hint)
 
 
 def _versions_hint(info: ArtifactInfo) -> str:
@@ -248,6 +272,27 @@ def plan_register(
     )
 
 
+def check_new_name(registry: Registry, name: str, annotated: Collection[str]) -> None:
+    """Refuse to start a new artifact whose name is one edit away from one that exists
+    (``chrun`` next to ``churn``): a typo would otherwise start a second artifact
+    silently. A name with tags, or annotated in ``artifacts.yaml``, is not new.
+
+    Raises:
+        RegistryError: the name is new and close to an existing one (``--new`` allows it).
+    """
+    from git_registry.suggest import likely_typo
+
+    if name in registry.artifacts or name in registry.known or name in annotated:
+        return
+    near = [k for k in dict.fromkeys([*registry.known, *annotated]) if likely_typo(name, k)]
+    if near:
+        shown = " or ".join(f"'{k}'" for k in near[:3])
+        raise RegistryError(
+            f"'{name}' would be a new artifact, one edit away from {shown}",
+            hint=f"did you mean {shown}? To start a new artifact named '{name}', pass --new",
+        )
+
+
 def _next_hint(info: ArtifactInfo | None) -> str:
     highest = info.highest_ever if info else None
     if highest is None:
@@ -320,7 +365,7 @@ def plan_promote(
             return PromotePlan(registration, tag, registration.version)
     else:
         if info is None:
-            raise NotFoundError(f"unknown artifact '{artifact}'", hint=known_hint(registry))
+            raise unknown_artifact(registry, artifact)
         if version is not None:
             target = find_version(info, version)
         elif info.latest is not None:
@@ -452,7 +497,7 @@ def _stage_target(
     holds = info.stages.get(stage, ())
     if version is None:
         if not holds:
-            raise NotFoundError(f"no version of {artifact} is in stage '{stage}'")
+            raise empty_stage(artifact, stage, registry.stages)
         found = info.version(holds[0].version)
         assert found is not None
         return found

@@ -112,6 +112,14 @@ def head_annotations(
     return found, problems
 
 
+def stage_names(session: Session, used: Sequence[str]) -> list[str]:
+    """The stages the policy declares, then those in ``used``: the words a mistyped
+    stage is compared with."""
+    from git_registry.policy import ordered_stages
+
+    return ordered_stages(session.catalog().policy(), used)
+
+
 def warn_problems(session: Session, registry: Registry, artifact: str | None = None) -> None:
     """Each problem once on stderr as a warning (only those of ``artifact`` if given)."""
     for problem in registry.problems:

@@ -122,6 +122,11 @@ class ArtifactInfo:
         )
 
     @property
+    def used_stages(self) -> tuple[str, ...]:
+        """Every stage the artifact's events name, in order of first use."""
+        return tuple(dict.fromkeys(e.stage for e in self.events if e.stage is not None))
+
+    @property
     def highest_ever(self) -> VersionInfo | None:
         """The highest version ever registered, deregistered ones included (SPEC 3.1)."""
         return self.versions[0] if self.versions else None

@@ -619,7 +619,7 @@ def test_describe_unknown_artifact(versions: Repo) -> None:
     err = fails(versions, "describe", "churn@v9.9.9", code=1)
     assert err == "error: churn@v9.9.9 does not name a version of churn\n"
     err = fails(versions, "describe", "churn#dev", code=1)
-    assert "churn#dev does not name a version of churn" in err
+    assert "error: no version of churn is in stage 'dev'" in err
     assert "fatal: invalid artifact name" in fails(versions, "describe", "Churn!")
 
 

@@ -253,6 +253,7 @@ def test_which_and_latest_do_not_serve_a_deprecated_artifact(deprecated: Repo) -
     assert refused_read(deprecated, "which", "fraud", "dev", "--all") == (
         f"warning: {NOTE}: the version holding dev is printed anyway (--all)\n"
         "error: no version of fraud is in stage 'dev'\n"
+        "hint: stages: prod\n"
     )
     # Other artifacts are served as before, with nothing on stderr.
     assert deprecated.ok("which", "churn", "prod") == "v0.0.1\n"

@@ -133,8 +133,10 @@ def test_find_artifact_and_version_say_what_exists() -> None:
     registry, _ = registry_of(*CHURN)
     assert find_artifact(registry, "churn").name == "churn"
     error = refused(find_artifact, registry, "chrun")
+    assert (error.message, error.hint) == ("unknown artifact 'chrun'", "did you mean 'churn'?")
+    error = refused(find_artifact, registry, "fraud")
     assert (error.message, error.hint) == (
-        "unknown artifact 'chrun'",
+        "unknown artifact 'fraud'",
         "known artifacts: churn, seg",
     )
     empty, _ = registry_of()

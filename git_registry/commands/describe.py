@@ -14,6 +14,7 @@ from git_registry.session import Session
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from git_registry.selectors import Selector
+    from git_registry.state import Registry
 
 
 COMMAND = Command(
@@ -127,9 +128,7 @@ def _version_commit(
     warn_problems(session, registry, artifact)
     info = registry.artifacts.get(artifact)
     if info is None:
-        from git_registry.plan import known_hint  # only for this message
-
-        raise NotFoundError(f"unknown artifact '{artifact}'", hint=known_hint(registry))
+        raise _not_registered(session, registry, artifact)
     if selector.latest or selector.stage is not None:
         held = info.holder(selector.stage) if selector.stage is not None else info.latest
         check_served(
@@ -153,6 +152,31 @@ def _version_commit(
         assert selector.stage is not None
         hold = info.holder(selector.stage)
         found = info.version(hold.version) if hold else None
+    if found is None and selector.stage is not None:
+        from git_registry.plan import empty_stage  # only for this message
+        from git_registry.reading import stage_names
+
+        raise empty_stage(artifact, selector.stage, stage_names(session, info.used_stages))
     if found is None:
         raise NotFoundError(f"{text} does not name a version of {artifact}")
     return found.commit, found.version, deprecation_json(info)
+
+
+def _not_registered(session: Session, registry: Registry, artifact: str) -> NotFoundError:
+    """No tag names ``artifact``: say so plainly if it is annotated at HEAD (describe it
+    without a version, or register one), else it is unknown."""
+    from git_registry.errors import AnnotationError
+    from git_registry.plan import unknown_artifact
+
+    head = session.repo().head()
+    try:
+        annotated = head is not None and session.catalog().annotation(head, artifact) is not None
+    except AnnotationError:  # its file is broken: 'unknown' is all we can say here
+        annotated = False
+    if not annotated:
+        return unknown_artifact(registry, artifact)
+    return NotFoundError(
+        f"{artifact} is annotated in {ann.file_for(artifact)[0]} but has no registered version",
+        hint=f"'git registry describe {artifact}' reads it at HEAD; register a version with: "
+        f"git registry register {artifact}",
+    )

@@ -6,7 +6,6 @@ import argparse
 
 from git_registry import options
 from git_registry.commands import Command
-from git_registry.errors import NotFoundError
 from git_registry.session import Session
 
 COMMAND = Command(
@@ -37,9 +36,9 @@ def run(args: argparse.Namespace, session: Session) -> int:
     registry = load(session, [name] if name is not None else None).registry
     warn_problems(session, registry, name)
     if name is not None and name not in registry.artifacts:
-        from git_registry.plan import known_hint  # only for this message
+        from git_registry.plan import unknown_artifact  # only for this message
 
-        raise NotFoundError(f"unknown artifact '{name}'", hint=known_hint(registry))
+        raise unknown_artifact(registry, name)
     events = events_of(registry, name)
     if not args.ascending:
         events.reverse()

@@ -41,9 +41,9 @@ def run(args: argparse.Namespace, session: Session) -> int:
     warn_problems(session, registry, name)
     info = registry.artifacts.get(name)
     if info is None:
-        from git_registry.plan import known_hint  # only for this message
+        from git_registry.plan import unknown_artifact  # only for this message
 
-        raise NotFoundError(f"unknown artifact '{name}'", hint=known_hint(registry))
+        raise unknown_artifact(registry, name)
     check_served(
         session,
         info,

@@ -19,7 +19,7 @@ COMMAND = Command(
     ),
     usage=(
         "git registry register NAME [REF] [--version V | --bump-major | --bump-minor | "
-        "--bump-patch] [-m MSG] [--force] [--push] [-n] [-s | --no-sign]"
+        "--bump-patch] [--new] [-m MSG] [--force] [--push] [-n] [-s | --no-sign]"
     ),
 )
 
@@ -57,12 +57,17 @@ def arguments(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="accepted for GTO's scripts: a commit still holds one active version",
     )
+    p.add_argument(
+        "--new",
+        action="store_true",
+        help="start a new artifact even if its name is one edit away from an existing one",
+    )
     options.message_push(p)
 
 
 def run(args: argparse.Namespace, session: Session) -> int:
-    from git_registry.plan import Bump, NewTag, plan_register
-    from git_registry.reading import Loaded, load
+    from git_registry.plan import Bump, NewTag, check_new_name, plan_register
+    from git_registry.reading import Loaded, head_annotations, load
     from git_registry.selectors import resolve_ref
     from git_registry.writing import create_tags
 
@@ -70,6 +75,8 @@ def run(args: argparse.Namespace, session: Session) -> int:
     commit = resolve_ref(session, args.ref)
 
     def plan(loaded: Loaded) -> list[NewTag]:
+        if not args.new:
+            check_new_name(loaded.registry, name, head_annotations(session, [name])[0])
         return [
             plan_register(
                 loaded.registry,

@@ -6,7 +6,6 @@ import argparse
 
 from git_registry import options
 from git_registry.commands import Command
-from git_registry.errors import NotFoundError
 from git_registry.grammar import check_stage
 from git_registry.session import Session
 
@@ -50,9 +49,9 @@ def run(args: argparse.Namespace, session: Session) -> int:
     warn_problems(session, registry, name)
     info = registry.artifacts.get(name)
     if info is None:
-        from git_registry.plan import known_hint  # only for this message
+        from git_registry.plan import unknown_artifact  # only for this message
 
-        raise NotFoundError(f"unknown artifact '{name}'", hint=known_hint(registry))
+        raise unknown_artifact(registry, name)
     holds = info.stages.get(stage, ())
     check_served(
         session,
@@ -64,7 +63,10 @@ def run(args: argparse.Namespace, session: Session) -> int:
         json_doc={"artifact": name, "stage": stage} if args.json else None,
     )
     if not holds:
-        raise NotFoundError(f"no version of {name} is in stage '{stage}'")
+        from git_registry.plan import empty_stage  # only for this message
+        from git_registry.reading import stage_names
+
+        raise empty_stage(name, stage, stage_names(session, registry.stages))
     if args.json:
         doc = {"artifact": name, "stage": stage, **hold_json(holds[0]), **deprecation_json(info)}
         if args.all_versions:
