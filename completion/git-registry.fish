@@ -347,6 +347,7 @@ set n '__git_registry_using which'
 $c -f -n $n -l remote -x -a '(command git remote 2>/dev/null)' -d "read this remote's registry"
 $c -f -n $n -l ref -d 'print the assignment tag'
 $c -f -n $n -l all-versions -d 'every version holding the stage'
+$c -f -n $n -l all -d 'print it even if the artifact is deprecated'
 $c -f -n $n -l json -d 'print JSON'
 $c -f -n '__git_registry_arg which 1' -a '(__git_registry_artifact)'
 $c -f -n '__git_registry_arg which 2' -a '(__git_registry_artifact_stages)'
@@ -354,6 +355,7 @@ $c -f -n '__git_registry_arg which 2' -a '(__git_registry_artifact_stages)'
 set n '__git_registry_using latest'
 $c -f -n $n -l remote -x -a '(command git remote 2>/dev/null)' -d "read this remote's registry"
 $c -f -n $n -l ref -d "print the version's tag"
+$c -f -n $n -l all -d 'print it even if the artifact is deprecated'
 $c -f -n $n -l json -d 'print JSON'
 $c -f -n '__git_registry_arg latest 1' -a '(__git_registry_artifact)'
 
@@ -384,6 +386,7 @@ $c -f -n $n -l policy -d 'the JSON Schema of .registry.yaml'
 
 set n '__git_registry_using describe'
 $c -f -n $n -l rev -x -a '(__git_registry_refs)' -d 'read it at this commit'
+$c -f -n $n -l all -d 'NAME@latest or NAME#STAGE even if the artifact is deprecated'
 $c -f -n $n -l json -d 'print JSON'
 $c -f -n $n -l path -d 'print only the path'
 $c -f -n $n -l type -d 'print only the type'

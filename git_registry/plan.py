@@ -22,7 +22,7 @@ from git_registry.grammar import (
     check_version,
     format_tag,
 )
-from git_registry.state import ArtifactInfo, Event, Registry, VersionInfo
+from git_registry.state import ArtifactInfo, Event, Registry, StageHold, VersionInfo
 
 FIRST_VERSION = "v0.0.1"
 
@@ -307,6 +307,9 @@ class PromotePlan:
     registration: NewTag | None
     assignment: NewTag
     version: str
+    fallback: str | None = None
+    """Set when the version held the stage only by fallback, so that the new assignment
+    pins it: what cancelled the stage's newest assignment (see :func:`fallback_cause`)."""
 
 
 def plan_promote(
@@ -329,7 +332,9 @@ def plan_promote(
 
     Raises:
         RegistryError: invalid names; unknown artifact or version; a stage not
-            allowed; the version already holds the stage (without ``force``).
+            allowed; the version already holds the stage through the stage's
+            newest assignment (without ``force``). A version that holds it only by
+            fallback gets a new assignment (``fallback`` says why).
     """
     check_artifact_name(artifact)
     check_stage(stage)
@@ -372,12 +377,20 @@ def plan_promote(
             )
     assert info is not None
     holder = info.holder(stage)
-    if holder is not None and holder.version == target.version and not force:
-        raise RegistryError(
-            f"{artifact} {target.version} already holds stage '{stage}' "
-            f"(tag {holder.assignment.tag})",
-            hint="use --force to create a new assignment tag anyway",
-        )
+    fallback = None
+    if holder is not None and holder.version == target.version:
+        # "Already holds" means through the stage's newest assignment. A version the
+        # stage fell back to (a newer assignment of another version was unassigned or
+        # deregistered) is pinned by a new assignment: a later rollback of that one must
+        # not move the stage to whatever held it before.
+        fallback = fallback_cause(info, holder)
+        if fallback is None and not force:
+            raise RegistryError(
+                f"{artifact} {target.version} already holds stage '{stage}' through "
+                f"{stage}'s newest assignment ({holder.assignment.tag}): nothing to pin",
+                hint=f"it keeps {stage} until another version is promoted to it; "
+                "use --force to create another assignment tag anyway",
+            )
     owner = active_version_at(info, target.commit)
     if owner is not None and owner.version != target.version:
         raise RegistryError(
@@ -396,7 +409,35 @@ def plan_promote(
         counter=None if simple else registry.next_counter(artifact),
     )
     _check_free(tag, existing, simple)
-    return PromotePlan(None, tag, target.version)
+    return PromotePlan(None, tag, target.version, fallback)
+
+
+def fallback_cause(info: ArtifactInfo, hold: StageHold) -> str | None:
+    """Why ``hold`` holds its stage only by fallback, e.g. ``v1.1.0 was unassigned from
+    it by churn#prod!#3``; None if its assignment is the stage's newest.
+
+    The stage's newest assignment belongs to another version that no longer holds the
+    stage: it was unassigned since, or that version deregistered (SPEC 3.2).
+    """
+    newest = next(
+        (
+            e
+            for e in reversed(info.events)
+            if e.kind is EventKind.ASSIGNMENT and e.stage == hold.stage
+        ),
+        None,
+    )
+    if newest is None or newest.tag == hold.assignment.tag:
+        return None
+    other = info.version(newest.version) if newest.version is not None else None
+    if other is not None and not other.active:
+        cancel = next(e for e in reversed(other.events) if e.kind is EventKind.DEREGISTRATION)
+        return f"{newest.version} was deregistered by {cancel.tag}"
+    if other is not None:
+        for event in reversed(other.events):
+            if event.stage == hold.stage and event.kind is EventKind.UNASSIGNMENT:
+                return f"{newest.version} was unassigned from it by {event.tag}"
+    return f"{newest.version}'s newer assignment {newest.tag} no longer holds it"
 
 
 def _check_free(tag: NewTag, existing: Collection[str], simple: bool) -> None:

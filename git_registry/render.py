@@ -434,15 +434,21 @@ def registry_table(
     paint: Painter,
     *,
     all_versions: bool,
+    with_status: bool = False,
 ) -> str:
-    """The registry: name, [type], latest, one ``#stage`` column per stage, [labels].
+    """The registry: name, [status], [type], latest, one ``#stage`` column per stage,
+    [labels].
 
-    The type and labels columns appear when some artifact has them.
+    The type and labels columns appear when some artifact has them; the status column
+    (``show --all``) when asked: see :func:`artifact_status`.
     """
     with_type = any(a is not None and a.type for _, _, a in rows)
     with_labels = any(a is not None and a.labels for _, _, a in rows)
-    headers = ["name", *(["type"] if with_type else []), "latest", *(f"#{s}" for s in stages)]
-    styles: list[str | None] = ["name", *([None] if with_type else []), "version"]
+    status = ["status"] if with_status else []
+    headers = ["name", *status, *(["type"] if with_type else []), "latest"]
+    headers += [f"#{s}" for s in stages]
+    styles: list[str | None] = ["name", *([None] * len(status))]
+    styles += [*([None] if with_type else []), "version"]
     styles += ["version"] * len(stages)
     if with_labels:
         headers.append("labels")
@@ -450,6 +456,8 @@ def registry_table(
     lines = []
     for name, info, annotation in rows:
         cells = [name]
+        if with_status:
+            cells.append(artifact_status(info))
         if with_type:
             cells.append((annotation.type if annotation else None) or EMPTY)
         cells.append(info.latest.version if info and info.latest else EMPTY)
@@ -461,3 +469,14 @@ def registry_table(
             cells.append(", ".join(annotation.labels) if annotation else EMPTY)
         lines.append([c or EMPTY for c in cells])
     return table(headers, lines, paint, styles)
+
+
+def artifact_status(info: ArtifactInfo | None) -> str:
+    """An artifact's status in ``show --all``: ``active``; ``deprecated`` (its stages and
+    latest version are not served); ``deregistered`` (every version is); ``unregistered``
+    (declared in artifacts.yaml, no tags)."""
+    if info is None:
+        return "unregistered"
+    if info.deprecated:
+        return "deprecated"
+    return "active" if info.latest is not None else "deregistered"

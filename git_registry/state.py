@@ -95,6 +95,11 @@ class ArtifactInfo:
     """Per stage, every version holding it, newest assignment first; [0] is the holder."""
     events: tuple[Event, ...]
 
+    @property
+    def deprecation(self) -> Event | None:
+        """The deprecation that makes the artifact deprecated now (its newest event), or None."""
+        return self.events[-1] if self.deprecated else None
+
     def version(self, version: str) -> VersionInfo | None:
         """The version named ``version`` (active or not), or None."""
         for info in self.versions:

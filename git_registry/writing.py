@@ -79,9 +79,12 @@ def create_tags(
     judged by, create nothing; exit status 1 if a rule refuses it.
     """
     if dry_run:
-        return _preview(session, loaded, tags, sign)
+        code = _preview(session, loaded, tags, sign)
+        _warn_reactivation(session, loaded, tags, dry_run=True)
+        return code
     remote = remote_name(session)  # a bad registry.remote is refused before any tag is made
     created = _create_local(session, loaded, tags, sign)
+    _warn_reactivation(session, loaded, tags, dry_run=False)
     if not push:
         _publish(session, remote, [t.name for t, _ in created], delete=False, push=False)
         return 0
@@ -346,9 +349,32 @@ def _judge(
         return rulebook.report_of_new_tags(loaded.registry, after, names, facts)
 
 
-def say_holders(session: Session, artifact: str, stages: Sequence[str]) -> None:
+def _warn_reactivation(
+    session: Session, loaded: Loaded, tags: Sequence[NewTag], *, dry_run: bool
+) -> None:
+    """Warn when a new event of a deprecated artifact makes it active again (its newest
+    event is no longer the deprecation: SPEC 3.1, as GTO reads it), so that its stages
+    and latest version are served again."""
+    from git_registry.serving import deprecated_note
+
+    for artifact in dict.fromkeys(t.artifact for t in tags if t.kind is not EventKind.DEPRECATION):
+        info = loaded.registry.artifacts.get(artifact)
+        note = deprecated_note(info) if info is not None else None
+        if note is not None:
+            makes, are = ("would make", "would be") if dry_run else ("makes", "are")
+            session.warn(
+                f"{note}: this event {makes} it active again: its stages and latest "
+                f"version {are} served again"
+            )
+
+
+def say_holders(
+    session: Session, artifact: str, stages: Sequence[str], *, deregistered: str | None = None
+) -> None:
     """Say who holds each of ``stages`` of ``artifact`` now (after a rollback or a
-    deregistration, the stage falls back to an older holder, or is left empty)."""
+    deregistration, the stage falls back to an older holder, or is left empty). With
+    ``deregistered`` (the version that held them), also warn on stderr: a stage that
+    falls back serves an older version from now on."""
     if not stages:
         return
     info = load(session, [artifact]).registry.artifacts.get(artifact)
@@ -360,6 +386,13 @@ def say_holders(session: Session, artifact: str, stages: Sequence[str]) -> None:
             session.out(
                 f"Now {stage} of {artifact} is {hold.version} (through {hold.assignment.tag})"
             )
+        if deregistered is None:
+            continue
+        if hold is None:
+            now = f"{stage} is now empty"
+        else:
+            now = f"{stage} falls back to {hold.version} ({hold.assignment.tag})"
+        session.warn(f"the deregistered {artifact} {deregistered} held {stage}: {now}")
 
 
 def delete_tags(

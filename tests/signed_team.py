@@ -67,8 +67,9 @@ def hand_tag(repo: Repo, name: str, target: str, *, when: int, sign: bool = Fals
 
 
 def holder(repo: Repo, stage: str = "prod") -> str | None:
-    """The version of churn holding ``stage`` in ``repo`` (a clone or the server)."""
-    result = repo.run("which", "churn", stage)
+    """The version of churn holding ``stage`` in ``repo`` (a clone or the server), in the
+    registry state: ``--all`` reads it even if churn is deprecated (then it is not served)."""
+    result = repo.run("which", "churn", stage, "--all")
     return result.out.strip() if result.code == 0 else None
 
 

@@ -188,6 +188,7 @@ def test_deprecating_the_artifact_changes_no_holder(team: Team) -> None:
     repo.ok("deprecate", "churn")
     pushed(repo, "churn@deprecated")
     assert holder(remote) == "v0.0.1"
+    assert remote.run("which", "churn", "prod").code == 1  # held, but no longer served
 
 
 # -- branches: what the server counts as "on main" ------------------------------------------

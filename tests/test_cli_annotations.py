@@ -678,6 +678,8 @@ def test_describe_reads_the_versions_commit(
         "labels": expected["churn"].get("labels", []),
         "custom": None,
         "virtual": True,
+        "deprecated": False,
+        "deprecation": None,
     }
 
 

@@ -33,8 +33,12 @@ def test_show_registry_table(churn_staged_seg_deprecated: Repo) -> None:
     # latest is the highest SemVer: v2.0.0-rc.1 is a prerelease of 2.0.0, above v1.1.0.
     assert lines[1].split() == ["churn", "v2.0.0-rc.1", "v1.0.0", "v1.1.0", "v2.0.0-rc.1"]
     assert len(lines) == 2  # seg is deprecated
-    assert churn_staged_seg_deprecated.ok("show", "--all").splitlines()[2].split() == [
+    lines = churn_staged_seg_deprecated.ok("show", "--all").splitlines()
+    assert lines[0].split() == ["name", "status", "latest", "#prod", "#staging", "#dev"]
+    assert lines[1].split()[:2] == ["churn", "active"]
+    assert lines[2].split() == [
         "seg",
+        "deprecated",
         "v0.1.0",
         "-",
         "-",
@@ -151,7 +155,10 @@ def test_show_deprecated_artifact_by_name_warns(churn_staged_seg_deprecated: Rep
     result = churn_staged_seg_deprecated.run("show", "seg")
     assert result.code == 0
     assert "v0.1.0" in result.out
-    assert "warning: seg is deprecated (tag seg@deprecated)" in result.err
+    assert (
+        "warning: artifact 'seg' is deprecated (seg@deprecated, 2023-11-14): "
+        "its stages and latest version are not served\n"
+    ) in result.err
 
 
 def test_which_and_latest(churn_staged_seg_deprecated: Repo) -> None:

@@ -271,11 +271,33 @@ def test_promote_a_version_that_already_holds_the_stage() -> None:
     registry, existing = registry_of(*CHURN)
     error = refused(plan_promote, registry, existing, "churn", "staging")
     assert (error.message, error.hint) == (
-        "churn v1.1.0 already holds stage 'staging' (tag churn#staging#2)",
-        "use --force to create a new assignment tag anyway",
+        "churn v1.1.0 already holds stage 'staging' through staging's newest assignment "
+        "(churn#staging#2): nothing to pin",
+        "it keeps staging until another version is promoted to it; "
+        "use --force to create another assignment tag anyway",
     )
     forced = plan_promote(registry, existing, "churn", "staging", force=True)
     assert forced.assignment.name == "churn#staging#3"
+
+
+def test_promote_pins_a_version_that_holds_the_stage_by_fallback() -> None:
+    # v1.0.0 held prod, v1.1.0 took it, was rolled back: prod fell back to v1.0.0.
+    base = (("churn@v1.0.0", C1), ("churn#prod#1", C1), ("churn@v1.1.0", C2))
+    registry, existing = registry_of(*base, ("churn#prod#2", C2), ("churn#prod!#3", C2))
+    made = plan_promote(registry, existing, "churn", "prod", version="v1.0.0")
+    assert made.assignment.name == "churn#prod#4" and made.assignment.target == C1
+    assert made.fallback == "v1.1.0 was unassigned from it by churn#prod!#3"
+    # The newer holder deregistered: the same, said so.
+    registry, existing = registry_of(*base, ("churn#prod#2", C2), ("churn@v1.1.0!", C2))
+    made = plan_promote(registry, existing, "churn", "prod", version="v1.0.0")
+    assert made.fallback == "v1.1.0 was deregistered by churn@v1.1.0!"
+    # An unassignment of another version that never held prod is no fallback.
+    registry, existing = registry_of(*base, ("churn#prod!#2", C2))
+    error = refused(plan_promote, registry, existing, "churn", "prod", version="v1.0.0")
+    assert "through prod's newest assignment (churn#prod#1): nothing to pin" in error.message
+    # Another stage's newer assignment does not count either.
+    registry, existing = registry_of(*base, ("churn#dev#2", C2), ("churn#dev!#3", C2))
+    assert refused(plan_promote, registry, existing, "churn", "prod", version="v1.0.0")
 
 
 def test_promote_refuses_what_is_not_there() -> None:

@@ -14,8 +14,10 @@ COMMAND = Command(
     summary="deprecate an artifact (NAME@deprecated)",
     description=(
         "Create NAME@deprecated on the artifact's newest event's commit: the artifact is\n"
-        "hidden from 'show' until a later event re-activates it. --delete deletes every\n"
-        "tag of the artifact instead."
+        "hidden from 'show', and its stages and latest version are no longer served\n"
+        "(which, latest, show NAME#STAGE exit 1 unless --all), until a later event\n"
+        "re-activates it. Warns for each stage held. --delete deletes every tag of\n"
+        "the artifact instead."
     ),
     usage=(
         "git registry deprecate NAME [--delete] [--force] [-m MSG] [--push] [-n] [-s | --no-sign]"
@@ -60,4 +62,14 @@ def run(args: argparse.Namespace, session: Session) -> int:
             force=args.force,
             message=args.message,
         )
-        return create_tags(session, loaded, [tag], **options.writes(args))
+        code = create_tags(session, loaded, [tag], **options.writes(args))
+        info = loaded.registry.artifacts.get(name)
+        if code == 0 and not args.dry_run and info is not None:
+            # The stage holders stay (a deprecation changes none), but are no longer
+            # served: say so, a deploy script reading them now fails (serving.py).
+            for stage, holds in info.stages.items():
+                session.warn(
+                    f"{name} {holds[0].version} held {stage} ({holds[0].assignment.tag}): "
+                    f"it is no longer served ('which {name} {stage}' exits 1; --all prints it)"
+                )
+        return code

@@ -61,7 +61,7 @@ def run(args: argparse.Namespace, session: Session) -> int:
                 dry_run=args.dry_run,
                 sign=args.sign,
             )
-            say_holders(session, selector.artifact, stages)
+            say_holders(session, selector.artifact, stages, deregistered=version)
             return 0
         tag = plan_deregister(
             loaded.registry,
@@ -73,5 +73,5 @@ def run(args: argparse.Namespace, session: Session) -> int:
         )
         code = create_tags(session, loaded, [tag], **options.writes(args))
         if code == 0:
-            say_holders(session, selector.artifact, stages)
+            say_holders(session, selector.artifact, stages, deregistered=version)
         return code

@@ -23,10 +23,11 @@ COMMAND = Command(
     description=(
         "Print the annotation (path, type, description, labels, custom, virtual) of an\n"
         "artifact as committed: at HEAD for NAME, at the version's commit for NAME@vX.Y.Z,\n"
-        "NAME@latest or NAME#STAGE."
+        "NAME@latest or NAME#STAGE. A deprecated artifact's NAME@latest and NAME#STAGE are\n"
+        "not served: exit 1 and say so, unless --all."
     ),
     usage=(
-        "git registry describe NAME[@vX.Y.Z | @latest | #STAGE] [--rev REF] [--json] "
+        "git registry describe NAME[@vX.Y.Z | @latest | #STAGE] [--rev REF] [--all] [--json] "
         "[--path | --type | --description]"
     ),
 )
@@ -37,6 +38,11 @@ def arguments(p: argparse.ArgumentParser) -> None:
         "selector", metavar="SELECTOR", help="NAME, NAME@vX.Y.Z, NAME@latest or NAME#STAGE"
     )
     p.add_argument("--rev", metavar="REF", help="read it at this commit instead (NAME only)")
+    p.add_argument(
+        "--all",
+        action="store_true",
+        help="NAME@latest, NAME#STAGE: even if the artifact is deprecated (warns)",
+    )
     options.json(p)
     field = p.add_mutually_exclusive_group()
     field.add_argument(
@@ -61,6 +67,7 @@ def run(args: argparse.Namespace, session: Session) -> int:
     selector = parse_selector(args.selector)
     name = selector.artifact
     version: str | None = None
+    deprecation: dict[str, object] = {}
     if selector.version is None and selector.stage is None and not selector.latest:
         if args.rev is not None:
             commit = resolve_ref(session, args.rev)
@@ -74,7 +81,7 @@ def run(args: argparse.Namespace, session: Session) -> int:
     else:
         if args.rev is not None:
             raise UsageError(f"--rev reads NAME at a commit; {args.selector} names its own")
-        commit, version = _version_commit(session, selector.artifact, args.selector, selector)
+        commit, version, deprecation = _version_commit(session, args, selector)
     annotation = session.catalog().annotation(commit, name)
     file, key = ann.file_for(name)
     where = f"{file} at commit {short(commit)}"
@@ -90,8 +97,14 @@ def run(args: argparse.Namespace, session: Session) -> int:
         session.out(str(value))
         return 0
     if args.json:
-        doc = {"artifact": name, "version": version, "file": file, "commit": commit}
+        doc: dict[str, object] = {
+            "artifact": name,
+            "version": version,
+            "file": file,
+            "commit": commit,
+        }
         doc.update(annotation.to_json())
+        doc.update(deprecation)
         session.stdout.write(dump_json(doc))
         return 0
     session.out(f"# {where}" + (f" ({name} {version})" if version else ""))
@@ -100,15 +113,37 @@ def run(args: argparse.Namespace, session: Session) -> int:
 
 
 def _version_commit(
-    session: Session, artifact: str, text: str, selector: Selector
-) -> tuple[ObjectId, str]:
+    session: Session, args: argparse.Namespace, selector: Selector
+) -> tuple[ObjectId, str, dict[str, object]]:
+    """The commit and version ``selector`` names, and the deprecation keys of the JSON
+    document (a deprecated artifact's stages and latest version are not served)."""
+    import shlex
+
     from git_registry.reading import load, warn_problems
+    from git_registry.serving import Served, check_served, deprecation_json
+
+    artifact, text = selector.artifact, args.selector
 
     registry = load(session, [artifact]).registry
     warn_problems(session, registry, artifact)
     info = registry.artifacts.get(artifact)
     if info is None:
         raise _not_registered(session, registry, artifact)
+    if selector.latest or selector.stage is not None:
+        held = info.holder(selector.stage) if selector.stage is not None else info.latest
+        check_served(
+            session,
+            info,
+            Served.STAGE if selector.stage is not None else Served.LATEST,
+            stage=selector.stage,
+            show_all=args.all,
+            retry=f"git registry describe {shlex.quote(text)} --all" if held else None,
+            json_doc=(
+                {"artifact": artifact, **({"stage": selector.stage} if selector.stage else {})}
+                if args.json
+                else None
+            ),
+        )
     if selector.latest:
         found = info.latest
     elif selector.version is not None:
@@ -124,7 +159,7 @@ def _version_commit(
         raise empty_stage(artifact, selector.stage, stage_names(session, info.used_stages))
     if found is None:
         raise NotFoundError(f"{text} does not name a version of {artifact}")
-    return found.commit, found.version
+    return found.commit, found.version, deprecation_json(info)
 
 
 def _not_registered(session: Session, registry: Registry, artifact: str) -> NotFoundError:

@@ -16,7 +16,10 @@ COMMAND = Command(
     description=(
         "Assign STAGE to a version: NAME@vX.Y.Z, --version V, the version at --ref REF\n"
         "(registering that commit first if it has no version), or else the latest version.\n"
-        "Creates NAME#STAGE#N, N being one more than the largest counter of the artifact."
+        "Creates NAME#STAGE#N, N being one more than the largest counter of the artifact.\n"
+        "A version that holds STAGE only by fallback (a newer assignment was unassigned)\n"
+        "is pinned to it by a new assignment; one that holds it through the stage's\n"
+        "newest assignment is refused without --force."
     ),
     usage=(
         "git registry promote NAME[@vX.Y.Z] STAGE [--version V | --ref REF] [--simple] "
@@ -39,7 +42,9 @@ def arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--simple", action="store_true", help="create NAME#STAGE without a counter")
     p.add_argument(
-        "--force", action="store_true", help="assign even if the version already holds the stage"
+        "--force",
+        action="store_true",
+        help="assign even if the version holds the stage through its newest assignment",
     )
     options.message_push(p)
 
@@ -59,6 +64,7 @@ def run(args: argparse.Namespace, session: Session) -> int:
     commit = resolve_ref(session, args.ref) if args.ref is not None else None
 
     calls = [0]
+    fallback: list[str] = []
 
     def plan(loaded: Loaded) -> list[NewTag]:
         # On a retry after a lost push race, someone else may have just assigned the
@@ -76,11 +82,19 @@ def run(args: argparse.Namespace, session: Session) -> int:
             force=args.force or calls[0] > 1,
             message=args.message,
         )
+        if made.fallback is not None and calls[0] == 1:
+            fallback.append(made.fallback)
         if made.registration is None:
             return [made.assignment]
         return [made.registration, made.assignment]
 
     with session.write_lock(f"promote {args.name} {args.stage}"):
         loaded = load(session, [selector.artifact])
-        return create_tags(session, loaded, plan(loaded), replan=plan, **options.writes(args))
-    return 0
+        tags = plan(loaded)
+        if fallback:
+            pins = "a new assignment would pin it" if args.dry_run else "pinning it"
+            session.out(
+                f"{selector.artifact} {tags[-1].version} holds {args.stage} only by fallback "
+                f"({fallback[0]}): {pins}"
+            )
+        return create_tags(session, loaded, tags, replan=plan, **options.writes(args))

@@ -27,7 +27,8 @@ COMMAND = Command(
         "Without arguments, the registry: one row per active artifact with its latest\n"
         "version and the version in each stage. With NAME, its versions. With NAME@latest,\n"
         "NAME@vX.Y.Z or NAME#STAGE, that one version; --ref, --version or --commit print\n"
-        "just that value."
+        "just that value. --all: deprecated artifacts (marked) and deregistered versions\n"
+        "too; a deprecated artifact's NAME#STAGE and NAME@latest are served only with --all."
     ),
     usage=(
         "git registry show [NAME | NAME@vX.Y.Z | NAME@latest | NAME#STAGE] [--json] "
@@ -60,7 +61,9 @@ def arguments(p: argparse.ArgumentParser) -> None:
         "--commit", dest="value", action="store_const", const="commit", help="print only the commit"
     )
     p.add_argument(
-        "--all", action="store_true", help="include deprecated artifacts and deregistered versions"
+        "--all",
+        action="store_true",
+        help="include deprecated artifacts and deregistered versions (marked)",
     )
     p.add_argument(
         "--all-versions",
@@ -72,6 +75,7 @@ def arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, session: Session) -> int:
     from git_registry.reading import head_annotations, load, warn_problems
+    from git_registry.serving import deprecated_note
 
     if args.selector is None:
         if args.value:
@@ -93,10 +97,12 @@ def run(args: argparse.Namespace, session: Session) -> int:
         from git_registry.plan import unknown_artifact  # only for this message
 
         raise unknown_artifact(registry, selector.artifact)
-    if info.deprecated:
-        session.warn(f"{info.name} is deprecated (tag {info.events[-1].tag})")
-    if selector.version is None and selector.stage is None and not selector.latest:
-        return _show_artifact(args, session, info)
+    if selector.stage is None and not selector.latest:
+        note = deprecated_note(info)
+        if note is not None:
+            session.warn(f"{note}: its stages and latest version are not served")
+        if selector.version is None:
+            return _show_artifact(args, session, info)
     return _show_one(args, session, info, selector)
 
 
@@ -162,7 +168,9 @@ def _show_registry(args: argparse.Namespace, session: Session) -> int:
         )
         return 0
     session.stdout.write(
-        registry_table(rows, stages, session.paint(), all_versions=args.all_versions)
+        registry_table(
+            rows, stages, session.paint(), all_versions=args.all_versions, with_status=args.all
+        )
     )
     return 0
 
@@ -215,9 +223,28 @@ def _show_artifact(args: argparse.Namespace, session: Session, info: ArtifactInf
 def _show_one(
     args: argparse.Namespace, session: Session, info: ArtifactInfo, selector: Selector
 ) -> int:
+    import shlex
+
     from git_registry.render import dump_json, versions_table
+    from git_registry.serving import Served, check_served
 
     holds: tuple[StageHold, ...] = ()
+    if selector.stage is not None or selector.latest:
+        # A deprecated artifact's stages and latest version are not served (serving.py).
+        held = info.stages.get(selector.stage) if selector.stage else info.latest
+        check_served(
+            session,
+            info,
+            Served.STAGE if selector.stage else Served.LATEST,
+            stage=selector.stage,
+            show_all=args.all,
+            retry=f"git registry show {shlex.quote(args.selector)} --all" if held else None,
+            json_doc=(
+                {"artifact": info.name, **({"stage": selector.stage} if selector.stage else {})}
+                if args.json
+                else None
+            ),
+        )
     if selector.latest:
         found = [info.latest] if info.latest else []
         missing = f"{info.name} has no active versions"
@@ -240,7 +267,9 @@ def _show_one(
     if not found:
         raise NotFoundError(missing)
     if args.json:
-        docs = [_one_json(v, h) for v, h in zip(found, holds or [None] * len(found), strict=True)]
+        docs = [
+            _one_json(info, v, h) for v, h in zip(found, holds or [None] * len(found), strict=True)
+        ]
         session.stdout.write(dump_json(docs if args.all_versions and holds else docs[0]))
         return 0
     if args.value:
@@ -251,12 +280,14 @@ def _show_one(
     return 0
 
 
-def _one_json(version: VersionInfo, hold: StageHold | None) -> dict[str, Any]:
+def _one_json(info: ArtifactInfo, version: VersionInfo, hold: StageHold | None) -> dict[str, Any]:
     from git_registry.render import hold_json, version_json
+    from git_registry.serving import deprecation_json
 
     doc = version_json(version)
     if hold is not None:
         doc["assignment"] = hold_json(hold)
+    doc.update(deprecation_json(info))
     return doc
 
 

@@ -12,9 +12,13 @@ from git_registry.session import Session
 COMMAND = Command(
     name="which",
     summary="the version in a stage",
-    description=("Print the version of NAME holding STAGE (exit 1 if none does)."),
+    description=(
+        "Print the version of NAME holding STAGE (exit 1 if none does). A deprecated\n"
+        "artifact's stages are not served: exit 1 and say so, unless --all."
+    ),
     usage=(
-        "git registry which NAME STAGE [--ref] [--all-versions] [--json] [--remote NAME|URL]..."
+        "git registry which NAME STAGE [--ref] [--all-versions] [--all] [--json] "
+        "[--remote NAME|URL]..."
     ),
 )
 
@@ -26,6 +30,9 @@ def arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--all-versions", action="store_true", help="every version holding the stage, newest first"
     )
+    p.add_argument(
+        "--all", action="store_true", help="print it even if the artifact is deprecated (warns)"
+    )
     options.json(p)
     options.remote(p)
 
@@ -34,6 +41,7 @@ def run(args: argparse.Namespace, session: Session) -> int:
     from git_registry.reading import load, warn_problems
     from git_registry.render import dump_json, hold_json
     from git_registry.selectors import check_name
+    from git_registry.serving import Served, check_served, deprecation_json
 
     name = check_name(session.remotes, args.name)  # LABEL:NAME with several --remote
     stage = check_stage(args.stage)
@@ -45,13 +53,22 @@ def run(args: argparse.Namespace, session: Session) -> int:
 
         raise unknown_artifact(registry, name)
     holds = info.stages.get(stage, ())
+    check_served(
+        session,
+        info,
+        Served.STAGE,
+        stage=stage,
+        show_all=args.all,
+        retry=f"git registry which {name} {stage} --all" if holds else None,
+        json_doc={"artifact": name, "stage": stage} if args.json else None,
+    )
     if not holds:
         from git_registry.plan import empty_stage  # only for this message
         from git_registry.reading import stage_names
 
         raise empty_stage(name, stage, stage_names(session, registry.stages))
     if args.json:
-        doc = {"artifact": name, "stage": stage, **hold_json(holds[0])}
+        doc = {"artifact": name, "stage": stage, **hold_json(holds[0]), **deprecation_json(info)}
         if args.all_versions:
             doc["all_versions"] = [hold_json(h) for h in holds]
         session.stdout.write(dump_json(doc))

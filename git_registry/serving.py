@@ -1,0 +1,81 @@
+"""What the reads that serve one version (``which``, ``latest``, ``show NAME#STAGE``,
+``show NAME@latest``, ``describe NAME#STAGE``…) do with a deprecated artifact.
+
+A deprecated artifact is retired (issue 15): its stage holders and its latest version
+are not served. Those reads print nothing on stdout and exit 1, saying so, unless
+``--all`` asks for the old value anyway (then they print it and warn). A later event
+of the artifact re-activates it (SPEC 3.1, as in GTO), and it is served again.
+``check-ref`` and ``history`` report events and are not affected.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Any
+
+from git_registry.errors import NotFoundError
+from git_registry.render import dump_json, event_json, when
+from git_registry.session import Session
+from git_registry.state import ArtifactInfo
+
+
+class Served(enum.Enum):
+    """What a read serves: a stage's holder, or the latest version."""
+
+    STAGE = "stage"
+    LATEST = "latest"
+
+
+def deprecated_note(info: ArtifactInfo) -> str | None:
+    """``artifact 'fraud' is deprecated (fraud@deprecated, 2026-12-02)``, or None if the
+    artifact is not deprecated."""
+    event = info.deprecation
+    if event is None:
+        return None
+    return f"artifact '{info.name}' is deprecated ({event.tag}, {when(event.tagger)[:10]})"
+
+
+def deprecation_json(info: ArtifactInfo) -> dict[str, Any]:
+    """``{"deprecated": bool, "deprecation": <event> or null}``: the keys every JSON
+    document of a read that serves one version carries."""
+    event = info.deprecation
+    return {"deprecated": event is not None, "deprecation": event_json(event) if event else None}
+
+
+def check_served(
+    session: Session,
+    info: ArtifactInfo,
+    what: Served,
+    *,
+    show_all: bool,
+    retry: str | None,
+    json_doc: dict[str, Any] | None = None,
+    stage: str | None = None,
+) -> None:
+    """Refuse to serve a deprecated artifact's stage holder or latest version, unless
+    ``show_all`` (``--all``): then warn that the old value is printed anyway.
+
+    Args:
+        what: a stage's holder (``stage`` names it) or the latest version.
+        retry: the command that prints it anyway (the hint), or None if it would find
+            nothing either.
+        json_doc: with ``--json``, the document to print (with :func:`deprecation_json`'s
+            keys) before failing, so that a JSON reader sees why.
+
+    Raises:
+        NotFoundError: the artifact is deprecated and ``show_all`` is false (exit 1).
+    """
+    note = deprecated_note(info)
+    if note is None:
+        return
+    if what is Served.STAGE:
+        refused, anyway = "its stages are not served", f"the version holding {stage} is printed"
+    else:
+        refused, anyway = "its latest version is not served", "its latest version is printed"
+    if show_all:
+        session.warn(f"{note}: {anyway} anyway (--all)")
+        return
+    if json_doc is not None:
+        session.stdout.write(dump_json({**json_doc, **deprecation_json(info)}))
+    hint = f"print it anyway with: {retry}" if retry is not None else None
+    raise NotFoundError(f"{note}: {refused}", hint=hint)
