@@ -91,10 +91,10 @@ def run(args: argparse.Namespace, session: Session) -> int:
     with session.write_lock(f"promote {args.name} {args.stage}"):
         loaded = load(session, [selector.artifact])
         tags = plan(loaded)
-        if fallback:
-            pins = "a new assignment would pin it" if args.dry_run else "pinning it"
-            session.out(
-                f"{selector.artifact} {tags[-1].version} holds {args.stage} only by fallback "
-                f"({fallback[0]}): {pins}"
-            )
-        return create_tags(session, loaded, tags, replan=plan, **options.writes(args))
+        held = f"{selector.artifact} {tags[-1].version} held {args.stage} only by fallback"
+        if fallback and args.dry_run:
+            session.out(f"{held} ({fallback[0]}): a new assignment would pin it")
+        code = create_tags(session, loaded, tags, replan=plan, **options.writes(args))
+        if fallback and not args.dry_run and code == 0:  # said once it is done, not before
+            session.out(f"{held} ({fallback[0]}): the new assignment pins it")
+        return code
