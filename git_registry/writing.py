@@ -40,8 +40,9 @@ def remote_name(session: Session) -> str:
     )
 
 
-def _push_command(remote: str, names: Sequence[str], delete: bool) -> list[str]:
-    return ["push", remote, *(["--delete"] if delete else []), *map(transport.tag_word, names)]
+def _push_command(remote: str, names: Sequence[str]) -> list[str]:
+    """The ``git push`` that deletes tags ``names`` on ``remote``, as the user runs it."""
+    return ["push", remote, "--delete", *map(transport.tag_word, names)]
 
 
 def _quoted(args: Sequence[str]) -> str:
@@ -81,9 +82,11 @@ def create_tags(
     if dry_run:
         return _preview(session, loaded, tags, sign)
     remote = remote_name(session)  # a bad registry.remote is refused before any tag is made
+    if push:
+        refuse_unconfigured(session, remote, "nothing was created")
     created = _create_local(session, loaded, tags, sign)
     if not push:
-        _publish(session, remote, [t.name for t, _ in created], delete=False, push=False)
+        _advise_push(session, remote, [t.name for t, _ in created])
         return 0
     for attempt in range(PUSH_RETRIES + 1):
         from git_registry.remote import fetch_tags
@@ -96,10 +99,12 @@ def create_tags(
             return 0
         unpushed = created[len(outcomes) - 1 :]
         if replan is None or not failed.retryable or attempt == PUSH_RETRIES:
+            kept = f"{', '.join(t.name for t, _ in unpushed)} kept in your local repository"
+            retry = f"retry with: {_quoted(['registry', 'push', remote])}"
+            if failed.hint is not None:  # the remote was not reached
+                raise PushError(f"{failed.reason}; {kept}", hint=f"{failed.hint}; then {retry}")
             raise PushError(
-                f"push to '{remote}' failed: {failed.name} {failed.reason}; "
-                f"{', '.join(t.name for t, _ in unpushed)} kept in your local repository",
-                hint=f"retry with: {_quoted(['registry', 'push', remote])}",
+                f"push to '{remote}' failed: {failed.name} {failed.reason}; {kept}", hint=retry
             )
         # Someone else took the tag (or the remote's hook saw a conflict): fetch what
         # the remote has, drop our unpushed tags and plan again.
@@ -154,11 +159,34 @@ def push_each(
     for name in names:
         outcome = push_tag(remote, name, session.repo().cwd, env=session.env)
         outcomes.append(outcome)
+        relay(session, outcome.said)
         if outcome.ok:
             session.out(f"Pushed {name}")
         elif not keep_going:
             break
     return outcomes
+
+
+def relay(session: Session, said: Sequence[str]) -> None:
+    """Print what the server said during a push (its hooks' reasons), as ``git push``
+    does: ``remote: TEXT`` lines on stderr, escaped (they are the server's data)."""
+    for line in said:
+        session.message("remote", line)
+
+
+def refuse_unconfigured(session: Session, remote: str, done: str) -> None:
+    """Refuse a ``--push`` to a remote this repository does not have, before anything is
+    written (``done``: what is said about that, such as ``nothing was created``).
+
+    Raises:
+        RegistryError: ``remote 'NAME' is not configured in this repository``.
+    """
+    from git_registry.remote import not_configured
+
+    missing = not_configured(remote, session.repo().cwd, env=session.env)
+    if missing is not None:
+        message, hint = missing
+        raise RegistryError(f"{message}; {done}", hint=f"{hint}, or leave out --push")
 
 
 def _create_local(
@@ -357,15 +385,25 @@ def delete_tags(
     deletions: Sequence[Deletion],
     *,
     push: bool,
+    undo: Sequence[str],
     dry_run: bool = False,
     sign: bool | None = None,
 ) -> None:
     """Delete tags that still point where the registry saw them, all or none; report each.
-    ``dry_run``: say what would be deleted, delete nothing.
+
+    First say what the deletion does (:func:`_advise_deletion`): without ``push`` it is
+    local, and a remote that has the tags gives them back at the next fetch. With
+    ``push``, the tags the remote has are deleted there first (``git push --delete``:
+    refused by the registry's hooks unless ``registry.allowDelete`` is set), and here
+    only once the remote has let them go: a refused push deletes nothing.
+    ``undo``: the registry command (its words) that undoes the event with a new tag,
+    the published way. ``dry_run``: say what would be deleted, delete nothing.
 
     Raises:
         UsageError: ``--sign`` (a deletion writes no tag to sign).
-        RegistryError: nothing to delete; or Git refused, with its reason (nothing deleted).
+        RegistryError: nothing to delete; the remote is not configured (``push``); or
+            Git refused, with its reason (nothing deleted).
+        PushError: the remote refused the deletion (nothing deleted).
     """
     if sign:
         from git_registry.errors import UsageError
@@ -373,46 +411,118 @@ def delete_tags(
         raise UsageError("--sign does not apply to --delete: a deletion writes no tag")
     if not deletions:
         raise RegistryError("there are no tags to delete")
+    remote = remote_name(session)  # a bad registry.remote is refused before any deletion
+    if push:
+        refuse_unconfigured(session, remote, "nothing was deleted")
+    names = [d.name for d in deletions]
+    there = _advise_deletion(session, remote, names, undo, push=push)
     if dry_run:
         for deletion in deletions:
             session.out(f"Would delete tag {deletion.name} (it {describe_event(deletion.event)})")
+        if push and there != []:
+            session.out(f"Would delete on {remote}: {', '.join(there or names)}")
         session.message("note", "nothing was deleted (--dry-run)")
         return
-    remote = remote_name(session)  # a bad registry.remote is refused before any deletion
+    if push and there != []:
+        _delete_on_remote(session, remote, there or names, undo)
     # One ref transaction: every tag still where the registry saw it is deleted, or
     # none is (a tag that moved, a held lock: Git's reason, exit 128).
-    session.repo().delete_tags([(d.name, d.oid) for d in deletions])
+    try:
+        session.repo().delete_tags([(d.name, d.oid) for d in deletions])
+    except RegistryError as exc:
+        if push and there != []:
+            raise RegistryError(
+                f"deleted on '{remote}', but not here: {exc.message}",
+                hint="see what changed (git registry show), then delete again",
+            ) from exc
+        raise
     for deletion in deletions:
         session.out(f"Deleted tag {deletion.name} (it {describe_event(deletion.event)})")
-    _publish(session, remote, [d.name for d in deletions], delete=True, push=push)
 
 
-def _publish(
-    session: Session, remote: str, names: Sequence[str], *, delete: bool, push: bool
+ALLOW_DELETE = (
+    "deleting registry tags on a remote needs registry.allowDelete set in this clone and on "
+    "the server (git config registry.allowDelete true, in each)"
+)
+"""Where the registry's hooks let a push delete tags (pre-push here, pre-receive there)."""
+
+
+def _advise_deletion(
+    session: Session, remote: str, names: Sequence[str], undo: Sequence[str], *, push: bool
+) -> list[str] | None:
+    """Say, before deleting, what a deletion does, and return the tags of ``names`` that
+    ``remote`` has (None if it cannot be read; empty if it is not configured).
+
+    Without ``push`` the deletion is local: a remote that has the tags gives them back
+    at the next ``git registry fetch``, so that is said, with how to delete them there.
+    Either way, the published way to undo an event is a new tag (``undo``)."""
+    from git_registry.remote import list_tags, not_configured
+
+    published = _quoted(["registry", *undo, "--push"])
+    where = f"here and on {remote}" if push else "in this repository only"
+    session.message(
+        "note",
+        f"--delete deletes the tag(s) {where}; the published way to undo the event is a "
+        f"new tag: {published} (the command without --delete)",
+    )
+    cwd = session.repo().cwd
+    if not push and not_configured(remote, cwd, env=session.env) is not None:
+        return []  # no remote to bring them back
+    artifacts = sorted({p.artifact for n in names if (p := parse_tag_name(n)) is not None})
+    try:
+        theirs = list_tags(remote, cwd, artifacts, env=session.env)
+    except RegistryError as exc:
+        if not push:  # with --push, the push says why it cannot reach the remote
+            session.warn(
+                f"cannot tell whether {remote} has the tag(s) ({exc.message}); if it does, "
+                f"'git registry fetch' will bring them back unless they are deleted there too"
+            )
+            session.message(
+                "hint", f"{ALLOW_DELETE}, then: {_quoted(_push_command(remote, names))}"
+            )
+        return None
+    there = [name for name in names if name in theirs]
+    if not there:
+        session.message("note", f"{remote} does not have the tag(s): nothing to delete there")
+    elif not push:
+        session.warn(
+            f"{remote} has {', '.join(there)}: 'git registry fetch' will bring them back "
+            f"unless they are deleted on {remote} too"
+        )
+        _hint_remote_deletion(session, remote, there)
+    return there
+
+
+def _hint_remote_deletion(session: Session, remote: str, names: Sequence[str]) -> None:
+    session.message("hint", f"{ALLOW_DELETE}, then: {_quoted(_push_command(remote, names))}")
+
+
+def _delete_on_remote(
+    session: Session, remote: str, names: Sequence[str], undo: Sequence[str]
 ) -> None:
-    args = _push_command(remote, names, delete)
-    if not push:
-        session.out("To publish, run:")
-        session.out(f"    {_quoted(args)}")
-        return
-    session.out(f"Running: {_quoted(args)}")
-    result = transport.push(remote, names, delete=delete, cwd=session.repo().cwd, env=session.env)
+    """``git push --delete`` ``names`` on ``remote``, saying what the server said.
+
+    Raises:
+        PushError: the remote (or a pre-push hook) refused; nothing was deleted.
+    """
+    from git_registry.remote import push_failure
+
+    cwd = session.repo().cwd
+    session.out(f"Running: {_quoted(_push_command(remote, names))}")
+    result = transport.push(remote, names, delete=True, cwd=cwd, env=session.env)
+    relay(session, transport.remote_lines(result))
     if result.returncode == 0:
-        session.out(f"Pushed to {remote}.")
+        session.out(f"Deleted on {remote}: {', '.join(names)}")
         return
-    detail = _push_failure(result)
-    kept = "deleted locally" if delete else "kept in your local repository"
+    reason, hint = push_failure(remote, result, cwd=cwd, env=session.env)
     raise PushError(
-        f"push to '{remote}' failed: {detail}; the tag(s) are {kept}",
-        hint=f"retry with: {_quoted(args)}",
+        f"cannot delete the tag(s) on '{remote}': {reason}; nothing was deleted, here or there",
+        hint=hint
+        or f"{ALLOW_DELETE}; or undo the event with a new tag: "
+        f"{_quoted(['registry', *undo, '--push'])}",
     )
 
 
-def _push_failure(result: gitbin.GitResult) -> str:
-    """Why a push failed: each ref the remote refused with its reason, else Git's."""
-    refused = [
-        f"{ref.ref.removeprefix('refs/tags/')} {ref.summary}"
-        for ref in transport.pushed_refs(result)
-        if ref.rejected
-    ]
-    return "; ".join(refused) or gitbin.git_reason(result, "push")
+def _advise_push(session: Session, remote: str, names: Sequence[str]) -> None:
+    session.out("To publish, run:")
+    session.out(f"    {_quoted(['push', remote, *map(transport.tag_word, names)])}")

@@ -47,6 +47,7 @@ def run(args: argparse.Namespace, session: Session) -> int:
                 session,
                 plan_deprecate_delete(loaded.registry, name),
                 push=args.push,
+                undo=["deprecate", name],
                 dry_run=args.dry_run,
                 sign=args.sign,
             )

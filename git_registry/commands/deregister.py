@@ -58,6 +58,7 @@ def run(args: argparse.Namespace, session: Session) -> int:
                 session,
                 plan_deregister_delete(loaded.registry, selector.artifact, version),
                 push=args.push,
+                undo=["deregister", f"{selector.artifact}@{version}"],
                 dry_run=args.dry_run,
                 sign=args.sign,
             )

@@ -51,7 +51,14 @@ def run(args: argparse.Namespace, session: Session) -> int:
             deletions = plan_unassign_delete(
                 loaded.registry, selector.artifact, args.stage, version=selector.version
             )
-            delete_tags(session, deletions, push=args.push, dry_run=args.dry_run, sign=args.sign)
+            delete_tags(
+                session,
+                deletions,
+                push=args.push,
+                undo=["unassign", args.name, args.stage],
+                dry_run=args.dry_run,
+                sign=args.sign,
+            )
             if not args.dry_run:
                 say_holders(session, selector.artifact, [args.stage])
             return 0
