@@ -35,9 +35,10 @@ def arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, session: Session) -> int:
+    from git_registry.deleting import delete_tags
     from git_registry.plan import plan_deprecate, plan_deprecate_delete
     from git_registry.reading import load
-    from git_registry.writing import create_tags, delete_tags
+    from git_registry.writing import create_tags
 
     name = check_artifact_name(args.name)
     with session.write_lock(f"deprecate {name}"):

@@ -39,10 +39,11 @@ def arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, session: Session) -> int:
+    from git_registry.deleting import delete_tags
     from git_registry.plan import NewTag, plan_unassign, plan_unassign_delete
     from git_registry.reading import Loaded, load
     from git_registry.selectors import parse_selector
-    from git_registry.writing import create_tags, delete_tags, say_holders
+    from git_registry.writing import create_tags, say_holders
 
     selector = parse_selector(args.name, allow_stage=False, allow_latest=False)
     with session.write_lock(f"unassign {args.name} {args.stage}"):
