@@ -222,6 +222,8 @@ class FetchResult:
     failed: list[tuple[str, str]] = field(default_factory=list)
     """Tags Git could not store here, each with Git's reason."""
     shallow: bool = False
+    remote: dict[str, ObjectId] = field(default_factory=dict)
+    """The remote's registry tags (of the artifacts asked for) as it listed them."""
 
 
 def _fetch_error(remote: str, result: FetchResult) -> FetchError:
@@ -268,6 +270,7 @@ def fetch_tags(
     result = FetchResult(shallow=shallow)
     refspecs = []
     theirs = list_tags(remote, cwd, artifacts, env=env)
+    result.remote = {name: tag.oid for name, tag in theirs.items()}
     for name, tag in sorted(theirs.items()):
         mine = local.get(name)
         ref = TAG_PREFIX + name

@@ -184,8 +184,28 @@ def refuse_unconfigured(session: Session, remote: str, done: str) -> None:
         raise RegistryError(f"{message}; {done}", hint=f"{hint}, or leave out --push")
 
 
+def replace_tags(
+    session: Session,
+    loaded: Loaded,
+    tags: Sequence[NewTag],
+    replacing: Sequence[tuple[str, ObjectId]],
+) -> list[tuple[NewTag, ObjectId]]:
+    """Create ``tags`` (judged and signed as any write's, against ``loaded``: the
+    registry without the tags they replace) and delete the tags ``replacing`` (name, the
+    object id it must still point at) in one ref transaction: all of it, or nothing.
+
+    Raises:
+        RegistryError: a rule refuses the new tags, or Git refused (nothing changed).
+    """
+    return _create_local(session, loaded, tags, replacing=replacing)
+
+
 def _create_local(
-    session: Session, loaded: Loaded, tags: Sequence[NewTag], sign: bool | None = None
+    session: Session,
+    loaded: Loaded,
+    tags: Sequence[NewTag],
+    sign: bool | None = None,
+    replacing: Sequence[tuple[str, ObjectId]] = (),
 ) -> list[tuple[NewTag, ObjectId]]:
     repo = session.repo()
     timed = _timed(loaded, tags, repo.committer())
@@ -201,7 +221,7 @@ def _create_local(
         written = [(t, tagger, oid) for (t, tagger), oid in zip(timed, oids, strict=True)]
         _refuse(_judge(session, loaded, written, signatures=True))
     # One ref transaction: a registration and its assignment land together or not at all.
-    repo.create_tag_refs([o.name for o in objects], oids)
+    repo.create_tag_refs([o.name for o in objects], oids, replacing)
     created = [(tag, oid) for (tag, _), oid in zip(timed, oids, strict=True)]
     for tag, _oid in created:
         what = describe(tag.kind, tag.artifact, tag.version, tag.stage, tag.target)
