@@ -176,6 +176,7 @@ WRITES = [
     ["fetch", "churn"],
     ["push"],
     ["push", "churn"],
+    ["push", "--renumber"],
     ["register", "churn", "--push"],
     ["register", "churn"],
     ["promote", "churn", "dev", "--push"],

@@ -5,6 +5,7 @@ registry's server hook, real ``git push``."""
 
 from __future__ import annotations
 
+import shlex
 import subprocess
 from pathlib import Path
 
@@ -309,3 +310,24 @@ def test_push_renumber_does_not_retry_a_refusal_the_remote_tags_do_not_explain(
     assert result.code == 1
     assert result.err.count("remote: error: no\n") == 1  # pushed once
     assert "renumbering" not in result.err
+
+
+def test_the_renumber_hint_keeps_a_dash_artifact_as_data(repo: Repo, remote: Repo) -> None:
+    """The command the hint prints does what it says when run, for an artifact whose
+    folder starts with '-' (never an option)."""
+    remote.ok("hooks", "install", "--server")
+    repo.ok("register", "--", "-x:model")
+    repo.ok("push")
+    other = clone(remote, repo.path.parent / "other")
+    other.ok("fetch")
+    repo.ok("promote", "--", "-x:model", "prod")
+    other.ok("promote", "--push", "--", "-x:model", "staging")
+    result = repo.run("push")
+    assert result.code == 1
+    hint = result.err.splitlines()[-1]
+    command = hint.rpartition("and push: ")[2]
+    assert command == "git registry push --renumber -- origin -x:model"
+    done = subprocess.run(shlex.split(command), cwd=repo.path, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "Renumbered -x=model#prod#1 as -x=model#prod#2" in done.stdout
+    assert set(remote.tags()) == {"-x=model@v0.0.1", "-x=model#staging#1", "-x=model#prod#2"}

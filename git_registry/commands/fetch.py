@@ -22,8 +22,9 @@ COMMAND = Command(
         "Fetch the registry tags (all, or those of the NAMEs) that the remote has and this\n"
         "repository lacks. Local tags that differ are kept and reported, except lightweight\n"
         "copies of annotated tags (as CI checkouts make), which are replaced. In a shallow\n"
-        "clone only the tagged commits are fetched, not their history. REMOTE defaults to\n"
-        "registry.remote, then origin."
+        "clone only the tagged commits are fetched, not their history. An unpushed local\n"
+        "tag whose #N the remote has taken is reported, with the command that renumbers it\n"
+        "(git registry push --renumber). REMOTE defaults to registry.remote, then origin."
     ),
     usage=("git registry fetch [REMOTE] [NAME...]"),
 )
