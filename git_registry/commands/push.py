@@ -113,6 +113,9 @@ def _push_once(
     if clashes and args.renumber and not args.dry_run:
         renumber(session, remote, clashes)
         clashes = []
+        # Listed again: the renumbering fetched what the remote has now.
+        listed = list_tags(remote, repo.cwd, names or None, env=session.env)
+        theirs = {name: tag.oid for name, tag in listed.items()}
     loaded = load(session, names or None)
     selected: list[str | None] = list(names) if names else [None]
     events = [e for name in selected for e in events_of(loaded.registry, name)]
