@@ -91,19 +91,12 @@ def renumber(session: Session, remote: str, clashes: Sequence[Clash]) -> list[tu
             a rule refuses the new tags, or Git refused: nothing was changed.
     """
     from git_registry.plan import renumbered
-    from git_registry.reading import Loaded, load, record_fetch
-    from git_registry.remote import fetch_tags
-    from git_registry.state import build_registry_rows
-    from git_registry.writing import replace_tags
+    from git_registry.reading import load, without
+    from git_registry.writing import refetch, replace_tags
 
     artifacts = sorted({c.artifact for c in clashes})
-    repo = session.repo()
-    fetched = fetch_tags(
-        remote, repo.cwd, repo.tag_refs(), artifacts, env=session.env, shallow=repo.is_shallow()
-    )
-    record_fetch(session, artifacts)
-    theirs = fetched.remote  # as this fetch listed it: a tag that came meanwhile is theirs
-    repo.close()  # see the new objects
+    # As this fetch listed them: a tag that came meanwhile is theirs, never renumbered.
+    theirs = refetch(session, remote, artifacts).remote
     loaded = load(session, artifacts)
     moved = []
     for artifact in artifacts:
@@ -125,16 +118,6 @@ def renumber(session: Session, remote: str, clashes: Sequence[Clash]) -> list[tu
                     hint=f"delete {event.tag} (git tag -d), renumber, then make it again",
                 )
         moved += unpushed[start:]
-    old = {e.tag for e in moved}
-    keep = [i for i, row in enumerate(loaded.rows) if row[0] not in old]
-    rows = [loaded.rows[i] for i in keep]
-    fields = [loaded.fields[i] for i in keep]
-    without = Loaded(
-        build_registry_rows(rows, fields, loaded.registry.known),
-        loaded.tag_names - old,
-        rows,
-        fields,
-    )
     # Past every counter there is, the old ones included: a new tag never takes the
     # name of one it replaces (one transaction may not create and delete one ref).
     counters = {a: loaded.registry.next_counter(a) for a in artifacts}
@@ -142,19 +125,12 @@ def renumber(session: Session, remote: str, clashes: Sequence[Clash]) -> list[tu
     for event in moved:
         new.append(renumbered(event, counters[event.artifact]))
         counters[event.artifact] += 1
-    replace_tags(session, without, new, [(e.tag, e.oid) for e in moved])
+    replace_tags(
+        session, without(loaded, {e.tag for e in moved}), new, [(e.tag, e.oid) for e in moved]
+    )
     pairs = [(e.tag, t.name) for e, t in zip(moved, new, strict=True)]
     for before, after in pairs:
         session.out(f"Renumbered {before} as {after}")
     if any(c.mine == c.theirs for c in clashes):  # the remote's own tag of that name
-        repo = session.repo()
-        fetch_tags(
-            remote,
-            repo.cwd,
-            repo.tag_refs(),
-            artifacts,
-            env=session.env,
-            shallow=repo.is_shallow(),
-        )
-        repo.close()
+        refetch(session, remote, artifacts)
     return pairs

@@ -18,7 +18,7 @@ from git_registry.grammar import (
     parse_tag_name,
 )
 from git_registry.plan import NewTag, event_time
-from git_registry.reading import Loaded, load, record_fetch
+from git_registry.reading import Loaded, load, record_fetch, without
 from git_registry.remote import PushOutcome
 from git_registry.render import describe
 from git_registry.repo import NewTagObject
@@ -27,6 +27,7 @@ from git_registry.state import build_registry_rows
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from git_registry.remote import FetchResult
     from git_registry.signing import SignRequest
 
 
@@ -84,8 +85,6 @@ def create_tags(
         _advise_push(session, remote, [t.name for t, _ in created])
         return 0
     for attempt in range(PUSH_RETRIES + 1):
-        from git_registry.remote import fetch_tags
-
         names = [t.name for t, _ in created]
         session.out(f"Pushing to {remote}: {', '.join(names)}")
         outcomes = push_each(session, remote, names)
@@ -93,45 +92,49 @@ def create_tags(
         if failed is None:
             return 0
         unpushed = created[len(outcomes) - 1 :]
+        kept = f"{', '.join(t.name for t, _ in unpushed)} kept in your local repository"
         if replan is None or not failed.retryable or attempt == PUSH_RETRIES:
-            kept = f"{', '.join(t.name for t, _ in unpushed)} kept in your local repository"
             retry = f"retry with: {quoted(['registry', 'push', remote])}"
             if failed.hint is not None:  # the remote was not reached
                 raise PushError(f"{failed.reason}; {kept}", hint=f"{failed.hint}; then {retry}")
             raise PushError(
                 f"push to '{remote}' failed: {failed.name} {failed.reason}; {kept}", hint=retry
             )
-        # Someone else took the tag (or the remote's hook saw a conflict): fetch what
-        # the remote has, drop our unpushed tags and plan again.
-        for tag, oid in reversed(unpushed):
-            session.repo().delete_tag(tag.name, oid)
+        # Someone else took the tag, or the remote's hook saw a conflict: fetch what the
+        # remote has (our unpushed tags stay) and plan again without them. Ours are
+        # dropped and made again only if the remote's tags explain the refusal.
         artifacts = sorted({t.artifact for t, _ in unpushed})
-        session.repo().close()
-        repo = session.repo()
-        fetch_tags(
-            remote,
-            repo.cwd,
-            repo.tag_refs(),
-            artifacts,
-            env=session.env,
-            shallow=repo.is_shallow(),
-        )
-        record_fetch(session, artifacts)
-        loaded = load(session, artifacts)
+        mine = {t.name for t, _ in unpushed}
+        in_the_way = mine & set(refetch(session, remote, artifacts).kept)
+        loaded = without(load(session, artifacts), mine)
         try:
             again = list(replan(loaded))
         except RegistryError as exc:
             raise PushError(
                 f"{failed.name} was refused by '{remote}' ({failed.reason}), and after "
-                f"fetching its tags: {exc.message}; your unpushed tag(s) were removed",
+                f"fetching its tags: {exc.message}; {kept}",
                 hint=exc.hint,
             ) from exc
         todo = [t for t in again if t.name not in loaded.tag_names]
-        if [t.name for t in todo] == [t.name for t, _ in unpushed]:
+        if not in_the_way and [t.name for t in todo] == [t.name for t, _ in unpushed]:
             raise PushError(
-                f"push to '{remote}' failed: {failed.name} {failed.reason}",
+                f"push to '{remote}' failed: {failed.name} {failed.reason}; {kept}",
                 hint="the remote's tags do not explain it: see the message above",
             )
+        for tag, oid in reversed(unpushed):
+            session.repo().delete_tag(tag.name, oid)
+        if in_the_way:  # the remote's tags of those names can come in now
+            refetch(session, remote, artifacts)
+            loaded = load(session, artifacts)
+            try:
+                again = list(replan(loaded))
+            except RegistryError as exc:
+                raise PushError(
+                    f"{failed.name} was refused by '{remote}' ({failed.reason}), and after "
+                    f"fetching its tags: {exc.message}; your unpushed tag(s) were removed",
+                    hint=exc.hint,
+                ) from exc
+            todo = [t for t in again if t.name not in loaded.tag_names]
         session.warn(
             f"{failed.name} was refused by '{remote}' ({failed.reason}): someone else "
             f"was first; retrying as {', '.join(t.name for t in todo) or 'nothing new'}"
@@ -140,6 +143,26 @@ def create_tags(
             return 0
         created = _create_local(session, loaded, todo, sign)
     return 0
+
+
+def refetch(session: Session, remote: str, artifacts: Sequence[str]) -> FetchResult:
+    """Fetch ``artifacts``' tags from ``remote`` (never clobbering a local tag) after it
+    refused a push, and let the session see them: what a retried ``--push`` and ``push
+    --renumber`` plan on.
+
+    Raises:
+        GitError: the remote cannot be read.
+        FetchError: some tags could not be fetched.
+    """
+    from git_registry.remote import fetch_tags
+
+    repo = session.repo()
+    result = fetch_tags(
+        remote, repo.cwd, repo.tag_refs(), artifacts, env=session.env, shallow=repo.is_shallow()
+    )
+    record_fetch(session, artifacts)
+    repo.close()  # see the new objects
+    return result
 
 
 def push_each(

@@ -68,12 +68,19 @@ def test_push_relays_what_the_server_said_escaped(repo: Repo, remote: Repo) -> N
         "error: churn@v0.0.1 was not pushed: [remote rejected] (pre-receive hook declined)\n"
         "error: 1 of 1 tag(s) were not pushed to origin\n" + HINT
     )
-    # A write's --push relays it too, before its own summary.
+    # A write's --push relays it too, before its own summary, and keeps its tag: the
+    # remote's tags do not explain the refusal (it used to delete the tag, saying nothing).
     result = repo.run("promote", "churn", "prod", "--push")
     assert result.code == 1
-    lines = result.err.splitlines()
-    assert lines[0] == "remote: error: tags are frozen today"
-    assert lines[3].startswith("error: push to 'origin' failed: churn#prod#1 [remote rejected]")
+    assert result.err.splitlines() == [
+        "remote: error: tags are frozen today",
+        "remote: \\x1b[31mred\\x1b[0m",
+        "remote: \\x3a:set-output name=x::y",
+        "error: push to 'origin' failed: churn#prod#1 [remote rejected] (pre-receive hook "
+        "declined); churn#prod#1 kept in your local repository",
+        "hint: the remote's tags do not explain it: see the message above",
+    ]
+    assert set(repo.tags()) == {"churn@v0.0.1", "churn#prod#1"}
 
 
 def test_a_successful_push_relays_the_server_too(repo: Repo, remote: Repo) -> None:
