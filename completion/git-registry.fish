@@ -370,6 +370,7 @@ set n '__git_registry_using fetch'
 $c -f -n $n -a '(__git_registry_remote_or_artifact)'
 
 set n '__git_registry_using push'
+$c -f -n $n -l renumber -d 'renumber the unpushed tags whose #N the remote took, then push'
 $c -f -n $n -s n -l dry-run -d 'list what would be pushed'
 $c -f -n $n -a '(__git_registry_remote_or_artifact)'
 

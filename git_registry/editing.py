@@ -17,8 +17,9 @@ from typing import Any
 from git_registry import annotations as ann
 from git_registry import gitbin, transport, yamledit
 from git_registry.errors import RegistryError, UsageError
+from git_registry.remote import push_failure
 from git_registry.session import Session
-from git_registry.writing import remote_name
+from git_registry.writing import refuse_unconfigured, relay, remote_name
 from git_registry.yamlsafe import load
 
 Change = Callable[[ann.Annotation | None, bool], "dict[str, Any] | None"]
@@ -51,6 +52,8 @@ def edit(
     if adds and not commit:
         raise UsageError("--add stages a path in the commit this command makes: add --commit")
     remote = remote_name(session) if push else None  # a bad registry.remote: refused first
+    if remote is not None:
+        refuse_unconfigured(session, remote, "nothing was changed")
     repo = session.repo()
     work_tree = repo.paths.work_tree
     if work_tree is None:
@@ -496,12 +499,14 @@ def _commit(
     if remote is not None:
         session.out(f"Running: git push {shlex.quote(remote)} HEAD")
         pushed = transport.push(remote, ["HEAD"], cwd=work_tree, env=session.env)
+        relay(session, transport.remote_lines(pushed))
         if pushed.returncode != 0:
             from git_registry.errors import PushError
 
+            reason, hint = push_failure(remote, pushed, cwd=work_tree, env=session.env)
+            retry = f"retry with: git push {shlex.quote(remote)} HEAD"
             raise PushError(
-                f"push to '{remote}' failed: {gitbin.git_reason(pushed, 'push')}; "
-                "the commit is kept locally",
-                hint=f"retry with: git push {shlex.quote(remote)} HEAD",
+                f"push to '{remote}' failed: {reason}; the commit is kept locally",
+                hint=f"{hint}; then {retry}" if hint else retry,
             )
         session.out(f"Pushed to {remote}.")

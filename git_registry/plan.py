@@ -111,6 +111,20 @@ def _new_tag(
     return NewTag(name, kind, artifact, target, text, version, stage)
 
 
+def renumbered(event: Event, counter: int) -> NewTag:
+    """The tag that makes ``event`` again with counter ``counter`` (same kind, commit,
+    stage, version and message): ``push --renumber``."""
+    return _new_tag(
+        event.kind,
+        event.artifact,
+        event.commit,
+        event.message,
+        version=event.version,
+        stage=event.stage,
+        counter=counter,
+    )
+
+
 MAX_NAME_PART = 250
 """The longest part of a tag name between '/' (bytes): a file name has at most 255,
 and Git writes ``NAME.lock`` first."""

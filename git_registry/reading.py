@@ -5,7 +5,7 @@ problems, a shallow clone that may lack tags).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 
 from git_registry.gitvalues import TagRow
@@ -33,6 +33,16 @@ class Loaded:
     tag_names: frozenset[str]
     rows: Sequence[TagRow] = ()
     fields: Sequence[TagFields] = ()
+
+
+def without(loaded: Loaded, names: Collection[str]) -> Loaded:
+    """``loaded`` as if the tags ``names`` were not there: the registry a write plans
+    on before it replaces them (a retried ``--push``, ``push --renumber``)."""
+    keep = [i for i, row in enumerate(loaded.rows) if row[0] not in names]
+    rows = [loaded.rows[i] for i in keep]
+    fields = [loaded.fields[i] for i in keep]
+    registry = build_registry_rows(rows, fields, loaded.registry.known)
+    return Loaded(registry, loaded.tag_names - frozenset(names), rows, fields)
 
 
 def load(session: Session, artifacts: Iterable[str] | None = None) -> Loaded:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -89,8 +90,9 @@ def list_tags(
 
     Raises:
         RegistryError: ``remote`` starts with '-' (see :func:`transport.check_remote`).
-        GitError: the remote cannot be read: ``cannot read remote 'REMOTE': REASON``,
-            with Git's first fatal or error line as the reason.
+        GitError: the remote cannot be read: ``remote 'REMOTE' is not configured in
+            this repository``, or ``could not read from remote 'REMOTE' (URL): REASON``
+            with Git's first fatal or error line as the reason (:func:`unreachable`).
     """
     patterns = _patterns(artifacts)
     if artifacts is not None and not patterns:
@@ -99,7 +101,7 @@ def list_tags(
         "ls-remote", ["--tags"], remote, patterns, cwd=cwd, env=env, check=False
     )
     if result.returncode != 0:
-        raise cannot_read(remote, git_reason(result, "ls-remote"))
+        raise cannot_read(remote, git_reason(result, "ls-remote"), cwd=cwd, env=env)
     out = result.stdout
     oids: dict[str, str] = {}
     peeled: dict[str, str] = {}
@@ -122,9 +124,93 @@ def list_tags(
     return tags
 
 
-def cannot_read(remote: str, reason: str) -> GitError:
-    """The one message for a remote we cannot list or fetch from."""
-    return GitError(f"cannot read remote '{printable(remote)}': {reason}")
+def cannot_read(
+    remote: str,
+    reason: str,
+    *,
+    cwd: str | None = None,
+    env: gitbin.Env = None,
+    url: str | None = None,
+) -> GitError:
+    """The one message for a remote we cannot list or fetch from (see :func:`unreachable`)."""
+    message, hint = unreachable(remote, reason, "read from", cwd=cwd, env=env, url=url)
+    return GitError(message, hint=hint)
+
+
+def _cache_cannot_read(remote: str, reason: str, path: str, env: gitbin.Env) -> GitError:
+    """:func:`cannot_read` for a fetch into the remote cache ``path``, whose ``origin``
+    has the remote's URL (the remote was listed from the user's repository first)."""
+    url = gitbin.remote_url("origin", path, env=gitbin.repository_env(path, env))
+    return cannot_read(remote, reason, url=url)
+
+
+def unreachable(
+    remote: str,
+    reason: str,
+    doing: str,
+    *,
+    cwd: str | None,
+    env: gitbin.Env = None,
+    url: str | None = None,
+) -> tuple[str, str]:
+    """What to say when Git could not reach ``remote`` (``doing``: ``read from`` or
+    ``push to``), and the hint: the message and what to run.
+
+    A word that can only be a remote's name (no ``/``, no ``:``, no such path) and
+    that no remote of the repository at ``cwd`` has (None: no repository, as in a
+    remote cache) is not configured: Git's own reason ("'origin' does not appear to be
+    a git repository") would hide that. Otherwise the remote is named, with its URL if
+    it is configured (or ``url``, if given), and Git's reason (already escaped, see
+    :func:`git_reason`).
+    """
+    name = printable(remote)
+    missing = not_configured(remote, cwd, env=env) if cwd is not None else None
+    if missing is not None:
+        return missing
+    if url is None and cwd is not None:
+        url = gitbin.remote_url(remote, cwd, env=env)
+    where = f" ({printable(url)})" if url is not None and url != remote else ""
+    return (
+        f"could not {doing} remote '{name}'{where}: {reason}",
+        f"check the remote and your access to it: git remote -v; git ls-remote {shlex.quote(name)}",
+    )
+
+
+def not_configured(remote: str, cwd: str, *, env: gitbin.Env = None) -> tuple[str, str] | None:
+    """If ``remote`` can only be a remote's name and the repository at ``cwd`` has no
+    remote of that name: what to say (``remote 'NAME' is not configured in this
+    repository``, with the configured ones) and the hint (``git remote add NAME URL``).
+    None if it is configured, or a URL or a path (Git tells about those)."""
+    configured = gitbin.remote_names(cwd, env=env)
+    if remote in configured or not _only_a_name(remote, cwd):
+        return None
+    name = printable(remote)
+    if not configured and not _in_repository(cwd, env):
+        return (
+            f"remote '{name}' is not configured: not in a Git repository",
+            "give the remote's URL, or run this in a clone that has the remote",
+        )
+    others = f" (configured: {', '.join(map(printable, configured))})" if configured else ""
+    return (
+        f"remote '{name}' is not configured in this repository{others}",
+        f"add it: git remote add {shlex.quote(name)} URL (or give a URL)",
+    )
+
+
+def _in_repository(cwd: str, env: gitbin.Env) -> bool:
+    try:
+        gitbin.discover(cwd, env=env)
+    except GitError:
+        return False
+    return True
+
+
+def _only_a_name(word: str, cwd: str) -> bool:
+    """Whether Git can only read ``word`` as a remote's name: not a URL (``://``,
+    ``host:path``), not a path (no ``/``, nothing of that name where Git runs)."""
+    if any(c in word for c in "/:\\") or word in (".", ".."):
+        return False
+    return not os.path.exists(os.path.join(cwd, word))
 
 
 @dataclass(slots=True)
@@ -137,6 +223,8 @@ class FetchResult:
     failed: list[tuple[str, str]] = field(default_factory=list)
     """Tags Git could not store here, each with Git's reason."""
     shallow: bool = False
+    remote: dict[str, ObjectId] = field(default_factory=dict)
+    """The remote's registry tags (of the artifacts asked for) as it listed them."""
 
 
 def _fetch_error(remote: str, result: FetchResult) -> FetchError:
@@ -183,6 +271,7 @@ def fetch_tags(
     result = FetchResult(shallow=shallow)
     refspecs = []
     theirs = list_tags(remote, cwd, artifacts, env=env)
+    result.remote = {name: tag.oid for name, tag in theirs.items()}
     for name, tag in sorted(theirs.items()):
         mine = local.get(name)
         ref = TAG_PREFIX + name
@@ -263,20 +352,52 @@ class PushOutcome:
     reason: str = ""
     retryable: bool = False
     """The remote refused because of what it has (the tag exists, a hook saw a conflict)."""
+    said: tuple[str, ...] = ()
+    """The server's ``remote:`` lines (:func:`transport.remote_lines`), unescaped."""
+    hint: str | None = None
+    """What to run when the remote could not be reached at all."""
 
 
 def push_tag(remote: str, name: str, cwd: str, *, env: gitbin.Env = None) -> PushOutcome:
     """Push one tag (``git push --porcelain REMOTE refs/tags/NAME``), never forced."""
     ref = TAG_PREFIX + name
     result = transport.push(remote, [f"{ref}:{ref}"], cwd=cwd, env=env)
+    said = tuple(transport.remote_lines(result))
     if result.returncode == 0:
-        return PushOutcome(name, True)
+        return PushOutcome(name, True, said=said)
     for pushed in transport.pushed_refs(result):
         if pushed.rejected:
             reason = pushed.summary
             retryable = "already exists" in reason or "remote rejected" in reason
-            return PushOutcome(name, False, reason, retryable)
-    return PushOutcome(name, False, gitbin.git_reason(result, "push"))
+            return PushOutcome(name, False, reason, retryable, said)
+    reason, hint = push_failure(remote, result, cwd=cwd, env=env)
+    return PushOutcome(name, False, reason, said=said, hint=hint)
+
+
+_REACHED = "failed to push some refs"
+"""What Git says when a push went as far as the refs (refused there, or by a pre-push
+hook), unlike a remote it could not reach (transport.c)."""
+
+
+def push_failure(
+    remote: str, result: gitbin.GitResult, *, cwd: str, env: gitbin.Env = None
+) -> tuple[str, str | None]:
+    """Why ``git push --porcelain`` failed, escaped, and what to run (None: nothing
+    to say): each ref refused with Git's summary (``NAME [remote rejected] (pre-receive
+    hook declined)``); else, if the remote was reached or a pre-push hook refused,
+    Git's reason (the hook's first ``error:`` line); else the remote could not be
+    reached (:func:`unreachable`). The one reader of a failed push."""
+    refused = [
+        f"{ref.ref.removeprefix(TAG_PREFIX)} {ref.summary}"
+        for ref in transport.pushed_refs(result)
+        if ref.rejected
+    ]
+    if refused:
+        return printable("; ".join(refused)), None
+    reason = git_reason(result, "push")
+    if transport.remote_lines(result) or _REACHED in result.stderr:
+        return reason, None
+    return unreachable(remote, reason, "push to", cwd=cwd, env=env)
 
 
 def fetch_into_cache(path: str, remote: str, names: Sequence[str], env: gitbin.Env) -> None:
@@ -286,7 +407,7 @@ def fetch_into_cache(path: str, remote: str, names: Sequence[str], env: gitbin.E
     copies.
 
     Raises:
-        GitError: ``cannot read remote 'REMOTE': REASON``.
+        GitError: ``could not read from remote 'REMOTE' (URL): REASON``.
     """
     if not names:
         return
@@ -311,7 +432,7 @@ def fetch_into_cache(path: str, remote: str, names: Sequence[str], env: gitbin.E
         check=False,
     )
     if result.returncode != 0:
-        raise cannot_read(remote, git_reason(result, "fetch"))
+        raise _cache_cannot_read(remote, git_reason(result, "fetch"), path, env)
 
 
 def fetch_head_into_cache(path: str, remote: str, env: gitbin.Env) -> ObjectId | None:
@@ -324,14 +445,14 @@ def fetch_head_into_cache(path: str, remote: str, env: gitbin.Env) -> ObjectId |
     reading one remote at once never race on a ref.
 
     Raises:
-        GitError: ``cannot read remote 'REMOTE': REASON``.
+        GitError: ``could not read from remote 'REMOTE' (URL): REASON``.
     """
     cache_env = gitbin.repository_env(path, env)
     listed = transport.run_transport(
         "ls-remote", [], "origin", ["HEAD"], cwd=path, env=cache_env, check=False
     )
     if listed.returncode != 0:
-        raise cannot_read(remote, git_reason(listed, "ls-remote"))
+        raise _cache_cannot_read(remote, git_reason(listed, "ls-remote"), path, env)
     head = next(
         (line.split("\t")[0] for line in listed.stdout.splitlines() if line.endswith("\tHEAD")),
         None,
@@ -349,5 +470,5 @@ def fetch_head_into_cache(path: str, remote: str, env: gitbin.Env) -> ObjectId |
         check=False,
     )
     if result.returncode != 0:
-        raise cannot_read(remote, git_reason(result, "fetch"))
+        raise _cache_cannot_read(remote, git_reason(result, "fetch"), path, env)
     return ObjectId(head)

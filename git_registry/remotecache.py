@@ -140,7 +140,7 @@ def sync(
             command held the cache's lock for ``timeout`` seconds; the cache folder
             cannot be written.
         GitError: the remote cannot be listed or fetched:
-            ``cannot read remote 'REMOTE': REASON`` (Git's first error line).
+            see :func:`~git_registry.remote.unreachable`.
     """
     import glob
     import hashlib

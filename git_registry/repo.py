@@ -675,10 +675,16 @@ class Repository:
 
         return write_signed_tags(self, tags, sign)
 
-    def create_tag_refs(self, names: Sequence[str], oids: Sequence[ObjectId]) -> None:
+    def create_tag_refs(
+        self,
+        names: Sequence[str],
+        oids: Sequence[ObjectId],
+        replacing: Sequence[tuple[str, ObjectId]] = (),
+    ) -> None:
         """Create the refs of tags whose objects :meth:`write_tag_objects` wrote, in one
         ``git update-ref --stdin`` transaction, which Git applies whole or not at all,
-        and only where no ref of that name exists yet.
+        and only where no ref of that name exists yet; in the same transaction, delete
+        the tags ``replacing`` (name, the object id it must still point at).
 
         Raises:
             TagExistsError: a tag exists already (nothing is changed).
@@ -687,6 +693,7 @@ class Repository:
         # "create REF NEW": only if REF does not exist yet. Through Git, which takes
         # the ref locks and rewrites packed-refs itself.
         commands = [f"create {TAG_PREFIX}{n}\0{oid}\0" for n, oid in zip(names, oids, strict=True)]
+        commands += [f"delete {TAG_PREFIX}{name}\0{oid}\0" for name, oid in replacing]
         failure = self._ref_transaction(commands)
         if failure is not None:
             exists = next((n for n in names if f"'{TAG_PREFIX}{n}'" in failure), None)

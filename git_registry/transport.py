@@ -159,6 +159,24 @@ def pushed_refs(result: GitResult) -> list[PushedRef]:
     return refs
 
 
+_CLEAR_LINE = "\x1b[K"
+"""What Git's sideband ends a ``remote:`` line with on a terminal (sideband.c)."""
+
+
+def remote_lines(result: GitResult) -> list[str]:
+    """What the server said during a ``git push`` or ``git fetch``: each ``remote: TEXT``
+    line of Git's output (its hooks' messages: why a push was refused), as TEXT, without
+    the blanks and clear-line code Git pads it with, and without empty lines. Not
+    escaped: it is the server's data, escaped when printed (``Session.message``)."""
+    lines = []
+    for line in result.stderr.splitlines():
+        if line.startswith("remote:"):
+            text = line.removeprefix("remote:").replace(_CLEAR_LINE, "").strip()
+            if text:
+                lines.append(text)
+    return lines
+
+
 def tag_word(name: str) -> str:
     """Tag ``name`` as a word of a ``git`` command we print for the user to run:
     ``refs/tags/NAME`` if it starts with '-' (a folder such as ``-x:model``), so that

@@ -17,16 +17,17 @@ from git_registry.grammar import (
     EventKind,
     parse_tag_name,
 )
-from git_registry.plan import Deletion, NewTag, event_time
-from git_registry.reading import Loaded, load, record_fetch
+from git_registry.plan import NewTag, event_time
+from git_registry.reading import Loaded, load, record_fetch, without
 from git_registry.remote import PushOutcome
-from git_registry.render import describe, describe_event
+from git_registry.render import describe
 from git_registry.repo import NewTagObject
 from git_registry.session import Session
 from git_registry.state import build_registry_rows
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from git_registry.remote import FetchResult
     from git_registry.signing import SignRequest
 
 
@@ -40,11 +41,7 @@ def remote_name(session: Session) -> str:
     )
 
 
-def _push_command(remote: str, names: Sequence[str], delete: bool) -> list[str]:
-    return ["push", remote, *(["--delete"] if delete else []), *map(transport.tag_word, names)]
-
-
-def _quoted(args: Sequence[str]) -> str:
+def quoted(args: Sequence[str]) -> str:
     return "git " + " ".join(shlex.quote(a) for a in args)
 
 
@@ -83,14 +80,14 @@ def create_tags(
         _warn_reactivation(session, loaded, tags, dry_run=True)
         return code
     remote = remote_name(session)  # a bad registry.remote is refused before any tag is made
+    if push:
+        refuse_unconfigured(session, remote, "nothing was created")
     created = _create_local(session, loaded, tags, sign)
     _warn_reactivation(session, loaded, tags, dry_run=False)
     if not push:
-        _publish(session, remote, [t.name for t, _ in created], delete=False, push=False)
+        _advise_push(session, remote, [t.name for t, _ in created])
         return 0
     for attempt in range(PUSH_RETRIES + 1):
-        from git_registry.remote import fetch_tags
-
         names = [t.name for t, _ in created]
         session.out(f"Pushing to {remote}: {', '.join(names)}")
         outcomes = push_each(session, remote, names)
@@ -98,45 +95,51 @@ def create_tags(
         if failed is None:
             return 0
         unpushed = created[len(outcomes) - 1 :]
+        kept = f"{', '.join(t.name for t, _ in unpushed)} kept in your local repository"
         if replan is None or not failed.retryable or attempt == PUSH_RETRIES:
+            retry = f"retry with: {quoted(['registry', 'push', remote])}"
+            if failed.hint is not None:  # the remote was not reached
+                raise PushError(f"{failed.reason}; {kept}", hint=f"{failed.hint}; then {retry}")
             raise PushError(
-                f"push to '{remote}' failed: {failed.name} {failed.reason}; "
-                f"{', '.join(t.name for t, _ in unpushed)} kept in your local repository",
-                hint=f"retry with: {_quoted(['registry', 'push', remote])}",
+                f"push to '{remote}' failed: {failed.name} {failed.reason}; {kept}", hint=retry
             )
-        # Someone else took the tag (or the remote's hook saw a conflict): fetch what
-        # the remote has, drop our unpushed tags and plan again.
-        for tag, oid in reversed(unpushed):
-            session.repo().delete_tag(tag.name, oid)
+        # Someone else took the tag, or the remote's hook saw a conflict: fetch what the
+        # remote has (our unpushed tags stay) and plan again without them. Ours are
+        # dropped and made again only if the remote's tags explain the refusal.
         artifacts = sorted({t.artifact for t, _ in unpushed})
-        session.repo().close()
-        repo = session.repo()
-        fetch_tags(
-            remote,
-            repo.cwd,
-            repo.tag_refs(),
-            artifacts,
-            env=session.env,
-            shallow=repo.is_shallow(),
-        )
-        record_fetch(session, artifacts)
-        loaded = load(session, artifacts)
+        mine = {t.name for t, _ in unpushed}
+        in_the_way = mine & set(refetch(session, remote, artifacts).kept)
+        loaded = without(load(session, artifacts), mine)
         try:
             again = list(replan(loaded))
         except RegistryError as exc:
             raise PushError(
                 f"{failed.name} was refused by '{remote}' ({failed.reason}), and after "
-                f"fetching its tags: {exc.message}; your unpushed "
-                + ("tag was" if len(unpushed) == 1 else "tags were")
-                + " removed",
+                f"fetching its tags: {exc.message}; {kept}",
                 hint=exc.hint,
             ) from exc
         todo = [t for t in again if t.name not in loaded.tag_names]
-        if [t.name for t in todo] == [t.name for t, _ in unpushed]:
+        if not in_the_way and [t.name for t in todo] == [t.name for t, _ in unpushed]:
             raise PushError(
-                f"push to '{remote}' failed: {failed.name} {failed.reason}",
+                f"push to '{remote}' failed: {failed.name} {failed.reason}; {kept}",
                 hint="the remote's tags do not explain it: see the message above",
             )
+        for tag, oid in reversed(unpushed):
+            session.repo().delete_tag(tag.name, oid)
+        if in_the_way:  # the remote's tags of those names can come in now
+            refetch(session, remote, artifacts)
+            loaded = load(session, artifacts)
+            try:
+                again = list(replan(loaded))
+            except RegistryError as exc:
+                raise PushError(
+                    f"{failed.name} was refused by '{remote}' ({failed.reason}), and after "
+                    f"fetching its tags: {exc.message}; your unpushed "
+                    + ("tag was" if len(unpushed) == 1 else "tags were")
+                    + " removed",
+                    hint=exc.hint,
+                ) from exc
+            todo = [t for t in again if t.name not in loaded.tag_names]
         session.warn(
             f"{failed.name} was refused by '{remote}' ({failed.reason}): someone else "
             f"was first; retrying as {', '.join(t.name for t in todo) or 'nothing new'}"
@@ -145,6 +148,26 @@ def create_tags(
             return 0
         created = _create_local(session, loaded, todo, sign)
     return 0
+
+
+def refetch(session: Session, remote: str, artifacts: Sequence[str]) -> FetchResult:
+    """Fetch ``artifacts``' tags from ``remote`` (never clobbering a local tag) after it
+    refused a push, and let the session see them: what a retried ``--push`` and ``push
+    --renumber`` plan on.
+
+    Raises:
+        GitError: the remote cannot be read.
+        FetchError: some tags could not be fetched.
+    """
+    from git_registry.remote import fetch_tags
+
+    repo = session.repo()
+    result = fetch_tags(
+        remote, repo.cwd, repo.tag_refs(), artifacts, env=session.env, shallow=repo.is_shallow()
+    )
+    record_fetch(session, artifacts)
+    repo.close()  # see the new objects
+    return result
 
 
 def push_each(
@@ -159,6 +182,7 @@ def push_each(
     for name in names:
         outcome = push_tag(remote, name, session.repo().cwd, env=session.env)
         outcomes.append(outcome)
+        relay(session, outcome.said)
         if outcome.ok:
             session.out(f"Pushed {name}")
         elif not keep_going:
@@ -166,8 +190,50 @@ def push_each(
     return outcomes
 
 
+def relay(session: Session, said: Sequence[str]) -> None:
+    """Print what the server said during a push (its hooks' reasons), as ``git push``
+    does: ``remote: TEXT`` lines on stderr, escaped (they are the server's data)."""
+    for line in said:
+        session.message("remote", line)
+
+
+def refuse_unconfigured(session: Session, remote: str, done: str) -> None:
+    """Refuse a ``--push`` to a remote this repository does not have, before anything is
+    written (``done``: what is said about that, such as ``nothing was created``).
+
+    Raises:
+        RegistryError: ``remote 'NAME' is not configured in this repository``.
+    """
+    from git_registry.remote import not_configured
+
+    missing = not_configured(remote, session.repo().cwd, env=session.env)
+    if missing is not None:
+        message, hint = missing
+        raise RegistryError(f"{message}; {done}", hint=f"{hint}, or leave out --push")
+
+
+def replace_tags(
+    session: Session,
+    loaded: Loaded,
+    tags: Sequence[NewTag],
+    replacing: Sequence[tuple[str, ObjectId]],
+) -> list[tuple[NewTag, ObjectId]]:
+    """Create ``tags`` (judged and signed as any write's, against ``loaded``: the
+    registry without the tags they replace) and delete the tags ``replacing`` (name, the
+    object id it must still point at) in one ref transaction: all of it, or nothing.
+
+    Raises:
+        RegistryError: a rule refuses the new tags, or Git refused (nothing changed).
+    """
+    return _create_local(session, loaded, tags, replacing=replacing)
+
+
 def _create_local(
-    session: Session, loaded: Loaded, tags: Sequence[NewTag], sign: bool | None = None
+    session: Session,
+    loaded: Loaded,
+    tags: Sequence[NewTag],
+    sign: bool | None = None,
+    replacing: Sequence[tuple[str, ObjectId]] = (),
 ) -> list[tuple[NewTag, ObjectId]]:
     repo = session.repo()
     timed = _timed(loaded, tags, repo.committer())
@@ -183,7 +249,7 @@ def _create_local(
         written = [(t, tagger, oid) for (t, tagger), oid in zip(timed, oids, strict=True)]
         _refuse(_judge(session, loaded, written, signatures=True), len(timed))
     # One ref transaction: a registration and its assignment land together or not at all.
-    repo.create_tag_refs([o.name for o in objects], oids)
+    repo.create_tag_refs([o.name for o in objects], oids, replacing)
     created = [(tag, oid) for (tag, _), oid in zip(timed, oids, strict=True)]
     for tag, _oid in created:
         what = describe(tag.kind, tag.artifact, tag.version, tag.stage, tag.target)
@@ -395,68 +461,6 @@ def say_holders(
         session.warn(f"the deregistered {artifact} {deregistered} held {stage}: {now}")
 
 
-def delete_tags(
-    session: Session,
-    deletions: Sequence[Deletion],
-    *,
-    push: bool,
-    dry_run: bool = False,
-    sign: bool | None = None,
-) -> None:
-    """Delete tags that still point where the registry saw them, all or none; report each.
-    ``dry_run``: say what would be deleted, delete nothing.
-
-    Raises:
-        UsageError: ``--sign`` (a deletion writes no tag to sign).
-        RegistryError: nothing to delete; or Git refused, with its reason (nothing deleted).
-    """
-    if sign:
-        from git_registry.errors import UsageError
-
-        raise UsageError("--sign does not apply to --delete: a deletion writes no tag")
-    if not deletions:
-        raise RegistryError("there are no tags to delete")
-    if dry_run:
-        for deletion in deletions:
-            session.out(f"Would delete tag {deletion.name} (it {describe_event(deletion.event)})")
-        session.message("note", "nothing was deleted (--dry-run)")
-        return
-    remote = remote_name(session)  # a bad registry.remote is refused before any deletion
-    # One ref transaction: every tag still where the registry saw it is deleted, or
-    # none is (a tag that moved, a held lock: Git's reason, exit 128).
-    session.repo().delete_tags([(d.name, d.oid) for d in deletions])
-    for deletion in deletions:
-        session.out(f"Deleted tag {deletion.name} (it {describe_event(deletion.event)})")
-    _publish(session, remote, [d.name for d in deletions], delete=True, push=push)
-
-
-def _publish(
-    session: Session, remote: str, names: Sequence[str], *, delete: bool, push: bool
-) -> None:
-    args = _push_command(remote, names, delete)
-    if not push:
-        session.out("To publish, run:")
-        session.out(f"    {_quoted(args)}")
-        return
-    session.out(f"Running: {_quoted(args)}")
-    result = transport.push(remote, names, delete=delete, cwd=session.repo().cwd, env=session.env)
-    if result.returncode == 0:
-        session.out(f"Pushed to {remote}.")
-        return
-    detail = _push_failure(result)
-    kept = "deleted locally" if delete else "kept in your local repository"
-    are = "is" if len(names) == 1 else "are"
-    raise PushError(
-        f"push to '{remote}' failed: {detail}; {_the_tags(len(names))} {are} {kept}",
-        hint=f"retry with: {_quoted(args)}",
-    )
-
-
-def _push_failure(result: gitbin.GitResult) -> str:
-    """Why a push failed: each ref the remote refused with its reason, else Git's."""
-    refused = [
-        f"{ref.ref.removeprefix('refs/tags/')} {ref.summary}"
-        for ref in transport.pushed_refs(result)
-        if ref.rejected
-    ]
-    return "; ".join(refused) or gitbin.git_reason(result, "push")
+def _advise_push(session: Session, remote: str, names: Sequence[str]) -> None:
+    session.out("To publish, run:")
+    session.out(f"    {quoted(['push', remote, *map(transport.tag_word, names)])}")

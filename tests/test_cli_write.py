@@ -394,9 +394,16 @@ def test_unassign_delete(repo: Repo) -> None:
     repo.ok("register", "churn")
     repo.ok("promote", "churn", "prod")
     repo.ok("promote", "churn", "dev")
-    out = repo.ok("unassign", "churn", "prod", "--delete")
-    assert "Deleted tag churn#prod#1" in out
-    assert "    git push origin --delete 'churn#prod#1'\n" in out
+    result = repo.run("unassign", "churn", "prod", "--delete")
+    assert result.code == 0
+    assert "Deleted tag churn#prod#1" in result.out
+    # No remote to publish to: the deletion is local, and says so.
+    assert result.err == (
+        "note: --delete deletes the tag in this repository only; the published way to undo "
+        "the event is a new tag: git registry unassign churn prod --push (the command without "
+        "--delete)\n"
+    )
+    assert "git push" not in result.out
     assert set(repo.tags()) == {"churn@v0.0.1", "churn#dev#2"}
 
 
@@ -542,12 +549,39 @@ def test_rejected_push_of_an_explicit_version_fails_clearly(
     assert tag_body(remote, "churn@v1.0.0").strip() == "theirs"
 
 
-def test_push_to_missing_remote(repo: Repo) -> None:
+def test_push_to_a_remote_that_is_not_configured_creates_nothing(repo: Repo) -> None:
+    repo.ok("register", "churn")
+    for command in (
+        ["register", "churn", "--push"],
+        ["promote", "churn", "prod", "--push"],
+        ["deregister", "churn@v0.0.1", "--push"],
+        ["deregister", "churn@v0.0.1", "--delete", "--push"],
+        ["annotate", "churn", "--path", "m.pt", "--commit", "--push"],
+    ):
+        before = snapshot(repo)
+        result = repo.run(*command)
+        assert result.code == 128, result.err
+        done = "deleted" if "--delete" in command else "created"
+        done = "changed" if "annotate" in command else done
+        assert (
+            f"fatal: remote 'origin' is not configured in this repository; nothing was {done}\n"
+            "hint: add it: git remote add origin URL (or give a URL), or leave out --push\n"
+        ) in result.err
+        assert snapshot(repo) == before
+        assert repo.git("status", "--porcelain") == ""
+
+
+def test_push_to_an_unreachable_remote_keeps_the_tag(repo: Repo, tmp_path: Path) -> None:
+    gone = tmp_path / "gone.git"
+    repo.git("remote", "add", "origin", str(gone))
     result = repo.run("register", "churn", "--push")
     assert result.code == 1
-    assert "error: push to 'origin' failed" in result.err
-    assert "churn@v0.0.1 kept in your local repository" in result.err
-    assert "hint: retry with: git registry push origin" in result.err
+    assert result.err == (
+        f"error: could not push to remote 'origin' ({gone}): '{gone}' does not appear to be a "
+        "git repository; churn@v0.0.1 kept in your local repository\n"
+        "hint: check the remote and your access to it: git remote -v; git ls-remote origin; "
+        "then retry with: git registry push origin\n"
+    )
     assert "churn@v0.0.1" in repo.tags()
 
 
@@ -603,7 +637,7 @@ def test_delete_is_all_or_nothing_and_says_why(repo: Repo) -> None:
     lock.write_text("")
     result = repo.run("deregister", "churn@v0.0.1", "--delete")
     assert result.code == 128, result.err
-    assert result.err.startswith("fatal: cannot delete tags 'churn@v0.0.1', 'churn#prod#1': ")
+    assert "\nfatal: cannot delete tags 'churn@v0.0.1', 'churn#prod#1': " in result.err
     assert "packed-refs.lock" in result.err and "hint: nothing was deleted" in result.err
     assert "Deleted" not in result.out
     assert snapshot(repo) == before

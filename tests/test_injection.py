@@ -140,7 +140,7 @@ def test_ext_remote_never_runs(repo: Repo, remote: Repo, marker: Path) -> None:
     for env in ({}, {"GIT_ALLOW_PROTOCOL": "ext:file"}):
         result = registry(repo, "show", "--remote", url, **env)
         line = assert_refused(result, marker)
-        assert line.startswith("fatal: cannot read remote 'ext::")
+        assert line.startswith("fatal: could not read from remote 'ext::")
         assert line.endswith("': transport 'ext' not allowed")
 
 
@@ -176,10 +176,13 @@ WRITES = [
     ["fetch", "churn"],
     ["push"],
     ["push", "churn"],
+    ["push", "--renumber"],
     ["register", "churn", "--push"],
     ["register", "churn"],
     ["promote", "churn", "dev", "--push"],
     ["unassign", "churn", "prod", "--delete", "--push"],
+    ["deregister", "churn@v0.0.1", "--delete"],
+    ["deprecate", "churn", "--delete", "--dry-run"],
     ["deprecate", "churn", "--push"],
     ["annotate", "churn", "--path", "m.pt", "--commit", "--push"],
 ]
@@ -215,6 +218,11 @@ def test_ext_registry_remote_never_runs(
     assert "Traceback" not in result.err
     if command == ["register", "churn"]:  # nothing to reach: the hint names evil
         assert result.code == 0 and "    git push evil churn@v0.0.2\n" in result.out
+        return
+    if "--delete" in command and "--push" not in command:  # evil is only asked what it has
+        assert result.code == 0, result.err
+        assert "warning: cannot tell whether evil has the tags" in result.err
+        assert "transport 'ext' not allowed" in result.err
         return
     assert result.code in (1, EXIT_FATAL), result.err
     assert "transport 'ext' not allowed" in result.err
@@ -252,6 +260,36 @@ def test_remote_named_with_a_dash_is_refused(repo: Repo, remote: Repo, marker: P
     assert_refused(repo.run("push", "--", "-x"), marker)
     assert_refused(repo.run("latest", "churn", "--remote=-x"), marker)
     assert remote.git("for-each-ref", "refs/tags") == ""
+    # Nor is it named in a command we print for the user to run.
+    repo.git("config", "registry.remote", "-x")
+    before = repo.git("for-each-ref", "--format=%(refname) %(objectname)")
+    for args in (["deregister", "churn@v0.0.1", "--delete"], ["register", "churn"]):
+        line = assert_refused(repo.run(*args), marker)
+        assert line.startswith("fatal: refusing registry.remote '-x'"), line
+    assert repo.git("for-each-ref", "--format=%(refname) %(objectname)") == before
+
+
+def test_a_configured_url_that_is_an_option_is_refused(
+    repo: Repo, remote: Repo, marker: Path
+) -> None:
+    """A remote whose URL Git would read as an option is refused in every path that
+    reaches it: reads, fetch, push, the remote check of a deletion, --push."""
+    repo.ok("register", "churn")
+    for url in hostile(marker):
+        repo.git("remote", "remove", "origin", check=False)
+        repo.git("remote", "add", "--", "origin", url)
+        before = repo.git("for-each-ref", "--format=%(refname) %(objectname)")
+        for args in (
+            ["show", "--remote", "origin"],
+            ["fetch"],
+            ["push"],
+            ["promote", "churn", "prod", "--push"],
+            ["deregister", "churn@v0.0.1", "--delete"],
+            ["deregister", "churn@v0.0.1", "--delete", "--push"],
+        ):
+            line = assert_refused(repo.run(*args), marker)
+            assert "the URL of remote 'origin'" in line and "cannot start with '-'" in line, line
+        assert repo.git("for-each-ref", "--format=%(refname) %(objectname)") == before
 
 
 # -- refs and tag names -----------------------------------------------------------------

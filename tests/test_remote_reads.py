@@ -44,6 +44,15 @@ def finish(proc: subprocess.Popen[str]) -> tuple[int, str, str]:
     return proc.returncode, out, err
 
 
+def fatal_and_hint(err: str) -> tuple[str, str]:
+    """The whole of stderr is a ``fatal:`` line and a ``hint:`` line (no traceback, no
+    advice from Git)."""
+    lines = err.splitlines()
+    assert len(lines) == 2 and lines[0].startswith("fatal: "), err
+    assert lines[1].startswith("hint: "), err
+    return lines[0], lines[1]
+
+
 def one_fatal_line(err: str) -> str:
     """The whole of stderr is one ``fatal:`` line (no traceback, no advice from Git)."""
     lines = err.splitlines()
@@ -128,8 +137,11 @@ def test_a_cache_is_created_whole_or_not_at_all(
     (remote.path / "refs" / "tags" / "churn@v9.9.9").write_text("1" * 40 + "\n")
     result = published.run("show", "--remote", "origin")
     assert result.code == 128
-    line = one_fatal_line(result.err)
-    assert line.startswith("fatal: cannot read remote 'origin': ")
+    line, hint = fatal_and_hint(result.err)
+    assert line.startswith(f"fatal: could not read from remote 'origin' ({remote.path}): ")
+    assert hint == (
+        "hint: check the remote and your access to it: git remote -v; git ls-remote origin"
+    )
     assert "1111111111" in line  # Git's own words about the object it could not get
     cache = tmp_path / CACHE
     assert not list(cache.glob("*.git")) and not list(cache.glob("*.tmp-*"))
@@ -201,19 +213,46 @@ def test_a_bare_repository_resolves_relative_urls_as_git_does(
     assert git(refs, "ls-remote", "rel", check=False) == ""  # Git finds nothing there
     result = bare.run("latest", "churn", "--remote", "rel", cwd=refs)
     assert result.code == 128
-    assert one_fatal_line(result.err) == (
-        "fatal: cannot read remote 'rel': '../remote.git' does not appear to be a git repository"
+    assert fatal_and_hint(result.err)[0] == (
+        "fatal: could not read from remote 'rel' (../remote.git): '../remote.git' does not "
+        "appear to be a git repository"
     )
 
 
 # -- 3. errors: the remote's name and Git's first line ---------------------------------------
 
 
-def test_unknown_remote_names_it_with_gits_message(repo: Repo) -> None:
-    result = repo.run("show", "--remote", "nosuch")
+def test_an_unknown_remote_is_said_to_be_not_configured(repo: Repo, tmp_path: Path) -> None:
+    for args in (["show"], ["which", "churn", "prod"], ["latest", "churn"], ["history"]):
+        result = repo.run(*args, "--remote", "nosuch")
+        assert result.code == 128
+        assert fatal_and_hint(result.err) == (
+            "fatal: remote 'nosuch' is not configured in this repository",
+            "hint: add it: git remote add nosuch URL (or give a URL)",
+        )
+    repo.git("remote", "add", "up", str(tmp_path / "up.git"))
+    result = repo.run("policy", "--remote", "nosuch")
     assert result.code == 128
-    assert one_fatal_line(result.err) == (
-        "fatal: cannot read remote 'nosuch': 'nosuch' does not appear to be a git repository"
+    assert fatal_and_hint(result.err)[0] == (
+        "fatal: remote 'nosuch' is not configured in this repository (configured: up)"
+    )
+    # A word Git reads as a path or a URL is not a remote's name: Git's reason.
+    for word in ("./nosuch", "nosuch.example:repo.git"):
+        result = repo.run("show", "--remote", word)
+        assert result.code == 128
+        assert fatal_and_hint(result.err)[0].startswith(
+            f"fatal: could not read from remote '{word}': "
+        )
+
+
+def test_an_unknown_remote_outside_any_repository(tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    code, _out, err = finish(registry(outside, "show", "--remote", "nosuch"))
+    assert code == 128
+    assert fatal_and_hint(err) == (
+        "fatal: remote 'nosuch' is not configured: not in a Git repository",
+        "hint: give the remote's URL, or run this in a clone that has the remote",
     )
 
 
@@ -221,17 +260,31 @@ def test_unreachable_configured_remote_names_it(repo: Repo, tmp_path: Path) -> N
     repo.git("remote", "add", "gone", str(tmp_path / "gone.git"))
     code, _out, err = finish(registry(repo.path, "latest", "churn", "--remote", "gone"))
     assert code == 128
-    assert one_fatal_line(err) == (
-        f"fatal: cannot read remote 'gone': '{tmp_path / 'gone.git'}' does not appear to be "
-        "a git repository"
+    gone = tmp_path / "gone.git"
+    assert fatal_and_hint(err) == (
+        f"fatal: could not read from remote 'gone' ({gone}): '{gone}' does not appear to be "
+        "a git repository",
+        "hint: check the remote and your access to it: git remote -v; git ls-remote gone",
     )
 
 
-def test_fetch_and_push_name_an_unreadable_remote_too(repo: Repo) -> None:
+def test_fetch_and_push_name_an_unreadable_remote_too(repo: Repo, tmp_path: Path) -> None:
     for command in ("fetch", "push"):
         result = repo.run(command)  # origin: registry.remote's default, not configured
         assert result.code == 128
-        assert one_fatal_line(result.err).startswith("fatal: cannot read remote 'origin': ")
+        assert fatal_and_hint(result.err) == (
+            "fatal: remote 'origin' is not configured in this repository",
+            "hint: add it: git remote add origin URL (or give a URL)",
+        )
+    gone = tmp_path / "gone.git"
+    repo.git("remote", "add", "origin", str(gone))
+    for command in ("fetch", "push"):
+        result = repo.run(command)
+        assert result.code == 128
+        assert fatal_and_hint(result.err)[0] == (
+            f"fatal: could not read from remote 'origin' ({gone}): '{gone}' does not appear "
+            "to be a git repository"
+        )
 
 
 # -- 4. several remotes: every name show prints works everywhere ------------------------------

@@ -37,9 +37,10 @@ def arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, session: Session) -> int:
+    from git_registry.deleting import delete_tags
     from git_registry.plan import plan_deprecate, plan_deprecate_delete
     from git_registry.reading import load
-    from git_registry.writing import create_tags, delete_tags
+    from git_registry.writing import create_tags
 
     name = check_artifact_name(args.name)
     with session.write_lock(f"deprecate {name}"):
@@ -49,6 +50,7 @@ def run(args: argparse.Namespace, session: Session) -> int:
                 session,
                 plan_deprecate_delete(loaded.registry, name),
                 push=args.push,
+                undo=["deprecate", name],
                 dry_run=args.dry_run,
                 sign=args.sign,
             )

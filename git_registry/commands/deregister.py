@@ -33,10 +33,11 @@ def arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, session: Session) -> int:
+    from git_registry.deleting import delete_tags
     from git_registry.plan import plan_deregister, plan_deregister_delete
     from git_registry.reading import load
     from git_registry.selectors import parse_selector
-    from git_registry.writing import create_tags, delete_tags, say_holders
+    from git_registry.writing import create_tags, say_holders
 
     selector = parse_selector(args.name, allow_stage=False, allow_latest=False)
     version = selector.version
@@ -58,6 +59,7 @@ def run(args: argparse.Namespace, session: Session) -> int:
                 session,
                 plan_deregister_delete(loaded.registry, selector.artifact, version),
                 push=args.push,
+                undo=["deregister", f"{selector.artifact}@{version}"],
                 dry_run=args.dry_run,
                 sign=args.sign,
             )

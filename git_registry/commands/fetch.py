@@ -22,8 +22,9 @@ COMMAND = Command(
         "Fetch the registry tags (all, or those of the NAMEs) that the remote has and this\n"
         "repository lacks. Local tags that differ are kept and reported, except lightweight\n"
         "copies of annotated tags (as CI checkouts make), which are replaced. In a shallow\n"
-        "clone only the tagged commits are fetched, not their history. REMOTE defaults to\n"
-        "registry.remote, then origin."
+        "clone only the tagged commits are fetched, not their history. An unpushed local\n"
+        "tag whose #N the remote has taken is reported, with the command that renumbers it\n"
+        "(git registry push --renumber). REMOTE defaults to registry.remote, then origin."
     ),
     usage=("git registry fetch [REMOTE] [NAME...]"),
 )
@@ -63,6 +64,8 @@ def fetch(session: Session, remote: str, names: list[str] | None) -> FetchResult
     """
     from git_registry.reading import record_fetch
     from git_registry.remote import FetchError, fetch_tags
+    from git_registry.renumber import find_clashes, renumber_command
+    from git_registry.writing import quoted
 
     repo = session.repo()
     failure = None
@@ -80,6 +83,18 @@ def fetch(session: Session, remote: str, names: list[str] | None) -> FetchResult
             f"tag {name} differs from {remote}'s: kept yours, not fetched (compare: "
             f"git ls-remote {shlex.quote(remote)} 'refs/tags/{name}*'; "
             f"git show {shlex.quote(tag_word(name))})"
+        )
+    # Unpushed tags whose #N the remote took (a kept tag of the same name was just said).
+    clashes = find_clashes(repo.tag_refs(), result.remote, set(names) if names else None)
+    for clash in clashes:
+        if clash.mine != clash.theirs:
+            session.warn(f"{clash.describe(remote)}: yours cannot be pushed as it is")
+    if clashes:
+        artifacts = [clash.artifact for clash in clashes]
+        session.message(
+            "hint",
+            "give your unpushed events new counters after the remote's, and push: "
+            + quoted(renumber_command(remote, artifacts)),
         )
     if failure is not None:
         raise failure

@@ -39,10 +39,11 @@ def arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, session: Session) -> int:
+    from git_registry.deleting import delete_tags
     from git_registry.plan import NewTag, plan_unassign, plan_unassign_delete
     from git_registry.reading import Loaded, load
     from git_registry.selectors import parse_selector
-    from git_registry.writing import create_tags, delete_tags, say_holders
+    from git_registry.writing import create_tags, say_holders
 
     selector = parse_selector(args.name, allow_stage=False, allow_latest=False)
     with session.write_lock(f"unassign {args.name} {args.stage}"):
@@ -51,7 +52,14 @@ def run(args: argparse.Namespace, session: Session) -> int:
             deletions = plan_unassign_delete(
                 loaded.registry, selector.artifact, args.stage, version=selector.version
             )
-            delete_tags(session, deletions, push=args.push, dry_run=args.dry_run, sign=args.sign)
+            delete_tags(
+                session,
+                deletions,
+                push=args.push,
+                undo=["unassign", args.name, args.stage],
+                dry_run=args.dry_run,
+                sign=args.sign,
+            )
             if not args.dry_run:
                 say_holders(session, selector.artifact, [args.stage])
             return 0
