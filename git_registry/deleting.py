@@ -125,8 +125,9 @@ def _advise_deletion(
         session.message("note", f"{remote} does not have {them(names)}: nothing to delete there")
     elif not push:
         session.warn(
-            f"{remote} has {', '.join(there)}: 'git registry fetch' will bring them back "
-            f"unless they are deleted on {remote} too"
+            f"{remote} has {', '.join(there)}: 'git registry fetch' will bring "
+            + ("it back unless it is" if len(there) == 1 else "them back unless they are")
+            + f" deleted on {remote} too"
         )
         _hint_remote_deletion(session, remote, there)
     return there
