@@ -17,8 +17,9 @@ from git_registry.writing import quoted, refuse_unconfigured, relay, remote_name
 
 
 def _push_command(remote: str, names: Sequence[str]) -> list[str]:
-    """The ``git push`` that deletes tags ``names`` on ``remote``, as the user runs it."""
-    return ["push", remote, "--delete", *map(transport.tag_word, names)]
+    """The ``git push`` that deletes tags ``names`` on ``remote``, as the user runs it:
+    atomic, as :func:`transport.push` runs it (all deleted there, or none)."""
+    return ["push", "--atomic", remote, "--delete", *map(transport.tag_word, names)]
 
 
 def delete_tags(
