@@ -5,6 +5,7 @@ it are fixed (and the test passes), or left as a strict xfail naming the hole.""
 from __future__ import annotations
 
 import os
+import subprocess
 import stat
 from pathlib import Path
 
@@ -41,3 +42,112 @@ def test_delete_push_is_never_partial_on_the_remote(repo: Repo, remote: Repo) ->
     # What we said is true: the remote still has every tag, and so do we.
     assert set(remote.tags()) == {"churn@v0.0.1", "churn#prod#1"}
     assert set(repo.tags()) == {"churn@v0.0.1", "churn#prod#1"}
+
+
+# -- item 1: a push brings no problem the branch did not have --------------------------------
+
+
+def _push(repo: Repo, *refs: str, verify: bool = True) -> subprocess.CompletedProcess[str]:
+    args = ["git", "push", *([] if verify else ["--no-verify"]), "origin", *refs]
+    return subprocess.run(args, cwd=repo.path, capture_output=True, text=True, check=False)
+
+
+def _commit_unchecked(repo: Repo, files: dict[str, str]) -> None:
+    for name, text in files.items():
+        (repo.path / name).parent.mkdir(parents=True, exist_ok=True)
+        (repo.path / name).write_text(text)
+    repo.git("add", "-A")
+    repo.git("commit", "-q", "--no-verify", "-m", "unchecked")
+
+
+@pytest.fixture
+def broken_main(repo: Repo, remote: Repo) -> Repo:
+    """The server's main holds one problem already (pushed before it had the hooks): a
+    signer of staging that is a number. Both sides have the hooks now."""
+    _commit_unchecked(
+        repo,
+        {
+            ".registry.yaml": (
+                "stages: [staging, prod]\n"
+                "promotion:\n"
+                "  staging:\n    signers: [alice@acme.example, 5]\n"
+                "  prod:\n    signers: [alice@acme.example]\n"
+            ),
+            "artifacts.yaml": "churn:\n  labels: [a, a]\n",
+        },
+    )
+    assert _push(repo, "main").returncode == 0
+    repo.ok("hooks", "install")
+    remote.ok("hooks", "install", "--server")
+    return repo
+
+
+@pytest.mark.parametrize("verify", [True, False], ids=["client", "server"])
+def test_a_new_problem_does_not_hide_behind_an_equal_one_of_another_stage(
+    broken_main: Repo, remote: Repo, verify: bool
+) -> None:
+    """Fixing staging's bad signer and breaking prod's the same way: the problem messages
+    were equal ('signers': expected a string, found int), so prod lost its signers and
+    the push was taken as bringing nothing new."""
+    before = remote.git("rev-parse", "main")
+    _commit_unchecked(
+        broken_main,
+        {
+            ".registry.yaml": (
+                "stages: [staging, prod]\n"
+                "promotion:\n"
+                "  staging:\n    signers: [alice@acme.example]\n"
+                "  prod:\n    signers: [5]\n"
+            )
+        },
+    )
+    proc = _push(broken_main, "main", verify=verify)
+    assert proc.returncode != 0, proc.stderr
+    assert "'promotion: prod': 'signers': expected a string, found a number" in proc.stderr
+    assert remote.git("rev-parse", "main") == before
+
+
+@pytest.mark.parametrize("verify", [True, False], ids=["client", "server"])
+def test_a_second_problem_like_one_already_there_is_new(
+    broken_main: Repo, remote: Repo, verify: bool
+) -> None:
+    """Problems were compared as a set: a file with one duplicate label could get any
+    number more of the same, in pushes and in commits."""
+    (broken_main.path / "artifacts.yaml").write_text("churn:\n  labels: [a, a, a]\n")
+    broken_main.git("add", "artifacts.yaml")
+    proc = subprocess.run(
+        ["git", "commit", "-q", "-m", "more"], cwd=broken_main.path, capture_output=True, text=True
+    )
+    assert proc.returncode != 0
+    assert "duplicate label 'a'" in proc.stderr
+    broken_main.git("commit", "-q", "--no-verify", "-m", "more")
+    proc = _push(broken_main, "main", verify=verify)
+    assert proc.returncode != 0
+    assert "main: artifacts.yaml:2:18: artifact 'churn', key 'labels'" in proc.stderr
+    # Left as it was, the old problem still blocks nothing.
+    broken_main.git("reset", "-q", "--hard", "HEAD~1")
+    broken_main.commit(files={"data.txt": "more\n"})
+    assert _push(broken_main, "main", verify=verify).returncode == 0
+
+
+@pytest.mark.parametrize("verify", [True, False], ids=["client", "server"])
+def test_a_folder_with_an_empty_part_is_no_lookalike_artifact(
+    repo: Repo, remote: Repo, verify: bool
+) -> None:
+    """'models/cv/=seg@v1.0.0' is a Git tag name and matched GTO's tag grammar: the
+    artifact 'models/cv/:seg', which show listed next to 'models/cv:seg', which check
+    and the hooks accepted, and which no command can name (describe refuses it)."""
+    repo.ok("hooks", "install")
+    remote.ok("hooks", "install", "--server")
+    repo.commit(files={"models/cv/artifacts.yaml": "seg:\n  type: model\n"})
+    assert _push(repo, "main").returncode == 0
+    message = "Registering artifact models/cv/:seg version v1.0.0"
+    repo.git("tag", "-a", "-m", message, "models/cv/=seg@v1.0.0")
+    proc = _push(repo, "models/cv/=seg@v1.0.0", verify=verify)
+    assert proc.returncode != 0
+    assert "models/cv/=seg@v1.0.0: invalid artifact name 'models/cv/:seg'" in proc.stderr
+    assert remote.tags() == {}
+    assert "models/cv/:seg" not in repo.ok("show")
+    result = repo.run("check")
+    assert result.code == 1
+    assert "models/cv/=seg@v1.0.0: invalid artifact name 'models/cv/:seg'" in result.out
