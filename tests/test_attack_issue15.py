@@ -151,3 +151,66 @@ def test_a_folder_with_an_empty_part_is_no_lookalike_artifact(
     result = repo.run("check")
     assert result.code == 1
     assert "models/cv/=seg@v1.0.0: invalid artifact name 'models/cv/:seg'" in result.out
+
+
+# -- item 5: annotate --add PATH --------------------------------------------------------------
+
+
+def test_add_refuses_an_embedded_repository(repo: Repo) -> None:
+    """A folder holding a Git repository of its own (here one level down): 'git add'
+    stages a gitlink, so the commit held a link to another repository's commit and none
+    of the weights, with Git's warning swallowed."""
+    before = repo.git("rev-parse", "HEAD")
+    inner = repo.path / "models" / "vendor"
+    inner.mkdir(parents=True)
+    Repo(inner).commit("theirs", {"w.bin": "weights\n"})
+    (repo.path / "models" / "readme.txt").write_text("hi\n")
+    result = repo.run("annotate", "churn", "--type", "model", "--commit", "--add", "models")
+    assert result.code == 128, result
+    assert result.err.startswith(
+        "fatal: cannot add models/vendor: it is a Git repository of its own"
+    ), result.err
+    assert "hint: nothing was changed" in result.err
+    assert repo.git("rev-parse", "HEAD") == before
+    assert not (repo.path / "artifacts.yaml").exists()
+    assert repo.git("status", "--porcelain", "--untracked-files=no") == ""
+
+
+def test_add_through_a_linked_folder_or_odd_names(repo: Repo, tmp_path: Path) -> None:
+    """A path through a link to a folder outside is refused; a name with a newline, one
+    starting with '-' and one with glob characters are committed literally, alone."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret").write_text("s\n")
+    os.symlink(outside, repo.path / "lnk")
+    result = repo.run("annotate", "churn", "--commit", "--add", "lnk/secret")
+    assert result.code == 128
+    assert "fatal: --add lnk/secret: not a file or folder inside the work tree" in result.err
+    assert not (repo.path / "artifacts.yaml").exists()
+    for name in ("w\nx.bin", "-rf", "w*"):
+        (repo.path / name).write_text("w\n")
+    (repo.path / "w1.bin").write_text("not asked for\n")
+    for name in ("w\nx.bin", "-rf", "w*"):
+        repo.ok("annotate", "churn", "--label", f"l{len(name)}", "--commit", "--add", name)
+        files = repo.git("show", "--name-only", "-z", "--format=", "HEAD").split("\0")
+        assert sorted(f for f in files if f) == sorted({"artifacts.yaml", name})
+    assert "w1.bin" in repo.git("status", "--porcelain")
+
+
+def test_a_refused_commit_says_the_added_paths_are_staged(repo: Repo) -> None:
+    """'git add' staged the file and the --add paths before the user's hook refused the
+    commit: the hint said only that the file was changed in the work tree."""
+    hook = repo.path / ".git" / "hooks" / "pre-commit"
+    hook.write_text("#!/bin/sh\nexit 1\n")
+    hook.chmod(0o755)
+    (repo.path / "w.bin").write_text("w\n")
+    result = repo.run("annotate", "churn", "--commit", "--add", "w.bin")
+    assert result.code == 128
+    assert (
+        "hint: artifacts.yaml, w.bin are changed and staged (git add): commit yourself when "
+        "ready, or unstage (git restore --staged)"
+    ) in result.err
+    assert sorted(repo.git("status", "--porcelain").splitlines()) == [
+        "A  artifacts.yaml",
+        "A  w.bin",
+    ]
