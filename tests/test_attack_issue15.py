@@ -214,3 +214,58 @@ def test_a_refused_commit_says_the_added_paths_are_staged(repo: Repo) -> None:
         "A  artifacts.yaml",
         "A  w.bin",
     ]
+
+
+# -- item 3: the server's remote: lines, hostile ---------------------------------------------
+
+# ESC/CSI, OSC 8 with BEL, a bare CR, bidi overrides, GitHub and Azure workflow commands
+# (after blanks too), a vertical tab, NEL and U+2028 (Python's splitlines breaks there),
+# invalid UTF-8 and a 20,000-character line.
+_HOSTILE = (
+    r"\033[2J\033]8;;http://evil\007click\033]8;;\007\n"
+    r"half\rremote: forged\n"
+    r"\342\200\256txet desrever\342\200\254\n"
+    r"::set-output name=x::y\n"
+    r"   ::add-mask::secret\n"
+    r"##[error]fake ##vso[task.setvariable]x\n"
+    r"vt\013fatal: forged\n"
+    r"nel\302\205uls\342\200\250x\n"
+    r"bad \377\376 utf8\n"
+)
+_ALLOWED_PREFIXES = ("remote: ", "error: ", "hint: ", "note: ", "warning: ", "fatal: ")
+
+
+def _hostile_server(remote: Repo, *, refuse: bool) -> None:
+    body = f"printf '{_HOSTILE}' >&2\nhead -c 20000 /dev/zero | tr '\\0' 'a' >&2\necho >&2\n"
+    _hook(remote, "pre-receive", body + ("exit 1\n" if refuse else "exit 0\n"))
+
+
+def _assert_tame(err: str) -> None:
+    for line in err.split("\n")[:-1]:
+        assert line.startswith(_ALLOWED_PREFIXES), repr(line[:120])
+        bad = [c for c in line if not c.isprintable() or c in "\u202e\u202c\u2028\x85"]
+        assert not bad, repr(line[:200])
+        assert not line.lstrip().startswith(("::", "##[")), line
+    assert "##[" not in err and "##vso[" not in err
+    assert "remote: forged" in err  # Git's sideband made the CR a line of its own: relayed
+    assert "\\u202e" in err and "secret" in err  # shown, escaped, not dropped
+
+
+@pytest.mark.parametrize("refuse", [True, False], ids=["refused", "accepted"])
+def test_hostile_server_lines_are_tame_in_every_push(
+    repo: Repo, remote: Repo, refuse: bool
+) -> None:
+    repo.ok("register", "churn")
+    repo.ok("push")
+    repo.git("config", "registry.allowDelete", "true")
+    _hostile_server(remote, refuse=refuse)
+    repo.ok("register", "seg")
+    runs = [
+        repo.run("push"),
+        repo.run("promote", "churn", "prod", "--push"),
+        repo.run("annotate", "churn", "--type", "model", "--commit", "--push"),
+        repo.run("deregister", "churn@v0.0.1", "--delete", "--push"),
+    ]
+    for result in runs:
+        assert (result.code != 0) == refuse, result
+        _assert_tame(result.err)
