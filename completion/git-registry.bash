@@ -22,7 +22,7 @@ hook completion help demo"
 __git_registry_opts_register="--version --bump-major --bump-minor --bump-patch --new --force --message --push
 --dry-run --sign --no-sign"
 __git_registry_args_register="--version --message -m"
-__git_registry_opts_promote="--version --ref --simple --force --message --push --dry-run --sign
+__git_registry_opts_promote="--version --ref --simple --force --new --message --push --dry-run --sign
 --no-sign"
 __git_registry_args_promote="--version --ref --message -m"
 __git_registry_opts_unassign="--delete --simple --force --message --push --dry-run --sign --no-sign"

@@ -286,6 +286,7 @@ $c -f -n $n -l version -x -a '(__git_registry_active_versions)' -d 'version to p
 $c -f -n $n -l ref -x -a '(__git_registry_refs)' -d 'promote the version at this commit'
 $c -f -n $n -l simple -d 'create NAME#STAGE without a counter'
 $c -f -n $n -l force -d 'assign even if the version holds the stage'
+$c -f -n $n -l new -d 'start a new stage or artifact even if one edit from an existing one'
 $c -f -n $n -s m -l message -x -d 'tag message'
 $c -f -n $n -l push -d 'push the new tags'
 $c -f -n $n -s n -l dry-run -d 'print the tags and the rules checked; create nothing'
