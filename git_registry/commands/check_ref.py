@@ -159,13 +159,14 @@ def _verify(session: Session, ref: str, name: str) -> int:
     from git_registry.render import count
     from git_registry.writing import remote_name
 
+    # Exit 1 is the verdict "refused": what keeps the tag from being judged is fatal.
     if ref.startswith("refs/") and not ref.startswith(TAG_PREFIX):
-        raise NotFoundError(f"'{ref}' is not a tag: registry events are tags under refs/tags/")
+        raise RegistryError(f"'{ref}' is not a tag: --verify judges a pushed tag")
     repo = session.repo()
     refs = repo.tag_refs()
     oid = refs.get(name)
     if oid is None:
-        raise NotFoundError(
+        raise RegistryError(
             f"there is no tag '{name}' in this repository: --verify judges a tag it has",
             hint="fetch it first (git fetch origin tag NAME, or add --fetch)",
         )
@@ -238,7 +239,10 @@ def _emit(
     elif fmt == "env":
         _env_file(session, values)
     elif fmt == "dotenv":
-        session.stdout.write(dotenv_report(session, values))
+        text, warnings = dotenv_report(values)
+        for warning in warnings:
+            session.warn(warning)
+        session.stdout.write(text)
     elif event is not None:
         session.out(f"{name}: {describe_event(event)}")
 
@@ -306,8 +310,9 @@ DOTENV_MAX_BYTES = 5 * 1024
 _DOTENV_DROPPED_FIRST = ("description", "path", "type")
 
 
-def dotenv_report(session: Session, values: dict[str, str]) -> str:
-    """``REGISTRY_KEY=value`` lines that GitLab's dotenv report reads back exactly.
+def dotenv_report(values: dict[str, str]) -> tuple[str, list[str]]:
+    """``REGISTRY_KEY=value`` lines that GitLab's dotenv report reads back exactly, and
+    a warning for each value left out.
 
     GitLab's rules (``artifacts:reports:dotenv``): one ``KEY=VALUE`` per line, no
     empty or comment lines; keys of ASCII letters, digits and ``_``; the value is the
@@ -315,18 +320,23 @@ def dotenv_report(session: Session, values: dict[str, str]) -> str:
     (no unquoting, no escapes, no variable substitution); no spaces or line breaks in
     a value, even quoted; UTF-8; at most 5 KB. So a value is written as it is, and a
     value GitLab cannot carry (a space, a line break or other control character) is
-    left out, with a warning, as are the free-text values (description, path, type)
-    that would make the file too large. ``--json`` carries them all."""
+    left out, as are the free-text values (description, path, type) that would make
+    the file too large. ``--json`` carries them all. Pure.
+
+    Raises:
+        RegistryError: even without those, the file would be too large."""
     from git_registry.render import escape
 
     kept: dict[str, str] = {}
+    warnings = []
     for key in OUTPUTS:
         value = values[key]
         if any(c.isspace() for c in value) or CONTROL_RE.search(value):
-            session.warn(
+            shown = escape(value[:60]) + ("..." if len(value) > 60 else "")
+            warnings.append(
                 f"REGISTRY_{key.upper()} is left out of the dotenv report: GitLab's dotenv "
                 f"reports cannot carry its spaces, line breaks or control characters "
-                f"({escape(value[:60])}{'...' if len(value) > 60 else ''}); --json carries it"
+                f"({shown}); --json carries it"
             )
             continue
         kept[key] = value
@@ -339,8 +349,14 @@ def dotenv_report(session: Session, values: dict[str, str]) -> str:
             break
         if key in kept:
             del kept[key]
-            session.warn(
+            warnings.append(
                 f"REGISTRY_{key.upper()} is left out of the dotenv report: GitLab refuses "
                 f"reports over {DOTENV_MAX_BYTES} bytes; --json carries it"
             )
-    return text()
+    size = len(text().encode("utf-8"))
+    if size > DOTENV_MAX_BYTES:  # names this long: nothing is left out silently
+        raise RegistryError(
+            f"the dotenv report would be {size} bytes: GitLab refuses more than {DOTENV_MAX_BYTES}",
+            hint="use --json",
+        )
+    return text(), warnings
