@@ -321,18 +321,17 @@ def dotenv_report(values: dict[str, str]) -> tuple[str, list[str]]:
     a value, even quoted; UTF-8; at most 5 KB. So a value is written as it is, and a
     value GitLab cannot carry (a space, a line break or other control character) is
     left out, as are the free-text values (description, path, type) that would make
-    the file too large. ``--json`` carries them all. Pure.
+    the file too large. ``--json`` carries them all. Pure: the warnings hold the
+    value as it is (:meth:`Session.warn` escapes it).
 
     Raises:
         RegistryError: even without those, the file would be too large."""
-    from git_registry.render import escape
-
     kept: dict[str, str] = {}
     warnings = []
     for key in OUTPUTS:
         value = values[key]
         if any(c.isspace() for c in value) or CONTROL_RE.search(value):
-            shown = escape(value[:60]) + ("..." if len(value) > 60 else "")
+            shown = value[:60] + ("..." if len(value) > 60 else "")
             warnings.append(
                 f"REGISTRY_{key.upper()} is left out of the dotenv report: GitLab's dotenv "
                 f"reports cannot carry its spaces, line breaks or control characters "
