@@ -377,3 +377,12 @@ def test_gitlab_guard_job(gitlab_clone: Path, tag: str, code: int) -> None:
         assert "error: churn@1.0.0: '1.0.0' is not a version" in proc.stderr
     else:
         assert f"note: {tag}: the server's pre-receive hook would accept it" in proc.stderr
+
+
+def test_gitlab_guard_input_decides_whether_it_runs() -> None:
+    """The guard's rule reads the guard input through a job variable (GitLab compares a
+    variable with a string in rules:if)."""
+    for inputs, expected in [({}, "true"), ({"guard": "false"}, "false")]:
+        job = _component({"source": "unused", **inputs})["git-registry-guard"]
+        assert job["rules"] == [{"if": '$CI_COMMIT_TAG && $GIT_REGISTRY_GUARD == "true"'}]
+        assert job["variables"]["GIT_REGISTRY_GUARD"] == expected
