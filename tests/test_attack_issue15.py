@@ -269,3 +269,49 @@ def test_hostile_server_lines_are_tame_in_every_push(
     for result in runs:
         assert (result.code != 0) == refuse, result
         _assert_tame(result.err)
+
+
+# -- item 2: push --renumber re-makes only our own events ------------------------------------
+
+
+def _clone(source: Repo, path: Path) -> Repo:
+    subprocess.run(["git", "clone", "-q", str(source.path), str(path)], check=True)
+    clone = Repo.__new__(Repo)
+    clone.path = path
+    clone._n = 100
+    return clone
+
+
+def test_renumber_never_re_makes_someone_elses_tag_as_ours(
+    repo: Repo, remote: Repo, tmp_path: Path
+) -> None:
+    """Bob's churn#prod#1 is published on upstream and was fetched here; origin's #1 is
+    Carol's. It is unpushed to origin, so --renumber deleted Bob's tag and pushed his
+    event to origin as churn#prod#2, made by us."""
+    repo.ok("register", "churn")
+    repo.ok("push")
+    upstream = Repo(tmp_path / "upstream.git", bare=True)
+    repo.git("push", "-q", str(upstream.path), "main", "churn@v0.0.1")
+    bob = _clone(upstream, tmp_path / "bob")
+    bob_env = {"GIT_COMMITTER_NAME": "Bob", "GIT_COMMITTER_EMAIL": "bob@example.com"}
+    assert bob.git_registry("promote", "churn", "prod", env=bob_env).code == 0
+    bob.git("push", "-q", "origin", "churn#prod#1")
+    carol = _clone(remote, tmp_path / "carol")
+    carol.ok("promote", "churn", "staging")
+    carol.ok("push")
+    repo.git("remote", "add", "upstream", str(upstream.path))
+    repo.git("fetch", "-q", "upstream", "--tags")
+    bobs = repo.git("rev-parse", "churn#prod#1")
+    before = remote.tags()
+
+    result = repo.run("push", "--renumber", "origin")
+    assert result.code == 128, result
+    assert result.err.startswith(
+        "fatal: cannot renumber churn#prod#1: Bob <bob@example.com> made it, not you "
+        "(Cy Committer <cy@example.com>); renumbering would delete their tag and push the "
+        "event again as yours\n"
+    ), result.err
+    assert repo.git("rev-parse", "churn#prod#1") == bobs
+    assert remote.tags() == before
+    # Our own event after it is not renumbered either: nothing was changed.
+    assert "churn#prod#2" not in repo.tags()

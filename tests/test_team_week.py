@@ -217,7 +217,7 @@ def test_a_week_of_a_team(tmp_path: Path) -> None:
         "it is deleted on origin too",
         "hint: deleting registry tags on a remote needs registry.allowDelete set in this clone "
         "and on the server (git config registry.allowDelete true, in each), then: git push "
-        "origin --delete customers@v1.1.0",
+        "--atomic origin --delete customers@v1.1.0",
     ]
     assert "customers@v1.1.0" not in bob.tags()
     bob.ok("fetch")  # as it said: it is back
