@@ -13,10 +13,9 @@ replaced: nothing is ever overwritten, here or there.
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
-
-import shlex
 
 from git_registry import transport
 from git_registry.errors import RegistryError

@@ -5,8 +5,8 @@ it are fixed (and the test passes), or left as a strict xfail naming the hole.""
 from __future__ import annotations
 
 import os
-import subprocess
 import stat
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -315,3 +315,105 @@ def test_renumber_never_re_makes_someone_elses_tag_as_ours(
     assert remote.tags() == before
     # Our own event after it is not renumbered either: nothing was changed.
     assert "churn#prod#2" not in repo.tags()
+
+
+# -- item 7: deprecation and re-activation, crafted orders ----------------------------------
+
+
+def _status(repo: Repo) -> str:
+    out = repo.ok("show", "--all")
+    row = next(line for line in out.splitlines() if line.startswith("churn "))
+    return row.split()[1]
+
+
+def test_a_later_dated_deprecation_is_re_activated_by_the_next_write(repo: Repo) -> None:
+    """A deprecation dated an hour after every other tag (not far enough ahead for the
+    tagger-time rule): the next promote is dated after it, re-activates the artifact as
+    it says, and which, show and describe agree."""
+    make_registry(repo, "churn@v1.0.0 churn#prod#1")
+    repo.git(
+        "tag",
+        "-a",
+        "-m",
+        "Deprecating artifact 'churn'",
+        "churn@deprecated",
+        env={"GIT_COMMITTER_DATE": "1700003600 +0000"},
+    )
+    assert repo.run("which", "churn", "prod").code == 1
+    assert _status(repo) == "deprecated"
+    result = repo.run("promote", "churn", "staging")
+    assert result.code == 0
+    assert "this event makes it active again" in result.err
+    assert repo.ok("which", "churn", "prod") == "v1.0.0\n"
+    assert repo.ok("which", "churn", "staging") == "v1.0.0\n"
+    assert _status(repo) == "active"
+    assert repo.run("check").code == 0
+
+
+def test_same_second_deprecation_and_assignment_order_by_counter(repo: Repo) -> None:
+    """Tags of one second are ordered by counter, then GTO's priority: every read agrees
+    on which came last."""
+    make_registry(repo, "churn@v1.0.0")
+    at = {"GIT_COMMITTER_DATE": "1700000005 +0000"}
+    repo.git("tag", "-a", "-m", "Deprecating artifact 'churn'", "churn@deprecated#2", env=at)
+    message = "Assigning stage prod to artifact churn version v1.0.0"
+    repo.git("tag", "-a", "-m", message, "churn#prod#1", env=at)
+    # #1 then #2: the deprecation is last.
+    assert repo.run("which", "churn", "prod").code == 1
+    assert repo.run("latest", "churn").code == 1
+    assert _status(repo) == "deprecated"
+    repo.git("tag", "-a", "-m", message, "churn#prod#3", env=at)
+    assert repo.ok("which", "churn", "prod") == "v1.0.0\n"
+    assert repo.ok("latest", "churn") == "v1.0.0\n"
+    assert _status(repo) == "active"
+
+
+# -- item 6: check --worktree on odd files ---------------------------------------------------
+
+
+def test_check_worktree_on_a_fifo_a_link_a_folder_and_a_huge_file(repo: Repo) -> None:
+    for folder in "abcd":
+        (repo.path / folder).mkdir()
+    os.mkfifo(repo.path / "a" / "artifacts.yaml")  # Git cannot add a FIFO: skipped, not read
+    os.symlink("/etc/passwd", repo.path / "b" / "artifacts.yaml")
+    (repo.path / "c" / "artifacts.yaml").write_bytes(b"x: " + b"a" * (2 * 1024 * 1024))
+    (repo.path / "d" / "artifacts.yaml").mkdir()
+    (repo.path / "d" / "artifacts.yaml" / "k").write_text("k\n")
+    (repo.path / ".registry.yaml").mkdir()
+    (repo.path / ".registry.yaml" / "x").write_text("x\n")
+    result = repo.run("check", "--worktree")
+    assert result.code == 1
+    assert result.out.splitlines() == [
+        ".registry.yaml:1:1: is a folder, not a file: git registry reads .registry.yaml as a "
+        "regular file; move the folder away and commit the file in its place",
+        "d/artifacts.yaml:1:1: is a folder, not a file: git registry reads artifacts.yaml as "
+        "a regular file; move the folder away and commit the file in its place",
+        "b/artifacts.yaml:1:1: is a symbolic link: git registry reads artifacts.yaml from "
+        "commits, where a link is not followed; commit a regular file in its place",
+        "c/artifacts.yaml:1:1: file is 2,097,155 bytes; the limit is 1,048,576 bytes",
+    ]
+
+
+# -- item 8: suggestions on odd names ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name", ["c" * 20000, "chur/n", "a/b:chrun", "churn/x", "Churn", "churn-2"]
+)
+def test_suggestions_for_odd_names_neither_crash_nor_guess_across_folders(
+    repo: Repo, name: str
+) -> None:
+    make_registry(repo, "churn@v1.0.0 churn#prod#1")
+    result = repo.run("which", name, "prod")
+    assert result.code == 1
+    assert result.err.startswith(f"error: unknown artifact '{name}'")
+    assert ("did you mean 'churn'?" in result.err) == (name != "a/b:chrun" and len(name) < 99)
+    result = repo.run("register", name, "--dry-run")
+    if name in ("chur/n", "Churn"):
+        assert result.code == 128
+        assert f"fatal: '{name}' would be a new artifact, one edit away from 'churn'" in result.err
+    elif len(name) > 250:
+        assert result.code == 128
+        assert "fatal: the tag name would be too long for Git" in result.err
+    else:
+        assert result.code == 0, result
