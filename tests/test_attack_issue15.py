@@ -417,3 +417,37 @@ def test_suggestions_for_odd_names_neither_crash_nor_guess_across_folders(
         assert "fatal: the tag name would be too long for Git" in result.err
     else:
         assert result.code == 0, result
+
+
+@pytest.mark.parametrize("verify", [True, False], ids=["client", "server"])
+def test_a_pushed_branch_is_judged_by_its_own_policy_types(
+    repo: Repo, remote: Repo, verify: bool
+) -> None:
+    """The branch's artifacts.yaml files were read with the types of the server's HEAD
+    policy, not the pushed commit's: dropping 'dataset' from the policy while a file
+    still uses it put a broken main on the server (check then reports it)."""
+    repo.commit(
+        files={
+            ".registry.yaml": "types: [model, dataset]\n",
+            "artifacts.yaml": "seg:\n  type: dataset\n",
+        }
+    )
+    assert _push(repo, "main").returncode == 0
+    repo.ok("hooks", "install")
+    remote.ok("hooks", "install", "--server")
+    _commit_unchecked(repo, {".registry.yaml": "types: [model]\n"})
+    assert repo.run("check").code == 1  # the new tip is broken
+    before = remote.git("rev-parse", "main")
+    proc = _push(repo, "main", verify=verify)
+    assert proc.returncode != 0, proc.stderr
+    assert "type 'dataset' is not allowed (allowed: model)" in proc.stderr
+    assert remote.git("rev-parse", "main") == before
+    # And the other way: a type added and used in one push is no problem of the branch.
+    repo.commit(
+        files={
+            ".registry.yaml": "types: [model, dataset, table]\n",
+            "artifacts.yaml": "seg:\n  type: dataset\nrows:\n  type: table\n",
+        }
+    )
+    proc = _push(repo, "main", verify=verify)
+    assert proc.returncode == 0, proc.stderr

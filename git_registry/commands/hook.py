@@ -161,14 +161,14 @@ def _refuse(session: Session, hook: str, findings: Sequence[Finding], where: str
 
 
 def _commit_msg(session: Session) -> int:
-    from git_registry.catalog import policy_at
+    from git_registry.annotations import FileProblem
     from git_registry.treecheck import commit_hook_problems
 
     repo = session.repo()
     head = repo.head()
-    before = []
+    before: list[FileProblem] = []
     if head is not None:
-        before = [*session.catalog().commit_problems(head), *policy_at(repo, head)[1]]
+        before = session.catalog().own_problems(head)
     problems = commit_hook_problems(repo, before)
     if not problems:
         return 0
