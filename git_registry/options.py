@@ -58,7 +58,7 @@ def commit_push(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def json(parser: argparse.ArgumentParser, *, gto: bool = False) -> None:
+def json(parser: argparse._ActionsContainer, *, gto: bool = False) -> None:
     """``--json``; with ``gto``, also ``--json=gto`` (GTO 1.10's shape): ``args.json`` is
     then None, ``"ours"`` or ``"gto"``."""
     if not gto:
