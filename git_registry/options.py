@@ -72,7 +72,7 @@ def json(parser: argparse._ActionsContainer, *, gto: bool = False) -> None:
         const="ours",
         choices=["ours", "gto"],
         metavar="gto",
-        help="print JSON (see JSON OUTPUT in git-registry(1)); --json=gto: GTO 1.10's shape",
+        help="print JSON (see JSON OUTPUT in git-registry(1))",
     )
 
 
@@ -91,11 +91,22 @@ def simple(parser: argparse.ArgumentParser, what: str) -> None:
         "--simple",
         nargs="?",
         const=True,
-        default=False,
+        default=None,
         type=simple_value,
         metavar="true|false|auto",
         help=f"create {what} without a counter (GTO's --simple true; false and auto: with one)",
     )
+
+
+def no_counter(args: argparse.Namespace, reason: str) -> None:
+    """``--simple false`` where GTO would put a counter on the tag and we do not."""
+    from git_registry.errors import UsageError
+
+    if args.simple is False:
+        raise UsageError(
+            f"--simple false is not supported: {reason}",
+            hint="leave --simple out: the tag is then the one GTO makes by default",
+        )
 
 
 def gto_repo(parser: argparse.ArgumentParser, *, url: bool) -> None:

@@ -58,6 +58,10 @@ def arguments(p: argparse.ArgumentParser) -> None:
 def _dispatch(args: argparse.Namespace, session: Session) -> int | None:
     """GTO's ``deprecate NAME VERSION [STAGE]``: run deregister or unassign (their
     own code, with these options); None for ``deprecate NAME``."""
+    if args.version is None or args.stage is None:
+        options.no_counter(
+            args, "a deprecation or deregistration gets a counter only if the tag without one exists"
+        )
     if args.version is None:
         return None
     if args.ref is not None:
