@@ -60,7 +60,7 @@ def _dispatch(args: argparse.Namespace, session: Session) -> int | None:
     own code, with these options); None for ``deprecate NAME``."""
     if args.version is None or args.stage is None:
         options.no_counter(
-            args, "a deprecation or deregistration gets a counter only if the tag without one exists"
+            args, "a deprecation or deregistration has a counter only if the plain tag exists"
         )
     if args.version is None:
         return None
