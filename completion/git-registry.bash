@@ -19,9 +19,9 @@
 __git_registry_commands="register promote assign unassign rollback deregister deprecate show history
 which latest check-ref fetch push stages policy describe annotate remove check schema hooks
 hook completion help demo"
-__git_registry_opts_register="--version --bump-major --bump-minor --bump-patch --new --force --message --push
---dry-run --sign --no-sign"
-__git_registry_args_register="--version --message -m"
+__git_registry_opts_register="--version --ver --bump-major --bump-minor --bump-patch --new --force --simple
+--message --push --dry-run --sign --no-sign --repo"
+__git_registry_args_register="--version --ver --message -m --repo -r"
 __git_registry_opts_promote="--version --ref --stage --simple --force --new --sr --skip-registration
 --message --push --dry-run --sign --no-sign --repo"
 __git_registry_args_promote="--version --ref --stage --message -m --repo -r"

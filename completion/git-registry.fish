@@ -267,7 +267,9 @@ $c -f -l no-color -d 'do not colour output'
 # Each command's options (tests/test_completion.py keeps them in step with
 # `git registry COMMAND -h`) and arguments.
 set -l n '__git_registry_using register'
-$c -f -n $n -l version -x -d 'the version (vX.Y.Z)'
+$c -f -n $n -l version -l ver -x -d 'the version (vX.Y.Z)'
+$c -f -n $n -l simple -d "GTO's (a registration has no counter)"
+$c -n $n -s r -l repo -x -a '(__fish_complete_directories)' -d "run in the repository at PATH (GTO's -r)"
 $c -f -n $n -l bump-major -d 'bump the major version'
 $c -f -n $n -l bump-minor -d 'bump the minor version'
 $c -f -n $n -l bump-patch -d 'bump the patch version'
