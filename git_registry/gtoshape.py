@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
     from typing import Any
 
-    from git_registry.state import ArtifactInfo, Event, StageHold, VersionInfo
+    from git_registry.state import ArtifactInfo, Event, Registry, StageHold, VersionInfo
 
 PRIORITY = {
     "deprecation": 2,
@@ -96,6 +96,12 @@ def history_plain(docs: Sequence[dict[str, Any]]) -> str:
     return plain_table(headers, rows)
 
 
+def used_stages(registry: Registry) -> list[str]:
+    """The stages GTO lists as used: those some version of some artifact (deprecated
+    ones too) holds now, sorted by name (our own lists add the stages no longer held)."""
+    return sorted({stage for info in registry.artifacts.values() for stage in info.stages})
+
+
 def stage_versions(holds: Sequence[StageHold], sort: str) -> list[str]:
     """The version GTO shows for a stage: the newest assignment's (``timestamp``) or
     the highest version holding it (``semver``)."""
@@ -106,6 +112,28 @@ def stage_versions(holds: Sequence[StageHold], sort: str) -> list[str]:
     if sort == "semver":
         return [max((h.version for h in holds), key=semver_key)]
     return [holds[0].version]
+
+
+def artifact_order(registry: Registry) -> list[str]:
+    """The artifacts in the order GTO's ``show --json`` lists them: first those with a
+    deprecation, then with a registration or deregistration, then with an assignment or
+    unassignment, each group by the time of the artifact's first such tag (then by tag
+    name)."""
+    groups = (
+        ("deprecation",),
+        ("registration", "deregistration"),
+        ("assignment", "unassignment"),
+    )
+    seen: dict[str, None] = {}
+    for kinds in groups:
+        events = [
+            e for info in registry.artifacts.values() for e in info.events if e.kind.value in kinds
+        ]
+        for event in sorted(events, key=lambda e: (e.tagger.time, e.tag)):
+            seen.setdefault(event.artifact)
+    for name in registry.artifacts:
+        seen.setdefault(name)
+    return list(seen)
 
 
 def registry_doc(
@@ -178,8 +206,9 @@ def plain_table(headers: Sequence[str], rows: Sequence[Sequence[str | None]]) ->
     """A table as GTO prints it with ``--plain`` (the ``plain`` format of tabulate):
     each column as wide as its widest cell or its header and two spaces, columns two
     spaces apart, a missing value as ``-``, trailing spaces trimmed; a column of whole
-    numbers only (a short commit id of digits) is right-aligned and printed as a number
-    (no leading zeros). Text is escaped (:func:`render.escape`)."""
+    numbers only (short commit ids that are all digits) is right-aligned. (A column of
+    numbers one of which reads as a float, ``1234e56``, tabulate reprints as floats:
+    that is not copied.) Text is escaped (:func:`render.escape`)."""
     from git_registry.render import escape
 
     if not rows:
@@ -191,9 +220,7 @@ def plain_table(headers: Sequence[str], rows: Sequence[Sequence[str | None]]) ->
         present = [v for v in values if v is not None]
         numeric = bool(present) and all(v.isascii() and v.isdigit() for v in present)
         right.append(numeric)
-        columns.append(
-            [MISSING if v is None else str(int(v)) if numeric else escape(v) for v in values]
-        )
+        columns.append([MISSING if v is None else escape(v) for v in values])
     widths = [
         max(len(h) + 2, *(len(c) for c in column))
         for h, column in zip(headers, columns, strict=True)

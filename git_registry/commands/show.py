@@ -72,7 +72,7 @@ def arguments(p: argparse.ArgumentParser) -> None:
         dest="value",
         action="store_const",
         const="name",
-        help="print only the artifact's name, once per row, as GTO does",
+        help="list only the artifacts' names (of the registry, not of NAME), as GTO does",
     )
     value.add_argument(
         "--stage",
@@ -126,6 +126,11 @@ def run(args: argparse.Namespace, session: Session) -> int:
                 f"--{args.value} needs an artifact, e.g. show NAME@latest --{args.value}"
             )
         return _show_registry(args, session)
+    if args.value == "name":
+        raise UsageError(
+            "--name lists the registry's artifacts: show --name (as GTO, which refuses "
+            "show NAME --name)"
+        )
     if args.json == "gto":
         raise UsageError(
             "--json=gto prints the registry only (show --json=gto): GTO's document of "
@@ -179,13 +184,14 @@ def _show_registry_gto(args: argparse.Namespace, session: Session) -> int:
     notes, file_warnings = declared_annotations(session)
     for warning in file_warnings:
         session.warn(warning)
+    infos = [registry.artifacts[name] for name in gtoshape.artifact_order(registry)]
     rows: list[tuple[str, ArtifactInfo | None]] = [
-        (name, info) for name, info in registry.artifacts.items() if args.all or not info.deprecated
+        (info.name, info) for info in infos if args.all or not info.deprecated
     ]
     rows += [(name, None) for name in notes if name not in registry.artifacts]
     allowed = _policy(session).stages
-    stages = list(allowed) if allowed is not None else sorted(registry.stages)
-    doc = gtoshape.registry_doc(sorted(rows, key=lambda row: row[0]), stages, args.sort)
+    stages = list(allowed) if allowed is not None else gtoshape.used_stages(registry)
+    doc = gtoshape.registry_doc(rows, stages, args.sort)
     if args.json:
         session.stdout.write(dump_json(doc, indent=4))
     elif args.value == "name":

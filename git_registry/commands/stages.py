@@ -16,7 +16,7 @@ COMMAND = Command(
         "without one (or with --used), every stage ever used: those of the allow-list in its\n"
         "order, then the others in order of first use. --allowed: the allow-list only\n"
         "(nothing without one). --json=gto: GTO's JSON (a list; null for --allowed without\n"
-        "an allow-list; GTO sorts the stages used by name, as --json=gto does)."
+        "an allow-list; as GTO, the stages used are those held now, sorted by name)."
     ),
     usage=("git registry stages [--used | --allowed] [--json[=gto]] [-r PATH]"),
 )
@@ -52,10 +52,13 @@ def run(args: argparse.Namespace, session: Session) -> int:
     elif args.allowed:
         stages = None
     else:
-        used = load(session).registry.stages
+        registry = load(session).registry
+        used = registry.stages
         stages = [s for s in ordered_stages(policy, used) if s in used]
         if args.json == "gto":
-            stages = sorted(stages)
+            from git_registry.gtoshape import used_stages
+
+            stages = used_stages(registry)
     if args.json == "gto":
         session.stdout.write(dump_json(stages, indent=4))
         return 0
