@@ -71,7 +71,7 @@ def json(parser: argparse._ActionsContainer, *, gto: bool = False) -> None:
         nargs="?",
         const="ours",
         choices=["ours", "gto"],
-        metavar="gto",
+        metavar="=gto",
         help="print JSON (see JSON OUTPUT in git-registry(1))",
     )
 
