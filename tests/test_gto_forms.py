@@ -210,10 +210,11 @@ def gto_registry(tmp_path_factory: pytest.TempPathFactory) -> Path:
             pytest.skip(f"GIT_REGISTRY_SKIP_GTO=1: {problem}")
         pytest.fail(problem, pytrace=False)
     path = tmp_path_factory.mktemp("gto-registry") / "repo"
-    env = {
-        **os.environ,
+    env = {  # as the hermetic fixture makes it (this fixture is set up before that one)
+        **{k: v for k, v in os.environ.items() if not k.startswith("GIT_")},
         "GIT_CONFIG_NOSYSTEM": "1",
         "HOME": str(path.parent),
+        "XDG_CONFIG_HOME": str(path.parent / ".config"),
         "GIT_AUTHOR_NAME": "Ada Author",
         "GIT_AUTHOR_EMAIL": "ada@example.com",
         "GIT_COMMITTER_NAME": "Cy Committer",
