@@ -590,10 +590,12 @@ def plan_deprecate(
     artifact: str,
     *,
     head: ObjectId | None,
+    commit: ObjectId | None = None,
     force: bool = False,
     message: str | None = None,
 ) -> NewTag:
-    """Deprecate ``artifact`` at its newest event's commit (``head`` if it has none)."""
+    """Deprecate ``artifact`` at ``commit``, else at its newest event's commit (``head``
+    if it has none)."""
     check_artifact_name(artifact)
     info = registry.artifacts.get(artifact)
     if info is None:
@@ -613,6 +615,8 @@ def plan_deprecate(
         if info.deprecated and not force:
             raise RegistryError(f"{artifact} is already deprecated")
         target = info.events[-1].commit
+    if commit is not None and (info is not None or force):
+        target = commit
     return _simple_or_counted(EventKind.DEPRECATION, artifact, target, message, registry, existing)
 
 

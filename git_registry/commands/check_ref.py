@@ -37,18 +37,35 @@ COMMAND = Command(
         "event, unless --allow-other. --fetch first fetches the artifact's registry tags (in\n"
         "a CI checkout that has only a lightweight copy). --verify first judges the tag as\n"
         "the server's pre-receive hook judges its push, with the policy of the branch HEAD\n"
-        "names, and exits 1 with one line per problem (a guard for hosts without hooks)."
+        "names, and exits 1 with one line per problem (a guard for hosts without hooks).\n"
+        "For GTO's scripts: --name, --version, --stage or --event prints that one value\n"
+        "(nothing when the event has none), --json=gto GTO's JSON, -r PATH as GTO's -r."
     ),
     usage=(
-        "git registry check-ref REF [--json | --format FORMAT] [--allow-other] [--fetch] [--verify]"
+        "git registry check-ref REF [--json[=gto] | --format FORMAT | --name | --version | "
+        "--stage | --event] [--allow-other] [--fetch] [--verify] [-r PATH]"
     ),
 )
 
 
 def arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("ref", metavar="REF", help="a tag name, e.g. refs/tags/churn#prod#3")
-    options.json(p)
-    p.add_argument(
+    shape = p.add_mutually_exclusive_group()
+    options.json(shape, gto=True)
+    for field, what in (
+        ("name", "the artifact's name"),
+        ("version", "the version (nothing for a deprecation)"),
+        ("stage", "the stage (nothing but for a stage's events)"),
+        ("event", "the event: registration, assignment, ..."),
+    ):
+        shape.add_argument(
+            f"--{field}",
+            dest="field",
+            action="store_const",
+            const=field,
+            help=f"print only {what}, as GTO does",
+        )
+    shape.add_argument(
         "--format",
         choices=["text", "json", "github", "env", "dotenv"],
         default="text",
@@ -69,13 +86,14 @@ def arguments(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="judge the tag as the server's pre-receive hook judges its push; exit 1 if refused",
     )
+    options.gto_repo(p, url=False)
 
 
 OUTPUTS = ("name", "version", "stage", "event", "tag", "commit", "path", "type", "description")
 
 
 def run(args: argparse.Namespace, session: Session) -> int:
-    fmt = "json" if args.json else args.format
+    fmt = args.field or ("json" if args.json == "ours" else args.json or args.format)
     name = strip_tag_prefix(args.ref)
     if args.verify:
         if args.fetch and parse_tag(name) is not None:
@@ -224,9 +242,17 @@ def _values(session: Session, event: Event) -> dict[str, str]:
 def _emit(
     session: Session, fmt: str, name: str, event: Event | None, values: dict[str, str]
 ) -> None:
-    from git_registry.render import describe_event, dump_json, event_json
+    from git_registry.render import describe_event, dump_json, escape, event_json
 
-    if fmt == "json":
+    if fmt in ("name", "version", "stage", "event"):
+        if values[fmt]:  # GTO prints nothing for a value the event has not
+            session.out(escape(values[fmt]))
+    elif fmt == "gto":
+        from git_registry.gtoshape import event_doc
+
+        if event is not None:  # GTO prints nothing for a ref that is no event
+            session.stdout.write(dump_json(event_doc(event), indent=4))
+    elif fmt == "json":
         # The keys of --format github and env (name, not artifact), null where those
         # are empty, and the event's; "artifact" stays, the same as "name", for the
         # scripts written before "name" was there.
