@@ -1,0 +1,201 @@
+"""Where GTO 1.10.1 reads a registry differently from us, or cannot read it at all
+(issue 19): the registry's ``gto-compat`` findings.
+
+GTO builds its state from every tag at once (``gto/registry.py``, ``get_state``):
+first the deprecations, then every registration and deregistration, then the stage
+tags. A stage tag belongs to "the" version at its commit (``gto/tag.py``,
+``index_tag``: ``find_version(commit_hexsha=...)``), and ``find_version`` raises
+``ManyVersions`` ("Multiple versions are not allowed on the same Git commit") when
+the commit holds two version names with tags, deregistered ones included
+(``gto/base.py``). The same lookup runs for every artifact the root ``artifacts.yaml``
+at HEAD declares (``gto/index.py``, ``EnrichmentManager.update_state``). Either way
+``gto show``, ``history`` and ``check-ref`` fail on the whole repository.
+
+GTO also counts the commits it reads ``artifacts.yaml`` from as events of the artifact
+(its "enrichments", dated by the commit's committer time): each version's commit, and
+HEAD if its root ``artifacts.yaml`` declares the artifact. An artifact whose newest
+event is ``@deprecated`` for us is active again for GTO once such a commit is newer
+than the deprecation (``Artifact.is_active``: the newest of all its events).
+
+These findings are warnings: they never make a hook refuse a push. A write that
+would add one is refused unless ``--force`` (see :mod:`git_registry.writing`), and
+``check`` lists them (exit 1 only with ``--gto``).
+
+Pure: what only Git knows (HEAD, commit times) comes in through :class:`GtoView`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+from git_registry.gitvalues import ObjectId, short
+from git_registry.grammar import EventKind
+from git_registry.rules import Problem, Rule
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from git_registry.state import ArtifactInfo, Event, Registry
+
+GTO = "GTO 1.10.1"
+MANY_VERSIONS = "'Multiple versions are not allowed on the same Git commit'"
+FAILS = f"gto show, history and check-ref fail on the whole repository ({MANY_VERSIONS})"
+_DIRECT = (EventKind.REGISTRATION, EventKind.DEREGISTRATION)
+_STAGE = (EventKind.ASSIGNMENT, EventKind.UNASSIGNMENT)
+
+
+@dataclass(frozen=True, slots=True)
+class GtoView:
+    """What GTO reads besides the tags: HEAD and its root ``artifacts.yaml``."""
+
+    head: ObjectId | None = None
+    declared: frozenset[str] = frozenset()
+    """The artifacts the root ``artifacts.yaml`` at HEAD declares (GTO's index)."""
+    commit_time: Callable[[ObjectId], int | None] | None = None
+    """A commit's committer time (None: the deprecation reading is not compared)."""
+
+
+def findings(registry: Registry, view: GtoView | None = None) -> list[Problem]:
+    """Every ``gto-compat`` finding of ``registry``, artifact by artifact."""
+    view = view or GtoView()
+    found: list[Problem] = []
+    for name in sorted(registry.artifacts):
+        info = registry.artifacts[name]
+        found.extend(shared_commits(info, view))
+        differs = deprecation_differs(info, view)
+        if differs is not None:
+            found.append(differs)
+    return found
+
+
+def _versions_by_commit(events: Iterable[Event]) -> dict[ObjectId, dict[str, Event]]:
+    """Per commit, each version name with a registration or deregistration there, and
+    its first such tag (events in our order)."""
+    by_commit: dict[ObjectId, dict[str, Event]] = {}
+    for event in events:
+        if event.kind in _DIRECT and event.version is not None:
+            by_commit.setdefault(event.commit, {}).setdefault(event.version, event)
+    return by_commit
+
+
+def _named(info: ArtifactInfo, versions: Sequence[str]) -> str:
+    """``v0.0.1 (deregistered) and v0.0.2``."""
+    said = []
+    for version in versions:
+        known = info.version(version)
+        said.append(f"{version} (deregistered)" if known and not known.active else version)
+    return " and ".join(said) if len(said) == 2 else ", ".join(said)
+
+
+def _deregistered(info: ArtifactInfo, version: str) -> str:
+    known = info.version(version)
+    return ", deregistered" if known is not None and not known.active else ""
+
+
+def shared_commits(info: ArtifactInfo, view: GtoView) -> list[Problem]:
+    """A commit holding several versions of the artifact (one of them deregistered: the
+    rulebook refuses two active ones): GTO allows one version per commit. Found on the
+    registration that adds each later version, on every stage tag of the commit (GTO
+    fails reading it), and on the artifact while HEAD is the commit and declares it."""
+    found: list[Problem] = []
+    name = info.name
+    for commit, versions in _versions_by_commit(info.events).items():
+        if len(versions) < 2:
+            continue
+        names = list(versions)
+        stage_tags = [e for e in info.events if e.kind in _STAGE and e.commit == commit]
+        at_head = commit == view.head and name in view.declared
+        if stage_tags or at_head:
+            when = f", so {FAILS} now"
+        else:
+            when = (
+                f": {FAILS} as soon as a stage tag points at {short(commit)}, or HEAD is "
+                f"{short(commit)} and its artifacts.yaml declares {name}"
+            )
+        for version in names[1:]:
+            first = versions[names[0]]
+            found.append(
+                Problem(
+                    f"{GTO}: commit {short(commit)} already holds {name} {names[0]} "
+                    f"(tag {first.tag}{_deregistered(info, names[0])}), and {GTO} allows "
+                    f"one version per commit{when}",
+                    versions[version].tag,
+                    name,
+                    Rule.GTO_COMPAT,
+                    hint=(
+                        f"re-register {names[0]} there instead (git registry register "
+                        f"{name} {short(commit)} --version {names[0]}), or register a new "
+                        "commit; --force creates the tag anyway"
+                    ),
+                )
+            )
+        for event in stage_tags:
+            found.append(
+                Problem(
+                    f"{GTO} cannot tell which version this tag is about: commit "
+                    f"{short(commit)} holds {name} {_named(info, names)}, so {FAILS}",
+                    event.tag,
+                    name,
+                    Rule.GTO_COMPAT,
+                    hint=(
+                        "delete the tags of the extra version (git registry deregister "
+                        f"{name}@{names[-1]} --delete) to let GTO read the repository; "
+                        "--force creates such a tag anyway"
+                    ),
+                )
+            )
+        if at_head and not stage_tags:
+            found.append(
+                Problem(
+                    f"{GTO}: HEAD ({short(commit)}) declares {name} in artifacts.yaml and "
+                    f"holds {name} {_named(info, names)}, so {FAILS}",
+                    None,
+                    name,
+                    Rule.GTO_COMPAT,
+                    hint="commit something (GTO then reads the new HEAD) or delete the "
+                    f"extra version's tags (git registry deregister {name}@{names[-1]} "
+                    "--delete)",
+                )
+            )
+    return found
+
+
+def deprecation_differs(info: ArtifactInfo, view: GtoView) -> Problem | None:
+    """A deprecated artifact that GTO shows as active: an event of the same second as
+    the deprecation, or a commit GTO reads ``artifacts.yaml`` from (a version's, or
+    HEAD if it declares the artifact) committed at or after it."""
+    deprecation = info.deprecation
+    if deprecation is None:
+        return None
+    since = deprecation.tagger.time
+    why = None
+    for event in info.events:
+        if event.kind is not EventKind.DEPRECATION and event.tagger.time >= since:
+            why = f"{event.tag} is of the same second, and GTO counts it as newer"
+            break
+    if why is None and view.commit_time is not None:
+        commits = [
+            (v.commit, f"the commit of {v.version} ({short(v.commit)})") for v in info.versions
+        ]
+        if view.head is not None and info.name in view.declared:
+            head = f"HEAD ({short(view.head)}), whose artifacts.yaml declares {info.name},"
+            commits.append((view.head, head))
+        for commit, what in commits:
+            when = view.commit_time(commit)
+            if when is not None and when >= since:
+                why = f"{what} is committed after the deprecation"
+                break
+    if why is None:
+        return None
+    return Problem(
+        f"{GTO} shows {info.name} as active, git registry as deprecated "
+        f"({deprecation.tag}): {why} (GTO counts the commits it reads artifacts.yaml "
+        "from as events)",
+        None,
+        info.name,
+        Rule.GTO_COMPAT,
+        hint=(
+            f"retire it in both tools by removing it from artifacts.yaml (git registry "
+            f"remove {info.name} --commit), or re-activate it in both with a new event"
+        ),
+    )
