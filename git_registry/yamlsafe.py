@@ -64,6 +64,9 @@ class Node:
     column: int
     end_line: int
     flow: bool = False
+    text: str | None = None
+    """A plain (unquoted) scalar's text as written: YAML 1.2 readers (GTO's ruamel) read
+    some of it otherwise than YAML 1.1 (``yes`` is a string there, not true)."""
 
     def plain(self) -> Any:
         """The node as plain Python data (dict, list, str, int, float, bool, None)."""
@@ -234,7 +237,9 @@ class _Converter:
         if isinstance(node, yaml.SequenceNode):
             items = tuple(self.convert(item, depth + 1, path) for item in node.value)
             return Node("seq", items, line, column, end_line, bool(node.flow_style))
-        return Node("scalar", self._scalar(node, tag, line, column), line, column, end_line)
+        text = node.value if not node.style else None  # libyaml says "" for plain
+        value = self._scalar(node, tag, line, column)
+        return Node("scalar", value, line, column, end_line, text=text)
 
     def _scalar(self, node: Any, tag: str, line: int, column: int) -> Any:
         kind = tag.rsplit(":", 1)[-1]
