@@ -53,6 +53,9 @@ class GtoView:
     """The artifacts the root ``artifacts.yaml`` at HEAD declares (GTO's index)."""
     commit_time: Callable[[ObjectId], int | None] | None = None
     """A commit's committer time (None: the deprecation reading is not compared)."""
+    folders: frozenset[str] = frozenset()
+    """The artifacts a sub-folder's ``artifacts.yaml`` at HEAD declares (``a/b:NAME``):
+    GTO reads only the root file."""
 
 
 def findings(registry: Registry, view: GtoView | None = None) -> list[Problem]:
@@ -65,6 +68,17 @@ def findings(registry: Registry, view: GtoView | None = None) -> list[Problem]:
         differs = deprecation_differs(info, view)
         if differs is not None:
             found.append(differs)
+    for name in sorted(view.folders - set(registry.artifacts)):
+        found.append(
+            Problem(
+                f"{GTO} does not list {name}: it reads only the root artifacts.yaml, and "
+                f"{name} has no tags yet (git registry show lists it)",
+                None,
+                name,
+                Rule.GTO_COMPAT,
+                hint=f"GTO lists it once it has a version (git registry register {name})",
+            )
+        )
     return found
 
 

@@ -447,21 +447,30 @@ def _judge(
     return report + rulebook.gto_report_of_new_tags(loaded.registry, after, ordered, view)
 
 
-def gto_view(session: Session, artifacts: set[str] | None = None) -> GtoView:
+def gto_view(
+    session: Session, artifacts: set[str] | None = None, *, folders: bool = False
+) -> GtoView:
     """What GTO 1.10.1 reads besides the tags: HEAD, the artifacts its root
-    ``artifacts.yaml`` declares (of ``artifacts``, or all), and commit times."""
+    ``artifacts.yaml`` declares (of ``artifacts``, or all), and commit times; with
+    ``folders``, the artifacts that sub-folders' files declare (GTO reads none)."""
     from git_registry.annotations import FILENAME
     from git_registry.gtocompat import GtoView
 
     repo = session.repo()
     head = repo.head()
     declared: frozenset[str] = frozenset()
+    elsewhere: set[str] = set()
     if head is not None:
-        parsed = session.catalog().file_at(head, FILENAME)
+        catalog = session.catalog()
+        parsed = catalog.file_at(head, FILENAME)
         if parsed is not None:
             names = set(parsed.annotations)
             declared = frozenset(names if artifacts is None else names & artifacts)
-    return GtoView(head, declared, repo.commit_time)
+        for file in repo.files_named(head, FILENAME) if folders else []:
+            found = catalog.file_at(head, file) if file != FILENAME else None
+            if found is not None:
+                elsewhere.update(found.annotations)
+    return GtoView(head, declared, repo.commit_time, frozenset(elsewhere))
 
 
 def _warn_reactivation(
