@@ -128,6 +128,7 @@ class Catalog:
         self._parsed: dict[tuple[str, str], AnnotationsFile] = {}
         self._checked: dict[tuple[str, str], AnnotationsFile | None] = {}
         self._commit_problems: dict[str, tuple[FileProblem, ...]] = {}
+        self._gto_index: dict[str, str | None] = {}
 
     # -- policy --------------------------------------------------------------------------
 
@@ -177,6 +178,23 @@ class Catalog:
                     parsed = ann.with_problems(parsed, parsed.problems + missing)
             self._checked[key] = parsed
         return self._checked[key]
+
+    def gto_index_problem(self, commit: ObjectId) -> str | None:
+        """Why GTO 1.10.1 cannot read the root ``artifacts.yaml`` of ``commit``, where we
+        can (see :func:`gtocompat.yaml12_problem`); None if it can, or there is none."""
+        from git_registry.gtocompat import yaml12_problem
+        from git_registry.yamlsafe import MAX_BYTES
+
+        oid = self.repo.blob_id_at(commit, ann.FILENAME)
+        if oid is None:
+            return None
+        if oid not in self._gto_index:
+            try:
+                data = self.repo.blob(oid, MAX_BYTES)
+            except ObjectTooLarge:
+                data = None
+            self._gto_index[oid] = yaml12_problem(data) if data is not None else None
+        return self._gto_index[oid]
 
     def _read(self, commit: ObjectId, file: str) -> AnnotationsFile | None:
         """The ``artifacts.yaml`` at ``file`` in ``commit`` as parsed (its paths not

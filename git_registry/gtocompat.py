@@ -26,6 +26,7 @@ Pure: what only Git knows (HEAD, commit times) comes in through :class:`GtoView`
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
@@ -56,6 +57,9 @@ class GtoView:
     folders: frozenset[str] = frozenset()
     """The artifacts a sub-folder's ``artifacts.yaml`` at HEAD declares (``a/b:NAME``):
     GTO reads only the root file."""
+    index_problem: Callable[[ObjectId], str | None] | None = None
+    """Why GTO cannot read the root ``artifacts.yaml`` of a commit (see
+    :func:`yaml12_problem`), or None."""
 
 
 def findings(registry: Registry, view: GtoView | None = None) -> list[Problem]:
@@ -68,6 +72,8 @@ def findings(registry: Registry, view: GtoView | None = None) -> list[Problem]:
         differs = deprecation_differs(info, view)
         if differs is not None:
             found.append(differs)
+    if view.index_problem is not None:
+        found.extend(_index_findings(registry, view, view.index_problem))
     for name in sorted(view.folders - set(registry.artifacts)):
         found.append(
             Problem(
@@ -213,3 +219,99 @@ def deprecation_differs(info: ArtifactInfo, view: GtoView) -> Problem | None:
             f"remove {info.name} --commit), or re-activate it in both with a new event"
         ),
     )
+
+
+CORRUPTED = "'artifacts.yaml file doesn't conform to GTO format'"
+
+# What a YAML 1.2 reader (GTO's ruamel, safe) reads as something else than a string, where
+# PyYAML (YAML 1.1) reads a string: dates and times, 0o octal, and what YAML 1.2 spells
+# as numbers, infinities, booleans or null.
+_YAML12_NOT_STRING = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
+    r"|[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}(?:[Tt]|[ \t]+)[0-9]{1,2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]*)?"
+    r"(?:[ \t]*(?:Z|[-+][0-9]{1,2}(?::[0-9]{2})?))?"
+    r"|[-+]?(?:0o[0-7_]+|0x[0-9a-fA-F_]+|[0-9_]+)"
+    r"|[-+]?(?:\.[0-9_]+|[0-9_]+(?:\.[0-9_]*)?)(?:[eE][-+]?[0-9]+)?"
+    r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)"
+    r"|true|True|TRUE|false|False|FALSE|~|null|Null|NULL"
+)
+_STRING_FIELDS = ("path", "type", "description")
+
+
+def yaml12_problem(data: bytes) -> str | None:
+    """Why GTO 1.10.1 cannot read this root ``artifacts.yaml``, where we can: a string
+    field (``path``, ``type``, ``description``, a label) written plain that YAML 1.2
+    reads as a date, a number or a boolean (GTO's pydantic model then refuses the file,
+    and ``gto show``, ``history`` and ``check-ref`` fail). None if there is no such value
+    (a file we cannot read is our own problem, reported by the validator)."""
+    from git_registry.yamlsafe import YamlError, load
+
+    try:
+        root, _ = load(data)
+    except YamlError:
+        return None
+    if root is None or root.kind != "map":
+        return None
+    for name, entry in root.value:
+        if entry.kind != "map":
+            continue
+        for key, value in entry.value:
+            items = value.value if key.value == "labels" and value.kind == "seq" else (value,)
+            if key.value not in (*_STRING_FIELDS, "labels"):
+                continue
+            for item in items:
+                text = item.text
+                if (
+                    item.kind == "scalar"
+                    and isinstance(item.value, str)
+                    and text is not None
+                    and _YAML12_NOT_STRING.fullmatch(text)
+                ):
+                    return (
+                        f"artifacts.yaml:{item.line}:{item.column}: {name.value}'s "
+                        f"{key.value} '{text}' is not a string for GTO's YAML 1.2 reader "
+                        "(quote it)"
+                    )
+    return None
+
+
+def _index_findings(
+    registry: Registry, view: GtoView, problem_at: Callable[[ObjectId], str | None]
+) -> list[Problem]:
+    """GTO reads the root ``artifacts.yaml`` of HEAD and of every version's commit: one
+    it cannot read makes it fail on the whole repository. Found on HEAD (no tag), and on
+    the first registration of each version at such a commit."""
+    found: list[Problem] = []
+    if view.head is not None:
+        why = problem_at(view.head)
+        if why is not None:
+            found.append(
+                Problem(
+                    f"{GTO} cannot read artifacts.yaml at HEAD ({short(view.head)}): {why}, so "
+                    f"gto show, history and check-ref fail on the whole repository ({CORRUPTED})",
+                    None,
+                    None,
+                    Rule.GTO_COMPAT,
+                    hint="quote the value in a new commit",
+                )
+            )
+    for name in sorted(registry.artifacts):
+        info = registry.artifacts[name]
+        for commit, versions in _versions_by_commit(info.events).items():
+            why = problem_at(commit)
+            if why is None:
+                continue
+            for event in versions.values():
+                found.append(
+                    Problem(
+                        f"{GTO} cannot read artifacts.yaml at commit {short(commit)}: {why}, "
+                        f"so gto show, history and check-ref fail on the whole repository "
+                        f"({CORRUPTED}) while a version points at it",
+                        event.tag,
+                        name,
+                        Rule.GTO_COMPAT,
+                        hint="quote the value in a new commit and register that one; "
+                        "--force creates the tag anyway",
+                    )
+                )
+    return found

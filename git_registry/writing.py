@@ -470,7 +470,13 @@ def gto_view(
             found = catalog.file_at(head, file) if file != FILENAME else None
             if found is not None:
                 elsewhere.update(found.annotations)
-    return GtoView(head, declared, repo.commit_time, frozenset(elsewhere))
+    return GtoView(
+        head,
+        declared,
+        repo.commit_time,
+        frozenset(elsewhere),
+        session.catalog().gto_index_problem,
+    )
 
 
 def _warn_reactivation(

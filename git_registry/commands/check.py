@@ -187,7 +187,7 @@ def _malformed(
 def _line(problem: FileProblem | Problem) -> str:
     if isinstance(problem, Problem) and problem.rule is rules.Rule.MALFORMED_NAME:
         return f"{problem} ({problem.hint})" if problem.hint else str(problem)
-    if isinstance(problem, FileProblem) or problem.tag:
+    if isinstance(problem, FileProblem) or problem.tag or problem.artifact is None:
         return str(problem)
     return f"{problem.artifact}: {problem.message}"
 
