@@ -22,6 +22,7 @@ from git_registry.state import Event, Registry, build_registry_rows
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # annotations is imported by the reads that show annotations only
     from git_registry.annotations import Annotation, FileProblem
+    from git_registry.gtocompat import GtoView
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,3 +234,35 @@ def load_many(session: Session, artifacts: Iterable[str] | None) -> Loaded:
         parts.append((label, loaded.registry))
         names.update(f"{label}:{n}" for n in loaded.tag_names)
     return Loaded(merge(parts), frozenset(names))
+
+
+def gto_view(
+    session: Session, artifacts: set[str] | None = None, *, folders: bool = False
+) -> GtoView:
+    """What GTO 1.10.1 reads besides the tags: HEAD, the artifacts its root
+    ``artifacts.yaml`` declares (of ``artifacts``, or all), and commit times; with
+    ``folders``, the artifacts that sub-folders' files declare (GTO reads none)."""
+    from git_registry.annotations import FILENAME
+    from git_registry.gtocompat import GtoView
+
+    repo = session.repo()
+    head = repo.head()
+    declared: frozenset[str] = frozenset()
+    elsewhere: set[str] = set()
+    if head is not None:
+        catalog = session.catalog()
+        parsed = catalog.file_at(head, FILENAME)
+        if parsed is not None:
+            names = set(parsed.annotations)
+            declared = frozenset(names if artifacts is None else names & artifacts)
+        for file in repo.files_named(head, FILENAME) if folders else []:
+            found = catalog.file_at(head, file) if file != FILENAME else None
+            if found is not None:
+                elsewhere.update(found.annotations)
+    return GtoView(
+        head,
+        declared,
+        repo.commit_time,
+        frozenset(elsewhere),
+        session.catalog().gto_index_problem,
+    )

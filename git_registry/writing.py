@@ -18,7 +18,7 @@ from git_registry.grammar import (
     parse_tag_name,
 )
 from git_registry.plan import NewTag, event_time
-from git_registry.reading import Loaded, load, record_fetch, without
+from git_registry.reading import Loaded, gto_view, load, record_fetch, without
 from git_registry.remote import PushOutcome
 from git_registry.render import describe
 from git_registry.repo import NewTagObject
@@ -27,7 +27,6 @@ from git_registry.state import build_registry_rows
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from git_registry.gtocompat import GtoView
     from git_registry.remote import FetchResult
     from git_registry.signing import SignRequest
 
@@ -443,40 +442,8 @@ def _judge(
         facts = dataclasses.replace(facts, verify=verify, signatures=signatures)
         report = rulebook.report_of_new_tags(loaded.registry, after, names, facts)
     ordered = list(dict.fromkeys(tag.name for tag, _, _ in tags))
-    view = gto_view(session, {tag.artifact for tag, _, _ in tags})
+    view = gto_view(session, {tag.artifact for tag, _, _ in tags})  # (reading.py)
     return report + rulebook.gto_report_of_new_tags(loaded.registry, after, ordered, view)
-
-
-def gto_view(
-    session: Session, artifacts: set[str] | None = None, *, folders: bool = False
-) -> GtoView:
-    """What GTO 1.10.1 reads besides the tags: HEAD, the artifacts its root
-    ``artifacts.yaml`` declares (of ``artifacts``, or all), and commit times; with
-    ``folders``, the artifacts that sub-folders' files declare (GTO reads none)."""
-    from git_registry.annotations import FILENAME
-    from git_registry.gtocompat import GtoView
-
-    repo = session.repo()
-    head = repo.head()
-    declared: frozenset[str] = frozenset()
-    elsewhere: set[str] = set()
-    if head is not None:
-        catalog = session.catalog()
-        parsed = catalog.file_at(head, FILENAME)
-        if parsed is not None:
-            names = set(parsed.annotations)
-            declared = frozenset(names if artifacts is None else names & artifacts)
-        for file in repo.files_named(head, FILENAME) if folders else []:
-            found = catalog.file_at(head, file) if file != FILENAME else None
-            if found is not None:
-                elsewhere.update(found.annotations)
-    return GtoView(
-        head,
-        declared,
-        repo.commit_time,
-        frozenset(elsewhere),
-        session.catalog().gto_index_problem,
-    )
 
 
 def _warn_reactivation(

@@ -87,7 +87,7 @@ def run(args: argparse.Namespace, session: Session) -> int:
                 judge.prefetch(commits, rule.branches)
         found.extend(rulebook.evaluate(registry.problems, events, registry, judge.facts()))
     found.extend(_malformed(load_result.tag_names, set(registry.known), catalog, head, files))
-    from git_registry.writing import gto_view
+    from git_registry.reading import gto_view
 
     gto = rulebook.gto_findings(registry, gto_view(session, folders=True))
     tags = len(load_result.rows)  # every registry tag read, usable or not

@@ -83,7 +83,7 @@ def _warn_gto_reactivates(session: Session, name: str) -> None:
     """GTO 1.10.1 counts each commit whose root artifacts.yaml declares the artifact as
     an event of it (gtocompat.py): once HEAD moves past the deprecation, GTO shows the
     artifact as active again, while git registry keeps it deprecated. Say so."""
-    from git_registry.writing import gto_view
+    from git_registry.reading import gto_view
 
     if name not in gto_view(session, {name}).declared:
         return
