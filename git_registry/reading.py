@@ -257,7 +257,7 @@ def gto_view(
             declared = frozenset(names if artifacts is None else names & artifacts)
         for file in repo.files_named(head, FILENAME) if folders else []:
             found = catalog.file_at(head, file) if file != FILENAME else None
-            if found is not None:
+            if found is not None and not found.problems:  # a broken file: its errors first
                 elsewhere.update(found.annotations)
     return GtoView(
         head,
