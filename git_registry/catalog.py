@@ -179,6 +179,26 @@ class Catalog:
             self._checked[key] = parsed
         return self._checked[key]
 
+    def gto_settings(
+        self, commit: ObjectId
+    ) -> tuple[Policy | None, str | None, tuple[FileProblem, ...]]:
+        """What GTO 1.10.1 reads of the ``.gto`` in ``commit``: its policy (None if there
+        is no file, or GTO refuses it), its ``index`` setting, and why GTO refuses it."""
+        from git_registry.gtocompat import gto_index_setting
+        from git_registry.yamlsafe import MAX_BYTES
+
+        oid = self.repo.blob_id_at(commit, GTO_CONFIG_FILE)
+        if oid is None:
+            return None, None, ()
+        try:
+            data = self.repo.blob(oid, MAX_BYTES)
+        except ObjectTooLarge as exc:
+            return None, None, (too_large(GTO_CONFIG_FILE, exc.size),)
+        if data is None:
+            return None, None, ()
+        policy, problems = parse_policy(data, GTO_CONFIG_FILE)
+        return (None if problems else policy), gto_index_setting(data), problems
+
     def gto_index_problem(self, commit: ObjectId) -> str | None:
         """Why GTO 1.10.1 cannot read the root ``artifacts.yaml`` of ``commit``, where we
         can (see :func:`gtocompat.yaml12_problem`); None if it can, or there is none."""

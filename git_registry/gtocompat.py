@@ -36,6 +36,8 @@ from git_registry.rules import Problem, Rule
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from git_registry.annotations import FileProblem
+    from git_registry.policy import Policy
     from git_registry.state import ArtifactInfo, Event, Registry
 
 GTO = "GTO 1.10.1"
@@ -60,6 +62,9 @@ class GtoView:
     index_problem: Callable[[ObjectId], str | None] | None = None
     """Why GTO cannot read the root ``artifacts.yaml`` of a commit (see
     :func:`yaml12_problem`), or None."""
+    settings: tuple[str, ...] = ()
+    """Where GTO's settings (``.gto``) say otherwise than what we read (see
+    :func:`settings_differences`)."""
 
 
 def findings(registry: Registry, view: GtoView | None = None) -> list[Problem]:
@@ -69,9 +74,12 @@ def findings(registry: Registry, view: GtoView | None = None) -> list[Problem]:
     for name in sorted(registry.artifacts):
         info = registry.artifacts[name]
         found.extend(shared_commits(info, view))
+        found.extend(same_second_stage_events(info))
         differs = deprecation_differs(info, view)
         if differs is not None:
             found.append(differs)
+    for said in view.settings:
+        found.append(Problem(said, None, None, Rule.GTO_COMPAT, hint=_SETTINGS_HINT))
     if view.index_problem is not None:
         found.extend(_index_findings(registry, view, view.index_problem))
     for name in sorted(view.folders - set(registry.artifacts)):
@@ -177,6 +185,36 @@ def shared_commits(info: ArtifactInfo, view: GtoView) -> list[Problem]:
                     "--delete)",
                 )
             )
+    return found
+
+
+def same_second_stage_events(info: ArtifactInfo) -> list[Problem]:
+    """Stage tags of one stage in the same second that GTO orders otherwise: it sorts a
+    tie by tag name (``#10`` before ``#9``), we by counter (SPEC 3.2), so the stage's
+    holder may differ. Found on the tag we count as the newer one."""
+    found: list[Problem] = []
+    stage_events = [e for e in info.events if e.kind in _STAGE]  # in our order
+    for i, later in enumerate(stage_events):
+        for earlier in stage_events[:i]:
+            if (
+                earlier.stage == later.stage
+                and earlier.tagger.time == later.tagger.time
+                and earlier.tag > later.tag
+            ):
+                found.append(
+                    Problem(
+                        f"{GTO} orders it before {earlier.tag} (the same second: GTO sorts "
+                        f"by name, git registry by counter), so GTO may show another holder "
+                        f"of {later.stage}",
+                        later.tag,
+                        info.name,
+                        Rule.GTO_COMPAT,
+                        hint=f"a new event of {later.stage} in a later second makes both "
+                        f"tools agree (git registry promote {info.name}@{later.version} "
+                        f"{later.stage} --force)",
+                    )
+                )
+                break
     return found
 
 
@@ -315,3 +353,59 @@ def _index_findings(
                     )
                 )
     return found
+
+
+_SETTINGS_HINT = "make .gto and .registry.yaml say the same, or remove .gto's setting"
+
+
+def settings_differences(
+    gto: Policy | None,
+    index: str | None,
+    refused: Sequence[FileProblem],
+    ours: Policy,
+) -> tuple[str, ...]:
+    """Where GTO 1.10.1, reading ``.gto`` (``gto``: its policy, None if there is none or
+    it is broken; ``index``: its ``index`` setting; ``refused``: why GTO refuses it),
+    would allow or read otherwise than we do with ``ours`` (``.registry.yaml`` wins over
+    ``.gto`` for us; GTO never reads it)."""
+    said = []
+    if refused and ours.file != ".gto":  # else check reports them as our policy's errors
+        said.append(
+            f"{GTO} refuses .gto ({refused[0]}), so every gto command fails "
+            f"('Wrong config file'); git registry reads {ours.file or 'no policy'}"
+        )
+    if index is not None and index != "artifacts.yaml":
+        said.append(
+            f"{GTO} reads the annotations from {index} (.gto: index), git registry from "
+            "artifacts.yaml files: the two tools list other artifacts"
+        )
+    if gto is not None and ours.file is not None and ours.file != gto.file:
+        for key, theirs, mine, command in (
+            ("stages", gto.stages, ours.stages, "gto assign"),
+            ("types", gto.types, ours.types, "gto annotate"),
+        ):
+            if theirs != mine:
+                allow = ", ".join(theirs) if theirs is not None else "any"
+                ours_allow = ", ".join(mine) if mine is not None else "any"
+                said.append(
+                    f"{GTO} allows the {key} of .gto ({allow or 'none'}), git registry those "
+                    f"of {ours.file} ({ours_allow or 'none'}): {command} accepts or refuses "
+                    "others"
+                )
+    return tuple(said)
+
+
+def gto_index_setting(data: bytes) -> str | None:
+    """``.gto``'s ``index`` setting (in any case, the first), if it is a string."""
+    from git_registry.yamlsafe import YamlError, load
+
+    try:
+        root, _ = load(data)
+    except YamlError:
+        return None
+    if root is None or root.kind != "map":
+        return None
+    for key, value in root.value:
+        if isinstance(key.value, str) and key.value.lower() == "index":
+            return value.value if isinstance(value.value, str) else None
+    return None

@@ -594,6 +594,14 @@ def test_same_second_ties_are_sorted_by_counter_not_by_name(
     gto = Gto(repo)
     assert gto.read("show", "m#prod", "--version").strip() == "v1.0.0"
     assert gto_held(gto.json("show", "--json")["m"]) == {"prod": "v1.0.0"}
+    # check points the difference out (issue 19): a warning, exit 0 (1 with --gto).
+    result = repo.run("check")
+    assert result.code == 0
+    assert result.out.startswith(
+        "m#prod#10: GTO 1.10.1 orders it before m#prod#9 (the same second: GTO sorts by name, "
+        "git registry by counter), so GTO may show another holder of prod"
+    )
+    assert repo.run("check", "--gto").code == 1
 
 
 def test_stages_lists_stages_no_longer_held(repo: Repo, monkeypatch: pytest.MonkeyPatch) -> None:

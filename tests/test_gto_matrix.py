@@ -511,3 +511,22 @@ def test_we_know_which_plain_scalars_gto_reads_as_strings() -> None:
             continue  # we do not read a string either: our validator refuses it
         data = f"m:\n  description: {text}\n".encode()
         assert (text, yaml12_problem(data) is not None) == (text, theirs != "str")
+
+
+def test_gto_reads_gto_settings_where_we_read_registry_yaml(repo: Repo) -> None:
+    """With both files, GTO applies .gto and we .registry.yaml: where they differ,
+    check warns; where GTO refuses .gto, every gto command fails, and check says so."""
+    repo.commit(files={".registry.yaml": "stages: [dev, prod]\n", ".gto": "stages: [dev, qa]\n"})
+    gto = Gto(repo)
+    repo.ok("register", "m")
+    gto.write("assign", "m", "--version", "v0.0.1", "--stage", "qa")  # GTO allows qa
+    assert repo.run("promote", "m", "qa").code == 128  # we do not
+    result = repo.run("check")
+    assert "GTO 1.10.1 allows the stages of .gto (dev, qa)" in result.out
+    repo.commit(files={".gto": "stages: [dev, prod]\nfoo: 1\n"})
+    proc = gto.run("show")
+    assert proc.returncode != 0
+    assert "Wrong config file" in proc.stdout + proc.stderr
+    result = repo.run("check")
+    assert result.code == 1  # m#qa#1 breaks our policy's stage rule: an error
+    assert "GTO 1.10.1 refuses .gto (.gto:2:1: unknown key 'foo'" in result.out

@@ -182,3 +182,32 @@ def test_hooks_accept_a_forced_tag(repo: Repo, remote: Repo) -> None:
     repo.ok("promote", "m", "prod", "--force")
     repo.git("push", "-q", "origin", "--tags")
     assert set(remote.tags()) == set(repo.tags())
+
+
+def test_check_warns_where_gto_settings_differ_from_our_policy(repo: Repo) -> None:
+    """GTO never reads .registry.yaml: where .gto allows other stages or types, or sets
+    another index file, the tools differ, and check says so; GTO refuses a broken .gto
+    (which our policy, .registry.yaml, does not need): check says that too."""
+    repo.commit(
+        files={
+            ".registry.yaml": "stages: [dev, prod]\ntypes: [model]\n",
+            ".gto": "STAGES: [dev, qa]\ntypes: [model]\nIndex: models.yaml\n",
+        }
+    )
+    result = repo.run("check")
+    assert result.code == 0
+    assert result.out.splitlines() == [
+        "GTO 1.10.1 reads the annotations from models.yaml (.gto: index), git registry from "
+        "artifacts.yaml files: the two tools list other artifacts",
+        "GTO 1.10.1 allows the stages of .gto (dev, qa), git registry those of .registry.yaml "
+        "(dev, prod): gto assign accepts or refuses others",
+    ]
+    repo.commit(files={".gto": "stages: [dev, prod]\ntypes: [model]\n"})
+    assert repo.run("check").out == ""
+    repo.commit(files={".gto": "stages: [dev, prod]\nfoo: 1\n"})
+    assert repo.run("check").out == (
+        "GTO 1.10.1 refuses .gto (.gto:2:1: unknown key 'foo': GTO 1.10.1 refuses the file "
+        "('Wrong config file') (its keys, in any case: index, config_file_name, log_level, "
+        "debug, emojis, types, stages, enrichments, autoload_enrichments)), so every gto "
+        "command fails ('Wrong config file'); git registry reads .registry.yaml\n"
+    )
