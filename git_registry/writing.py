@@ -443,6 +443,16 @@ def _judge(
         report = rulebook.report_of_new_tags(loaded.registry, after, names, facts)
     ordered = list(dict.fromkeys(tag.name for tag, _, _ in tags))
     view = gto_view(session, {tag.artifact for tag, _, _ in tags})  # (reading.py)
+    # Only the new tags' findings matter: read the files of their commits only, and no
+    # commit times (a deprecation's finding is not a tag's).
+    targets = {tag.target for tag, _, _ in tags}
+    index_problem = view.index_problem
+    assert index_problem is not None
+    view = dataclasses.replace(
+        view,
+        commit_time=None,
+        index_problem=lambda commit: index_problem(commit) if commit in targets else None,
+    )
     return report + rulebook.gto_report_of_new_tags(loaded.registry, after, ordered, view)
 
 
