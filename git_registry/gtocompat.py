@@ -409,3 +409,26 @@ def gto_index_setting(data: bytes) -> str | None:
         if isinstance(key.value, str) and key.value.lower() == "index":
             return value.value if isinstance(value.value, str) else None
     return None
+
+
+_CREATED = re.compile(
+    r"(?:[a-zA-Z0-9_./-]+=)?[a-zA-Z0-9](?:[a-zA-Z0-9_/-]*[a-zA-Z0-9])?@created(?:#[0-9]+)?"
+)
+
+
+def created_tags(names: Iterable[str]) -> list[Problem]:
+    """Tags GTO's grammar reads as ``NAME@created`` (an event it names but never writes):
+    GTO 1.10.1 then fails on every command (its tag search finds no action for them,
+    ``gto/tag.py``, ``find``). We ignore them (they are no registry event)."""
+    return [
+        Problem(
+            f"{GTO} fails on every command while this tag exists (it reads NAME@created "
+            "as an event without an action); git registry ignores it",
+            name,
+            None,
+            Rule.GTO_COMPAT,
+            hint=f"delete it if nothing needs it: git tag -d '{name}'",
+        )
+        for name in sorted(names)
+        if _CREATED.fullmatch(name)
+    ]

@@ -105,12 +105,12 @@ def report_of_new_tags(
     return report
 
 
-def gto_findings(registry: Registry, view: GtoView) -> list[Problem]:
-    """Where GTO 1.10.1 cannot read ``registry``, or reads it otherwise: ``check``'s
-    ``gto-compat`` warnings (never a hook's refusal)."""
-    from git_registry.gtocompat import findings
+def gto_findings(registry: Registry, view: GtoView, tag_names: Iterable[str] = ()) -> list[Problem]:
+    """Where GTO 1.10.1 cannot read ``registry`` (or the tags ``tag_names``), or reads it
+    otherwise: ``check``'s ``gto-compat`` warnings (never a hook's refusal)."""
+    from git_registry.gtocompat import created_tags, findings
 
-    return findings(registry, view)
+    return created_tags(tag_names) + findings(registry, view)
 
 
 def gto_report_of_new_tags(

@@ -530,3 +530,17 @@ def test_gto_reads_gto_settings_where_we_read_registry_yaml(repo: Repo) -> None:
     result = repo.run("check")
     assert result.code == 1  # m#qa#1 breaks our policy's stage rule: an error
     assert "GTO 1.10.1 refuses .gto (.gto:2:1: unknown key 'foo'" in result.out
+
+
+def test_a_created_tag_breaks_gto_and_check_says_so(repo: Repo) -> None:
+    """GTO's grammar has NAME@created, which GTO never writes and cannot read: a tag
+    of that name, made by hand, stops every gto command. We ignore it; check warns."""
+    repo.ok("register", "m")
+    repo.tag("x@created", message="by hand")
+    proc = Gto(repo).run("show")
+    assert proc.returncode != 0
+    result = repo.run("check", "--json")
+    assert result.code == 0
+    found = [(p["tag"], p["rule"]) for p in json.loads(result.out)["problems"]]
+    assert found == [("x@created", "gto-compat")]
+    assert repo.ok("latest", "m").strip() == "v0.0.1"

@@ -89,7 +89,7 @@ def run(args: argparse.Namespace, session: Session) -> int:
     found.extend(_malformed(load_result.tag_names, set(registry.known), catalog, head, files))
     from git_registry.reading import gto_view
 
-    gto = rulebook.gto_findings(registry, gto_view(session, whole=True))
+    gto = rulebook.gto_findings(registry, gto_view(session, whole=True), load_result.tag_names)
     tags = len(load_result.rows)  # every registry tag read, usable or not
     fails = bool(found) or (args.gto and bool(gto))
     if args.json:
