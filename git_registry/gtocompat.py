@@ -261,18 +261,6 @@ def deprecation_differs(info: ArtifactInfo, view: GtoView) -> Problem | None:
 
 CORRUPTED = "'artifacts.yaml file doesn't conform to GTO format'"
 
-# What a YAML 1.2 reader (GTO's ruamel, safe) reads as something else than a string, where
-# PyYAML (YAML 1.1) reads a string: dates and times, 0o octal, and what YAML 1.2 spells
-# as numbers, infinities, booleans or null.
-_YAML12_NOT_STRING = re.compile(
-    r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
-    r"|[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}(?:[Tt]|[ \t]+)[0-9]{1,2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]*)?"
-    r"(?:[ \t]*(?:Z|[-+][0-9]{1,2}(?::[0-9]{2})?))?"
-    r"|[-+]?(?:0o[0-7_]+|0x[0-9a-fA-F_]+|[0-9_]+)"
-    r"|[-+]?(?:\.[0-9_]+|[0-9_]+(?:\.[0-9_]*)?)(?:[eE][-+]?[0-9]+)?"
-    r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)"
-    r"|true|True|TRUE|false|False|FALSE|~|null|Null|NULL"
-)
 _STRING_FIELDS = ("path", "type", "description")
 
 
@@ -282,7 +270,7 @@ def yaml12_problem(data: bytes) -> str | None:
     reads as a date, a number or a boolean (GTO's pydantic model then refuses the file,
     and ``gto show``, ``history`` and ``check-ref`` fail). None if there is no such value
     (a file we cannot read is our own problem, reported by the validator)."""
-    from git_registry.yamlsafe import YamlError, load
+    from git_registry.yamlsafe import YamlError, load, yaml12_not_string
 
     try:
         root, _ = load(data)
@@ -291,6 +279,11 @@ def yaml12_problem(data: bytes) -> str | None:
     if root is None or root.kind != "map":
         return None
     for name, entry in root.value:
+        if name.text is not None and isinstance(name.value, str) and yaml12_not_string(name.text):
+            return (
+                f"artifacts.yaml:{name.line}:{name.column}: the name '{name.text}' is not a "
+                "string for GTO's YAML 1.2 reader (quote it)"
+            )
         if entry.kind != "map":
             continue
         for key, value in entry.value:
@@ -303,7 +296,7 @@ def yaml12_problem(data: bytes) -> str | None:
                     item.kind == "scalar"
                     and isinstance(item.value, str)
                     and text is not None
-                    and _YAML12_NOT_STRING.fullmatch(text)
+                    and yaml12_not_string(text)
                 ):
                     return (
                         f"artifacts.yaml:{item.line}:{item.column}: {name.value}'s "

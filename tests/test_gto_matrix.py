@@ -544,3 +544,34 @@ def test_a_created_tag_breaks_gto_and_check_says_so(repo: Repo) -> None:
     found = [(p["tag"], p["rule"]) for p in json.loads(result.out)["problems"]]
     assert found == [("x@created", "gto-compat")]
     assert repo.ok("latest", "m").strip() == "v0.0.1"
+
+
+def test_gto_reads_what_annotate_writes_for_yaml_12_lookalikes(repo: Repo) -> None:
+    """annotate quotes the values a YAML 1.2 reader would take for numbers or dates, so
+    GTO reads them as the strings they are; a version of that commit is readable."""
+    repo.ok("annotate", "m", "--path", "0o17", "--description", ".inf", "--label", "2024-01-01")
+    text = (repo.path / "artifacts.yaml").read_text()
+    assert "path: '0o17'" in text and "description: '.inf'" in text
+    assert "'2024-01-01'" in text
+    repo.git("add", "artifacts.yaml")
+    repo.git("commit", "-q", "-m", "annotate")
+    repo.ok("register", "m")
+    assert repo.run("check").out == ""
+    gto = Gto(repo)
+    assert gto.json("show", "--json")["m"]["version"] == "v0.0.1"
+    proc = subprocess.run(
+        [GTO_PYTHON, "-c", _DESCRIBE, str(repo.path), "m"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    described = json.loads(proc.stdout)
+    assert (described["path"], described["description"]) == ("0o17", ".inf")
+    assert described["labels"] == ["2024-01-01"]
+
+
+_DESCRIBE = """
+import sys
+from gto.api import describe
+print(describe(sys.argv[1], sys.argv[2]).model_dump_json())
+"""
