@@ -193,28 +193,28 @@ def same_second_stage_events(info: ArtifactInfo) -> list[Problem]:
     tie by tag name (``#10`` before ``#9``), we by counter (SPEC 3.2), so the stage's
     holder may differ. Found on the tag we count as the newer one."""
     found: list[Problem] = []
-    stage_events = [e for e in info.events if e.kind in _STAGE]  # in our order
-    for i, later in enumerate(stage_events):
-        for earlier in stage_events[:i]:
-            if (
-                earlier.stage == later.stage
-                and earlier.tagger.time == later.tagger.time
-                and earlier.tag > later.tag
-            ):
-                found.append(
-                    Problem(
-                        f"{GTO} orders it before {earlier.tag} (the same second: GTO sorts "
-                        f"by name, git registry by counter), so GTO may show another holder "
-                        f"of {later.stage}",
-                        later.tag,
-                        info.name,
-                        Rule.GTO_COMPAT,
-                        hint=f"a new event of {later.stage} in a later second makes both "
-                        f"tools agree (git registry promote {info.name}@{later.version} "
-                        f"{later.stage} --force)",
-                    )
+    greatest: dict[tuple[str | None, int], Event] = {}  # the greatest name of each second
+    for later in info.events:  # in our order
+        if later.kind not in _STAGE:
+            continue
+        key = (later.stage, later.tagger.time)
+        earlier = greatest.get(key)
+        if earlier is None or later.tag > earlier.tag:
+            greatest[key] = later
+        else:
+            found.append(
+                Problem(
+                    f"{GTO} orders it before {earlier.tag} (the same second: GTO sorts "
+                    f"by name, git registry by counter), so GTO may show another holder "
+                    f"of {later.stage}",
+                    later.tag,
+                    info.name,
+                    Rule.GTO_COMPAT,
+                    hint=f"a new event of {later.stage} in a later second makes both "
+                    f"tools agree (git registry promote {info.name}@{later.version} "
+                    f"{later.stage} --force)",
                 )
-                break
+            )
     return found
 
 
