@@ -17,6 +17,13 @@ HEAD if its root ``artifacts.yaml`` declares the artifact. An artifact whose new
 event is ``@deprecated`` for us is active again for GTO once such a commit is newer
 than the deprecation (``Artifact.is_active``: the newest of all its events).
 
+Also found: a root ``artifacts.yaml`` value GTO's YAML 1.2 reader takes for a date or
+a number (GTO then refuses the file: :func:`yaml12_problem`); stage tags of one second
+that GTO orders by name, not by counter; an artifact only a sub-folder's
+``artifacts.yaml`` declares (GTO reads the root file only); ``.gto`` settings that
+differ from the ``.registry.yaml`` we read, or that GTO refuses; ``NAME@created`` tags.
+The README's "Relation to GTO" lists each, with the reason we read it as we do.
+
 These findings are warnings: they never make a hook refuse a push. A write that
 would add one is refused unless ``--force`` (see :mod:`git_registry.writing`), and
 ``check`` lists them (exit 1 only with ``--gto``).
