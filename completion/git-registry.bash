@@ -22,7 +22,7 @@ hook completion help demo"
 __git_registry_opts_register="--version --bump-major --bump-minor --bump-patch --new --force --message --push
 --dry-run --sign --no-sign"
 __git_registry_args_register="--version --message -m"
-__git_registry_opts_promote="--version --ref --simple --force --message --push --dry-run --sign
+__git_registry_opts_promote="--version --ref --simple --force --new --message --push --dry-run --sign
 --no-sign"
 __git_registry_args_promote="--version --ref --message -m"
 __git_registry_opts_unassign="--delete --simple --force --message --push --dry-run --sign --no-sign"
@@ -40,7 +40,7 @@ __git_registry_opts_which="--ref --all-versions --all --json --remote"
 __git_registry_args_which="--remote"
 __git_registry_opts_latest="--ref --all --json --remote"
 __git_registry_args_latest="--remote"
-__git_registry_opts_check_ref="--json --format --allow-other --fetch"
+__git_registry_opts_check_ref="--json --format --allow-other --fetch --verify"
 __git_registry_args_check_ref="--format"
 __git_registry_opts_fetch=""
 __git_registry_opts_push="--renumber --dry-run"
@@ -59,7 +59,7 @@ __git_registry_opts_schema="--policy"
 __git_registry_opts_hooks="--server --force"
 __git_registry_opts_hook=""
 __git_registry_opts_completion=""
-__git_registry_opts_help=""
+__git_registry_opts_help="--man"
 __git_registry_opts_demo=""
 
 # Artifact names that start with $1: from registry tags (NAME@v…, NAME@deprecated,
@@ -304,7 +304,7 @@ __git_registry_complete ()
 			__git_complete_refs
 			;;
 		check-ref,--format)
-			__gitcomp "text json github env"
+			__gitcomp "text json github env dotenv"
 			;;
 		*,--remote)
 			__gitcomp_nl "$(__git_remotes)"

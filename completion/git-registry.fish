@@ -286,6 +286,7 @@ $c -f -n $n -l version -x -a '(__git_registry_active_versions)' -d 'version to p
 $c -f -n $n -l ref -x -a '(__git_registry_refs)' -d 'promote the version at this commit'
 $c -f -n $n -l simple -d 'create NAME#STAGE without a counter'
 $c -f -n $n -l force -d 'assign even if the version holds the stage, or GTO cannot read the tag'
+$c -f -n $n -l new -d 'start a new stage or artifact even if one edit from an existing one'
 $c -f -n $n -s m -l message -x -d 'tag message'
 $c -f -n $n -l push -d 'push the new tags'
 $c -f -n $n -s n -l dry-run -d 'print the tags and the rules checked; create nothing'
@@ -361,9 +362,10 @@ $c -f -n '__git_registry_arg latest 1' -a '(__git_registry_artifact)'
 
 set n '__git_registry_using check-ref'
 $c -f -n $n -l json -d 'print JSON'
-$c -f -n $n -l format -x -a 'text json github env' -d 'output format'
+$c -f -n $n -l format -x -a 'text json github env dotenv' -d 'output format'
 $c -f -n $n -l allow-other -d 'exit 0 when REF is not a registry event'
 $c -f -n $n -l fetch -d "fetch the artifact's registry tags first"
+$c -f -n $n -l verify -d "judge the tag as the server's pre-receive hook would"
 $c -f -n '__git_registry_arg check-ref 1' -a '(__git_registry_tags)'
 
 set n '__git_registry_using fetch'
@@ -426,6 +428,8 @@ $c -f -n '__git_registry_arg hooks 1' -a 'install uninstall status'
 
 $c -f -n '__git_registry_arg hook 1' -a 'pre-push commit-msg pre-receive update reference-transaction'
 $c -f -n '__git_registry_arg completion 1' -a 'bash zsh fish'
+set n '__git_registry_using help'
+$c -f -n $n -s m -l man -d 'show the packaged manual page'
 $c -f -n '__git_registry_arg help 1' -a 'register promote assign unassign deregister deprecate
     show history which latest check-ref stages policy describe annotate remove check schema hooks
     hook completion help demo fetch push'

@@ -286,6 +286,26 @@ def plan_register(
     )
 
 
+def check_new_stage(stage: str, known: Collection[str]) -> None:
+    """Refuse a stage nobody has used or declared whose name is one edit away from one
+    that exists (``prdo`` next to ``prod``), as :func:`check_new_name` does for names.
+
+    Raises:
+        RegistryError: the stage is new and close to a known one (``--new`` allows it).
+    """
+    from git_registry.suggest import likely_typo
+
+    if stage in known:
+        return
+    near = [k for k in known if likely_typo(stage, k)]
+    if near:
+        shown = " or ".join(f"'{k}'" for k in near[:3])
+        raise RegistryError(
+            f"'{stage}' would be a new stage, one edit away from {shown}",
+            hint=f"did you mean {shown}? To start a new stage named '{stage}', pass --new",
+        )
+
+
 def check_new_name(registry: Registry, name: str, annotated: Collection[str]) -> None:
     """Refuse to start a new artifact whose name is one edit away from one that exists
     (``chrun`` next to ``churn``): a typo would otherwise start a second artifact

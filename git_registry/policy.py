@@ -197,12 +197,17 @@ class _Reader:
         }
         return Policy(lists.get("stages"), lists.get("types"), self.file)
 
-    def names(self, key: str, node: Node, *, gto: bool = False) -> tuple[str, ...] | None:
-        """A list of names (``stages``, ``types``, ``after``); None if it is null or not a list."""
+    def names(
+        self, key: str, node: Node, where: str = "", *, gto: bool = False
+    ) -> tuple[str, ...] | None:
+        """A list of names (``stages``, ``types``, ``after`` of the rule ``where``, which
+        its messages name); None if it is null or not a list. ``gto``: as GTO reads
+        ``.gto`` (YAML 1.2 words are names, a name may be listed twice)."""
         if node.kind == "scalar" and node.value is None:
             return None
+        at = f"{where}: '{key}'" if where else f"'{key}'"
         if node.kind != "seq":
-            self.add(node, f"'{key}' must be a list of names, found {node.type_name()}", key)
+            self.add(node, f"{at} must be a list of names, found {node.type_name()}", key)
             return None
         names: list[str] = []
         for item in node.value:
@@ -210,31 +215,36 @@ class _Reader:
             if gto and isinstance(value, bool) and (item.text or "").lower() in _YAML11_BOOLS:
                 value = item.text  # a string for GTO's YAML 1.2 reader
             if item.kind != "scalar" or not isinstance(value, str):
-                self.add(item, f"'{key}': expected a name, found {item.type_name()}", key)
+                self.add(item, f"{at}: expected a name, found {item.type_name()}", key)
             elif not NAME_RE.fullmatch(value):
-                self.add(item, f"'{key}': invalid name '{value}': use {NAME_RULE}", key)
+                self.add(item, f"{at}: invalid name '{value}': use {NAME_RULE}", key)
             elif value in names:
                 if not gto:  # GTO lists a name twice without complaint
-                    self.add(item, f"'{key}': '{value}' is listed twice", key)
+                    self.add(item, f"{at}: '{value}' is listed twice", key)
             else:
                 names.append(value)
         return tuple(names)
 
-    def strings(self, key: str, node: Node, check: Callable[[str], str | None]) -> tuple[str, ...]:
-        """A list of strings each ``check`` accepts (``branches``, ``signers``)."""
+    def strings(
+        self, key: str, node: Node, check: Callable[[str], str | None], where: str
+    ) -> tuple[str, ...]:
+        """A list of strings each ``check`` accepts (``branches``, ``signers`` of the rule
+        ``where``, which every message names: two stages' problems are two problems)."""
         if node.kind != "seq":
-            self.add(node, f"'{key}' must be a list, found {node.type_name()}", key)
+            self.add(node, f"{where}: '{key}' must be a list, found {node.type_name()}", key)
             return ()
         found: list[str] = []
         for item in node.value:
             if item.kind != "scalar" or not isinstance(item.value, str):
-                self.add(item, f"'{key}': expected a string, found {item.type_name()}", key)
+                self.add(
+                    item, f"{where}: '{key}': expected a string, found {item.type_name()}", key
+                )
                 continue
             problem = check(item.value)
             if problem is not None:
-                self.add(item, f"'{key}': {problem}", key)
+                self.add(item, f"{where}: '{key}': {problem}", key)
             elif item.value in found:
-                self.add(item, f"'{key}': '{item.value}' is listed twice", key)
+                self.add(item, f"{where}: '{key}': '{item.value}' is listed twice", key)
             else:
                 found.append(item.value)
         return tuple(found)
@@ -283,9 +293,9 @@ class _Reader:
             elif name == "after":
                 lists[name] = self.after(stage, value, stages)
             elif name == "branches":
-                lists[name] = self.strings("branches", value, branch_problem)
+                lists[name] = self.strings("branches", value, branch_problem, where)
             elif name == "signers":
-                lists[name] = self.strings("signers", value, principal_problem)
+                lists[name] = self.strings("signers", value, principal_problem, where)
             elif value.kind == "scalar" and isinstance(value.value, bool):
                 signed = value.value
             else:
@@ -305,7 +315,7 @@ class _Reader:
         )
 
     def after(self, stage: str, node: Node, stages: tuple[str, ...] | None) -> tuple[str, ...]:
-        names = self.names("after", node) or ()
+        names = self.names("after", node, f"'promotion: {stage}'") or ()
         kept = []
         for name in names:
             if name == stage:

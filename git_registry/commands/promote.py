@@ -10,6 +10,10 @@ from git_registry.errors import UsageError
 from git_registry.grammar import check_version
 from git_registry.session import Session
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from git_registry.reading import Loaded
+
 COMMAND = Command(
     name="promote",
     summary="assign a stage to a version (create NAME#STAGE#N)",
@@ -23,7 +27,7 @@ COMMAND = Command(
     ),
     usage=(
         "git registry promote NAME[@vX.Y.Z] STAGE [--version V | --ref REF] [--simple] "
-        "[--force] [-m MSG] [--push] [-n] [-s | --no-sign]"
+        "[--force] [--new] [-m MSG] [--push] [-n] [-s | --no-sign]"
     ),
     aliases=("assign",),
 )
@@ -47,12 +51,18 @@ def arguments(p: argparse.ArgumentParser) -> None:
         help="assign even if the version holds the stage through its newest assignment, or its "
         "commit holds two versions (GTO 1.10.1 cannot read the tag)",
     )
+    p.add_argument(
+        "--new",
+        action="store_true",
+        help="start a new stage (or, with --ref, a new artifact) even if its name is one edit "
+        "away from an existing one",
+    )
     options.message_push(p)
 
 
 def run(args: argparse.Namespace, session: Session) -> int:
     from git_registry.plan import NewTag, plan_promote
-    from git_registry.reading import Loaded, load
+    from git_registry.reading import load
     from git_registry.selectors import parse_selector, resolve_ref
     from git_registry.writing import create_tags
 
@@ -72,6 +82,8 @@ def run(args: argparse.Namespace, session: Session) -> int:
         # same stage to the same version: the user asked for an assignment, so make
         # one with the next counter rather than fail.
         calls[0] += 1
+        if not args.new and calls[0] == 1:
+            _check_new(session, loaded, selector.artifact, args.stage, commit is not None)
         made = plan_promote(
             loaded.registry,
             loaded.tag_names,
@@ -101,3 +113,19 @@ def run(args: argparse.Namespace, session: Session) -> int:
         if fallback and not args.dry_run and code == 0:  # said once it is done, not before
             session.out(f"{held} ({fallback[0]}): the new assignment pins it")
         return code
+
+
+def _check_new(
+    session: Session, loaded: Loaded, artifact: str, stage: str, registers: bool
+) -> None:
+    """A stage (or, registering with --ref, an artifact) that would be new and is one
+    edit away from one that exists is a likely typo: refused without --new. (A policy
+    that lists its stages refuses any other, by the rulebook: no question here.)"""
+    from git_registry.plan import check_new_name, check_new_stage
+    from git_registry.reading import head_annotations
+
+    info = loaded.registry.artifacts.get(artifact)
+    if session.catalog().policy().stages is None:
+        check_new_stage(stage, info.used_stages if info else ())
+    if registers:
+        check_new_name(loaded.registry, artifact, head_annotations(session, [artifact])[0])
