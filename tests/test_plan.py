@@ -8,6 +8,7 @@ import pytest
 from git_registry.errors import RegistryError
 from git_registry.gitvalues import ObjectId, Signature, TagObject, TagRef
 from git_registry.grammar import EventKind
+from git_registry.lookups import find_artifact, find_version
 from git_registry.plan import (
     MAX_NAME_PART,
     Bump,
@@ -16,8 +17,6 @@ from git_registry.plan import (
     PromotePlan,
     bump_version,
     event_time,
-    find_artifact,
-    find_version,
     message_for,
     plan_deprecate,
     plan_deprecate_delete,

@@ -153,7 +153,7 @@ def _version_commit(
         hold = info.holder(selector.stage)
         found = info.version(hold.version) if hold else None
     if found is None and selector.stage is not None:
-        from git_registry.plan import empty_stage  # only for this message
+        from git_registry.lookups import empty_stage  # only for this message
         from git_registry.reading import stage_names
 
         raise empty_stage(artifact, selector.stage, stage_names(session, info.used_stages))
@@ -166,7 +166,7 @@ def _not_registered(session: Session, registry: Registry, artifact: str) -> NotF
     """No tag names ``artifact``: say so plainly if it is annotated at HEAD (describe it
     without a version, or register one), else it is unknown."""
     from git_registry.errors import AnnotationError
-    from git_registry.plan import unknown_artifact
+    from git_registry.lookups import unknown_artifact
 
     head = session.repo().head()
     try:

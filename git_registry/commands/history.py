@@ -44,7 +44,7 @@ def run(args: argparse.Namespace, session: Session) -> int:
     registry = load(session, [name] if name is not None else None).registry
     warn_problems(session, registry, name)
     if name is not None and name not in registry.artifacts:
-        from git_registry.plan import unknown_artifact  # only for this message
+        from git_registry.lookups import unknown_artifact  # only for this message
 
         raise unknown_artifact(registry, name)
     events = events_of(registry, name)

@@ -41,7 +41,7 @@ def run(args: argparse.Namespace, session: Session) -> int:
     warn_problems(session, registry, name)
     info = registry.artifacts.get(name)
     if info is None:
-        from git_registry.plan import unknown_artifact  # only for this message
+        from git_registry.lookups import unknown_artifact  # only for this message
 
         raise unknown_artifact(registry, name)
     check_served(

@@ -168,7 +168,7 @@ def _check_new(
     """A stage (or, registering with --ref, an artifact) that would be new and is one
     edit away from one that exists is a likely typo: refused without --new. (A policy
     that lists its stages refuses any other, by the rulebook: no question here.)"""
-    from git_registry.plan import check_new_name, check_new_stage
+    from git_registry.lookups import check_new_name, check_new_stage
     from git_registry.reading import head_annotations
 
     info = loaded.registry.artifacts.get(artifact)

@@ -148,7 +148,7 @@ def run(args: argparse.Namespace, session: Session) -> int:
                 f"{selector.artifact} is annotated in artifacts.yaml but has no versions yet",
                 hint=f"register one: git registry register {selector.artifact}",
             )
-        from git_registry.plan import unknown_artifact  # only for this message
+        from git_registry.lookups import unknown_artifact  # only for this message
 
         raise unknown_artifact(registry, selector.artifact)
     if selector.stage is None and not selector.latest:
@@ -349,7 +349,7 @@ def _show_one(
         found = [v for h in holds if (v := info.version(h.version)) is not None]
         missing = f"no version of {info.name} is in stage '{selector.stage}'"
     if not found and selector.stage is not None:
-        from git_registry.plan import empty_stage  # only for this message
+        from git_registry.lookups import empty_stage  # only for this message
         from git_registry.reading import stage_names
 
         raise empty_stage(info.name, selector.stage, stage_names(session, info.used_stages))

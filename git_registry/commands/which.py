@@ -49,7 +49,7 @@ def run(args: argparse.Namespace, session: Session) -> int:
     warn_problems(session, registry, name)
     info = registry.artifacts.get(name)
     if info is None:
-        from git_registry.plan import unknown_artifact  # only for this message
+        from git_registry.lookups import unknown_artifact  # only for this message
 
         raise unknown_artifact(registry, name)
     holds = info.stages.get(stage, ())
@@ -63,7 +63,7 @@ def run(args: argparse.Namespace, session: Session) -> int:
         json_doc={"artifact": name, "stage": stage} if args.json else None,
     )
     if not holds:
-        from git_registry.plan import empty_stage  # only for this message
+        from git_registry.lookups import empty_stage  # only for this message
         from git_registry.reading import stage_names
 
         raise empty_stage(name, stage, stage_names(session, registry.stages))
