@@ -20,7 +20,6 @@ import io
 import json
 import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -30,39 +29,19 @@ from git_registry.cli import main
 from git_registry.gtoshape import NOTHING, plain_table
 
 from conftest import Repo
-
-GTO = os.path.join(os.path.dirname(sys.executable), "gto")
-GTO_VERSION = "1.10.1"
-SKIP_GTO = os.environ.get("GIT_REGISTRY_SKIP_GTO") == "1"
+from gtotools import GTO, gto_problem_now, need_gto
 
 gto = pytest.mark.gto
 
 
-def _gto_problem() -> str | None:
-    if not os.access(GTO, os.X_OK):
-        return f"GTO is not installed (no executable {GTO})"
-    proc = subprocess.run([GTO, "--version"], capture_output=True, text=True, check=False)
-    if GTO_VERSION not in proc.stdout:
-        return f"GTO {GTO_VERSION} is required, found: {proc.stdout.strip()} {proc.stderr.strip()}"
-    return None
-
-
 @pytest.fixture(scope="module")
 def gto_problem() -> str | None:
-    return _gto_problem()
+    return gto_problem_now()
 
 
 @pytest.fixture
 def require_gto(gto_problem: str | None) -> None:
-    if gto_problem is None:
-        return
-    if SKIP_GTO:
-        pytest.skip(f"GIT_REGISTRY_SKIP_GTO=1: {gto_problem}")
-    pytest.fail(
-        f"{gto_problem}. Install the test extra (pip install -e '.[test]'), "
-        "or set GIT_REGISTRY_SKIP_GTO=1 to skip the GTO tests.",
-        pytrace=False,
-    )
+    need_gto(gto_problem)
 
 
 class Gto:
@@ -204,11 +183,7 @@ def gto_registry(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A registry written by GTO itself (real, distinct seconds): m with three versions
     (v1.0.0 and v0.0.1 both hold prod: the newest assignment is v0.0.1's; an unassigned
     stage; a deregistered version), n deprecated, p in dev."""
-    problem = _gto_problem()
-    if problem is not None:
-        if SKIP_GTO:
-            pytest.skip(f"GIT_REGISTRY_SKIP_GTO=1: {problem}")
-        pytest.fail(problem, pytrace=False)
+    need_gto(gto_problem_now())
     path = tmp_path_factory.mktemp("gto-registry") / "repo"
     env = {  # as the hermetic fixture makes it (this fixture is set up before that one)
         **{k: v for k, v in os.environ.items() if not k.startswith("GIT_")},

@@ -32,45 +32,22 @@ from typing import Any
 import pytest
 
 from conftest import Repo, SshSigner, sign_with_ssh
+from gtotools import GTO, gto_problem_now, need_gto
 
 pytestmark = pytest.mark.gto
 
-GTO = os.path.join(os.path.dirname(sys.executable), "gto")
-GTO_VERSION = "1.10.1"
-# Read at import time: the hermetic fixture removes every GIT_* variable.
-SKIP_GTO = os.environ.get("GIT_REGISTRY_SKIP_GTO") == "1"
 MAKE_REPO_CANDIDATES = [Path(__file__).resolve().parents[1] / "bench" / "make_repo.py"]
-
-
-def _gto_problem() -> str | None:
-    """Why GTO cannot be used here, or None."""
-    if not os.access(GTO, os.X_OK):
-        return f"GTO is not installed (no executable {GTO})"
-    proc = subprocess.run([GTO, "--version"], capture_output=True, text=True, check=False)
-    if proc.returncode != 0:
-        return f"'{GTO} --version' failed ({proc.returncode}): {proc.stderr.strip()}"
-    if GTO_VERSION not in proc.stdout:
-        return f"GTO {GTO_VERSION} is required, found: {proc.stdout.strip()}"
-    return None
 
 
 @pytest.fixture(scope="module")
 def gto_problem() -> str | None:
-    return _gto_problem()
+    return gto_problem_now()
 
 
 @pytest.fixture(autouse=True)
 def require_gto(gto_problem: str | None) -> None:
     """Fail (or, with GIT_REGISTRY_SKIP_GTO=1, skip) when GTO cannot run."""
-    if gto_problem is None:
-        return
-    if SKIP_GTO:
-        pytest.skip(f"GIT_REGISTRY_SKIP_GTO=1: {gto_problem}")
-    pytest.fail(
-        f"{gto_problem}. Install the test extra (pip install -e '.[test]'), "
-        "or set GIT_REGISTRY_SKIP_GTO=1 to skip the GTO interoperability tests.",
-        pytrace=False,
-    )
+    need_gto(gto_problem)
 
 
 class Gto:
