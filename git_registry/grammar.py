@@ -17,6 +17,7 @@ from git_registry.errors import GrammarError as GrammarError
 # mypy reads this name as typing.TYPE_CHECKING (typing is not imported at start-up).
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Iterable
     from typing import AnyStr
 
 
@@ -125,6 +126,12 @@ class TagName:
 def artifact_to_tag(artifact: str) -> str:
     """``dir/sub:name`` -> ``dir/sub=name`` (GTO's ``name_to_tag``)."""
     return artifact.replace(":", "=")
+
+
+def tag_prefixes(artifacts: Iterable[str]) -> list[str]:
+    """How the names of the registry tags of ``artifacts`` start: ``NAME@`` and ``NAME#``
+    (``:`` written ``=``)."""
+    return [artifact_to_tag(a) + c for a in artifacts for c in "#@"]
 
 
 def tag_to_artifact(text: str) -> str:

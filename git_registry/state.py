@@ -8,7 +8,7 @@ Pure: takes the tag refs read once per command and returns an immutable
 from __future__ import annotations
 
 import time as _time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from operator import itemgetter
 
@@ -142,8 +142,9 @@ class Registry:
     """Every stage ever used, in order of first use."""
     counters: Mapping[str, int] = field(default_factory=dict)
     """Largest counter on any tag of each artifact, annotated or not."""
-    known: tuple[str, ...] = ()
-    """Every artifact named by a registry tag, including those whose objects were not read."""
+    known: Sequence[str] = ()
+    """Every artifact named by a registry tag, including those whose objects were not read
+    (sorted; for a registry of some artifacts, listed only when first used)."""
 
     def next_counter(self, artifact: str) -> int:
         """The counter for a new ``#N`` tag: 1 + the largest on any tag of the artifact."""
@@ -229,7 +230,7 @@ _new_hold = fast_maker(StageHold)
 def build_registry_rows(
     rows: Sequence[TagRow],
     fields: Sequence[TagFields],
-    known: Iterable[str] = (),
+    known: Iterable[str] | Callable[[], Iterable[str]] = (),
     now: int | None = None,
 ) -> Registry:
     """:func:`build_registry` for registry tags read as rows, their names parsed.
@@ -237,7 +238,8 @@ def build_registry_rows(
     Args:
         rows: the tags (:data:`~git_registry.gitvalues.TagRow`), registry tags only.
         fields: each row's parsed name (:func:`~git_registry.grammar.parse_tags`).
-        known: names of other artifacts whose tags were not read (for hints).
+        known: names of other artifacts whose tags were not read (for hints), or a
+            function listing them, called only when they are first used.
         now: the clock (Unix time; default: the system's) for the tagger-time rule.
     """
     problems: list[Problem] = []
@@ -290,8 +292,55 @@ def build_registry_rows(
             artifact, direct, others, problems, first_use, semver_keys
         )
     stages = tuple(sorted(first_use, key=lambda s: (first_use[s], s)))
-    names = tuple(sorted(set(known) | set(artifacts)))
+    names: Sequence[str]
+    if callable(known) or isinstance(known, KnownNames):
+        names = KnownNames(known, artifacts)
+    else:
+        names = tuple(sorted(set(known) | set(artifacts)))
     return Registry(artifacts, tuple(problems), stages, counters, names)
+
+
+class KnownNames(Sequence[str]):
+    """Artifact names listed when first used: the artifacts of a registry of some
+    artifacts, with every other artifact named by a tag (which takes listing every tag:
+    only for a hint or the check of a new name)."""
+
+    __slots__ = ("_extra", "_names", "_source")
+
+    def __init__(self, source: Callable[[], Iterable[str]] | Iterable[str], extra: Iterable[str]):
+        self._source = source
+        self._extra = tuple(extra)
+        self._names: tuple[str, ...] | None = None
+
+    def _get(self) -> tuple[str, ...]:
+        if self._names is None:
+            source = self._source
+            found = source() if callable(source) else source
+            self._names = tuple(sorted(set(found) | set(self._extra)))
+        return self._names
+
+    def __getitem__(self, index: int) -> str:  # type: ignore[override]
+        return self._get()[index]
+
+    def __len__(self) -> int:
+        return len(self._get())
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._get())
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._get()
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, KnownNames):
+            other = other._get()
+        return self._get() == other
+
+    def __hash__(self) -> int:
+        return hash(self._get())
+
+    def __repr__(self) -> str:
+        return repr(self._get()) if self._names is not None else "KnownNames(not listed yet)"
 
 
 class _Version:
