@@ -211,12 +211,16 @@ def parse_tags(names: list[str]) -> list[TagFields | None]:
         return [_fields(parse_tag_name(name)) for name in names]
     fields: list[TagFields | None] = []
     append = fields.append
+    # One string object per artifact and stage name, not one per tag (memory).
+    shared: dict[str, str] = {}
+    share = shared.setdefault
     for artifact, stage, version, _, _, _, _, _, cancel, deprecated, number in rows:
         if not artifact:
             append(None)
             continue
         if "=" in artifact:
             artifact = tag_to_artifact(artifact)
+        artifact = share(artifact, artifact)
         counter = _counter(number) if number else None
         if deprecated:
             append((artifact, EventKind.DEPRECATION, None, None, counter))
@@ -225,7 +229,7 @@ def parse_tags(names: list[str]) -> list[TagFields | None]:
             append((artifact, kind, version, None, counter))
         else:
             kind = EventKind.UNASSIGNMENT if cancel else EventKind.ASSIGNMENT
-            append((artifact, kind, None, stage, counter))
+            append((artifact, kind, None, share(stage, stage), counter))
     return fields
 
 

@@ -68,6 +68,7 @@ def load(session: Session, artifacts: Iterable[str] | None = None) -> Loaded:
         parsed = parse_tags(names)
         selected = [(name, refs[name]) for name, p in zip(names, parsed, strict=True) if p]
         fields = [p for p in parsed if p]
+        del parsed
         known: Iterable[str] | Callable[[], Iterable[str]] = {p[0] for p in fields}
     else:
         # A registry tag starts with its artifact's name (':' written '=') and '@' or
@@ -84,9 +85,12 @@ def load(session: Session, artifacts: Iterable[str] | None = None) -> Loaded:
         def known() -> set[str]:
             return _known_artifacts(repo.tag_refs())
 
+    tag_names = frozenset(refs)
+    del refs, names  # the repository keeps the refs; these copies are not needed (memory)
     rows = repo.read_tag_rows(selected)
+    del selected
     registry = build_registry_rows(rows, fields, known)
-    return Loaded(registry, frozenset(refs), rows, fields)
+    return Loaded(registry, tag_names, rows, fields)
 
 
 def _known_artifacts(names: Iterable[str]) -> set[str]:

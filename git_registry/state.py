@@ -287,10 +287,14 @@ def build_registry_rows(
     artifacts: dict[str, ArtifactInfo] = {}
     first_use: dict[str, _Order] = {}
     semver_keys: dict[str, SemverKey] = {}
-    for artifact, (direct, others) in sorted(by_artifact.items()):
+    for artifact in sorted(by_artifact):
+        # Popped: each artifact's working tuples are freed once its events are made
+        # (at 100,000 tags, tens of MB off the peak).
+        direct, others = by_artifact.pop(artifact)
         artifacts[artifact] = _build_artifact(
             artifact, direct, others, problems, first_use, semver_keys
         )
+        del direct, others
     stages = tuple(sorted(first_use, key=lambda s: (first_use[s], s)))
     names: Sequence[str]
     if callable(known) or isinstance(known, KnownNames):

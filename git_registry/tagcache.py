@@ -369,8 +369,15 @@ def entry_row(name: str, oid: ObjectId, entry: Entry) -> TagRow:
 def _encode_segment(entries: dict[str, Entry]) -> bytes:
     """A segment's bytes: its columns as one marshal value."""
     rows = list(entries.values())
-    columns = [tuple(entries), *(zip(*rows, strict=True) if rows else [()] * (_COLUMNS - 1))]
-    return marshal.dumps(tuple(tuple(c) for c in columns), 4)
+    # Equal strings (commit ids, type, tagger) made one object, so marshal writes each
+    # once and a read makes one object of it, not one per entry.
+    shared: dict[str, str] = {}
+    columns: list[tuple[str | int, ...]] = [tuple(entries)]
+    for i, column in enumerate(zip(*rows, strict=True) if rows else [()] * (_COLUMNS - 1)):
+        if i in (1, 2, 4, 5):  # target, target_type, name, email
+            column = tuple([shared.setdefault(x, x) for x in column])
+        columns.append(tuple(column))
+    return marshal.dumps(tuple(columns), 4)
 
 
 def _decode_segment(raw: bytes, length: int, crc: int) -> dict[str, Entry]:
