@@ -36,6 +36,8 @@ class Loaded:
     all the names a new tag of those artifacts could clash with."""
     rows: Sequence[TagRow] = ()
     fields: Sequence[TagFields] = ()
+    tags_read: int = 0
+    """How many registry tags were read (usable or not)."""
 
 
 def without(loaded: Loaded, names: Collection[str]) -> Loaded:
@@ -45,16 +47,20 @@ def without(loaded: Loaded, names: Collection[str]) -> Loaded:
     rows = [loaded.rows[i] for i in keep]
     fields = [loaded.fields[i] for i in keep]
     registry = build_registry_rows(rows, fields, loaded.registry.known)
-    return Loaded(registry, loaded.tag_names - frozenset(names), rows, fields)
+    return Loaded(registry, loaded.tag_names - frozenset(names), rows, fields, len(rows))
 
 
-def load(session: Session, artifacts: Iterable[str] | None = None) -> Loaded:
+def load(
+    session: Session, artifacts: Iterable[str] | None = None, *, keep_rows: bool = True
+) -> Loaded:
     """Read the tags once and build the registry.
 
     With ``artifacts``, only those artifacts' tags are listed (a binary search in a
     sorted ``packed-refs`` and the loose refs of their prefixes: the cost of these
     artifacts, not of the repository) and their objects read; the other artifacts'
     names (:attr:`Registry.known`, for hints) are listed only if asked for.
+    ``keep_rows`` False: :attr:`Loaded.rows` and ``fields`` stay empty (a read that
+    needs only the registry: each row is freed as soon as its event is made).
     """
     if len(session.remotes) > 1:
         return load_many(session, artifacts)
@@ -89,8 +95,11 @@ def load(session: Session, artifacts: Iterable[str] | None = None) -> Loaded:
     del refs, names  # the repository keeps the refs; these copies are not needed (memory)
     rows = repo.read_tag_rows(selected)
     del selected
-    registry = build_registry_rows(rows, fields, known)
-    return Loaded(registry, tag_names, rows, fields)
+    count = len(rows)
+    registry = build_registry_rows(rows, fields, known, consume=not keep_rows)
+    if not keep_rows:
+        return Loaded(registry, tag_names, tags_read=count)
+    return Loaded(registry, tag_names, rows, fields, count)
 
 
 def _known_artifacts(names: Iterable[str]) -> set[str]:

@@ -255,16 +255,28 @@ class Repository:
         if todo:
             self._read_new(pairs, rows, todo, cache)
             if not self._in_quarantine():
-                live, scope, segments = None, None, None
-                if self._refs is not None:  # forget objects no tag points at any more
-                    live = {*self._refs.values(), *(oid for _, oid in pairs)}
-                    listed = self._listed
-                    if listed is not None:  # only in the segments listed whole
-                        scope = {p[:-1] for p in listed if p[-1:] == "@" and p[:-1] + "#" in listed}
-                    else:
-                        segments = {segment_of(n) for n in [*self._refs, *(n for n, _ in pairs)]}
-                cache.save(live, scope, segments)
+                self._save_cache(cache, pairs)
         return [row for row in rows if row is not None]
+
+    def _save_cache(self, cache: TagCache, pairs: list[tuple[str, ObjectId]]) -> None:
+        """Write the tag cache, forgetting the objects no tag points at any more (in
+        the segments whose tags were all listed)."""
+        refs, listed = self._refs, self._listed
+        if refs is None:
+            cache.save()
+            return
+
+        def live() -> set[str]:
+            return {*refs.values(), *(oid for _, oid in pairs)}
+
+        def segments() -> set[str]:
+            return {segment_of(n) for n in [*refs, *(n for n, _ in pairs)]}
+
+        if listed is not None:  # only in the segments listed whole
+            scope = {p[:-1] for p in listed if p[-1:] == "@" and p[:-1] + "#" in listed}
+            cache.save(live, scope)
+        else:
+            cache.save(live, None, segments)
 
     def _read_new(
         self,

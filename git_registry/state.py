@@ -232,6 +232,8 @@ def build_registry_rows(
     fields: Sequence[TagFields],
     known: Iterable[str] | Callable[[], Iterable[str]] = (),
     now: int | None = None,
+    *,
+    consume: bool = False,
 ) -> Registry:
     """:func:`build_registry` for registry tags read as rows, their names parsed.
 
@@ -241,6 +243,9 @@ def build_registry_rows(
         known: names of other artifacts whose tags were not read (for hints), or a
             function listing them, called only when they are first used.
         now: the clock (Unix time; default: the system's) for the tagger-time rule.
+        consume: ``rows`` and ``fields`` are lists the caller no longer needs: they are
+            emptied as they are read, so that each row is freed once its event is made
+            (a whole read: 100,000 rows and their messages, tens of MB off the peak).
     """
     problems: list[Problem] = []
     counters: dict[str, int] = {}
@@ -251,7 +256,7 @@ def build_registry_rows(
     # their usual case inlined: a Python call per tag costs 10% at 100,000 tags.
     latest = (int(_time.time()) if now is None else now) + rules.FUTURE_SKEW
     tz_max = rules.MAX_TZ_MINUTES
-    for row, parsed in zip(rows, fields, strict=True):
+    for row, parsed in _pairs(rows, fields, consume):
         artifact, kind, version, stage, counter = parsed
         name, oid, target, target_type, tagger, message, problem = row
         if counter is not None:
@@ -302,6 +307,27 @@ def build_registry_rows(
     else:
         names = tuple(sorted(set(known) | set(artifacts)))
     return Registry(artifacts, tuple(problems), stages, counters, names)
+
+
+def _pairs(
+    rows: Sequence[TagRow], fields: Sequence[TagFields], consume: bool
+) -> Iterator[tuple[TagRow, TagFields]]:
+    """``zip(rows, fields)``; with ``consume``, the lists are emptied a slice at a time."""
+    if len(rows) != len(fields):
+        raise ValueError("rows and fields differ in length")
+    if not consume:
+        yield from zip(rows, fields, strict=True)
+        return
+    assert isinstance(rows, list) and isinstance(fields, list)
+    step = 4096
+    for start in range(0, len(rows), step):
+        chunk = list(zip(rows[start : start + step], fields[start : start + step], strict=True))
+        rows[start : start + step] = [None] * len(chunk)
+        fields[start : start + step] = [None] * len(chunk)
+        yield from chunk
+        del chunk
+    rows.clear()
+    fields.clear()
 
 
 class KnownNames(Sequence[str]):

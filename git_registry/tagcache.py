@@ -40,7 +40,7 @@ from __future__ import annotations
 import marshal
 import os
 import zlib
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 
 from git_registry import __version__, cachefile
 from git_registry.gitvalues import ObjectId, Signature, TagRow, fast_maker
@@ -95,7 +95,10 @@ class TagCache:
         """Where the cache lives, or None for a disabled cache (never written)."""
         self._index: dict[str, tuple[int, int, int]] | None = None
         self._base = 0  # where the segments start in the file
-        self._segments: dict[str, dict[str, Entry]] = {}
+        # A segment's values are entries, or (added by this run, in the segments of
+        # _changed) the rows themselves, made entries when written: a first run adds
+        # 100,000 rows it keeps anyway, and need not hold a second tuple for each.
+        self._segments: dict[str, dict[str, Entry | TagRow]] = {}
         self._changed: set[str] = set()
 
     @classmethod
@@ -129,17 +132,17 @@ class TagCache:
         names = list(index) if segments is None else list(dict.fromkeys(segments))
         read = self._read_segments([n for n in names if n not in self._segments and n in index])
         if segments is not None:  # kept for add(); a whole read is not (memory)
-            self._segments.update(read)
+            self._segments.update(read)  # type: ignore[arg-type]
         found: dict[str, Entry] = {}
         for name in names:
             segment = self._segments.get(name) or read.get(name)
             if segment:
-                found.update(segment)
+                found.update(_entries(segment) if name in self._changed else segment)  # type: ignore[arg-type]
         del read
         if segments is None:  # added, in segments the file does not have
             for name, segment in self._segments.items():
                 if name not in index:
-                    found.update(segment)
+                    found.update(_entries(segment))
         return found
 
     def add(self, row: TagRow) -> None:
@@ -153,22 +156,24 @@ class TagCache:
             return
         name = segment_of(row[0])
         segment = self._segment(name)
-        if segment.get(row[1]) != entry:
-            segment[row[1]] = entry
+        known = segment.get(row[1])
+        if known is None or _entry(known) != entry:
+            segment[row[1]] = row
             self._changed.add(name)
 
     def save(
         self,
-        live: Collection[str] | None = None,
+        live: Collection[str] | Callable[[], Collection[str]] | None = None,
         scope: Collection[str] | None = None,
-        segments: Collection[str] | None = None,
+        segments: Collection[str] | Callable[[], Collection[str]] | None = None,
     ) -> bool:
         """Write the cache if it changed; False if it was not written (no change, or
         the directory is read-only).
 
         Args:
             live: the object ids the tags of the segments ``scope`` point at now:
-                their entries for other objects are dropped.
+                their entries for other objects are dropped (or a function giving
+                them, called only if the file has entries to drop).
             scope: the segments whose every tag ``live`` covers; None: every segment.
             segments: with ``scope`` None, the segments some tag is in now: the
                 others are dropped (None: none is).
@@ -177,6 +182,12 @@ class TagCache:
             return False
         old = cachefile.read(self.path)
         on_disk = _index_of(old) if old is not None else None
+        if on_disk is None or not on_disk[0]:
+            live = None  # a new file: everything in it was read now, for live tags
+        elif callable(live):
+            live = live()
+        if callable(segments):
+            segments = segments() if live is not None else None
         # name -> (bytes, CRC): a copied segment keeps the CRC it had, so that one
         # damaged on disk stays detectable.
         parts: dict[str, tuple[bytes, int]] = {}
@@ -196,7 +207,8 @@ class TagCache:
                 parts[name] = (old[base + offset : base + offset + length], crc)
         for name, segment in self._segments.items():
             if pruned(name):
-                kept = {k: v for k, v in segment.items() if k in live}  # type: ignore[operator]
+                assert live is not None and not callable(live)
+                kept = {k: v for k, v in segment.items() if k in live}
                 unchanged = len(kept) == len(segment) and name not in self._changed
                 if unchanged and old is not None and on_disk is not None and name in on_disk[0]:
                     offset, length, crc = on_disk[0][name]
@@ -232,11 +244,11 @@ class TagCache:
         self._segments = {}
         return True
 
-    def _segment(self, name: str) -> dict[str, Entry]:
+    def _segment(self, name: str) -> dict[str, Entry | TagRow]:
         segment = self._segments.get(name)
         if segment is None:
             if name in self._read_index():
-                self._segments.update(self._read_segments([name]))
+                self._segments.update(self._read_segments([name]))  # type: ignore[arg-type]
             segment = self._segments.setdefault(name, {})
         return segment
 
@@ -366,8 +378,23 @@ def entry_row(name: str, oid: ObjectId, entry: Entry) -> TagRow:
     return (name, oid, None, "", None, "", message if kind == UNUSABLE else None)
 
 
-def _encode_segment(entries: dict[str, Entry]) -> bytes:
+def _entry(value: Entry | TagRow) -> Entry | None:
+    """An entry, or the entry of a row added this run."""
+    return value if len(value) == 8 else entry_of(value)
+
+
+def _entries(segment: dict[str, Entry | TagRow]) -> dict[str, Entry]:
+    found = {}
+    for oid, value in segment.items():
+        entry = _entry(value)
+        if entry is not None:
+            found[oid] = entry
+    return found
+
+
+def _encode_segment(segment: dict[str, Entry | TagRow]) -> bytes:
     """A segment's bytes: its columns as one marshal value."""
+    entries = _entries(segment)
     rows = list(entries.values())
     # Equal strings (commit ids, type, tagger) made one object, so marshal writes each
     # once and a read makes one object of it, not one per entry.

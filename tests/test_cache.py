@@ -544,3 +544,25 @@ def test_repository_reads_agree_with_git(tmp_path: Path) -> None:
             assert ref.tag is not None and ref.tag.tagger is not None
             found[ref.name] = (ref.tag.target, ref.tag.tagger.time, ref.tag.tagger.email)
         assert found == expected
+
+
+def test_a_one_artifact_read_prunes_its_own_segment_only(churn_staged_and_seg: Repo) -> None:
+    """The cache is one segment per artifact (issue 20): a read of churn adds churn's
+    new tags, forgets churn's deleted ones, and copies seg's segment as it was."""
+    repo = churn_staged_and_seg
+    repo.ok("show")
+    gone = repo.git("rev-parse", "churn@v1.0.0").strip()
+    seg_before = repo.git("rev-parse", "seg@v0.0.1").strip()
+    repo.git("tag", "-d", "churn@v1.0.0")
+    repo.tag("churn@v1.2.0", "HEAD", "by hand")
+    repo.git("tag", "-d", "seg@v0.0.1")  # seg is not read: its entry stays
+    assert repo.ok("latest", "churn").strip() == "v1.2.0"
+    ids = cached_ids(repo)
+    assert gone not in ids
+    assert repo.git("rev-parse", "churn@v1.2.0").strip() in ids
+    assert seg_before in ids
+    repo.tag("late@v0.0.1")
+    repo.ok("show")  # a whole read forgets every tag that is gone
+    live = set(repo.git("for-each-ref", "--format=%(objectname)", "refs/tags").split())
+    assert cached_ids(repo) == live
+    assert_same_with_and_without_cache(repo)

@@ -55,7 +55,7 @@ def run(args: argparse.Namespace, session: Session) -> int:
 
     repo = session.repo()
     catalog = session.catalog()
-    load_result = load(session)
+    load_result = load(session, keep_rows=False)
     registry = load_result.registry
     found: list[FileProblem | Problem] = list(catalog.policy_problems())
     head = repo.head()
@@ -79,7 +79,7 @@ def run(args: argparse.Namespace, session: Session) -> int:
                 judge.prefetch(commits, rule.branches)
         found.extend(rulebook.evaluate(registry.problems, events, registry, judge.facts()))
     found.extend(_malformed(load_result.tag_names, set(registry.known), catalog, head, files))
-    tags = len(load_result.rows)  # every registry tag read, usable or not
+    tags = load_result.tags_read  # every registry tag read, usable or not
     if args.json:
         session.stdout.write(
             dump_json(

@@ -33,7 +33,7 @@ def run(args: argparse.Namespace, session: Session) -> int:
     from git_registry.selectors import check_name
 
     name = check_name(session.remotes, args.name) if args.name is not None else None
-    registry = load(session, [name] if name is not None else None).registry
+    registry = load(session, [name] if name is not None else None, keep_rows=False).registry
     warn_problems(session, registry, name)
     if name is not None and name not in registry.artifacts:
         from git_registry.plan import unknown_artifact  # only for this message

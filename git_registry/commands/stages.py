@@ -40,7 +40,7 @@ def run(args: argparse.Namespace, session: Session) -> int:
     if policy.stages is not None and not args.used:
         stages = list(policy.stages)
     else:
-        used = load(session).registry.stages
+        used = load(session, keep_rows=False).registry.stages
         stages = [s for s in ordered_stages(policy, used) if s in used]
     if args.json:
         session.stdout.write(dump_json({"stages": stages}))
