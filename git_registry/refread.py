@@ -129,16 +129,16 @@ def prefixed_tags(common_dir: str, prefixes: Iterable[str]) -> dict[str, ObjectI
     for prefix in wanted:
         refs.update(_packed_prefix(packed, prefix))
     symbolic: dict[str, str] = {}
-    listed: dict[str, list[str]] = {}
+    by_folder: dict[str, list[str]] = {}
     for prefix in wanted:
         folder, _, start = prefix.rpartition("/")
-        names = listed.get(folder)
-        if names is None:
-            names = listed[folder] = _list(os.path.join(common_dir, "refs", "tags", folder))
+        by_folder.setdefault(folder, []).append(start)
+    for folder, starts in by_folder.items():
         base = os.path.join(common_dir, "refs", "tags", folder)
         lead = folder + "/" if folder else ""
-        for entry in names:
-            if entry.startswith(start) and _is_ref_file_name(entry):
+        # One pass over the folder (refs/tags/ may hold 100,000 loose refs).
+        for entry in _list(base, tuple(starts)):
+            if _is_ref_file_name(entry):
                 path = os.path.join(base, entry)
                 if os.path.isdir(path) and not os.path.islink(path):
                     _walk_into(refs, symbolic, path, lead + entry + "/")
@@ -156,9 +156,10 @@ def _is_ref_file_name(entry: str) -> bool:
     return not entry.endswith(".lock")
 
 
-def _list(folder: str) -> list[str]:
+def _list(folder: str, starts: tuple[str, ...]) -> list[str]:
+    """The names in ``folder`` that start with one of ``starts``."""
     try:
-        return os.listdir(folder)
+        return [name for name in os.listdir(folder) if name.startswith(starts)]
     except OSError:  # no such folder, or a file
         return []
 
