@@ -132,7 +132,8 @@ def prefixed_tags(common_dir: str, prefixes: Iterable[str]) -> dict[str, ObjectI
     by_folder: dict[str, list[str]] = {}
     for prefix in wanted:
         folder, _, start = prefix.rpartition("/")
-        by_folder.setdefault(folder, []).append(start)
+        if not folder or _inside(folder):  # never a folder outside refs/tags/
+            by_folder.setdefault(folder, []).append(start)
     for folder, starts in by_folder.items():
         base = os.path.join(common_dir, "refs", "tags", folder)
         lead = folder + "/" if folder else ""
@@ -150,6 +151,14 @@ def prefixed_tags(common_dir: str, prefixes: Iterable[str]) -> dict[str, ObjectI
             if oid is not None:
                 refs[name] = oid
     return refs
+
+
+def _inside(name: str) -> bool:
+    """Whether the ref path ``name`` stays inside ``refs/tags/``: no empty, ``.`` or
+    ``..`` part (Git refuses a ref name with a part starting with ``.`` anyway)."""
+    return all(part and not part.startswith(".") for part in name.split("/")) and (
+        "\0" not in name and (os.sep == "/" or os.sep not in name)
+    )
 
 
 def _is_ref_file_name(entry: str) -> bool:
@@ -179,7 +188,7 @@ def one_tag(common_dir: str, name: str, packed: Packed | None = None) -> ObjectI
     """The object id of the (not symbolic) tag ref ``name``, or None if there is none:
     its loose file, else its ``packed-refs`` line (``packed``: the file's bytes, if read
     already)."""
-    if not name.endswith(".lock"):
+    if not name.endswith(".lock") and _inside(name):
         path = os.path.join(common_dir, "refs", "tags", *name.split("/"))
         if os.path.isfile(path):
             content = _read_loose(path)

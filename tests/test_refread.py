@@ -212,3 +212,19 @@ def test_one_artifact_reads_list_its_tags_only(
     assert result.code == 1
     assert "did you mean 'churn'?" in result.err
     assert len(listed) == 1  # the hint's list of known artifacts
+
+
+def test_a_prefix_never_reads_outside_refs_tags(tagged: Repo) -> None:
+    """An artifact name that climbs out of the folder (typed by a user, or a symbolic
+    ref's target) is looked up in packed-refs only, never as a file outside
+    refs/tags/."""
+    oid = tagged.git("rev-parse", "churn@v1.0.0").strip()
+    outside = tagged.path / ".git" / "x@v1.0.0"
+    outside.write_text(oid + "\n")
+    assert ours(tagged, ["../../x@", "../../x#", "./churn@", "a//b@"]) == {}
+    tags = tagged.path / ".git" / "refs" / "tags"
+    (tags / "churn@v9.0.0").write_text("ref: refs/tags/../../x@v1.0.0\n")
+    assert "churn@v9.0.0" not in ours(tagged, tag_prefixes(["churn"]))
+    result = tagged.run("which", "../../x", "prod")
+    assert result.code != 0
+    assert outside.read_text() == oid + "\n"
