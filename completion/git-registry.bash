@@ -19,32 +19,36 @@
 __git_registry_commands="register promote assign unassign rollback deregister deprecate show history
 which latest check-ref fetch push stages policy describe annotate remove check schema hooks
 hook completion help demo"
-__git_registry_opts_register="--version --bump-major --bump-minor --bump-patch --new --force --message --push
---dry-run --sign --no-sign"
-__git_registry_args_register="--version --message -m"
-__git_registry_opts_promote="--version --ref --simple --force --message --push --dry-run --sign
---no-sign"
-__git_registry_args_promote="--version --ref --message -m"
+__git_registry_opts_register="--version --ver --bump-major --bump-minor --bump-patch --new --force --simple
+--message --push --dry-run --sign --no-sign --repo"
+__git_registry_args_register="--version --ver --message -m --repo -r"
+__git_registry_opts_promote="--version --ref --stage --simple --force --new --sr --skip-registration
+--message --push --dry-run --sign --no-sign --repo"
+__git_registry_args_promote="--version --ref --stage --message -m --repo -r"
 __git_registry_opts_unassign="--delete --simple --force --message --push --dry-run --sign --no-sign"
 __git_registry_args_unassign="--message -m"
 __git_registry_opts_deregister="--version --delete --force --message --push --dry-run --sign
 --no-sign"
 __git_registry_args_deregister="--version --message -m"
-__git_registry_opts_deprecate="--delete --force --message --push --dry-run --sign --no-sign"
-__git_registry_args_deprecate="--message -m"
-__git_registry_opts_show="--json --ref --version --commit --all --all-versions --remote"
-__git_registry_args_show="--remote"
-__git_registry_opts_history="--json --ascending --remote"
-__git_registry_args_history="--remote"
+__git_registry_opts_deprecate="--delete --ref --simple --force --message --push --dry-run --sign
+--no-sign --repo"
+__git_registry_args_deprecate="--ref --message -m --repo -r"
+__git_registry_opts_show="--json --plain --ref --version --commit --name --stage --all --deprecated
+--all-versions --sort --ro --registered-only --remote --repo"
+__git_registry_args_show="--sort --remote --repo -r"
+__git_registry_opts_history="--json --plain --ascending --asc --remote --repo"
+__git_registry_args_history="--remote --repo -r"
 __git_registry_opts_which="--ref --all-versions --all --json --remote"
 __git_registry_args_which="--remote"
 __git_registry_opts_latest="--ref --all --json --remote"
 __git_registry_args_latest="--remote"
-__git_registry_opts_check_ref="--json --format --allow-other --fetch"
-__git_registry_args_check_ref="--format"
+__git_registry_opts_check_ref="--json --name --version --stage --event --format --allow-other --fetch
+--verify --repo"
+__git_registry_args_check_ref="--format --repo -r"
 __git_registry_opts_fetch=""
 __git_registry_opts_push="--renumber --dry-run"
-__git_registry_opts_stages="--used --json"
+__git_registry_opts_stages="--used --allowed --json --repo"
+__git_registry_args_stages="--repo -r"
 __git_registry_opts_policy="--remote --json"
 __git_registry_args_policy="--remote"
 __git_registry_opts_describe="--rev --all --json --path --type --description"
@@ -59,7 +63,7 @@ __git_registry_opts_schema="--policy"
 __git_registry_opts_hooks="--server --force"
 __git_registry_opts_hook=""
 __git_registry_opts_completion=""
-__git_registry_opts_help=""
+__git_registry_opts_help="--man"
 __git_registry_opts_demo=""
 
 # Artifact names that start with $1: from registry tags (NAME@v…, NAME@deprecated,
@@ -304,7 +308,19 @@ __git_registry_complete ()
 			__git_complete_refs
 			;;
 		check-ref,--format)
-			__gitcomp "text json github env"
+			__gitcomp "text json github env dotenv"
+			;;
+		show,--sort)
+			__gitcomp "timestamp semver"
+			;;
+		promote,--stage)
+			__gitcomp_nl "$(__git_registry_stages)"
+			;;
+		deprecate,--ref)
+			__git_complete_refs
+			;;
+		*,--repo | *,-r)
+			__gitcomp_nl "$(compgen -d -- "$cur")"
 			;;
 		*,--remote)
 			__gitcomp_nl "$(__git_remotes)"

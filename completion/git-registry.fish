@@ -267,7 +267,9 @@ $c -f -l no-color -d 'do not colour output'
 # Each command's options (tests/test_completion.py keeps them in step with
 # `git registry COMMAND -h`) and arguments.
 set -l n '__git_registry_using register'
-$c -f -n $n -l version -x -d 'the version (vX.Y.Z)'
+$c -f -n $n -l version -l ver -x -d 'the version (vX.Y.Z)'
+$c -f -n $n -l simple -d "GTO's (a registration has no counter)"
+$c -n $n -s r -l repo -x -a '(__fish_complete_directories)' -d "run in the repository at PATH (GTO's -r)"
 $c -f -n $n -l bump-major -d 'bump the major version'
 $c -f -n $n -l bump-minor -d 'bump the minor version'
 $c -f -n $n -l bump-patch -d 'bump the patch version'
@@ -284,8 +286,12 @@ $c -f -n '__git_registry_arg register 2' -a '(__git_registry_refs)'
 set n '__git_registry_using promote'
 $c -f -n $n -l version -x -a '(__git_registry_active_versions)' -d 'version to promote'
 $c -f -n $n -l ref -x -a '(__git_registry_refs)' -d 'promote the version at this commit'
-$c -f -n $n -l simple -d 'create NAME#STAGE without a counter'
+$c -f -n $n -l stage -x -a '(__git_registry_stages)' -d "GTO's form: the stage; the operand after NAME is REF"
+$c -f -n $n -l simple -d 'create NAME#STAGE without a counter (GTO: --simple true|false|auto)'
+$c -f -n $n -l sr -l skip-registration -d "GTO's (refused)"
+$c -n $n -s r -l repo -x -a '(__fish_complete_directories)' -d "run in the repository at PATH (GTO's -r)"
 $c -f -n $n -l force -d 'assign even if the version holds the stage'
+$c -f -n $n -l new -d 'start a new stage or artifact even if one edit from an existing one'
 $c -f -n $n -s m -l message -x -d 'tag message'
 $c -f -n $n -l push -d 'push the new tags'
 $c -f -n $n -s n -l dry-run -d 'print the tags and the rules checked; create nothing'
@@ -296,7 +302,7 @@ $c -f -n '__git_registry_arg promote 2' -a '(__git_registry_stages)'
 
 set n '__git_registry_using unassign'
 $c -f -n $n -l delete -d "delete the stage's tags of the version instead"
-$c -f -n $n -l simple -d 'create NAME#STAGE! without a counter'
+$c -f -n $n -l simple -d 'create NAME#STAGE! without a counter (GTO: --simple true|false|auto)'
 $c -f -n $n -l force -d 'unassign even if the version is not in the stage'
 $c -f -n $n -s m -l message -x -d 'tag message'
 $c -f -n $n -l push -d 'push the new tag'
@@ -318,8 +324,11 @@ $c -f -n $n -l no-sign -d 'do not sign the tags'
 $c -f -n '__git_registry_arg deregister 1' -a '(__git_registry_artifact va@)'
 
 set n '__git_registry_using deprecate'
-$c -f -n $n -l delete -d 'delete every tag of the artifact instead'
+$c -f -n $n -s d -l delete -d 'delete every tag of the artifact instead'
+$c -f -n $n -l ref -x -a '(__git_registry_refs)' -d 'deprecate at this commit'
+$c -f -n $n -l simple -d "with STAGE: NAME#STAGE! without a counter"
 $c -f -n $n -l force -d 'deprecate even if deprecated or unknown'
+$c -n $n -s r -l repo -x -a '(__fish_complete_directories)' -d "run in the repository at PATH (GTO's -r)"
 $c -f -n $n -s m -l message -x -d 'tag message'
 $c -f -n $n -l push -d 'push the new tag'
 $c -f -n $n -s n -l dry-run -d 'print the tags and the rules checked; create nothing'
@@ -329,18 +338,26 @@ $c -f -n '__git_registry_arg deprecate 1' -a '(__git_registry_artifact)'
 
 set n '__git_registry_using show'
 $c -f -n $n -l remote -x -a '(command git remote 2>/dev/null)' -d "read this remote's registry"
-$c -f -n $n -l json -d 'print JSON'
+$c -f -n $n -l json -d "print JSON (--json=gto: GTO's shape)"
+$c -f -n $n -l plain -d "GTO's grep-able table"
 $c -f -n $n -l ref -d 'print only the tag'
 $c -f -n $n -l version -d 'print only the version'
 $c -f -n $n -l commit -d 'print only the commit'
-$c -f -n $n -l all -d 'include deprecated artifacts and deregistered versions'
+$c -f -n $n -l name -d 'print only the name (GTO)'
+$c -f -n $n -l stage -d 'print only the stages (GTO)'
+$c -f -n $n -s d -l all -l deprecated -d 'include deprecated artifacts and deregistered versions'
 $c -f -n $n -l all-versions -d 'every version holding a stage'
+$c -f -n $n -l sort -x -a 'timestamp semver' -d "GTO's: the version shown in a stage"
+$c -f -n $n -l ro -l registered-only -d "GTO's (changes nothing)"
+$c -n $n -s r -l repo -x -a '(__fish_complete_directories)' -d "run in the repository at PATH (GTO's -r)"
 $c -f -n '__git_registry_arg show 1' -a '(__git_registry_artifact vls)'
 
 set n '__git_registry_using history'
 $c -f -n $n -l remote -x -a '(command git remote 2>/dev/null)' -d "read this remote's registry"
-$c -f -n $n -l json -d 'print JSON'
-$c -f -n $n -l ascending -d 'oldest first'
+$c -f -n $n -l json -d "print JSON (--json=gto: GTO's shape)"
+$c -f -n $n -l plain -d "GTO's grep-able table"
+$c -f -n $n -l ascending -l asc -d 'oldest first'
+$c -n $n -s r -l repo -x -a '(__fish_complete_directories)' -d "run in the repository at PATH (GTO's -r)"
 $c -f -n '__git_registry_arg history 1' -a '(__git_registry_artifact)'
 
 set n '__git_registry_using which'
@@ -360,10 +377,16 @@ $c -f -n $n -l json -d 'print JSON'
 $c -f -n '__git_registry_arg latest 1' -a '(__git_registry_artifact)'
 
 set n '__git_registry_using check-ref'
-$c -f -n $n -l json -d 'print JSON'
-$c -f -n $n -l format -x -a 'text json github env' -d 'output format'
+$c -f -n $n -l json -d "print JSON (--json=gto: GTO's shape)"
+$c -f -n $n -l format -x -a 'text json github env dotenv' -d 'output format'
+$c -f -n $n -l name -d 'print only the name (GTO)'
+$c -f -n $n -l version -d 'print only the version (GTO)'
+$c -f -n $n -l stage -d 'print only the stage (GTO)'
+$c -f -n $n -l event -d 'print only the event (GTO)'
+$c -n $n -s r -l repo -x -a '(__fish_complete_directories)' -d "run in the repository at PATH (GTO's -r)"
 $c -f -n $n -l allow-other -d 'exit 0 when REF is not a registry event'
 $c -f -n $n -l fetch -d "fetch the artifact's registry tags first"
+$c -f -n $n -l verify -d "judge the tag as the server's pre-receive hook would"
 $c -f -n '__git_registry_arg check-ref 1' -a '(__git_registry_tags)'
 
 set n '__git_registry_using fetch'
@@ -376,7 +399,9 @@ $c -f -n $n -a '(__git_registry_remote_or_artifact)'
 
 set n '__git_registry_using stages'
 $c -f -n $n -l used -d 'every stage ever used'
-$c -f -n $n -l json -d 'print JSON'
+$c -f -n $n -l allowed -d 'the allow-list only'
+$c -f -n $n -l json -d "print JSON (--json=gto: GTO's shape)"
+$c -n $n -s r -l repo -x -a '(__fish_complete_directories)' -d "run in the repository at PATH (GTO's -r)"
 
 set n '__git_registry_using policy'
 $c -f -n $n -l remote -x -a '(command git remote 2>/dev/null)' -d "the policy of this remote's default branch"
@@ -425,6 +450,8 @@ $c -f -n '__git_registry_arg hooks 1' -a 'install uninstall status'
 
 $c -f -n '__git_registry_arg hook 1' -a 'pre-push commit-msg pre-receive update reference-transaction'
 $c -f -n '__git_registry_arg completion 1' -a 'bash zsh fish'
+set n '__git_registry_using help'
+$c -f -n $n -s m -l man -d 'show the packaged manual page'
 $c -f -n '__git_registry_arg help 1' -a 'register promote assign unassign deregister deprecate
     show history which latest check-ref stages policy describe annotate remove check schema hooks
     hook completion help demo fetch push'

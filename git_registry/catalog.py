@@ -10,6 +10,7 @@ The glue between the repository (bytes at a path in a commit) and the pure
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from git_registry import annotations as ann
 from git_registry import parsedform
@@ -118,6 +119,15 @@ def _policy_file_at(repo: Repository, commit: ObjectId) -> tuple[Policy, tuple[F
     return Policy(), ()
 
 
+class _Head:
+    """The default of a ``types`` argument: the types of HEAD's policy."""
+
+
+_HEAD: Any = _Head()
+Types = tuple[str, ...] | None
+"""A policy's ``types`` (None: any type)."""
+
+
 class Catalog:
     """Reads ``artifacts.yaml`` and the policy from commits, with caches."""
 
@@ -125,9 +135,9 @@ class Catalog:
         self.repo = repo
         self._policy: tuple[Policy, tuple[FileProblem, ...]] | None = None
         self._signers: tuple[bytes | None] | None = None
-        self._parsed: dict[tuple[str, str], AnnotationsFile] = {}
-        self._checked: dict[tuple[str, str], AnnotationsFile | None] = {}
-        self._commit_problems: dict[str, tuple[FileProblem, ...]] = {}
+        self._parsed: dict[tuple[str, str, Types], AnnotationsFile] = {}
+        self._checked: dict[tuple[str, str, Types], AnnotationsFile | None] = {}
+        self._commit_problems: dict[tuple[str, Types], tuple[FileProblem, ...]] = {}
 
     # -- policy --------------------------------------------------------------------------
 
@@ -166,11 +176,13 @@ class Catalog:
 
     # -- annotations -----------------------------------------------------------------------
 
-    def file_at(self, commit: ObjectId, file: str) -> AnnotationsFile | None:
-        """The ``artifacts.yaml`` at ``file`` in ``commit``, validated there; None if absent."""
-        key = (commit, file)
+    def file_at(self, commit: ObjectId, file: str, types: Types = _HEAD) -> AnnotationsFile | None:
+        """The ``artifacts.yaml`` at ``file`` in ``commit``, validated there (with the
+        ``types`` of HEAD's policy, unless given); None if absent."""
+        types = self.policy().types if types is _HEAD else types
+        key = (commit, file, types)
         if key not in self._checked:
-            parsed = self._read(commit, file)
+            parsed = self._read(commit, file, types)
             if parsed is not None:  # empty for a link, a folder or a file too large
                 missing = ann.missing_paths(parsed, lambda p: self.repo.path_exists(commit, p))
                 if missing:
@@ -178,16 +190,18 @@ class Catalog:
             self._checked[key] = parsed
         return self._checked[key]
 
-    def _read(self, commit: ObjectId, file: str) -> AnnotationsFile | None:
-        """The ``artifacts.yaml`` at ``file`` in ``commit`` as parsed (its paths not
-        checked against the commit yet), or None if there is none."""
+    def _read(
+        self, commit: ObjectId, file: str, types: tuple[str, ...] | None
+    ) -> AnnotationsFile | None:
+        """The ``artifacts.yaml`` at ``file`` in ``commit`` as parsed with the policy's
+        ``types`` (its paths not checked against the commit yet), or None if there is
+        none."""
         oid = self.repo.blob_id_at(commit, file)
         if oid is not None:
             # Versions usually share one blob: parse it once (the path matters for names).
-            parsed = self._parsed.get((oid, file))
+            parsed = self._parsed.get((oid, file, types))
             if parsed is not None:
                 return parsed
-            types = self.policy().types
             cache = self.repo.parse_cache()
             cache_key = parsedform.annotations_key(oid, file, types)
             parsed = parsedform.annotations_of(cache.get(cache_key), file)
@@ -204,7 +218,7 @@ class Catalog:
                     parsed = ann.parse(data, file, types=types)
                     cache.put(cache_key, parsedform.plain_annotations(parsed))
             if parsed is not None:
-                self._parsed[(oid, file)] = parsed
+                self._parsed[(oid, file, types)] = parsed
                 return parsed
         if self.repo.is_link(commit, file):
             return ann.AnnotationsFile(file, problems=(ann.link_problem(file),), editable=False)
@@ -239,14 +253,23 @@ class Catalog:
         parsed = self.file_at(commit, ann.file_for(artifact)[0])
         return () if parsed is None else parsed.problems
 
-    def commit_problems(self, commit: ObjectId) -> tuple[FileProblem, ...]:
-        """Every problem of every ``artifacts.yaml`` in ``commit`` (one ``git ls-tree``)."""
-        found = self._commit_problems.get(commit)
+    def commit_problems(self, commit: ObjectId, types: Types = _HEAD) -> tuple[FileProblem, ...]:
+        """Every problem of every ``artifacts.yaml`` in ``commit`` (one ``git ls-tree``),
+        read with the ``types`` of HEAD's policy unless given."""
+        types = self.policy().types if types is _HEAD else types
+        found = self._commit_problems.get((commit, types))
         if found is None:
             problems: list[FileProblem] = []
             for file in self.repo.files_named(commit, ann.FILENAME):
-                parsed = self.file_at(commit, file)
+                parsed = self.file_at(commit, file, types)
                 if parsed is not None:
                     problems.extend(parsed.problems)
-            found = self._commit_problems[commit] = tuple(problems)
+            found = self._commit_problems[(commit, types)] = tuple(problems)
         return found
+
+    def own_problems(self, commit: ObjectId) -> list[FileProblem]:
+        """Every problem of the ``artifacts.yaml`` files and the policy in ``commit``, each
+        file read with that commit's own policy (a pushed branch is judged by what it
+        holds: dropping a type its files use is a problem there, whatever HEAD says)."""
+        policy, problems = policy_at(self.repo, commit)
+        return [*self.commit_problems(commit, policy.types), *problems]

@@ -301,6 +301,8 @@ def _run(
     collect = gc.isenabled()
     gc.disable()
     try:
+        if getattr(args, "repo", None) is not None:
+            _gto_repo(args, session)
         session.remotes = _checked_remotes(getattr(args, "remote", None) or [])
         code = run(args, session)
         out.flush()  # a full disk or a closed pipe is an error of this command
@@ -340,6 +342,29 @@ def _escape(text: str) -> str:
     return escape(text)
 
 
+def _gto_repo(args: argparse.Namespace, session: Session) -> None:
+    """GTO's ``-r/--repo PATH|URL``: a folder runs the command there (as ``git -C``); a
+    URL is read as ``--remote URL`` by the commands that read remotes; anything else
+    is an error (writes run in a local clone)."""
+    import re
+
+    value: str = args.repo
+    path = os.path.join(session.cwd, value)
+    if os.path.isdir(path):
+        session.cwd = path
+        return
+    if "://" in value or re.match(r"[\w.-]+@[\w.-]+:", value):
+        if not hasattr(args, "remote"):
+            raise UsageError(
+                f"-r {value}: this command runs in a local repository, so -r takes a PATH",
+                hint="clone it (git clone URL) and run the command in the clone; "
+                "reads take -r URL (show, history)",
+            )
+        args.remote = [*(args.remote or []), value]
+        return
+    raise RegistryError(f"cannot change to '{value}': No such file or directory")
+
+
 def _checked_remotes(remotes: Sequence[str]) -> list[str]:
     """``--remote`` values, each refused before anything runs if Git would read it as
     an option."""
@@ -352,14 +377,16 @@ def _checked_remotes(remotes: Sequence[str]) -> list[str]:
 
 def _glue_values(parser: argparse.ArgumentParser, word: str, args: list[str]) -> list[str]:
     """A command's words (after the command word) as Git reads them, made plain for
-    argparse.
+      argparse.
 
-    - An option that takes a value takes the next word, even one that starts with
-      '-' (``-m "-hotfix"``): written ``--message=-hotfix`` / ``-m-hotfix``, which
-      argparse would otherwise read as an unknown option.
+      - An option that takes a value takes the next word, even one that starts with
+        '-' (``-m "-hotfix"``): written ``--message=-hotfix`` / ``-m-hotfix``, which
+        argparse would otherwise read as an unknown option.
+      - ``--simple`` takes ``true``, ``false`` or ``auto`` after it as its value (GTO's
+      form), and no other word.
     - Operands may follow options (``register m --version v1.0.0 HEAD~2``): argparse
-      stops filling optional operands at the first option, so the operands are moved
-      before the options (their order kept; after ``--`` when there is one).
+        stops filling optional operands at the first option, so the operands are moved
+        before the options (their order kept; after ``--`` when there is one).
     """
     if word == "hook":
         # Git's own arguments: pre-push's REMOTE and URL are informational (the refs
@@ -367,18 +394,25 @@ def _glue_values(parser: argparse.ArgumentParser, word: str, args: list[str]) ->
         if args[:1] == ["pre-push"]:
             return [args[0], *[a for a in args[1:] if not a.startswith("-")]]
         return args
-    takes_value = {option for option, value in option_table(parser).items() if value}
+    table = option_table(parser)
+    takes_value = {option for option, value in table.items() if value}
     options: list[str] = []
     operands: list[str] = []
     dashdash = False
-    words = iter(args)
-    for word in words:
+    words = iter(enumerate(args))
+    for i, word in words:
         if word == "--":
             dashdash = True
-            operands.extend(words)
+            operands.extend(args[i + 1 :])
             break
-        if word in takes_value:
-            value = next(words, None)
+        if word in _OPTIONAL_VALUES and word in table:
+            # GTO's --simple true: the next word is the value when it is one of them
+            if args[i + 1 : i + 2] and args[i + 1] in _OPTIONAL_VALUES[word]:
+                options.append(f"{word}={next(words)[1]}")
+            else:
+                options.append(word)
+        elif word in takes_value:
+            value = next(words, (0, None))[1]
             if value is None:
                 options.append(word)
             elif value.startswith("-"):
@@ -395,6 +429,10 @@ def _glue_values(parser: argparse.ArgumentParser, word: str, args: list[str]) ->
 
 
 _WHEN = ("always", "never", "auto")
+
+_OPTIONAL_VALUES = {"--simple": ("auto", "true", "false")}
+"""Options whose value is optional, and the words read as their value when they follow
+(GTO writes ``--simple true``); any other word after them is not theirs."""
 
 
 def _bare_color(args: list[str]) -> list[str]:

@@ -17,8 +17,9 @@ from git_registry.writing import quoted, refuse_unconfigured, relay, remote_name
 
 
 def _push_command(remote: str, names: Sequence[str]) -> list[str]:
-    """The ``git push`` that deletes tags ``names`` on ``remote``, as the user runs it."""
-    return ["push", remote, "--delete", *map(transport.tag_word, names)]
+    """The ``git push`` that deletes tags ``names`` on ``remote``, as the user runs it:
+    atomic, as :func:`transport.push` runs it (all deleted there, or none)."""
+    return ["push", "--atomic", remote, "--delete", *map(transport.tag_word, names)]
 
 
 def delete_tags(
@@ -125,8 +126,9 @@ def _advise_deletion(
         session.message("note", f"{remote} does not have {them(names)}: nothing to delete there")
     elif not push:
         session.warn(
-            f"{remote} has {', '.join(there)}: 'git registry fetch' will bring them back "
-            f"unless they are deleted on {remote} too"
+            f"{remote} has {', '.join(there)}: 'git registry fetch' will bring "
+            + ("it back unless it is" if len(there) == 1 else "them back unless they are")
+            + f" deleted on {remote} too"
         )
         _hint_remote_deletion(session, remote, there)
     return there

@@ -168,6 +168,14 @@ def _added_paths(session: Session, work_tree: str, adds: Sequence[str]) -> list[
                 f"cannot add {', '.join(found)}: {gitbin.git_reason(result, 'add')}",
                 hint="nothing was changed",
             )
+        embedded = gitbin.embedded_repositories(result)
+        if embedded:
+            raise RegistryError(
+                f"cannot add {embedded[0]}: it is a Git repository of its own (the commit "
+                "would hold a link to its commit, not its files)",
+                hint="nothing was changed; commit its files in it, or make it a submodule "
+                "(git submodule add)",
+            )
     return found
 
 
@@ -490,7 +498,10 @@ def _commit(
     if result.returncode != 0:
         raise RegistryError(
             f"git commit failed: {gitbin.git_reason(result, 'commit')}",
-            hint=f"{file} is changed in the work tree; commit it yourself when ready",
+            # 'git add' staged them before the commit was refused: say so (the user's
+            # next 'git commit' would commit them).
+            hint=f"{', '.join([file, *added])} {'is' if not added else 'are'} changed and "
+            "staged (git add): commit yourself when ready, or unstage (git restore --staged)",
         )
     session.repo().forget_head()
     head = gitbin.short_id("HEAD", cwd=work_tree, env=session.env)

@@ -685,10 +685,26 @@ def commit_only(
 
 def add_dry_run(paths: Sequence[str], *, cwd: str, env: Env = None) -> GitResult:
     """``git add --dry-run -- PATHS`` (read literally): whether Git would stage them (it
-    refuses an ignored path, or one beyond a symbolic link). Nothing is staged."""
+    refuses an ignored path, or one beyond a symbolic link). Nothing is staged. Run in
+    the C locale, so that :func:`embedded_repositories` can read its warnings."""
+    base = os.environ if env is None else env
+    plain = {k: v for k, v in base.items() if k != "LANGUAGE"} | {"LC_ALL": "C"}
     return run_git(
-        ["--literal-pathspecs", "add", "--dry-run", "--", *paths], cwd=cwd, env=env, check=False
+        ["--literal-pathspecs", "add", "--dry-run", "--", *paths], cwd=cwd, env=plain, check=False
     )
+
+
+_EMBEDDED = "warning: adding embedded git repository: "
+
+
+def embedded_repositories(result: GitResult) -> list[str]:
+    """The folders that :func:`add_dry_run` would stage as Git repositories of their own
+    (a gitlink: the commit holds a link to their commit, not their files)."""
+    return [
+        line.removeprefix(_EMBEDDED)
+        for line in result.stderr.splitlines()
+        if line.startswith(_EMBEDDED)
+    ]
 
 
 def init_repository(path: str, *, env: Env = None) -> None:

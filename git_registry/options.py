@@ -58,10 +58,66 @@ def commit_push(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def json(parser: argparse.ArgumentParser) -> None:
-    """``--json``."""
+def json(parser: argparse._ActionsContainer, *, gto: bool = False) -> None:
+    """``--json``; with ``gto``, also ``--json=gto`` (GTO 1.10's shape): ``args.json`` is
+    then None, ``"ours"`` or ``"gto"``."""
+    if not gto:
+        parser.add_argument(
+            "--json", action="store_true", help="print JSON (see JSON OUTPUT in git-registry(1))"
+        )
+        return
     parser.add_argument(
-        "--json", action="store_true", help="print JSON (see JSON OUTPUT in git-registry(1))"
+        "--json",
+        nargs="?",
+        const="ours",
+        choices=["ours", "gto"],
+        metavar="=gto",
+        help="print JSON (see JSON OUTPUT in git-registry(1))",
+    )
+
+
+def simple_value(text: str) -> bool | None:
+    """GTO's ``--simple auto|true|false``: None (auto: a counter), True or False."""
+    values = {"auto": None, "true": True, "false": False}
+    if text not in values:
+        raise argparse.ArgumentTypeError(f"'{text}': choose auto, true or false")
+    return values[text]
+
+
+def simple(parser: argparse.ArgumentParser, what: str) -> None:
+    """``--simple`` (a flag), also written as GTO writes it: ``--simple true|false|auto``
+    (auto and false: with a counter)."""
+    parser.add_argument(
+        "--simple",
+        nargs="?",
+        const=True,
+        default=None,
+        type=simple_value,
+        metavar="true|false|auto",
+        help=f"create {what} without a counter (GTO's --simple true; false and auto: with one)",
+    )
+
+
+def no_counter(args: argparse.Namespace, reason: str) -> None:
+    """``--simple false`` where GTO would put a counter on the tag and we do not."""
+    from git_registry.errors import UsageError
+
+    if args.simple is False:
+        raise UsageError(
+            f"--simple false is not supported: {reason}",
+            hint="leave --simple out: the tag is then the one GTO makes by default",
+        )
+
+
+def gto_repo(parser: argparse.ArgumentParser, *, url: bool) -> None:
+    """GTO's ``-r/--repo``: run in the repository at PATH (as ``git -C PATH``), or, for
+    the commands that take ``url``, read the remote at URL (as ``--remote URL``)."""
+    parser.add_argument(
+        "-r",
+        "--repo",
+        metavar="PATH|URL" if url else "PATH",
+        help="run in the repository at PATH, as git -C PATH (GTO's -r)"
+        + ("; a URL is read as --remote URL" if url else ""),
     )
 
 

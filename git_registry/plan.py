@@ -286,6 +286,26 @@ def plan_register(
     )
 
 
+def check_new_stage(stage: str, known: Collection[str]) -> None:
+    """Refuse a stage nobody has used or declared whose name is one edit away from one
+    that exists (``prdo`` next to ``prod``), as :func:`check_new_name` does for names.
+
+    Raises:
+        RegistryError: the stage is new and close to a known one (``--new`` allows it).
+    """
+    from git_registry.suggest import likely_typo
+
+    if stage in known:
+        return
+    near = [k for k in known if likely_typo(stage, k)]
+    if near:
+        shown = " or ".join(f"'{k}'" for k in near[:3])
+        raise RegistryError(
+            f"'{stage}' would be a new stage, one edit away from {shown}",
+            hint=f"did you mean {shown}? To start a new stage named '{stage}', pass --new",
+        )
+
+
 def check_new_name(registry: Registry, name: str, annotated: Collection[str]) -> None:
     """Refuse to start a new artifact whose name is one edit away from one that exists
     (``chrun`` next to ``churn``): a typo would otherwise start a second artifact
@@ -570,10 +590,12 @@ def plan_deprecate(
     artifact: str,
     *,
     head: ObjectId | None,
+    commit: ObjectId | None = None,
     force: bool = False,
     message: str | None = None,
 ) -> NewTag:
-    """Deprecate ``artifact`` at its newest event's commit (``head`` if it has none)."""
+    """Deprecate ``artifact`` at ``commit``, else at its newest event's commit (``head``
+    if it has none)."""
     check_artifact_name(artifact)
     info = registry.artifacts.get(artifact)
     if info is None:
@@ -593,6 +615,8 @@ def plan_deprecate(
         if info.deprecated and not force:
             raise RegistryError(f"{artifact} is already deprecated")
         target = info.events[-1].commit
+    if commit is not None and (info is not None or force):
+        target = commit
     return _simple_or_counted(EventKind.DEPRECATION, artifact, target, message, registry, existing)
 
 

@@ -142,40 +142,47 @@ class _Reader:
             signers, signers_line = self.path("allowed_signers", value), key.line
         return Policy(stages, lists.get("types"), self.file, promotion, signers, signers_line)
 
-    def names(self, key: str, node: Node) -> tuple[str, ...] | None:
-        """A list of names (``stages``, ``types``, ``after``); None if it is null or not a list."""
+    def names(self, key: str, node: Node, where: str = "") -> tuple[str, ...] | None:
+        """A list of names (``stages``, ``types``, ``after`` of the rule ``where``, which
+        its messages name); None if it is null or not a list."""
         if node.kind == "scalar" and node.value is None:
             return None
+        at = f"{where}: '{key}'" if where else f"'{key}'"
         if node.kind != "seq":
-            self.add(node, f"'{key}' must be a list of names, found {node.type_name()}", key)
+            self.add(node, f"{at} must be a list of names, found {node.type_name()}", key)
             return None
         names: list[str] = []
         for item in node.value:
             if item.kind != "scalar" or not isinstance(item.value, str):
-                self.add(item, f"'{key}': expected a name, found {item.type_name()}", key)
+                self.add(item, f"{at}: expected a name, found {item.type_name()}", key)
             elif not NAME_RE.fullmatch(item.value):
-                self.add(item, f"'{key}': invalid name '{item.value}': use {NAME_RULE}", key)
+                self.add(item, f"{at}: invalid name '{item.value}': use {NAME_RULE}", key)
             elif item.value in names:
-                self.add(item, f"'{key}': '{item.value}' is listed twice", key)
+                self.add(item, f"{at}: '{item.value}' is listed twice", key)
             else:
                 names.append(item.value)
         return tuple(names)
 
-    def strings(self, key: str, node: Node, check: Callable[[str], str | None]) -> tuple[str, ...]:
-        """A list of strings each ``check`` accepts (``branches``, ``signers``)."""
+    def strings(
+        self, key: str, node: Node, check: Callable[[str], str | None], where: str
+    ) -> tuple[str, ...]:
+        """A list of strings each ``check`` accepts (``branches``, ``signers`` of the rule
+        ``where``, which every message names: two stages' problems are two problems)."""
         if node.kind != "seq":
-            self.add(node, f"'{key}' must be a list, found {node.type_name()}", key)
+            self.add(node, f"{where}: '{key}' must be a list, found {node.type_name()}", key)
             return ()
         found: list[str] = []
         for item in node.value:
             if item.kind != "scalar" or not isinstance(item.value, str):
-                self.add(item, f"'{key}': expected a string, found {item.type_name()}", key)
+                self.add(
+                    item, f"{where}: '{key}': expected a string, found {item.type_name()}", key
+                )
                 continue
             problem = check(item.value)
             if problem is not None:
-                self.add(item, f"'{key}': {problem}", key)
+                self.add(item, f"{where}: '{key}': {problem}", key)
             elif item.value in found:
-                self.add(item, f"'{key}': '{item.value}' is listed twice", key)
+                self.add(item, f"{where}: '{key}': '{item.value}' is listed twice", key)
             else:
                 found.append(item.value)
         return tuple(found)
@@ -224,9 +231,9 @@ class _Reader:
             elif name == "after":
                 lists[name] = self.after(stage, value, stages)
             elif name == "branches":
-                lists[name] = self.strings("branches", value, branch_problem)
+                lists[name] = self.strings("branches", value, branch_problem, where)
             elif name == "signers":
-                lists[name] = self.strings("signers", value, principal_problem)
+                lists[name] = self.strings("signers", value, principal_problem, where)
             elif value.kind == "scalar" and isinstance(value.value, bool):
                 signed = value.value
             else:
@@ -246,7 +253,7 @@ class _Reader:
         )
 
     def after(self, stage: str, node: Node, stages: tuple[str, ...] | None) -> tuple[str, ...]:
-        names = self.names("after", node) or ()
+        names = self.names("after", node, f"'promotion: {stage}'") or ()
         kept = []
         for name in names:
             if name == stage:

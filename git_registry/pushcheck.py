@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from git_registry import annotations as ann
 from git_registry import rulebook, rules
-from git_registry.catalog import Catalog, policy_at
+from git_registry.catalog import Catalog
 from git_registry.errors import RegistryError
 from git_registry.gitvalues import ObjectId
 from git_registry.governance import Judge
@@ -355,7 +355,7 @@ class PushCheck:
     def _file_problems(self, commit: ObjectId | None) -> list[ann.FileProblem]:
         if commit is None:
             return []
-        return [*self.catalog.commit_problems(commit), *policy_at(self.repo, commit)[1]]
+        return self.catalog.own_problems(commit)
 
 
 def headless_policy(repo: Repository) -> Finding | None:

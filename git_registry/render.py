@@ -251,8 +251,9 @@ def count(n: int, noun: str, plural: str | None = None) -> str:
     return f"{n} {noun if n == 1 else plural or noun + 's'}"
 
 
-def dump_json(document: Any) -> str:
-    """The JSON text of a document: two-space indent, UTF-8, a final newline.
+def dump_json(document: Any, indent: int = 2) -> str:
+    """The JSON text of a document: two-space indent (four for GTO's shapes, as GTO
+    prints them), UTF-8, a final newline.
 
     ``json`` escapes the C0 controls; the other characters of :data:`CONTROL_RE`
     (DEL, C1, U+2028 and U+2029, which JavaScript before ES2019 cannot read in a
@@ -262,7 +263,7 @@ def dump_json(document: Any) -> str:
     """
     import json
 
-    text = json.dumps(document, indent=2, ensure_ascii=False)
+    text = json.dumps(document, indent=indent, ensure_ascii=False)
     # The line feeds outside strings are json's indentation; inside, json escapes C0.
     escapes = re.compile(f"(?!\n){CONTROL_RE.pattern}|{CI_COMMAND_RE.pattern}")
     return escapes.sub(_json_escaped, text) + "\n"

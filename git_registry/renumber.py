@@ -13,13 +13,19 @@ replaced: nothing is ever overwritten, here or there.
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
+from git_registry import transport
 from git_registry.errors import RegistryError
-from git_registry.gitvalues import ObjectId
+from git_registry.gitvalues import ObjectId, Signature
 from git_registry.grammar import COUNTER_ROOM, parse_tag_name
 from git_registry.session import Session
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from git_registry.state import Event
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +84,26 @@ def renumber_command(remote: str, artifacts: Sequence[str]) -> list[str]:
     return ["registry", "push", "--renumber", *dash, remote, *sorted(set(artifacts))]
 
 
+def _refuse_theirs(event: Event, me: Signature) -> None:
+    """Refuse to renumber an event someone else made (its tagger's email is not the
+    committer's): a tag fetched from another remote is unpushed here too, and
+    renumbering it would delete their tag and push the event again as ours.
+
+    Raises:
+        RegistryError: the tagger is someone else (nothing was changed).
+    """
+    tagger = event.tagger
+    if tagger.email.lower() == me.email.lower():
+        return
+    raise RegistryError(
+        f"cannot renumber {event.tag}: {tagger.name} <{tagger.email}> made it, not you "
+        f"({me.name} <{me.email}>); renumbering would delete their tag and push the event "
+        "again as yours",
+        hint=f"if it came from another remote, leave it there: delete it here "
+        f"(git tag -d {shlex.quote(transport.tag_word(event.tag))}), then push again",
+    )
+
+
 def renumber(session: Session, remote: str, clashes: Sequence[Clash]) -> list[tuple[str, str]]:
     """Fetch the clashing artifacts' tags from ``remote``, then replace each clashing
     tag, and every unpushed event of its artifact after it, by the same event made
@@ -95,6 +121,7 @@ def renumber(session: Session, remote: str, clashes: Sequence[Clash]) -> list[tu
     from git_registry.writing import refetch, replace_tags
 
     artifacts = sorted({c.artifact for c in clashes})
+    me = session.repo().committer()
     # As this fetch listed them: a tag that came meanwhile is theirs, never renumbered.
     theirs = refetch(session, remote, artifacts).remote
     loaded = load(session, artifacts)
@@ -110,6 +137,7 @@ def renumber(session: Session, remote: str, clashes: Sequence[Clash]) -> list[tu
                 hint="see why: git registry check",
             )
         for event in unpushed[start:]:
+            _refuse_theirs(event, me)
             if event.counter is None:
                 raise RegistryError(
                     f"cannot renumber the unpushed events of {artifact} from "

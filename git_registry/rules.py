@@ -169,6 +169,30 @@ def _zone(minutes: int) -> str:
     return f"{'-' if minutes < 0 else '+'}{hours:02d}{rest:02d}"
 
 
+def artifact_name_problem(artifact: str) -> str | None:
+    """Why the grammar refuses ``artifact`` as a name (:func:`check_artifact_name`), or
+    None. GTO's tag grammar lets a folder have an empty part (``models/cv/=seg@v1.0.0``,
+    the artifact ``models/cv/:seg``, a lookalike of ``models/cv:seg``): no command can
+    name such an artifact, so its tags are a problem, not events."""
+    try:
+        check_artifact_name(artifact)
+    except RegistryError as exc:
+        return exc.message
+    return None
+
+
+def bad_artifact_name(name: str, artifact: str, why: str) -> Problem:
+    """A registry tag of an artifact the grammar refuses (:func:`artifact_name_problem`):
+    ignored."""
+    return Problem(
+        f"{why}: ignored",
+        name,
+        artifact,
+        Rule.MALFORMED_NAME,
+        hint="delete the tag (git tag -d) and name the artifact as in 'path/to:model'",
+    )
+
+
 def bad_counter(name: str, artifact: str) -> Problem:
     """A counter longer than the grammar's limit (:data:`~git_registry.grammar.BAD_COUNTER`)."""
     from git_registry.grammar import MAX_COUNTER_DIGITS

@@ -256,9 +256,17 @@ def build_registry_rows(
     # their usual case inlined: a Python call per tag costs 10% at 100,000 tags.
     latest = (int(_time.time()) if now is None else now) + rules.FUTURE_SKEW
     tz_max = rules.MAX_TZ_MINUTES
+    bad_names: dict[str, str | None] = {}
     for row, parsed in _pairs(rows, fields, consume):
         artifact, kind, version, stage, counter = parsed
         name, oid, target, target_type, tagger, message, problem = row
+        if ":" in artifact:  # in a folder: the name is checked once per artifact
+            if artifact not in bad_names:
+                bad_names[artifact] = rules.artifact_name_problem(artifact)
+            why = bad_names[artifact]
+            if why is not None:  # read, reported, and never followed
+                problems.append(rules.bad_artifact_name(name, artifact, why))
+                continue
         if counter is not None:
             if counter == BAD_COUNTER:
                 problems.append(rules.bad_counter(name, artifact))

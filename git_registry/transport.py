@@ -120,9 +120,12 @@ def push(
     cwd: str | None = None,
     env: Env = None,
 ) -> GitResult:
-    """``git push --porcelain [--delete] REMOTE REFSPEC…`` through the real binary;
-    never forced. Read the result with :func:`pushed_refs` and :func:`git_reason`."""
-    options = ["--porcelain", *(["--delete"] if delete else [])]
+    """``git push --porcelain [--atomic --delete] REMOTE REFSPEC…`` through the real
+    binary; never forced. A deletion is atomic: the remote deletes every ref or none
+    (a server's per-ref ``update`` hook refusing one would otherwise leave the others
+    deleted, while we say nothing was). Read the result with :func:`pushed_refs` and
+    :func:`git_reason`."""
+    options = ["--porcelain", *(["--atomic", "--delete"] if delete else [])]
     return run_transport("push", options, remote, refspecs, cwd=cwd, env=env, check=False)
 
 

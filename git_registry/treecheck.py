@@ -196,9 +196,19 @@ def _signers(files: Files, policy: Policy) -> list[FileProblem]:
 
 def new_problems(before: Iterable[FileProblem], after: Iterable[FileProblem]) -> list[FileProblem]:
     """The problems of ``after`` that ``before`` did not have: the same file, artifact,
-    key and message (not the same line: lines above may have moved it)."""
-    seen = {_key(p) for p in before}
-    return [p for p in after if _key(p) not in seen]
+    key and message (not the same line: lines above may have moved it), as many times
+    (a second problem like one already there is a new one, not the same)."""
+    from collections import Counter
+
+    left = Counter(_key(p) for p in before)
+    found = []
+    for problem in after:
+        key = _key(problem)
+        if left[key] > 0:
+            left[key] -= 1
+        else:
+            found.append(problem)
+    return found
 
 
 def _key(problem: FileProblem) -> tuple[str, str | None, str | None, str]:

@@ -366,7 +366,7 @@ def test_a_commit_refused_by_the_users_hook_says_why_and_keeps_the_file(repo: Re
     result = repo.run("annotate", "churn", "--path", "s3://b/c", "--commit")
     assert result.code == 128, result
     assert result.err.startswith("fatal: git commit failed: no commits on release day\n")
-    assert "commit it yourself when ready" in result.err
+    assert "staged (git add): commit yourself when ready" in result.err
     assert head(repo) == before
     assert (repo.path / "artifacts.yaml").read_text() == "churn:\n  path: s3://b/c\n"
 

@@ -85,6 +85,8 @@ COMMANDS = [
     ["check-ref", "W"],
     ["check-ref", "W", "--json"],
     ["check-ref", "W", "--format", "env"],
+    ["check-ref", "W", "--format", "dotenv"],
+    ["check-ref", "W", "--verify"],
     ["describe", "W"],
     ["stages"],
     ["register", "W", "--version", "W"],

@@ -115,6 +115,70 @@ def test_git_help_opens_the_installed_page(repo: Repo, args: list[str]) -> None:
     assert "exec: git-registry" not in proc.stderr
 
 
+# -- the packaged page: help --man ------------------------------------------------------------
+
+
+@needs_man
+def test_help_man_shows_the_packaged_page_in_an_editable_install(repo: Repo) -> None:
+    """The tests run from an editable install, which puts no page in a man path."""
+    from git_registry import manual
+
+    page = manual.page_path()
+    assert page is not None
+    assert Path(page).read_text() == (ROOT / "man" / "git-registry.1").read_text()
+    result = repo.git_registry("help", "--man", env={"MANPAGER": "cat", "MANWIDTH": "80"})
+    assert result.code == 0, result.err
+    assert "GIT-REGISTRY(1)" in result.out and "SHELL COMPLETION" in result.out
+
+
+@pytest.mark.slow
+@needs_man
+def test_help_man_in_a_wheel_install(tmp_path: Path) -> None:
+    prefix = installed_prefix()
+    (page,) = prefix.glob("lib/*/site-packages/git_registry/man/git-registry.1")
+    assert page.read_text() == (ROOT / "man" / "git-registry.1").read_text()
+    proc = subprocess.run(
+        [str(prefix / "bin" / "git-registry"), "help", "-m"],
+        cwd=tmp_path,
+        env={**_man_env(prefix), "MANPATH": str(tmp_path)},  # no man path holds it
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "GIT-REGISTRY(1)" in proc.stdout
+
+
+def test_help_man_without_man(repo: Repo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))  # no man here
+    result = repo.run("help", "--man")
+    assert result.code == 128
+    assert result.err.startswith("fatal: man is not installed: the manual page is /")
+    assert result.err.endswith(
+        "git-registry.1\nhint: 'git registry help COMMAND' prints a command's help without man\n"
+    )
+
+
+def test_help_man_without_the_page(repo: Repo, monkeypatch: pytest.MonkeyPatch) -> None:
+    from git_registry import manual
+
+    monkeypatch.setattr(manual, "PAGE", "missing.1")
+    result = repo.run("help", "--man")
+    assert (result.code, result.out) == (128, "")
+    assert result.err.startswith(
+        "fatal: the manual page is not in this installation of git-registry\n"
+    )
+
+
+def test_help_man_takes_no_command(repo: Repo) -> None:
+    result = repo.run("help", "--man", "promote")
+    assert result.code == 129
+    assert result.err == (
+        "error: --man shows the whole manual: give no COMMAND\n"
+        "hint: 'git registry help COMMAND' prints one command's help\n"
+    )
+
+
 # -- start-up -------------------------------------------------------------------------------
 
 HEAVY = ("dulwich", "yaml", "semver", "colorama", "git_registry.repo", "git_registry.state")

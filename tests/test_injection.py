@@ -338,7 +338,7 @@ def test_tag_names_that_start_with_a_dash_are_data(repo: Repo, remote: Repo) -> 
     out = repo.ok("check-ref", "--fetch", "--", "-x=model#prod#1")
     assert out.startswith("-x=model#prod#1: ")
     out = repo.ok("unassign", "--delete", "--push", "--", "-x:model", "prod")
-    assert "git push origin --delete 'refs/tags/-x=model#prod#1'" in out
+    assert "git push --atomic origin --delete 'refs/tags/-x=model#prod#1'" in out
     assert remote.git("for-each-ref", "--format=%(refname)", "refs/tags").split() == [
         "refs/tags/-x=model@v0.0.1"
     ]

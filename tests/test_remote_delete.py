@@ -25,7 +25,7 @@ ALLOW = (
     "deleting registry tags on a remote needs registry.allowDelete set in this clone and on "
     "the server (git config registry.allowDelete true, in each)"
 )
-PUSH_DELETE = "git push origin --delete churn@v0.0.1 'churn#prod#1'"
+PUSH_DELETE = "git push --atomic origin --delete churn@v0.0.1 'churn#prod#1'"
 EMPTIED = "warning: the deregistered churn v0.0.1 held prod: prod is now empty\n"
 
 
@@ -175,7 +175,7 @@ def test_a_deletion_says_when_it_cannot_tell_what_the_remote_has(
         f"warning: cannot tell whether origin has the tags (could not read from remote "
         f"'origin' ({gone}): '{gone}' does not appear to be a git repository); if it does, "
         "'git registry fetch' will bring them back unless they are deleted there too",
-        f"hint: {ALLOW}, then: git push origin --delete churn@v0.0.1 churn@deprecated",
+        f"hint: {ALLOW}, then: git push --atomic origin --delete churn@v0.0.1 churn@deprecated",
     ]
     assert repo.tags() == {}  # every tag of the artifact
     # With --push, the push says why it cannot reach the remote, and nothing is deleted.

@@ -172,6 +172,7 @@ GIT_LAYER = {
     "git_registry.lockfile",  # what both locks share
     "git_registry.fsio",  # the atomic file writer
     "git_registry.signing",  # git verify-tag, and git tag -s in a throwaway repository
+    "git_registry.manual",  # runs man on the packaged manual page (help --man)
 }
 """The only modules that start processes or reach into a Git directory."""
 

@@ -161,3 +161,31 @@ def test_describe_of_an_unannotated_unregistered_artifact_is_unknown(team: Repo)
     result = team.run("describe", "fraud@v1.0.0")
     assert result.code == 1
     assert "unknown artifact 'fraud'" in result.err
+
+
+def test_promote_to_a_new_stage_one_edit_from_a_used_one_needs_new(team: Repo) -> None:
+    before = team.tags()
+    result = team.run("promote", "churn", "prdo")
+    assert result.code == 128
+    assert result.err == (
+        "fatal: 'prdo' would be a new stage, one edit away from 'prod'\n"
+        "hint: did you mean 'prod'? To start a new stage named 'prdo', pass --new\n"
+    )
+    assert team.tags() == before
+    assert "Created tag churn#prdo#3" in team.ok("promote", "churn", "prdo", "--new")
+    assert "Created tag churn#dev#4" in team.ok("promote", "churn", "dev")  # not close
+
+
+def test_a_policy_that_lists_its_stages_decides_alone(team: Repo) -> None:
+    team.commit(files={".registry.yaml": "stages: [dev, staging, prod, prdo]\n"})
+    team.ok("register", "churn")
+    assert "Created tag churn#prdo#" in team.ok("promote", "churn", "prdo")  # declared
+
+
+def test_promote_ref_of_a_new_artifact_one_edit_from_one_needs_new(team: Repo) -> None:
+    team.commit()
+    result = team.run("promote", "chrun", "prod", "--ref", "HEAD")
+    assert result.code == 128
+    assert "'chrun' would be a new artifact, one edit away from 'churn'" in result.err
+    out = team.ok("promote", "chrun", "prod", "--ref", "HEAD", "--new")
+    assert "Created tag chrun@v0.0.1" in out and "Created tag chrun#prod#1" in out

@@ -1,7 +1,9 @@
 """``git registry check-ref REF``: what event a registry tag created (for CI).
 
-Formats: text, ``json``, ``github`` (appended to ``$GITHUB_OUTPUT``) and ``env``
-(a dotenv file for GitLab CI and others).
+Formats: text, ``json``, ``github`` (appended to ``$GITHUB_OUTPUT``), ``env`` (lines
+a POSIX shell reads back) and ``dotenv`` (a GitLab CI dotenv report). ``--verify``
+judges the tag as the server's pre-receive hook judges its push (for hosts that run
+no server hooks).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import os
 from git_registry import options
 from git_registry.commands import Command
 from git_registry.controls import CI_COMMAND_RE, CONTROL_RE
-from git_registry.errors import NotFoundError, RegistryError
+from git_registry.errors import EXIT_NOT_FOUND, NotFoundError, RegistryError
 from git_registry.grammar import parse_tag, strip_tag_prefix
 from git_registry.rules import Rule
 from git_registry.session import Session
@@ -30,22 +32,44 @@ COMMAND = Command(
     description=(
         "Say what event the tag REF (NAME or refs/tags/NAME) created: as text, --json,\n"
         "--format github (appends name, version, stage, event, tag, commit, path, type and\n"
-        "description to $GITHUB_OUTPUT) or --format env (a dotenv file of REGISTRY_* keys).\n"
-        "Exit 1 if it is not a registry event, unless --allow-other. --fetch first fetches\n"
-        "the artifact's registry tags (in a CI checkout that has only a lightweight copy)."
+        "description to $GITHUB_OUTPUT), --format env (REGISTRY_* lines for a POSIX shell)\n"
+        "or --format dotenv (a GitLab CI dotenv report). Exit 1 if it is not a registry\n"
+        "event, unless --allow-other. --fetch first fetches the artifact's registry tags (in\n"
+        "a CI checkout that has only a lightweight copy). --verify first judges the tag as\n"
+        "the server's pre-receive hook judges its push, with the policy of the branch HEAD\n"
+        "names, and exits 1 with one line per problem (a guard for hosts without hooks).\n"
+        "For GTO's scripts: --name, --version, --stage or --event prints that one value\n"
+        "(nothing when the event has none), --json=gto GTO's JSON, -r PATH as GTO's -r."
     ),
-    usage=("git registry check-ref REF [--json | --format FORMAT] [--allow-other] [--fetch]"),
+    usage=(
+        "git registry check-ref REF [--json[=gto] | --format FORMAT | --name | --version | "
+        "--stage | --event] [--allow-other] [--fetch] [--verify] [-r PATH]"
+    ),
 )
 
 
 def arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("ref", metavar="REF", help="a tag name, e.g. refs/tags/churn#prod#3")
-    options.json(p)
-    p.add_argument(
+    shape = p.add_mutually_exclusive_group()
+    options.json(shape, gto=True)
+    for field, what in (
+        ("name", "the artifact's name"),
+        ("version", "the version (nothing for a deprecation)"),
+        ("stage", "the stage (nothing but for a stage's events)"),
+        ("event", "the event: registration, assignment, ..."),
+    ):
+        shape.add_argument(
+            f"--{field}",
+            dest="field",
+            action="store_const",
+            const=field,
+            help=f"print only {what}, as GTO does",
+        )
+    shape.add_argument(
         "--format",
-        choices=["text", "json", "github", "env"],
+        choices=["text", "json", "github", "env", "dotenv"],
         default="text",
-        help="text (default), json, github ($GITHUB_OUTPUT) or env (dotenv)",
+        help="text (default), json, github ($GITHUB_OUTPUT), env (sh) or dotenv (GitLab)",
     )
     p.add_argument(
         "--allow-other",
@@ -57,14 +81,27 @@ def arguments(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="fetch the artifact's registry tags from the remote first",
     )
+    p.add_argument(
+        "--verify",
+        action="store_true",
+        help="judge the tag as the server's pre-receive hook judges its push; exit 1 if refused",
+    )
+    options.gto_repo(p, url=False)
 
 
 OUTPUTS = ("name", "version", "stage", "event", "tag", "commit", "path", "type", "description")
 
 
 def run(args: argparse.Namespace, session: Session) -> int:
-    fmt = "json" if args.json else args.format
+    fmt = args.field or ("json" if args.json == "ours" else args.json or args.format)
     name = strip_tag_prefix(args.ref)
+    if args.verify:
+        if args.fetch and parse_tag(name) is not None:
+            _fetch(session, name)
+            args.fetch = False
+        refused = _verify(session, args.ref, name)
+        if refused:
+            return refused
     try:
         event = _event(args, session, name)
     except NotFoundError as exc:
@@ -91,10 +128,7 @@ def _event(args: argparse.Namespace, session: Session, name: str) -> Event:
             "NAME@vX.Y.Z! or NAME@deprecated",
         )
     if args.fetch:
-        from git_registry.commands.fetch import fetch
-        from git_registry.writing import remote_name
-
-        fetch(session, remote_name(session), [parsed.artifact])
+        _fetch(session, name)
     loaded = load(session, [parsed.artifact])
     if name not in loaded.tag_names:
         raise NotFoundError(
@@ -121,6 +155,69 @@ def _event(args: argparse.Namespace, session: Session, name: str) -> Event:
     return event
 
 
+def _fetch(session: Session, name: str) -> None:
+    from git_registry.commands.fetch import fetch
+    from git_registry.writing import remote_name
+
+    parsed = parse_tag(name)
+    assert parsed is not None
+    fetch(session, remote_name(session), [parsed.artifact])
+
+
+def _verify(session: Session, ref: str, name: str) -> int:
+    """Judge the tag ``name`` as the pre-receive hook judges a push that creates it: the
+    same :class:`PushCheck` (the rulebook), the repository's other tags as the server's,
+    the policy of the branch HEAD names (the server reads its default branch's), and
+    the remote-tracking branches as the server's branches. Returns the exit code of a
+    refusal (1), or 0 if the hook would have let it through."""
+    from git_registry.commands.hook import report_findings
+    from git_registry.gitbin import config_bool
+    from git_registry.grammar import TAG_PREFIX
+    from git_registry.pushcheck import PushCheck, RefUpdate, headless_policy
+    from git_registry.render import count
+    from git_registry.writing import remote_name
+
+    # Exit 1 is the verdict "refused": what keeps the tag from being judged is fatal.
+    if ref.startswith("refs/") and not ref.startswith(TAG_PREFIX):
+        raise RegistryError(f"'{ref}' is not a tag: --verify judges a pushed tag")
+    repo = session.repo()
+    refs = repo.tag_refs()
+    oid = refs.get(name)
+    if oid is None:
+        raise RegistryError(
+            f"there is no tag '{name}' in this repository: --verify judges a tag it has",
+            hint="fetch it first (git fetch origin tag NAME, or add --fetch)",
+        )
+    if repo.head_ref() is None:
+        raise RegistryError(
+            "HEAD is detached: --verify reads the policy from the branch HEAD names, as the "
+            "server hook reads it from its default branch",
+            hint="check out the default branch first, e.g. git checkout -B main origin/main",
+        )
+    headless = headless_policy(repo)
+    findings = [headless] if headless is not None else []
+    if not findings:
+        existing = {tag: value for tag, value in refs.items() if tag != name}
+        check = PushCheck(
+            repo,
+            session.catalog(),
+            existing,
+            allow_delete=config_bool(session.config(), "registry.allowdelete", False),
+            remote=remote_name(session),
+        )
+        findings = check.run([RefUpdate(TAG_PREFIX + name, None, oid)])
+    if not findings:
+        session.message("note", f"{name}: the server's pre-receive hook would accept it")
+        return 0
+    report_findings(session, findings)
+    session.message(
+        "error",
+        f"{name} breaks the registry's rules ({count(len(findings), 'problem')}): the "
+        "pre-receive hook of a server running git-registry would have refused its push",
+    )
+    return EXIT_NOT_FOUND
+
+
 def _values(session: Session, event: Event) -> dict[str, str]:
     from git_registry.catalog import AnnotationError
 
@@ -145,9 +242,17 @@ def _values(session: Session, event: Event) -> dict[str, str]:
 def _emit(
     session: Session, fmt: str, name: str, event: Event | None, values: dict[str, str]
 ) -> None:
-    from git_registry.render import describe_event, dump_json, event_json
+    from git_registry.render import describe_event, dump_json, escape, event_json
 
-    if fmt == "json":
+    if fmt in ("name", "version", "stage", "event"):
+        if values[fmt]:  # GTO prints nothing for a value the event has not
+            session.out(escape(values[fmt]))
+    elif fmt == "gto":
+        from git_registry.gtoshape import event_doc
+
+        if event is not None:  # GTO prints nothing for a ref that is no event
+            session.stdout.write(dump_json(event_doc(event), indent=4))
+    elif fmt == "json":
         # The keys of --format github and env (name, not artifact), null where those
         # are empty, and the event's; "artifact" stays, the same as "name", for the
         # scripts written before "name" was there.
@@ -159,6 +264,11 @@ def _emit(
         _github_output(session, values)
     elif fmt == "env":
         _env_file(session, values)
+    elif fmt == "dotenv":
+        text, warnings = dotenv_report(values)
+        for warning in warnings:
+            session.warn(warning)
+        session.stdout.write(text)
     elif event is not None:
         session.out(f"{name}: {describe_event(event)}")
 
@@ -218,3 +328,60 @@ def _shell_word(value: str) -> str:
     escaped = value.replace("\\", "\\\\").replace('"', '\\"')
     escaped = escaped.replace("$", "\\$").replace("`", "\\`")
     return f'"{escaped}"'
+
+
+DOTENV_MAX_BYTES = 5 * 1024
+"""GitLab refuses a dotenv report larger than 5 KB (its default limit)."""
+
+_DOTENV_DROPPED_FIRST = ("description", "path", "type")
+
+
+def dotenv_report(values: dict[str, str]) -> tuple[str, list[str]]:
+    """``REGISTRY_KEY=value`` lines that GitLab's dotenv report reads back exactly, and
+    a warning for each value left out.
+
+    GitLab's rules (``artifacts:reports:dotenv``): one ``KEY=VALUE`` per line, no
+    empty or comment lines; keys of ASCII letters, digits and ``_``; the value is the
+    rest of the line with the blanks around it stripped and quotes kept as they are
+    (no unquoting, no escapes, no variable substitution); no spaces or line breaks in
+    a value, even quoted; UTF-8; at most 5 KB. So a value is written as it is, and a
+    value GitLab cannot carry (a space, a line break or other control character) is
+    left out, as are the free-text values (description, path, type) that would make
+    the file too large. ``--json`` carries them all. Pure: the warnings hold the
+    value as it is (:meth:`Session.warn` escapes it).
+
+    Raises:
+        RegistryError: even without those, the file would be too large."""
+    kept: dict[str, str] = {}
+    warnings = []
+    for key in OUTPUTS:
+        value = values[key]
+        if any(c.isspace() for c in value) or CONTROL_RE.search(value):
+            shown = value[:60] + ("..." if len(value) > 60 else "")
+            warnings.append(
+                f"REGISTRY_{key.upper()} is left out of the dotenv report: GitLab's dotenv "
+                f"reports cannot carry its spaces, line breaks or control characters "
+                f"({shown}); --json carries it"
+            )
+            continue
+        kept[key] = value
+
+    def text() -> str:
+        return "".join(f"REGISTRY_{key.upper()}={value}\n" for key, value in kept.items())
+
+    for key in _DOTENV_DROPPED_FIRST:
+        if len(text().encode("utf-8")) <= DOTENV_MAX_BYTES:
+            break
+        if key in kept:
+            del kept[key]
+            warnings.append(
+                f"REGISTRY_{key.upper()} is left out of the dotenv report: GitLab refuses "
+                f"reports over {DOTENV_MAX_BYTES} bytes; --json carries it"
+            )
+    size = len(text().encode("utf-8"))
+    if size > DOTENV_MAX_BYTES:  # names this long: nothing is left out silently
+        raise RegistryError(
+            f"the dotenv report would be {size} bytes: GitLab refuses more than {DOTENV_MAX_BYTES}",
+            hint="use --json",
+        )
+    return text(), warnings

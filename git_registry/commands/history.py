@@ -13,23 +13,31 @@ COMMAND = Command(
     summary="every registry event, newest first",
     description=(
         "Every event (registration, deregistration, assignment, unassignment, deprecation)\n"
-        "of the registry or of one artifact, newest first: when, who, what, which commit."
+        "of the registry or of one artifact, newest first: when, who, what, which commit.\n"
+        "For GTO's scripts: --plain prints GTO's grep-able table and --json=gto GTO's JSON\n"
+        "(a list of events); --asc is --ascending, -r PATH|URL as GTO's -r."
     ),
-    usage=("git registry history [NAME] [--json] [--ascending] [--remote NAME|URL]..."),
+    usage=(
+        "git registry history [NAME] [--json[=gto] | --plain] [--ascending] "
+        "[--remote NAME|URL]... [-r PATH|URL]"
+    ),
 )
 
 
 def arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("name", metavar="NAME", nargs="?", help="only this artifact")
-    options.json(p)
-    p.add_argument("--ascending", action="store_true", help="oldest first")
+    shape = p.add_mutually_exclusive_group()
+    options.json(shape, gto=True)
+    shape.add_argument("--plain", action="store_true", help="GTO's grep-able table (GTO's --plain)")
+    p.add_argument("--ascending", "--asc", action="store_true", help="oldest first")
     options.remote(p)
+    options.gto_repo(p, url=True)
 
 
 def run(args: argparse.Namespace, session: Session) -> int:
     # LABEL:NAME with several --remote
     from git_registry.reading import events_of, head_annotations, load, warn_problems
-    from git_registry.render import dump_json_chunks, event_json, events_chunks
+    from git_registry.render import dump_json, dump_json_chunks, event_json, events_chunks
     from git_registry.selectors import check_name
 
     name = check_name(session.remotes, args.name) if args.name is not None else None
@@ -43,6 +51,15 @@ def run(args: argparse.Namespace, session: Session) -> int:
     if not args.ascending:
         events.reverse()
     problems = [str(p) for p in registry.problems if name is None or p.artifact == name]
+    if args.plain or args.json == "gto":
+        from git_registry import gtoshape
+
+        docs = gtoshape.history_docs(events, ascending=args.ascending)
+        if args.plain:
+            session.stdout.write(gtoshape.history_plain(docs))
+        else:
+            session.stdout.write(dump_json(docs, indent=4))
+        return 0
     if args.json:
         names = sorted({e.artifact for e in events})
         notes, _file_problems = head_annotations(session, names)

@@ -148,7 +148,7 @@ def _push(session: Session, hook: str, updates: Sequence[RefUpdate], where: str)
 def _refuse(session: Session, hook: str, findings: Sequence[Finding], where: str) -> int:
     from git_registry.render import count
 
-    _report(session, findings)
+    report_findings(session, findings)
     refused = "the push" if hook == "pre-push" else "this push"
     session.message(
         "error",
@@ -159,14 +159,14 @@ def _refuse(session: Session, hook: str, findings: Sequence[Finding], where: str
 
 
 def _commit_msg(session: Session) -> int:
-    from git_registry.catalog import policy_at
+    from git_registry.annotations import FileProblem
     from git_registry.treecheck import commit_hook_problems
 
     repo = session.repo()
     head = repo.head()
-    before = []
+    before: list[FileProblem] = []
     if head is not None:
-        before = [*session.catalog().commit_problems(head), *policy_at(repo, head)[1]]
+        before = session.catalog().own_problems(head)
     problems = commit_hook_problems(repo, before)
     if not problems:
         return 0
@@ -182,7 +182,8 @@ def _commit_msg(session: Session) -> int:
     return EXIT_NOT_FOUND
 
 
-def _report(session: Session, findings: Sequence[Finding]) -> None:
+def report_findings(session: Session, findings: Sequence[Finding]) -> None:
+    """One ``error: REF: message`` line (and its ``hint:``) per finding."""
     for finding in findings:
         session.message("error", str(finding))
         if finding.hint:
@@ -254,7 +255,7 @@ def _reference_transaction(session: Session, state: str, lines: Iterable[str]) -
 def _refuse_transaction(session: Session, findings: Sequence[Finding], what: str) -> int:
     from git_registry.render import count
 
-    _report(session, findings)
+    report_findings(session, findings)
     session.message(
         "error",
         f"git-registry reference-transaction hook refused this ref transaction: "

@@ -19,7 +19,7 @@ COMMAND = Command(
     ),
     usage=(
         "git registry register NAME [REF] [--version V | --bump-major | --bump-minor | "
-        "--bump-patch] [--new] [-m MSG] [--force] [--push] [-n] [-s | --no-sign]"
+        "--bump-patch] [--new] [-m MSG] [--force] [--push] [-n] [-s | --no-sign] [-r PATH]"
     ),
 )
 
@@ -30,7 +30,9 @@ def arguments(p: argparse.ArgumentParser) -> None:
         "ref", metavar="REF", nargs="?", default="HEAD", help="commit to register (default HEAD)"
     )
     group = p.add_mutually_exclusive_group()
-    group.add_argument("--version", metavar="V", help="the version, e.g. v1.2.0")
+    group.add_argument(
+        "--version", "--ver", metavar="V", help="the version, e.g. v1.2.0 (--ver: GTO's)"
+    )
     group.add_argument(
         "--bump-major",
         dest="bump",
@@ -62,7 +64,17 @@ def arguments(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="start a new artifact even if its name is one edit away from an existing one",
     )
+    p.add_argument(
+        "--simple",
+        nargs="?",
+        const=True,
+        default=None,
+        type=options.simple_value,
+        metavar="true|auto",
+        help="GTO's: a registration has no counter (--simple false is refused)",
+    )
     options.message_push(p)
+    options.gto_repo(p, url=False)
 
 
 def run(args: argparse.Namespace, session: Session) -> int:
@@ -71,6 +83,7 @@ def run(args: argparse.Namespace, session: Session) -> int:
     from git_registry.selectors import resolve_ref
     from git_registry.writing import create_tags
 
+    options.no_counter(args, "a registration (NAME@vX.Y.Z) has no counter")
     name = check_artifact_name(args.name)
     commit = resolve_ref(session, args.ref)
 

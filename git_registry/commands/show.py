@@ -28,12 +28,17 @@ COMMAND = Command(
         "version and the version in each stage. With NAME, its versions. With NAME@latest,\n"
         "NAME@vX.Y.Z or NAME#STAGE, that one version; --ref, --version or --commit print\n"
         "just that value. --all: deprecated artifacts (marked) and deregistered versions\n"
-        "too; a deprecated artifact's NAME#STAGE and NAME@latest are served only with --all."
+        "too; a deprecated artifact's NAME#STAGE and NAME@latest are served only with --all.\n"
+        "For GTO's scripts: --plain prints GTO's grep-able table, --json=gto GTO's JSON\n"
+        "(the registry), --name and --stage one value per line as GTO does, -d is --all,\n"
+        "--sort semver shows the highest version in a stage (in those two shapes), --ro\n"
+        "is accepted (every version here is registered), -r PATH|URL as GTO's -r."
     ),
     usage=(
-        "git registry show [NAME | NAME@vX.Y.Z | NAME@latest | NAME#STAGE] [--json] "
-        "[--ref | --version | --commit] [--all] [--all-versions] "
-        "[--remote NAME|URL]..."
+        "git registry show [NAME | NAME@vX.Y.Z | NAME@latest | NAME#STAGE] "
+        "[--json[=gto] | --plain] [--ref | --version | --commit | --name | --stage] "
+        "[--all | -d] [--all-versions] [--sort timestamp|semver] [--ro] "
+        "[--remote NAME|URL]... [-r PATH|URL]"
     ),
 )
 
@@ -45,7 +50,9 @@ def arguments(p: argparse.ArgumentParser) -> None:
         nargs="?",
         help="NAME, NAME@vX.Y.Z, NAME@latest or NAME#STAGE",
     )
-    options.json(p)
+    shape = p.add_mutually_exclusive_group()
+    options.json(shape, gto=True)
+    shape.add_argument("--plain", action="store_true", help="GTO's grep-able table (GTO's --plain)")
     value = p.add_mutually_exclusive_group()
     value.add_argument(
         "--ref", dest="value", action="store_const", const="ref", help="print only the tag"
@@ -60,10 +67,41 @@ def arguments(p: argparse.ArgumentParser) -> None:
     value.add_argument(
         "--commit", dest="value", action="store_const", const="commit", help="print only the commit"
     )
+    value.add_argument(
+        "--name",
+        dest="value",
+        action="store_const",
+        const="name",
+        help="list only the artifacts' names (of the registry, not of NAME), as GTO does",
+    )
+    value.add_argument(
+        "--stage",
+        dest="value",
+        action="store_const",
+        const="stage",
+        help="print only each version's stages (one line per version), as GTO does",
+    )
     p.add_argument(
         "--all",
+        "-d",
+        "--deprecated",
         action="store_true",
-        help="include deprecated artifacts and deregistered versions (marked)",
+        help="include deprecated artifacts and deregistered versions (marked); -d and "
+        "--deprecated are GTO's spellings",
+    )
+    p.add_argument(
+        "--sort",
+        choices=["timestamp", "semver"],
+        default="timestamp",
+        help="GTO's: the version shown in a stage is the newest assignment's (timestamp, "
+        "default) or the highest holding it (semver; with --plain, --json=gto)",
+    )
+    p.add_argument(
+        "--ro",
+        "--registered-only",
+        dest="registered_only",
+        action="store_true",
+        help="GTO's; changes nothing: every version here is registered",
     )
     p.add_argument(
         "--all-versions",
@@ -71,18 +109,34 @@ def arguments(p: argparse.ArgumentParser) -> None:
         help="list every version holding a stage, not only the newest",
     )
     options.remote(p)
+    options.gto_repo(p, url=True)
 
 
 def run(args: argparse.Namespace, session: Session) -> int:
     from git_registry.reading import head_annotations, load, warn_problems
     from git_registry.serving import deprecated_note
 
+    if args.sort == "semver" and not (args.plain or args.json == "gto"):
+        raise UsageError("--sort semver is for GTO's shapes: add --plain or --json=gto")
     if args.selector is None:
+        if args.value == "name" or args.plain or args.json == "gto":
+            return _show_registry_gto(args, session)
         if args.value:
             raise UsageError(
                 f"--{args.value} needs an artifact, e.g. show NAME@latest --{args.value}"
             )
         return _show_registry(args, session)
+    if args.value == "name":
+        raise UsageError(
+            "--name lists the registry's artifacts: show --name (as GTO, which refuses "
+            "show NAME --name)"
+        )
+    if args.json == "gto":
+        raise UsageError(
+            "--json=gto prints the registry only (show --json=gto): GTO's document of "
+            "versions is not produced",
+            hint=f"use --json (our shape), or --plain: git registry show {args.selector} --json",
+        )
     selector = _selector(session, args.selector)
     registry = load(session, [selector.artifact]).registry
     warn_problems(session, registry, selector.artifact)
@@ -116,6 +170,36 @@ def _selector(session: Session, text: str) -> Selector:
     if not label:
         return selector
     return dataclasses.replace(selector, artifact=f"{label}:{selector.artifact}")
+
+
+def _show_registry_gto(args: argparse.Namespace, session: Session) -> int:
+    """The registry as GTO shows it: ``--json=gto``, ``--plain`` or ``--name``; the
+    stages of the allow-list, or every stage used (sorted), as GTO's columns."""
+    from git_registry import gtoshape
+    from git_registry.reading import declared_annotations, load, warn_problems
+    from git_registry.render import dump_json
+
+    registry = load(session, keep_rows=False).registry
+    warn_problems(session, registry)
+    notes, file_warnings = declared_annotations(session)
+    for warning in file_warnings:
+        session.warn(warning)
+    infos = [registry.artifacts[name] for name in gtoshape.artifact_order(registry)]
+    rows: list[tuple[str, ArtifactInfo | None]] = [
+        (info.name, info) for info in infos if args.all or not info.deprecated
+    ]
+    rows += [(name, None) for name in notes if name not in registry.artifacts]
+    allowed = _policy(session).stages
+    stages = list(allowed) if allowed is not None else gtoshape.used_stages(registry)
+    doc = gtoshape.registry_doc(rows, stages, args.sort)
+    if args.json:
+        session.stdout.write(dump_json(doc, indent=4))
+    elif args.value == "name":
+        for name, d in sorted(doc.items()):
+            session.out(name if d["registered"] else f"*{name}")
+    else:
+        session.stdout.write(gtoshape.registry_plain(doc, stages))
+    return 0
 
 
 def _show_registry(args: argparse.Namespace, session: Session) -> int:
@@ -212,9 +296,14 @@ def _show_artifact(args: argparse.Namespace, session: Session, info: ArtifactInf
         doc["versions"] = [version_json(v) for v in versions]
         session.stdout.write(dump_json(doc))
         return 0
+    if args.plain:
+        from git_registry.gtoshape import versions_plain
+
+        session.stdout.write(versions_plain(info, versions, args.sort))
+        return 0
     if args.value:
         for v in versions:
-            session.out(_value(v, args.value, None))
+            session.out(_value(info, v, args, None))
         return 0
     session.stdout.write(versions_table(versions, session.paint(), with_status=args.all))
     return 0
@@ -272,9 +361,14 @@ def _show_one(
         ]
         session.stdout.write(dump_json(docs if args.all_versions and holds else docs[0]))
         return 0
+    if args.plain:
+        from git_registry.gtoshape import versions_plain
+
+        session.stdout.write(versions_plain(info, found, args.sort))
+        return 0
     if args.value:
         for v, h in zip(found, holds or [None] * len(found), strict=True):
-            session.out(_value(v, args.value, h))
+            session.out(_value(info, v, args, h))
         return 0
     session.stdout.write(versions_table(found, session.paint(), with_status=args.all))
     return 0
@@ -291,7 +385,16 @@ def _one_json(info: ArtifactInfo, version: VersionInfo, hold: StageHold | None) 
     return doc
 
 
-def _value(version: VersionInfo, what: str, hold: StageHold | None) -> str:
+def _value(
+    info: ArtifactInfo, version: VersionInfo, args: argparse.Namespace, hold: StageHold | None
+) -> str:
+    what = args.value
+    if what == "name":
+        return info.name
+    if what == "stage":  # as GTO: the stages the version is shown in
+        from git_registry.gtoshape import shown_stages
+
+        return ", ".join(shown_stages(info, args.sort).get(version.version, []))
     if what == "version":
         return version.version
     if what == "commit":

@@ -14,19 +14,28 @@ COMMAND = Command(
     description=(
         "List the stages: the allow-list of .registry.yaml (or GTO's .gto) in its order, or\n"
         "without one (or with --used), every stage ever used: those of the allow-list in its\n"
-        "order, then the others in order of first use."
+        "order, then the others in order of first use. --allowed: the allow-list only\n"
+        "(nothing without one). --json=gto: GTO's JSON (a list; null for --allowed without\n"
+        "an allow-list; as GTO, the stages used are those held now, sorted by name)."
     ),
-    usage=("git registry stages [--used] [--json]"),
+    usage=("git registry stages [--used | --allowed] [--json[=gto]] [-r PATH]"),
 )
 
 
 def arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
+    which = p.add_mutually_exclusive_group()
+    which.add_argument(
         "--used",
         action="store_true",
         help="every stage ever used, even with an allow-list (its stages first, in its order)",
     )
-    options.json(p)
+    which.add_argument(
+        "--allowed",
+        action="store_true",
+        help="the allow-list of .registry.yaml or .gto only (nothing if there is none)",
+    )
+    options.json(p, gto=True)
+    options.gto_repo(p, url=False)
 
 
 def run(args: argparse.Namespace, session: Session) -> int:
@@ -37,13 +46,26 @@ def run(args: argparse.Namespace, session: Session) -> int:
     policy = session.catalog().policy()
     for problem in session.catalog().policy_problems():
         session.warn(str(problem))
+    stages: list[str] | None
     if policy.stages is not None and not args.used:
         stages = list(policy.stages)
+    elif args.allowed:
+        stages = None
     else:
-        used = load(session, keep_rows=False).registry.stages
+        registry = load(session, keep_rows=False).registry
+        used = registry.stages
         stages = [s for s in ordered_stages(policy, used) if s in used]
+        if args.json == "gto":
+            from git_registry.gtoshape import used_stages
+
+            stages = used_stages(registry)
+    if args.json == "gto":
+        session.stdout.write(dump_json(stages, indent=4))
+        return 0
     if args.json:
         session.stdout.write(dump_json({"stages": stages}))
+        return 0
+    if stages is None:
         return 0
     for stage in stages:
         session.out(stage)

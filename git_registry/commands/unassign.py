@@ -72,7 +72,7 @@ def run(args: argparse.Namespace, session: Session) -> int:
                     selector.artifact,
                     args.stage,
                     version=selector.version,
-                    simple=args.simple,
+                    simple=bool(args.simple),
                     force=args.force,
                     message=args.message,
                 )
