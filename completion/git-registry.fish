@@ -273,7 +273,7 @@ $c -n $n -s r -l repo -x -a '(__fish_complete_directories)' -d "run in the repos
 $c -f -n $n -l bump-major -d 'bump the major version'
 $c -f -n $n -l bump-minor -d 'bump the minor version'
 $c -f -n $n -l bump-patch -d 'bump the patch version'
-$c -f -n $n -l force -d 'register even if the commit holds an active version'
+$c -f -n $n -l force -d 'register on a commit holding a deregistered version (GTO cannot read it)'
 $c -f -n $n -l new -d 'start a new artifact even if its name is one edit from an existing one'
 $c -f -n $n -s m -l message -x -d 'tag message'
 $c -f -n $n -l push -d 'push the new tag'
@@ -290,7 +290,7 @@ $c -f -n $n -l stage -x -a '(__git_registry_stages)' -d "GTO's form: the stage; 
 $c -f -n $n -l simple -d 'create NAME#STAGE without a counter (GTO: --simple true|false|auto)'
 $c -f -n $n -l sr -l skip-registration -d "GTO's (refused)"
 $c -n $n -s r -l repo -x -a '(__fish_complete_directories)' -d "run in the repository at PATH (GTO's -r)"
-$c -f -n $n -l force -d 'assign even if the version holds the stage'
+$c -f -n $n -l force -d 'assign even if the version holds the stage, or GTO cannot read the tag'
 $c -f -n $n -l new -d 'start a new stage or artifact even if one edit from an existing one'
 $c -f -n $n -s m -l message -x -d 'tag message'
 $c -f -n $n -l push -d 'push the new tags'
@@ -303,7 +303,7 @@ $c -f -n '__git_registry_arg promote 2' -a '(__git_registry_stages)'
 set n '__git_registry_using unassign'
 $c -f -n $n -l delete -d "delete the stage's tags of the version instead"
 $c -f -n $n -l simple -d 'create NAME#STAGE! without a counter (GTO: --simple true|false|auto)'
-$c -f -n $n -l force -d 'unassign even if the version is not in the stage'
+$c -f -n $n -l force -d 'unassign even if the version is not in the stage, or GTO cannot read the tag'
 $c -f -n $n -s m -l message -x -d 'tag message'
 $c -f -n $n -l push -d 'push the new tag'
 $c -f -n $n -s n -l dry-run -d 'print the tags and the rules checked; create nothing'
@@ -441,6 +441,7 @@ $c -f -n '__git_registry_arg remove 1' -a '(__git_registry_artifact y)'
 
 set n '__git_registry_using check'
 $c -f -n $n -l worktree -d "check the work tree's artifacts.yaml files and policy"
+$c -f -n $n -l gto -d 'exit 1 on GTO 1.10.1 compatibility warnings too'
 $c -f -n $n -l json -d 'print JSON'
 
 set n '__git_registry_using hooks'

@@ -138,6 +138,7 @@ class Catalog:
         self._parsed: dict[tuple[str, str, Types], AnnotationsFile] = {}
         self._checked: dict[tuple[str, str, Types], AnnotationsFile | None] = {}
         self._commit_problems: dict[tuple[str, Types], tuple[FileProblem, ...]] = {}
+        self._gto_index: dict[str, str | None] = {}
 
     # -- policy --------------------------------------------------------------------------
 
@@ -189,6 +190,43 @@ class Catalog:
                     parsed = ann.with_problems(parsed, parsed.problems + missing)
             self._checked[key] = parsed
         return self._checked[key]
+
+    def gto_settings(
+        self, commit: ObjectId
+    ) -> tuple[Policy | None, str | None, tuple[FileProblem, ...]]:
+        """What GTO 1.10.1 reads of the ``.gto`` in ``commit``: its policy (None if there
+        is no file, or GTO refuses it), its ``index`` setting, and why GTO refuses it."""
+        from git_registry.gtocompat import gto_index_setting
+        from git_registry.yamlsafe import MAX_BYTES
+
+        oid = self.repo.blob_id_at(commit, GTO_CONFIG_FILE)
+        if oid is None:
+            return None, None, ()
+        try:
+            data = self.repo.blob(oid, MAX_BYTES)
+        except ObjectTooLarge as exc:
+            return None, None, (too_large(GTO_CONFIG_FILE, exc.size),)
+        if data is None:
+            return None, None, ()
+        policy, problems = parse_policy(data, GTO_CONFIG_FILE)
+        return (None if problems else policy), gto_index_setting(data), problems
+
+    def gto_index_problem(self, commit: ObjectId) -> str | None:
+        """Why GTO 1.10.1 cannot read the root ``artifacts.yaml`` of ``commit``, where we
+        can (see :func:`gtocompat.yaml12_problem`); None if it can, or there is none."""
+        from git_registry.gtocompat import yaml12_problem
+        from git_registry.yamlsafe import MAX_BYTES
+
+        oid = self.repo.blob_id_at(commit, ann.FILENAME)
+        if oid is None:
+            return None
+        if oid not in self._gto_index:
+            try:
+                data = self.repo.blob(oid, MAX_BYTES)
+            except ObjectTooLarge:
+                data = None
+            self._gto_index[oid] = yaml12_problem(data) if data is not None else None
+        return self._gto_index[oid]
 
     def _read(
         self, commit: ObjectId, file: str, types: tuple[str, ...] | None

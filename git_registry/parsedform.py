@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from collections.abc import Collection, Iterable
     from typing import Any
 
-PARSER = 2
+PARSER = 3
 
 
 def annotations_key(blob: str, file: str, types: Collection[str] | None) -> str:

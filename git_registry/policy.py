@@ -36,6 +36,23 @@ CONFIG_FILE = ".registry.yaml"
 GTO_CONFIG_FILE = ".gto"
 _KEYS = ("stages", "types", "promotion", "allowed_signers")
 _GTO_KEYS = ("stages", "types")
+GTO_SETTINGS = {
+    "index": "a string",
+    "config_file_name": "a string or null",
+    "log_level": "a string",
+    "debug": "true or false",
+    "emojis": "true or false",
+    "types": "a list of names",
+    "stages": "a list of names",
+    "enrichments": "a list",
+    "autoload_enrichments": "true or false",
+}
+"""GTO 1.10.1's settings (``gto/config.py``, pydantic-settings): the only keys ``.gto``
+may hold, matched regardless of case, and their types."""
+_YAML11_BOOLS = ("yes", "no", "on", "off", "y", "n")
+"""Words YAML 1.1 (PyYAML) reads as booleans and YAML 1.2 (GTO's ruamel) as strings."""
+_BOOL_WORDS = ("true", "false", "yes", "no", "on", "off", "y", "n", "t", "f", "1", "0")
+"""What pydantic reads as a boolean (lax mode), lower-cased."""
 PROMOTION_KEYS = ("after", "branches", "signed", "signers")
 
 
@@ -120,14 +137,14 @@ class _Reader:
         self.problems.append(FileProblem(self.file, node.line, node.column, message, key=key))
 
     def policy(self, root: Node) -> Policy:
-        gto = self.file == GTO_CONFIG_FILE
-        allowed = _GTO_KEYS if gto else _KEYS
+        if self.file == GTO_CONFIG_FILE:
+            return self.gto_policy(root)
         nodes: dict[str, tuple[Node, Node]] = {}
         for key, value in root.value:
             name = key.value
-            if name in allowed:
+            if name in _KEYS:
                 nodes[name] = (key, value)
-            elif not gto:  # .gto holds GTO's other settings too
+            else:
                 self.add(key, f"unknown key '{name}' (allowed: {', '.join(_KEYS)})", str(name))
         lists = {
             name: self.names(name, nodes[name][1]) for name in ("stages", "types") if name in nodes
@@ -142,9 +159,50 @@ class _Reader:
             signers, signers_line = self.path("allowed_signers", value), key.line
         return Policy(stages, lists.get("types"), self.file, promotion, signers, signers_line)
 
-    def names(self, key: str, node: Node, where: str = "") -> tuple[str, ...] | None:
+    def gto_policy(self, root: Node) -> Policy:
+        """GTO's ``.gto``, read as GTO 1.10.1 reads it (pydantic-settings): keys in any
+        case, the first of those that differ only in case wins; a key GTO does not know,
+        or a value of the wrong type, makes GTO refuse the whole file, so it is a problem
+        here too. Only ``stages`` and ``types`` are used. (GTO also reads ``GTO_*``
+        environment variables and the work tree's file; the registry reads the committed
+        file only, so that every clone and the server enforce the same policy.)"""
+        nodes: dict[str, Node] = {}
+        for key, value in root.value:
+            name = key.value
+            lower = name.lower() if isinstance(name, str) else None
+            if lower not in GTO_SETTINGS:
+                self.add(
+                    key,
+                    f"unknown key '{name}': GTO 1.10.1 refuses the file ('Wrong config file') "
+                    f"(its keys, in any case: {', '.join(GTO_SETTINGS)})",
+                    str(name),
+                )
+                continue
+            assert lower is not None
+            if lower in nodes:
+                continue  # pydantic-settings takes the first, as GTO does
+            nodes[lower] = value
+            if lower not in ("stages", "types") and not _gto_setting_ok(lower, value):
+                what = GTO_SETTINGS[lower]
+                self.add(
+                    value,
+                    f"'{name}' must be {what}, found {value.type_name()}: GTO 1.10.1 refuses "
+                    "the file ('Wrong config file')",
+                    str(name),
+                )
+        lists = {
+            name: self.names(name, nodes[name], gto=True)
+            for name in ("stages", "types")
+            if name in nodes
+        }
+        return Policy(lists.get("stages"), lists.get("types"), self.file)
+
+    def names(
+        self, key: str, node: Node, where: str = "", *, gto: bool = False
+    ) -> tuple[str, ...] | None:
         """A list of names (``stages``, ``types``, ``after`` of the rule ``where``, which
-        its messages name); None if it is null or not a list."""
+        its messages name); None if it is null or not a list. ``gto``: as GTO reads
+        ``.gto`` (YAML 1.2 words are names, a name may be listed twice)."""
         if node.kind == "scalar" and node.value is None:
             return None
         at = f"{where}: '{key}'" if where else f"'{key}'"
@@ -153,14 +211,18 @@ class _Reader:
             return None
         names: list[str] = []
         for item in node.value:
-            if item.kind != "scalar" or not isinstance(item.value, str):
+            value = item.value
+            if gto and isinstance(value, bool) and (item.text or "").lower() in _YAML11_BOOLS:
+                value = item.text  # a string for GTO's YAML 1.2 reader
+            if item.kind != "scalar" or not isinstance(value, str):
                 self.add(item, f"{at}: expected a name, found {item.type_name()}", key)
-            elif not NAME_RE.fullmatch(item.value):
-                self.add(item, f"{at}: invalid name '{item.value}': use {NAME_RULE}", key)
-            elif item.value in names:
-                self.add(item, f"{at}: '{item.value}' is listed twice", key)
+            elif not NAME_RE.fullmatch(value):
+                self.add(item, f"{at}: invalid name '{value}': use {NAME_RULE}", key)
+            elif value in names:
+                if not gto:  # GTO lists a name twice without complaint
+                    self.add(item, f"{at}: '{value}' is listed twice", key)
             else:
-                names.append(item.value)
+                names.append(value)
         return tuple(names)
 
     def strings(
@@ -280,6 +342,27 @@ class _Reader:
             self.add(node, f"'{key}': {problem}", key)
             return None
         return node.value.removeprefix("./")
+
+
+def _gto_setting_ok(key: str, node: Node) -> bool:
+    """Whether GTO 1.10.1 (pydantic, lax mode) accepts ``node`` for its setting ``key``."""
+    value = node.value
+    if GTO_SETTINGS[key] == "true or false":
+        if node.kind != "scalar":
+            return False
+        if isinstance(value, bool) or value in (0, 1):
+            return True
+        text = node.text if node.text is not None else value
+        return isinstance(text, str) and text.strip().lower() in _BOOL_WORDS
+    if key == "enrichments":
+        return node.kind == "seq"
+    if node.kind != "scalar":
+        return False
+    if key == "config_file_name" and value is None:
+        return True
+    if isinstance(value, bool) and (node.text or "").lower() in _YAML11_BOOLS:
+        return True  # a string for GTO's YAML 1.2 reader
+    return isinstance(value, str)
 
 
 def branch_problem(pattern: str) -> str | None:

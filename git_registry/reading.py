@@ -22,6 +22,7 @@ from git_registry.state import Event, Registry, build_registry_rows
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # annotations is imported by the reads that show annotations only
     from git_registry.annotations import Annotation, FileProblem
+    from git_registry.gtocompat import GtoView
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,3 +255,40 @@ def load_many(session: Session, artifacts: Iterable[str] | None) -> Loaded:
         parts.append((label, loaded.registry))
         names.update(f"{label}:{n}" for n in loaded.tag_names)
     return Loaded(merge(parts), frozenset(names))
+
+
+def gto_view(
+    session: Session, artifacts: set[str] | None = None, *, whole: bool = False
+) -> GtoView:
+    """What GTO 1.10.1 reads besides the tags: HEAD, the artifacts its root
+    ``artifacts.yaml`` declares (of ``artifacts``, or all), and commit times; with
+    ``whole`` (``check``), also the artifacts that sub-folders' files declare (GTO reads
+    none) and where ``.gto`` says otherwise than the policy we read."""
+    from git_registry.annotations import FILENAME
+    from git_registry.gtocompat import GtoView, settings_differences
+
+    repo = session.repo()
+    catalog = session.catalog()
+    head = repo.head()
+    declared: frozenset[str] = frozenset()
+    elsewhere: set[str] = set()
+    settings: tuple[str, ...] = ()
+    if head is not None:
+        parsed = catalog.file_at(head, FILENAME)
+        if parsed is not None:
+            names = set(parsed.annotations)
+            declared = frozenset(names if artifacts is None else names & artifacts)
+        for file in repo.files_named(head, FILENAME) if whole else []:
+            found = catalog.file_at(head, file) if file != FILENAME else None
+            if found is not None and not found.problems:  # a broken file: its errors first
+                elsewhere.update(found.annotations)
+        if whole:
+            settings = settings_differences(*catalog.gto_settings(head), catalog.policy())
+    return GtoView(
+        head,
+        declared,
+        repo.commit_time,
+        frozenset(elsewhere),
+        catalog.gto_index_problem,
+        settings,
+    )

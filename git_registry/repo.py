@@ -486,6 +486,20 @@ class Repository:
         """Who Git says is committing now, and when (see :func:`gitbin.committer_ident`)."""
         return gitbin.committer_ident(self.cwd, env=self.env)
 
+    def commit_time(self, commit: ObjectId) -> int | None:
+        """The committer time of ``commit`` (seconds since the epoch), as Git records it;
+        None if it is not a commit or has no readable committer line."""
+        found = self._objects().read(commit) if _HEX_RE.fullmatch(commit) else None
+        if found is None or found[0] != "commit":
+            return None
+        header = found[1].partition(b"\n\n")[0]
+        for line in header.split(b"\n"):
+            if line.startswith(b"committer "):
+                fields = line.rpartition(b">")[2].split()
+                if fields and fields[0].isdigit():
+                    return int(fields[0])
+        return None
+
     # -- reading files from commits ---------------------------------------------------
 
     def _tree(self, commit: ObjectId) -> str:

@@ -8,7 +8,7 @@ Pure: what only Git knows comes in through :class:`rules.Facts`.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
 
 from git_registry.annotations import file_for
 from git_registry.gitvalues import short
@@ -25,7 +25,9 @@ from git_registry.rules import (
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from git_registry.gtocompat import GtoView
     from git_registry.rules import EventLike, RegistryLike
+    from git_registry.state import Registry
 
 
 def evaluate(
@@ -100,4 +102,27 @@ def report_of_new_tags(
         if facts.policy.promotion:
             for rule, verdict in new_tag_report(event, before, after, names, facts):
                 report.append((name, rule.value.removeprefix("promotion-"), verdict))
+    return report
+
+
+def gto_findings(registry: Registry, view: GtoView, tag_names: Iterable[str] = ()) -> list[Problem]:
+    """Where GTO 1.10.1 cannot read ``registry`` (or the tags ``tag_names``), or reads it
+    otherwise: ``check``'s ``gto-compat`` warnings (never a hook's refusal)."""
+    from git_registry.gtocompat import created_tags, findings
+
+    return created_tags(tag_names) + findings(registry, view)
+
+
+def gto_report_of_new_tags(
+    before: Registry, after: Registry, names: Sequence[str], view: GtoView
+) -> list[Judged]:
+    """The ``gto`` verdict of each new tag: the ``gto-compat`` finding it adds (a write
+    refuses it unless ``--force``), or that GTO 1.10.1 reads it."""
+    from git_registry.gtocompat import GTO, findings
+
+    found = new_problems(findings(before, view), findings(after, view))
+    report: list[Judged] = []
+    for name in names:
+        mine = [p for p in found if p.tag == name]
+        report.append((name, "gto", mine[0] if mine else f"{GTO} reads it"))
     return report

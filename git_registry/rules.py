@@ -78,7 +78,14 @@ class Rule(enum.Enum):
     """A tag of a signed stage without a signature that verifies against allowed_signers."""
     PROMOTION_SIGNERS = "promotion-signers"
     """A tag of a signed stage signed by a principal outside the stage's ``signers``."""
+    GTO_COMPAT = "gto-compat"
+    """A state GTO 1.10.1 cannot read, or reads otherwise (a warning: see
+    :mod:`git_registry.gtocompat`)."""
 
+
+WARNING_RULES = frozenset((Rule.GTO_COMPAT,))
+"""Rules whose findings are warnings: ``check`` lists them and exits 0 for them (1
+with ``--gto``); hooks never refuse a push for them; a write asks for ``--force``."""
 
 CONFLICT_RULES = frozenset((Rule.COUNTER_REUSED, Rule.VERSION_TWO_COMMITS))
 """Rules that two pushes, each fine alone, can break together; adding tags never

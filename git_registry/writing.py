@@ -18,7 +18,7 @@ from git_registry.grammar import (
     parse_tag_name,
 )
 from git_registry.plan import NewTag, event_time
-from git_registry.reading import Loaded, load, record_fetch, without
+from git_registry.reading import Loaded, gto_view, load, record_fetch, without
 from git_registry.remote import PushOutcome
 from git_registry.render import describe
 from git_registry.repo import NewTagObject
@@ -61,6 +61,7 @@ def create_tags(
     replan: Replan | None = None,
     sign: bool | None = None,
     dry_run: bool = False,
+    gto_force: bool = False,
 ) -> int:
     """Create ``tags`` in order; if one fails, delete those already created, then fail.
 
@@ -73,16 +74,18 @@ def create_tags(
     times. Nothing is ever force-pushed, and only tags this command created are
     deleted. ``sign``: ``--sign`` (True), ``--no-sign`` (False), or neither (None: see
     :func:`_signing`). ``dry_run``: print what would be created and every rule it was
-    judged by, create nothing; exit status 1 if a rule refuses it.
+    judged by, create nothing; exit status 1 if a rule refuses it. ``gto_force``
+    (``--force``): create tags GTO 1.10.1 cannot read (each said in a warning) instead
+    of refusing them.
     """
     if dry_run:
-        code = _preview(session, loaded, tags, sign)
+        code = _preview(session, loaded, tags, sign, gto_force)
         _warn_reactivation(session, loaded, tags, dry_run=True)
         return code
     remote = remote_name(session)  # a bad registry.remote is refused before any tag is made
     if push:
         refuse_unconfigured(session, remote, "nothing was created")
-    created = _create_local(session, loaded, tags, sign)
+    created = _create_local(session, loaded, tags, sign, gto_force=gto_force)
     _warn_reactivation(session, loaded, tags, dry_run=False)
     if not push:
         _advise_push(session, remote, [t.name for t, _ in created])
@@ -146,7 +149,7 @@ def create_tags(
         )
         if not todo:
             return 0
-        created = _create_local(session, loaded, todo, sign)
+        created = _create_local(session, loaded, todo, sign, gto_force=gto_force)
     return 0
 
 
@@ -234,6 +237,8 @@ def _create_local(
     tags: Sequence[NewTag],
     sign: bool | None = None,
     replacing: Sequence[tuple[str, ObjectId]] = (),
+    *,
+    gto_force: bool = False,
 ) -> list[tuple[NewTag, ObjectId]]:
     repo = session.repo()
     timed = _timed(loaded, tags, repo.committer())
@@ -241,13 +246,13 @@ def _create_local(
     # Every rule before anything is written (nobody is asked to sign a tag that would
     # be refused anyway); the signatures' once Git signed the tags, as the hooks will.
     request, why, report = _plan_signing(session, loaded, timed, sign)
-    _refuse(report, len(timed))
+    forced = _refuse(report, len(timed), gto_force)
     if why is not None:
         session.message("note", f"signing {_the_tags(len(timed))}: {why}")
     oids = repo.write_tag_objects(objects, sign=request)
     if request is not None:  # the signed objects, as Git verifies them
         written = [(t, tagger, oid) for (t, tagger), oid in zip(timed, oids, strict=True)]
-        _refuse(_judge(session, loaded, written, signatures=True), len(timed))
+        _refuse(_judge(session, loaded, written, signatures=True), len(timed), gto_force)
     # One ref transaction: a registration and its assignment land together or not at all.
     repo.create_tag_refs([o.name for o in objects], oids, replacing)
     created = [(tag, oid) for (tag, _), oid in zip(timed, oids, strict=True)]
@@ -255,10 +260,18 @@ def _create_local(
         what = describe(tag.kind, tag.artifact, tag.version, tag.stage, tag.target)
         signed = " (signed)" if request is not None else ""
         session.out("Created tag ", (tag.name, "name"), f"{signed}: {what}")
+    for problem in forced:
+        session.warn(f"{problem} (--force: created anyway)")
     return created
 
 
-def _preview(session: Session, loaded: Loaded, tags: Sequence[NewTag], sign: bool | None) -> int:
+def _preview(
+    session: Session,
+    loaded: Loaded,
+    tags: Sequence[NewTag],
+    sign: bool | None,
+    gto_force: bool = False,
+) -> int:
     """``--dry-run``: the tags a write would create, and every rule they were judged by."""
     timed = _timed(loaded, tags, session.repo().committer())
     request, why, report = _plan_signing(session, loaded, timed, sign)
@@ -268,7 +281,9 @@ def _preview(session: Session, loaded: Loaded, tags: Sequence[NewTag], sign: boo
     session.out("Checked against:")
     refused = False
     for name, rule, verdict in report:
-        if isinstance(verdict, rules.Problem):
+        if isinstance(verdict, rules.Problem) and gto_force and _gto(verdict):
+            session.out(f"  forced   {name}: {rule}: {verdict.message}")
+        elif isinstance(verdict, rules.Problem):
             refused = True
             message = verdict.message.removesuffix(": ignored")
             session.out(f"  refused  {name}: {rule}: {message}")
@@ -361,14 +376,26 @@ def _the_tags(n: int) -> str:
     return "the tag" if n == 1 else f"the {n} tags"
 
 
-def _refuse(report: Sequence[rulebook.Judged], tags: int) -> None:
+def _gto(problem: rules.Problem) -> bool:
+    return problem.rule in rules.WARNING_RULES
+
+
+def _refuse(
+    report: Sequence[rulebook.Judged], tags: int, gto_force: bool = False
+) -> list[rules.Problem]:
     """Refuse the write if a rule in ``report`` refuses its tags: the rulebook the hooks
-    apply, so a tag a write creates is a tag they accept.
+    apply, so a tag a write creates is a tag they accept; and a tag GTO 1.10.1 cannot
+    read, unless ``gto_force``.
+
+    Returns:
+        The GTO findings ``gto_force`` lets through, to be said once the tags exist.
 
     Raises:
         RegistryError: the first broken rule, with its hint.
     """
     problems = [v for _, _, v in report if isinstance(v, rules.Problem)]
+    forced = [p for p in problems if gto_force and _gto(p)]
+    problems = [p for p in problems if p not in forced]
     if problems:
         first = problems[0]
         message = first.message.removesuffix(": ignored")
@@ -376,6 +403,7 @@ def _refuse(report: Sequence[rulebook.Judged], tags: int) -> None:
         raise RegistryError(
             f"refusing to create {_the_tags(tags)}: {where}{message}", hint=first.hint
         )
+    return forced
 
 
 def _judge(
@@ -412,7 +440,20 @@ def _judge(
             return rules.NOT_SIGNED if event.tag in unwritten else judge.verify(event)
 
         facts = dataclasses.replace(facts, verify=verify, signatures=signatures)
-        return rulebook.report_of_new_tags(loaded.registry, after, names, facts)
+        report = rulebook.report_of_new_tags(loaded.registry, after, names, facts)
+    ordered = list(dict.fromkeys(tag.name for tag, _, _ in tags))
+    view = gto_view(session, {tag.artifact for tag, _, _ in tags})  # (reading.py)
+    # Only the new tags' findings matter: read the files of their commits only, and no
+    # commit times (a deprecation's finding is not a tag's).
+    targets = {tag.target for tag, _, _ in tags}
+    index_problem = view.index_problem
+    assert index_problem is not None
+    view = dataclasses.replace(
+        view,
+        commit_time=None,
+        index_problem=lambda commit: index_problem(commit) if commit in targets else None,
+    )
+    return report + rulebook.gto_report_of_new_tags(loaded.registry, after, ordered, view)
 
 
 def _warn_reactivation(

@@ -64,6 +64,9 @@ class Node:
     column: int
     end_line: int
     flow: bool = False
+    text: str | None = None
+    """A plain (unquoted) scalar's text as written: YAML 1.2 readers (GTO's ruamel) read
+    some of it otherwise than YAML 1.1 (``yes`` is a string there, not true)."""
 
     def plain(self) -> Any:
         """The node as plain Python data (dict, list, str, int, float, bool, None)."""
@@ -234,7 +237,9 @@ class _Converter:
         if isinstance(node, yaml.SequenceNode):
             items = tuple(self.convert(item, depth + 1, path) for item in node.value)
             return Node("seq", items, line, column, end_line, bool(node.flow_style))
-        return Node("scalar", self._scalar(node, tag, line, column), line, column, end_line)
+        text = node.value if not node.style else None  # libyaml says "" for plain
+        value = self._scalar(node, tag, line, column)
+        return Node("scalar", value, line, column, end_line, text=text)
 
     def _scalar(self, node: Any, tag: str, line: int, column: int) -> Any:
         kind = tag.rsplit(":", 1)[-1]
@@ -295,6 +300,25 @@ _KIND_NAMES = {
 
 # -- writing ------------------------------------------------------------------------------
 
+# What a YAML 1.2 reader (GTO's ruamel, safe) reads as something else than a string, where
+# PyYAML (YAML 1.1) reads a string: dates and times, 0o octal, and what YAML 1.2 spells
+# as numbers, infinities, booleans or null.
+_YAML12_NOT_STRING = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
+    r"|[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}(?:[Tt]|[ \t]+)[0-9]{1,2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]*)?"
+    r"(?:[ \t]*(?:Z|[-+][0-9]{1,2}(?::[0-9]{2})?))?"
+    r"|[-+]?(?:0o[0-7_]+|0x[0-9a-fA-F_]+|[0-9_]+)"
+    r"|[-+]?(?:\.[0-9_]+|[0-9_]+(?:\.[0-9_]*)?)(?:[eE][-+]?[0-9]+)?"
+    r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)"
+    r"|true|True|TRUE|false|False|FALSE|~|null|Null|NULL"
+)
+
+
+def yaml12_not_string(text: str) -> bool:
+    """Whether a plain scalar written ``text`` is read as something else than a string by
+    a YAML 1.2 reader (GTO 1.10.1's ruamel), such as a date, a number or a boolean."""
+    return _YAML12_NOT_STRING.fullmatch(text) is not None
+
 
 def dump_scalar(value: Any) -> str:
     """``value`` as one line of YAML (see :func:`dump`)."""
@@ -338,9 +362,9 @@ def _safe_dumper() -> type[Any]:
                 or CI_COMMAND_RE.search(data) is not None
                 or starts_ci_command(data)
             )
-            return self.represent_scalar(
-                "tag:yaml.org,2002:str", data, style='"' if unsafe else None
-            )
+            # Quoted where YAML 1.2 (GTO's reader) would read another type (0o17).
+            style = '"' if unsafe else "'" if yaml12_not_string(data) else None
+            return self.represent_scalar("tag:yaml.org,2002:str", data, style=style)
 
     SafeDumper.add_representer(str, SafeDumper.represent_str)
     return SafeDumper

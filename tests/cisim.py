@@ -288,3 +288,41 @@ def run_action(
             break
     outputs = {name: context.expand(str(spec["value"])) for name, spec in action["outputs"].items()}
     return ActionRun(code, "".join(out_parts), "".join(err_parts), outputs, ran)
+
+
+def run_workflow_steps(
+    steps: Sequence[Mapping[str, Any]],
+    after: str,
+    outputs: Mapping[str, str],
+    workdir: Path,
+    tmp: Path,
+    env: Mapping[str, str] | None = None,
+) -> list[tuple[str, str]]:
+    """Run a workflow job's ``run`` steps that come after the step with id ``after`` (whose
+    ``outputs`` are given), each if its ``if:`` holds, with its ``env:`` expanded; return
+    (step name, stdout) for each step that ran. A failing step fails the assertion."""
+    context = _Context({}, {})
+    context.steps[after] = dict(outputs)
+    ids = [step.get("id") for step in steps]
+    ran = []
+    for n, step in enumerate(steps[ids.index(after) + 1 :]):
+        if "if" in step and not context.condition(str(step["if"])):
+            continue
+        step_env = {
+            **os.environ,
+            **(env or {}),
+            **{k: context.expand(str(v)) for k, v in step.get("env", {}).items()},
+        }
+        script = tmp / f"workflow_step_{n}.sh"
+        script.write_text(step["run"])
+        proc = subprocess.run(
+            ["bash", "--noprofile", "--norc", "-eo", "pipefail", str(script)],
+            cwd=workdir,
+            env=step_env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert proc.returncode == 0, f"{step.get('name')}: {proc.stderr}"
+        ran.append((str(step.get("name")), proc.stdout))
+    return ran

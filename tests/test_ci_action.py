@@ -271,3 +271,54 @@ def test_action_installs_git_registry_from_its_checkout(
     assert venv_bin.startswith(str(runner / "runner_temp"))
     assert os.access(os.path.join(venv_bin, "git-registry"), os.X_OK)
     assert run.outputs["event"] == "registration"
+
+
+# -- the deploy example: the action, then the steps it decides on -------------------------
+
+
+def test_the_deploy_example_acts_on_every_kind_of_event(
+    events: Repo, remote: Repo, tmp_path: Path
+) -> None:
+    """examples/github-deploy.yml as a runner runs it: the action, then each step whose
+    ``if:`` holds, in a checkout of the pushed tag."""
+    import yaml
+
+    from cisim import run_workflow_steps
+
+    steps = yaml.safe_load((ROOT / "examples" / "github-deploy.yml").read_text())["jobs"]["act"][
+        "steps"
+    ]
+    tags = events.tags()
+    (prod,) = [t for t in tags if t.startswith("churn#prod#")]
+    (rollback,) = [t for t in tags if t.startswith("churn#prod!#")]
+    (nlp,) = [t for t in tags if t.startswith("nlp/sentiment#prod#")]
+    expected = {
+        "churn@v0.1.0": [("Publish a new version", "publishing churn v0.1.0\n")],
+        prod: [
+            (
+                "Deploy a promotion to prod",
+                f"deploying churn v0.1.0 (s3://models/churn.pt) from {tags[prod]}\n",
+            )
+        ],
+        rollback: [("Roll prod back", "churn has no version in prod any more\n")],
+        nlp: [
+            (
+                "Deploy a promotion to prod",
+                f"deploying nlp/sentiment v0.0.1 (nlp/model.bin) from {tags[nlp]}\n",
+            )
+        ],
+        "churn@v0.0.1!": [
+            ("Withdraw a version or an artifact", "deregistration of churn v0.0.1\n")
+        ],
+        "models/cv=seg@deprecated": [
+            ("Withdraw a version or an artifact", "deprecation of models/cv:seg \n")
+        ],
+        "release-1.0": [],
+    }
+    for n, (tag, ran) in enumerate(expected.items()):
+        work = checkout_tag(tmp_path, remote, tag)
+        run = act(work, tmp_path, tag)
+        assert run.code == 0, run.stderr
+        steps_dir = tmp_path / f"workflow{n}"
+        steps_dir.mkdir()
+        assert run_workflow_steps(steps, "registry", run.outputs, work, steps_dir) == ran, tag

@@ -367,6 +367,43 @@ def test_gitlab_event_job_writes_a_dotenv_report(gitlab_clone: Path, repo: Repo)
     assert read["REGISTRY_PATH"] == "m.pt" and read["REGISTRY_TAG"] == tag
 
 
+def test_gitlab_example_acts_on_the_event_job_report(gitlab_clone: Path, repo: Repo) -> None:
+    """examples/gitlab-ci.yml's job, given the variables of the component's dotenv report,
+    as GitLab passes them on (the same tags: an assignment, its rollback, a registration)."""
+    event_job = _component({"source": "unused"})["git-registry-event"]
+    example = yaml.safe_load((ROOT / "examples" / "gitlab-ci.yml").read_text())["registry"]
+    assert example["needs"] == ["git-registry-event"]
+    tags = repo.tags()
+    (prod,) = [t for t in tags if t.startswith("churn#prod#")]
+    (rollback,) = [t for t in tags if t.startswith("churn#prod!#")]
+    for tag, said in [
+        (prod, f"deploying churn v0.0.1 (m.pt) from {tags[prod]}"),
+        (rollback, "rolling churn back: run git registry which churn prod"),
+        ("churn@v0.0.1", "publishing churn v0.0.1"),
+    ]:
+        git(gitlab_clone, "checkout", "-q", "--detach", f"refs/tags/{tag}")
+        proc = _run_job(event_job, gitlab_clone, {"CI_COMMIT_TAG": tag})
+        assert proc.returncode == 0, proc.stderr
+        report = gitlab_dotenv((gitlab_clone / "registry.env").read_bytes())
+        acted = subprocess.run(
+            [
+                "bash",
+                "--noprofile",
+                "--norc",
+                "-eo",
+                "pipefail",
+                "-c",
+                "\n".join(example["script"]),
+            ],
+            cwd=gitlab_clone,
+            env={**os.environ, "CI_COMMIT_TAG": tag, **report},
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert (acted.returncode, acted.stdout) == (0, said + "\n"), acted.stderr
+
+
 @pytest.mark.parametrize(("tag", "code"), [("churn@v0.0.1", 0), ("churn@1.0.0", 1)])
 def test_gitlab_guard_job(gitlab_clone: Path, tag: str, code: int) -> None:
     job = _component({"source": "unused"})["git-registry-guard"]

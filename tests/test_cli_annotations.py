@@ -1107,6 +1107,7 @@ def test_check_json_lists_file_line_column_artifact_and_key(repo: Repo) -> None:
             "rule": None,
             "message": "artifact 'churn', key 'virtual': expected true or false, found a string",
             "hint": None,
+            "severity": "error",
         }
     ]
     assert doc["checked"]["files"] == ["artifacts.yaml"]

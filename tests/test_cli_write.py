@@ -112,8 +112,19 @@ def test_a_commit_holds_one_active_version_even_with_force(repo: Repo) -> None:
         assert "hint: deregister the other version first" in result.err
         assert snapshot(repo) == before
     repo.ok("deregister", "churn@v0.0.1")
-    repo.ok("register", "churn")
+    # A second version on the commit of a deregistered one: GTO 1.10.1 reads one version
+    # per commit, so it takes --force (issue 19; tests/test_gto_interop.py runs GTO).
+    before = snapshot(repo)
+    result = repo.run("register", "churn")
+    assert result.code == 128
+    assert "churn@v0.0.2: GTO 1.10.1: commit" in result.err
+    assert "already holds churn v0.0.1 (tag churn@v0.0.1, deregistered)" in result.err
+    assert "hint: re-register v0.0.1 there instead" in result.err
+    assert snapshot(repo) == before
+    result = repo.run("register", "churn", "--force")
+    assert result.code == 0, result.err
     assert "churn@v0.0.2" in repo.tags()
+    assert "(--force: created anyway)" in result.err
 
 
 @pytest.mark.parametrize(

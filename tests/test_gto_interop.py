@@ -303,6 +303,7 @@ def test_register_after_deregistration_bumps_past_it_where_gto_fails(
 
     ours(o, clock, "register", "m")
     ours(o, clock, "deregister", "m@v0.0.1")
+    o.commit()  # (a second version on v0.0.1's commit would need --force: issue 19)
     ours(o, clock, "register", "m")
     head = o.git("rev-parse", "HEAD").strip()
     assert set(o.tags()) == {"m@v0.0.1", "m@v0.0.1!", "m@v0.0.2"}
@@ -593,6 +594,14 @@ def test_same_second_ties_are_sorted_by_counter_not_by_name(
     gto = Gto(repo)
     assert gto.read("show", "m#prod", "--version").strip() == "v1.0.0"
     assert gto_held(gto.json("show", "--json")["m"]) == {"prod": "v1.0.0"}
+    # check points the difference out (issue 19): a warning, exit 0 (1 with --gto).
+    result = repo.run("check")
+    assert result.code == 0
+    assert result.out.startswith(
+        "m#prod#10: GTO 1.10.1 orders it before m#prod#9 (the same second: GTO sorts by name, "
+        "git registry by counter), so GTO may show another holder of prod"
+    )
+    assert repo.run("check", "--gto").code == 1
 
 
 def test_stages_lists_stages_no_longer_held(repo: Repo, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -87,12 +87,81 @@ def test_unknown_key_names_file_line_and_key() -> None:
 
 @pytest.mark.core
 def test_gto_config_keeps_its_other_settings_quietly() -> None:
-    # .gto also holds GTO's own settings (emojis, type_allowed, …): not our business.
+    # .gto also holds GTO's own settings (emojis, index, …): read, not used.
     policy, problems = parse_policy(
         b"emojis: false\ntypes: [model]\nstages: [dev, prod]\n", GTO_CONFIG_FILE
     )
     assert problems == ()
     assert policy == Policy(("dev", "prod"), ("model",), GTO_CONFIG_FILE)
+
+
+# .gto as GTO 1.10.1 reads it (issue 19): (text, stages or "refused" where GTO refuses
+# the file). tests/test_gto_interop.py runs GTO itself on each of these.
+GTO_CONFIGS: list[tuple[str, tuple[str, ...] | str | None]] = [
+    ("STAGES: [dev, prod]\n", ("dev", "prod")),
+    ("Stages: [dev]\nstages: [prod]\n", ("dev",)),  # the first, in any case
+    ("sTaGeS: [a]\nSTAGES: [b]\n", ("a",)),
+    ("stages: [dev, dev]\n", ("dev",)),
+    ("stages: []\n", ()),
+    ("stages:\n", None),
+    ("stages: [yes, on]\n", ("yes", "on")),  # YAML 1.2: strings
+    ("EMOJIS: false\nIndex: artifacts.yaml\nlog_level: INFO\nstages: [dev]\n", ("dev",)),
+    ("emojis: yes\ndebug: 0\nenrichments: []\nstages: [dev]\n", ("dev",)),
+    ("stages: [true]\n", "refused"),
+    ("stages: dev\n", "refused"),
+    ("stages: [1]\n", "refused"),
+    ("stages: [dev]\nfoo: 1\n", "refused"),
+    ("stages: [dev]\ntype_allowed: [a]\n", "refused"),
+    ("stages: [dev]\nemojis: maybe\n", "refused"),
+    ("stages: [dev]\nindex: 3\n", "refused"),
+    ("stages: [dev]\nstages: [prod]\n", "refused"),
+    ("stages: [a b]\n", "refused"),
+]
+
+
+@pytest.mark.core
+@pytest.mark.parametrize(("text", "expected"), GTO_CONFIGS)
+def test_gto_config_is_read_as_gto_reads_it(
+    text: str, expected: tuple[str, ...] | str | None
+) -> None:
+    """Keys in any case (the first wins), GTO's settings and types, YAML 1.2 strings;
+    what makes GTO refuse the file is a problem (so promotions stop, as GTO's do)."""
+    policy, problems = parse_policy(text.encode(), GTO_CONFIG_FILE)
+    if expected == "refused":
+        assert problems, text
+    else:
+        assert problems == (), [str(p) for p in problems]
+        assert policy.stages == expected
+
+
+@pytest.mark.core
+def test_an_unknown_gto_key_says_gto_refuses_the_file() -> None:
+    _, problems = parse_policy(b"stages: [dev]\nfoo: 1\n", GTO_CONFIG_FILE)
+    assert [str(p) for p in problems] == [
+        ".gto:2:1: unknown key 'foo': GTO 1.10.1 refuses the file ('Wrong config file') "
+        "(its keys, in any case: index, config_file_name, log_level, debug, emojis, types, "
+        "stages, enrichments, autoload_enrichments)"
+    ]
+    _, problems = parse_policy(b"emojis: maybe\n", GTO_CONFIG_FILE)
+    assert [str(p) for p in problems] == [
+        ".gto:1:9: 'emojis' must be true or false, found a string: GTO 1.10.1 refuses the "
+        "file ('Wrong config file')"
+    ]
+
+
+def test_gto_config_keys_in_any_case_are_enforced(repo: Repo) -> None:
+    """Issue 19: ``STAGES: [dev, prod]`` allows dev and prod only, as in GTO: a promotion
+    to qa is refused, and check reports one made by hand."""
+    repo.commit(files={".gto": "STAGES: [dev, prod]\n"})
+    repo.ok("register", "churn")
+    result = repo.run("promote", "churn", "qa")
+    assert result.code == 128
+    assert "stage 'qa' is not allowed by .gto (allowed: dev, prod)" in result.err
+    head = repo.git("rev-parse", "HEAD").strip()
+    repo.tag("churn#qa#1", head, "Assigning stage qa to artifact churn version v0.0.1")
+    result = repo.run("check")
+    assert result.code == 1
+    assert "churn#qa#1: stage 'qa' is not allowed by .gto" in result.out
 
 
 @pytest.mark.core

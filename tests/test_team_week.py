@@ -233,6 +233,10 @@ def test_a_week_of_a_team(tmp_path: Path) -> None:
     assert result.err == (
         "warning: fraud v0.1.0 held staging (fraud#staging#1): it is no longer served "
         "('which fraud staging' exits 1; --all prints it)\n"
+        # fraud is in artifacts.yaml: GTO would read the next commit as an event of it
+        "warning: GTO 1.10.1 shows fraud as active again after the next commit, as long as "
+        "artifacts.yaml declares it (git registry keeps it deprecated; 'git registry remove "
+        "fraud --commit' retires it in both tools)\n"
     )
     result = bob.run("which", "fraud", "staging")
     assert (result.code, result.out) == (1, "")

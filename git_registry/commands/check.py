@@ -32,9 +32,12 @@ COMMAND = Command(
         "there is any. The last line (on stderr) says what was checked.\n"
         "--worktree checks the artifacts.yaml files and the policy of the work tree instead,\n"
         "as 'git add -A' would commit them (uncommitted edits and new files included; files\n"
-        "Git ignores left out), before you commit; the tags are not read."
+        "Git ignores left out), before you commit; the tags are not read.\n"
+        "It also warns where GTO 1.10.1 cannot read the repository or reads it otherwise\n"
+        "(rule gto-compat: TAG: GTO 1.10.1 ...); these warnings do not change the exit\n"
+        "status, unless --gto is given (exit 1 on them too)."
     ),
-    usage=("git registry check [--worktree] [--json]"),
+    usage=("git registry check [--worktree] [--gto] [--json]"),
 )
 
 
@@ -43,6 +46,11 @@ def arguments(p: argparse.ArgumentParser) -> None:
         "--worktree",
         action="store_true",
         help="check the work tree's artifacts.yaml files and policy (not HEAD's, nor the tags)",
+    )
+    p.add_argument(
+        "--gto",
+        action="store_true",
+        help="exit 1 on GTO 1.10.1 compatibility warnings too (a team still using GTO)",
     )
     options.json(p)
 
@@ -79,12 +87,16 @@ def run(args: argparse.Namespace, session: Session) -> int:
                 judge.prefetch(commits, rule.branches)
         found.extend(rulebook.evaluate(registry.problems, events, registry, judge.facts()))
     found.extend(_malformed(load_result.tag_names, set(registry.known), catalog, head, files))
+    from git_registry.reading import gto_view
+
+    gto = rulebook.gto_findings(registry, gto_view(session, whole=True), load_result.tag_names)
     tags = load_result.tags_read  # every registry tag read, usable or not
+    fails = bool(found) or (args.gto and bool(gto))
     if args.json:
         session.stdout.write(
             dump_json(
                 {
-                    "problems": [_json(p) for p in found],
+                    "problems": [_json(p) for p in [*found, *gto]],
                     "checked": {
                         "source": "HEAD",
                         "commit": head,
@@ -95,10 +107,10 @@ def run(args: argparse.Namespace, session: Session) -> int:
                 }
             )
         )
-        return 1 if found else 0
+        return 1 if fails else 0
     where = f"HEAD ({short(head)})" if head is not None else "HEAD (no commits yet)"
     what = f"{plural(tags, 'tag')}, {_files(files, policy.file)}"
-    return _report(session, found, f"checked {where}: {what}")
+    return _report(session, found, f"checked {where}: {what}", gto, strict=args.gto)
 
 
 def _work_tree(args: argparse.Namespace, session: Session) -> int:
@@ -124,12 +136,27 @@ def _files(files: list[str], policy: str | None) -> str:
     return f"{said} and {policy}" if policy else said
 
 
-def _report(session: Session, found: list[FileProblem | Problem], summary: str) -> int:
-    """Each problem on stdout, then what was checked and the count on stderr."""
-    for problem in found:
+def _report(
+    session: Session,
+    found: list[FileProblem | Problem],
+    summary: str,
+    gto: list[Problem] | None = None,
+    *,
+    strict: bool = False,
+) -> int:
+    """Each problem on stdout, then the GTO compatibility warnings, then what was
+    checked and the counts on stderr. Exit 1 on a problem, or (``strict``: ``--gto``)
+    on a warning."""
+    gto = gto or []
+    for problem in [*found, *gto]:
         session.out(_line(problem))
-    session.message("hint" if found else "note", f"{summary}: {plural(len(found), 'problem')}")
-    return 1 if found else 0
+    said = plural(len(found), "problem")
+    if gto:
+        warnings = plural(len(gto), "GTO compatibility warning")
+        said += f", {warnings}" + ("" if strict else " (check --gto fails on them)")
+    fails = bool(found) or (strict and bool(gto))
+    session.message("hint" if fails or gto else "note", f"{summary}: {said}")
+    return 1 if fails else 0
 
 
 def _malformed(
@@ -160,7 +187,7 @@ def _malformed(
 def _line(problem: FileProblem | Problem) -> str:
     if isinstance(problem, Problem) and problem.rule is rules.Rule.MALFORMED_NAME:
         return f"{problem} ({problem.hint})" if problem.hint else str(problem)
-    if isinstance(problem, FileProblem) or problem.tag:
+    if isinstance(problem, FileProblem) or problem.tag or problem.artifact is None:
         return str(problem)
     return f"{problem.artifact}: {problem.message}"
 
@@ -177,6 +204,7 @@ def _json(problem: FileProblem | Problem) -> dict[str, Any]:
             "rule": None,
             "message": problem.message,
             "hint": None,
+            "severity": "error",
         }
     return {
         "file": None,
@@ -188,4 +216,5 @@ def _json(problem: FileProblem | Problem) -> dict[str, Any]:
         "rule": problem.rule.value if problem.rule else None,
         "message": problem.message,
         "hint": problem.hint,
+        "severity": "warning" if problem.rule in rules.WARNING_RULES else "error",
     }

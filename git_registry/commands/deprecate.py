@@ -126,4 +126,21 @@ def run(args: argparse.Namespace, session: Session) -> int:
                     f"{name} {holds[0].version} held {stage} ({holds[0].assignment.tag}): "
                     f"it is no longer served ('which {name} {stage}' exits 1; --all prints it)"
                 )
+        if code == 0 and not args.dry_run:
+            _warn_gto_reactivates(session, name)
         return code
+
+
+def _warn_gto_reactivates(session: Session, name: str) -> None:
+    """GTO 1.10.1 counts each commit whose root artifacts.yaml declares the artifact as
+    an event of it (gtocompat.py): once HEAD moves past the deprecation, GTO shows the
+    artifact as active again, while git registry keeps it deprecated. Say so."""
+    from git_registry.reading import gto_view
+
+    if name not in gto_view(session, {name}).declared:
+        return
+    session.warn(
+        f"GTO 1.10.1 shows {name} as active again after the next commit, as long as "
+        f"artifacts.yaml declares it (git registry keeps it deprecated; 'git registry "
+        f"remove {name} --commit' retires it in both tools)"
+    )

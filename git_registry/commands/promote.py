@@ -63,7 +63,8 @@ def arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--force",
         action="store_true",
-        help="assign even if the version holds the stage through its newest assignment",
+        help="assign even if the version holds the stage through its newest assignment, or its "
+        "commit holds two versions (GTO 1.10.1 cannot read the tag)",
     )
     p.add_argument(
         "--new",
@@ -153,7 +154,9 @@ def run(args: argparse.Namespace, session: Session) -> int:
         held = f"{selector.artifact} {tags[-1].version} held {args.stage} only by fallback"
         if fallback and args.dry_run:
             session.out(f"{held} ({fallback[0]}): a new assignment would pin it")
-        code = create_tags(session, loaded, tags, replan=plan, **options.writes(args))
+        code = create_tags(
+            session, loaded, tags, replan=plan, gto_force=args.force, **options.writes(args)
+        )
         if fallback and not args.dry_run and code == 0:  # said once it is done, not before
             session.out(f"{held} ({fallback[0]}): the new assignment pins it")
         return code

@@ -57,7 +57,8 @@ def arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--force",
         action="store_true",
-        help="accepted for GTO's scripts: a commit still holds one active version",
+        help="register on a commit holding a deregistered version (GTO 1.10.1 then fails once a "
+        "stage tag points at it); a commit still holds one active version",
     )
     p.add_argument(
         "--new",
@@ -105,5 +106,7 @@ def run(args: argparse.Namespace, session: Session) -> int:
 
     with session.write_lock(f"register {name}"):
         loaded = load(session, [name])
-        return create_tags(session, loaded, plan(loaded), replan=plan, **options.writes(args))
+        return create_tags(
+            session, loaded, plan(loaded), replan=plan, gto_force=args.force, **options.writes(args)
+        )
     return 0

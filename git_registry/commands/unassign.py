@@ -33,7 +33,10 @@ def arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--simple", action="store_true", help="create NAME#STAGE! without a counter")
     p.add_argument(
-        "--force", action="store_true", help="unassign even if the version is not in the stage"
+        "--force",
+        action="store_true",
+        help="unassign even if the version is not in the stage, or its commit holds two "
+        "versions (GTO 1.10.1 cannot read the tag)",
     )
     options.message_push(p)
 
@@ -78,7 +81,9 @@ def run(args: argparse.Namespace, session: Session) -> int:
                 )
             ]
 
-        code = create_tags(session, loaded, plan(loaded), replan=plan, **options.writes(args))
+        code = create_tags(
+            session, loaded, plan(loaded), replan=plan, gto_force=args.force, **options.writes(args)
+        )
         if code == 0 and not args.dry_run:
             say_holders(session, selector.artifact, [args.stage])
         return code
