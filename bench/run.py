@@ -5,6 +5,7 @@
     python bench/run.py --quick               # 1k and 10k, fewer runs (about 2 minutes)
     python bench/run.py --sizes 50000 --reps 21 --markdown results.md
     python bench/run.py --startup             # start-up: 1k tags, reads and the hook
+    python bench/run.py --scale               # one artifact: 100k tags against 1k
 
 For every size, with loose and with packed refs, with and without a committed
 ``artifacts.yaml`` (one entry per artifact), it builds a repository with
@@ -21,6 +22,12 @@ Rows:
           cache is deleted before each of our runs;
   -h      ``git registry -h`` against ``python -c pass`` (the interpreter that
           runs git-registry).
+  scale   ``--scale`` only: each command about one artifact (which, latest, show
+          NAME, history NAME, check-ref, describe, register, promote, the pre-push
+          hook for one tag) on a 100,000-tag repository (1,000 artifacts of 100 tags)
+          against the same command on a 1,000-tag one (10 such artifacts), warm and
+          first runs (both caches deleted), loose and packed refs. Target (issue 20):
+          within 2x.
   start   ``--startup`` only: at 1,000 tags (``--sizes``), where start-up is the
           whole cost, the reads (show, show NAME, which, latest, history NAME,
           check-ref) and the pre-push hook for one tag, warm, against the floor
@@ -171,6 +178,51 @@ class Bench:
         )
         return row
 
+    def pair_repos(
+        self, config: str, mode: str, big: tuple[Command, Path], small: tuple[Command, Path]
+    ) -> Row:
+        """Alternate a command on the big repository and the same command on the small
+        one (``--scale``): a warm-up each, then ``reps`` timed pairs; in mode
+        ``first`` both repositories' caches are deleted before each run."""
+        ratios, mine, theirs, peaks = [], [], [], []
+        codes = set()
+        for i in range(self.reps + 1):
+            times = []
+            for command, cwd in (big, small):
+                if mode == "first":
+                    shutil.rmtree(cwd / ".git" / "registry", ignore_errors=True)
+                elapsed, peak, code = self.run(command.argv, cwd, command.stdin)
+                codes.add(code)
+                if command.undo is not None:
+                    command.undo()
+                times.append((elapsed, peak))
+            if i == 0:
+                continue  # warm-up
+            ratios.append(times[0][0] / times[1][0])
+            mine.append(times[0][0])
+            theirs.append(times[1][0])
+            peaks.append(times[0][1])
+        note = big[0].note
+        if codes - {0}:
+            note = (note + "; " if note else "") + f"exit {','.join(map(str, sorted(codes)))}"
+        row = Row(
+            config,
+            mode,
+            big[0].label,
+            statistics.median(ratios),
+            statistics.median(mine),
+            statistics.median(theirs),
+            max(peaks),
+            note,
+        )
+        self.rows.append(row)
+        print(
+            f"  {mode:5} {row.command:34} {row.ratio:6.2f}x  {row.ours:7.3f}s vs "
+            f"{row.baseline:7.3f}s  {row.peak_mb:6.1f} MB  {row.note}",
+            flush=True,
+        )
+        return row
+
 
 def git(cwd: Path, *args: str) -> str:
     return subprocess.run(
@@ -243,6 +295,81 @@ def commands(repo: Path, env: dict[str, str]) -> list[Command]:
             startup=True,
         ),
     ]
+
+
+def scale_build(workdir: Path, artifacts: int, refs: str, rebuild: bool) -> Path:
+    """``--scale``: 50 versions per artifact, each assigned to one stage (100 tags an
+    artifact), with ``artifacts.yaml``: 10 artifacts make 1,000 tags, 1,000 make
+    100,000, so one artifact is the same in both."""
+    tags = artifacts * 100
+    path = workdir / f"scale-{tags}-{refs}"
+    stamp = path / ".git" / "bench-complete"
+    if stamp.exists() and not rebuild:
+        return path
+    args = [sys.executable, str(MAKE_REPO), str(path), "-a", str(artifacts), "-v", "50"]
+    args += ["-c", "1000", "-p", "1", "--refs", refs]
+    print(f"building {path.name} ...", flush=True)
+    subprocess.run(args, check=True, capture_output=True)
+    stamp.write_text("done\n")
+    return path
+
+
+def one_artifact_commands(repo: Path, env: dict[str, str]) -> list[Command]:
+    """The commands about one artifact (issue 20, target 1), on ``repo``."""
+    artifact = artifact_of(repo)
+    tag = f"{artifact}@v1.0.0"
+    patterns = [f"refs/tags/{artifact}@*", f"refs/tags/{artifact}#*"]
+
+    def listed() -> set[str]:
+        return set(git(repo, "for-each-ref", "--format=%(refname)", *patterns).split())
+
+    before = listed()
+
+    def undo() -> None:
+        # Delete the tags the command created (their tag objects stay, unreferenced).
+        for ref in listed() - before:
+            git(repo, "update-ref", "-d", ref)
+
+    oid = git(repo, "rev-parse", f"refs/tags/{tag}")
+    reg = ["git", "registry"]
+    return [
+        Command(f"which {artifact} prod", [*reg, "which", artifact, "prod"]),
+        Command(f"latest {artifact}", [*reg, "latest", artifact]),
+        Command(f"show {artifact}", [*reg, "show", artifact]),
+        Command(f"history {artifact}", [*reg, "history", artifact]),
+        Command(f"check-ref {tag}", [*reg, "check-ref", tag]),
+        Command(f"describe {artifact}", [*reg, "describe", artifact]),
+        Command(f"register {artifact}", [*reg, "register", artifact], undo=undo),
+        Command(f"promote {tag} staging", [*reg, "promote", tag, "staging"], undo=undo),
+        Command(
+            "hook pre-push (one tag)",
+            [*reg, "hook", "pre-push", "origin", "/nonexistent"],
+            stdin=f"refs/tags/{tag} {oid} refs/tags/{tag} {ZERO}\n",
+        ),
+    ]
+
+
+def bench_scale(
+    bench: Bench, workdir: Path, refs: list[str], modes: list[str], rebuild: bool
+) -> None:
+    """``--scale``: each one-artifact command at 100,000 tags against the same command
+    at 1,000 tags (the same artifact: 100 tags), paired in the same run."""
+    for kind in refs:
+        big = scale_build(workdir, 1000, kind, rebuild)
+        small = scale_build(workdir, 10, kind, rebuild)
+        for repo in (big, small):
+            subprocess.run(
+                ["git", "registry", "show"], cwd=repo, env=bench.env, capture_output=True
+            )
+        pairs = zip(
+            one_artifact_commands(big, bench.env),
+            one_artifact_commands(small, bench.env),
+            strict=True,
+        )
+        print(f"100,000 vs 1,000 {kind}:", flush=True)
+        for ours, theirs in list(pairs):
+            for mode in modes:
+                bench.pair_repos(f"100,000 vs 1,000 {kind}", mode, (ours, big), (theirs, small))
 
 
 def startup_floor(python: str) -> list[str]:
@@ -320,6 +447,11 @@ def main() -> int:
         action="store_true",
         help="start-up rows only: 1,000 tags, reads and the hook against the start-up floor",
     )
+    parser.add_argument(
+        "--scale",
+        action="store_true",
+        help="one-artifact commands at 100,000 tags against 1,000 tags (issue 20)",
+    )
     parser.add_argument("--no-first", action="store_true", help="skip first-run rows")
     parser.add_argument("--no-warm", action="store_true", help="only first-run rows")
     parser.add_argument(
@@ -372,7 +504,11 @@ def main() -> int:
         baseline=[python, "-c", "pass"],
     )
 
-    for tags in [int(s) for s in args.sizes.split(",")]:
+    if args.scale:
+        modes = [m for m, skip in (("warm", args.no_warm), ("first", args.no_first)) if not skip]
+        bench_scale(bench, workdir, args.refs.split(","), modes, args.rebuild)
+        args.sizes = ""
+    for tags in [int(s) for s in args.sizes.split(",") if s]:
         for refs in [] if args.no_warm else args.refs.split(","):
             for yaml in [y == "with" for y in args.yaml.split(",")]:
                 repo = build(workdir, tags, refs, yaml, args.rebuild)

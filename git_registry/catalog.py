@@ -221,11 +221,21 @@ class Catalog:
         if oid is None:
             return None
         if oid not in self._gto_index:
-            try:
-                data = self.repo.blob(oid, MAX_BYTES)
-            except ObjectTooLarge:
-                data = None
-            self._gto_index[oid] = yaml12_problem(data) if data is not None else None
+            # Kept in the parse cache by blob id (a blob never changes): a write needs
+            # it, and a 1,000-artifact file takes 0.1 s to parse (issue 20).
+            cache = self.repo.parse_cache()
+            key = f"gto-index-1\0{oid}"
+            cached = cache.get(key)
+            if type(cached) is tuple and len(cached) == 1 and type(cached[0]) in (str, type(None)):
+                self._gto_index[oid] = cached[0]
+            else:
+                try:
+                    data = self.repo.blob(oid, MAX_BYTES)
+                except ObjectTooLarge:
+                    data = None
+                self._gto_index[oid] = yaml12_problem(data) if data is not None else None
+                if data is not None:
+                    cache.put(key, (self._gto_index[oid],))
         return self._gto_index[oid]
 
     def _read(

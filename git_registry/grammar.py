@@ -17,6 +17,7 @@ from git_registry.errors import GrammarError as GrammarError
 # mypy reads this name as typing.TYPE_CHECKING (typing is not imported at start-up).
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Iterable
     from typing import AnyStr
 
 
@@ -127,6 +128,12 @@ def artifact_to_tag(artifact: str) -> str:
     return artifact.replace(":", "=")
 
 
+def tag_prefixes(artifacts: Iterable[str]) -> list[str]:
+    """How the names of the registry tags of ``artifacts`` start: ``NAME@`` and ``NAME#``
+    (``:`` written ``=``)."""
+    return [artifact_to_tag(a) + c for a in artifacts for c in "#@"]
+
+
 def tag_to_artifact(text: str) -> str:
     """``dir/sub=name`` -> ``dir/sub:name`` (GTO's ``tag_to_name``)."""
     return text.replace("=", ":")
@@ -204,12 +211,16 @@ def parse_tags(names: list[str]) -> list[TagFields | None]:
         return [_fields(parse_tag_name(name)) for name in names]
     fields: list[TagFields | None] = []
     append = fields.append
+    # One string object per artifact and stage name, not one per tag (memory).
+    shared: dict[str, str] = {}
+    share = shared.setdefault
     for artifact, stage, version, _, _, _, _, _, cancel, deprecated, number in rows:
         if not artifact:
             append(None)
             continue
         if "=" in artifact:
             artifact = tag_to_artifact(artifact)
+        artifact = share(artifact, artifact)
         counter = _counter(number) if number else None
         if deprecated:
             append((artifact, EventKind.DEPRECATION, None, None, counter))
@@ -218,7 +229,7 @@ def parse_tags(names: list[str]) -> list[TagFields | None]:
             append((artifact, kind, version, None, counter))
         else:
             kind = EventKind.UNASSIGNMENT if cancel else EventKind.ASSIGNMENT
-            append((artifact, kind, None, stage, counter))
+            append((artifact, kind, None, share(stage, stage), counter))
     return fields
 
 

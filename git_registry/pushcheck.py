@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import re
 import time
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from git_registry import annotations as ann
@@ -20,7 +20,13 @@ from git_registry.catalog import Catalog
 from git_registry.errors import RegistryError
 from git_registry.gitvalues import ObjectId
 from git_registry.governance import Judge
-from git_registry.grammar import TAG_PREFIX, artifact_to_tag, parse_tag_name, tag_artifact_prefix
+from git_registry.grammar import (
+    TAG_PREFIX,
+    artifact_to_tag,
+    parse_tag_name,
+    tag_artifact_prefix,
+    tag_prefixes,
+)
 from git_registry.repo import Repository
 from git_registry.state import build_registry
 
@@ -99,7 +105,10 @@ class PushCheck:
         repo: where the objects are (the client, or the server with its quarantine).
         catalog: annotations and the policy (from HEAD: the server's default branch).
         existing: tag name -> object id of the tags already there (the client's
-            local tags for pre-push, the server's tags for pre-receive).
+            local tags for pre-push, the server's tags for pre-receive); or a function
+            listing them (:meth:`Repository.tag_refs`: given prefixes, only the tags
+            whose names start with one), so that a push of one artifact's tags lists
+            that artifact's tags only.
         allow_delete: ``registry.allowDelete``.
         remote: a commit on this remote's tracking branches counts for the policy's
             ``branches`` rule (a client's pre-push; None for a server's hooks).
@@ -110,7 +119,7 @@ class PushCheck:
         self,
         repo: Repository,
         catalog: Catalog,
-        existing: Mapping[str, ObjectId],
+        existing: Mapping[str, ObjectId] | Lister,
         *,
         allow_delete: bool,
         remote: str | None = None,
@@ -123,7 +132,7 @@ class PushCheck:
         self.existing = existing
         self.allow_delete = allow_delete
         self.now = now
-        self._names: list[str] = []
+        self._views: tuple[_View, _View] | None = None
         self._known: set[str] | None = None
 
     def run(
@@ -136,18 +145,18 @@ class PushCheck:
             only: check only these rules of the state (and nothing else): the
                 server's re-check while Git holds the ref locks.
         """
-        before = dict(self.existing)
-        after = dict(self.existing)
+        changed_before: dict[str, ObjectId | None] = {}
+        changed_after: dict[str, ObjectId | None] = {}
         for update in updates:
             if update.ref.startswith(TAG_PREFIX):
                 name = update.ref[len(TAG_PREFIX) :]
                 # pre-push lists our local tags: "before" is what the remote has.
-                for state, oid in ((before, update.old), (after, update.new)):
-                    if oid is None:
-                        state.pop(name, None)
-                    else:
-                        state[name] = oid
-        self._names = list(after) + [n for n in before if n not in after]
+                changed_before[name] = update.old
+                changed_after[name] = update.new
+        listing = _Listing(self.existing)
+        before = _View(listing, changed_before)
+        after = _View(listing, changed_after)
+        self._views = (before, after)
         self._known = None
         touched = {u.ref[len(TAG_PREFIX) :] for u in updates if u.ref.startswith(TAG_PREFIX)}
         # A push may bring a branch and the tag whose rule needs it together.
@@ -182,8 +191,8 @@ class PushCheck:
         updates: Sequence[RefUpdate],
         only: Collection[rules.Rule] | None,
         touched: Collection[str],
-        before: Mapping[str, ObjectId],
-        after: Mapping[str, ObjectId],
+        before: _View,
+        after: _View,
     ) -> list[Finding]:
         findings: list[Finding] = []
         pushed: dict[str, list[str]] = {}
@@ -222,7 +231,10 @@ class PushCheck:
         if artifact == name or not artifact:
             return None
         if self._known is None:  # every artifact named by a tag, before or after the push
-            self._known = {p.artifact for p in map(parse_tag_name, self._names) if p is not None}
+            assert self._views is not None
+            before, after = self._views
+            names = [*after.every(), *before.every()]
+            self._known = {p.artifact for p in map(parse_tag_name, names) if p is not None}
         if artifact not in self._known and not self._declared(artifact):
             return None
         if update.new is None:
@@ -233,19 +245,19 @@ class PushCheck:
         self,
         artifact: str,
         pushed: Sequence[str],
-        before: Mapping[str, ObjectId],
-        after: Mapping[str, ObjectId],
+        before: _View,
+        after: _View,
         touched: Collection[str],
     ) -> list[Finding]:
         """Malformed names that the push makes problems: tags of ``artifact`` outside
         the grammar, already there, when the pushed tags make it a known artifact
         (``check`` then reports them). Only for an artifact new to the registry."""
-        if _tags_of(artifact, before) or self._declared(artifact):
+        if before.tags_of(artifact) or self._declared(artifact):
             return []  # known before: its malformed names were problems already
         prefix = artifact_to_tag(artifact)
         verb = "makes" if len(pushed) == 1 else "make"
         findings = []
-        for name in sorted(after):
+        for name in sorted(after.every()):
             # The names check reads as this artifact's (tag_artifact_prefix decides,
             # as for _malformed); the prefixes only skip the others cheaply.
             if (
@@ -282,13 +294,13 @@ class PushCheck:
         self,
         artifact: str,
         pushed: Sequence[str],
-        before: Mapping[str, ObjectId],
-        after: Mapping[str, ObjectId],
+        before: _View,
+        after: _View,
         only: Collection[rules.Rule] | None,
     ) -> list[Finding]:
         """The problems the push gives ``artifact``: the rulebook's, after minus before."""
-        old = build_registry(self.repo.read_tags(_tags_of(artifact, before)), now=self.now)
-        new = build_registry(self.repo.read_tags(_tags_of(artifact, after)), now=self.now)
+        old = build_registry(self.repo.read_tags(before.tags_of(artifact)), now=self.now)
+        new = build_registry(self.repo.read_tags(after.tags_of(artifact)), now=self.now)
         if only is not None and rules.Rule.PROMOTION_BRANCHES in only:
             # Re-judged where Git holds the ref locks: the branches as they are then.
             assert self._judge is not None
@@ -385,6 +397,68 @@ def headless(head: str | None, branches: Sequence[str]) -> Finding:
         f"{what}, so its policy cannot be read: registry tags are refused",
         hint=f"point it at the default branch: {hint}",
     )
+
+
+Lister = Callable[[Sequence[str] | None], Mapping[str, ObjectId]]
+"""Lists tag refs: all (None), or those whose names start with one of the prefixes."""
+
+
+class _Listing:
+    """The tags already there, listed once: all of them, or an artifact's at a time."""
+
+    def __init__(self, existing: Mapping[str, ObjectId] | Lister) -> None:
+        self._existing = existing
+        self._all: Mapping[str, ObjectId] | None = None
+        self._of: dict[str, Mapping[str, ObjectId]] = {}
+
+    def every(self) -> Mapping[str, ObjectId]:
+        if self._all is None:
+            existing = self._existing
+            self._all = existing(None) if callable(existing) else existing
+        return self._all
+
+    def of(self, artifact: str) -> Mapping[str, ObjectId]:
+        """The tags whose names start as ``artifact``'s registry tags do."""
+        found = self._of.get(artifact)
+        if found is None:
+            prefixes = tuple(tag_prefixes([artifact]))
+            existing = self._existing
+            if callable(existing) and self._all is None:
+                found = existing(prefixes)
+            else:
+                found = {n: o for n, o in self.every().items() if n.startswith(prefixes)}
+            self._of[artifact] = found
+        return found
+
+
+class _View:
+    """The tags before or after the push: those there, with the pushed changes."""
+
+    def __init__(self, listing: _Listing, changes: Mapping[str, ObjectId | None]) -> None:
+        self._listing = listing
+        self._changes = changes
+
+    def _with_changes(
+        self, refs: Mapping[str, ObjectId], keep: Callable[[str], bool]
+    ) -> dict[str, ObjectId]:
+        state = dict(refs)
+        for name, oid in self._changes.items():
+            if keep(name):
+                if oid is None:
+                    state.pop(name, None)
+                else:
+                    state[name] = oid
+        return state
+
+    def every(self) -> dict[str, ObjectId]:
+        """Every tag: name -> object id."""
+        return self._with_changes(self._listing.every(), lambda _name: True)
+
+    def tags_of(self, artifact: str) -> list[tuple[str, ObjectId]]:
+        """The registry tags of ``artifact`` (name, object id), by name."""
+        prefixes = tuple(tag_prefixes([artifact]))
+        state = self._with_changes(self._listing.of(artifact), lambda n: n.startswith(prefixes))
+        return _tags_of(artifact, state)
 
 
 def _tags_of(artifact: str, refs: Mapping[str, ObjectId]) -> list[tuple[str, ObjectId]]:

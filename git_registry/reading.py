@@ -5,16 +5,16 @@ problems, a shallow clone that may lack tags).
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 
 from git_registry.gitvalues import TagRow
 from git_registry.grammar import (
     EventKind,
     TagFields,
-    artifact_to_tag,
     parse_tag_name,
     parse_tags,
+    tag_prefixes,
 )
 from git_registry.session import Session
 from git_registry.state import Event, Registry, build_registry_rows
@@ -32,8 +32,13 @@ class Loaded:
 
     registry: Registry
     tag_names: frozenset[str]
+    """The names of the tags listed: every tag, or (for a load of some artifacts) every
+    tag whose name starts as theirs do (``NAME@``, ``NAME#``), registry tag or not:
+    all the names a new tag of those artifacts could clash with."""
     rows: Sequence[TagRow] = ()
     fields: Sequence[TagFields] = ()
+    tags_read: int = 0
+    """How many registry tags were read (usable or not)."""
 
 
 def without(loaded: Loaded, names: Collection[str]) -> Loaded:
@@ -43,14 +48,20 @@ def without(loaded: Loaded, names: Collection[str]) -> Loaded:
     rows = [loaded.rows[i] for i in keep]
     fields = [loaded.fields[i] for i in keep]
     registry = build_registry_rows(rows, fields, loaded.registry.known)
-    return Loaded(registry, loaded.tag_names - frozenset(names), rows, fields)
+    return Loaded(registry, loaded.tag_names - frozenset(names), rows, fields, len(rows))
 
 
-def load(session: Session, artifacts: Iterable[str] | None = None) -> Loaded:
+def load(
+    session: Session, artifacts: Iterable[str] | None = None, *, keep_rows: bool = True
+) -> Loaded:
     """Read the tags once and build the registry.
 
-    With ``artifacts``, only those artifacts' tag objects are read (every tag
-    name is still listed, so counters and existence checks see all of them).
+    With ``artifacts``, only those artifacts' tags are listed (a binary search in a
+    sorted ``packed-refs`` and the loose refs of their prefixes: the cost of these
+    artifacts, not of the repository) and their objects read; the other artifacts'
+    names (:attr:`Registry.known`, for hints) are listed only if asked for.
+    ``keep_rows`` False: :attr:`Loaded.rows` and ``fields`` stay empty (a read that
+    needs only the registry: each row is freed as soon as its event is made).
     """
     if len(session.remotes) > 1:
         return load_many(session, artifacts)
@@ -58,28 +69,38 @@ def load(session: Session, artifacts: Iterable[str] | None = None) -> Loaded:
         artifacts = list(artifacts)
     warn_if_shallow(session, artifacts)
     repo = session.repo()
-    refs = repo.tag_refs()
     if artifacts is None:
+        refs = repo.tag_refs()
         names = list(refs)
         parsed = parse_tags(names)
         selected = [(name, refs[name]) for name, p in zip(names, parsed, strict=True) if p]
         fields = [p for p in parsed if p]
-        known = {p[0] for p in fields}
+        del parsed
+        known: Iterable[str] | Callable[[], Iterable[str]] = {p[0] for p in fields}
     else:
         # A registry tag starts with its artifact's name (':' written '=') and '@' or
-        # '#': parse only those names, not all 100,000.
+        # '#': list only those names, not all 100,000.
         wanted = set(artifacts)
-        starts = tuple(artifact_to_tag(a) + c for a in wanted for c in "@#")
-        names = [name for name in refs if name.startswith(starts)]
+        refs = repo.tag_refs(tag_prefixes(sorted(wanted)))
+        names = list(refs)
         selected, fields = [], []
         for name, p in zip(names, parse_tags(names), strict=True):
             if p is not None and p[0] in wanted:
                 selected.append((name, refs[name]))
                 fields.append(p)
-        known = _known_artifacts(refs)
+
+        def known() -> set[str]:
+            return _known_artifacts(repo.tag_refs())
+
+    tag_names = frozenset(refs)
+    del refs, names  # the repository keeps the refs; these copies are not needed (memory)
     rows = repo.read_tag_rows(selected)
-    registry = build_registry_rows(rows, fields, known)
-    return Loaded(registry, frozenset(refs), rows, fields)
+    del selected
+    count = len(rows)
+    registry = build_registry_rows(rows, fields, known, consume=not keep_rows)
+    if not keep_rows:
+        return Loaded(registry, tag_names, tags_read=count)
+    return Loaded(registry, tag_names, rows, fields, count)
 
 
 def _known_artifacts(names: Iterable[str]) -> set[str]:

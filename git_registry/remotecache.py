@@ -33,7 +33,7 @@ from git_registry.grammar import TAG_PREFIX
 from git_registry.lockfile import Backoff
 from git_registry.remote import fetch_into_cache, list_tags, printable
 from git_registry.selectors import labels
-from git_registry.state import ArtifactInfo, Event, Registry, VersionInfo
+from git_registry.state import ArtifactInfo, Event, KnownNames, Registry, VersionInfo
 
 _SCP_RE = re.compile(r"^[^/]*:")
 
@@ -303,7 +303,6 @@ def merge(parts: Sequence[tuple[str, Registry]]) -> Registry:
     problems = []
     stages: list[str] = []
     counters: dict[str, int] = {}
-    known: list[str] = []
     for label, registry in parts:
         for info in registry.artifacts.values():
             renamed = prefixed(info, label)
@@ -313,11 +312,14 @@ def merge(parts: Sequence[tuple[str, Registry]]) -> Registry:
         ]
         stages += [s for s in registry.stages if s not in stages]
         counters.update({f"{label}:{k}": v for k, v in registry.counters.items()})
-        known += [f"{label}:{k}" for k in registry.known]
+
+    def known() -> list[str]:  # listed only when used (a hint)
+        return [f"{label}:{k}" for label, registry in parts for k in registry.known]
+
     return Registry(
         dict(sorted(artifacts.items())),
         tuple(problems),
         tuple(stages),
         counters,
-        tuple(sorted(known)),
+        KnownNames(known, ()),
     )

@@ -11,6 +11,7 @@ JSON allows raw but a terminal, a CI log or a JavaScript reader does not.
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import time
@@ -23,7 +24,7 @@ from git_registry.grammar import EventKind, lazy_compile
 # name as typing.TYPE_CHECKING).
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Iterable, Iterator, Mapping, Sequence
     from typing import Any, TextIO
 
     from git_registry.annotations import Annotation
@@ -195,6 +196,18 @@ def column_table(
 ) -> str:
     """:func:`table` from its columns (all of one length), which is cheaper to build
     for a long table. Every cell and header is escaped (:func:`escape`)."""
+    return "".join(column_chunks(headers, columns, paint, styles))
+
+
+def column_chunks(
+    headers: Sequence[str],
+    columns: Sequence[Sequence[str]],
+    paint: Painter,
+    styles: Sequence[str | None] | None = None,
+    rows_per_chunk: int = 4096,
+) -> Iterator[str]:
+    """:func:`column_table`'s text in pieces of ``rows_per_chunk`` lines, to write as
+    they are made: a history of 100,000 rows is never one string in memory."""
     headers = [escape(h) for h in headers]
     escaped = [_escaped_column(column) for column in columns]
     columns = [column for column, _ in escaped]
@@ -215,18 +228,21 @@ def column_table(
             out.append(shown + pad)
         return "".join(out).rstrip()
 
-    lines = [line(headers, ["header"] * len(headers))]
+    yield line(headers, ["header"] * len(headers)) + "\n"
     rows = zip(*columns, strict=True)
     row_styles = list(styles) if styles else [None] * len(headers)
-    if paint.color or not all(ascii_columns[:last]):
-        lines.extend(line(row, row_styles) for row in rows)
-    else:
-        # The same lines for plain ASCII columns, one str.format per row: a history
-        # can have 100,000 rows.
-        padded = "".join(f"{{:<{w + 2}}}" for w in widths[:last]) + "{}"
-        fill = padded.format
-        lines.extend([fill(*row).rstrip() for row in rows])
-    return "\n".join(lines) + "\n"
+    plain = not (paint.color or not all(ascii_columns[:last]))
+    # The same lines for plain ASCII columns, one str.format per row: a history
+    # can have 100,000 rows.
+    fill = ("".join(f"{{:<{w + 2}}}" for w in widths[:last]) + "{}").format
+    while True:
+        batch = list(itertools.islice(rows, rows_per_chunk))
+        if not batch:
+            return
+        if plain:
+            yield "\n".join([fill(*row).rstrip() for row in batch]) + "\n"
+        else:
+            yield "\n".join([line(row, row_styles) for row in batch]) + "\n"
 
 
 def count(n: int, noun: str, plural: str | None = None) -> str:
@@ -251,6 +267,39 @@ def dump_json(document: Any, indent: int = 2) -> str:
     # The line feeds outside strings are json's indentation; inside, json escapes C0.
     escapes = re.compile(f"(?!\n){CONTROL_RE.pattern}|{CI_COMMAND_RE.pattern}")
     return escapes.sub(_json_escaped, text) + "\n"
+
+
+def dump_json_chunks(
+    key: str, items: Iterable[Any], rest: Mapping[str, Any], per_chunk: int = 1000
+) -> Iterator[str]:
+    """:func:`dump_json` of ``{key: [*items], **rest}`` in pieces, the items encoded
+    as they come: a history of 100,000 events is never one document in memory. The
+    text is the same, byte for byte (JSON strings hold no raw line feed, so an item's
+    lines are indented by prefixing them)."""
+    import json
+
+    escapes = re.compile(f"(?!\n){CONTROL_RE.pattern}|{CI_COMMAND_RE.pattern}")
+
+    def escaped(text: str) -> str:
+        return escapes.sub(_json_escaped, text)
+
+    yield escaped("{\n  " + json.dumps(key, ensure_ascii=False) + ": [")
+    iterator = iter(items)
+    started = False
+    while True:
+        batch = list(itertools.islice(iterator, per_chunk))
+        if not batch:
+            break
+        # One dumps per batch, not per item: each call makes reference cycles that
+        # only the (disabled: see cli) cyclic collector would free.
+        text = json.dumps(batch, indent=2, ensure_ascii=False)[1:-2].replace("\n", "\n  ")
+        yield escaped(("," if started else "") + text)
+        started = True
+    yield "\n  ]" if started else "]"
+    if rest:
+        yield escaped(",\n" + json.dumps(dict(rest), indent=2, ensure_ascii=False)[2:] + "\n")
+    else:
+        yield "\n}\n"
 
 
 def _json_escaped(match: re.Match[str]) -> str:
@@ -413,6 +462,11 @@ def versions_table(
 
 def events_table(events: Sequence[Event], paint: Painter) -> str:
     """One row per event: time, artifact, event, version, stage, commit, by, tag."""
+    return "".join(events_chunks(events, paint))
+
+
+def events_chunks(events: Sequence[Event], paint: Painter) -> Iterator[str]:
+    """:func:`events_table` in pieces (:func:`column_chunks`), to write as they come."""
     headers = ["time", "artifact", "event", "version", "stage", "commit", "by", "tag"]
     styles: list[str | None] = [None, "name", None, "version", "stage", "commit", None, "dim"]
     kinds = {kind: kind.value for kind in EventKind}
@@ -426,7 +480,7 @@ def events_table(events: Sequence[Event], paint: Painter) -> str:
         [e.tagger.name or EMPTY for e in events],
         [e.tag for e in events],
     ]
-    return column_table(headers, columns, paint, styles)
+    return column_chunks(headers, columns, paint, styles)
 
 
 def registry_table(

@@ -39,11 +39,11 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 
-from git_registry import gitbin, gitobjects, transport
+from git_registry import gitbin, gitobjects, refread, transport
 from git_registry.errors import RegistryError, TagExistsError
 from git_registry.gitvalues import ObjectId, Signature, TagRef, TagRow, tag_ref_of
 from git_registry.grammar import TAG_PREFIX
-from git_registry.tagcache import TagCache, entry_row
+from git_registry.tagcache import TagCache, entry_row, segment_of
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -58,11 +58,6 @@ fetched in this shallow clone, one per line (``*``: every artifact)."""
 __all__ = ["NewTagObject", "Repository", "TagExistsError"]  # TagExistsError: from errors
 
 _HEX_RE = re.compile(r"[0-9a-fA-F]{40}(?:[0-9a-fA-F]{24})?")
-# A loose ref file's content as Git accepts it: an object id, then nothing or white space.
-_LOOSE_REF_RE = re.compile(rb"([0-9a-fA-F]{64}|[0-9a-fA-F]{40})(?:\s|$)")
-# A packed-refs line "<oid> refs/tags/<name>" (not a "# comment" or "^peeled" line),
-# found after its "\n": a pattern starting with a literal is searched for fast.
-_PACKED_TAG_RE = re.compile(r"\n([^#^ \n][^ \n]*|) refs/tags/([^\n]*)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +102,7 @@ class Repository:
         self._cache: TagCache | None = None
         self._parse_cache: ParseCache | None = None
         self._refs: dict[str, ObjectId] | None = None
+        self._listed: frozenset[str] | None = None  # the prefixes _refs holds; None: all
         self._reader: gitobjects.ObjectReader | None = None
         self._tree_entries: dict[str, dict[bytes, tuple[int, str]]] = {}
 
@@ -183,25 +179,33 @@ class Repository:
 
     # -- reading refs ------------------------------------------------------------------
 
-    def tag_refs(self) -> dict[str, ObjectId]:
-        """Every ref under ``refs/tags/``: tag name -> object id, without reading objects.
+    def tag_refs(self, prefixes: Sequence[str] | None = None) -> dict[str, ObjectId]:
+        """The refs under ``refs/tags/``: tag name -> object id, without reading objects;
+        with ``prefixes``, only those whose tag names start with one of them (an
+        artifact's tags: see :func:`~git_registry.refread.tag_prefixes`), found as Git
+        finds them (a binary search in a sorted ``packed-refs``, the loose refs of the
+        prefix's folder), not by reading every ref.
 
-        Read as Git reads them (refs/files-backend.c): a loose ref overrides a packed
-        one; a loose file whose content is not an object id (followed by nothing or
-        white space) is a broken ref, which hides the packed one too; the first line
-        for a name in ``packed-refs`` wins; a symbolic ref to another tag (``git
-        symbolic-ref``) has that tag's object id, as ``git push --tags`` sends it.
-        Where Git keeps refs elsewhere (reftable), ``git for-each-ref`` lists them.
+        Read as Git reads them (:mod:`git_registry.refread`): a loose ref overrides a
+        packed one, a broken loose file hides both, a symbolic ref to another tag has
+        that tag's object id. Where Git keeps refs elsewhere (reftable),
+        ``git for-each-ref`` lists them.
 
         Raises:
             GitError: the refs are not in files and Git cannot read them (Git's reason,
                 e.g. an extension this Git does not know).
         """
-        if self._uses_ref_files():
-            refs = self._tag_ref_files()
-        else:
+        if not self._uses_ref_files():
             refs = gitbin.tag_refs(self.cwd, env=self.env, git_dir=self.paths.git_dir)
+            if prefixes is not None:
+                starts = tuple(p for p in prefixes if p)
+                refs = {n: o for n, o in refs.items() if starts and n.startswith(starts)}
+        elif prefixes is None:
+            refs = refread.all_tags(self.paths.common_dir)
+        else:
+            refs = refread.prefixed_tags(self.paths.common_dir, prefixes)
         self._refs = refs
+        self._listed = None if prefixes is None else frozenset(prefixes)
         return refs
 
     def _uses_ref_files(self) -> bool:
@@ -221,51 +225,6 @@ class Repository:
             self._files_backend = storage is None or storage.lower() == "files"
         return self._files_backend
 
-    def _tag_ref_files(self) -> dict[str, ObjectId]:
-        """:meth:`tag_refs` read from ``packed-refs`` and the loose ref files."""
-        packed = os.path.join(self.paths.common_dir, "packed-refs")
-        try:
-            with open(packed, "rb") as f:
-                text = f.read().decode("utf-8", "surrogateescape")
-        except FileNotFoundError:
-            text = ""
-        # One regular expression over the whole file, not a Python loop per line;
-        # reversed: of two lines for one name, Git uses the first.
-        found = _PACKED_TAG_RE.findall("\n" + text)
-        refs: dict[str, ObjectId] = {name: oid for oid, name in reversed(found)}
-        symbolic: dict[str, str] = {}
-        root = os.path.join(self.paths.common_dir, "refs", "tags")
-        prefix_len = len(root) + 1
-        # os.open/os.read: half the time of open() per file with 100,000 loose refs.
-        flags = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0)
-        for dirpath, _dirs, files in os.walk(root):
-            folder = dirpath + os.sep
-            prefix = folder[prefix_len:].replace(os.sep, "/")
-            for filename in files:
-                if filename.endswith(".lock"):
-                    continue
-                try:
-                    fd = os.open(folder + filename, flags)
-                    try:
-                        content = os.read(fd, 300)
-                    finally:
-                        os.close(fd)
-                except OSError:
-                    continue
-                name = prefix + filename
-                loose = _LOOSE_REF_RE.match(content)
-                if loose is not None:
-                    refs[name] = ObjectId(loose[1].decode("ascii").lower())
-                elif content.startswith(b"ref:"):
-                    symbolic[name] = content[4:].strip().decode("utf-8", "replace")
-                    refs.pop(name, None)
-                else:
-                    refs.pop(name, None)  # broken: Git ignores it, packed value included
-        for name, target in symbolic.items():
-            if target.startswith(TAG_PREFIX) and target[len(TAG_PREFIX) :] in refs:
-                refs[name] = refs[target[len(TAG_PREFIX) :]]
-        return refs
-
     def read_tags(self, refs: Iterable[tuple[str, ObjectId]]) -> list[TagRef]:
         """Read the objects of the given tag refs (name, object id), each once."""
         return [tag_ref_of(row) for row in self.read_tag_rows(refs)]
@@ -280,7 +239,10 @@ class Repository:
         """
         pairs = list(refs)
         cache = self._tag_cache()
-        entries = cache.entries
+        if self._listed is None and len(pairs) > 256:
+            entries = cache.entries  # a whole read: every segment, without naming them
+        else:
+            entries = cache.entries_of({segment_of(name) for name, _ in pairs})
         rows: list[TagRow | None] = []
         todo: list[int] = []
         for name, oid in pairs:
@@ -293,11 +255,28 @@ class Repository:
         if todo:
             self._read_new(pairs, rows, todo, cache)
             if not self._in_quarantine():
-                live = None
-                if self._refs is not None:  # forget objects no tag points at any more
-                    live = {*self._refs.values(), *(oid for _, oid in pairs)}
-                cache.save(live)
+                self._save_cache(cache, pairs)
         return [row for row in rows if row is not None]
+
+    def _save_cache(self, cache: TagCache, pairs: list[tuple[str, ObjectId]]) -> None:
+        """Write the tag cache, forgetting the objects no tag points at any more (in
+        the segments whose tags were all listed)."""
+        refs, listed = self._refs, self._listed
+        if refs is None:
+            cache.save()
+            return
+
+        def live() -> set[str]:
+            return {*refs.values(), *(oid for _, oid in pairs)}
+
+        def segments() -> set[str]:
+            return {segment_of(n) for n in [*refs, *(n for n, _ in pairs)]}
+
+        if listed is not None:  # only in the segments listed whole
+            scope = {p[:-1] for p in listed if p[-1:] == "@" and p[:-1] + "#" in listed}
+            cache.save(live, scope)
+        else:
+            cache.save(live, None, segments)
 
     def _read_new(
         self,
@@ -771,12 +750,7 @@ class Repository:
         common = self.paths.common_dir
         if os.path.isfile(os.path.join(common, "refs", "tags", *name.split("/"))):
             return True
-        try:
-            with open(os.path.join(common, "packed-refs"), "rb") as f:
-                packed = f.read()
-        except OSError:
-            return False
-        return f" {TAG_PREFIX}{name}\n".encode() in packed
+        return refread.packed_tag(common, name) is not None
 
     def delete_tag(self, name: str, expected: ObjectId) -> bool:
         """Delete tag ``name`` if it still points at ``expected``; False if it moved."""

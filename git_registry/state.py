@@ -8,7 +8,7 @@ Pure: takes the tag refs read once per command and returns an immutable
 from __future__ import annotations
 
 import time as _time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from operator import itemgetter
 
@@ -142,8 +142,9 @@ class Registry:
     """Every stage ever used, in order of first use."""
     counters: Mapping[str, int] = field(default_factory=dict)
     """Largest counter on any tag of each artifact, annotated or not."""
-    known: tuple[str, ...] = ()
-    """Every artifact named by a registry tag, including those whose objects were not read."""
+    known: Sequence[str] = ()
+    """Every artifact named by a registry tag, including those whose objects were not read
+    (sorted; for a registry of some artifacts, listed only when first used)."""
 
     def next_counter(self, artifact: str) -> int:
         """The counter for a new ``#N`` tag: 1 + the largest on any tag of the artifact."""
@@ -229,16 +230,22 @@ _new_hold = fast_maker(StageHold)
 def build_registry_rows(
     rows: Sequence[TagRow],
     fields: Sequence[TagFields],
-    known: Iterable[str] = (),
+    known: Iterable[str] | Callable[[], Iterable[str]] = (),
     now: int | None = None,
+    *,
+    consume: bool = False,
 ) -> Registry:
     """:func:`build_registry` for registry tags read as rows, their names parsed.
 
     Args:
         rows: the tags (:data:`~git_registry.gitvalues.TagRow`), registry tags only.
         fields: each row's parsed name (:func:`~git_registry.grammar.parse_tags`).
-        known: names of other artifacts whose tags were not read (for hints).
+        known: names of other artifacts whose tags were not read (for hints), or a
+            function listing them, called only when they are first used.
         now: the clock (Unix time; default: the system's) for the tagger-time rule.
+        consume: ``rows`` and ``fields`` are lists the caller no longer needs: they are
+            emptied as they are read, so that each row is freed once its event is made
+            (a whole read: 100,000 rows and their messages, tens of MB off the peak).
     """
     problems: list[Problem] = []
     counters: dict[str, int] = {}
@@ -250,7 +257,7 @@ def build_registry_rows(
     latest = (int(_time.time()) if now is None else now) + rules.FUTURE_SKEW
     tz_max = rules.MAX_TZ_MINUTES
     bad_names: dict[str, str | None] = {}
-    for row, parsed in zip(rows, fields, strict=True):
+    for row, parsed in _pairs(rows, fields, consume):
         artifact, kind, version, stage, counter = parsed
         name, oid, target, target_type, tagger, message, problem = row
         if ":" in artifact:  # in a folder: the name is checked once per artifact
@@ -293,13 +300,85 @@ def build_registry_rows(
     artifacts: dict[str, ArtifactInfo] = {}
     first_use: dict[str, _Order] = {}
     semver_keys: dict[str, SemverKey] = {}
-    for artifact, (direct, others) in sorted(by_artifact.items()):
+    for artifact in sorted(by_artifact):
+        # Popped: each artifact's working tuples are freed once its events are made
+        # (at 100,000 tags, tens of MB off the peak).
+        direct, others = by_artifact.pop(artifact)
         artifacts[artifact] = _build_artifact(
             artifact, direct, others, problems, first_use, semver_keys
         )
+        del direct, others
     stages = tuple(sorted(first_use, key=lambda s: (first_use[s], s)))
-    names = tuple(sorted(set(known) | set(artifacts)))
+    names: Sequence[str]
+    if callable(known) or isinstance(known, KnownNames):
+        names = KnownNames(known, artifacts)
+    else:
+        names = tuple(sorted(set(known) | set(artifacts)))
     return Registry(artifacts, tuple(problems), stages, counters, names)
+
+
+def _pairs(
+    rows: Sequence[TagRow], fields: Sequence[TagFields], consume: bool
+) -> Iterator[tuple[TagRow, TagFields]]:
+    """``zip(rows, fields)``; with ``consume``, the lists are emptied a slice at a time."""
+    if len(rows) != len(fields):
+        raise ValueError("rows and fields differ in length")
+    if not consume:
+        yield from zip(rows, fields, strict=True)
+        return
+    assert isinstance(rows, list) and isinstance(fields, list)
+    step = 4096
+    for start in range(0, len(rows), step):
+        chunk = list(zip(rows[start : start + step], fields[start : start + step], strict=True))
+        rows[start : start + step] = [None] * len(chunk)
+        fields[start : start + step] = [None] * len(chunk)
+        yield from chunk
+        del chunk
+    rows.clear()
+    fields.clear()
+
+
+class KnownNames(Sequence[str]):
+    """Artifact names listed when first used: the artifacts of a registry of some
+    artifacts, with every other artifact named by a tag (which takes listing every tag:
+    only for a hint or the check of a new name)."""
+
+    __slots__ = ("_extra", "_names", "_source")
+
+    def __init__(self, source: Callable[[], Iterable[str]] | Iterable[str], extra: Iterable[str]):
+        self._source = source
+        self._extra = tuple(extra)
+        self._names: tuple[str, ...] | None = None
+
+    def _get(self) -> tuple[str, ...]:
+        if self._names is None:
+            source = self._source
+            found = source() if callable(source) else source
+            self._names = tuple(sorted(set(found) | set(self._extra)))
+        return self._names
+
+    def __getitem__(self, index: int) -> str:  # type: ignore[override]
+        return self._get()[index]
+
+    def __len__(self) -> int:
+        return len(self._get())
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._get())
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._get()
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, KnownNames):
+            other = other._get()
+        return self._get() == other
+
+    def __hash__(self) -> int:
+        return hash(self._get())
+
+    def __repr__(self) -> str:
+        return repr(self._get()) if self._names is not None else "KnownNames(not listed yet)"
 
 
 class _Version:

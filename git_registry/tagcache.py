@@ -15,14 +15,20 @@ never half of one, and two writers at once leave one of their files (the other's
 new entries are read again next time). Nothing is written when nothing changed, nor when the Git
 directory is read-only, nor in a server hook's quarantine.
 
-Format: one header line ``git-registry tag-cache SCHEMA VERSION LENGTHS CRC32``
-(LENGTHS: each column's length in bytes, comma-separated), then nine ``marshal``
-values (never pickle: loading them runs no code), equal-length tuples, one per
-column: object ids, then the :data:`Entry` fields. One value per column, not one
-tuple of them all: marshal keeps a table of every object it writes, so a column
-at a time takes 40% less memory to save 100,000 entries. A file that is
-missing, truncated, from another schema or package version, or fails its CRC or
-the checks below is ignored and rebuilt. Entries are checked for type and range
+Format (schema 4): one segment per artifact, so that a command about one artifact
+reads that artifact's entries only, not 100,000 of them. A tag's segment is named by
+its name up to its first ``@`` or ``#`` (``churn@v1.0.0`` and ``churn#prod#3``:
+``churn``; a name with neither: the segment ``""``); an object two tags of different
+artifacts point at is in both segments. The file: one header line ``git-registry
+tag-cache SCHEMA VERSION INDEX-LENGTH INDEX-CRC32``, then the index, a ``marshal``
+value ``(names, offsets, lengths, crc32s)`` (four equal-length tuples: where each
+segment is after the index, and its CRC), then the segments. A segment is one
+``marshal`` value: nine equal-length tuples, one per column, object ids then the
+:data:`Entry` fields (one value per column: smaller and faster to load than a tuple
+per entry). ``marshal``, never pickle: loading it runs no code. A file that is
+missing, truncated, from another schema or package version, or whose index fails its
+CRC or checks is ignored and rebuilt; a segment that fails its CRC or the checks
+below is ignored (its tags are read again). Entries are checked for type and range
 before use, so even a hand-edited cache cannot crash a command; it could make a
 tag read differently, as editing ``.git`` itself could (the Git directory is
 trusted, like its hooks and config). ``git config registry.cache false`` turns the
@@ -31,15 +37,15 @@ cache off; deleting the file is always safe.
 
 from __future__ import annotations
 
-import itertools
 import marshal
 import os
-from collections.abc import Collection
+import zlib
+from collections.abc import Callable, Collection, Iterable
 
-from git_registry import cachefile
+from git_registry import __version__, cachefile
 from git_registry.gitvalues import ObjectId, Signature, TagRow, fast_maker
 
-SCHEMA = 3
+SCHEMA = 4
 """Bump when the meaning of an entry, or how a tag object is parsed, changes."""
 
 CACHE_DIR = "registry"
@@ -67,37 +73,77 @@ _KINDS = frozenset((LIGHTWEIGHT, ANNOTATED, UNUSABLE))
 _MAX_TIME = 2**34
 _MAX_TZ = 24 * 60 - 1
 _COLUMNS = 9
+_INDEX_FIELDS = 4
 _NONE = ObjectId("")
 _signature = fast_maker(Signature)
 
 
-class TagCache:
-    """The parsed tag objects of one repository, loaded once per process.
+def segment_of(name: str) -> str:
+    """The segment of the tag ``name``: its name up to its first ``@`` or ``#``."""
+    return name.partition("@")[0].partition("#")[0] if "@" in name or "#" in name else ""
 
-    ``entries`` maps a tag object id to its :data:`Entry`; read it directly in hot
-    loops, and :meth:`add` to it.
+
+class TagCache:
+    """The parsed tag objects of one repository, read segment by segment as needed.
+
+    :meth:`entries_of` gives the entries of some segments (object id -> :data:`Entry`)
+    to read in hot loops; :meth:`add` adds to them.
     """
 
-    def __init__(self, path: str | None, entries: dict[str, Entry] | None = None) -> None:
+    def __init__(self, path: str | None) -> None:
         self.path = path
         """Where the cache lives, or None for a disabled cache (never written)."""
-        self.entries: dict[str, Entry] = entries if entries is not None else {}
-        self.changed = False
+        self._index: dict[str, tuple[int, int, int]] | None = None
+        self._base = 0  # where the segments start in the file
+        # A segment's values are entries, or (added by this run, in the segments of
+        # _changed) the rows themselves, made entries when written: a first run adds
+        # 100,000 rows it keeps anyway, and need not hold a second tuple for each.
+        self._segments: dict[str, dict[str, Entry | TagRow]] = {}
+        self._changed: set[str] = set()
 
     @classmethod
     def load(cls, common_dir: str) -> TagCache:
-        """The cache of the repository whose common Git directory is ``common_dir``.
+        """The cache of the repository whose common Git directory is ``common_dir``
+        (read lazily: its index on first use, each segment when asked for).
 
         Never fails: an unreadable or invalid file gives an empty cache.
         """
-        path = os.path.join(common_dir, CACHE_DIR, CACHE_FILE)
-        data = cachefile.read(path)
-        return cls(path, None if data is None else _decode(data))
+        return cls(os.path.join(common_dir, CACHE_DIR, CACHE_FILE))
 
     @classmethod
     def disabled(cls) -> TagCache:
         """A cache that starts empty and is never written."""
         return cls(None)
+
+    @property
+    def changed(self) -> bool:
+        """Whether entries were added since the cache was loaded or saved."""
+        return bool(self._changed)
+
+    @property
+    def entries(self) -> dict[str, Entry]:
+        """Every entry of every segment (object id -> entry)."""
+        return self.entries_of(None)
+
+    def entries_of(self, segments: Iterable[str] | None) -> dict[str, Entry]:
+        """The entries of the tags whose segments (:func:`segment_of`) are ``segments``
+        (None: all), object id -> entry: a new dict, which :meth:`add` does not change."""
+        index = self._read_index()
+        names = list(index) if segments is None else list(dict.fromkeys(segments))
+        read = self._read_segments([n for n in names if n not in self._segments and n in index])
+        if segments is not None:  # kept for add(); a whole read is not (memory)
+            self._segments.update(read)  # type: ignore[arg-type]
+        found: dict[str, Entry] = {}
+        for name in names:
+            segment = self._segments.get(name) or read.get(name)
+            if segment:
+                found.update(_entries(segment) if name in self._changed else segment)  # type: ignore[arg-type]
+        del read
+        if segments is None:  # added, in segments the file does not have
+            for name, segment in self._segments.items():
+                if name not in index:
+                    found.update(_entries(segment))
+        return found
 
     def add(self, row: TagRow) -> None:
         """Remember what the object of the tag ``row`` says.
@@ -106,24 +152,207 @@ class TagCache:
         a later fetch can bring the object, so that result may change.
         """
         entry = entry_of(row)
-        if entry is not None and self.entries.get(row[1]) != entry:
-            self.entries[row[1]] = entry
-            self.changed = True
+        if entry is None:
+            return
+        name = segment_of(row[0])
+        segment = self._segment(name)
+        known = segment.get(row[1])
+        if known is None or _entry(known) != entry:
+            segment[row[1]] = row
+            self._changed.add(name)
 
-    def save(self, live: Collection[str] | None = None) -> bool:
+    def save(
+        self,
+        live: Collection[str] | Callable[[], Collection[str]] | None = None,
+        scope: Collection[str] | None = None,
+        segments: Collection[str] | Callable[[], Collection[str]] | None = None,
+    ) -> bool:
         """Write the cache if it changed; False if it was not written (no change, or
-        the directory is read-only). With ``live`` (the object ids refs point at now),
-        entries of other objects are dropped."""
-        if self.path is None or not self.changed:
+        the directory is read-only).
+
+        Args:
+            live: the object ids the tags of the segments ``scope`` point at now:
+                their entries for other objects are dropped (or a function giving
+                them, called only if the file has entries to drop).
+            scope: the segments whose every tag ``live`` covers; None: every segment.
+            segments: with ``scope`` None, the segments some tag is in now: the
+                others are dropped (None: none is).
+        """
+        if self.path is None or not self._changed:
             return False
-        entries = self.entries
-        if live is not None:
-            entries = {k: v for k, v in entries.items() if k in live}
-        header, parts = _encode(entries)
-        if not cachefile.write(self.path, header, parts):
+        old = cachefile.read(self.path)
+        on_disk = _index_of(old) if old is not None else None
+        if on_disk is None or not on_disk[0]:
+            live = None  # a new file: everything in it was read now, for live tags
+        elif callable(live):
+            live = live()
+        if callable(segments):
+            segments = segments() if live is not None else None
+        # name -> (bytes, CRC): a copied segment keeps the CRC it had, so that one
+        # damaged on disk stays detectable.
+        parts: dict[str, tuple[bytes, int]] = {}
+
+        def pruned(name: str) -> bool:
+            return live is not None and (scope is None or name in scope)
+
+        if old is not None and on_disk is not None:
+            # Segments we did not change are copied as the file has them now (another
+            # writer's included), unless pruned below.
+            index, base = on_disk
+            for name, (offset, length, crc) in index.items():
+                if name in self._changed or (pruned(name) and name in self._segments):
+                    continue
+                if live is not None and scope is None and name not in (segments or ()):
+                    continue  # no tag is in it any more
+                parts[name] = (old[base + offset : base + offset + length], crc)
+        for name, segment in self._segments.items():
+            if pruned(name):
+                assert live is not None and not callable(live)
+                kept = {k: v for k, v in segment.items() if k in live}
+                unchanged = len(kept) == len(segment) and name not in self._changed
+                if unchanged and old is not None and on_disk is not None and name in on_disk[0]:
+                    offset, length, crc = on_disk[0][name]
+                    parts[name] = (old[on_disk[1] + offset : on_disk[1] + offset + length], crc)
+                    continue
+                segment = kept
+            elif name not in self._changed:
+                continue
+            if segment:
+                raw = _encode_segment(segment)
+                parts[name] = (raw, zlib.crc32(raw))
+        names = tuple(sorted(parts))
+        offsets, lengths, crcs = [], [], []
+        at = 0
+        for name in names:
+            raw, crc = parts[name]
+            offsets.append(at)
+            lengths.append(len(raw))
+            crcs.append(crc)
+            at += len(raw)
+        index_bytes = marshal.dumps((names, tuple(offsets), tuple(lengths), tuple(crcs)), 4)
+        header = b"%s %d %s %d %08x\n" % (
+            _MAGIC,
+            SCHEMA,
+            __version__.encode("ascii"),
+            len(index_bytes),
+            zlib.crc32(index_bytes),
+        )
+        if not cachefile.write(self.path, header, [index_bytes, *(parts[n][0] for n in names)]):
             return False
-        self.changed = False
+        self._changed.clear()
+        self._index = None  # read again from the new file
+        self._segments = {}
         return True
+
+    def _segment(self, name: str) -> dict[str, Entry | TagRow]:
+        segment = self._segments.get(name)
+        if segment is None:
+            if name in self._read_index():
+                self._segments.update(self._read_segments([name]))  # type: ignore[arg-type]
+            segment = self._segments.setdefault(name, {})
+        return segment
+
+    def _read_index(self) -> dict[str, tuple[int, int, int]]:
+        if self._index is None:
+            self._index = {}
+            if self.path is not None:
+                found = _read_head(self.path)
+                if found is not None:
+                    self._index, self._base = found
+        return self._index
+
+    def _read_segments(self, names: list[str]) -> dict[str, dict[str, Entry]]:
+        """The segments ``names`` (in the index), read and checked; one that cannot be
+        read or fails its checks is empty."""
+        found: dict[str, dict[str, Entry]] = {}
+        if not names or self.path is None:
+            return found
+        assert self._index is not None
+        data: bytes | None = None
+        try:
+            with open(self.path, "rb") as f:
+                if len(names) > 32:  # read the file whole: fewer calls
+                    data = f.read()
+                for name in names:
+                    offset, length, crc = self._index[name]
+                    if data is not None:
+                        raw = data[self._base + offset : self._base + offset + length]
+                    else:
+                        f.seek(self._base + offset)
+                        raw = f.read(length)
+                    found[name] = _decode_segment(raw, length, crc)
+        except OSError:
+            pass
+        for name in names:
+            found.setdefault(name, {})
+        return found
+
+
+def _read_head(path: str) -> tuple[dict[str, tuple[int, int, int]], int] | None:
+    """The index of the cache file ``path`` and where its segments start, or None."""
+    try:
+        with open(path, "rb") as f:
+            line = f.readline(200)
+            fields = _header_fields(line)
+            if fields is None:
+                return None
+            length, crc = fields
+            raw = f.read(length)
+    except OSError:
+        return None
+    index = _check_index(raw, length, crc)
+    return None if index is None else (index, len(line) + length)
+
+
+def _index_of(data: bytes) -> tuple[dict[str, tuple[int, int, int]], int] | None:
+    """:func:`_read_head` of a file's bytes."""
+    eol = data.find(b"\n", 0, 200)
+    fields = _header_fields(data[: eol + 1]) if eol > 0 else None
+    if fields is None:
+        return None
+    length, crc = fields
+    index = _check_index(data[eol + 1 : eol + 1 + length], length, crc)
+    if index is None:
+        return None
+    base = eol + 1 + length
+    if any(base + offset + size > len(data) for offset, size, _crc in index.values()):
+        return None
+    return index, base
+
+
+def _header_fields(line: bytes) -> tuple[int, int] | None:
+    """The index's length and CRC from the header line, if it is this version's."""
+    fields = line.rstrip(b"\n").split(b" ")
+    expected = [*_MAGIC.split(b" "), b"%d" % SCHEMA, __version__.encode("ascii")]
+    if not line.endswith(b"\n") or len(fields) != len(expected) + 2:
+        return None
+    if fields[: len(expected)] != expected:
+        return None
+    try:
+        length, crc = int(fields[-2]), int(fields[-1], 16)
+    except ValueError:
+        return None
+    return (length, crc) if length >= 0 else None
+
+
+def _check_index(raw: bytes, length: int, crc: int) -> dict[str, tuple[int, int, int]] | None:
+    if len(raw) != length or zlib.crc32(raw) != crc:
+        return None
+    try:
+        value = marshal.loads(raw)
+    except (ValueError, EOFError, TypeError, MemoryError, RecursionError):
+        return None
+    if type(value) is not tuple or len(value) != _INDEX_FIELDS:
+        return None
+    if any(type(c) is not tuple or len(c) != len(value[0]) for c in value):
+        return None
+    names, offsets, lengths, crcs = value
+    if not all(type(n) is str for n in names):
+        return None
+    for column in (offsets, lengths, crcs):
+        if not all(type(x) is int and x >= 0 for x in column):
+            return None
+    return dict(zip(names, zip(offsets, lengths, crcs, strict=True), strict=True))
 
 
 def entry_of(row: TagRow) -> Entry | None:
@@ -149,37 +378,41 @@ def entry_row(name: str, oid: ObjectId, entry: Entry) -> TagRow:
     return (name, oid, None, "", None, "", message if kind == UNUSABLE else None)
 
 
-def _encode(entries: dict[str, Entry]) -> tuple[bytes, list[bytes]]:
-    """The header line and the payload of the cache file, a part per column."""
-    # Share equal strings (commit ids, type, tagger) so marshal writes them once.
+def _entry(value: Entry | TagRow) -> Entry | None:
+    """An entry, or the entry of a row added this run."""
+    return value if len(value) == 8 else entry_of(value)
+
+
+def _entries(segment: dict[str, Entry | TagRow]) -> dict[str, Entry]:
+    found = {}
+    for oid, value in segment.items():
+        entry = _entry(value)
+        if entry is not None:
+            found[oid] = entry
+    return found
+
+
+def _encode_segment(segment: dict[str, Entry | TagRow]) -> bytes:
+    """A segment's bytes: its columns as one marshal value."""
+    entries = _entries(segment)
+    rows = list(entries.values())
+    # Equal strings (commit ids, type, tagger) made one object, so marshal writes each
+    # once and a read makes one object of it, not one per entry.
     shared: dict[str, str] = {}
     columns: list[tuple[str | int, ...]] = [tuple(entries)]
-    rows = list(entries.values())
     for i, column in enumerate(zip(*rows, strict=True) if rows else [()] * (_COLUMNS - 1)):
         if i in (1, 2, 4, 5):  # target, target_type, name, email
             column = tuple([shared.setdefault(x, x) for x in column])
-        columns.append(column)
-    del rows, shared
-    parts = []
-    while columns:
-        parts.append(marshal.dumps(columns.pop(0), 4))
-    lengths = b",".join(b"%d" % len(part) for part in parts)
-    return cachefile.header(_MAGIC, SCHEMA, lengths, parts), parts
+        columns.append(tuple(column))
+    return marshal.dumps(tuple(columns), 4)
 
 
-def _decode(data: bytes) -> dict[str, Entry]:
-    framed = cachefile.payload(data, _MAGIC, SCHEMA)
-    if framed is None:
+def _decode_segment(raw: bytes, length: int, crc: int) -> dict[str, Entry]:
+    """The entries of a segment's bytes; empty if they fail their CRC or checks."""
+    if len(raw) != length or zlib.crc32(raw) != crc:
         return {}
-    field, payload = framed
     try:
-        lengths = [int(n) for n in field.split(b",")]
-        if len(lengths) != _COLUMNS or min(lengths) < 0 or sum(lengths) != len(payload):
-            return {}
-        starts = [0, *itertools.accumulate(lengths)]
-        columns = tuple(
-            marshal.loads(payload[start:end]) for start, end in itertools.pairwise(starts)
-        )
+        columns = marshal.loads(raw)
     except (ValueError, EOFError, TypeError, MemoryError, RecursionError):
         return {}
     if not _valid(columns):

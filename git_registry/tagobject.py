@@ -123,19 +123,34 @@ def _parse(raw: bytes, hex_len: int) -> _Parsed | str:
         if cut >= 0:
             body = body[:cut]
     return (
-        ObjectId(target.decode("ascii")),
-        target_type.decode("ascii"),
+        ObjectId(_shared(target)),
+        _shared(target_type),
         _ident(who, email, time, zone),
         body.decode("utf-8", "replace"),
     )
+
+
+_SHARED: dict[bytes, str] = {}
+_SHARED_MAX = 1 << 16
+
+
+def _shared(raw: bytes) -> str:
+    """``raw`` decoded (UTF-8, errors replaced), one string object for equal values
+    (commit ids, types, taggers): 100,000 tags name a few thousand of them (memory)."""
+    text = _SHARED.get(raw)
+    if text is None:
+        text = raw.decode("utf-8", "replace")
+        if len(_SHARED) < _SHARED_MAX:
+            _SHARED[raw] = text
+    return text
 
 
 def _ident(who: bytes, email: bytes, time: bytes, zone: bytes) -> Signature:
     hours, minutes = divmod(abs(offset := int(zone)), 100)  # b"-0130": -130
     minutes += hours * 60
     return _signature(
-        who.strip().decode("utf-8", "replace"),
-        email.decode("utf-8", "replace"),
+        _shared(who.strip()),
+        _shared(email),
         int(time),
         -minutes if offset < 0 else minutes,
     )

@@ -43,8 +43,15 @@ def answers(repo: Repo, *, cache: bool = True) -> dict[str, tuple[int, str, str]
     """Everything the read commands say about the registry (in-process: each run opens
     the repository, and reads the cache, afresh)."""
     found: dict[str, tuple[int, str, str]] = {}
-    runs = [("show", "--json", "--all"), ("history", "--json"), ("show", "--all")]
-    for tag in repo.git("tag", "--list").split():
+    tags = repo.git("tag", "--list").split()
+    # One artifact's commands first: they read (and cache) that artifact's tags only.
+    runs: list[tuple[str, ...]] = []
+    for artifact in sorted({t.partition("@")[0].partition("#")[0] for t in tags} - set(tags)):
+        runs += [("show", artifact, "--json"), ("history", artifact), ("latest", artifact)]
+        runs += [("which", artifact, "prod"), ("describe", artifact)]
+    runs += [("which", "chrun", "prod")]  # unknown: the hint lists every artifact
+    runs += [("show", "--json", "--all"), ("history", "--json"), ("show", "--all")]
+    for tag in tags:
         runs.append(("check-ref", "--json", tag))
     with pytest.MonkeyPatch.context() as patch:
         if not cache:
@@ -165,49 +172,63 @@ def test_a_missing_object_is_not_cached(churn_staged_and_seg: Repo) -> None:
 
 
 def _file(
-    parts: list[bytes],
+    segments: dict[str, bytes],
     schema: int = tagcache.SCHEMA,
     version: str | None = None,
     lengths: list[int] | None = None,
+    index: bytes | None = None,
 ) -> bytes:
-    """A cache file: the header line (with each part's length, or ``lengths``), then
-    the parts."""
+    """A cache file: the header line, the index (of ``segments``, with their lengths or
+    ``lengths``; or ``index`` as given), then the segments."""
+    import marshal
     import zlib
 
     from git_registry import __version__
 
-    payload = b"".join(parts)
-    sizes = lengths if lengths is not None else [len(part) for part in parts]
-    header = b"git-registry tag-cache %d %s %s %08x\n" % (
+    names = tuple(segments)
+    sizes = lengths if lengths is not None else [len(segments[n]) for n in names]
+    offsets = [sum(len(segments[n]) for n in names[:i]) for i in range(len(names))]
+    crcs = tuple(zlib.crc32(segments[n]) for n in names)
+    if index is None:
+        index = marshal.dumps((names, tuple(offsets), tuple(sizes), crcs), 4)
+    header = b"git-registry tag-cache %d %s %d %08x\n" % (
         schema,
         (version or __version__).encode(),
-        ",".join(map(str, sizes)).encode(),
-        zlib.crc32(payload),
+        len(index),
+        zlib.crc32(index),
     )
-    return header + payload
+    return header + index + b"".join(segments.values())
 
 
-def _parts(good: bytes) -> list[bytes]:
-    """The parts (one marshal value per column) of the cache file ``good``."""
+def _segments(good: bytes) -> dict[str, bytes]:
+    """The segments (name -> one marshal value of columns) of the cache file ``good``."""
+    import marshal
+
     eol = good.index(b"\n")
-    lengths = [int(n) for n in good[:eol].split(b" ")[-2].split(b",")]
-    assert len(lengths) == tagcache._COLUMNS
-    parts, at = [], eol + 1
-    for n in lengths:
-        parts.append(good[at : at + n])
-        at += n
-    assert at == len(good)
-    return parts
+    length = int(good[:eol].split(b" ")[-2])
+    names, offsets, lengths, _crcs = marshal.loads(good[eol + 1 : eol + 1 + length])
+    base = eol + 1 + length
+    found = {
+        name: good[base + offset : base + offset + size]
+        for name, offset, size in zip(names, offsets, lengths, strict=True)
+    }
+    assert base + sum(lengths) == len(good)
+    return found
 
 
 def _corruptions(good: bytes) -> dict[str, bytes | None]:
     import marshal
 
-    def dump(columns: list[Any]) -> list[bytes]:
-        return [marshal.dumps(column, 4) for column in columns]
+    segments = _segments(good)
+    assert set(segments) == {"churn", "seg"}
 
-    parts = _parts(good)
-    columns = [marshal.loads(part) for part in parts]
+    def with_churn(columns: Any) -> bytes:
+        """The file with the segment ``churn`` replaced (a valid CRC)."""
+        raw = columns if isinstance(columns, bytes) else marshal.dumps(columns, 4)
+        return _file({**segments, "churn": raw})
+
+    columns = list(marshal.loads(segments["churn"]))
+    assert len(columns) == tagcache._COLUMNS
     bad_type = list(columns)
     bad_type[7] = tuple("1700000000" for _ in bad_type[7])  # times as strings
     bad_tz = list(columns)
@@ -218,32 +239,37 @@ def _corruptions(good: bytes) -> dict[str, bytes | None]:
     short[2] = short[2][:-1]
     code = marshal.dumps(compile("raise SystemExit(3)", "x", "exec"))
     lies = [columns[0], *(x[::-1] for x in columns[1:])]  # valid, but entries shuffled
-    sizes = [len(part) for part in parts]
+    sizes = [len(part) for part in segments.values()]
+    names = tuple(segments)
     return {
         "empty": b"",
         "garbage": os.urandom(4096),
         "truncated": good[: len(good) // 2],
         "header only": good[: good.index(b"\n") + 1],
         "bit flip": good[:-10] + bytes([good[-10] ^ 1]) + good[-9:],
-        "other schema": _file(parts, schema=tagcache.SCHEMA + 1),
-        "other version": _file(parts, version="0.0.0-other"),
+        "bit flip in the index": _file(segments)[:60] + b"\xff" + _file(segments)[61:],
+        "other schema": _file(segments, schema=tagcache.SCHEMA + 1),
+        "other version": _file(segments, version="0.0.0-other"),
         "wrong length": good + b"x",
-        "wrong types": _file(dump(bad_type)),
-        "offset out of range": _file(dump(bad_tz)),
-        "surrogates": _file(dump(surrogate)),
-        "ragged columns": _file(dump(short)),
-        "one tuple of columns": _file([marshal.dumps(tuple(columns), 4)]),  # schema 1's layout
-        "a column too many": _file([*parts, parts[0]]),
-        "a column too few": _file(parts[:-1]),
-        "misaligned lengths": _file(parts, lengths=[sizes[0] + 1, sizes[1] - 1, *sizes[2:]]),
-        "negative length": _file(parts, lengths=[-1, sizes[0] + sizes[1] + 1, *sizes[2:]]),
-        "code object": _file([code] * tagcache._COLUMNS),
-        "not marshal": _file([b"\x00" * 8] * tagcache._COLUMNS),
+        "wrong types": with_churn(tuple(bad_type)),
+        "offset out of range": with_churn(tuple(bad_tz)),
+        "surrogates": with_churn(tuple(surrogate)),
+        "ragged columns": with_churn(tuple(short)),
+        "a tuple per entry": with_churn(tuple(zip(*columns, strict=True))),
+        "a column too many": with_churn((*columns, columns[0])),
+        "a column too few": with_churn(tuple(columns[:-1])),
+        "misaligned lengths": _file(segments, lengths=[sizes[0] + 1, sizes[1] - 1]),
+        "negative length": _file(segments, lengths=[-1, sizes[0] + sizes[1] + 1]),
+        "lengths past the end": _file(segments, lengths=[sizes[0], sizes[1] + 100]),
+        "index not marshal": _file(segments, index=b"\x00" * 8),
+        "index of another shape": _file(segments, index=marshal.dumps((names, (0, 1)), 4)),
+        "code object": with_churn(code),
+        "not marshal": with_churn(b"\x00" * 8),
         "a directory": None,
         # A valid file whose entries were swapped by hand: the cache trusts the Git
         # directory as Git trusts its hooks (see tagcache's docstring), so this one
         # may change answers; here it only has to be read without crashing.
-        "shuffled": _file(dump(lies)),
+        "shuffled": with_churn(tuple(lies)),
     }
 
 
@@ -255,6 +281,7 @@ def _corruptions(good: bytes) -> dict[str, bytes | None]:
         "truncated",
         "header only",
         "bit flip",
+        "bit flip in the index",
         "other schema",
         "other version",
         "wrong length",
@@ -262,11 +289,14 @@ def _corruptions(good: bytes) -> dict[str, bytes | None]:
         "offset out of range",
         "surrogates",
         "ragged columns",
-        "one tuple of columns",
+        "a tuple per entry",
         "a column too many",
         "a column too few",
         "misaligned lengths",
         "negative length",
+        "lengths past the end",
+        "index not marshal",
+        "index of another shape",
         "code object",
         "not marshal",
         "a directory",
@@ -300,7 +330,7 @@ def test_a_cache_from_the_future_is_not_trusted_blindly(churn_staged_and_seg: Re
     """A well-formed file of another version is ignored even if its entries look right."""
     churn_staged_and_seg.ok("show")
     path = cache_file(churn_staged_and_seg)
-    path.write_bytes(_file(_parts(path.read_bytes()), version="999.0.0"))
+    path.write_bytes(_file(_segments(path.read_bytes()), version="999.0.0"))
     assert cached_ids(churn_staged_and_seg) == set()
 
 
@@ -514,3 +544,25 @@ def test_repository_reads_agree_with_git(tmp_path: Path) -> None:
             assert ref.tag is not None and ref.tag.tagger is not None
             found[ref.name] = (ref.tag.target, ref.tag.tagger.time, ref.tag.tagger.email)
         assert found == expected
+
+
+def test_a_one_artifact_read_prunes_its_own_segment_only(churn_staged_and_seg: Repo) -> None:
+    """The cache is one segment per artifact (issue 20): a read of churn adds churn's
+    new tags, forgets churn's deleted ones, and copies seg's segment as it was."""
+    repo = churn_staged_and_seg
+    repo.ok("show")
+    gone = repo.git("rev-parse", "churn@v1.0.0").strip()
+    seg_before = repo.git("rev-parse", "seg@v0.0.1").strip()
+    repo.git("tag", "-d", "churn@v1.0.0")
+    repo.tag("churn@v1.2.0", "HEAD", "by hand")
+    repo.git("tag", "-d", "seg@v0.0.1")  # seg is not read: its entry stays
+    assert repo.ok("latest", "churn").strip() == "v1.2.0"
+    ids = cached_ids(repo)
+    assert gone not in ids
+    assert repo.git("rev-parse", "churn@v1.2.0").strip() in ids
+    assert seg_before in ids
+    repo.tag("late@v0.0.1")
+    repo.ok("show")  # a whole read forgets every tag that is gone
+    live = set(repo.git("for-each-ref", "--format=%(objectname)", "refs/tags").split())
+    assert cached_ids(repo) == live
+    assert_same_with_and_without_cache(repo)

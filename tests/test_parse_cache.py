@@ -373,3 +373,30 @@ def test_a_missing_tree_is_not_cached(repo: Repo) -> None:
     with Repository.discover(str(repo.path)) as opened:  # now from the cache
         assert opened.blob_id_at(ObjectId(commit), "team/artifacts.yaml") == blob
         assert opened.blob_id_at(ObjectId(commit), "team/other.yaml") is None
+
+
+def test_gto_s_reading_of_artifacts_yaml_is_kept_by_blob_id(
+    repo: Repo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A write asks whether GTO can read the root artifacts.yaml (issue 19); the answer
+    is kept by blob id (issue 20: a 1,000-artifact file takes 0.1 s), the same from the
+    cache, and asked again with the caches off."""
+    from git_registry import gtocompat
+
+    from conftest import count_calls
+
+    repo.commit("bad", {"artifacts.yaml": "churn:\n  path: c.pkl\n  description: 2024-01-01\n"})
+    calls = count_calls(monkeypatch, gtocompat, "yaml12_problem")
+    first = repo.run("register", "churn")
+    assert first.code == 128
+    assert "is not a string for GTO's YAML 1.2 reader" in first.err
+    assert len(calls) == 1
+    repo.commit("same file")
+    second = repo.run("register", "churn")
+    assert len(calls) == 1  # from the parse cache
+    head = repo.git("rev-parse", "--short", "HEAD").strip()
+    before = repo.git("rev-parse", "--short", "HEAD~1").strip()
+    assert second.err == first.err.replace(before, head)
+    monkeypatch.setenv("GIT_CONFIG_PARAMETERS", "'registry.cache'='false'")
+    assert repo.run("register", "churn").err == second.err
+    assert len(calls) == 2

@@ -67,3 +67,39 @@ def test_count_says_one_in_the_singular_and_the_others_in_the_plural() -> None:
     assert [count(n, "tag") for n in (0, 1, 2)] == ["0 tags", "1 tag", "2 tags"]
     assert count(1, "other tag") == "1 other tag"
     assert count(3, "entry", "entries") == "3 entries"
+
+
+_JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(), inner, max_size=3),
+    max_leaves=8,
+)
+
+
+@given(
+    items=st.lists(_JSON_VALUES, max_size=6),
+    rest=st.dictionaries(st.text(), _JSON_VALUES, max_size=3),
+    per=st.integers(1, 4),
+)
+def test_json_written_in_pieces_is_the_same_text(
+    items: list[object], rest: dict[str, object], per: int
+) -> None:
+    """history --json writes its events as they are encoded (issue 20: memory); the
+    text is dump_json's, escapes included, whatever the pieces."""
+    from git_registry.render import dump_json, dump_json_chunks
+
+    rest.pop("events", None)
+    expected = dump_json({"events": items, **rest})
+    assert "".join(dump_json_chunks("events", items, rest, per)) == expected
+
+
+@pytest.mark.parametrize("color", [False, True])
+def test_a_table_written_in_pieces_is_the_same_text(color: bool) -> None:
+    from git_registry.render import column_chunks, column_table
+
+    columns = [[f"r{i}" * (i % 3 + 1) for i in range(10)], [f"\u00e9{i}" for i in range(10)]]
+    paint = Painter(color)
+    whole = column_table(["a", "b"], columns, paint, ["name", None])
+    pieces = list(column_chunks(["a", "b"], columns, paint, ["name", None], rows_per_chunk=3))
+    assert len(pieces) == 5  # the header, then 3 + 3 + 3 + 1 rows
+    assert "".join(pieces) == whole

@@ -499,3 +499,28 @@ def test_a_number_too_large_to_print_is_a_problem() -> None:
     assert "bits is too large" in info.value.problem.message
     root, problems = load(b"custom: " + b"9" * 300 + b"\n")  # 997 bits: a number still
     assert problems == [] and root is not None
+
+
+def test_the_same_bytes_are_parsed_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A write reads the root artifacts.yaml for its annotations and for GTO's reading
+    of it: one parse (issue 20); each caller gets its own list of problems."""
+    calls: list[str] = []
+    compose = yaml.compose
+
+    def counted(text: str, Loader: type) -> object:
+        calls.append(text)
+        return compose(text, Loader=Loader)
+
+    monkeypatch.setattr(yaml, "compose", counted)
+    monkeypatch.setattr(yamlsafe, "_RECENT", {})
+    data = b"a: 1\na: 2\nb: [x]\n"
+    first = yamlsafe.load(data)
+    first[1].append(yamlsafe.YamlProblem(9, 9, "added by a caller"))
+    second = yamlsafe.load(data)
+    assert len(calls) == 1
+    assert second[0] is first[0]
+    assert [p.message for p in second[1]] == [p.message for p in first[1][:-1]]
+    for i in range(yamlsafe._RECENT_MAX):
+        yamlsafe.load(b"k%d: v\n" % i)
+    yamlsafe.load(data)  # pushed out by newer documents: parsed again
+    assert len(calls) == 2 + yamlsafe._RECENT_MAX

@@ -63,7 +63,7 @@ def run(args: argparse.Namespace, session: Session) -> int:
 
     repo = session.repo()
     catalog = session.catalog()
-    load_result = load(session)
+    load_result = load(session, keep_rows=False)
     registry = load_result.registry
     found: list[FileProblem | Problem] = list(catalog.policy_problems())
     head = repo.head()
@@ -90,7 +90,7 @@ def run(args: argparse.Namespace, session: Session) -> int:
     from git_registry.reading import gto_view
 
     gto = rulebook.gto_findings(registry, gto_view(session, whole=True), load_result.tag_names)
-    tags = len(load_result.rows)  # every registry tag read, usable or not
+    tags = load_result.tags_read  # every registry tag read, usable or not
     fails = bool(found) or (args.gto and bool(gto))
     if args.json:
         session.stdout.write(

@@ -37,11 +37,11 @@ def arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, session: Session) -> int:
     # LABEL:NAME with several --remote
     from git_registry.reading import events_of, head_annotations, load, warn_problems
-    from git_registry.render import dump_json, event_json, events_table
+    from git_registry.render import dump_json, dump_json_chunks, event_json, events_chunks
     from git_registry.selectors import check_name
 
     name = check_name(session.remotes, args.name) if args.name is not None else None
-    registry = load(session, [name] if name is not None else None).registry
+    registry = load(session, [name] if name is not None else None, keep_rows=False).registry
     warn_problems(session, registry, name)
     if name is not None and name not in registry.artifacts:
         from git_registry.lookups import unknown_artifact  # only for this message
@@ -63,17 +63,19 @@ def run(args: argparse.Namespace, session: Session) -> int:
     if args.json:
         names = sorted({e.artifact for e in events})
         notes, _file_problems = head_annotations(session, names)
-        doc = {
-            "events": [event_json(e) for e in events],
+        rest = {
             "annotations": {n: notes[n].to_json() if n in notes else None for n in names},
             "warnings": problems,
         }
-        session.stdout.write(dump_json(doc))
+        # Written as encoded: 100,000 events are never one document in memory.
+        for chunk in dump_json_chunks("events", map(event_json, events), rest):
+            session.stdout.write(chunk)
         return 0
     if not events:
         session.message(
             "hint", "no registry events yet: register a version with 'git registry register NAME'"
         )
         return 0
-    session.stdout.write(events_table(events, session.paint()))
+    for chunk in events_chunks(events, session.paint()):
+        session.stdout.write(chunk)
     return 0

@@ -130,9 +130,7 @@ def _push(session: Session, hook: str, updates: Sequence[RefUpdate], where: str)
         lock = _take_lock(session, repo)
     try:
         remote = None if server else session.config().get("registry.remote", "origin")
-        check = PushCheck(
-            repo, session.catalog(), repo.tag_refs(), allow_delete=allow, remote=remote
-        )
+        check = PushCheck(repo, session.catalog(), repo.tag_refs, allow_delete=allow, remote=remote)
         findings = check.run(updates)
         if lock is not None and not findings:
             lock.note(pending)  # reference-transaction releases it once they are written

@@ -179,7 +179,7 @@ def _show_registry_gto(args: argparse.Namespace, session: Session) -> int:
     from git_registry.reading import declared_annotations, load, warn_problems
     from git_registry.render import dump_json
 
-    registry = load(session).registry
+    registry = load(session, keep_rows=False).registry
     warn_problems(session, registry)
     notes, file_warnings = declared_annotations(session)
     for warning in file_warnings:
@@ -207,7 +207,7 @@ def _show_registry(args: argparse.Namespace, session: Session) -> int:
     from git_registry.reading import declared_annotations, load, warn_problems
     from git_registry.render import artifact_json, dump_json, registry_table
 
-    registry = load(session).registry
+    registry = load(session, keep_rows=False).registry
     warn_problems(session, registry)
     catalog = session.catalog()
     for problem in catalog.policy_problems():

@@ -52,7 +52,7 @@ def run(args: argparse.Namespace, session: Session) -> int:
     elif args.allowed:
         stages = None
     else:
-        registry = load(session).registry
+        registry = load(session, keep_rows=False).registry
         used = registry.stages
         stages = [s for s in ordered_stages(policy, used) if s in used]
         if args.json == "gto":
