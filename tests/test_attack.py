@@ -55,7 +55,9 @@ def refused_by_hook(push: subprocess.CompletedProcess[str]) -> set[str]:
 
 def reported_by_check(repo: Repo) -> set[str]:
     out = registry(repo.path, "check", "--json").stdout
-    return {p["tag"] for p in json.loads(out)["problems"] if p["tag"]}
+    # Errors only: a warning (GTO compatibility) refuses nothing, in check or in a hook.
+    problems = json.loads(out)["problems"]
+    return {p["tag"] for p in problems if p["tag"] and p["severity"] == "error"}
 
 
 # -- 1. a tag named "refs/tags/NAME" is read as NAME, but the hook never judges it ------

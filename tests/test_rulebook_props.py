@@ -273,7 +273,8 @@ def reported_by_check(repo: Repo) -> set[str]:
     assert "Traceback" not in result.err, result.err
     assert result.code in (0, 1), result.err
     problems = json.loads(result.out)["problems"]
-    return {p["tag"] for p in problems if p["tag"]}
+    # Warnings (GTO compatibility) refuse nothing, in check or in a hook: errors only.
+    return {p["tag"] for p in problems if p["tag"] and p["severity"] == "error"}
 
 
 def refused_by_server(repo: Repo, where: Path) -> set[str]:
@@ -314,6 +315,18 @@ def refused_by_server(repo: Repo, where: Path) -> set[str]:
 )
 @example(ops=[Write(("register", "churn")), HandTag("churn#prod#4", "HEAD", DATES[2])])
 @example(ops=[Write(("register", "churn")), HandTag("churn@v0.0.1!", "HEAD", DATES[2])])
+@example(  # a GTO compatibility warning (two versions on one commit) is not a refusal
+    ops=[
+        LiteralTag("seg@v0.0.1!#2", "HEAD~2", "second-tagger"),
+        Write(("register", "churn", "--version", "v0.0.2")),
+        Write(("register", "churn", "HEAD")),
+        HandTag("churn@v0.1.0", "HEAD", "1000000000 +0000", False),
+        Commit(True),
+        HandTag("churn#qa", "HEAD", "1699990000 +0000", True),
+        LiteralTag("churn@deprecated", "HEAD", "second-tagger"),
+        Write(("deregister", "churn@v0.0.2")),
+    ]
+)
 @example(ops=[Write(("register", "churn")), LiteralTag("churn#prod#2", "HEAD", "second-object")])
 @example(ops=[Write(("register", "churn")), LiteralTag("churn#prod#2", "HEAD", "far-future")])
 def test_check_reports_exactly_what_the_server_hook_refuses(ops: list[Op]) -> None:
