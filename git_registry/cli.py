@@ -377,16 +377,16 @@ def _checked_remotes(remotes: Sequence[str]) -> list[str]:
 
 def _glue_values(parser: argparse.ArgumentParser, word: str, args: list[str]) -> list[str]:
     """A command's words (after the command word) as Git reads them, made plain for
-      argparse.
+    argparse.
 
-      - An option that takes a value takes the next word, even one that starts with
-        '-' (``-m "-hotfix"``): written ``--message=-hotfix`` / ``-m-hotfix``, which
-        argparse would otherwise read as an unknown option.
-      - ``--simple`` takes ``true``, ``false`` or ``auto`` after it as its value (GTO's
+    - An option that takes a value takes the next word, even one that starts with
+      '-' (``-m "-hotfix"``): written ``--message=-hotfix`` / ``-m-hotfix``, which
+      argparse would otherwise read as an unknown option.
+    - ``--simple`` takes ``true``, ``false`` or ``auto`` after it as its value (GTO's
       form), and no other word.
     - Operands may follow options (``register m --version v1.0.0 HEAD~2``): argparse
-        stops filling optional operands at the first option, so the operands are moved
-        before the options (their order kept; after ``--`` when there is one).
+      stops filling optional operands at the first option, so the operands are moved
+      before the options (their order kept; after ``--`` when there is one).
     """
     if word == "hook":
         # Git's own arguments: pre-push's REMOTE and URL are informational (the refs

@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     from git_registry.annotations import FileProblem
     from git_registry.policy import Policy
     from git_registry.state import ArtifactInfo, Event, Registry
+    from git_registry.yamlsafe import Node
 
 GTO = "GTO 1.10.1"
 MANY_VERSIONS = "'Multiple versions are not allowed on the same Git commit'"
@@ -277,15 +278,9 @@ def yaml12_problem(data: bytes) -> str | None:
     reads as a date, a number or a boolean (GTO's pydantic model then refuses the file,
     and ``gto show``, ``history`` and ``check-ref`` fail). None if there is no such value
     (a file we cannot read is our own problem, reported by the validator)."""
-    from git_registry.yamlsafe import YamlError, load, yaml12_not_string
+    from git_registry.yamlsafe import yaml12_not_string
 
-    try:
-        root, _ = load(data)
-    except YamlError:
-        return None
-    if root is None or root.kind != "map":
-        return None
-    for name, entry in root.value:
+    for name, entry in _mapping(data):
         if name.text is not None and isinstance(name.value, str) and yaml12_not_string(name.text):
             return (
                 f"artifacts.yaml:{name.line}:{name.column}: the name '{name.text}' is not a "
@@ -397,15 +392,7 @@ def settings_differences(
 
 def gto_index_setting(data: bytes) -> str | None:
     """``.gto``'s ``index`` setting (in any case, the first), if it is a string."""
-    from git_registry.yamlsafe import YamlError, load
-
-    try:
-        root, _ = load(data)
-    except YamlError:
-        return None
-    if root is None or root.kind != "map":
-        return None
-    for key, value in root.value:
+    for key, value in _mapping(data):
         if isinstance(key.value, str) and key.value.lower() == "index":
             return value.value if isinstance(value.value, str) else None
     return None
@@ -432,3 +419,17 @@ def created_tags(names: Iterable[str]) -> list[Problem]:
         for name in sorted(names)
         if _CREATED.fullmatch(name)
     ]
+
+
+def _mapping(data: bytes) -> list[tuple[Node, Node]]:
+    """The key and value nodes of a YAML document that is a mapping; none if it is not
+    one or cannot be read (a file we cannot read is reported by its own validator)."""
+    from git_registry.yamlsafe import YamlError, load
+
+    try:
+        root, _ = load(data)
+    except YamlError:
+        return []
+    if root is None or root.kind != "map":
+        return []
+    return list(root.value)

@@ -127,16 +127,7 @@ def load(data: bytes) -> tuple[Node | None, list[YamlProblem]]:
 
 
 def _load(data: bytes) -> tuple[Node | None, list[YamlProblem]]:
-    """Parse one YAML document (:func:`load`, not kept).
-
-    Returns:
-        The root node (None for an empty or null document) and the problems found in
-        otherwise readable data (duplicate keys: the first one is kept).
-
-    Raises:
-        YamlError: the data cannot be read (too big, not UTF-8, invalid YAML,
-            several documents, a custom tag, too many nodes or too deep).
-    """
+    """Parse one YAML document: :func:`load`'s work, its result not kept."""
     if len(data) > MAX_BYTES:
         raise YamlError(size_problem(len(data)))
     try:

@@ -268,16 +268,7 @@ def run_action(
             "RUNNER_TEMP": str(runner_temp),
             **{k: context.expand(str(v)) for k, v in step.get("env", {}).items()},
         }
-        script = tmp / f"step_{n}.sh"
-        script.write_text(step["run"])
-        proc = subprocess.run(
-            ["bash", "--noprofile", "--norc", "-eo", "pipefail", str(script)],
-            cwd=workdir,
-            env=step_env,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
+        proc = _run_step(step["run"], workdir, step_env, tmp / f"step_{n}.sh")
         ran.append(step["name"])
         out_parts.append(proc.stdout)
         err_parts.append(proc.stderr)
@@ -313,16 +304,23 @@ def run_workflow_steps(
             **(env or {}),
             **{k: context.expand(str(v)) for k, v in step.get("env", {}).items()},
         }
-        script = tmp / f"workflow_step_{n}.sh"
-        script.write_text(step["run"])
-        proc = subprocess.run(
-            ["bash", "--noprofile", "--norc", "-eo", "pipefail", str(script)],
-            cwd=workdir,
-            env=step_env,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
+        proc = _run_step(step["run"], workdir, step_env, tmp / f"workflow_step_{n}.sh")
         assert proc.returncode == 0, f"{step.get('name')}: {proc.stderr}"
         ran.append((str(step.get("name")), proc.stdout))
     return ran
+
+
+def _run_step(
+    run: str, workdir: Path, env: Mapping[str, str], script: Path
+) -> subprocess.CompletedProcess[str]:
+    """One ``run:`` step as a runner runs ``shell: bash``: the script in a file, run by
+    ``bash --noprofile --norc -eo pipefail``."""
+    script.write_text(run)
+    return subprocess.run(
+        ["bash", "--noprofile", "--norc", "-eo", "pipefail", str(script)],
+        cwd=workdir,
+        env=dict(env),
+        capture_output=True,
+        text=True,
+        check=False,
+    )

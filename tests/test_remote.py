@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from cisim import parse_output_file
 from conftest import Repo, git
 
 
@@ -35,31 +36,6 @@ def registry_as(repo: Repo, who: str, *args: str) -> subprocess.Popen[str]:
         stderr=subprocess.PIPE,
         text=True,
     )
-
-
-def parse_github_output(text: str) -> dict[str, str]:
-    """Parse $GITHUB_OUTPUT as the Actions runner does (key=value and key<<DELIM blocks)."""
-    out: dict[str, str] = {}
-    lines = text.split("\n")
-    i = 0
-    while i < len(lines):
-        line = lines[i]
-        if not line:
-            i += 1
-            continue
-        if "<<" in line and ("=" not in line or line.index("<<") < line.index("=")):
-            key, delim = line.split("<<", 1)
-            body = []
-            i += 1
-            while lines[i] != delim:
-                body.append(lines[i])
-                i += 1
-            out[key] = "\n".join(body)
-        else:
-            key, value = line.split("=", 1)
-            out[key] = value
-        i += 1
-    return out
 
 
 @pytest.fixture
@@ -92,7 +68,7 @@ def test_github_output_cannot_be_injected(published: Repo, tmp_path: Path) -> No
         check=False,
     )
     assert proc.returncode == 0, proc.stderr
-    values = parse_github_output(output.read_text())
+    values = parse_output_file(output.read_text())
     assert values == {
         "earlier": "kept",
         "name": "churn",
