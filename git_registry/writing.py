@@ -113,15 +113,8 @@ def create_tags(
         mine = {t.name for t, _ in unpushed}
         in_the_way = mine & set(refetch(session, remote, artifacts).kept)
         loaded = without(load(session, artifacts), mine)
-        try:
-            again = list(replan(loaded))
-        except RegistryError as exc:
-            raise PushError(
-                f"{failed.name} was refused by '{remote}' ({failed.reason}), and after "
-                f"fetching its tags: {exc.message}; {kept}",
-                hint=exc.hint,
-            ) from exc
-        todo = [t for t in again if t.name not in loaded.tag_names]
+        refused = f"{failed.name} was refused by '{remote}' ({failed.reason})"
+        todo = _replanned(replan, loaded, refused, kept)
         if not in_the_way and [t.name for t in todo] == [t.name for t, _ in unpushed]:
             raise PushError(
                 f"push to '{remote}' failed: {failed.name} {failed.reason}; {kept}",
@@ -132,17 +125,8 @@ def create_tags(
         if in_the_way:  # the remote's tags of those names can come in now
             refetch(session, remote, artifacts)
             loaded = load(session, artifacts)
-            try:
-                again = list(replan(loaded))
-            except RegistryError as exc:
-                raise PushError(
-                    f"{failed.name} was refused by '{remote}' ({failed.reason}), and after "
-                    f"fetching its tags: {exc.message}; your unpushed "
-                    + ("tag was" if len(unpushed) == 1 else "tags were")
-                    + " removed",
-                    hint=exc.hint,
-                ) from exc
-            todo = [t for t in again if t.name not in loaded.tag_names]
+            removed = "your unpushed " + ("tag was" if len(unpushed) == 1 else "tags were")
+            todo = _replanned(replan, loaded, refused, f"{removed} removed")
         session.warn(
             f"{failed.name} was refused by '{remote}' ({failed.reason}): someone else "
             f"was first; retrying as {', '.join(t.name for t in todo) or 'nothing new'}"
@@ -151,6 +135,23 @@ def create_tags(
             return 0
         created = _create_local(session, loaded, todo, sign, gto_force=gto_force)
     return 0
+
+
+def _replanned(replan: Replan, loaded: Loaded, refused: str, left: str) -> list[NewTag]:
+    """The tags ``replan`` makes on the registry fetched after a refusal, but those that
+    exist already.
+
+    Raises:
+        PushError: the plan itself fails now (``refused``, the reason, and ``left``: what
+            became of our unpushed tags).
+    """
+    try:
+        again = list(replan(loaded))
+    except RegistryError as exc:
+        raise PushError(
+            f"{refused}, and after fetching its tags: {exc.message}; {left}", hint=exc.hint
+        ) from exc
+    return [t for t in again if t.name not in loaded.tag_names]
 
 
 def refetch(session: Session, remote: str, artifacts: Sequence[str]) -> FetchResult:

@@ -338,3 +338,20 @@ def test_the_renumber_hint_keeps_a_dash_artifact_as_data(repo: Repo, remote: Rep
     assert done.returncode == 0, done.stderr
     assert "Renumbered -x=model#prod#1 as -x=model#prod#2" in done.stdout
     assert set(remote.tags()) == {"-x=model@v0.0.1", "-x=model#staging#1", "-x=model#prod#2"}
+
+
+def test_a_retry_whose_new_plan_fails_says_why_and_keeps_the_tag(
+    team: tuple[Repo, Repo],
+) -> None:
+    """Refused for a counter someone else took, and after fetching their tags the
+    promotion itself no longer stands (they deregistered the version): the push fails
+    with both reasons, and the unpushed tag stays here."""
+    mine, theirs = team
+    theirs.ok("promote", "churn", "dev", "--push")  # takes counter #1
+    theirs.ok("deregister", "churn@v0.0.1", "--push")
+    result = mine.run("promote", "churn@v0.0.1", "prod", "--push")  # churn#prod#1 here
+    assert result.code == 1, result.err
+    assert "churn#prod#1 was refused by 'origin'" in result.err
+    assert "and after fetching its tags: churn v0.0.1 is deregistered" in result.err
+    assert "churn#prod#1 kept in your local repository" in result.err
+    assert "churn#prod#1" in mine.tags()
