@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 
-from git_registry.gitvalues import TagRow
+from git_registry.gitvalues import ObjectId, TagRow
 from git_registry.grammar import (
     EventKind,
     TagFields,
@@ -70,7 +70,11 @@ def load(
     warn_if_shallow(session, artifacts)
     repo = session.repo()
     if artifacts is None:
-        refs = repo.tag_refs()
+        refs = repo.tag_refs(fingerprint=not keep_rows)
+        if not keep_rows:
+            hit = _cached_state(session, refs)
+            if hit is not None:
+                return hit
         names = list(refs)
         parsed = parse_tags(names)
         selected = [(name, refs[name]) for name, p in zip(names, parsed, strict=True) if p]
@@ -97,10 +101,43 @@ def load(
     rows = repo.read_tag_rows(selected)
     del selected
     count = len(rows)
+    lasting = repo.rows_lasting
     registry = build_registry_rows(rows, fields, known, consume=not keep_rows)
     if not keep_rows:
+        if artifacts is None:
+            _save_state(session, registry, count, lasting)
         return Loaded(registry, tag_names, tags_read=count)
     return Loaded(registry, tag_names, rows, fields, count)
+
+
+def _cached_state(session: Session, refs: dict[str, ObjectId]) -> Loaded | None:
+    """The whole registry from the state cache (:mod:`git_registry.statecache`) if it
+    was written for these very refs, else None."""
+    repo = session.repo()
+    path, fingerprint = repo.state_cache_path(), repo.refs_fingerprint
+    if path is None or fingerprint is None:
+        return None
+    from git_registry import statecache
+
+    def rebuild() -> Registry:  # a segment edited by hand: build the state again
+        return load(session, keep_rows=True).registry
+
+    found = statecache.load(path, fingerprint, rebuild)
+    if found is None:
+        return None
+    registry, count = found
+    return Loaded(registry, frozenset(refs), tags_read=count)
+
+
+def _save_state(session: Session, registry: Registry, count: int, lasting: bool) -> None:
+    repo = session.repo()
+    path, fingerprint = repo.state_cache_path(), repo.refs_fingerprint
+    if path is None or fingerprint is None or not repo.may_write_caches():
+        return
+    from git_registry import statecache
+
+    if statecache.cacheable(registry, lasting):
+        statecache.save(path, fingerprint, registry, count)
 
 
 def _known_artifacts(names: Iterable[str]) -> set[str]:
@@ -216,9 +253,12 @@ def warn_if_shallow(session: Session, artifacts: Sequence[str] | None) -> None:
 def events_of(registry: Registry, artifact: str | None) -> list[Event]:
     """Every accepted event of the registry (or of one artifact), oldest first."""
     if artifact is not None:
-        info = registry.artifacts.get(artifact)
-        return list(info.events) if info else []
-    events = [e for info in registry.artifacts.values() for e in info.events]
+        return list(registry.events_of(artifact)) if artifact in registry.artifacts else []
+    cached = getattr(registry.artifacts, "history", None)
+    if cached is not None:  # a cached registry: in order already (statecache)
+        history: list[Event] = cached()
+        return history
+    events = [e for name in registry.artifacts for e in registry.events_of(name)]
     # Event.order, spelled out: cheaper than the property for 100,000 events.
     priority = {kind: kind.priority for kind in EventKind}
     events.sort(key=lambda e: (e.tagger.time, e.counter or 0, priority[e.kind], e.tag))

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
     from git_registry.annotations import Annotation
     from git_registry.gitvalues import Signature
-    from git_registry.state import ArtifactInfo, Event, StageHold, VersionInfo
+    from git_registry.state import ArtifactInfo, ArtifactSummary, Event, StageHold, VersionInfo
 
 # ANSI codes (colorama's Fore/Style values); colorama itself is only imported to
 # make Windows consoles understand them.
@@ -484,7 +484,7 @@ def events_chunks(events: Sequence[Event], paint: Painter) -> Iterator[str]:
 
 
 def registry_table(
-    rows: Sequence[tuple[str, ArtifactInfo | None, Annotation | None]],
+    rows: Sequence[tuple[str, ArtifactSummary | None, Annotation | None]],
     stages: Sequence[str],
     paint: Painter,
     *,
@@ -515,18 +515,17 @@ def registry_table(
             cells.append(artifact_status(info))
         if with_type:
             cells.append((annotation.type if annotation else None) or EMPTY)
-        cells.append(info.latest.version if info and info.latest else EMPTY)
+        cells.append(info.latest if info and info.latest else EMPTY)
         for stage in stages:
             holds = info.stages.get(stage, ()) if info else ()
-            shown = holds if all_versions else holds[:1]
-            cells.append(", ".join(h.version for h in shown) or EMPTY)
+            cells.append(", ".join(holds if all_versions else holds[:1]) or EMPTY)
         if with_labels:
             cells.append(", ".join(annotation.labels) if annotation else EMPTY)
         lines.append([c or EMPTY for c in cells])
     return table(headers, lines, paint, styles)
 
 
-def artifact_status(info: ArtifactInfo | None) -> str:
+def artifact_status(info: ArtifactSummary | None) -> str:
     """An artifact's status in ``show --all``: ``active``; ``deprecated`` (its stages and
     latest version are not served); ``deregistered`` (every version is); ``unregistered``
     (declared in artifacts.yaml, no tags)."""

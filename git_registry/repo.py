@@ -103,6 +103,11 @@ class Repository:
         self._parse_cache: ParseCache | None = None
         self._refs: dict[str, ObjectId] | None = None
         self._listed: frozenset[str] | None = None  # the prefixes _refs holds; None: all
+        self.refs_fingerprint: bytes | None = None
+        """A digest of the last whole listing of tags (see :meth:`tag_refs`)."""
+        self.rows_lasting = True
+        """Whether every row :meth:`read_tag_rows` gave last is a lasting result (no
+        object missing, which a fetch can bring without changing a ref)."""
         self._reader: gitobjects.ObjectReader | None = None
         self._tree_entries: dict[str, dict[bytes, tuple[int, str]]] = {}
 
@@ -179,7 +184,9 @@ class Repository:
 
     # -- reading refs ------------------------------------------------------------------
 
-    def tag_refs(self, prefixes: Sequence[str] | None = None) -> dict[str, ObjectId]:
+    def tag_refs(
+        self, prefixes: Sequence[str] | None = None, *, fingerprint: bool = False
+    ) -> dict[str, ObjectId]:
         """The refs under ``refs/tags/``: tag name -> object id, without reading objects;
         with ``prefixes``, only those whose tag names start with one of them (an
         artifact's tags: see :func:`~git_registry.refread.tag_prefixes`), found as Git
@@ -191,21 +198,34 @@ class Repository:
         that tag's object id. Where Git keeps refs elsewhere (reftable),
         ``git for-each-ref`` lists them.
 
+        With ``fingerprint`` (a whole listing), :attr:`refs_fingerprint` is set to a
+        digest of what the listing is a function of (``packed-refs`` and the loose ref
+        files, or the names and ids Git listed): equal digests, equal listings.
+
         Raises:
             GitError: the refs are not in files and Git cannot read them (Git's reason,
                 e.g. an extension this Git does not know).
         """
+        digest = None
+        if fingerprint and prefixes is None:
+            import hashlib
+
+            digest = hashlib.blake2b(digest_size=24)
         if not self._uses_ref_files():
             refs = gitbin.tag_refs(self.cwd, env=self.env, git_dir=self.paths.git_dir)
             if prefixes is not None:
                 starts = tuple(p for p in prefixes if p)
                 refs = {n: o for n, o in refs.items() if starts and n.startswith(starts)}
+            if digest is not None:
+                for name, oid in sorted(refs.items()):
+                    digest.update(f"{name}\0{oid}\n".encode("utf-8", "surrogateescape"))
         elif prefixes is None:
-            refs = refread.all_tags(self.paths.common_dir)
+            refs = refread.all_tags(self.paths.common_dir, digest)
         else:
             refs = refread.prefixed_tags(self.paths.common_dir, prefixes)
         self._refs = refs
         self._listed = None if prefixes is None else frozenset(prefixes)
+        self.refs_fingerprint = None if digest is None else digest.digest()
         return refs
 
     def _uses_ref_files(self) -> bool:
@@ -238,6 +258,7 @@ class Repository:
         added to the cache.
         """
         pairs = list(refs)
+        self.rows_lasting = True
         cache = self._tag_cache()
         if self._listed is None and len(pairs) > 256:
             entries = cache.entries  # a whole read: every segment, without naming them
@@ -305,6 +326,8 @@ class Repository:
                 targets[row[2]] = None
             elif lasting:
                 cache.add(row)
+            else:
+                self.rows_lasting = False
         stream.close()
         if not unchecked:
             return
@@ -320,6 +343,7 @@ class Repository:
             actual = types_of[target]
             if actual is None:  # not cached: a fetch can bring the object
                 rows[i] = _unusable(row, f"object {target} is missing from the repository")
+                self.rows_lasting = False
                 continue
             if actual != declared:
                 row = rows[i] = _unusable(row, type_problem(declared_by, declared, target, actual))
@@ -336,6 +360,17 @@ class Repository:
             else:
                 self._cache = TagCache.disabled()
         return self._cache
+
+    def state_cache_path(self) -> str | None:
+        """Where the registry state cache lives (:mod:`git_registry.statecache`), or
+        None when caches are off (``registry.cache``)."""
+        if not self._caching():
+            return None
+        return os.path.join(self.paths.common_dir, "registry", "state-cache")
+
+    def may_write_caches(self) -> bool:
+        """Whether this run may write a cache (not in a server hook's quarantine)."""
+        return not self._in_quarantine()
 
     def parse_cache(self) -> ParseCache:
         """Files parsed by blob id (:mod:`git_registry.parsecache`), loaded on first use;

@@ -27,7 +27,15 @@ from git_registry.grammar import (
 )
 from git_registry.rules import Problem
 
-__all__ = ["ArtifactInfo", "Event", "Problem", "Registry", "StageHold", "VersionInfo"]
+__all__ = [
+    "ArtifactInfo",
+    "ArtifactSummary",
+    "Event",
+    "Problem",
+    "Registry",
+    "StageHold",
+    "VersionInfo",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +141,29 @@ class ArtifactInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class ArtifactSummary:
+    """What the registry table shows of an artifact: its latest version and the
+    versions holding each stage (a cached registry gives it without decoding events)."""
+
+    name: str
+    deprecated: bool
+    latest: str | None
+    """The latest active version, or None."""
+    stages: Mapping[str, tuple[str, ...]]
+    """Per stage, every version holding it, newest assignment first; [0] is the holder."""
+
+
+def summarize(info: ArtifactInfo) -> ArtifactSummary:
+    """The :class:`ArtifactSummary` of ``info``."""
+    return ArtifactSummary(
+        info.name,
+        info.deprecated,
+        info.latest.version if info.latest is not None else None,
+        {stage: tuple(h.version for h in held) for stage, held in info.stages.items()},
+    )
+
+
+@dataclass(frozen=True, slots=True)
 class Registry:
     """The whole registry as the tags describe it."""
 
@@ -145,6 +176,23 @@ class Registry:
     known: Sequence[str] = ()
     """Every artifact named by a registry tag, including those whose objects were not read
     (sorted; for a registry of some artifacts, listed only when first used)."""
+
+    def summary(self, artifact: str) -> ArtifactSummary:
+        """The artifact's :class:`ArtifactSummary` (KeyError: not an artifact)."""
+        cached = getattr(self.artifacts, "summary", None)
+        if cached is not None:
+            found: ArtifactSummary = cached(artifact)
+            return found
+        return summarize(self.artifacts[artifact])
+
+    def events_of(self, artifact: str) -> tuple[Event, ...]:
+        """The artifact's events, oldest first (KeyError: not an artifact); from a
+        cached registry, without decoding its versions."""
+        cached = getattr(self.artifacts, "events_of", None)
+        if cached is not None:
+            found: tuple[Event, ...] = cached(artifact)
+            return found
+        return self.artifacts[artifact].events
 
     def next_counter(self, artifact: str) -> int:
         """The counter for a new ``#N`` tag: 1 + the largest on any tag of the artifact."""

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from git_registry.annotations import Annotation
     from git_registry.policy import Policy
     from git_registry.selectors import Selector
-    from git_registry.state import ArtifactInfo, StageHold, VersionInfo
+    from git_registry.state import ArtifactInfo, ArtifactSummary, StageHold, VersionInfo
 
 
 COMMAND = Command(
@@ -215,10 +215,13 @@ def _show_registry(args: argparse.Namespace, session: Session) -> int:
     notes, file_warnings = declared_annotations(session)
     for warning in file_warnings:
         session.warn(warning)
-    rows: list[tuple[str, ArtifactInfo | None, Annotation | None]] = [
-        (name, info, notes.get(name))
-        for name, info in registry.artifacts.items()
-        if args.all or not info.deprecated
+    # Summaries, not whole artifacts: a cached registry gives them without decoding
+    # events (statecache); --json decodes the artifacts it shows.
+    summaries = [registry.summary(name) for name in registry.artifacts]
+    rows: list[tuple[str, ArtifactSummary | None, Annotation | None]] = [
+        (summary.name, summary, notes.get(summary.name))
+        for summary in summaries
+        if args.all or not summary.deprecated
     ]
     rows += [(name, None, note) for name, note in notes.items() if name not in registry.artifacts]
     rows.sort(key=lambda row: row[0])
@@ -233,7 +236,12 @@ def _show_registry(args: argparse.Namespace, session: Session) -> int:
             dump_json(
                 {
                     "artifacts": [
-                        artifact_json(name, info, note, all_versions=args.all_versions)
+                        artifact_json(
+                            name,
+                            registry.artifacts[name] if info else None,
+                            note,
+                            all_versions=args.all_versions,
+                        )
                         for name, info, note in rows
                     ],
                     "stages": stages,
