@@ -20,11 +20,17 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from git_registry.controls import CONTROL_RE
 from git_registry.errors import UsageError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from git_registry.state import VersionInfo
 
 METRIC = "Registry-Metric"
 META = "Registry-Meta"
@@ -63,11 +69,12 @@ class Trailers:
     problems: tuple[str, ...] = ()
     """One line per trailer left out: why (quoting it, unescaped: the caller escapes)."""
 
-    def metrics_json(self) -> dict[str, float]:
-        return {key: m.value for key, m in self.metrics.items()}
-
-    def meta_json(self) -> dict[str, str]:
-        return dict(self.meta)
+    def to_json(self) -> dict[str, dict[str, Any]]:
+        """``{"metrics": {KEY: number}, "meta": {KEY: text}}`` (keys sorted)."""
+        return {
+            "metrics": {key: self.metrics[key].value for key in sorted(self.metrics)},
+            "meta": {key: self.meta[key] for key in sorted(self.meta)},
+        }
 
 
 NONE = Trailers()
@@ -237,3 +244,42 @@ def with_trailers(
     if problems:
         raise UsageError(f"the tag message would hold a bad trailer: {problems[0]}")
     return text
+
+
+def of_version(info: VersionInfo) -> Trailers:
+    """The trailers of a version: its registration's."""
+    return read(info.registration.message)
+
+
+META_SHOWN = 40
+"""The longest metadata value a table shows (``--json`` has them whole)."""
+
+
+def trailer_columns(
+    found: Sequence[Trailers], empty: str
+) -> tuple[list[str], list[list[str]]]:
+    """Table columns for versions' trailers: a header per metric key, then per
+    metadata key (each sorted; ``meta:KEY`` when a metric has that key too), and each
+    version's cells (``empty`` where it has none; long metadata values shortened)."""
+    metric_keys = sorted({key for t in found for key in t.metrics})
+    meta_keys = sorted({key for t in found for key in t.meta})
+    headers = metric_keys + [f"meta:{k}" if k in metric_keys else k for k in meta_keys]
+    rows = []
+    for t in found:
+        row = [t.metrics[k].text if k in t.metrics else empty for k in metric_keys]
+        for k in meta_keys:
+            value = t.meta.get(k, empty)
+            row.append(value if len(value) <= META_SHOWN else value[: META_SHOWN - 3] + "...")
+        rows.append(row)
+    return headers, rows
+
+
+def sort_key(metric: str) -> Callable[[VersionInfo], tuple[bool, float]]:
+    """A sort key putting the versions with the highest ``metric`` first and those
+    without it last (a stable sort keeps their order)."""
+
+    def key(info: VersionInfo) -> tuple[bool, float]:
+        found = of_version(info).metrics.get(metric)
+        return (found is None, -found.value if found is not None else 0.0)
+
+    return key

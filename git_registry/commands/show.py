@@ -12,6 +12,7 @@ from git_registry.session import Session
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Sequence
     from typing import Any
 
     from git_registry.annotations import Annotation
@@ -32,12 +33,15 @@ COMMAND = Command(
         "For GTO's scripts: --plain prints GTO's grep-able table, --json=gto GTO's JSON\n"
         "(the registry), --name and --stage one value per line as GTO does, -d is --all,\n"
         "--sort semver shows the highest version in a stage (in those two shapes), --ro\n"
-        "is accepted (every version here is registered), -r PATH|URL as GTO's -r."
+        "is accepted (every version here is registered), -r PATH|URL as GTO's -r.\n"
+        "A version's metrics and metadata (register --metric / --meta) are columns of\n"
+        "show NAME, objects in --json; --metric KEY sorts NAME's versions by one, highest\n"
+        "first (versions without it last)."
     ),
     usage=(
         "git registry show [NAME | NAME@vX.Y.Z | NAME@latest | NAME#STAGE] "
         "[--json[=gto] | --plain] [--ref | --version | --commit | --name | --stage] "
-        "[--all | -d] [--all-versions] [--sort timestamp|semver] [--ro] "
+        "[--all | -d] [--all-versions] [--metric KEY] [--sort timestamp|semver] [--ro] "
         "[--remote NAME|URL]... [-r PATH|URL]"
     ),
 )
@@ -108,6 +112,11 @@ def arguments(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="list every version holding a stage, not only the newest",
     )
+    p.add_argument(
+        "--metric",
+        metavar="KEY",
+        help="with NAME: sort its versions by this metric, highest first (without it: last)",
+    )
     options.remote(p)
     options.gto_repo(p, url=True)
 
@@ -118,6 +127,8 @@ def run(args: argparse.Namespace, session: Session) -> int:
 
     if args.sort == "semver" and not (args.plain or args.json == "gto"):
         raise UsageError("--sort semver is for GTO's shapes: add --plain or --json=gto")
+    if args.metric is not None:
+        _check_metric_option(args)
     if args.selector is None:
         if args.value == "name" or args.plain or args.json == "gto":
             return _show_registry_gto(args, session)
@@ -157,7 +168,50 @@ def run(args: argparse.Namespace, session: Session) -> int:
             session.warn(f"{note}: its stages and latest version are not served")
         if selector.version is None:
             return _show_artifact(args, session, info)
+    if args.metric is not None:
+        raise UsageError(f"--metric sorts an artifact's versions: show {info.name} --metric KEY")
     return _show_one(args, session, info, selector)
+
+
+def _check_metric_option(args: argparse.Namespace) -> None:
+    from git_registry.trailers import key_problem
+
+    why = key_problem(args.metric)
+    if why is not None:
+        raise UsageError(f"--metric '{args.metric}': {why}")
+    if args.selector is None:
+        raise UsageError("--metric sorts an artifact's versions: show NAME --metric KEY")
+    if args.plain:
+        raise UsageError("--metric sorts our table and --json, not GTO's --plain")
+
+
+def _warn_trailers(session: Session, versions: Sequence[VersionInfo]) -> None:
+    """A warning per malformed Registry-* trailer of the versions shown (ignored)."""
+    from git_registry.trailers import of_version
+
+    for v in versions:
+        for problem in of_version(v).problems:
+            session.warn(f"{v.registration.tag}: {problem}")
+
+
+def _by_metric(info: ArtifactInfo, versions: list[VersionInfo], metric: str) -> list[VersionInfo]:
+    """``versions`` sorted by ``metric``, highest first (``show NAME --metric KEY``).
+
+    Raises:
+        NotFoundError: no version has it (a typo must not pass as "unsorted").
+    """
+    from git_registry.trailers import of_version, sort_key
+
+    known = sorted({key for v in versions for key in of_version(v).metrics})
+    if metric not in known:
+        from git_registry.suggest import did_you_mean
+
+        raise NotFoundError(
+            f"no version of {info.name} has the metric '{metric}'",
+            hint=did_you_mean(metric, known)
+            or (f"its metrics: {', '.join(known)}" if known else "none has metrics"),
+        )
+    return sorted(versions, key=sort_key(metric))
 
 
 def _selector(session: Session, text: str) -> Selector:
@@ -287,6 +341,9 @@ def _show_artifact(args: argparse.Namespace, session: Session, info: ArtifactInf
             f"{info.name} has no active versions",
             hint="deregistered versions are shown with --all" if info.versions else None,
         )
+    _warn_trailers(session, versions)
+    if args.metric is not None:
+        versions = _by_metric(info, versions, args.metric)
     if args.json:
         notes, problems = head_annotations(session, [info.name])
         for problem in problems:
@@ -355,6 +412,7 @@ def _show_one(
         raise empty_stage(info.name, selector.stage, stage_names(session, info.used_stages))
     if not found:
         raise NotFoundError(missing)
+    _warn_trailers(session, found)
     if args.json:
         docs = [
             _one_json(info, v, h) for v, h in zip(found, holds or [None] * len(found), strict=True)
