@@ -20,8 +20,8 @@ __git_registry_commands="register promote assign unassign rollback deregister de
 which latest check-ref fetch push stages policy describe annotate remove check schema hooks
 hook completion help demo"
 __git_registry_opts_register="--version --ver --bump-major --bump-minor --bump-patch --new --force --simple
---message --push --dry-run --sign --no-sign --repo"
-__git_registry_args_register="--version --ver --message -m --repo -r"
+--message --metric --meta --push --dry-run --sign --no-sign --repo"
+__git_registry_args_register="--version --ver --message -m --metric --meta --repo -r"
 __git_registry_opts_promote="--version --ref --stage --simple --force --new --sr --skip-registration
 --message --push --dry-run --sign --no-sign --repo"
 __git_registry_args_promote="--version --ref --stage --message -m --repo -r"
@@ -34,8 +34,8 @@ __git_registry_opts_deprecate="--delete --ref --simple --force --message --push 
 --no-sign --repo"
 __git_registry_args_deprecate="--ref --message -m --repo -r"
 __git_registry_opts_show="--json --plain --ref --version --commit --name --stage --all --deprecated
---all-versions --sort --ro --registered-only --remote --repo"
-__git_registry_args_show="--sort --remote --repo -r"
+--all-versions --metric --sort --ro --registered-only --remote --repo"
+__git_registry_args_show="--metric --sort --remote --repo -r"
 __git_registry_opts_history="--json --plain --ascending --asc --remote --repo"
 __git_registry_args_history="--remote --repo -r"
 __git_registry_opts_which="--ref --all-versions --all --json --remote"

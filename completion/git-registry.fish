@@ -276,6 +276,8 @@ $c -f -n $n -l bump-patch -d 'bump the patch version'
 $c -f -n $n -l force -d 'register on a commit holding a deregistered version (GTO cannot read it)'
 $c -f -n $n -l new -d 'start a new artifact even if its name is one edit from an existing one'
 $c -f -n $n -s m -l message -x -d 'tag message'
+$c -f -n $n -l metric -x -d 'a metric KEY=NUMBER (a Registry-Metric trailer)'
+$c -f -n $n -l meta -x -d 'metadata KEY=VALUE (a Registry-Meta trailer)'
 $c -f -n $n -l push -d 'push the new tag'
 $c -f -n $n -s n -l dry-run -d 'print the tags and the rules checked; create nothing'
 $c -f -n $n -s s -l sign -d 'sign the tags, as git tag -s'
@@ -347,6 +349,7 @@ $c -f -n $n -l name -d 'print only the name (GTO)'
 $c -f -n $n -l stage -d 'print only the stages (GTO)'
 $c -f -n $n -s d -l all -l deprecated -d 'include deprecated artifacts and deregistered versions'
 $c -f -n $n -l all-versions -d 'every version holding a stage'
+$c -f -n $n -l metric -x -d "sort NAME's versions by this metric, highest first"
 $c -f -n $n -l sort -x -a 'timestamp semver' -d "GTO's: the version shown in a stage"
 $c -f -n $n -l ro -l registered-only -d "GTO's (changes nothing)"
 $c -n $n -s r -l repo -x -a '(__fish_complete_directories)' -d "run in the repository at PATH (GTO's -r)"

@@ -255,9 +255,7 @@ META_SHOWN = 40
 """The longest metadata value a table shows (``--json`` has them whole)."""
 
 
-def trailer_columns(
-    found: Sequence[Trailers], empty: str
-) -> tuple[list[str], list[list[str]]]:
+def trailer_columns(found: Sequence[Trailers], empty: str) -> tuple[list[str], list[list[str]]]:
     """Table columns for versions' trailers: a header per metric key, then per
     metadata key (each sorted; ``meta:KEY`` when a metric has that key too), and each
     version's cells (``empty`` where it has none; long metadata values shortened)."""

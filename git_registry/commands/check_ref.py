@@ -38,9 +38,10 @@ COMMAND = Command(
         "(register --metric / --meta) too, as metric_KEY and meta_KEY (REGISTRY_METRIC_KEY\n"
         "in env and dotenv; KEY lower-cased, '.' and '-' as '_'), and as objects in --json.\n"
         "Exit 1 if it is not a registry event, unless --allow-other. --fetch first fetches\n"
-        "the artifact's registry tags (in a CI checkout that has only a lightweight copy). --verify first judges the tag as\n"
-        "the server's pre-receive hook judges its push, with the policy of the branch HEAD\n"
-        "names, and exits 1 with one line per problem (a guard for hosts without hooks).\n"
+        "the artifact's registry tags (in a CI checkout that has only a lightweight copy).\n"
+        "--verify first judges the tag as the server's pre-receive hook judges its push,\n"
+        "with the policy of the branch HEAD names, and exits 1 with one line per problem\n"
+        "(a guard for hosts without hooks).\n"
         "For GTO's scripts: --name, --version, --stage or --event prints that one value\n"
         "(nothing when the event has none), --json=gto GTO's JSON, -r PATH as GTO's -r."
     ),

@@ -103,7 +103,7 @@ def arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, session: Session) -> int:
     from git_registry.lookups import check_new_name
-    from git_registry.plan import Bump, NewTag, plan_register
+    from git_registry.plan import Bump, plan_register
     from git_registry.reading import Loaded, head_annotations, load
     from git_registry.selectors import resolve_ref
     from git_registry.writing import create_tags
