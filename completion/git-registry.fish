@@ -346,7 +346,9 @@ $c -f -n $n -l ref -d 'print only the tag'
 $c -f -n $n -l version -d 'print only the version'
 $c -f -n $n -l commit -d 'print only the commit'
 $c -f -n $n -l name -d 'print only the name (GTO)'
-$c -f -n $n -l stage -d 'print only the stages (GTO)'
+$c -f -n $n -l stage -a '(__git_registry_stages)' -d 'S: only artifacts with a version in stage S; alone: print only the stages (GTO)'
+$c -f -n $n -l type -x -d 'only artifacts of this type'
+$c -f -n $n -l label -x -d 'only artifacts with this label'
 $c -f -n $n -s d -l all -l deprecated -d 'include deprecated artifacts and deregistered versions'
 $c -f -n $n -l all-versions -d 'every version holding a stage'
 $c -f -n $n -l metric -x -d "sort NAME's versions by this metric, highest first"
@@ -360,6 +362,9 @@ $c -f -n $n -l remote -x -a '(command git remote 2>/dev/null)' -d "read this rem
 $c -f -n $n -l json -d "print JSON (--json=gto: GTO's shape)"
 $c -f -n $n -l plain -d "GTO's grep-able table"
 $c -f -n $n -l ascending -l asc -d 'oldest first'
+$c -f -n $n -l since -x -d 'only events tagged at or after DATE'
+$c -f -n $n -l until -x -d 'only events tagged at or before DATE'
+$c -f -n $n -l by -x -d "only events whose tagger's name or email holds WHO"
 $c -n $n -s r -l repo -x -a '(__fish_complete_directories)' -d "run in the repository at PATH (GTO's -r)"
 $c -f -n '__git_registry_arg history 1' -a '(__git_registry_artifact)'
 

@@ -16,9 +16,10 @@ if TYPE_CHECKING:
     from typing import Any
 
     from git_registry.annotations import Annotation
+    from git_registry.filters import ArtifactFilter
     from git_registry.policy import Policy
     from git_registry.selectors import Selector
-    from git_registry.state import ArtifactInfo, StageHold, VersionInfo
+    from git_registry.state import ArtifactInfo, Registry, StageHold, VersionInfo
 
 
 COMMAND = Command(
@@ -36,11 +37,14 @@ COMMAND = Command(
         "is accepted (every version here is registered), -r PATH|URL as GTO's -r.\n"
         "A version's metrics and metadata (register --metric / --meta) are columns of\n"
         "show NAME, objects in --json; --metric KEY sorts NAME's versions by one, highest\n"
-        "first (versions without it last)."
+        "first (versions without it last). --type T, --label L and --stage S (repeatable)\n"
+        "keep the registry's artifacts of type T, labelled L, with a version in stage S;\n"
+        "all given must hold (AND). --stage without a value is GTO's (print the stages)."
     ),
     usage=(
         "git registry show [NAME | NAME@vX.Y.Z | NAME@latest | NAME#STAGE] "
         "[--json[=gto] | --plain] [--ref | --version | --commit | --name | --stage] "
+        "[--type T] [--label L]... [--stage S]... "
         "[--all | -d] [--all-versions] [--metric KEY] [--sort timestamp|semver] [--ro] "
         "[--remote NAME|URL]... [-r PATH|URL]"
     ),
@@ -81,9 +85,11 @@ def arguments(p: argparse.ArgumentParser) -> None:
     value.add_argument(
         "--stage",
         dest="value",
-        action="store_const",
-        const="stage",
-        help="print only each version's stages (one line per version), as GTO does",
+        metavar="S",
+        nargs="?",
+        action=_StageOption,
+        help="without a value: print only each version's stages (one line per version), as "
+        "GTO does; --stage S (repeatable): only the artifacts with a version in stage S",
     )
     p.add_argument(
         "--all",
@@ -113,6 +119,20 @@ def arguments(p: argparse.ArgumentParser) -> None:
         help="list every version holding a stage, not only the newest",
     )
     p.add_argument(
+        "--type",
+        metavar="T",
+        action="append",
+        default=[],
+        help="only the artifacts of type T (artifacts.yaml at HEAD)",
+    )
+    p.add_argument(
+        "--label",
+        metavar="L",
+        action="append",
+        default=[],
+        help="only the artifacts labelled L (repeatable: every label given)",
+    )
+    p.add_argument(
         "--metric",
         metavar="KEY",
         help="with NAME: sort its versions by this metric, highest first (without it: last)",
@@ -121,14 +141,44 @@ def arguments(p: argparse.ArgumentParser) -> None:
     options.gto_repo(p, url=True)
 
 
+class _StageOption(argparse.Action):
+    """``--stage`` alone is GTO's (print each version's stages); ``--stage S`` filters
+    the registry table (repeatable: ``args.stage_filter``)."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: str | Sequence[Any] | None,
+        option_string: str | None = None,
+    ) -> None:
+        if values is None:
+            namespace.value = "stage"
+        else:
+            namespace.stage_filter = [*(getattr(namespace, "stage_filter", None) or []), values]
+
+
 def run(args: argparse.Namespace, session: Session) -> int:
     from git_registry.reading import head_annotations, load, warn_problems
     from git_registry.serving import deprecated_note
+
+    args.stage_filter = getattr(args, "stage_filter", None) or []
+    _gto_stage_flag(args, session)
 
     if args.sort == "semver" and not (args.plain or args.json == "gto"):
         raise UsageError("--sort semver is for GTO's shapes: add --plain or --json=gto")
     if args.metric is not None:
         _check_metric_option(args)
+    if (args.type or args.label or args.stage_filter) and args.selector is not None:
+        raise UsageError(
+            "--type, --label and --stage S filter the registry table: "
+            "show --type T --label L --stage S, without NAME"
+        )
+    if (args.type or args.label) and session.remotes:
+        raise UsageError(
+            "--type and --label read artifacts.yaml, which is not read from remotes: "
+            "with --remote, filter by --stage"
+        )
     if args.selector is None:
         if args.value == "name" or args.plain or args.json == "gto":
             return _show_registry_gto(args, session)
@@ -171,6 +221,26 @@ def run(args: argparse.Namespace, session: Session) -> int:
     if args.metric is not None:
         raise UsageError(f"--metric sorts an artifact's versions: show {info.name} --metric KEY")
     return _show_one(args, session, info, selector)
+
+
+def _gto_stage_flag(args: argparse.Namespace, session: Session) -> None:
+    """``show --stage churn`` (GTO's flag, then the selector) reads as ``--stage S``:
+    without a selector, a lone ``--stage`` value that names a selector (``@``, ``#``)
+    or an artifact, and no stage, is GTO's."""
+    if args.selector is not None or len(args.stage_filter) != 1 or args.value is not None:
+        return
+    word = args.stage_filter[0]
+    if "@" not in word and "#" not in word:
+        from git_registry.reading import load
+
+        registry = load(session, keep_rows=False).registry
+        try:
+            name = _selector(session, word).artifact
+        except RegistryError:  # not a name: a stage (or a typo of one)
+            return
+        if word in registry.stages or name not in registry.artifacts:
+            return
+    args.selector, args.value, args.stage_filter = word, "stage", []
 
 
 def _check_metric_option(args: argparse.Namespace) -> None:
@@ -243,6 +313,11 @@ def _show_registry_gto(args: argparse.Namespace, session: Session) -> int:
         (info.name, info) for info in infos if args.all or not info.deprecated
     ]
     rows += [(name, None) for name in notes if name not in registry.artifacts]
+    wanted = _artifact_filter(args)
+    if wanted:
+        rows = [(name, info) for name, info in rows if wanted.keeps(info, notes.get(name))]
+        if not rows:
+            session.message("hint", _no_match(wanted, registry, notes))
     allowed = _policy(session).stages
     stages = list(allowed) if allowed is not None else gtoshape.used_stages(registry)
     doc = gtoshape.registry_doc(rows, stages, args.sort)
@@ -276,6 +351,9 @@ def _show_registry(args: argparse.Namespace, session: Session) -> int:
     ]
     rows += [(name, None, note) for name, note in notes.items() if name not in registry.artifacts]
     rows.sort(key=lambda row: row[0])
+    wanted = _artifact_filter(args)
+    if wanted:
+        rows = [row for row in rows if wanted.keeps(row[1], row[2])]
     held = [s for s in registry.stages if any(info and s in info.stages for _, info, _ in rows)]
     stages = ordered_stages(_policy(session), held)
     if args.json:
@@ -296,6 +374,9 @@ def _show_registry(args: argparse.Namespace, session: Session) -> int:
             )
         )
         return 0
+    if not rows and wanted:
+        session.message("hint", _no_match(wanted, registry, notes))
+        return 0
     if not rows:
         hidden = len(registry.artifacts)
         session.message(
@@ -311,6 +392,36 @@ def _show_registry(args: argparse.Namespace, session: Session) -> int:
         )
     )
     return 0
+
+
+def _artifact_filter(args: argparse.Namespace) -> ArtifactFilter:
+    from git_registry.filters import artifact_filter
+
+    return artifact_filter(args.type, args.label, args.stage_filter)
+
+
+def _no_match(wanted: ArtifactFilter, registry: Registry, notes: dict[str, Annotation]) -> str:
+    """The hint for a filter no artifact passes: the filter, and the closest known value
+    of each part that no artifact has at all (a typo)."""
+    from git_registry.suggest import did_you_mean
+
+    given = [f"--type {wanted.type}"] if wanted.type is not None else []
+    given += [f"--label {label}" for label in wanted.labels]
+    given += [f"--stage {stage}" for stage in wanted.stages]
+    known = {
+        "type": {n.type for n in notes.values() if n.type},
+        "label": {label for n in notes.values() for label in n.labels},
+        "stage": set(registry.stages),
+    }
+    asked = [("type", wanted.type)] if wanted.type is not None else []
+    asked += [("label", label) for label in wanted.labels]
+    asked += [("stage", stage) for stage in wanted.stages]
+    typos = [
+        f"{what} '{value}': {hint}"
+        for what, value in asked
+        if value not in known[what] and (hint := did_you_mean(value, sorted(known[what])))
+    ]
+    return f"no artifact matches {' '.join(given)}" + (f" ({'; '.join(typos)})" if typos else "")
 
 
 def _policy(session: Session) -> Policy:
