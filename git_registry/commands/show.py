@@ -356,6 +356,8 @@ def _show_registry(args: argparse.Namespace, session: Session) -> int:
         rows = [row for row in rows if wanted.keeps(row[1], row[2])]
     held = [s for s in registry.stages if any(info and s in info.stages for _, info, _ in rows)]
     stages = ordered_stages(_policy(session), held)
+    if not rows and wanted:
+        session.message("hint", _no_match(wanted, registry, notes))
     if args.json:
         warnings = [
             *(str(p) for p in (*registry.problems, *catalog.policy_problems())),
@@ -375,7 +377,6 @@ def _show_registry(args: argparse.Namespace, session: Session) -> int:
         )
         return 0
     if not rows and wanted:
-        session.message("hint", _no_match(wanted, registry, notes))
         return 0
     if not rows:
         hidden = len(registry.artifacts)
