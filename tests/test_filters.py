@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -100,7 +101,7 @@ T0 = 1_700_000_000  # 2023-11-14 22:13:20 UTC
 
 
 @pytest.fixture
-def team(repo: Repo, monkeypatch: pytest.MonkeyPatch) -> Repo:
+def team(repo: Repo, monkeypatch: pytest.MonkeyPatch) -> Iterator[Repo]:
     """Events by three taggers, one a day."""
     monkeypatch.setenv("TZ", "UTC")
     time.tzset()
