@@ -240,6 +240,7 @@ $c -f -n __git_registry_needs_command -a deregister -d 'deregister a version'
 $c -f -n __git_registry_needs_command -a deprecate -d 'deprecate an artifact'
 $c -f -n __git_registry_needs_command -a show -d 'show the registry, an artifact or a version'
 $c -f -n __git_registry_needs_command -a history -d 'every registry event, newest first'
+$c -f -n __git_registry_needs_command -a diff -d 'what changes between two versions'
 $c -f -n __git_registry_needs_command -a which -d 'the version in a stage'
 $c -f -n __git_registry_needs_command -a latest -d 'the latest version'
 $c -f -n __git_registry_needs_command -a check-ref -d 'what a registry tag means (for CI)'
@@ -357,6 +358,12 @@ $c -f -n $n -l ro -l registered-only -d "GTO's (changes nothing)"
 $c -n $n -s r -l repo -x -a '(__fish_complete_directories)' -d "run in the repository at PATH (GTO's -r)"
 $c -f -n '__git_registry_arg show 1' -a '(__git_registry_artifact vls)'
 
+set n '__git_registry_using diff'
+$c -f -n $n -l json -d 'print JSON'
+$c -f -n $n -l max-count -x -d 'list at most N commits each way'
+$c -f -n '__git_registry_arg diff 1' -a '(__git_registry_artifact vls)'
+$c -f -n '__git_registry_arg diff 2' -a '(__git_registry_artifact vls)'
+
 set n '__git_registry_using history'
 $c -f -n $n -l remote -x -a '(command git remote 2>/dev/null)' -d "read this remote's registry"
 $c -f -n $n -l json -d "print JSON (--json=gto: GTO's shape)"
@@ -462,7 +469,7 @@ $c -f -n '__git_registry_arg completion 1' -a 'bash zsh fish'
 set n '__git_registry_using help'
 $c -f -n $n -s m -l man -d 'show the packaged manual page'
 $c -f -n '__git_registry_arg help 1' -a 'register promote assign unassign deregister deprecate
-    show history which latest check-ref stages policy describe annotate remove check schema hooks
+    show history diff which latest check-ref stages policy describe annotate remove check schema hooks
     hook completion help demo fetch push'
 $c -n '__git_registry_arg demo 1' -a '(__fish_complete_directories)'
 
