@@ -18,6 +18,7 @@ others.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -172,6 +173,7 @@ def _is_trailer_block(lines: Sequence[str]) -> bool:
     return all(_TRAILER_LINE_RE.match(line) or line[:1] in (" ", "\t") for line in lines)
 
 
+@functools.lru_cache(maxsize=1024)
 def read(message: str) -> Trailers:
     """The Registry-* trailers of a tag message (its last paragraph, if it is a trailer
     block after a subject); tokens are read case-insensitively, as Git does."""

@@ -302,3 +302,36 @@ def test_the_readmes_metric_examples_run(repo: Repo) -> None:
     doc = json.loads(repo.ok("show", "churn@latest", "--json"))
     assert doc["metrics"] == {"auc": 0.93, "f1": 0.86}
     assert doc["meta"] == {"dataset": "2022-04"}
+
+
+# -- GTO ----------------------------------------------------------------------------------
+
+
+@pytest.mark.gto
+def test_gto_reads_a_version_with_trailers(repo: Repo) -> None:
+    """The trailers are only text in the message: GTO 1.10.1 reads the tags as any other."""
+    import os
+    import subprocess
+
+    from gtotools import GTO, gto_problem_now, need_gto
+
+    need_gto(gto_problem_now())
+    repo.ok("register", "churn", "--metric", "auc=0.91", "--meta", "dataset=v2")
+    repo.ok("promote", "churn", "prod")
+    env = {**os.environ, "NO_COLOR": "1"}
+    for var in ("GIT_AUTHOR_DATE", "GIT_COMMITTER_DATE"):
+        env.pop(var, None)
+
+    def gto(*args: str) -> str:
+        proc = subprocess.run(
+            [GTO, *args], cwd=repo.path, env=env, capture_output=True, text=True, check=False
+        )
+        assert proc.returncode == 0, proc.stderr
+        return proc.stdout
+
+    assert gto("show", "churn#prod", "--version").strip() == "v0.0.1"
+    doc = json.loads(gto("show", "--json"))
+    assert doc["churn"]["version"] == "v0.0.1"
+    assert doc["churn"]["stage"]["prod"] == "v0.0.1"
+    history = json.loads(gto("history", "churn", "--json"))
+    assert {e["event"] for e in history} == {"registration", "assignment"}
