@@ -16,12 +16,12 @@
 # The commands, and each command's long options (tests/test_completion.py keeps
 # these in step with `git registry COMMAND -h`). __git_registry_args_* are the
 # options that take a value.
-__git_registry_commands="register promote assign unassign rollback deregister deprecate show history
+__git_registry_commands="register promote assign unassign rollback deregister deprecate show history diff
 which latest check-ref fetch push stages policy describe annotate remove check schema hooks
 hook completion help demo"
 __git_registry_opts_register="--version --ver --bump-major --bump-minor --bump-patch --new --force --simple
---message --push --dry-run --sign --no-sign --repo"
-__git_registry_args_register="--version --ver --message -m --repo -r"
+--message --metric --meta --push --dry-run --sign --no-sign --repo"
+__git_registry_args_register="--version --ver --message -m --metric --meta --repo -r"
 __git_registry_opts_promote="--version --ref --stage --simple --force --new --sr --skip-registration
 --message --push --dry-run --sign --no-sign --repo"
 __git_registry_args_promote="--version --ref --stage --message -m --repo -r"
@@ -34,10 +34,12 @@ __git_registry_opts_deprecate="--delete --ref --simple --force --message --push 
 --no-sign --repo"
 __git_registry_args_deprecate="--ref --message -m --repo -r"
 __git_registry_opts_show="--json --plain --ref --version --commit --name --stage --all --deprecated
---all-versions --sort --ro --registered-only --remote --repo"
-__git_registry_args_show="--sort --remote --repo -r"
-__git_registry_opts_history="--json --plain --ascending --asc --remote --repo"
-__git_registry_args_history="--remote --repo -r"
+--all-versions --metric --type --label --sort --ro --registered-only --remote --repo"
+__git_registry_args_show="--metric --type --label --sort --remote --repo -r"
+__git_registry_opts_history="--json --plain --ascending --asc --since --until --by --remote --repo"
+__git_registry_args_history="--since --until --by --remote --repo -r"
+__git_registry_opts_diff="--json --max-count"
+__git_registry_args_diff="--max-count"
 __git_registry_opts_which="--ref --all-versions --all --json --remote"
 __git_registry_args_which="--remote"
 __git_registry_opts_latest="--ref --all --json --remote"
@@ -356,7 +358,7 @@ __git_registry_complete ()
 			__git_registry_complete_artifact "@"
 		fi
 		;;
-	show,0 | describe,0)
+	show,0 | describe,0 | diff,0 | diff,1)
 		__git_registry_complete_artifact "vls"
 		;;
 	promote,1)

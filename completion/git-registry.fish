@@ -240,6 +240,7 @@ $c -f -n __git_registry_needs_command -a deregister -d 'deregister a version'
 $c -f -n __git_registry_needs_command -a deprecate -d 'deprecate an artifact'
 $c -f -n __git_registry_needs_command -a show -d 'show the registry, an artifact or a version'
 $c -f -n __git_registry_needs_command -a history -d 'every registry event, newest first'
+$c -f -n __git_registry_needs_command -a diff -d 'what changes between two versions'
 $c -f -n __git_registry_needs_command -a which -d 'the version in a stage'
 $c -f -n __git_registry_needs_command -a latest -d 'the latest version'
 $c -f -n __git_registry_needs_command -a check-ref -d 'what a registry tag means (for CI)'
@@ -276,6 +277,8 @@ $c -f -n $n -l bump-patch -d 'bump the patch version'
 $c -f -n $n -l force -d 'register on a commit holding a deregistered version (GTO cannot read it)'
 $c -f -n $n -l new -d 'start a new artifact even if its name is one edit from an existing one'
 $c -f -n $n -s m -l message -x -d 'tag message'
+$c -f -n $n -l metric -x -d 'a metric KEY=NUMBER (a Registry-Metric trailer)'
+$c -f -n $n -l meta -x -d 'metadata KEY=VALUE (a Registry-Meta trailer)'
 $c -f -n $n -l push -d 'push the new tag'
 $c -f -n $n -s n -l dry-run -d 'print the tags and the rules checked; create nothing'
 $c -f -n $n -s s -l sign -d 'sign the tags, as git tag -s'
@@ -344,19 +347,31 @@ $c -f -n $n -l ref -d 'print only the tag'
 $c -f -n $n -l version -d 'print only the version'
 $c -f -n $n -l commit -d 'print only the commit'
 $c -f -n $n -l name -d 'print only the name (GTO)'
-$c -f -n $n -l stage -d 'print only the stages (GTO)'
+$c -f -n $n -l stage -a '(__git_registry_stages)' -d 'S: only artifacts with a version in stage S; alone: print only the stages (GTO)'
+$c -f -n $n -l type -x -d 'only artifacts of this type'
+$c -f -n $n -l label -x -d 'only artifacts with this label'
 $c -f -n $n -s d -l all -l deprecated -d 'include deprecated artifacts and deregistered versions'
 $c -f -n $n -l all-versions -d 'every version holding a stage'
+$c -f -n $n -l metric -x -d "sort NAME's versions by this metric, highest first"
 $c -f -n $n -l sort -x -a 'timestamp semver' -d "GTO's: the version shown in a stage"
 $c -f -n $n -l ro -l registered-only -d "GTO's (changes nothing)"
 $c -n $n -s r -l repo -x -a '(__fish_complete_directories)' -d "run in the repository at PATH (GTO's -r)"
 $c -f -n '__git_registry_arg show 1' -a '(__git_registry_artifact vls)'
+
+set n '__git_registry_using diff'
+$c -f -n $n -l json -d 'print JSON'
+$c -f -n $n -l max-count -x -d 'list at most N commits each way'
+$c -f -n '__git_registry_arg diff 1' -a '(__git_registry_artifact vls)'
+$c -f -n '__git_registry_arg diff 2' -a '(__git_registry_artifact vls)'
 
 set n '__git_registry_using history'
 $c -f -n $n -l remote -x -a '(command git remote 2>/dev/null)' -d "read this remote's registry"
 $c -f -n $n -l json -d "print JSON (--json=gto: GTO's shape)"
 $c -f -n $n -l plain -d "GTO's grep-able table"
 $c -f -n $n -l ascending -l asc -d 'oldest first'
+$c -f -n $n -l since -x -d 'only events tagged at or after DATE'
+$c -f -n $n -l until -x -d 'only events tagged at or before DATE'
+$c -f -n $n -l by -x -d "only events whose tagger's name or email holds WHO"
 $c -n $n -s r -l repo -x -a '(__fish_complete_directories)' -d "run in the repository at PATH (GTO's -r)"
 $c -f -n '__git_registry_arg history 1' -a '(__git_registry_artifact)'
 
@@ -454,7 +469,7 @@ $c -f -n '__git_registry_arg completion 1' -a 'bash zsh fish'
 set n '__git_registry_using help'
 $c -f -n $n -s m -l man -d 'show the packaged manual page'
 $c -f -n '__git_registry_arg help 1' -a 'register promote assign unassign deregister deprecate
-    show history which latest check-ref stages policy describe annotate remove check schema hooks
+    show history diff which latest check-ref stages policy describe annotate remove check schema hooks
     hook completion help demo fetch push'
 $c -n '__git_registry_arg demo 1' -a '(__fish_complete_directories)'
 

@@ -394,6 +394,7 @@ def _glue_values(parser: argparse.ArgumentParser, word: str, args: list[str]) ->
         if args[:1] == ["pre-push"]:
             return [args[0], *[a for a in args[1:] if not a.startswith("-")]]
         return args
+    command = word
     table = option_table(parser)
     takes_value = {option for option, value in table.items() if value}
     options: list[str] = []
@@ -405,7 +406,14 @@ def _glue_values(parser: argparse.ArgumentParser, word: str, args: list[str]) ->
             dashdash = True
             operands.extend(args[i + 1 :])
             break
-        if word in _OPTIONAL_VALUES and word in table:
+        if (command, word) in _OPTIONAL_OPERAND and args[i + 1 : i + 2]:
+            # show --stage S: the next word is its value unless it is an option
+            following = args[i + 1]
+            if following.startswith("-"):
+                options.append(word)
+            else:
+                options.append(f"{word}={next(words)[1]}")
+        elif word in _OPTIONAL_VALUES and word in table:
             # GTO's --simple true: the next word is the value when it is one of them
             if args[i + 1 : i + 2] and args[i + 1] in _OPTIONAL_VALUES[word]:
                 options.append(f"{word}={next(words)[1]}")
@@ -433,6 +441,12 @@ _WHEN = ("always", "never", "auto")
 _OPTIONAL_VALUES = {"--simple": ("auto", "true", "false")}
 """Options whose value is optional, and the words read as their value when they follow
 (GTO writes ``--simple true``); any other word after them is not theirs."""
+
+
+_OPTIONAL_OPERAND = {("show", "--stage")}
+"""(command, option): an option whose value is optional and is the next word, if that is
+not an option (``show --stage prod`` filters; ``show churn --stage`` is GTO's flag, and
+``show --stage churn`` too: see ``show``)."""
 
 
 def _bare_color(args: list[str]) -> list[str]:

@@ -472,6 +472,42 @@ def is_ancestor(
     return result.returncode == 0
 
 
+def log_numstat(
+    old: ObjectId, new: ObjectId, limit: int, cwd: str | None = None, *, env: Env = None
+) -> str:
+    """``git log --numstat -z`` of the commits ``new`` has and ``old`` lacks (both object
+    ids, never options), newest first, at most ``limit``: for each, a NUL-separated
+    header (id, author name, email, Unix time, offset, subject), then ``ADDED\tDELETED\t
+    PATH`` records (renames as a delete and an add). Parsed by :mod:`versiondiff`."""
+    result = run_git(
+        [
+            "log",
+            "--no-renames",
+            "--no-color",
+            "--no-ext-diff",
+            "-z",
+            "--numstat",
+            f"--max-count={limit}",
+            "--date=format:%z",
+            "--format=%H%x00%an%x00%ae%x00%at%x00%ad%x00%s",
+            "--end-of-options",
+            f"{old}..{new}",
+            "--",
+        ],
+        cwd=cwd,
+        env=env,
+    )
+    return result.stdout
+
+
+def count_commits(old: ObjectId, new: ObjectId, cwd: str | None = None, *, env: Env = None) -> int:
+    """How many commits ``new`` has that ``old`` lacks (object ids, never options)."""
+    result = run_git(
+        ["rev-list", "--count", "--end-of-options", f"{old}..{new}", "--"], cwd=cwd, env=env
+    )
+    return int(result.stdout.strip() or 0)
+
+
 def unreachable(
     commits: Iterable[ObjectId],
     tips: Iterable[ObjectId],

@@ -331,6 +331,8 @@ def event_json(event: Event) -> dict[str, Any]:
 
 
 def version_json(info: VersionInfo) -> dict[str, Any]:
+    from git_registry.trailers import of_version
+
     reg = info.registration
     return {
         "artifact": info.artifact,
@@ -342,6 +344,7 @@ def version_json(info: VersionInfo) -> dict[str, Any]:
         "registered_by": signature_json(reg.tagger),
         "stages": list(info.stages),
         "message": reg.message,
+        **of_version(info).to_json(),
     }
 
 
@@ -437,14 +440,21 @@ _YEAR_10000 = 253_402_300_800 - 2 * 86_400  # before any zone's 10000-01-01
 def versions_table(
     versions: Sequence[VersionInfo], paint: Painter, *, with_status: bool = False
 ) -> str:
-    """One row per version: version, stages held, commit, registered, by, tag."""
+    """One row per version: version, stages held, commit, registered, by, tag; then a
+    column per metric and per metadata key any of them has (sorted, :mod:`trailers`)."""
+    from git_registry.trailers import of_version, trailer_columns
+
     headers = ["version", "stages", "commit", "registered", "by", "tag"]
     styles: list[str | None] = ["version", "stage", "commit", None, None, "dim"]
     if with_status:
         headers.insert(1, "status")
         styles.insert(1, None)
+    found = [of_version(info) for info in versions]
+    extra_headers, extra_rows = trailer_columns(found, EMPTY)
+    headers += extra_headers
+    styles += [None] * len(extra_headers)
     rows = []
-    for info in versions:
+    for info, extra in zip(versions, extra_rows, strict=True):
         reg = info.registration
         row = [
             info.version,
@@ -456,7 +466,7 @@ def versions_table(
         ]
         if with_status:
             row.insert(1, "active" if info.active else "deregistered")
-        rows.append(row)
+        rows.append(row + extra)
     return table(headers, rows, paint, styles)
 
 

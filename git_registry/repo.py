@@ -440,6 +440,14 @@ class Repository:
         """Whether ``commit`` is reachable from ``tip``."""
         return commit == tip or gitbin.is_ancestor(commit, tip, self.cwd, env=self.env)
 
+    def count_commits(self, old: ObjectId, new: ObjectId) -> int:
+        """How many commits ``new`` has that ``old`` lacks."""
+        return gitbin.count_commits(old, new, self.cwd, env=self.env)
+
+    def log_numstat(self, old: ObjectId, new: ObjectId, limit: int) -> str:
+        """The commits ``new`` has and ``old`` lacks (see :func:`gitbin.log_numstat`)."""
+        return gitbin.log_numstat(old, new, limit, self.cwd, env=self.env)
+
     def unreachable(self, commits: Iterable[ObjectId], tips: Iterable[ObjectId]) -> set[ObjectId]:
         """Those of ``commits`` that none of ``tips`` reaches (one ``git rev-list``)."""
         return gitbin.unreachable(commits, tips, self.cwd, env=self.env)

@@ -15,7 +15,7 @@ from git_registry import options
 from git_registry.commands import Command
 from git_registry.controls import CI_COMMAND_RE, CONTROL_RE
 from git_registry.errors import EXIT_NOT_FOUND, NotFoundError, RegistryError
-from git_registry.grammar import parse_tag, strip_tag_prefix
+from git_registry.grammar import EventKind, parse_tag, strip_tag_prefix
 from git_registry.rules import Rule
 from git_registry.session import Session
 
@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from typing import Any
 
     from git_registry.state import Event
+    from git_registry.trailers import Trailers
 
 
 COMMAND = Command(
@@ -33,11 +34,14 @@ COMMAND = Command(
         "Say what event the tag REF (NAME or refs/tags/NAME) created: as text, --json,\n"
         "--format github (appends name, version, stage, event, tag, commit, path, type and\n"
         "description to $GITHUB_OUTPUT), --format env (REGISTRY_* lines for a POSIX shell)\n"
-        "or --format dotenv (a GitLab CI dotenv report). Exit 1 if it is not a registry\n"
-        "event, unless --allow-other. --fetch first fetches the artifact's registry tags (in\n"
-        "a CI checkout that has only a lightweight copy). --verify first judges the tag as\n"
-        "the server's pre-receive hook judges its push, with the policy of the branch HEAD\n"
-        "names, and exits 1 with one line per problem (a guard for hosts without hooks).\n"
+        "or --format dotenv (a GitLab CI dotenv report); the version's metrics and metadata\n"
+        "(register --metric / --meta) too, as metric_KEY and meta_KEY (REGISTRY_METRIC_KEY\n"
+        "in env and dotenv; KEY lower-cased, '.' and '-' as '_'), and as objects in --json.\n"
+        "Exit 1 if it is not a registry event, unless --allow-other. --fetch first fetches\n"
+        "the artifact's registry tags (in a CI checkout that has only a lightweight copy).\n"
+        "--verify first judges the tag as the server's pre-receive hook judges its push,\n"
+        "with the policy of the branch HEAD names, and exits 1 with one line per problem\n"
+        "(a guard for hosts without hooks).\n"
         "For GTO's scripts: --name, --version, --stage or --event prints that one value\n"
         "(nothing when the event has none), --json=gto GTO's JSON, -r PATH as GTO's -r."
     ),
@@ -111,7 +115,9 @@ def run(args: argparse.Namespace, session: Session) -> int:
         _emit(session, fmt, name, None, {k: "" for k in OUTPUTS} | {"tag": name})
         return 0
     values = _values(session, event)
-    _emit(session, fmt, name, event, values)
+    found = _trailers(session, event)
+    values.update(trailer_outputs(session, found))
+    _emit(session, fmt, name, event, values, found)
     return 0
 
 
@@ -239,8 +245,50 @@ def _values(session: Session, event: Event) -> dict[str, str]:
     }
 
 
+def _trailers(session: Session, event: Event) -> Trailers:
+    """The metrics and metadata of the event's version (its registration's trailers);
+    a malformed trailer is left out with a warning."""
+    from git_registry.reading import load
+    from git_registry.trailers import NONE, of_version, read
+
+    if event.version is None or event.kind is EventKind.DEREGISTRATION:
+        return NONE
+    if event.kind is EventKind.REGISTRATION:
+        info = None
+        found = read(event.message)
+    else:
+        artifact = load(session, [event.artifact]).registry.artifacts.get(event.artifact)
+        info = artifact.version(event.version) if artifact is not None else None
+        found = of_version(info) if info is not None else NONE
+    tag = info.registration.tag if info is not None else event.tag
+    for problem in found.problems:
+        session.warn(f"{tag}: {problem}")
+    return found
+
+
+def trailer_outputs(session: Session, found: Trailers) -> dict[str, str]:
+    """The outputs ``metric_KEY`` and ``meta_KEY`` (KEY lower-cased, ``.`` and ``-`` as
+    ``_``: a name GitHub, a shell and GitLab all take); of two keys giving one name,
+    the first (sorted) is kept, with a warning."""
+    outputs: dict[str, str] = {}
+    pairs = [(f"metric_{k}", k, found.metrics[k].text) for k in sorted(found.metrics)]
+    pairs += [(f"meta_{k}", k, found.meta[k]) for k in sorted(found.meta)]
+    for raw, key, value in pairs:
+        output = raw.lower().replace(".", "_").replace("-", "_")
+        if output in outputs:
+            session.warn(f"'{key}' is left out of the outputs: its name {output} is taken")
+            continue
+        outputs[output] = value
+    return outputs
+
+
 def _emit(
-    session: Session, fmt: str, name: str, event: Event | None, values: dict[str, str]
+    session: Session,
+    fmt: str,
+    name: str,
+    event: Event | None,
+    values: dict[str, str],
+    found: Trailers | None = None,
 ) -> None:
     from git_registry.render import describe_event, dump_json, escape, event_json
 
@@ -259,6 +307,8 @@ def _emit(
         doc: dict[str, Any] = {k: values[k] or None for k in OUTPUTS}
         if event:
             doc.update(event_json(event))
+        if found is not None:
+            doc.update(found.to_json())
         session.stdout.write(dump_json(doc))
     elif fmt == "github":
         _github_output(session, values)
@@ -271,6 +321,11 @@ def _emit(
         session.stdout.write(text)
     elif event is not None:
         session.out(f"{name}: {describe_event(event)}")
+        if found is not None:
+            for key, metric in sorted(found.metrics.items()):
+                session.out(f"  metric {key} = {metric.text}")
+            for key, value in sorted(found.meta.items()):
+                session.out(f"  meta {key} = {value}")
 
 
 def _github_output(session: Session, values: dict[str, str]) -> None:
@@ -289,11 +344,11 @@ def _github_output(session: Session, values: dict[str, str]) -> None:
     while delimiter in text:
         delimiter = f"ghadelimiter_{secrets.token_hex(16)}"
     lines = []
-    for key in OUTPUTS:
-        lines.append(f"{key}<<{delimiter}\n{values[key]}\n{delimiter}\n")
+    for key, value in values.items():
+        lines.append(f"{key}<<{delimiter}\n{value}\n{delimiter}\n")
     with open(path, "a", encoding="utf-8", newline="\n") as f:
         f.write("".join(lines))
-    session.message("note", f"wrote {', '.join(OUTPUTS)} to {os.path.basename(path)}")
+    session.message("note", f"wrote {', '.join(values)} to {os.path.basename(path)}")
 
 
 def _env_file(session: Session, values: dict[str, str]) -> None:
@@ -305,9 +360,8 @@ def _env_file(session: Session, values: dict[str, str]) -> None:
     from git_registry.render import escape
 
     lines = []
-    for key in OUTPUTS:
+    for key, value in values.items():
         name = f"REGISTRY_{key.upper()}"
-        value = values[key]
         if CONTROL_RE.search(value) or CI_COMMAND_RE.search(value):
             value = escape(value)
             session.warn(
@@ -354,8 +408,7 @@ def dotenv_report(values: dict[str, str]) -> tuple[str, list[str]]:
         RegistryError: even without those, the file would be too large."""
     kept: dict[str, str] = {}
     warnings = []
-    for key in OUTPUTS:
-        value = values[key]
+    for key, value in values.items():
         if any(c.isspace() for c in value) or CONTROL_RE.search(value):
             shown = value[:60] + ("..." if len(value) > 60 else "")
             warnings.append(

@@ -131,6 +131,16 @@ STEPS = (
 )
 
 
+# The metrics and metadata the demo's registrations carry (register --metric / --meta:
+# Registry-Metric / Registry-Meta trailers), so show churn and diff have some to show.
+TRAILERS: dict[tuple[str, str], tuple[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]]] = {
+    ("churn", "v3.0.0"): ((("auc", "0.91"), ("f1", "0.84")), (("dataset", "2022-03"),)),
+    ("churn", "v3.1.0"): ((("auc", "0.93"), ("f1", "0.86")), (("dataset", "2022-04"),)),
+    ("segment", "v0.4.0"): ((("iou", "0.71"),), ()),
+    ("segment", "v0.4.1"): ((("iou", "0.74"),), ()),
+}
+
+
 def _git_env(env: dict[str, str], when: int) -> dict[str, str]:
     clean = {k: v for k, v in env.items() if not k.startswith("GIT_")}
     stamp = f"{when} +0000"
@@ -195,12 +205,17 @@ def _apply(
     repo: Repository, head: ObjectId, artifact: str, version: str, stage: str | None, clock: int
 ) -> None:
     from git_registry.plan import plan_promote, plan_register
+    from git_registry.trailers import parse_metric_option, with_trailers
 
     registry, names = _state(repo)
     info = registry.artifacts.get(artifact)
     if info is None or info.version(version) is None:
         tag = plan_register(registry, names, artifact, head, version=version)
-        repo.create_tag(tag.name, tag.target, tag.message, _tagger(clock))
+        metrics, meta = TRAILERS.get((artifact, version), ((), ()))
+        message = with_trailers(
+            tag.message, [parse_metric_option(f"{k}={v}") for k, v in metrics], meta
+        )
+        repo.create_tag(tag.name, tag.target, message, _tagger(clock))
     if stage is not None:
         registry, names = _state(repo)
         new = plan_promote(registry, names, artifact, stage, version=version).assignment

@@ -15,10 +15,14 @@ COMMAND = Command(
         "Every event (registration, deregistration, assignment, unassignment, deprecation)\n"
         "of the registry or of one artifact, newest first: when, who, what, which commit.\n"
         "For GTO's scripts: --plain prints GTO's grep-able table and --json=gto GTO's JSON\n"
-        "(a list of events); --asc is --ascending, -r PATH|URL as GTO's -r."
+        "(a list of events); --asc is --ascending, -r PATH|URL as GTO's -r.\n"
+        "--since DATE and --until DATE keep the events tagged in that time (ISO 8601,\n"
+        "@UNIXTIME or N.days.ago; a date alone: from its start, --until to its end);\n"
+        "--by WHO those whose tagger's name or email holds WHO (repeatable: any of them)."
     ),
     usage=(
         "git registry history [NAME] [--json[=gto] | --plain] [--ascending] "
+        "[--since DATE] [--until DATE] [--by WHO]... "
         "[--remote NAME|URL]... [-r PATH|URL]"
     ),
 )
@@ -30,16 +34,34 @@ def arguments(p: argparse.ArgumentParser) -> None:
     options.json(shape, gto=True)
     shape.add_argument("--plain", action="store_true", help="GTO's grep-able table (GTO's --plain)")
     p.add_argument("--ascending", "--asc", action="store_true", help="oldest first")
+    p.add_argument(
+        "--since", metavar="DATE", help="only events tagged at or after DATE (e.g. 2026-01-31)"
+    )
+    p.add_argument(
+        "--until", metavar="DATE", help="only events tagged at or before DATE (a day: its end)"
+    )
+    p.add_argument(
+        "--by",
+        metavar="WHO",
+        action="append",
+        default=[],
+        help="only events whose tagger's name or email holds WHO (case-insensitive; "
+        "repeatable: any of them)",
+    )
     options.remote(p)
     options.gto_repo(p, url=True)
 
 
 def run(args: argparse.Namespace, session: Session) -> int:
     # LABEL:NAME with several --remote
+    import time
+
+    from git_registry.filters import event_filter
     from git_registry.reading import events_of, head_annotations, load, warn_problems
     from git_registry.render import dump_json, dump_json_chunks, event_json, events_chunks
     from git_registry.selectors import check_name
 
+    wanted = event_filter(args.since, args.until, args.by, time.time())
     name = check_name(session.remotes, args.name) if args.name is not None else None
     registry = load(session, [name] if name is not None else None, keep_rows=False).registry
     warn_problems(session, registry, name)
@@ -48,6 +70,8 @@ def run(args: argparse.Namespace, session: Session) -> int:
 
         raise unknown_artifact(registry, name)
     events = events_of(registry, name)
+    if wanted:
+        events = [event for event in events if wanted.keeps(event)]
     if not args.ascending:
         events.reverse()
     problems = [str(p) for p in registry.problems if name is None or p.artifact == name]
@@ -73,7 +97,10 @@ def run(args: argparse.Namespace, session: Session) -> int:
         return 0
     if not events:
         session.message(
-            "hint", "no registry events yet: register a version with 'git registry register NAME'"
+            "hint",
+            "no event matches --since, --until and --by"
+            if wanted
+            else "no registry events yet: register a version with 'git registry register NAME'",
         )
         return 0
     for chunk in events_chunks(events, session.paint()):

@@ -12,12 +12,14 @@ from git_registry.session import Session
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Sequence
     from typing import Any
 
     from git_registry.annotations import Annotation
+    from git_registry.filters import ArtifactFilter
     from git_registry.policy import Policy
     from git_registry.selectors import Selector
-    from git_registry.state import ArtifactInfo, ArtifactSummary, StageHold, VersionInfo
+    from git_registry.state import ArtifactInfo, ArtifactSummary, Registry, StageHold, VersionInfo
 
 
 COMMAND = Command(
@@ -32,12 +34,18 @@ COMMAND = Command(
         "For GTO's scripts: --plain prints GTO's grep-able table, --json=gto GTO's JSON\n"
         "(the registry), --name and --stage one value per line as GTO does, -d is --all,\n"
         "--sort semver shows the highest version in a stage (in those two shapes), --ro\n"
-        "is accepted (every version here is registered), -r PATH|URL as GTO's -r."
+        "is accepted (every version here is registered), -r PATH|URL as GTO's -r.\n"
+        "A version's metrics and metadata (register --metric / --meta) are columns of\n"
+        "show NAME, objects in --json; --metric KEY sorts NAME's versions by one, highest\n"
+        "first (versions without it last). --type T, --label L and --stage S (repeatable)\n"
+        "keep the registry's artifacts of type T, labelled L, with a version in stage S;\n"
+        "all given must hold (AND). --stage without a value is GTO's (print the stages)."
     ),
     usage=(
         "git registry show [NAME | NAME@vX.Y.Z | NAME@latest | NAME#STAGE] "
         "[--json[=gto] | --plain] [--ref | --version | --commit | --name | --stage] "
-        "[--all | -d] [--all-versions] [--sort timestamp|semver] [--ro] "
+        "[--type T] [--label L]... [--stage S]... "
+        "[--all | -d] [--all-versions] [--metric KEY] [--sort timestamp|semver] [--ro] "
         "[--remote NAME|URL]... [-r PATH|URL]"
     ),
 )
@@ -77,9 +85,11 @@ def arguments(p: argparse.ArgumentParser) -> None:
     value.add_argument(
         "--stage",
         dest="value",
-        action="store_const",
-        const="stage",
-        help="print only each version's stages (one line per version), as GTO does",
+        metavar="S",
+        nargs="?",
+        action=_StageOption,
+        help="without a value: print only each version's stages (one line per version), as "
+        "GTO does; --stage S (repeatable): only the artifacts with a version in stage S",
     )
     p.add_argument(
         "--all",
@@ -108,16 +118,67 @@ def arguments(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="list every version holding a stage, not only the newest",
     )
+    p.add_argument(
+        "--type",
+        metavar="T",
+        action="append",
+        default=[],
+        help="only the artifacts of type T (artifacts.yaml at HEAD)",
+    )
+    p.add_argument(
+        "--label",
+        metavar="L",
+        action="append",
+        default=[],
+        help="only the artifacts labelled L (repeatable: every label given)",
+    )
+    p.add_argument(
+        "--metric",
+        metavar="KEY",
+        help="with NAME: sort its versions by this metric, highest first (without it: last)",
+    )
     options.remote(p)
     options.gto_repo(p, url=True)
+
+
+class _StageOption(argparse.Action):
+    """``--stage`` alone is GTO's (print each version's stages); ``--stage S`` filters
+    the registry table (repeatable: ``args.stage_filter``)."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: str | Sequence[Any] | None,
+        option_string: str | None = None,
+    ) -> None:
+        if values is None:
+            namespace.value = "stage"
+        else:
+            namespace.stage_filter = [*(getattr(namespace, "stage_filter", None) or []), values]
 
 
 def run(args: argparse.Namespace, session: Session) -> int:
     from git_registry.reading import head_annotations, load, warn_problems
     from git_registry.serving import deprecated_note
 
+    args.stage_filter = getattr(args, "stage_filter", None) or []
+    _gto_stage_flag(args, session)
+
     if args.sort == "semver" and not (args.plain or args.json == "gto"):
         raise UsageError("--sort semver is for GTO's shapes: add --plain or --json=gto")
+    if args.metric is not None:
+        _check_metric_option(args)
+    if (args.type or args.label or args.stage_filter) and args.selector is not None:
+        raise UsageError(
+            "--type, --label and --stage S filter the registry table: "
+            "show --type T --label L --stage S, without NAME"
+        )
+    if (args.type or args.label) and session.remotes:
+        raise UsageError(
+            "--type and --label read artifacts.yaml, which is not read from remotes: "
+            "with --remote, filter by --stage"
+        )
     if args.selector is None:
         if args.value == "name" or args.plain or args.json == "gto":
             return _show_registry_gto(args, session)
@@ -157,7 +218,70 @@ def run(args: argparse.Namespace, session: Session) -> int:
             session.warn(f"{note}: its stages and latest version are not served")
         if selector.version is None:
             return _show_artifact(args, session, info)
+    if args.metric is not None:
+        raise UsageError(f"--metric sorts an artifact's versions: show {info.name} --metric KEY")
     return _show_one(args, session, info, selector)
+
+
+def _gto_stage_flag(args: argparse.Namespace, session: Session) -> None:
+    """``show --stage churn`` (GTO's flag, then the selector) reads as ``--stage S``:
+    without a selector, a lone ``--stage`` value that names a selector (``@``, ``#``)
+    or an artifact, and no stage, is GTO's."""
+    if args.selector is not None or len(args.stage_filter) != 1 or args.value is not None:
+        return
+    word = args.stage_filter[0]
+    if "@" not in word and "#" not in word:
+        from git_registry.reading import load
+
+        registry = load(session, keep_rows=False).registry
+        try:
+            name = _selector(session, word).artifact
+        except RegistryError:  # not a name: a stage (or a typo of one)
+            return
+        if word in registry.stages or name not in registry.artifacts:
+            return
+    args.selector, args.value, args.stage_filter = word, "stage", []
+
+
+def _check_metric_option(args: argparse.Namespace) -> None:
+    from git_registry.trailers import key_problem
+
+    why = key_problem(args.metric)
+    if why is not None:
+        raise UsageError(f"--metric '{args.metric}': {why}")
+    if args.selector is None:
+        raise UsageError("--metric sorts an artifact's versions: show NAME --metric KEY")
+    if args.plain:
+        raise UsageError("--metric sorts our table and --json, not GTO's --plain")
+
+
+def _warn_trailers(session: Session, versions: Sequence[VersionInfo]) -> None:
+    """A warning per malformed Registry-* trailer of the versions shown (ignored)."""
+    from git_registry.trailers import of_version
+
+    for v in versions:
+        for problem in of_version(v).problems:
+            session.warn(f"{v.registration.tag}: {problem}")
+
+
+def _by_metric(info: ArtifactInfo, versions: list[VersionInfo], metric: str) -> list[VersionInfo]:
+    """``versions`` sorted by ``metric``, highest first (``show NAME --metric KEY``).
+
+    Raises:
+        NotFoundError: no version has it (a typo must not pass as "unsorted").
+    """
+    from git_registry.trailers import of_version, sort_key
+
+    known = sorted({key for v in versions for key in of_version(v).metrics})
+    if metric not in known:
+        from git_registry.suggest import did_you_mean
+
+        raise NotFoundError(
+            f"no version of {info.name} has the metric '{metric}'",
+            hint=did_you_mean(metric, known)
+            or (f"its metrics: {', '.join(known)}" if known else "none has metrics"),
+        )
+    return sorted(versions, key=sort_key(metric))
 
 
 def _selector(session: Session, text: str) -> Selector:
@@ -189,6 +313,11 @@ def _show_registry_gto(args: argparse.Namespace, session: Session) -> int:
         (info.name, info) for info in infos if args.all or not info.deprecated
     ]
     rows += [(name, None) for name in notes if name not in registry.artifacts]
+    wanted = _artifact_filter(args)
+    if wanted:
+        rows = [(name, info) for name, info in rows if wanted.keeps(info, notes.get(name))]
+        if not rows:
+            session.message("hint", _no_match(wanted, registry, notes))
     allowed = _policy(session).stages
     stages = list(allowed) if allowed is not None else gtoshape.used_stages(registry)
     doc = gtoshape.registry_doc(rows, stages, args.sort)
@@ -225,8 +354,13 @@ def _show_registry(args: argparse.Namespace, session: Session) -> int:
     ]
     rows += [(name, None, note) for name, note in notes.items() if name not in registry.artifacts]
     rows.sort(key=lambda row: row[0])
+    wanted = _artifact_filter(args)
+    if wanted:
+        rows = [row for row in rows if wanted.keeps(row[1], row[2])]
     held = [s for s in registry.stages if any(info and s in info.stages for _, info, _ in rows)]
     stages = ordered_stages(_policy(session), held)
+    if not rows and wanted:
+        session.message("hint", _no_match(wanted, registry, notes))
     if args.json:
         warnings = [
             *(str(p) for p in (*registry.problems, *catalog.policy_problems())),
@@ -250,6 +384,8 @@ def _show_registry(args: argparse.Namespace, session: Session) -> int:
             )
         )
         return 0
+    if not rows and wanted:
+        return 0
     if not rows:
         hidden = len(registry.artifacts)
         session.message(
@@ -265,6 +401,36 @@ def _show_registry(args: argparse.Namespace, session: Session) -> int:
         )
     )
     return 0
+
+
+def _artifact_filter(args: argparse.Namespace) -> ArtifactFilter:
+    from git_registry.filters import artifact_filter
+
+    return artifact_filter(args.type, args.label, args.stage_filter)
+
+
+def _no_match(wanted: ArtifactFilter, registry: Registry, notes: dict[str, Annotation]) -> str:
+    """The hint for a filter no artifact passes: the filter, and the closest known value
+    of each part that no artifact has at all (a typo)."""
+    from git_registry.suggest import did_you_mean
+
+    given = [f"--type {wanted.type}"] if wanted.type is not None else []
+    given += [f"--label {label}" for label in wanted.labels]
+    given += [f"--stage {stage}" for stage in wanted.stages]
+    known = {
+        "type": {n.type for n in notes.values() if n.type},
+        "label": {label for n in notes.values() for label in n.labels},
+        "stage": set(registry.stages),
+    }
+    asked = [("type", wanted.type)] if wanted.type is not None else []
+    asked += [("label", label) for label in wanted.labels]
+    asked += [("stage", stage) for stage in wanted.stages]
+    typos = [
+        f"{what} '{value}': {hint}"
+        for what, value in asked
+        if value not in known[what] and (hint := did_you_mean(value, sorted(known[what])))
+    ]
+    return f"no artifact matches {' '.join(given)}" + (f" ({'; '.join(typos)})" if typos else "")
 
 
 def _policy(session: Session) -> Policy:
@@ -295,6 +461,9 @@ def _show_artifact(args: argparse.Namespace, session: Session, info: ArtifactInf
             f"{info.name} has no active versions",
             hint="deregistered versions are shown with --all" if info.versions else None,
         )
+    _warn_trailers(session, versions)
+    if args.metric is not None:
+        versions = _by_metric(info, versions, args.metric)
     if args.json:
         notes, problems = head_annotations(session, [info.name])
         for problem in problems:
@@ -363,6 +532,7 @@ def _show_one(
         raise empty_stage(info.name, selector.stage, stage_names(session, info.used_stages))
     if not found:
         raise NotFoundError(missing)
+    _warn_trailers(session, found)
     if args.json:
         docs = [
             _one_json(info, v, h) for v, h in zip(found, holds or [None] * len(found), strict=True)
