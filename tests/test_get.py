@@ -1,0 +1,434 @@
+"""``git registry get``: a version's file or folder from its commit, DVC, http(s), and the
+storage providers' tools, written beside PATH and renamed into place.
+
+Repositories are real (``git``); the HTTP server is a real local ``http.server``; the
+tools that are not part of the project (``aws``, ``gcloud``, ``gsutil``, ``az``,
+``dvc``) are small real programs on ``PATH`` that record their arguments."""
+
+from __future__ import annotations
+
+import hashlib
+import http.server
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from conftest import Repo, Result, make_registry
+from git_registry.annotations import parse
+from git_registry.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def committed(repo: Repo, files: dict[str, str], message: str = "files") -> str:
+    return repo.commit(message, files=files)
+
+
+def fails(repo: Repo, *args: str, code: int = 128, cwd: Path | None = None) -> str:
+    """Run, expect ``code``, nothing on stdout and no traceback; return stderr."""
+    result = repo.run(*args, cwd=cwd)
+    assert result.code == code, result
+    assert "Traceback" not in result.err
+    assert result.out == ""
+    return result.err
+
+
+def leftovers(folder: Path) -> list[str]:
+    """Temporary names get left behind in ``folder`` (there must be none)."""
+    return sorted(p.name for p in folder.iterdir() if ".get-" in p.name)
+
+
+def ok(repo: Repo, *args: str, cwd: Path | None = None) -> str:
+    """Run in ``cwd``, expect exit 0 and a clean stderr; return stdout."""
+    result = repo.run(*args, cwd=cwd)
+    assert (result.code, result.err) == (0, ""), result
+    return result.out
+
+
+@pytest.fixture
+def out(repo: Repo) -> Path:
+    """An empty folder in the repository's work tree (ignored by Git) to run in."""
+    folder = repo.path / "out"
+    folder.mkdir()
+    with open(repo.path / ".git" / "info" / "exclude", "a") as f:
+        f.write("/out/\n")
+    return folder
+
+
+@pytest.fixture
+def versions(repo: Repo) -> Repo:
+    """churn v1.0.0 (prod) holding models/churn.pt 'one'; v2.0.0 'two' at HEAD, whose
+    work tree says 'dirty' (never read)."""
+    committed(
+        repo, {"artifacts.yaml": "churn:\n  path: models/churn.pt\n", "models/churn.pt": "one"}
+    )
+    make_registry(repo, "churn@v1.0.0 churn#prod#1")
+    committed(repo, {"models/churn.pt": "two"})
+    make_registry(repo, "churn@v2.0.0")
+    (repo.path / "models" / "churn.pt").write_text("dirty")
+    return repo
+
+
+# -- a path of the repository -------------------------------------------------------------
+
+
+def test_gets_the_file_of_the_versions_commit_not_the_work_tree(versions: Repo, out: Path) -> None:
+    assert ok(versions, "get", "churn", cwd=out) == "churn.pt\n"
+    assert (out / "churn.pt").read_text() == "two"
+    assert versions.run("get", "churn@v1.0.0", "-o", "v1.pt", cwd=out).out == "v1.pt\n"
+    assert (out / "v1.pt").read_text() == "one"
+    assert ok(versions, "get", "churn#prod", "-o", "prod.pt", cwd=out) == "prod.pt\n"
+    assert (out / "prod.pt").read_text() == "one"
+    assert ok(versions, "get", "churn@latest", "-o", "latest.pt", cwd=out) == "latest.pt\n"
+    assert (out / "latest.pt").read_text() == "two"
+    assert leftovers(out) == []
+
+
+def test_the_path_is_read_from_the_versions_own_artifacts_yaml(repo: Repo, out: Path) -> None:
+    committed(repo, {"artifacts.yaml": "churn:\n  path: a.bin\n", "a.bin": "A"})
+    make_registry(repo, "churn@v1.0.0")
+    committed(repo, {"artifacts.yaml": "churn:\n  path: b.bin\n", "b.bin": "B"})
+    make_registry(repo, "churn@v2.0.0")
+    assert ok(repo, "get", "churn@v1.0.0", cwd=out) == "a.bin\n"
+    assert ok(repo, "get", "churn", cwd=out) == "b.bin\n"
+    assert (out / "a.bin").read_text() == "A" and (out / "b.bin").read_text() == "B"
+
+
+def test_a_folder_is_written_with_its_bytes_and_modes(repo: Repo, out: Path) -> None:
+    files = {
+        "artifacts.yaml": "seg:\n  path: model\n",
+        "model/weights.bin": "\x00\x01binary",
+        "model/run.sh": "#!/bin/sh\necho hi\n",
+        "model/deep/er/config.json": "{}",
+    }
+    committed(repo, files)
+    (repo.path / "model" / "run.sh").chmod(0o755)
+    os.symlink("deep/er/config.json", repo.path / "model" / "config")
+    repo.git("add", "-A")
+    repo.git("commit", "-q", "-m", "exec and link")
+    make_registry(repo, "seg@v1.0.0")
+    (repo.path / "model" / "weights.bin").write_text("dirty")
+    assert ok(repo, "get", "seg", "-o", "m", cwd=out) == "m\n"
+    got = out / "m"
+    assert (got / "weights.bin").read_bytes() == b"\x00\x01binary"
+    assert (got / "deep" / "er" / "config.json").read_text() == "{}"
+    assert os.readlink(got / "config") == "deep/er/config.json"
+    assert os.access(got / "run.sh", os.X_OK)
+    assert not os.access(got / "weights.bin", os.X_OK)
+    # What Git recorded, cross-checked with git ls-tree: every file and its mode.
+    listed = repo.git("ls-tree", "-r", "HEAD", "--", "model").splitlines()
+    written = {}
+    for line in listed:
+        meta, path = line.split("\t")
+        mode = meta.split()[0]
+        written[path.removeprefix("model/")] = mode
+    on_disk = {}
+    for path in got.rglob("*"):
+        rel = path.relative_to(got).as_posix()
+        if path.is_symlink():
+            on_disk[rel] = "120000"
+        elif path.is_file():
+            on_disk[rel] = "100755" if os.access(path, os.X_OK) else "100644"
+    assert on_disk == written
+
+
+def test_a_folders_artifact_path_is_relative_to_its_artifacts_yaml(repo: Repo, out: Path) -> None:
+    committed(
+        repo,
+        {
+            "models/cv/artifacts.yaml": "seg:\n  path: weights/seg.pt\n",
+            "models/cv/weights/seg.pt": "seg weights",
+        },
+    )
+    ok(repo, "register", "models/cv:seg")
+    assert ok(repo, "get", "models/cv:seg", cwd=out) == "seg.pt\n"
+    assert (out / "seg.pt").read_text() == "seg weights"
+    doc = json.loads(ok(repo, "get", "models/cv:seg", "--print-url", "--json", cwd=out))
+    commit = repo.git("rev-parse", "HEAD").strip()
+    assert doc == {
+        "artifact": "models/cv:seg",
+        "version": "v0.0.1",
+        "commit": commit,
+        "source": f"{commit}:models/cv/weights/seg.pt",
+        "kind": "git",
+        "path": "seg.pt",
+    }
+
+
+def test_json_says_what_was_written(versions: Repo, out: Path) -> None:
+    doc = json.loads(ok(versions, "get", "churn#prod", "--json", cwd=out))
+    commit = versions.git("rev-parse", "churn@v1.0.0^{commit}").strip()
+    assert doc == {
+        "artifact": "churn",
+        "version": "v1.0.0",
+        "commit": commit,
+        "source": f"{commit}:models/churn.pt",
+        "kind": "git",
+        "path": "churn.pt",
+        "type": "file",
+        "sha256": hashlib.sha256(b"one").hexdigest(),
+        "verified": False,
+    }
+
+
+def test_print_url_writes_nothing(versions: Repo, out: Path) -> None:
+    commit = versions.git("rev-parse", "churn@v2.0.0^{commit}").strip()
+    assert ok(versions, "get", "churn", "--print-url", cwd=out) == f"{commit}:models/churn.pt\n"
+    assert list(out.iterdir()) == []
+    # What it prints is Git's own name for the file in that commit.
+    assert versions.git("show", f"{commit}:models/churn.pt") == "two"
+
+
+def test_output_into_a_folder_and_a_missing_folder(versions: Repo, out: Path) -> None:
+    (out / "models").mkdir()
+    assert ok(versions, "get", "churn", "-o", "models/", cwd=out) == "models/churn.pt\n"
+    assert (out / "models" / "churn.pt").read_text() == "two"
+    err = fails(versions, "get", "churn", "-o", "nowhere/x.pt", cwd=out)
+    assert err == "fatal: cannot write 'nowhere/x.pt': there is no folder 'nowhere'\n"
+    assert not (out / "nowhere").exists()
+
+
+def test_an_existing_path_is_left_alone_unless_force(versions: Repo, out: Path) -> None:
+    (out / "churn.pt").write_text("mine")
+    err = fails(versions, "get", "churn", cwd=out)
+    assert err == (
+        "fatal: 'churn.pt' already exists\n"
+        "hint: remove it, choose another path with -o PATH, or replace it with --force\n"
+    )
+    assert (out / "churn.pt").read_text() == "mine"
+    assert ok(versions, "get", "churn", "--force", cwd=out) == "churn.pt\n"
+    assert (out / "churn.pt").read_text() == "two"
+    # A folder is replaced whole, a link is replaced (never written through).
+    (out / "dir").mkdir()
+    (out / "dir" / "old").write_text("old")
+    ok(versions, "get", "churn", "-o", "dir", "-f", cwd=out)
+    assert (out / "dir").read_text() == "two"
+    target = out / "target"
+    target.write_text("keep")
+    os.symlink(target, out / "link")
+    assert fails(versions, "get", "churn", "-o", "link", cwd=out).startswith(
+        "fatal: 'link' already exists"
+    )
+    ok(versions, "get", "churn", "-o", "link", "--force", cwd=out)
+    assert not (out / "link").is_symlink() and (out / "link").read_text() == "two"
+    assert target.read_text() == "keep"
+    assert leftovers(out) == []
+
+
+# -- errors: what the selector names ------------------------------------------------------
+
+
+def test_an_unknown_selector_fails_with_exit_1_and_writes_nothing(
+    versions: Repo, out: Path
+) -> None:
+    assert fails(versions, "get", "chrun", code=1, cwd=out) == (
+        "error: unknown artifact 'chrun'\nhint: did you mean 'churn'?\n"
+    )
+    assert fails(versions, "get", "churn@v9.9.9", code=1, cwd=out) == (
+        "error: churn@v9.9.9 does not name a version of churn\n"
+    )
+    err = fails(versions, "get", "churn#staging", code=1, cwd=out)
+    assert err.startswith("error: no version of churn is in stage 'staging'\n")
+    assert fails(versions, "get", "churn@", code=128, cwd=out).startswith(
+        "fatal: cannot understand 'churn@'"
+    )
+    assert list(out.iterdir()) == []
+
+
+def test_a_path_missing_in_the_commit_fails_with_exit_1(repo: Repo, out: Path) -> None:
+    committed(repo, {"artifacts.yaml": "churn:\n  path: models/gone.pt\n"})
+    make_registry(repo, "churn@v1.0.0")
+    (repo.path / "models").mkdir()
+    (repo.path / "models" / "gone.pt").write_text("only in the work tree")
+    short = repo.git("rev-parse", "--short=7", "HEAD").strip()
+    err = fails(repo, "get", "churn", code=1, cwd=out)
+    assert err.startswith(
+        f"error: 'models/gone.pt' is not in commit {short} (churn v1.0.0), nor is "
+        "'models/gone.pt.dvc'\n"
+    )
+    assert list(out.iterdir()) == []
+
+
+def test_no_annotation_or_no_path_fails_with_exit_1(repo: Repo, out: Path) -> None:
+    make_registry(repo, "churn@v1.0.0")
+    short = repo.git("rev-parse", "--short=7", "HEAD").strip()
+    err = fails(repo, "get", "churn", code=1, cwd=out)
+    assert err.startswith(
+        f"error: churn has no entry in artifacts.yaml at commit {short} (churn v1.0.0): "
+        "nothing says where its files are\n"
+    )
+    committed(repo, {"artifacts.yaml": "seg:\n  type: model\n"})
+    make_registry(repo, "seg@v1.0.0")
+    assert "seg has no path in artifacts.yaml" in fails(repo, "get", "seg", code=1, cwd=out)
+
+
+def test_a_broken_artifacts_yaml_at_the_commit_is_fatal(repo: Repo, out: Path) -> None:
+    committed(repo, {"artifacts.yaml": "churn:\n  path: [a]\n"})
+    make_registry(repo, "churn@v1.0.0")
+    err = fails(repo, "get", "churn", cwd=out)
+    assert "artifacts.yaml at commit" in err and "is invalid" in err
+
+
+def test_a_deprecated_artifact_or_deregistered_version_needs_all(versions: Repo, out: Path) -> None:
+    make_registry(versions, "churn@v1.0.0!")
+    err = fails(versions, "get", "churn@v1.0.0", code=1, cwd=out)
+    assert err == (
+        "error: churn v1.0.0 is deregistered\n"
+        "hint: get it anyway with: git registry get churn@v1.0.0 --all\n"
+    )
+    assert ok(versions, "get", "churn@v1.0.0", "--all", cwd=out) == "churn.pt\n"
+    make_registry(versions, "churn@deprecated")
+    err = fails(versions, "get", "churn", code=1, cwd=out)
+    assert "is deprecated" in err and "git registry get churn --all" in err
+    result = versions.run("get", "churn", "--all", "-o", "x.pt", cwd=out)
+    assert result.code == 0 and "warning: artifact 'churn' is deprecated" in result.err
+    assert (out / "x.pt").read_text() == "two"
+
+
+def test_a_version_whose_commit_is_missing_here_is_not_served(
+    versions: Repo, tmp_path: Path, out: Path
+) -> None:
+    """A clone holding the tag object of churn@v1.0.0 but not its commit (as a shallow
+    clone that fetched tags without history may)."""
+    clone = Repo(tmp_path / "clone")
+    clone.git(
+        "fetch",
+        "-q",
+        "--depth=1",
+        f"file://{versions.path}",
+        "refs/tags/churn@v2.0.0:refs/tags/churn@v2.0.0",
+    )
+    tag = versions.git("rev-parse", "churn@v1.0.0").strip()
+    raw = subprocess.run(
+        ["git", "cat-file", "tag", tag], cwd=versions.path, capture_output=True, check=True
+    ).stdout
+    copied = (
+        subprocess.run(
+            ["git", "hash-object", "-t", "tag", "-w", "--stdin", "--literally"],
+            cwd=clone.path,
+            input=raw,
+            capture_output=True,
+            check=True,
+        )
+        .stdout.decode()
+        .strip()
+    )
+    assert copied == tag
+    clone.git("update-ref", "refs/tags/churn@v1.0.0", tag)
+    clone_out = clone.path / "o"
+    clone_out.mkdir()
+    result = clone.run("get", "churn@v2.0.0", cwd=clone_out)
+    assert (result.code, result.out) == (0, "churn.pt\n")
+    assert (clone_out / "churn.pt").read_text() == "two"
+    # The registry reads a tag whose commit is missing as unusable (a warning naming the
+    # object), so that version is not served: nothing is written.
+    commit = versions.git("rev-parse", "churn@v1.0.0^{commit}").strip()
+    err = fails(clone, "get", "churn@v1.0.0", "-o", "v1", code=1, cwd=clone_out)
+    assert f"warning: churn@v1.0.0: object {commit} is missing from the repository\n" in err
+    assert err.endswith("error: churn@v1.0.0 does not name a version of churn\n")
+    assert sorted(p.name for p in clone_out.iterdir()) == ["churn.pt"]
+
+
+# -- hostile trees ------------------------------------------------------------------------
+
+
+def _hash(repo: Repo, data: bytes) -> str:
+    proc = subprocess.run(
+        ["git", "hash-object", "-w", "--stdin"], cwd=repo.path, input=data, capture_output=True
+    )
+    return proc.stdout.decode().strip()
+
+
+def _mktree(repo: Repo, entries: list[tuple[str, str, str, bytes]]) -> str:
+    """A tree of ``(mode, type, id, name)`` made with git mktree, which takes any name."""
+    text = b"".join(
+        f"{mode} {kind} {oid}\t".encode() + name + b"\n" for mode, kind, oid, name in entries
+    )
+    proc = subprocess.run(["git", "mktree"], cwd=repo.path, input=text, capture_output=True)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout.decode().strip()
+
+
+def _register_model(repo: Repo, model: list[tuple[str, str, str, bytes]]) -> None:
+    """Tag churn@v1.0.0 on a new commit whose artifacts.yaml says 'path: model' and
+    whose 'model' is the tree ``model``."""
+    yaml_blob = _hash(repo, b"churn:\n  path: model\n")
+    root = _mktree(
+        repo,
+        [
+            ("100644", "blob", yaml_blob, b"artifacts.yaml"),
+            ("040000", "tree", _mktree(repo, model), b"model"),
+        ],
+    )
+    commit = repo.git("commit-tree", root, "-p", "HEAD", "-m", "crafted").strip()
+    repo.tag("churn@v1.0.0", commit, "Registering artifact churn version v1.0.0")
+
+
+@pytest.mark.parametrize(
+    "name", [b"..", b".", b".git", b".GIT", b"git~1", b".git. ", b"a\\b", b"a\x00b"]
+)
+def test_a_tree_entry_that_would_leave_the_folder_is_refused(
+    repo: Repo, out: Path, name: bytes
+) -> None:
+    good = _hash(repo, b"fine")
+    if b"\x00" in name:
+        pytest.skip("git mktree cannot write a NUL in a name")
+    _register_model(repo, [("100644", "blob", good, b"a.txt"), ("100644", "blob", good, name)])
+    err = fails(repo, "get", "churn", cwd=out)
+    assert err.startswith("fatal: refusing to write ") and "the tree entry" in err
+    assert "nothing was written" in err
+    assert list(out.iterdir()) == []
+    assert not (out.parent / "fine").exists()
+
+
+def test_a_link_leaving_the_folder_fails_midway_and_leaves_nothing(repo: Repo, out: Path) -> None:
+    good = _hash(repo, b"x" * 100_000)
+    for target in (b"../../outside", b"/etc/passwd", b"sub/../../up"):
+        link = _hash(repo, target)
+        _register_model(
+            repo,
+            [
+                ("100644", "blob", good, b"a.bin"),
+                ("040000", "tree", _mktree(repo, [("100644", "blob", good, b"b.bin")]), b"sub"),
+                ("120000", "blob", link, b"zz-link"),
+            ],
+        )
+        err = fails(repo, "get", "churn", cwd=out)
+        assert err.startswith("fatal: refusing to write "), err
+        assert f"the link 'zz-link' points outside the folder ('{target.decode()}')" in err
+        assert list(out.iterdir()) == []
+        repo.git("tag", "-d", "churn@v1.0.0")
+
+
+def test_a_submodule_in_the_folder_is_an_empty_folder_with_a_warning(repo: Repo, out: Path) -> None:
+    head = repo.git("rev-parse", "HEAD").strip()
+    _register_model(
+        repo, [("100644", "blob", _hash(repo, b"w"), b"w.bin"), ("160000", "commit", head, b"lib")]
+    )
+    result = repo.run("get", "churn", cwd=out)
+    assert result.code == 0, result
+    short = repo.git("rev-parse", "--short=7", "churn@v1.0.0^{commit}").strip()
+    assert result.err == (
+        f"warning: 'lib' in {short}:model is a submodule: written as an empty folder\n"
+    )
+    assert (out / "model" / "w.bin").read_text() == "w"
+    assert list((out / "model" / "lib").iterdir()) == []
+
+
+def test_an_artifact_path_that_is_a_link_is_refused(repo: Repo, out: Path) -> None:
+    committed(repo, {"artifacts.yaml": "churn:\n  path: model.pt\n", "real.pt": "r"})
+    os.symlink("real.pt", repo.path / "model.pt")
+    repo.git("add", "-A")
+    repo.git("commit", "-q", "-m", "link")
+    make_registry(repo, "churn@v1.0.0")
+    err = fails(repo, "get", "churn", cwd=out)
+    assert err.startswith("fatal: 'model.pt' is a symbolic link in commit ")
+    assert list(out.iterdir()) == []
