@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 FILENAME = "artifacts.yaml"
 KEYS = ("path", "type", "description", "labels", "custom", "virtual", "sha256")
 _SHA256_RE = re.compile(r"[0-9a-fA-F]{64}")
+SHA256_RULE = "expected the SHA-256 of the file: 64 hexadecimal digits"
 _URL_RE = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
 FREE_TEXT = "\n\t"
 """The control characters a description may hold."""
@@ -338,6 +339,11 @@ def _field(
             else:
                 labels.append(item.value)
         return tuple(labels)
+    if name == "sha256" and (node.kind != "scalar" or not isinstance(node.value, str)):
+        problem(
+            node, f"{SHA256_RULE}, quoted if YAML reads it as a number; found {node.type_name()}"
+        )
+        return None
     if node.kind != "scalar" or not isinstance(node.value, str):
         problem(node, f"expected a string, found {node.type_name()}")
         return None
@@ -353,7 +359,7 @@ def _field(
         return None
     if name == "sha256":
         if not _SHA256_RE.fullmatch(value):
-            problem(node, "expected the SHA-256 of the file: 64 hexadecimal digits")
+            problem(node, SHA256_RULE)
             return None
         return value.lower()
     # A newline is legitimate in free text (a YAML block scalar), any other control

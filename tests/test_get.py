@@ -12,18 +12,17 @@ import http.server
 import io
 import json
 import os
-import shutil
 import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from conftest import Repo, Result, make_registry
 from git_registry.annotations import parse
 from git_registry.cli import main
+
+from conftest import Repo, make_registry
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -372,15 +371,11 @@ def _register_model(repo: Repo, model: list[tuple[str, str, str, bytes]]) -> Non
     repo.tag("churn@v1.0.0", commit, "Registering artifact churn version v1.0.0")
 
 
-@pytest.mark.parametrize(
-    "name", [b"..", b".", b".git", b".GIT", b"git~1", b".git. ", b"a\\b", b"a\x00b"]
-)
+@pytest.mark.parametrize("name", [b"..", b".", b".git", b".GIT", b"git~1", b".git. ", b"a\\b"])
 def test_a_tree_entry_that_would_leave_the_folder_is_refused(
     repo: Repo, out: Path, name: bytes
 ) -> None:
     good = _hash(repo, b"fine")
-    if b"\x00" in name:
-        pytest.skip("git mktree cannot write a NUL in a name")
     _register_model(repo, [("100644", "blob", good, b"a.txt"), ("100644", "blob", good, name)])
     err = fails(repo, "get", "churn", cwd=out)
     assert err.startswith("fatal: refusing to write ") and "the tree entry" in err
@@ -432,3 +427,225 @@ def test_an_artifact_path_that_is_a_link_is_refused(repo: Repo, out: Path) -> No
     err = fails(repo, "get", "churn", cwd=out)
     assert err.startswith("fatal: 'model.pt' is a symbolic link in commit ")
     assert list(out.iterdir()) == []
+
+
+@pytest.mark.core
+@pytest.mark.parametrize(
+    ("name", "refused"),
+    [
+        (b"model.pt", False),
+        (b"..x", False),
+        (b".gitignore", False),
+        (b"", True),
+        (b".", True),
+        (b"..", True),
+        (b"a/b", True),
+        (b"a\\b", True),
+        (b"a\x00b", True),
+        (b".Git", True),
+        (b".git...", True),
+        (b"GIT~1", True),
+    ],
+)
+def test_unsafe_names(name: bytes, refused: bool) -> None:
+    from git_registry.export import unsafe_name
+
+    assert (unsafe_name(name) is not None) is refused
+
+
+@pytest.mark.core
+@pytest.mark.parametrize(
+    ("folder", "target", "escapes"),
+    [
+        ("", b"a.txt", False),
+        ("sub", b"../a.txt", False),
+        ("", b"../a.txt", True),
+        ("sub", b"../../a.txt", True),
+        ("", b"/etc/passwd", True),
+        ("", b"", True),
+        ("a/b", b"../../c", False),
+        ("a/b", b"./../../../c", True),
+    ],
+)
+def test_link_escapes(folder: str, target: bytes, escapes: bool) -> None:
+    from git_registry.export import link_escapes
+
+    assert link_escapes(folder, target) is escapes
+
+
+# -- http(s) ------------------------------------------------------------------------------
+
+BIG = bytes(range(256)) * 8192  # 2 MiB: long enough for a progress bar
+
+
+SERVED = {"/model.bin": b"model bytes", "/big.bin": BIG}
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        if self.path == "/short.bin":  # says 1000 bytes, sends 100, hangs up
+            self.send_response(200)
+            self.send_header("Content-Length", "1000")
+            self.end_headers()
+            self.wfile.write(b"x" * 100)
+            self.wfile.flush()
+            self.close_connection = True
+            return
+        body = SERVED.get(self.path)
+        if body is None:
+            self.send_error(404)
+            return
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def server() -> Iterator[str]:
+    """A real HTTP server on 127.0.0.1 in a thread; yields its base URL."""
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join()
+
+
+def _annotated(repo: Repo, path: str, sha256: str | None = None) -> None:
+    text = f"churn:\n  path: {path}\n" + (f"  sha256: {sha256}\n" if sha256 else "")
+    committed(repo, {"artifacts.yaml": text})
+    make_registry(repo, "churn@v1.0.0")
+
+
+def test_http_is_downloaded_and_checked_against_sha256(repo: Repo, out: Path, server: str) -> None:
+    digest = hashlib.sha256(b"model bytes").hexdigest()
+    _annotated(repo, f"{server}/model.bin", digest.upper())
+    doc = json.loads(ok(repo, "get", "churn", "--json", cwd=out))
+    assert (out / "model.bin").read_bytes() == b"model bytes"
+    assert doc["kind"] == "http" and doc["source"] == f"{server}/model.bin"
+    assert (doc["sha256"], doc["verified"], doc["type"]) == (digest, True, "file")
+    assert ok(repo, "get", "churn", "--print-url", cwd=out) == f"{server}/model.bin\n"
+    assert leftovers(out) == []
+
+
+def test_http_errors_leave_nothing(repo: Repo, out: Path, server: str) -> None:
+    _annotated(repo, f"{server}/missing.bin")
+    err = fails(repo, "get", "churn", cwd=out)
+    assert err == f"fatal: cannot download {server}/missing.bin: HTTP 404 Not Found\n"
+    assert list(out.iterdir()) == []
+
+
+def test_a_download_that_stops_midway_leaves_nothing(repo: Repo, out: Path, server: str) -> None:
+    _annotated(repo, f"{server}/short.bin")
+    (out / "keep.bin").write_text("old")
+    err = fails(repo, "get", "churn", cwd=out)
+    assert err.startswith(
+        f"fatal: the download of {server}/short.bin stopped after 100 of 1000 bytes"
+    )
+    assert err.endswith("hint: nothing was written; run the command again\n")
+    assert sorted(p.name for p in out.iterdir()) == ["keep.bin"]
+    # With --force over an existing file: the old file stays as it was.
+    err = fails(repo, "get", "churn", "-o", "keep.bin", "--force", cwd=out)
+    assert "stopped after 100 of 1000 bytes" in err
+    assert (out / "keep.bin").read_text() == "old"
+    assert leftovers(out) == []
+
+
+def test_a_sha256_mismatch_leaves_nothing(repo: Repo, out: Path, server: str) -> None:
+    _annotated(repo, f"{server}/model.bin", "a" * 64)
+    err = fails(repo, "get", "churn", cwd=out)
+    got = hashlib.sha256(b"model bytes").hexdigest()
+    assert err == (
+        f"fatal: {server}/model.bin does not match the sha256 in artifacts.yaml: expected "
+        f"{'a' * 64}, got {got}\n"
+        "hint: nothing was written; the file changed since it was annotated, or the download "
+        "was tampered with\n"
+    )
+    assert list(out.iterdir()) == []
+
+
+def test_a_file_of_the_repository_is_checked_against_sha256_too(repo: Repo, out: Path) -> None:
+    good = hashlib.sha256(b"weights").hexdigest()
+    committed(
+        repo, {"artifacts.yaml": f"churn:\n  path: m.pt\n  sha256: {good}\n", "m.pt": "weights"}
+    )
+    make_registry(repo, "churn@v1.0.0")
+    assert json.loads(ok(repo, "get", "churn", "--json", cwd=out))["verified"] is True
+    committed(repo, {"m.pt": "changed"})
+    make_registry(repo, "churn@v2.0.0")
+    err = fails(repo, "get", "churn", "-o", "v2.pt", cwd=out)
+    assert "does not match the sha256 in artifacts.yaml" in err
+    assert not (out / "v2.pt").exists()
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_a_long_download_shows_a_progress_bar_on_a_terminal_only(
+    repo: Repo, out: Path, server: str
+) -> None:
+    _annotated(repo, f"{server}/big.bin")
+    err = _Terminal()
+    stdout = io.StringIO()
+    code = main(["get", "churn"], stdout=stdout, stderr=err, cwd=str(out))
+    assert (code, stdout.getvalue()) == (0, "big.bin\n")
+    assert (out / "big.bin").read_bytes() == BIG
+    bar = err.getvalue()
+    assert bar.startswith("\rbig.bin ") and bar.endswith("\n")
+    assert "100% [####################] 2.0 MiB / 2.0 MiB" in bar
+    # --quiet, or stderr not a terminal: no bar.
+    err = _Terminal()
+    code = main(["get", "churn", "-o", "q.bin", "--quiet"], stdout=stdout, stderr=err, cwd=str(out))
+    assert (code, err.getvalue()) == (0, "")
+    assert ok(repo, "get", "churn", "-o", "plain.bin", cwd=out) == "plain.bin\n"
+
+
+def test_a_url_without_a_name_needs_output(repo: Repo, out: Path, server: str) -> None:
+    _annotated(repo, f"{server}/")
+    err = fails(repo, "get", "churn", code=129, cwd=out)
+    assert err.startswith(f"error: cannot tell what to name '{server}/' here: give -o PATH\n")
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("ftp://host/m.pt", "cannot get 'ftp://host/m.pt': get fetches http://"),
+        ("s3://-bucket/m.pt", "refusing the URL 's3://-bucket/m.pt': it names no host or bucket"),
+        ("s3:///m.pt", "refusing the URL 's3:///m.pt': it names no host or bucket"),
+        ("'s3://b/a b.pt'", "refusing the URL 's3://b/a b.pt': it holds spaces"),
+    ],
+)
+def test_urls_that_cannot_be_passed_on_are_refused(
+    repo: Repo, out: Path, url: str, message: str
+) -> None:
+    _annotated(repo, url)
+    err = fails(repo, "get", "churn", cwd=out)
+    assert err.startswith(f"fatal: {message}"), err
+    assert list(out.iterdir()) == []
+
+
+def test_a_sha256_that_is_not_64_hex_digits_is_a_problem() -> None:
+    parsed = parse(b"churn:\n  path: m.pt\n  sha256: abc\n", "artifacts.yaml")
+    assert [str(p) for p in parsed.problems] == [
+        "artifacts.yaml:3:11: artifact 'churn', key 'sha256': expected the SHA-256 of the "
+        "file: 64 hexadecimal digits"
+    ]
+    # All digits: YAML reads a number; quoted, it is the string it should be.
+    parsed = parse(f"churn:\n  sha256: {'1' * 64}\n".encode(), "artifacts.yaml")
+    assert [str(p) for p in parsed.problems] == [
+        "artifacts.yaml:2:11: artifact 'churn', key 'sha256': expected the SHA-256 of the "
+        "file: 64 hexadecimal digits, quoted if YAML reads it as a number; found a number"
+    ]
+    parsed = parse(f"churn:\n  sha256: '{'1' * 64}'\n".encode(), "artifacts.yaml")
+    assert parsed.problems == ()
+    parsed = parse(f"churn:\n  sha256: {'AB' * 32}\n".encode(), "artifacts.yaml")
+    assert parsed.annotations["churn"].sha256 == "ab" * 32
