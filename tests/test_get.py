@@ -126,9 +126,8 @@ def test_a_folder_is_written_with_its_bytes_and_modes(repo: Repo, out: Path) -> 
     listed = repo.git("ls-tree", "-r", "HEAD", "--", "model").splitlines()
     written = {}
     for line in listed:
-        meta, path = line.split("\t")
-        mode = meta.split()[0]
-        written[path.removeprefix("model/")] = mode
+        meta, name = line.split("\t")
+        written[name.removeprefix("model/")] = meta.split()[0]
     on_disk = {}
     for path in got.rglob("*"):
         rel = path.relative_to(got).as_posix()
