@@ -12,7 +12,9 @@ import http.server
 import io
 import json
 import os
+import shutil
 import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -517,10 +519,10 @@ def server() -> Iterator[str]:
         thread.join()
 
 
-def _annotated(repo: Repo, path: str, sha256: str | None = None) -> None:
+def _annotated(repo: Repo, path: str, sha256: str | None = None, version: str = "v1.0.0") -> None:
     text = f"churn:\n  path: {path}\n" + (f"  sha256: {sha256}\n" if sha256 else "")
     committed(repo, {"artifacts.yaml": text})
-    make_registry(repo, "churn@v1.0.0")
+    make_registry(repo, f"churn@{version}")
 
 
 def test_http_is_downloaded_and_checked_against_sha256(repo: Repo, out: Path, server: str) -> None:
@@ -648,3 +650,182 @@ def test_a_sha256_that_is_not_64_hex_digits_is_a_problem() -> None:
     assert parsed.problems == ()
     parsed = parse(f"churn:\n  sha256: {'AB' * 32}\n".encode(), "artifacts.yaml")
     assert parsed.annotations["churn"].sha256 == "ab" * 32
+
+
+# -- dvc and the storage providers' tools -------------------------------------------------
+
+FAKE_TOOL = """\
+import json, os, sys
+name = os.path.basename(sys.argv[0])
+args = sys.argv[1:]
+with open(os.environ["FAKE_RECORD"], "a") as f:
+    f.write(json.dumps([name, *args]) + "\\n")
+def value(prefix):
+    return next(a[len(prefix):] for a in args if a.startswith(prefix))
+if name == "az" and "download-batch" in args:
+    dest = os.path.join(value("--destination="), *value("--pattern=").rstrip("*").split("/"))
+    os.makedirs(dest)
+    open(os.path.join(dest, "part.bin"), "w").write("from az batch")
+else:
+    dest = args[-1]
+    if name == "az":
+        dest = value("--file=")
+    elif name == "dvc":
+        dest = args[args.index("-o") + 1]
+    if "--recursive" in args or "-r" in args:
+        os.mkdir(dest)
+        dest = os.path.join(dest, "part.bin")
+    open(dest, "w").write("from " + name)
+code = int(os.environ.get("FAKE_EXIT", "0"))
+if code:
+    sys.stderr.write(name + ": simulated failure\\n")
+sys.exit(code)
+"""
+
+
+@pytest.fixture
+def tools(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A PATH holding only git and the fake tools installed with :func:`install`; the
+    file the tools record their arguments in is ``tools / "record"``."""
+    folder = tmp_path / "bin"
+    folder.mkdir()
+    git = shutil.which("git")
+    assert git is not None
+    os.symlink(git, folder / "git")
+    monkeypatch.setenv("PATH", str(folder))
+    monkeypatch.setenv("FAKE_RECORD", str(folder / "record"))
+    return folder
+
+
+def install(tools: Path, *names: str) -> None:
+    for name in names:
+        script = tools / name
+        script.write_text(f"#!{sys.executable}\n{FAKE_TOOL}")
+        script.chmod(0o755)
+
+
+def recorded(tools: Path) -> list[list[str]]:
+    record = tools / "record"
+    if not record.exists():
+        return []
+    return [json.loads(line) for line in record.read_text().splitlines()]
+
+
+def test_s3_is_fetched_with_aws(repo: Repo, out: Path, tools: Path) -> None:
+    _annotated(repo, "s3://bucket/models/churn.pt")
+    install(tools, "aws")
+    assert ok(repo, "get", "churn", cwd=out) == "churn.pt\n"
+    assert (out / "churn.pt").read_text() == "from aws"
+    ((name, *args),) = recorded(tools)
+    assert [name, *args[:-1]] == ["aws", "s3", "cp", "s3://bucket/models/churn.pt"]
+    # The tool writes the temporary name beside PATH, never PATH itself.
+    assert os.path.dirname(args[-1]) == str(out) and ".churn.pt.get-" in args[-1]
+    assert leftovers(out) == []
+
+
+def test_a_prefix_is_fetched_recursively(repo: Repo, out: Path, tools: Path) -> None:
+    _annotated(repo, "s3://bucket/models/churn/")
+    install(tools, "aws")
+    assert ok(repo, "get", "churn", cwd=out) == "churn\n"
+    assert (out / "churn" / "part.bin").read_text() == "from aws"
+    assert recorded(tools)[0][:5] == ["aws", "s3", "cp", "--recursive", "s3://bucket/models/churn/"]
+
+
+def test_a_missing_tool_says_exactly_what_to_run(repo: Repo, out: Path, tools: Path) -> None:
+    _annotated(repo, "s3://bucket/models/churn.pt")
+    assert fails(repo, "get", "churn", "-o", "my model.pt", cwd=out) == (
+        "fatal: cannot get s3://bucket/models/churn.pt: aws is not installed (not found on PATH)\n"
+        "hint: install it, or run: aws s3 cp s3://bucket/models/churn.pt 'my model.pt'\n"
+    )
+    _annotated(repo, "gs://bucket/churn.pt", version="v2.0.0")
+    err = fails(repo, "get", "churn", cwd=out)
+    assert "gcloud or gsutil is not installed" in err
+    assert "run: gcloud storage cp gs://bucket/churn.pt churn.pt\n" in err
+    assert list(out.iterdir()) == []
+
+
+def test_gs_uses_gcloud_else_gsutil(repo: Repo, out: Path, tools: Path) -> None:
+    _annotated(repo, "gs://bucket/churn.pt")
+    install(tools, "gsutil")
+    assert ok(repo, "get", "churn", "-o", "a.pt", cwd=out) == "a.pt\n"
+    assert (out / "a.pt").read_text() == "from gsutil"
+    install(tools, "gcloud")
+    ok(repo, "get", "churn", "-o", "b.pt", cwd=out)
+    assert (out / "b.pt").read_text() == "from gcloud"
+    first, second = recorded(tools)
+    assert first[:3] == ["gsutil", "cp", "gs://bucket/churn.pt"]
+    assert second[:4] == ["gcloud", "storage", "cp", "gs://bucket/churn.pt"]
+
+
+def test_azure_uses_az(repo: Repo, out: Path, tools: Path) -> None:
+    install(tools, "az")
+    _annotated(repo, "azure://models/churn/v1.pt")
+    assert ok(repo, "get", "churn", cwd=out) == "v1.pt\n"
+    assert (out / "v1.pt").read_text() == "from az"
+    _annotated(repo, "azure://models/churn/", version="v2.0.0")
+    assert ok(repo, "get", "churn", cwd=out) == "churn\n"
+    assert (out / "churn" / "part.bin").read_text() == "from az batch"
+    first, second = recorded(tools)
+    assert first[:6] == [
+        "az",
+        "storage",
+        "blob",
+        "download",
+        "--container-name=models",
+        "--name=churn/v1.pt",
+    ]
+    assert first[6].startswith(f"--file={out}/.v1.pt.get-")
+    assert second[:5] == ["az", "storage", "blob", "download-batch", "--source=models"]
+    assert second[6] == "--pattern=churn/*"
+    assert leftovers(out) == []
+
+
+def test_a_tool_that_fails_leaves_nothing(
+    repo: Repo, out: Path, tools: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _annotated(repo, "s3://bucket/churn.pt")
+    install(tools, "aws")
+    monkeypatch.setenv("FAKE_EXIT", "3")
+    (out / "churn.pt").write_text("old")
+    err = fails(repo, "get", "churn", "--force", cwd=out)
+    assert err == (
+        "fatal: aws failed (exit 3): aws s3 cp s3://bucket/churn.pt churn.pt\n"
+        "hint: its own message is above; nothing was written\n"
+    )
+    assert (out / "churn.pt").read_text() == "old"
+    assert leftovers(out) == []
+
+
+def test_a_dvc_tracked_path_is_fetched_with_dvc_get(repo: Repo, out: Path, tools: Path) -> None:
+    committed(
+        repo,
+        {
+            "artifacts.yaml": "churn:\n  path: -model.pt\n",
+            "-model.pt.dvc": "outs:\n- md5: 0\n  path: -model.pt\n",
+        },
+    )
+    make_registry(repo, "churn@v1.0.0")
+    commit = repo.git("rev-parse", "HEAD").strip()
+    err = fails(repo, "get", "churn", "-o", "m.pt", cwd=out)
+    assert err == (
+        f"fatal: cannot get {commit}:-model.pt: dvc is not installed (not found on PATH)\n"
+        f"hint: install it, or run: dvc get --rev {commit} -o m.pt -- {repo.path} "
+        "-model.pt\n"
+    )
+    install(tools, "dvc")
+    assert ok(repo, "get", "churn", "-o", "m.pt", cwd=out) == "m.pt\n"
+    assert (out / "m.pt").read_text() == "from dvc"
+    ((*head, tmp, dashes, where, path),) = recorded(tools)
+    assert tmp.startswith(f"{out}/.m.pt.get-")
+    assert head == ["dvc", "get", "--rev", commit, "-o"]
+    assert (dashes, where, path) == ("--", str(repo.path), "-model.pt")
+    assert ok(repo, "get", "churn", "--print-url", cwd=out) == f"{commit}:-model.pt\n"
+    doc = json.loads(ok(repo, "get", "churn", "--print-url", "--json", cwd=out))
+    # A name that reads as an option is never made up: -o says it (shown as ./-m).
+    assert (doc["kind"], doc["path"]) == ("dvc", None)
+    assert fails(repo, "get", "churn", cwd=out, code=129).startswith(
+        "error: cannot tell what to name '-model.pt' here: give -o PATH\n"
+    )
+    tools.joinpath("dvc").unlink()
+    err = fails(repo, "get", "churn", "-o", "-m", cwd=out)
+    assert f"run: dvc get --rev {commit} -o ./-m -- " in err

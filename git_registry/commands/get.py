@@ -216,6 +216,8 @@ def _fetch(session: Session, source: Source, tmp: str, dest: str, *, quiet: bool
     repo = session.repo().paths.work_tree or session.repo().paths.git_dir
     tool = download.find_tool(source.kind, session.env)
     commands = tool_commands(source.kind, source.location, tmp, repo=repo, rev=source.commit)
+    if dest.startswith("-"):  # a command to copy and paste: never an option
+        dest = f".{os.sep}{dest}"
     wanted = tool_commands(source.kind, source.location, dest, repo=repo, rev=source.commit)
     if tool is None:
         names = " or ".join(argv[0] for argv in wanted)
