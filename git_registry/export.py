@@ -45,10 +45,6 @@ class Exported:
     size: int
 
 
-class UnsafeTree(RegistryError):
-    """A tree holds a name or a link that would be written outside the destination."""
-
-
 def unsafe_name(name: bytes) -> str | None:
     """Why a tree entry's ``name`` cannot be written, or None if it can (Git's
     ``verify_path``: no empty name, ``.``, ``..``, ``/``, NUL, nor ``.git`` in any case
@@ -86,8 +82,8 @@ def export_path(
     it when this returns (and removes it when this raises).
 
     Raises:
-        UnsafeTree: a name or link of the tree would be written outside ``dest``.
-        RegistryError: ``path`` is a symbolic link, or an object is missing.
+        RegistryError: a name or link of the tree would be written outside ``dest``,
+            ``path`` is a symbolic link or a submodule, or an object is missing.
         OSError: writing failed.
     """
     entry = repo.entry_at(commit, path)
@@ -137,7 +133,7 @@ def _write_tree(
                     shown = posixpath.join(folder, os.fsdecode(name))
                     why = unsafe_name(name)
                     if why is not None:
-                        raise UnsafeTree(
+                        raise RegistryError(
                             f"refusing to write {where}: the tree entry '{shown}' {why}",
                             hint="this tree was not made by 'git add'; nothing was written",
                         )
@@ -151,7 +147,7 @@ def _write_tree(
                     elif mode == LINK:
                         target = _blob(repo, child, where)
                         if link_escapes(folder, target) or b"\0" in target:
-                            raise UnsafeTree(
+                            raise RegistryError(
                                 f"refusing to write {where}: the link '{shown}' points outside "
                                 f"the folder ('{os.fsdecode(target)}')",
                                 hint="nothing was written",
@@ -161,7 +157,7 @@ def _write_tree(
                         size += _write_blob(repo, child, fd, name, mode, where)
                         files += 1
                     else:  # Git writes no other mode; a crafted tree may hold one
-                        raise UnsafeTree(
+                        raise RegistryError(
                             f"refusing to write {where}: '{shown}' has mode {mode:o}, "
                             "which Git never writes",
                             hint="nothing was written",

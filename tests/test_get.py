@@ -829,3 +829,44 @@ def test_a_dvc_tracked_path_is_fetched_with_dvc_get(repo: Repo, out: Path, tools
     tools.joinpath("dvc").unlink()
     err = fails(repo, "get", "churn", "-o", "-m", cwd=out)
     assert f"run: dvc get --rev {commit} -o ./-m -- " in err
+
+
+# -- the README's examples ----------------------------------------------------------------
+
+
+def test_the_readmes_get_examples_work_on_the_demo(tmp_path: Path, tools: Path) -> None:
+    """Each line of README's 'Getting an artifact' block runs in the demo repository
+    (with a recording aws on PATH: no network) and prints what its comment shows: the
+    path written, the URL, or the JSON document's keys."""
+    install(tools, "aws")
+    code = main(["demo", "demo"], stdout=io.StringIO(), stderr=io.StringIO(), cwd=str(tmp_path))
+    assert code == 0
+    demo = Repo.__new__(Repo)
+    demo.path = tmp_path / "demo"
+    readme = (ROOT / "README.md").read_text()
+    block = readme.split("### Getting an artifact\n", 1)[1].split("```sh\n", 1)[1]
+    block = block.split("```", 1)[0]
+    ran = 0
+    for line in block.splitlines():
+        command, _, comment = line.partition("  # ")
+        words = command.split()
+        assert words[:2] == ["git", "registry"], line
+        got = demo.run(*words[2:])
+        assert (got.code, got.err) == (0, ""), (line, got)
+        shown = comment.split()[0]
+        if shown.startswith("{"):
+            doc = json.loads(got.out)
+            expected = json.loads(
+                "{" + ", ".join(p for p in comment.strip("{} ").split(", ") if "…" not in p) + "}"
+            )
+            assert {k: doc[k] for k in expected} == expected, line
+        else:
+            assert got.out == shown + "\n", line
+        ran += 1
+    assert ran >= 7
+    assert (demo.path / "cv-class.txt").read_text() == "cv-class weights r2\n"
+    assert (demo.path / "old.txt").read_text() == "cv-class weights r1\n"
+    assert (demo.path / "churn.pt").read_text() == "from aws"
+    assert [r[:4] for r in recorded(tools)] == [
+        ["aws", "s3", "cp", "s3://mycorp/proj-ml/churn-model.pt"]
+    ] * 2

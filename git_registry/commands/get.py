@@ -213,7 +213,7 @@ def _fetch(session: Session, source: Source, tmp: str, dest: str, *, quiet: bool
         return download.http_get(
             source.location, tmp, stderr=session.stderr, label=dest, quiet=quiet
         )[1]
-    repo = session.repo().paths.work_tree or session.repo().paths.git_dir
+    repo = session.repo().cwd  # the work tree (a bare repository: its Git directory)
     tool = download.find_tool(source.kind, session.env)
     commands = tool_commands(source.kind, source.location, tmp, repo=repo, rev=source.commit)
     if dest.startswith("-"):  # a command to copy and paste: never an option
