@@ -34,8 +34,10 @@ class Progress:
     times a second and once at the end."""
 
     def __init__(self, stream: TextIO, label: str, total: int | None, *, quiet: bool) -> None:
+        from git_registry.render import escape
+
         self.stream = stream
-        self.label = label
+        self.label = escape(label)
         self.total = total
         isatty = getattr(stream, "isatty", None)
         self.on = not quiet and isatty is not None and isatty() and (total is None or total > LONG)

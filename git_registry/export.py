@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from git_registry.errors import RegistryError
 from git_registry.gitvalues import ObjectId, short
 from git_registry.repo import Repository
+from git_registry.sources import unsafe_name
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -33,7 +34,6 @@ if TYPE_CHECKING:
 FILE, EXECUTABLE, LINK, TREE, SUBMODULE = 0o100644, 0o100755, 0o120000, 0o040000, 0o160000
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | getattr(os, "O_NOFOLLOW", 0) | os.O_CLOEXEC
 _NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | os.O_CLOEXEC
-_GIT_NAMES = (b".git", b"git~1")
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,19 +43,6 @@ class Exported:
     kind: str
     files: int
     size: int
-
-
-def unsafe_name(name: bytes) -> str | None:
-    """Why a tree entry's ``name`` cannot be written, or None if it can (Git's
-    ``verify_path``: no empty name, ``.``, ``..``, ``/``, NUL, nor ``.git`` in any case
-    or with the trailing dots and spaces Windows drops, nor its 8.3 name)."""
-    if name in (b"", b".", b".."):
-        return "is not a name"
-    if b"/" in name or b"\0" in name or b"\\" in name:
-        return "holds a '/', '\\' or NUL"
-    if name.lower().rstrip(b". ") in _GIT_NAMES:
-        return "would write a .git folder"
-    return None
 
 
 def link_escapes(folder: str, target: bytes) -> bool:
@@ -86,6 +73,10 @@ def export_path(
             ``path`` is a symbolic link or a submodule, or an object is missing.
         OSError: writing failed.
     """
+    for part in path.split("/"):
+        why = unsafe_name(part.encode("utf-8", "surrogateescape"))
+        if why is not None:
+            raise RegistryError(f"refusing to write '{path}': '{part}' {why}")
     entry = repo.entry_at(commit, path)
     if entry is None:
         return None

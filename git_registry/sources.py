@@ -42,6 +42,22 @@ TOOLS = {Kind.DVC: ("dvc",), Kind.S3: ("aws",), Kind.GS: ("gcloud", "gsutil"), K
 """The programs that fetch each kind, in the order tried."""
 
 
+_GIT_NAMES = (b".git", b"git~1")
+
+
+def unsafe_name(name: bytes) -> str | None:
+    """Why a tree entry's ``name`` cannot be written, or None if it can (Git's
+    ``verify_path``: no empty name, ``.``, ``..``, ``/``, NUL, nor ``.git`` in any case
+    or with the trailing dots and spaces Windows drops, nor its 8.3 name)."""
+    if name in (b"", b".", b".."):
+        return "is not a name"
+    if b"/" in name or b"\0" in name or b"\\" in name:
+        return "holds a '/', '\\' or NUL"
+    if name.lower().rstrip(b". ") in _GIT_NAMES:
+        return "would write a .git folder"
+    return None
+
+
 def url_kind(url: str) -> Kind:
     """The kind of source ``url`` is.
 
@@ -77,9 +93,9 @@ def default_name(location: str, kind: Kind) -> str | None:
         path = location.partition("://")[2].partition("?")[0].partition("#")[0]
         path = path.partition("/")[2]
         name = posixpath.basename(path.rstrip("/"))
-    if name in ("", ".", "..") or control_codes(name) or name.startswith("-"):
+    if unsafe_name(name.encode("utf-8", "surrogateescape")) or control_codes(name):
         return None
-    return name
+    return None if name.startswith("-") else name
 
 
 def is_prefix(url: str) -> bool:

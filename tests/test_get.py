@@ -449,7 +449,7 @@ def test_an_artifact_path_that_is_a_link_is_refused(repo: Repo, out: Path) -> No
     ],
 )
 def test_unsafe_names(name: bytes, refused: bool) -> None:
-    from git_registry.export import unsafe_name
+    from git_registry.sources import unsafe_name
 
     assert (unsafe_name(name) is not None) is refused
 
@@ -870,3 +870,65 @@ def test_the_readmes_get_examples_work_on_the_demo(tmp_path: Path, tools: Path) 
     assert [r[:4] for r in recorded(tools)] == [
         ["aws", "s3", "cp", "s3://mycorp/proj-ml/churn-model.pt"]
     ] * 2
+
+
+def test_an_artifact_path_through_a_git_folder_is_refused(repo: Repo, out: Path) -> None:
+    """A crafted commit whose artifact is its '.git' folder: written as ./.git, its
+    config could run commands in the next 'git' there."""
+    config = _hash(repo, b"[core]\n\tfsmonitor = echo owned\n")
+    dotgit = _mktree(repo, [("100644", "blob", config, b"config")])
+    for path in (".git", "a/.GIT/config"):
+        yaml_blob = _hash(repo, f"churn:\n  path: {path}\n".encode())
+        root = _mktree(
+            repo,
+            [
+                ("100644", "blob", yaml_blob, b"artifacts.yaml"),
+                ("040000", "tree", dotgit, b".git"),
+                ("040000", "tree", _mktree(repo, [("040000", "tree", dotgit, b".GIT")]), b"a"),
+            ],
+        )
+        commit = repo.git("commit-tree", root, "-m", "crafted").strip()
+        repo.tag("churn@v1.0.0", commit, "Registering artifact churn version v1.0.0")
+        result = repo.run("get", "churn", "-o", "x", cwd=out)
+        assert result.code == 128, result
+        part = path.rsplit("/", 2)[-2] if "/" in path else path
+        assert (
+            result.err == f"fatal: refusing to write '{path}': '{part}' would write a .git folder\n"
+        )
+        if path == ".git":  # and no name is made up from it
+            assert "cannot tell what to name '.git'" in fails(
+                repo, "get", "churn", code=129, cwd=out
+            )
+        assert list(out.iterdir()) == []
+        repo.git("tag", "-d", "churn@v1.0.0")
+
+
+def test_the_progress_bar_escapes_the_path(repo: Repo, out: Path, server: str) -> None:
+    _annotated(repo, f"{server}/big.bin")
+    err = _Terminal()
+    stdout = io.StringIO()
+    code = main(["get", "churn", "-o", "a\x1b[31mb"], stdout=stdout, stderr=err, cwd=str(out))
+    assert code == 0
+    assert "\x1b[31m" not in err.getvalue() and "\x1b[31m" not in stdout.getvalue()
+    assert (out / "a\x1b[31mb").read_bytes() == BIG
+
+
+@pytest.mark.core
+@pytest.mark.parametrize(
+    ("location", "kind", "name"),
+    [
+        ("models/churn.pt", "GIT", "churn.pt"),
+        ("models/", "GIT", "models"),
+        ("https://h.example/a/b.pt?sig=1#x", "HTTP", "b.pt"),
+        ("https://h.example/", "HTTP", None),
+        ("https://h.example/.git", "HTTP", None),
+        ("s3://bucket/prefix/", "S3", "prefix"),
+        ("s3://bucket", "S3", None),
+        ("gs://b/-rf", "GS", None),
+        ("azure://c/..", "AZURE", None),
+    ],
+)
+def test_default_names(location: str, kind: str, name: str | None) -> None:
+    from git_registry.sources import Kind, default_name
+
+    assert default_name(location, Kind[kind]) == name
