@@ -24,10 +24,11 @@ COMMAND = Command(
         "Put the artifact's path, as artifacts.yaml says at the version's commit, on disk:\n"
         "NAME is its latest version, NAME@vX.Y.Z, NAME@latest or NAME#STAGE as in show. A\n"
         "path in the repository is written from that commit (its bytes and modes, never the\n"
-        "work tree); a DVC-tracked one (PATH.dvc) with 'dvc get'; http(s):// is downloaded\n"
-        "(checked against the annotation's sha256), s3://, gs://, azure:// with aws, gcloud\n"
-        "or gsutil, az. PATH (default: the path's last part, here) must not exist unless\n"
-        "--force; a download that fails leaves nothing there. Prints the path written."
+        "work tree); a DVC-tracked one (PATH.dvc) with 'dvc get'; http(s):// is downloaded;\n"
+        "s3://, gs://, azure:// are fetched with aws, gcloud or gsutil, az. A file is checked\n"
+        "against the annotation's sha256. PATH (default: the path's last part, here) must\n"
+        "not exist unless --force; a download that fails or does not match leaves nothing\n"
+        "there. Prints the path written."
     ),
     usage=(
         "git registry get NAME[@vX.Y.Z | @latest | #STAGE] [-o PATH] [--force] [--all] "
