@@ -632,6 +632,8 @@ def test_urls_that_cannot_be_passed_on_are_refused(
     err = fails(repo, "get", "churn", cwd=out)
     assert err.startswith(f"fatal: {message}"), err
     assert list(out.iterdir()) == []
+    # --print-url prints it all the same: the user fetches it some other way.
+    assert ok(repo, "get", "churn", "--print-url", cwd=out) == url.strip("'") + "\n"
 
 
 def test_a_sha256_that_is_not_64_hex_digits_is_a_problem() -> None:
@@ -932,3 +934,9 @@ def test_default_names(location: str, kind: str, name: str | None) -> None:
     from git_registry.sources import Kind, default_name
 
     assert default_name(location, Kind[kind]) == name
+
+
+def test_git_runs_get_as_a_git_command(versions: Repo, out: Path) -> None:
+    result = versions.git_registry("get", "churn#prod", "-o", "out/prod.pt")
+    assert (result.code, result.out, result.err) == (0, "out/prod.pt\n", "")
+    assert (out / "prod.pt").read_text() == "one"

@@ -82,6 +82,9 @@ def run(args: argparse.Namespace, session: Session) -> int:
         json_doc=args.json,
     )
     annotation = _annotation(session, info.name, version)
+    if args.print_url and not args.json and annotation.repo_path() is None:
+        session.out(str(annotation.path))  # any URL, even one get would not fetch
+        return 0
     source = _source(session, annotation, version)
     shown, dest = _destination(session, args, source)
     doc: dict[str, object] = {
