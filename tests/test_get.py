@@ -940,3 +940,12 @@ def test_git_runs_get_as_a_git_command(versions: Repo, out: Path) -> None:
     result = versions.git_registry("get", "churn#prod", "-o", "out/prod.pt")
     assert (result.code, result.out, result.err) == (0, "out/prod.pt\n", "")
     assert (out / "prod.pt").read_text() == "one"
+
+
+def test_annotate_keeps_an_entrys_sha256(repo: Repo) -> None:
+    digest = "ab" * 32
+    committed(repo, {"artifacts.yaml": f"churn:\n  path: m.pt\n  sha256: {digest}\n"})
+    ok(repo, "annotate", "churn", "--type", "model")
+    assert (repo.path / "artifacts.yaml").read_text() == (
+        f"churn:\n  path: m.pt\n  sha256: {digest}\n  type: model\n"
+    )
