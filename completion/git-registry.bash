@@ -17,7 +17,7 @@
 # these in step with `git registry COMMAND -h`). __git_registry_args_* are the
 # options that take a value.
 __git_registry_commands="register promote assign unassign rollback deregister deprecate show history diff
-which latest check-ref fetch push stages policy describe annotate remove check schema hooks
+which latest get check-ref fetch push stages policy describe annotate remove check schema hooks
 hook completion help demo"
 __git_registry_opts_register="--version --ver --bump-major --bump-minor --bump-patch --new --force --simple
 --message --metric --meta --push --dry-run --sign --no-sign --repo"
@@ -44,6 +44,8 @@ __git_registry_opts_which="--ref --all-versions --all --json --remote"
 __git_registry_args_which="--remote"
 __git_registry_opts_latest="--ref --all --json --remote"
 __git_registry_args_latest="--remote"
+__git_registry_opts_get="--output --force --all --print-url --json --quiet"
+__git_registry_args_get="--output -o"
 __git_registry_opts_check_ref="--json --name --version --stage --event --format --allow-other --fetch
 --verify --repo"
 __git_registry_args_check_ref="--format --repo -r"
@@ -324,6 +326,9 @@ __git_registry_complete ()
 		*,--repo | *,-r)
 			__gitcomp_nl "$(compgen -d -- "$cur")"
 			;;
+		get,--output | get,-o)
+			__gitcomp_nl "$(compgen -f -- "$cur")"
+			;;
 		*,--remote)
 			__gitcomp_nl "$(__git_remotes)"
 			;;
@@ -358,7 +363,7 @@ __git_registry_complete ()
 			__git_registry_complete_artifact "@"
 		fi
 		;;
-	show,0 | describe,0 | diff,0 | diff,1)
+	show,0 | describe,0 | diff,0 | diff,1 | get,0)
 		__git_registry_complete_artifact "vls"
 		;;
 	promote,1)

@@ -44,7 +44,7 @@ function __git_registry_takes_value -a cmd option
     switch "$cmd $option"
         case 'register --version' 'promote --version' 'promote --ref' 'deregister --version' \
                 'check-ref --format' '* --remote' \
-                'describe --rev' 'annotate --path' 'annotate --type' 'annotate --label' \
+                'describe --rev' 'get --output' 'get -o' 'annotate --path' 'annotate --type' 'annotate --label' \
                 'annotate --description' 'annotate --custom' 'annotate --add' '* -m' '* --message'
             return 0
     end
@@ -243,6 +243,7 @@ $c -f -n __git_registry_needs_command -a history -d 'every registry event, newes
 $c -f -n __git_registry_needs_command -a diff -d 'what changes between two versions'
 $c -f -n __git_registry_needs_command -a which -d 'the version in a stage'
 $c -f -n __git_registry_needs_command -a latest -d 'the latest version'
+$c -f -n __git_registry_needs_command -a get -d "download a version's file or folder"
 $c -f -n __git_registry_needs_command -a check-ref -d 'what a registry tag means (for CI)'
 $c -f -n __git_registry_needs_command -a fetch -d 'fetch registry tags from a remote'
 $c -f -n __git_registry_needs_command -a push -d 'push the registry tags a remote lacks'
@@ -391,6 +392,15 @@ $c -f -n $n -l all -d 'print it even if the artifact is deprecated'
 $c -f -n $n -l json -d 'print JSON'
 $c -f -n '__git_registry_arg latest 1' -a '(__git_registry_artifact)'
 
+set n '__git_registry_using get'
+$c -n $n -s o -l output -r -d 'write here (a PATH ending in / is a folder)'
+$c -f -n $n -s f -l force -d 'replace PATH if it exists'
+$c -f -n $n -l all -d "a deprecated artifact's version, or a deregistered one"
+$c -f -n $n -l print-url -d 'print what would be fetched, write nothing'
+$c -f -n $n -l json -d 'print JSON'
+$c -f -n $n -s q -l quiet -d 'no progress bar'
+$c -f -n '__git_registry_arg get 1' -a '(__git_registry_artifact vls)'
+
 set n '__git_registry_using check-ref'
 $c -f -n $n -l json -d "print JSON (--json=gto: GTO's shape)"
 $c -f -n $n -l format -x -a 'text json github env dotenv' -d 'output format'
@@ -469,7 +479,7 @@ $c -f -n '__git_registry_arg completion 1' -a 'bash zsh fish'
 set n '__git_registry_using help'
 $c -f -n $n -s m -l man -d 'show the packaged manual page'
 $c -f -n '__git_registry_arg help 1' -a 'register promote assign unassign deregister deprecate
-    show history diff which latest check-ref stages policy describe annotate remove check schema hooks
+    show history diff which latest get check-ref stages policy describe annotate remove check schema hooks
     hook completion help demo fetch push'
 $c -n '__git_registry_arg demo 1' -a '(__fish_complete_directories)'
 

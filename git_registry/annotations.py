@@ -30,7 +30,9 @@ if TYPE_CHECKING:
     from git_registry.yamlsafe import Node, YamlProblem
 
 FILENAME = "artifacts.yaml"
-KEYS = ("path", "type", "description", "labels", "custom", "virtual")
+KEYS = ("path", "type", "description", "labels", "custom", "virtual", "sha256")
+_SHA256_RE = re.compile(r"[0-9a-fA-F]{64}")
+SHA256_RULE = "expected the SHA-256 of the file: 64 hexadecimal digits"
 _URL_RE = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
 FREE_TEXT = "\n\t"
 """The control characters a description may hold."""
@@ -89,6 +91,8 @@ class Annotation:
     labels: tuple[str, ...] = ()
     custom: Any = None
     virtual: bool = True
+    sha256: str | None = None
+    """The SHA-256 of the file at ``path`` (64 lower-case hex digits), checked by ``get``."""
     path_at: tuple[int, int] = (0, 0)
     """Line and column of the ``path`` value, for problems found later."""
     keys: tuple[str, ...] = ()
@@ -102,6 +106,7 @@ class Annotation:
             "labels": list(self.labels),
             "custom": self.custom,
             "virtual": self.virtual,
+            "sha256": self.sha256,
         }
 
     def repo_path(self) -> str | None:
@@ -292,6 +297,7 @@ def _entry(
         labels=fields.get("labels") or (),
         custom=fields.get("custom"),
         virtual=fields["virtual"] if isinstance(fields.get("virtual"), bool) else True,
+        sha256=fields.get("sha256"),
         path_at=(nodes["path"].line, nodes["path"].column) if "path" in nodes else (0, 0),
         keys=tuple(nodes),
     )
@@ -333,6 +339,11 @@ def _field(
             else:
                 labels.append(item.value)
         return tuple(labels)
+    if name == "sha256" and (node.kind != "scalar" or not isinstance(node.value, str)):
+        problem(
+            node, f"{SHA256_RULE}, quoted if YAML reads it as a number; found {node.type_name()}"
+        )
+        return None
     if node.kind != "scalar" or not isinstance(node.value, str):
         problem(node, f"expected a string, found {node.type_name()}")
         return None
@@ -346,6 +357,11 @@ def _field(
     if name == "path" and not value:
         problem(node, "the path is empty")
         return None
+    if name == "sha256":
+        if not _SHA256_RE.fullmatch(value):
+            problem(node, SHA256_RULE)
+            return None
+        return value.lower()
     # A newline is legitimate in free text (a YAML block scalar), any other control
     # character is not; a path holds none. Output escapes them anyway (render.escape):
     # this refuses them before they are committed or pushed.

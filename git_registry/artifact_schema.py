@@ -55,6 +55,12 @@ def json_schema() -> dict[str, Any]:
                     "default": True,
                     "description": "false: path must exist in the commit.",
                 },
+                "sha256": {
+                    "type": "string",
+                    "pattern": "^[0-9a-fA-F]{64}$",
+                    "description": "The SHA-256 of the file at path: 'git registry get' "
+                    "checks what it downloads against it.",
+                },
             },
         },
     }

@@ -13,6 +13,10 @@ from collections.abc import Generator, Sequence
 from git_registry.errors import GitError, ObjectTooLarge
 from git_registry.gitbin import FULL_ID_RE, Env
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing is not imported at run time (start-up)
+    from typing import BinaryIO
+
 _CAT_FILE = ("cat-file", "--batch", "--buffer")
 _CAT_ONE = ("cat-file", "--batch")
 _CAT_CHECK = ("cat-file", "--batch-check", "--buffer")
@@ -170,6 +174,49 @@ class ObjectReader:
         if len(data) != size + 1:
             raise GitError("git cat-file stopped unexpectedly")
         return header[1].decode("ascii", "replace"), data[:size]
+
+    def copy(self, oid: str, out: BinaryIO, kind: str = "blob") -> int | None:
+        """Write the contents of object ``oid`` to ``out`` a megabyte at a time (memory
+        stays flat for a blob of gigabytes); return its size, or None (nothing written)
+        if it is missing or not a ``kind``.
+
+        Raises:
+            GitError: ``git`` is missing or died.
+            OSError: ``out`` cannot be written (the rest of the object is skipped).
+        """
+        if "\n" in oid or not oid:
+            return None
+        proc = self._start()
+        assert proc.stdin is not None and proc.stdout is not None
+        failure: OSError | None = None
+        try:
+            proc.stdin.write(oid.encode("ascii", "replace") + b"\n")
+            proc.stdin.flush()
+            header = proc.stdout.readline().split()
+            if len(header) != 3:
+                if len(header) == 2:  # "<oid> missing"
+                    return None
+                raise GitError("git cat-file stopped unexpectedly")
+            size = int(header[2])
+            wanted = header[1] == kind.encode("ascii")
+            left = size
+            while left > 0:
+                chunk = proc.stdout.read(min(left, 1 << 20))
+                if not chunk:
+                    raise GitError("git cat-file stopped unexpectedly")
+                left -= len(chunk)
+                if wanted and failure is None:
+                    try:
+                        out.write(chunk)
+                    except OSError as exc:  # read the rest: the stream stays usable
+                        failure = exc
+            if proc.stdout.read(1) != b"\n":
+                raise GitError("git cat-file stopped unexpectedly")
+        except (OSError, ValueError) as exc:
+            raise GitError(f"git cat-file failed: {exc}") from exc
+        if failure is not None:
+            raise failure
+        return size if wanted else None
 
     def _start(self) -> subprocess.Popen[bytes]:
         if self._proc is None:

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from collections.abc import Collection, Iterable
     from typing import Any
 
-PARSER = 3
+PARSER = 4
 
 
 def annotations_key(blob: str, file: str, types: Collection[str] | None) -> str:
@@ -48,6 +48,7 @@ def plain_annotations(parsed: AnnotationsFile) -> tuple[object, ...]:
                 a.labels,
                 a.custom,
                 a.virtual,
+                a.sha256,
                 a.path_at,
                 a.keys,
             )
@@ -68,7 +69,7 @@ def annotations_of(value: Any, file: str) -> AnnotationsFile | None:
             return None
         annotations = {}
         for a in _tuple(plain):
-            artifact, at, line, path, kind, text, labels, custom, virtual, path_at, keys = a
+            artifact, at, line, path, kind, text, labels, custom, virtual, sha256, path_at, keys = a
             if not (
                 _str(artifact)
                 and at == file
@@ -79,6 +80,7 @@ def annotations_of(value: Any, file: str) -> AnnotationsFile | None:
                 and _strings(labels)
                 and _plain(custom)
                 and type(virtual) is bool
+                and _optional_str(sha256)
                 and type(path_at) is tuple
                 and len(path_at) == 2
                 and all(map(_int, path_at))
@@ -86,7 +88,18 @@ def annotations_of(value: Any, file: str) -> AnnotationsFile | None:
             ):
                 return None
             annotations[artifact] = Annotation(
-                artifact, file, line, path, kind, text, labels, custom, virtual, path_at, keys
+                artifact,
+                file,
+                line,
+                path,
+                kind,
+                text,
+                labels,
+                custom,
+                virtual,
+                sha256,
+                path_at,
+                keys,
             )
         found = _problems(problems, file)
         lines = []

@@ -47,6 +47,8 @@ from git_registry.tagcache import TagCache, entry_row, segment_of
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import BinaryIO
+
     from git_registry.parsecache import ParseCache
     from git_registry.pushlock import Owner, PushLock
     from git_registry.signing import SignRequest
@@ -631,6 +633,37 @@ class Repository:
         if found is None or found[0] & 0o170000 != 0o100000:
             return None
         return ObjectId(found[1])
+
+    def entry_at(self, commit: ObjectId, path: str) -> tuple[int, ObjectId] | None:
+        """The mode (``0o100644``, ``0o40000``…) and object id at ``path`` in ``commit``,
+        or None if there is nothing there.
+
+        Raises:
+            RegistryError: ``commit`` is not a commit here.
+        """
+        found = self._lookup(commit, path)
+        return None if found is None else (found[0], ObjectId(found[1]))
+
+    def tree_entries(self, tree: ObjectId) -> list[tuple[bytes, int, ObjectId]] | None:
+        """The entries of tree ``tree`` as Git stores them: ``(name, mode, object id)``,
+        names as raw bytes (unchecked: a crafted tree may hold any); None if it is not
+        a tree here."""
+        entries = self._entries(tree) if _HEX_RE.fullmatch(tree) else None
+        if entries is None:
+            return None
+        return [(name, mode, ObjectId(oid)) for name, (mode, oid) in entries.items()]
+
+    def copy_blob(self, oid: ObjectId, out: BinaryIO) -> int | None:
+        """Write blob ``oid`` to ``out``, streamed; its size, or None if there is no such
+        blob (nothing written).
+
+        Raises:
+            GitError: ``git cat-file`` failed.
+            OSError: ``out`` cannot be written.
+        """
+        if not _HEX_RE.fullmatch(oid):
+            return None
+        return self._objects().copy(oid.lower(), out)
 
     def is_link(self, commit: ObjectId, path: str) -> bool:
         """Whether ``path`` in ``commit`` is a symbolic link."""

@@ -21,7 +21,7 @@ from conftest import UnreadBytes, count_calls
 
 pytestmark = pytest.mark.core
 
-ALLOWED = "allowed: path, type, description, labels, custom, virtual"
+ALLOWED = "allowed: path, type, description, labels, custom, virtual, sha256"
 ROOT = "artifacts.yaml"
 SUB = "models/cv/artifacts.yaml"
 
@@ -73,6 +73,7 @@ def test_a_good_file_is_read_in_order() -> None:
         "labels": ["customer", "xgboost"],
         "custom": {"epochs": 40, "metrics": {"auc": 0.91}},
         "virtual": True,
+        "sha256": None,
     }
     assert (churn.artifact, churn.file, churn.line) == ("churn", ROOT, 2)
     assert churn.keys == ("path", "type", "description", "labels", "custom")
@@ -88,6 +89,7 @@ def test_a_good_file_is_read_in_order() -> None:
         "labels": [],
         "custom": None,
         "virtual": True,
+        "sha256": None,
     }
     # Each entry's lines: from its key to the blank/comment lines before the next one.
     assert [(e.name, e.start, e.end, e.indent) for e in parsed.entries] == [
@@ -250,7 +252,7 @@ CASES = [
         "entry-not-mapping",
         "churn: s3://b/churn.pt\n",
         "artifacts.yaml:1:8: artifact 'churn': expected a mapping of path, type, description, "
-        "labels, custom, virtual, found a string",
+        "labels, custom, virtual, sha256, found a string",
         "churn",
         None,
     ),
@@ -258,7 +260,7 @@ CASES = [
         "entry-list",
         "churn:\n  - path: x\n",
         "artifacts.yaml:2:3: artifact 'churn': expected a mapping of path, type, description, "
-        "labels, custom, virtual, found a list",
+        "labels, custom, virtual, sha256, found a list",
         "churn",
         None,
     ),
@@ -800,6 +802,7 @@ JSONISH = st.recursive(
     labels=st.lists(NAME, unique=True, max_size=3),
     custom=JSONISH,
     virtual=st.booleans(),
+    sha256=st.one_of(st.none(), st.from_regex(r"\A[0-9a-f]{64}\Z"), st.just("1" * 64)),
     indent=st.sampled_from([0, 2]),
 )
 def test_entry_text_reads_back_as_the_same_annotation(
@@ -810,6 +813,7 @@ def test_entry_text_reads_back_as_the_same_annotation(
     labels: list[str],
     custom: Any,
     virtual: bool,
+    sha256: str | None,
     indent: int,
 ) -> None:
     if path is None or ann.is_url(path):
@@ -821,6 +825,7 @@ def test_entry_text_reads_back_as_the_same_annotation(
         "labels": labels,
         "custom": custom,
         "virtual": virtual,
+        "sha256": sha256,
     }
     pad = " " * indent
     text = f"{pad}first: {{}}\n" + yamledit.entry_text(key, fields, indent)
@@ -871,6 +876,9 @@ def test_json_schema_accepts_a_good_file() -> None:
         {"churn": {"description": "bell\x07"}},
         {"churn": {"path": "a\nb"}},
         {"churn": {"path": "a\u202eb"}},
+        {"churn": {"sha256": "abc"}},
+        {"churn": {"sha256": "g" * 64}},
+        {"churn": {"sha256": 1}},
         {"churn": "s3://x"},
         {"Churn!": {}},
         {"a:b": {}},

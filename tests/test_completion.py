@@ -268,6 +268,9 @@ def test_bash_artifacts_versions_and_stages(churn_segment_cv_seg: Repo) -> None:
         "git registry check-ref churn#",
         "git registry check-ref refs/tags/models/cv=seg@",
         "git registry latest models/",
+        "git registry get churn@",
+        "git registry get churn#",
+        "git registry get churn --out",
     ]
     out = dict(zip(lines, bash_complete(churn_segment_cv_seg.path, lines), strict=True))
     assert _set(out["git registry promote "]) == {"churn", "segment", "models/cv:seg"}
@@ -299,6 +302,9 @@ def test_bash_artifacts_versions_and_stages(churn_segment_cv_seg: Repo) -> None:
     }
     assert out["git registry check-ref refs/tags/models/cv=seg@"] == ["seg@v0.0.1 "]
     assert out["git registry latest models/"] == ["models/cv:seg "]
+    assert _set(out["git registry get churn@"]) == _set(out["git registry show churn@"])
+    assert _set(out["git registry get churn#"]) == {"churn#prod", "churn#staging"}
+    assert out["git registry get churn --out"] == ["--output "]
 
 
 @pytest.mark.slow
@@ -488,6 +494,8 @@ def test_zsh_completes_git_registry(churn_segment_cv_seg: Repo, tmp_path: Path) 
         "git registry promote churn --version ",
         "git-registry sh",
         "git registry --color=",
+        "git registry get churn#",
+        "git registry get --pr",
     ]
     fpath = installed_prefix() / "share" / "zsh" / "site-functions"
     out = dict(
@@ -511,6 +519,8 @@ def test_zsh_completes_git_registry(churn_segment_cv_seg: Repo, tmp_path: Path) 
     assert out["git registry show churn#"] == ["churn#prod", "churn#staging"]
     assert out["git registry promote churn --version "] == ["v1.1.0", "v1.2.0"]
     assert out["git-registry sh"] == ["show"]
+    assert out["git registry get churn#"] == ["churn#prod", "churn#staging"]
+    assert out["git registry get --pr"] == ["--print-url"]
     assert out["git registry --color="] == ["--color=always", "--color=auto", "--color=never"]
 
 
@@ -530,6 +540,8 @@ def test_fish_completes_git_registry(churn_segment_cv_seg: Repo, tmp_path: Path)
         "git-registry show models/cv:seg@",
         "git-registry deregister se",
         "git-registry register --bump-m",
+        "git-registry get churn#",
+        "git-registry get --pr",
     ]
     out = dict(zip(direct, fish_complete(churn_segment_cv_seg.path, direct, env), strict=True))
     assert out["git-registry pro"] == ["promote"]
@@ -543,6 +555,8 @@ def test_fish_completes_git_registry(churn_segment_cv_seg: Repo, tmp_path: Path)
     ]
     assert out["git-registry deregister se"] == ["segment@"]
     assert out["git-registry register --bump-m"] == ["--bump-major", "--bump-minor"]
+    assert out["git-registry get churn#"] == ["churn#prod", "churn#staging"]
+    assert out["git-registry get --pr"] == ["--print-url"]
     # git registry: forwarded by fish's Git completion, on fish 3.6.0 by the installed
     # vendor_conf.d file (fish reads it at start-up): nothing sourced by hand.
     forwarded = ["git registry pro", "git registry promote churn@", "git registry show churn#"]

@@ -88,6 +88,8 @@ COMMANDS = [
     ["check-ref", "W", "--format", "dotenv"],
     ["check-ref", "W", "--verify"],
     ["describe", "W"],
+    ["get", "W", "--print-url"],  # never a download: no network in tests
+    ["get", "W", "--print-url", "--json", "--all"],
     ["stages"],
     ["register", "W", "--version", "W"],
     ["register", "W", "W"],

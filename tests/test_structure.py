@@ -173,6 +173,7 @@ GIT_LAYER = {
     "git_registry.fsio",  # the atomic file writer
     "git_registry.signing",  # git verify-tag, and git tag -s in a throwaway repository
     "git_registry.manual",  # runs man on the packaged manual page (help --man)
+    "git_registry.download",  # runs dvc and the storage providers' tools (get)
 }
 """The only modules that start processes or reach into a Git directory."""
 

@@ -21,7 +21,7 @@ COMMAND = Command(
     name="describe",
     summary="an artifact's annotation from artifacts.yaml",
     description=(
-        "Print the annotation (path, type, description, labels, custom, virtual) of an\n"
+        "Print the annotation (path, type, description, labels, custom, virtual, sha256) of an\n"
         "artifact as committed: at HEAD for NAME, at the version's commit for NAME@vX.Y.Z,\n"
         "NAME@latest or NAME#STAGE. A deprecated artifact's NAME@latest and NAME#STAGE are\n"
         "not served: exit 1 and say so, unless --all."
@@ -119,46 +119,17 @@ def _version_commit(
     document (a deprecated artifact's stages and latest version are not served)."""
     import shlex
 
-    from git_registry.reading import load, warn_problems
-    from git_registry.serving import Served, check_served, deprecation_json
+    from git_registry.serving import deprecation_json, served_version
 
-    artifact, text = selector.artifact, args.selector
-
-    registry = load(session, [artifact]).registry
-    warn_problems(session, registry, artifact)
-    info = registry.artifacts.get(artifact)
-    if info is None:
-        raise _not_registered(session, registry, artifact)
-    if selector.latest or selector.stage is not None:
-        held = info.holder(selector.stage) if selector.stage is not None else info.latest
-        check_served(
-            session,
-            info,
-            Served.STAGE if selector.stage is not None else Served.LATEST,
-            stage=selector.stage,
-            show_all=args.all,
-            retry=f"git registry describe {shlex.quote(text)} --all" if held else None,
-            json_doc=(
-                {"artifact": artifact, **({"stage": selector.stage} if selector.stage else {})}
-                if args.json
-                else None
-            ),
-        )
-    if selector.latest:
-        found = info.latest
-    elif selector.version is not None:
-        found = info.version(selector.version)
-    else:
-        assert selector.stage is not None
-        hold = info.holder(selector.stage)
-        found = info.version(hold.version) if hold else None
-    if found is None and selector.stage is not None:
-        from git_registry.lookups import empty_stage  # only for this message
-        from git_registry.reading import stage_names
-
-        raise empty_stage(artifact, selector.stage, stage_names(session, info.used_stages))
-    if found is None:
-        raise NotFoundError(f"{text} does not name a version of {artifact}")
+    info, found = served_version(
+        session,
+        selector,
+        retry=f"git registry describe {shlex.quote(args.selector)}",
+        show_all=args.all,
+        deregistered=True,
+        json_doc=args.json,
+        unregistered=lambda registry: _not_registered(session, registry, selector.artifact),
+    )
     return found.commit, found.version, deprecation_json(info)
 
 
