@@ -69,10 +69,6 @@ _new_summary = fast_maker(ArtifactSummary)
 _DECODE_ERRORS = (TypeError, ValueError, IndexError, KeyError, AttributeError, EOFError)
 
 
-class Unusable(ValueError):
-    """A segment that cannot be decoded (the file was edited by hand)."""
-
-
 def cacheable(registry: Registry, lasting: bool) -> bool:
     """Whether ``registry`` is the same on every later run with the same refs: no row
     was a passing result (``lasting``) and no tag's time is judged against the clock."""
@@ -162,7 +158,7 @@ def _encode_artifact(info: ArtifactInfo) -> Any:  # marshal's values
         if v is info.latest:
             latest = i
     if info.latest is not None and latest < 0:
-        raise Unusable("the latest version is not one of the versions")
+        raise ValueError("the latest version is not one of the versions")
     holds = tuple(
         (stage, tuple((h.version, _position(position, h.assignment)) for h in held))
         for stage, held in info.stages.items()
@@ -173,7 +169,7 @@ def _encode_artifact(info: ArtifactInfo) -> Any:  # marshal's values
 def _position(position: dict[int, int], event: Event) -> int:
     found = position.get(id(event))
     if found is None:
-        raise Unusable(f"{event.tag} is not one of the artifact's events")
+        raise ValueError(f"{event.tag} is not one of the artifact's events")
     return found
 
 
@@ -341,10 +337,10 @@ class LazyArtifacts(Mapping[str, ArtifactInfo]):
         offset, length, crc, _ = self._where[name]
         data = os.pread(self._file.fileno(), length, offset)
         if len(data) != length or zlib.crc32(data) != crc:
-            raise Unusable("a damaged segment")
+            raise ValueError("a damaged segment")
         value = marshal.loads(data)
         if type(value) is not tuple or len(value) != 5:
-            raise Unusable("a segment of another shape")
+            raise ValueError("a segment of another shape")
         return value
 
     def _decode(self, name: str) -> ArtifactInfo:
@@ -369,7 +365,7 @@ class LazyArtifacts(Mapping[str, ArtifactInfo]):
             for stage, held in holds
         }
         if type(latest) is not int or type(deprecated) is not bool:
-            raise Unusable("a segment of another shape")
+            raise ValueError("a segment of another shape")
         return _new_info(
             name, deprecated, infos, infos[latest] if latest >= 0 else None, stage_holds, events
         )
@@ -381,7 +377,7 @@ def _pick(events: tuple[Event, ...], position: int) -> Event:
 
 def _str(value: object) -> Any:
     if type(value) is not str:
-        raise Unusable("a value of another type")
+        raise ValueError("a value of another type")
     return value
 
 
@@ -389,7 +385,7 @@ def _events(name: str, columns: Any) -> tuple[Event, ...]:
     """An artifact's events from their columns, each column's types checked at once (a
     cache edited by hand must not crash a command)."""
     if type(columns) is not tuple or len(columns) != 12:
-        raise Unusable("event columns of another shape")
+        raise ValueError("event columns of another shape")
     tags, kinds, versions, stages, counters, commits = columns[:6]
     who, emails, times, zones, messages, oids = columns[6:]
     count = len(tags)
@@ -407,13 +403,13 @@ def _events(name: str, columns: Any) -> tuple[Event, ...]:
         (oids, _STR),
     ):
         if type(column) is not tuple or len(column) != count or not set(map(type, column)) <= types:
-            raise Unusable("an event column of another type")
+            raise ValueError("an event column of another type")
     if type(kinds) is not bytes or len(kinds) != count or (kinds and max(kinds) >= len(_KINDS)):
-        raise Unusable("event kinds of another type")
+        raise ValueError("event kinds of another type")
     if count and not (min(times) >= 0 and max(times) < 2**34):
-        raise Unusable("a tagger time out of range")
+        raise ValueError("a tagger time out of range")
     if count and not (min(zones) >= -_MAX_ZONE and max(zones) <= _MAX_ZONE):
-        raise Unusable("a tagger zone out of range")
+        raise ValueError("a tagger zone out of range")
     taggers = map(_new_signature, who, emails, times, zones)
     return tuple(
         map(
