@@ -66,6 +66,7 @@ ORDER = (
     "hook",
     "hooks",
     "demo",
+    "site",
     "completion",
     "help",
 )
@@ -96,6 +97,7 @@ WORDS = {
     "hook": "hook",
     "hooks": "hooks",
     "demo": "demo",
+    "site": "site",
     "completion": "completion",
     "help": "help",
 }
