@@ -71,6 +71,7 @@ th,td{text-align:left;padding:6px 10px;border-bottom:1px solid var(--line);verti
 th{font-weight:600;color:var(--muted);white-space:nowrap}
 tr:hover td{background:var(--chip)}
 td.msg{white-space:pre-wrap;max-width:32em;color:var(--muted)}
+td.when,td.tag,td.commit{white-space:nowrap}
 .chip{display:inline-block;background:var(--chip);border-radius:999px;padding:0 8px;
 margin:1px 2px;font-size:.85em}
 .badge{display:inline-block;border-radius:6px;padding:0 7px;font-size:.8em;font-weight:600;
@@ -90,6 +91,7 @@ svg.timeline{display:block;font:12px system-ui,sans-serif}
 svg .lane-name{fill:var(--fg);font-weight:600}
 svg .lane-rule{stroke:var(--line);stroke-width:1}
 svg .tick{stroke:var(--muted)}svg .date,svg .note{fill:var(--muted);text-anchor:middle}
+svg .now{text-anchor:end;font-style:italic}
 svg .note{text-anchor:start}
 svg .span{stroke:none;opacity:.9}svg a .span:hover{opacity:1;stroke:var(--fg)}
 svg .span-label{fill:#fff;font-weight:600;pointer-events:none}
@@ -309,7 +311,7 @@ def _history_table(site: SiteInput, events: Iterable[Event]) -> str:
     for e in events:
         message = e.message if len(e.message) <= 300 else e.message[:300] + "…"
         rows.append(
-            f'<tr class="event"><td class="hide-narrow">{h(when(e.tagger))}</td>'
+            f'<tr class="event"><td class="when hide-narrow">{h(when(e.tagger))}</td>'
             f"<td>{kinds[e.kind.value]}</td><td>{h(e.version or '')}</td><td>{h(e.stage or '')}</td>"
             f'<td class="commit">{_commit(site, e.artifact, e.commit)}</td>'
             f'<td class="hide-narrow">{h(e.tagger.name)}</td><td class="tag">{h(e.tag)}</td>'

@@ -65,7 +65,7 @@ def timeline_svg(model: Lifecycle, anchors: Mapping[str, str] | None = None) -> 
     count = max(1, len(shown))
     step_w = max(26.0, min(96.0, 720.0 / count))
     lanes = len(model.stages)
-    width = LABEL_W + step_w * count + 16
+    width = LABEL_W + step_w * (count + 0.8) + 16  # and room for 'now'
     axis_y = TOP + LANE_H * (lanes + 1) + 6
     height = axis_y + 30
     colours = version_colours(model)
@@ -104,6 +104,8 @@ def timeline_svg(model: Lifecycle, anchors: Mapping[str, str] | None = None) -> 
     for lane, stage in enumerate(model.stages):
         out.append(_lane(model, lane, stage, first, x, step_w, width, colours, anchors or {}))
     out.append(_axis(shown, first, x, axis_y, step_w))
+    now = width - 12
+    out.append(f'<text class="date now" x="{now:.1f}" y="{axis_y + 16}">now</text>')
     if first:
         out.append(
             f'<text class="note" x="8" y="{height - 4}">the newest {len(shown)} of '
