@@ -82,7 +82,7 @@ border:1px solid currentColor;vertical-align:middle}
 .stages .card{min-width:120px;padding:8px 14px}
 .stages .stage{font-size:.8em;color:var(--muted);text-transform:uppercase;letter-spacing:.04em}
 .stages .held{font-size:1.2em;font-weight:600}
-.desc{white-space:pre-wrap}
+.desc{white-space:pre-wrap}.about{color:var(--muted);font-size:.85em}
 input#filter{width:100%;max-width:420px;padding:8px 12px;font-size:1em;border-radius:8px;
 border:1px solid var(--line);background:var(--card);color:var(--fg)}
 .pager{margin:8px 0}.pager a,.pager span{margin-right:8px}
@@ -165,8 +165,12 @@ def index_page(site: SiteInput, names: Sequence[str]) -> str:
         note = site.annotations.get(name)
         status = _status(info)
         badge = "" if status == "active" else f' <span class="badge {h(status)}">{h(status)}</span>'
+        summary = (note.description or "").strip().split("\n")[0] if note else ""
+        if len(summary) > 120:
+            summary = summary[:119] + "…"
+        about = f'<div class="about">{h(summary)}</div>' if summary else ""
         cells = [
-            f'<a href="{h(artifact_path(name))}">{h(name)}</a>{badge}',
+            f'<a href="{h(artifact_path(name))}">{h(name)}</a>{badge}{about}',
             h(note.type) if note and note.type else "",
             _version_link("", name, info.latest.version) if info and info.latest else "",
         ]
