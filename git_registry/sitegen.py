@@ -4,18 +4,19 @@ Pure: from the registry, the annotations at HEAD and the policy, the pages as
 ``{relative path: HTML}`` (:func:`build`). Nothing is fetched when a page is viewed:
 one HTML file per page with its CSS, its SVG and its few lines of JavaScript inline,
 under a Content-Security-Policy that forbids every request. Every value read from a
-tag, a commit or a file is escaped (:func:`git_registry.sitepages.h`); links go only to
+tag, a commit or a file is escaped (:func:`h`); links go only to
 the site's own pages and to commits through an ``http(s)`` URL template.
 """
 
 from __future__ import annotations
 
 import hashlib
+import html
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from git_registry.state import ArtifactInfo, Event, Registry
+from git_registry.state import Registry
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -41,6 +42,19 @@ class SiteInput:
     """Commit URL template per repository label ("" for a single repository)."""
     title: str = "Model registry"
     warnings: Sequence[str] = ()
+
+
+def h(text: str) -> str:
+    """``text`` as HTML text or attribute value: control characters escaped as the
+    terminal shows them (:func:`~git_registry.render.escape`), then ``& < > " '``."""
+    from git_registry.render import escape
+
+    return html.escape(escape(text), quote=True)
+
+
+def hm(text: str) -> str:
+    """:func:`h` of a text of several lines (shown with ``white-space: pre-wrap``)."""
+    return "\n".join(h(line) for line in text.split("\n"))
 
 
 # -- commit links -------------------------------------------------------------------------
@@ -122,25 +136,7 @@ def pages_of(count: int, size: int = PAGE_SIZE) -> int:
     return max(1, -(-count // size))
 
 
-def build(site: SiteInput) -> dict[str, str]:
-    """Every page of the site: ``{path relative to the site: HTML}``."""
-    from git_registry import sitepages
-
-    names = sorted({*site.registry.artifacts, *site.annotations})
-    pages = {"index.html": sitepages.index_page(site, names)}
-    for name in site.registry.artifacts:
-        pages.update(sitepages.artifact_pages(site, site.registry.artifacts[name]))
-    for name in names:
-        if name not in site.registry.artifacts:
-            pages[artifact_path(name)] = sitepages.unregistered_page(site, name)
-    return pages
-
-
 def label_of(name: str, labels: Sequence[str]) -> str:
     """The repository label of ``LABEL:NAME`` in a site of several (``""`` otherwise)."""
     head, sep, _ = name.partition(":")
     return head if sep and head in labels else ""
-
-
-def events_newest_first(info: ArtifactInfo) -> list[Event]:
-    return list(reversed(info.events))

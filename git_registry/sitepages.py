@@ -9,39 +9,42 @@ hrefs are the site's own paths or checked commit URLs (:mod:`git_registry.sitege
 
 from __future__ import annotations
 
-import html
 from collections.abc import Iterable, Sequence
 
 from git_registry import __version__
 from git_registry.gitvalues import short
 from git_registry.lifecycle import lifecycle
-from git_registry.render import escape, when
+from git_registry.render import when
 from git_registry.sitegen import (
     PAGE_SIZE,
     SiteInput,
     artifact_path,
     commit_link,
+    h,
+    hm,
     label_of,
     metrics,
     pages_of,
 )
 from git_registry.state import ArtifactInfo, Event, VersionInfo
 
+
+def build(site: SiteInput) -> dict[str, str]:
+    """Every page of the site: ``{path relative to the site: HTML}``."""
+    names = sorted({*site.registry.artifacts, *site.annotations})
+    pages = {"index.html": index_page(site, names)}
+    for name in site.registry.artifacts:
+        pages.update(artifact_pages(site, site.registry.artifacts[name]))
+    for name in names:
+        if name not in site.registry.artifacts:
+            pages[artifact_path(name)] = unregistered_page(site, name)
+    return pages
+
+
 CSP = (
     "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; "
     "img-src data:; base-uri 'none'; form-action 'none'"
 )
-
-
-def h(text: str) -> str:
-    """``text`` as HTML text or attribute value: control characters escaped as the
-    terminal shows them (:func:`~git_registry.render.escape`), then ``& < > " '``."""
-    return html.escape(escape(text), quote=True)
-
-
-def hm(text: str) -> str:
-    """:func:`h` of a text of several lines (shown with ``white-space: pre-wrap``)."""
-    return "\n".join(h(line) for line in text.split("\n"))
 
 
 CSS = """
@@ -316,7 +319,8 @@ def _history_table(site: SiteInput, events: Iterable[Event]) -> str:
         message = e.message if len(e.message) <= 300 else e.message[:300] + "…"
         rows.append(
             f'<tr class="event"><td class="when hide-narrow">{h(when(e.tagger))}</td>'
-            f"<td>{kinds[e.kind.value]}</td><td>{h(e.version or '')}</td><td>{h(e.stage or '')}</td>"
+            f"<td>{kinds[e.kind.value]}</td><td>{h(e.version or '')}</td>"
+            f"<td>{h(e.stage or '')}</td>"
             f'<td class="commit">{_commit(site, e.artifact, e.commit)}</td>'
             f'<td class="hide-narrow">{h(e.tagger.name)}</td><td class="tag">{h(e.tag)}</td>'
             f'<td class="msg hide-narrow">{hm(message)}</td></tr>'
@@ -361,7 +365,9 @@ def artifact_pages(site: SiteInput, info: ArtifactInfo) -> dict[str, str]:
         f'<p class="muted">{len(info.versions)} versions, latest {h(latest)}, '
         f"{len(info.events)} events.</p>",
         _annotation_html(site, name),
-        f'<h2>Stages</h2><div class="stages">{holders or "<p class=muted>No stage assigned yet.</p>"}</div>',
+        '<h2>Stages</h2><div class="stages">',
+        holders or '<p class="muted">No stage assigned yet.</p>',
+        "</div>",
         '<h2>Lifecycle</h2><div class="card scroll">',
         timeline_svg(model, anchors),
         LEGEND,

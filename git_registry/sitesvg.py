@@ -10,10 +10,11 @@ themes in :mod:`git_registry.sitepages`); every text is escaped.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from git_registry.lifecycle import Lifecycle, Mark, Step
 from git_registry.render import when
+from git_registry.sitegen import h
 
 MAX_STEPS = 150
 """Events drawn at most: a longer history shows its newest ones (the tables have all)."""
@@ -30,12 +31,6 @@ _MARK_CLASS = {
     Mark.DEREGISTRATION: "m-dereg",
     Mark.DEPRECATION: "m-deprecate",
 }
-
-
-def _h(text: str) -> str:
-    from git_registry.sitepages import h
-
-    return h(text)
 
 
 def version_colours(model: Lifecycle) -> dict[str, int]:
@@ -76,7 +71,7 @@ def timeline_svg(model: Lifecycle, anchors: Mapping[str, str] | None = None) -> 
     out = [
         f'<svg class="timeline" xmlns="http://www.w3.org/2000/svg" role="img" '
         f'width="{width:.0f}" height="{height:.0f}" viewBox="0 0 {width:.0f} {height:.0f}" '
-        f'aria-label="lifecycle of {_h(model.artifact)}: one lane per stage">',
+        f'aria-label="lifecycle of {h(model.artifact)}: one lane per stage">',
         '<defs><pattern id="hatch" width="8" height="8" patternUnits="userSpaceOnUse" '
         'patternTransform="rotate(45)"><rect class="hatch" width="3" height="8"/></pattern></defs>',
     ]
@@ -98,7 +93,7 @@ def timeline_svg(model: Lifecycle, anchors: Mapping[str, str] | None = None) -> 
         cx, cy = x(first + offset), TOP + LANE_H / 2
         out.append(
             f'<circle class="ev {_MARK_CLASS[step.mark]}" cx="{cx:.1f}" cy="{cy}" r="5">'
-            f"<title>{_h(describe(step))}</title></circle>"
+            f"<title>{h(describe(step))}</title></circle>"
         )
     out.append("</g>")
     for lane, stage in enumerate(model.stages):
@@ -120,20 +115,19 @@ def _lane(
     lane: int,
     stage: str,
     first: int,
-    x: object,
+    x: Callable[[int], float],
     step_w: float,
     width: float,
     colours: Mapping[str, int],
     anchors: Mapping[str, str],
 ) -> str:
-    assert callable(x)
     top = TOP + LANE_H * (lane + 1)
     mid = top + LANE_H / 2
     shown = stage if len(stage) <= 14 else stage[:13] + "…"
     out = [
-        f'<g class="lane" data-stage="{_h(stage)}">',
+        f'<g class="lane" data-stage="{h(stage)}">',
         f'<line class="lane-rule" x1="{LABEL_W - 4}" x2="{width - 8:.0f}" y1="{mid}" y2="{mid}"/>',
-        f'<text class="lane-name" x="8" y="{mid + 4}"><title>{_h(stage)}</title>{_h(shown)}</text>',
+        f'<text class="lane-name" x="8" y="{mid + 4}"><title>{h(stage)}</title>{h(shown)}</text>',
     ]
     for span in model.spans(lane):
         if span.end is not None and span.end <= first:
@@ -143,17 +137,17 @@ def _lane(
         x1 = x(span.end) if span.end is not None else width - 8
         colour = colours.get(span.version, 0)
         bar = (
-            f'<rect class="span c{colour}" data-version="{_h(span.version)}" x="{x0:.1f}" '
+            f'<rect class="span c{colour}" data-version="{h(span.version)}" x="{x0:.1f}" '
             f'y="{mid - 10}" width="{max(x1 - x0, 4):.1f}" height="20" rx="4">'
-            f"<title>{_h(span.version)} in {_h(stage)}</title></rect>"
+            f"<title>{h(span.version)} in {h(stage)}</title></rect>"
         )
         anchor = anchors.get(span.version)
         if anchor is not None:
-            bar = f'<a href="#{_h(anchor)}">{bar}</a>'
+            bar = f'<a href="#{h(anchor)}">{bar}</a>'
         out.append(bar)
         if (x1 - x0) >= 7.5 * len(span.version) + 14:
             out.append(
-                f'<text class="span-label" x="{x0 + 10:.1f}" y="{mid + 4}">{_h(span.version)}</text>'
+                f'<text class="span-label" x="{x0 + 10:.1f}" y="{mid + 4}">{h(span.version)}</text>'
             )
     for index in range(first, len(model.steps)):
         step = model.steps[index]
@@ -161,7 +155,7 @@ def _lane(
             continue
         cx = x(index)
         cls = _MARK_CLASS[step.mark]
-        title = f"<title>{_h(describe(step))}</title>"
+        title = f"<title>{h(describe(step))}</title>"
         if step.holders[lane] is None:  # emptied
             out.append(f'<circle class="mk hollow {cls}" cx="{cx:.1f}" cy="{mid}" r="6">{title}')
             out.append("</circle>")
@@ -175,11 +169,14 @@ def _lane(
     return "".join(out)
 
 
-def _axis(shown: tuple[Step, ...], first: int, x: object, y: float, step_w: float) -> str:
-    assert callable(x)
+def _axis(
+    shown: tuple[Step, ...], first: int, x: Callable[[int], float], y: float, step_w: float
+) -> str:
     every = max(1, int(-(-84 // step_w)))
+    end = x(first + len(shown) - 1) + step_w / 2
     out = [
-        f'<g class="axis"><line class="lane-rule" x1="{LABEL_W - 4}" x2="{x(first + len(shown) - 1) + step_w / 2:.1f}" y1="{y}" y2="{y}"/>'
+        f'<g class="axis"><line class="lane-rule" x1="{LABEL_W - 4}" x2="{end:.1f}" '
+        f'y1="{y}" y2="{y}"/>'
     ]
     last_date = ""
     for offset in range(0, len(shown), every):
@@ -189,6 +186,6 @@ def _axis(shown: tuple[Step, ...], first: int, x: object, y: float, step_w: floa
         last_date = date
         cx = x(first + offset)
         out.append(f'<line class="tick" x1="{cx:.1f}" x2="{cx:.1f}" y1="{y}" y2="{y + 4}"/>')
-        out.append(f'<text class="date" x="{cx:.1f}" y="{y + 16}">{_h(date)}</text>')
+        out.append(f'<text class="date" x="{cx:.1f}" y="{y + 16}">{h(date)}</text>')
     out.append("</g>")
     return "".join(out)

@@ -95,7 +95,10 @@ def requests(url: str) -> list[str]:
     page's own ``file://`` URL included."""
     with tempfile.TemporaryDirectory() as profile:
         log = Path(profile) / "netlog.json"
-        _run([f"--log-net-log={log}", "--net-log-capture-mode=Everything", "--dump-dom", url], Path(profile))
+        _run(
+            [f"--log-net-log={log}", "--net-log-capture-mode=Everything", "--dump-dom", url],
+            Path(profile),
+        )
         text = log.read_text(encoding="utf-8", errors="replace")
     # A net log cut short by the browser's exit lacks its closing brackets.
     text = text.rstrip().rstrip(",")
@@ -145,8 +148,12 @@ def demo_site(workdir: Path) -> Path:
     demo = workdir / "registry-demo"
     site = workdir / "site"
     registry = [sys.executable, "-m", "git_registry"]
-    subprocess.run([*registry, "demo", str(demo)], check=True, capture_output=True, env=env, cwd=workdir)
-    subprocess.run([*registry, "site", str(site)], check=True, capture_output=True, env=env, cwd=demo)
+    subprocess.run(
+        [*registry, "demo", str(demo)], check=True, capture_output=True, env=env, cwd=workdir
+    )
+    subprocess.run(
+        [*registry, "site", str(site)], check=True, capture_output=True, env=env, cwd=demo
+    )
     return site
 
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 import random
 
 import pytest
+from test_state import C1, C2, C3, churn, ev
 
+from git_registry.gitvalues import ObjectId
 from git_registry.lifecycle import Lifecycle, Mark, Span, lifecycle
 from git_registry.state import ArtifactInfo, build_registry
-
-from test_state import C1, C2, C3, churn, ev
 
 pytestmark = pytest.mark.core
 
@@ -114,7 +114,7 @@ def test_the_last_step_has_the_holders_the_registry_has(seed: int) -> None:
     """Random histories: after the last event, each lane holds what state.py says."""
     rnd = random.Random(seed)
     refs = []
-    registered: list[tuple[str, str]] = []
+    registered: list[tuple[str, ObjectId]] = []
     commits = [C1, C2, C3]
     counter = 0
     for t in range(1, 30):

@@ -11,8 +11,8 @@ import re
 from pathlib import Path
 
 import pytest
-
 import sitebrowser
+
 from conftest import Repo, make_registry
 
 pytestmark = [
@@ -57,9 +57,7 @@ def test_screenshots_of_the_index_and_an_artifact_page(site: Path) -> None:
     shots = sitebrowser.screenshots_dir()
     taken = [
         sitebrowser.screenshot((site / "index.html").as_uri(), shots / "index.png"),
-        sitebrowser.screenshot(
-            (site / "index.html").as_uri(), shots / "index-dark.png", dark=True
-        ),
+        sitebrowser.screenshot((site / "index.html").as_uri(), shots / "index-dark.png", dark=True),
         sitebrowser.screenshot(
             (site / "a" / "churn.html").as_uri(), shots / "churn.png", height=1300
         ),

@@ -49,7 +49,8 @@ def run(args: argparse.Namespace, session: Session) -> int:
     import os
 
     from git_registry.reading import load
-    from git_registry.sitegen import SiteInput, build
+    from git_registry.sitegen import SiteInput
+    from git_registry.sitepages import build
     from git_registry.sitewrite import write_site
 
     registry = load(session, keep_rows=False).registry
