@@ -393,7 +393,7 @@ __git_registry_complete ()
 		__gitcomp "bash zsh fish"
 		;;
 	site,0)
-		__gitcomp_nl "$(compgen -d -- "$cur")" "" "/" ""
+		__gitcomp_nl "$(compgen -d -- "$cur")"
 		;;
 	help,0)
 		__gitcomp "$__git_registry_commands"
