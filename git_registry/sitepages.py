@@ -286,22 +286,26 @@ def _pager(name: str, what: str, current: int, total: int) -> str:
 
 
 def _versions_table(site: SiteInput, info: ArtifactInfo, versions: Sequence[VersionInfo]) -> str:
+    """The versions' rows; the metrics column only when one of them has metrics."""
+    found = [metrics(v.registration.message) for v in versions]
+    with_metrics = any(found)
     rows = []
-    for v in versions:
+    for v, pairs in zip(versions, found, strict=True):
         status = "active" if v.active else "deregistered"
-        found = metrics(v.registration.message)
-        shown = "".join(f'<span class="chip">{h(k)}={h(val)}</span>' for k, val in found)
+        shown = "".join(f'<span class="chip">{h(k)}={h(val)}</span>' for k, val in pairs)
         rows.append(
             f'<tr id="{h(anchor(v.version))}" class="version" data-version="{h(v.version)}">'
             f'<td><b>{h(v.version)}</b></td><td class="st-{status}">{status}</td>'
             f"<td>{''.join(f'<span class=chip>{h(s)}</span>' for s in v.stages)}</td>"
-            f'<td>{shown}</td><td class="commit">{_commit(site, info.name, v.commit)}</td>'
+            + (f'<td class="metrics">{shown}</td>' if with_metrics else "")
+            + f'<td class="commit">{_commit(site, info.name, v.commit)}</td>'
             f'<td class="hide-narrow">{h(when(v.registration.tagger))}</td>'
             f'<td class="hide-narrow">{h(v.registration.tagger.name)}</td></tr>'
         )
     return (
         '<div class="scroll"><table class="versions"><thead><tr><th>version</th><th>status</th>'
-        '<th>stages</th><th>metrics</th><th>commit</th><th class="hide-narrow">registered</th>'
+        f"<th>stages</th>{'<th>metrics</th>' if with_metrics else ''}<th>commit</th>"
+        '<th class="hide-narrow">registered</th>'
         f'<th class="hide-narrow">by</th></tr></thead><tbody>{"".join(rows)}</tbody></table></div>'
     )
 

@@ -98,7 +98,7 @@ def timeline_svg(model: Lifecycle, anchors: Mapping[str, str] | None = None) -> 
     out.append("</g>")
     for lane, stage in enumerate(model.stages):
         out.append(_lane(model, lane, stage, first, x, step_w, width, colours, anchors or {}))
-    out.append(_axis(shown, first, x, axis_y, step_w))
+    out.append(_axis(shown, first, x, axis_y, step_w, width - 8))
     now = width - 12
     out.append(f'<text class="date now" x="{now:.1f}" y="{axis_y + 16}">now</text>')
     if first:
@@ -170,10 +170,14 @@ def _lane(
 
 
 def _axis(
-    shown: tuple[Step, ...], first: int, x: Callable[[int], float], y: float, step_w: float
+    shown: tuple[Step, ...],
+    first: int,
+    x: Callable[[int], float],
+    y: float,
+    step_w: float,
+    end: float,
 ) -> str:
     every = max(1, int(-(-84 // step_w)))
-    end = x(first + len(shown) - 1) + step_w / 2
     out = [
         f'<g class="axis"><line class="lane-rule" x1="{LABEL_W - 4}" x2="{end:.1f}" '
         f'y1="{y}" y2="{y}"/>'

@@ -161,7 +161,7 @@ def readme_screenshot(png: Path) -> Path:
     """The README's screenshot: the demo registry's ``churn`` page, light theme."""
     with tempfile.TemporaryDirectory() as work:
         site = demo_site(Path(work))
-        return screenshot((site / "a" / "churn.html").as_uri(), png, width=1000, height=860)
+        return screenshot((site / "a" / "churn.html").as_uri(), png, width=1000, height=1010)
 
 
 if __name__ == "__main__":

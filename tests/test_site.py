@@ -9,7 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from git_registry.sitegen import MANIFEST, slug
+from git_registry.sitegen import (
+    MANIFEST,
+    commit_link,
+    commit_url_problem,
+    detect_commit_url,
+    metrics,
+    slug,
+)
+from git_registry.timeline import unicode_ok
 
 from conftest import Repo, make_registry
 
@@ -159,7 +167,17 @@ def test_metrics_from_the_registration_trailers(repo: Repo, tmp_path: Path) -> N
     )
     repo.ok("site", str(tmp_path / "out"))
     churn = read(tmp_path / "out", "a/churn.html")
-    assert '<span class="chip">auc=0.91</span><span class="chip">f1=0.8</span>' in churn
+    assert (
+        '<td class="metrics"><span class="chip">auc=0.91</span><span class="chip">f1=0.8</span>'
+        in churn
+    )
+    assert "<th>metrics</th>" in churn
+
+
+def test_no_metrics_column_without_metrics(registry: Repo, tmp_path: Path) -> None:
+    registry.ok("site", str(tmp_path / "out"))
+    churn = read(tmp_path / "out", "a/churn.html")
+    assert "<th>metrics</th>" not in churn and 'class="metrics"' not in churn
 
 
 def test_long_histories_go_over_pages(repo: Repo, tmp_path: Path) -> None:
@@ -191,6 +209,65 @@ def test_several_remotes_make_one_site(registry: Repo, tmp_path: Path) -> None:
     assert (site / "a" / f"{slug('other:churn')}.html").is_file()
     assert "v9.0.0" in read(site, f"a/{slug('other:churn')}.html")
     assert "<title>Model registries</title>" in index
+
+
+@pytest.mark.core
+@pytest.mark.parametrize(
+    ("url", "template"),
+    [
+        ("git@github.com:o/r.git", "https://github.com/o/r/commit/{commit}"),
+        ("git@github.com:o/r", "https://github.com/o/r/commit/{commit}"),
+        ("ssh://git@github.com:22/o/r.git", "https://github.com/o/r/commit/{commit}"),
+        ("https://github.com/o/r/", "https://github.com/o/r/commit/{commit}"),
+        ("https://GitHub.com/o/r.git", "https://github.com/o/r/commit/{commit}"),
+        ("https://gitlab.com/g/sub/r.git", "https://gitlab.com/g/sub/r/-/commit/{commit}"),
+        ("https://u:tok@gitlab.com/g/r", "https://gitlab.com/g/r/-/commit/{commit}"),
+        ("https://github.com/o/../x", None),
+        ("https://github.com/o", None),
+        ("https://github.com.evil.example/o/r", None),
+        ("https://evil.example/github.com/o/r", None),
+        ('https://github.com/o/r?x="><script>', None),
+        ("/srv/git/r.git", None),
+        ("../r.git", None),
+        ("file:///srv/r.git", None),
+    ],
+)
+def test_commit_url_detection(url: str, template: str | None) -> None:
+    assert detect_commit_url(url) == template
+    if template is not None:
+        assert commit_url_problem(template) is None
+
+
+@pytest.mark.core
+def test_metrics_trailers_and_commit_links() -> None:
+    message = "Trained\n\nRegistry-Metric: auc=0.91\nRegistry-Metric:acc = 0.7 \nOther: x=1"
+    assert metrics(message) == [("auc", "0.91"), ("acc", "0.7")]
+    assert metrics("Registry-Metric: noequals") == []
+    assert metrics("Registry-Metric: auc=0.1\nRegistry-Metric: auc=0.2") == [("auc", "0.2")]
+    template = "https://h.example/c/{commit}"
+    assert commit_link(template, "ab" * 20) == "https://h.example/c/" + "ab" * 20
+    assert commit_link(template, "not-hex") is None
+    assert commit_link(None, "ab" * 20) is None
+
+
+@pytest.mark.core
+@pytest.mark.parametrize(
+    ("env", "encoding", "ok"),
+    [
+        ({"LANG": "en_US.UTF-8"}, None, True),
+        ({"LANG": "C.utf8"}, None, True),
+        ({"LC_ALL": "C", "LANG": "en_US.UTF-8"}, "utf-8", False),
+        ({"LC_CTYPE": "de_DE.ISO-8859-1", "LANG": "en_US.UTF-8"}, None, False),
+        ({}, "UTF-8", True),
+        ({}, "ascii", False),
+        ({}, None, False),
+        ({}, "no-such-codec", False),
+    ],
+)
+def test_unicode_is_drawn_in_a_utf8_locale(
+    env: dict[str, str], encoding: str | None, ok: bool
+) -> None:
+    assert unicode_ok(env, encoding) is ok
 
 
 def test_slugs_are_plain_file_names_and_never_clash() -> None:
