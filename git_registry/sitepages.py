@@ -90,7 +90,9 @@ input#filter{width:100%;max-width:420px;padding:8px 12px;font-size:1em;border-ra
 border:1px solid var(--line);background:var(--card);color:var(--fg)}
 .pager{margin:8px 0}.pager a,.pager span{margin-right:8px}
 footer{color:var(--muted);font-size:.85em;margin-top:40px}
-svg.timeline{display:block;font:12px system-ui,sans-serif}
+.tl{display:flex;align-items:flex-start}.tl-labels{flex:none}
+.lifecycle{flex:1 1 auto;min-width:0}
+svg.timeline,svg.tl-labels{display:block;font:12px system-ui,sans-serif}
 svg .lane-name{fill:var(--fg);font-weight:600}
 svg .lane-rule{stroke:var(--line);stroke-width:1}
 svg .tick{stroke:var(--muted)}svg .date,svg .note{fill:var(--muted);text-anchor:middle}
@@ -112,6 +114,10 @@ vertical-align:-1px}
 .hide-narrow{display:none}}
 """
 
+# A long timeline scrolls sideways: show its newest end first.
+SCROLL_JS = (
+    "document.querySelectorAll('.lifecycle').forEach(function(e){e.scrollLeft=e.scrollWidth})"
+)
 FILTER_JS = """
 (function(){var box=document.getElementById('filter');var rows=document.querySelectorAll(
 'tr.artifact');var count=document.getElementById('shown');function apply(){var q=box.value.
@@ -372,7 +378,7 @@ def artifact_pages(site: SiteInput, info: ArtifactInfo) -> dict[str, str]:
         '<h2>Stages</h2><div class="stages">',
         holders or '<p class="muted">No stage assigned yet.</p>',
         "</div>",
-        '<h2>Lifecycle</h2><div class="card scroll">',
+        '<h2>Lifecycle</h2><div class="card">',
         timeline_svg(model, anchors),
         LEGEND,
         "</div><h2>Versions</h2>",
@@ -382,7 +388,7 @@ def artifact_pages(site: SiteInput, info: ArtifactInfo) -> dict[str, str]:
         _history_table(site, events[:PAGE_SIZE]),
         _pager(name, "history", 1, history_pages),
     ]
-    pages = {artifact_path(name): page(name, "".join(body), root="../")}
+    pages = {artifact_path(name): page(name, "".join(body), root="../", script=SCROLL_JS)}
     for n in range(2, versions_pages + 1):
         chunk = info.versions[(n - 1) * PAGE_SIZE : n * PAGE_SIZE]
         pages[artifact_path(name, n, "versions")] = page(

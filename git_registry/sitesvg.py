@@ -18,7 +18,9 @@ from git_registry.sitegen import h
 
 MAX_STEPS = 150
 """Events drawn at most: a longer history shows its newest ones (the tables have all)."""
-LABEL_W = 112
+LABEL_W = 104
+"""The lane names' column, which stays in place while a long timeline scrolls."""
+LEFT = 8
 LANE_H = 34
 TOP = 8
 PALETTE = 8
@@ -60,15 +62,18 @@ def timeline_svg(model: Lifecycle, anchors: Mapping[str, str] | None = None) -> 
     count = max(1, len(shown))
     step_w = max(26.0, min(96.0, 720.0 / count))
     lanes = len(model.stages)
-    width = LABEL_W + step_w * (count + 0.8) + 16  # and room for 'now'
+    width = LEFT + step_w * (count + 0.8) + 16  # and room for 'now'
     axis_y = TOP + LANE_H * (lanes + 1) + 6
     height = axis_y + 30
     colours = version_colours(model)
 
     def x(index: int) -> float:  # the middle of an event's column
-        return LABEL_W + (index - first) * step_w + step_w / 2
+        return LEFT + (index - first) * step_w + step_w / 2
 
     out = [
+        '<div class="tl">',
+        _labels(model.stages, height),
+        '<div class="scroll lifecycle">',
         f'<svg class="timeline" xmlns="http://www.w3.org/2000/svg" role="img" '
         f'width="{width:.0f}" height="{height:.0f}" viewBox="0 0 {width:.0f} {height:.0f}" '
         f'aria-label="lifecycle of {h(model.artifact)}: one lane per stage">',
@@ -87,8 +92,7 @@ def timeline_svg(model: Lifecycle, anchors: Mapping[str, str] | None = None) -> 
             f'<text class="dep-label" x="{x0 + 4:.1f}" y="{TOP + 12}">deprecated</text></g>'
         )
     # The events row.
-    out.append(f'<g class="events"><text class="lane-name" x="8" y="{TOP + LANE_H / 2 + 4}">')
-    out.append("events</text>")
+    out.append('<g class="events">')
     for offset, step in enumerate(shown):
         cx, cy = x(first + offset), TOP + LANE_H / 2
         out.append(
@@ -101,10 +105,28 @@ def timeline_svg(model: Lifecycle, anchors: Mapping[str, str] | None = None) -> 
     out.append(_axis(shown, first, x, axis_y, step_w, width - 8))
     now = width - 12
     out.append(f'<text class="date now" x="{now:.1f}" y="{axis_y + 16}">now</text>')
+    out.append("</svg></div></div>")
     if first:
         out.append(
-            f'<text class="note" x="8" y="{height - 4}">the newest {len(shown)} of '
-            f"{len(steps)} events</text>"
+            f'<p class="legend">The newest {len(shown)} of {len(steps)} events '
+            "(the history below has them all).</p>"
+        )
+    return "".join(out)
+
+
+def _labels(stages: tuple[str, ...], height: float) -> str:
+    """The column of lane names beside the timeline."""
+    out = [
+        f'<svg class="tl-labels" xmlns="http://www.w3.org/2000/svg" width="{LABEL_W}" '
+        f'height="{height:.0f}" aria-hidden="true">',
+        f'<text class="lane-name" x="4" y="{TOP + LANE_H / 2 + 4}">events</text>',
+    ]
+    for lane, stage in enumerate(stages):
+        mid = TOP + LANE_H * (lane + 1) + LANE_H / 2
+        shown = stage if len(stage) <= 13 else stage[:12] + "…"
+        out.append(
+            f'<text class="lane-name" x="4" y="{mid + 4}"><title>{h(stage)}</title>'
+            f"{h(shown)}</text>"
         )
     out.append("</svg>")
     return "".join(out)
@@ -123,11 +145,9 @@ def _lane(
 ) -> str:
     top = TOP + LANE_H * (lane + 1)
     mid = top + LANE_H / 2
-    shown = stage if len(stage) <= 14 else stage[:13] + "…"
     out = [
-        f'<g class="lane" data-stage="{h(stage)}">',
-        f'<line class="lane-rule" x1="{LABEL_W - 4}" x2="{width - 8:.0f}" y1="{mid}" y2="{mid}"/>',
-        f'<text class="lane-name" x="8" y="{mid + 4}"><title>{h(stage)}</title>{h(shown)}</text>',
+        f'<g class="lane" data-stage="{h(stage)}"><title>{h(stage)}</title>',
+        f'<line class="lane-rule" x1="{LEFT}" x2="{width - 8:.0f}" y1="{mid}" y2="{mid}"/>',
     ]
     for span in model.spans(lane):
         if span.end is not None and span.end <= first:
@@ -179,8 +199,7 @@ def _axis(
 ) -> str:
     every = max(1, int(-(-84 // step_w)))
     out = [
-        f'<g class="axis"><line class="lane-rule" x1="{LABEL_W - 4}" x2="{end:.1f}" '
-        f'y1="{y}" y2="{y}"/>'
+        f'<g class="axis"><line class="lane-rule" x1="{LEFT}" x2="{end:.1f}" y1="{y}" y2="{y}"/>'
     ]
     last_date = ""
     for offset in range(0, len(shown), every):
