@@ -122,12 +122,22 @@ def _swap(out: str, parent: str, pages: Mapping[str, str], listing: str) -> None
 
 
 def _update(out: str, pages: Mapping[str, str], listing: str, before: list[str]) -> None:
+    for path in pages:  # never through a link out of the folder (a/ -> elsewhere)
+        if not _inside(out, os.path.join(out, *path.split("/"))):
+            raise RegistryError(f"'{out}/{path}' leads out of the folder (a symbolic link)")
     _write_tree(out, pages, listing)
     for path in before:
         if path not in pages:
             target = os.path.join(out, *path.split("/"))
-            if os.path.isfile(target) and not os.path.islink(target):
+            if _inside(out, target) and os.path.isfile(target) and not os.path.islink(target):
                 os.unlink(target)
+
+
+def _inside(out: str, target: str) -> bool:
+    """``target``'s folder, links resolved, is ``out`` or inside it."""
+    root = os.path.realpath(out)
+    folder = os.path.realpath(os.path.dirname(target))
+    return folder == root or folder.startswith(root + os.sep)
 
 
 def _umask() -> int:

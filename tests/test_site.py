@@ -326,6 +326,25 @@ def test_a_previous_site_is_replaced_and_a_users_file_in_it_kept(
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out.")]
 
 
+def test_a_link_out_of_the_folder_is_never_followed(registry: Repo, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    registry.ok("site", str(out))
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "churn.html").write_text("theirs")
+    (elsewhere / "seg.html").write_text("theirs")
+    import shutil
+
+    shutil.rmtree(out / "a")
+    (out / "a").symlink_to(elsewhere)
+    (out / "CNAME").write_text("x\n")  # not only the site's files: updated in place
+    result = registry.run("site", str(out))
+    assert result.code == 128
+    assert "leads out of the folder" in result.err
+    assert (elsewhere / "churn.html").read_text() == "theirs"
+    assert (elsewhere / "seg.html").read_text() == "theirs"
+
+
 def test_out_is_a_file(registry: Repo, tmp_path: Path) -> None:
     (tmp_path / "out").write_text("x")
     result = registry.run("site", str(tmp_path / "out"))
