@@ -81,10 +81,13 @@ def run(args: argparse.Namespace, session: Session) -> int:
     )
     pages = build(site)
     how = write_site(os.path.join(session.cwd, args.out), pages, force=args.force)
+    from git_registry.render import count
+
     verb = {"new": "wrote", "replaced": "replaced", "updated": "updated"}[how]
     session.message(
         "hint",
-        f"{verb} {len(pages)} pages in {args.out}: open {os.path.join(args.out, 'index.html')}",
+        f"{verb} {count(len(pages), 'page')} in {args.out}: open "
+        f"{os.path.join(args.out, 'index.html')}",
     )
     return 0
 
