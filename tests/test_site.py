@@ -8,6 +8,8 @@ import re
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from git_registry.sitegen import (
     MANIFEST,
@@ -362,3 +364,14 @@ def test_site_needs_out(registry: Repo) -> None:
     result = registry.run("site")
     assert result.code == 129
     assert "OUT" in result.err
+
+
+@pytest.mark.core
+@given(st.text())
+def test_escaped_text_cannot_open_a_tag_or_leave_an_attribute(text: str) -> None:
+    from git_registry.sitegen import h, hm
+
+    for shown in (h(text), hm(text)):
+        assert not set("<>\"'") & set(shown)
+        assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e]", shown)
+    assert "\n" not in h(text)
