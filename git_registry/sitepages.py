@@ -167,7 +167,11 @@ def _status(info: ArtifactInfo | None) -> str:
 def index_page(site: SiteInput, names: Sequence[str]) -> str:
     registry = site.registry
     stages = list(site.stages)
-    head = ["artifact", "type", "latest", *stages, "labels"]
+    notes = [site.annotations[n] for n in names if n in site.annotations]
+    with_type = any(n.type for n in notes)
+    with_labels = any(n.labels for n in notes)
+    head = ["artifact", *(["type"] if with_type else []), "latest", *(f"#{s}" for s in stages)]
+    head += ["labels"] if with_labels else []
     rows = []
     for name in names:
         info = registry.artifacts.get(name)
@@ -178,17 +182,16 @@ def index_page(site: SiteInput, names: Sequence[str]) -> str:
         if len(summary) > 120:
             summary = summary[:119] + "…"
         about = f'<div class="about">{h(summary)}</div>' if summary else ""
-        cells = [
-            f'<a href="{h(artifact_path(name))}">{h(name)}</a>{badge}{about}',
-            h(note.type) if note and note.type else "",
-            _version_link("", name, info.latest.version) if info and info.latest else "",
-        ]
+        cells = [f'<a href="{h(artifact_path(name))}">{h(name)}</a>{badge}{about}']
+        if with_type:
+            cells.append(h(note.type) if note and note.type else "")
+        cells.append(_version_link("", name, info.latest.version) if info and info.latest else "")
         for stage in stages:
             hold = info.holder(stage) if info else None
             cells.append(_version_link("", name, hold.version) if hold else "")
-        cells.append(
-            "".join(f'<span class="chip">{h(lb)}</span>' for lb in note.labels) if note else ""
-        )
+        if with_labels:
+            chips = [f'<span class="chip">{h(lb)}</span>' for lb in (note.labels if note else ())]
+            cells.append("".join(chips))
         rows.append(
             f'<tr class="artifact" data-name="{h(name)}">'
             + "".join(f"<td>{c}</td>" for c in cells)
@@ -203,10 +206,7 @@ def index_page(site: SiteInput, names: Sequence[str]) -> str:
         'label, version)" aria-label="filter artifacts" autocomplete="off"> '
         '<span id="shown" class="muted"></span></p>',
         '<div class="scroll"><table id="registry"><thead><tr>',
-        "".join(
-            f"<th>{h(c if c in ('artifact', 'type', 'latest', 'labels') else '#' + c)}</th>"
-            for c in head
-        ),
+        "".join(f"<th>{h(c)}</th>" for c in head),
         "</tr></thead><tbody>",
         "".join(rows),
         "</tbody></table></div>",

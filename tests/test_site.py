@@ -375,3 +375,19 @@ def test_escaped_text_cannot_open_a_tag_or_leave_an_attribute(text: str) -> None
         assert not set("<>\"'") & set(shown)
         assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e]", shown)
     assert "\n" not in h(text)
+
+
+def test_the_index_columns_follow_the_policy_and_hide_what_no_artifact_has(
+    repo: Repo, tmp_path: Path
+) -> None:
+    repo.commit(files={".registry.yaml": "stages: [latest, type, prod]\n"})
+    make_registry(repo, "churn@v1.0.0 churn#prod#1 churn#type#2 churn#latest#3")
+    repo.ok("site", str(tmp_path / "out"))
+    index = read(tmp_path / "out", "index.html")
+    assert re.findall(r"<th>([^<]*)</th>", index.split("</thead>")[0]) == [
+        "artifact",
+        "latest",
+        "#latest",
+        "#type",
+        "#prod",
+    ]

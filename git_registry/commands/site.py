@@ -69,7 +69,8 @@ def run(args: argparse.Namespace, session: Session) -> int:
             warnings.append(warning)
     from git_registry.policy import ordered_stages
 
-    stages = ordered_stages(policy, registry.stages) if policy else list(registry.stages)
+    order = policy if policy is not None else _local_policy(session)
+    stages = ordered_stages(order, registry.stages) if order else list(registry.stages)
     site = SiteInput(
         registry=registry,
         annotations=notes,
@@ -90,6 +91,21 @@ def run(args: argparse.Namespace, session: Session) -> int:
         f"{os.path.join(args.out, 'index.html')}",
     )
     return 0
+
+
+def _local_policy(session: Session) -> Policy | None:
+    """With --remote, the policy of the repository the command runs in (if any): its
+    stages order the columns and lanes, as in ``show --remote`` (the remotes' own
+    policies are not read: that would fetch their files)."""
+    from git_registry.errors import RegistryError
+
+    local = session.child()
+    try:
+        return local.catalog().policy()
+    except RegistryError:  # not in a repository, or it has no commit yet
+        return None
+    finally:
+        local.close()
 
 
 def _commit_urls(session: Session) -> dict[str, str]:
