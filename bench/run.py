@@ -6,6 +6,7 @@
     python bench/run.py --sizes 50000 --reps 21 --markdown results.md
     python bench/run.py --startup             # start-up: 1k tags, reads and the hook
     python bench/run.py --scale               # one artifact: 100k tags against 1k
+    python bench/run.py --site                # the static site at 10,000 tags
 
 For every size, with loose and with packed refs, with and without a committed
 ``artifacts.yaml`` (one entry per artifact), it builds a repository with
@@ -34,6 +35,13 @@ Rows:
           ``sh -c 'PYTHON -c pass; git for-each-ref refs/tags >/dev/null'`` (the
           interpreter that runs git-registry, then Git listing the tags), with
           ``max(--reps, 21)`` pairs. Target (issue 13): within 2x of that floor.
+
+  site    ``--site`` only: ``git registry site OUT`` at 10,000 tags (``--sizes``), on
+          the usual shape (200 artifacts) and on long histories (10 artifacts of
+          1,000 tags each: promotions, rollbacks, deregistrations), against
+          for-each-ref; the note gives the pages written, their total size and
+          the largest page. Target (issue 18): written in seconds, every page
+          small enough to stay usable (long tables go over pages).
 
 The targets (SPEC section 8): every command within 2x of for-each-ref warm at
 50,000 and 100,000 tags, within 4x on a first run, ``-h`` within 2x of
@@ -372,6 +380,46 @@ def bench_scale(
                 bench.pair_repos(f"100,000 vs 1,000 {kind}", mode, (ours, big), (theirs, small))
 
 
+def site_build(workdir: Path, tags: int, long: bool, rebuild: bool) -> Path:
+    """``--site``: ``tags`` tags, the usual shape or long histories (10 artifacts, each
+    version promoted twice, every 4th assignment undone, every 10th version deregistered)."""
+    if not long:
+        return build(workdir, tags, "packed", True, rebuild)
+    path = workdir / f"site-long-{tags}"
+    stamp = path / ".git" / "bench-complete"
+    if stamp.exists() and not rebuild:
+        return path
+    versions = max(1, tags // (10 * 3))
+    args = [sys.executable, str(MAKE_REPO), str(path), "-a", "10", "-v", str(versions)]
+    args += ["-p", "2", "--unassign-every", "4", "--deregister-every", "10", "--refs", "packed"]
+    print(f"building {path.name} ...", flush=True)
+    subprocess.run(args, check=True, capture_output=True)
+    stamp.write_text("done\n")
+    return path
+
+
+def bench_site(bench: Bench, workdir: Path, sizes: list[int], rebuild: bool) -> None:
+    """``--site``: ``git registry site OUT`` (replacing the previous run's site, as a
+    CI job publishing on every event does), warm, against for-each-ref."""
+    for tags in sizes:
+        for long in (False, True):
+            repo = site_build(workdir, tags, long, rebuild)
+            out = workdir / f"site-out-{repo.name}"
+            argv = ["git", "registry", "site", str(out)]
+            subprocess.run(argv, cwd=repo, env=bench.env, capture_output=True, check=True)
+            pages = [p for p in out.rglob("*.html")]
+            total = sum(p.stat().st_size for p in pages)
+            largest = max(pages, key=lambda p: p.stat().st_size)
+            tag_count = len(git(repo, "for-each-ref", "--format=x", "refs/tags").split())
+            note = (
+                f"{len(pages)} pages, {total / 1e6:.1f} MB, largest "
+                f"{largest.relative_to(out)} {largest.stat().st_size / 1e3:.0f} kB"
+            )
+            config = f"{tag_count:,} {'long histories' if long else 'packed'}"
+            print(f"{config}:", flush=True)
+            bench.pair(config, "warm", Command("site OUT", argv, note=note), repo)
+
+
 def startup_floor(python: str) -> list[str]:
     """The start-up floor: start the interpreter that runs git-registry, then list the
     tags (no tag object read), in one shell, as ``git registry`` runs one process."""
@@ -452,6 +500,11 @@ def main() -> int:
         action="store_true",
         help="one-artifact commands at 100,000 tags against 1,000 tags (issue 20)",
     )
+    parser.add_argument(
+        "--site",
+        action="store_true",
+        help="the static site (git registry site) at 10,000 tags (issue 18)",
+    )
     parser.add_argument("--no-first", action="store_true", help="skip first-run rows")
     parser.add_argument("--no-warm", action="store_true", help="only first-run rows")
     parser.add_argument(
@@ -504,6 +557,10 @@ def main() -> int:
         baseline=[python, "-c", "pass"],
     )
 
+    if args.site:
+        sizes = "10000" if args.sizes == parser.get_default("sizes") else args.sizes
+        bench_site(bench, workdir, [int(n) for n in sizes.split(",")], args.rebuild)
+        args.sizes = ""
     if args.scale:
         modes = [m for m, skip in (("warm", args.no_warm), ("first", args.no_first)) if not skip]
         bench_scale(bench, workdir, args.refs.split(","), modes, args.rebuild)

@@ -18,7 +18,7 @@
 # options that take a value.
 __git_registry_commands="register promote assign unassign rollback deregister deprecate show history diff
 which latest get check-ref fetch push stages policy describe annotate remove check schema hooks
-hook completion help demo"
+hook completion help demo site"
 __git_registry_opts_register="--version --ver --bump-major --bump-minor --bump-patch --new --force --simple
 --message --metric --meta --push --dry-run --sign --no-sign --repo"
 __git_registry_args_register="--version --ver --message -m --metric --meta --repo -r"
@@ -36,7 +36,7 @@ __git_registry_args_deprecate="--ref --message -m --repo -r"
 __git_registry_opts_show="--json --plain --ref --version --commit --name --stage --all --deprecated
 --all-versions --metric --type --label --sort --ro --registered-only --remote --repo"
 __git_registry_args_show="--metric --type --label --sort --remote --repo -r"
-__git_registry_opts_history="--json --plain --ascending --asc --since --until --by --remote --repo"
+__git_registry_opts_history="--json --plain --graph --ascii --ascending --asc --since --until --by --remote --repo"
 __git_registry_args_history="--since --until --by --remote --repo -r"
 __git_registry_opts_diff="--json --max-count"
 __git_registry_args_diff="--max-count"
@@ -69,6 +69,8 @@ __git_registry_opts_hook=""
 __git_registry_opts_completion=""
 __git_registry_opts_help="--man"
 __git_registry_opts_demo=""
+__git_registry_opts_site="--force --title --remote"
+__git_registry_args_site="--title --remote"
 
 # Artifact names that start with $1: from registry tags (NAME@v…, NAME@deprecated,
 # NAME#STAGE…; a/b=NAME is a/b:NAME) and, with $2 set, the top-level keys of the
@@ -396,6 +398,9 @@ __git_registry_complete ()
 		;;
 	completion,0)
 		__gitcomp "bash zsh fish"
+		;;
+	site,0)
+		__gitcomp_nl "$(compgen -d -- "$cur")"
 		;;
 	help,0)
 		__gitcomp "$__git_registry_commands"

@@ -259,6 +259,7 @@ $c -f -n __git_registry_needs_command -a hook -d "run a hook's checks"
 $c -f -n __git_registry_needs_command -a completion -d 'print the shell completion script'
 $c -f -n __git_registry_needs_command -a help -d "print a command's help"
 $c -f -n __git_registry_needs_command -a demo -d 'build an example registry and show it'
+$c -f -n __git_registry_needs_command -a site -d 'write the registry as a static site'
 $c -f -n __git_registry_needs_command -l version -d 'print the version'
 
 # Options of every command.
@@ -369,6 +370,8 @@ set n '__git_registry_using history'
 $c -f -n $n -l remote -x -a '(command git remote 2>/dev/null)' -d "read this remote's registry"
 $c -f -n $n -l json -d "print JSON (--json=gto: GTO's shape)"
 $c -f -n $n -l plain -d "GTO's grep-able table"
+$c -f -n $n -l graph -d 'draw the lifecycle: one lane per stage'
+$c -f -n $n -l ascii -d 'draw --graph with ASCII'
 $c -f -n $n -l ascending -l asc -d 'oldest first'
 $c -f -n $n -l since -x -d 'only events tagged at or after DATE'
 $c -f -n $n -l until -x -d 'only events tagged at or before DATE'
@@ -480,8 +483,13 @@ set n '__git_registry_using help'
 $c -f -n $n -s m -l man -d 'show the packaged manual page'
 $c -f -n '__git_registry_arg help 1' -a 'register promote assign unassign deregister deprecate
     show history diff which latest get check-ref stages policy describe annotate remove check schema hooks
-    hook completion help demo fetch push'
+    hook completion help demo site fetch push'
 $c -n '__git_registry_arg demo 1' -a '(__fish_complete_directories)'
+set n '__git_registry_using site'
+$c -f -n $n -l force -d 'write into a folder holding other files (kept)'
+$c -f -n $n -l title -x -d "the index's title"
+$c -f -n $n -l remote -x -a '(command git remote 2>/dev/null)' -d "read this remote's registry"
+$c -n '__git_registry_arg site 1' -a '(__fish_complete_directories)'
 
 # fish 3.6.0 forwards `git foo` to the completions of git-foo under a wrong
 # name (fish issue 9457, fixed in 3.6.1): there, forward `git registry` here.

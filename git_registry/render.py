@@ -535,7 +535,7 @@ def registry_table(
     return table(headers, lines, paint, styles)
 
 
-def artifact_status(info: ArtifactSummary | None) -> str:
+def artifact_status(info: ArtifactInfo | ArtifactSummary | None) -> str:
     """An artifact's status in ``show --all``: ``active``; ``deprecated`` (its stages and
     latest version are not served); ``deregistered`` (every version is); ``unregistered``
     (declared in artifacts.yaml, no tags)."""

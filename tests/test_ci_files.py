@@ -193,6 +193,7 @@ def test_gitlab_files_are_valid_for_gitlab(tmp_path: Path) -> None:
     check_jsonschema(
         "vendor.gitlab-ci",
         ROOT / "examples" / "gitlab-ci.yml",
+        ROOT / "examples" / "gitlab-pages.yml",
         tmp_path / "spec.yml",
         tmp_path / "jobs.yml",
     )

@@ -68,6 +68,7 @@ ORDER = (
     "hook",
     "hooks",
     "demo",
+    "site",
     "completion",
     "help",
 )
@@ -100,6 +101,7 @@ WORDS = {
     "hook": "hook",
     "hooks": "hooks",
     "demo": "demo",
+    "site": "site",
     "completion": "completion",
     "help": "help",
 }

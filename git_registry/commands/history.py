@@ -6,7 +6,14 @@ import argparse
 
 from git_registry import options
 from git_registry.commands import Command
+from git_registry.errors import UsageError
 from git_registry.session import Session
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from git_registry.state import Event
 
 COMMAND = Command(
     name="history",
@@ -18,10 +25,13 @@ COMMAND = Command(
         "(a list of events); --asc is --ascending, -r PATH|URL as GTO's -r.\n"
         "--since DATE and --until DATE keep the events tagged in that time (ISO 8601,\n"
         "@UNIXTIME or N.days.ago; a date alone: from its start, --until to its end);\n"
-        "--by WHO those whose tagger's name or email holds WHO (repeatable: any of them)."
+        "--by WHO those whose tagger's name or email holds WHO (repeatable: any of them).\n"
+        "--graph draws one artifact's lifecycle: a lane per stage, which version held it\n"
+        "when, with promotions, rollbacks, deregistrations and deprecation marked (box\n"
+        "characters; ASCII with --ascii or in a non-UTF-8 locale)."
     ),
     usage=(
-        "git registry history [NAME] [--json[=gto] | --plain] [--ascending] "
+        "git registry history [NAME] [--json[=gto] | --plain | --graph [--ascii]] [--ascending] "
         "[--since DATE] [--until DATE] [--by WHO]... "
         "[--remote NAME|URL]... [-r PATH|URL]"
     ),
@@ -33,6 +43,14 @@ def arguments(p: argparse.ArgumentParser) -> None:
     shape = p.add_mutually_exclusive_group()
     options.json(shape, gto=True)
     shape.add_argument("--plain", action="store_true", help="GTO's grep-able table (GTO's --plain)")
+    shape.add_argument(
+        "--graph",
+        action="store_true",
+        help="draw NAME's lifecycle: one lane per stage, which version held it when",
+    )
+    p.add_argument(
+        "--ascii", action="store_true", help="draw --graph with ASCII, not box characters"
+    )
     p.add_argument("--ascending", "--asc", action="store_true", help="oldest first")
     p.add_argument(
         "--since", metavar="DATE", help="only events tagged at or after DATE (e.g. 2026-01-31)"
@@ -61,7 +79,18 @@ def run(args: argparse.Namespace, session: Session) -> int:
     from git_registry.render import dump_json, dump_json_chunks, event_json, events_chunks
     from git_registry.selectors import check_name
 
+    if args.ascii and not args.graph:
+        raise UsageError("--ascii draws the graph: add --graph")
+    if args.graph and args.name is None:
+        raise UsageError(
+            "--graph draws one artifact's lifecycle: name it",
+            hint="git registry history NAME --graph",
+        )
     wanted = event_filter(args.since, args.until, args.by, time.time())
+    if args.graph and wanted:
+        raise UsageError(
+            "--graph draws the whole lifecycle: --since, --until and --by do not apply to it"
+        )
     name = check_name(session.remotes, args.name) if args.name is not None else None
     registry = load(session, [name] if name is not None else None, keep_rows=False).registry
     warn_problems(session, registry, name)
@@ -95,6 +124,10 @@ def run(args: argparse.Namespace, session: Session) -> int:
         for chunk in dump_json_chunks("events", map(event_json, events), rest):
             session.stdout.write(chunk)
         return 0
+    if args.graph:
+        assert name is not None
+        _graph(args, session, registry.artifacts[name].events)
+        return 0
     if not events:
         session.message(
             "hint",
@@ -106,3 +139,21 @@ def run(args: argparse.Namespace, session: Session) -> int:
     for chunk in events_chunks(events, session.paint()):
         session.stdout.write(chunk)
     return 0
+
+
+def _graph(args: argparse.Namespace, session: Session, events: Sequence[Event]) -> None:
+    from git_registry.lifecycle import lifecycle
+    from git_registry.timeline import ASCII, UNICODE, graph_lines, unicode_ok
+
+    used = list(dict.fromkeys(e.stage for e in events if e.stage is not None))
+    if session.remotes:  # the local policy's order is not the remotes'
+        stages = used
+    else:
+        from git_registry.reading import stage_names
+
+        stages = stage_names(session, used)
+    model = lifecycle(events[0].artifact, events, stages)
+    encoding = getattr(session.stdout, "encoding", None)
+    glyphs = ASCII if args.ascii or not unicode_ok(session.env, encoding) else UNICODE
+    for parts in graph_lines(model, glyphs, ascending=args.ascending):
+        session.out(*parts)
