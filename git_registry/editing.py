@@ -253,6 +253,7 @@ def _expected(fields: dict[str, Any]) -> dict[str, Any]:
         "labels": list(fields.get("labels") or ()),
         "custom": fields.get("custom"),
         "virtual": True if virtual is None else virtual,
+        "requires": list(fields.get("requires") or ()),
     }
 
 

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from collections.abc import Collection, Iterable
     from typing import Any
 
-PARSER = 3
+PARSER = 4
 
 
 def annotations_key(blob: str, file: str, types: Collection[str] | None) -> str:
@@ -50,6 +50,7 @@ def plain_annotations(parsed: AnnotationsFile) -> tuple[object, ...]:
                 a.virtual,
                 a.path_at,
                 a.keys,
+                a.requires,
             )
             for a in parsed.annotations.values()
         ),
@@ -68,7 +69,7 @@ def annotations_of(value: Any, file: str) -> AnnotationsFile | None:
             return None
         annotations = {}
         for a in _tuple(plain):
-            artifact, at, line, path, kind, text, labels, custom, virtual, path_at, keys = a
+            (artifact, at, line, path, kind, text, labels, custom, virtual, path_at, keys, needs) = a
             if not (
                 _str(artifact)
                 and at == file
@@ -83,10 +84,11 @@ def annotations_of(value: Any, file: str) -> AnnotationsFile | None:
                 and len(path_at) == 2
                 and all(map(_int, path_at))
                 and _strings(keys)
+                and _strings(needs)
             ):
                 return None
             annotations[artifact] = Annotation(
-                artifact, file, line, path, kind, text, labels, custom, virtual, path_at, keys
+                artifact, file, line, path, kind, text, labels, custom, virtual, path_at, keys, needs
             )
         found = _problems(problems, file)
         lines = []

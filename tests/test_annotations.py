@@ -21,7 +21,7 @@ from conftest import UnreadBytes, count_calls
 
 pytestmark = pytest.mark.core
 
-ALLOWED = "allowed: path, type, description, labels, custom, virtual"
+ALLOWED = "allowed: path, type, description, labels, custom, virtual, requires"
 ROOT = "artifacts.yaml"
 SUB = "models/cv/artifacts.yaml"
 
@@ -73,6 +73,7 @@ def test_a_good_file_is_read_in_order() -> None:
         "labels": ["customer", "xgboost"],
         "custom": {"epochs": 40, "metrics": {"auc": 0.91}},
         "virtual": True,
+        "requires": [],
     }
     assert (churn.artifact, churn.file, churn.line) == ("churn", ROOT, 2)
     assert churn.keys == ("path", "type", "description", "labels", "custom")
@@ -88,6 +89,7 @@ def test_a_good_file_is_read_in_order() -> None:
         "labels": [],
         "custom": None,
         "virtual": True,
+        "requires": [],
     }
     # Each entry's lines: from its key to the blank/comment lines before the next one.
     assert [(e.name, e.start, e.end, e.indent) for e in parsed.entries] == [
@@ -250,7 +252,7 @@ CASES = [
         "entry-not-mapping",
         "churn: s3://b/churn.pt\n",
         "artifacts.yaml:1:8: artifact 'churn': expected a mapping of path, type, description, "
-        "labels, custom, virtual, found a string",
+        "labels, custom, virtual, requires, found a string",
         "churn",
         None,
     ),
@@ -258,7 +260,7 @@ CASES = [
         "entry-list",
         "churn:\n  - path: x\n",
         "artifacts.yaml:2:3: artifact 'churn': expected a mapping of path, type, description, "
-        "labels, custom, virtual, found a list",
+        "labels, custom, virtual, requires, found a list",
         "churn",
         None,
     ),
@@ -801,6 +803,9 @@ JSONISH = st.recursive(
     custom=JSONISH,
     virtual=st.booleans(),
     indent=st.sampled_from([0, 2]),
+    requires=st.lists(
+        st.one_of(NAME, st.builds("models/cv:{}".format, NAME)), unique=True, max_size=3
+    ),
 )
 def test_entry_text_reads_back_as_the_same_annotation(
     key: str,
@@ -811,9 +816,11 @@ def test_entry_text_reads_back_as_the_same_annotation(
     custom: Any,
     virtual: bool,
     indent: int,
+    requires: list[str],
 ) -> None:
     if path is None or ann.is_url(path):
         virtual = True  # the only valid choice
+    requires = [r for r in requires if r != key]  # an artifact cannot require itself
     fields = {
         "path": path,
         "type": type_,
@@ -821,6 +828,7 @@ def test_entry_text_reads_back_as_the_same_annotation(
         "labels": labels,
         "custom": custom,
         "virtual": virtual,
+        "requires": requires,
     }
     pad = " " * indent
     text = f"{pad}first: {{}}\n" + yamledit.entry_text(key, fields, indent)
