@@ -69,7 +69,20 @@ def annotations_of(value: Any, file: str) -> AnnotationsFile | None:
             return None
         annotations = {}
         for a in _tuple(plain):
-            (artifact, at, line, path, kind, text, labels, custom, virtual, path_at, keys, needs) = a
+            (
+                artifact,
+                at,
+                line,
+                path,
+                kind,
+                text,
+                labels,
+                custom,
+                virtual,
+                path_at,
+                keys,
+                needs,
+            ) = a
             if not (
                 _str(artifact)
                 and at == file
@@ -88,7 +101,18 @@ def annotations_of(value: Any, file: str) -> AnnotationsFile | None:
             ):
                 return None
             annotations[artifact] = Annotation(
-                artifact, file, line, path, kind, text, labels, custom, virtual, path_at, keys, needs
+                artifact,
+                file,
+                line,
+                path,
+                kind,
+                text,
+                labels,
+                custom,
+                virtual,
+                path_at,
+                keys,
+                needs,
             )
         found = _problems(problems, file)
         lines = []

@@ -17,9 +17,9 @@ from git_registry.promotion import new_tag_report, promotions_in_effect
 from git_registry.requirements import new_tag_requirements, requirements_in_effect
 from git_registry.rules import (
     GATED,
-    Rule,
     Facts,
     Problem,
+    Rule,
     event_problems,
     held_stage_problems,
     new_problems,

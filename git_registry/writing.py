@@ -522,7 +522,9 @@ def _override_requirements(
     from git_registry.requirements import with_override
 
     refused = {
-        v.tag for _, _, v in report if isinstance(v, rules.Problem) and v.rule is rules.Rule.REQUIRES
+        v.tag
+        for _, _, v in report
+        if isinstance(v, rules.Problem) and v.rule is rules.Rule.REQUIRES
     }
     return [
         (dataclasses.replace(tag, message=with_override(tag.message)), tagger)
