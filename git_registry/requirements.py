@@ -129,14 +129,27 @@ def new_tag_requirements(
     after: RegistryLike, names: Iterable[str], facts: Facts
 ) -> list[tuple[str, Problem | str]]:
     """The rule for each new assignment in ``names``, judged in ``after`` (the registry
-    with every new tag: what is pushed together counts)."""
+    with every new tag: what is pushed together counts). Like :func:`requirements_in_effect`,
+    it judges what serves a stage: an assignment that does not hold its stage in
+    ``after`` (superseded in the same push), or of a deprecated artifact, passes, so
+    that ``check`` reports exactly what a push of every tag refuses."""
     lookup = _lookup(after, facts)
     report: list[tuple[str, Problem | str]] = []
     for name in names:
         event = after.event(name)
-        if event is None:
+        if event is None or event.kind is not EventKind.ASSIGNMENT or facts.requires is None:
             continue
-        verdict = requirement(event, facts, lookup)
+        if not facts.requires(event.commit, event.artifact):
+            continue  # requires nothing: no verdict to show
+        info = after.artifacts.get(event.artifact)
+        holds = info.stages.get(event.stage or "", ()) if info is not None else ()
+        verdict: Problem | str | None
+        if info is not None and info.deprecated:
+            verdict = f"{event.artifact} is deprecated: its stages are not served"
+        elif not holds or holds[0].assignment.tag != name:
+            verdict = f"does not hold {event.stage} (a newer assignment does)"
+        else:
+            verdict = requirement(event, facts, lookup)
         if verdict is not None:
             report.append((name, verdict))
     return report

@@ -17,7 +17,7 @@ from git_registry.annotations import parse
 from git_registry.parsedform import annotations_of, plain_annotations
 from git_registry.requirements import OVERRIDE, overridden, with_override
 
-from conftest import Repo
+from conftest import Repo, make_registry
 
 DECLARED = """\
 churn:
@@ -311,3 +311,30 @@ def test_the_pre_push_hook_applies_the_same_rule(team: Repo, remote: Repo) -> No
     team.git("tag", "-d", "churn#prod#9")
     team.git("tag", "-a", "-m", f"by hand\n\n{OVERRIDE}", "churn#prod#9", "HEAD")
     assert push(team, "churn@v0.0.1", "churn#prod#9").returncode == 0
+
+
+def test_only_what_serves_the_stage_after_the_push_is_judged(repo: Repo, remote: Repo) -> None:
+    """As check judges the holders: an assignment superseded within the same push (by a
+    version whose commit requires nothing) passes; so does check on the result."""
+    remote.ok("hooks", "install", "--server")
+    repo.commit("needs", {"artifacts.yaml": "churn:\n  requires: [features]\n"})
+    make_registry(repo, "churn@v0.0.1 churn#prod#1")
+    repo.commit("needs nothing", {"artifacts.yaml": "churn:\n  type: model\n"})
+    make_registry(repo, "churn@v0.0.2 churn#prod#2")
+    assert repo.run("check").code == 0
+    tags = ["churn@v0.0.1", "churn#prod#1", "churn@v0.0.2", "churn#prod#2"]
+    result = push(repo, "main", *tags)
+    assert result.returncode == 0, result.stderr
+    # Pushed alone, the first assignment holds prod after the push: refused.
+    remote2 = Repo(repo.path.parent / "remote2.git", bare=True)
+    remote2.ok("hooks", "install", "--server")
+    repo.git("remote", "add", "two", str(remote2.path))
+    result = subprocess.run(
+        ["git", "push", "two", "main", "churn@v0.0.1", "churn#prod#1"],
+        cwd=repo.path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "churn#prod#1: churn@v0.0.1 requires features in prod" in result.stderr
