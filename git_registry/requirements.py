@@ -42,6 +42,15 @@ def overridden(message: str) -> bool:
     return OVERRIDE in (line.strip() for line in message.splitlines())
 
 
+OVERRIDDEN = "not met"
+"""How the verdict of an assignment whose message overrides the rule starts."""
+
+
+def overridden_verdict(verdict: object) -> bool:
+    """Whether a verdict of the rule says its tag passes only by the override."""
+    return isinstance(verdict, str) and verdict.startswith(OVERRIDDEN)
+
+
 def with_override(message: str) -> str:
     """``message`` with the override line added (as a trailer, after a blank line)."""
     if overridden(message):
@@ -83,7 +92,7 @@ def requirement(
     file = file_for(event.artifact)[0]
     where = f"{file} at commit {short(event.commit)}: requires"
     if overridden(event.message):
-        return f"not met ({'; '.join(missing)}), overridden by the tag's message ({OVERRIDE})"
+        return f"{OVERRIDDEN} ({'; '.join(missing)}), overridden by the tag's message ({OVERRIDE})"
     needed = [m.split(" ", 1)[0] for m in missing]
     return Problem(
         f"{event.artifact}@{event.version} requires {', '.join(required)} in {stage}: "

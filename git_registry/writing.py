@@ -274,13 +274,17 @@ def _create_local(
     for problem in forced:
         session.warn(f"{problem} (--force: created anyway)")
     for name, rule, verdict in report:
-        if rule == rules.Rule.REQUIRES.value and isinstance(verdict, str) and _overrode(verdict):
+        if _overrode(rule, verdict):
             session.warn(f"{name}: requires {verdict} (--force)")
     return created
 
 
-def _overrode(verdict: str) -> bool:
-    return verdict.startswith("not met")
+def _overrode(rule: str, verdict: object) -> bool:
+    """Whether a verdict is that of a tag the ``requires`` rule lets through only by
+    the override ``--force`` wrote in its message."""
+    from git_registry.requirements import overridden_verdict
+
+    return rule == rules.Rule.REQUIRES.value and overridden_verdict(verdict)
 
 
 def _with_overrides(
@@ -324,7 +328,7 @@ def _preview(
     for name, rule, verdict in report:
         if isinstance(verdict, rules.Problem) and gto_force and _gto(verdict):
             session.out(f"  forced   {name}: {rule}: {verdict.message}")
-        elif rule == rules.Rule.REQUIRES.value and isinstance(verdict, str) and _overrode(verdict):
+        elif _overrode(rule, verdict):
             session.out(f"  forced   {name}: {rule}: {verdict}")
         elif isinstance(verdict, rules.Problem):
             refused = True
