@@ -563,7 +563,8 @@ def say_holders(
     """Say who holds each of ``stages`` of ``artifact`` now (after a rollback or a
     deregistration, the stage falls back to an older holder, or is left empty). With
     ``deregistered`` (the version that held them), also warn on stderr: a stage that
-    falls back serves an older version from now on."""
+    falls back serves an older version from now on. Warn too for each artifact whose
+    ``requires`` the change leaves unmet (:mod:`git_registry.dependents`)."""
     if not stages:
         return
     info = load(session, [artifact]).registry.artifacts.get(artifact)
@@ -582,6 +583,9 @@ def say_holders(
         else:
             now = f"{stage} falls back to {hold.version} ({hold.assignment.tag})"
         session.warn(f"the deregistered {artifact} {deregistered} held {stage}: {now}")
+    from git_registry.dependents import warn_unmet
+
+    warn_unmet(session, artifact, stages)
 
 
 def _advise_push(session: Session, remote: str, names: Sequence[str]) -> None:

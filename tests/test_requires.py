@@ -338,3 +338,25 @@ def test_only_what_serves_the_stage_after_the_push_is_judged(repo: Repo, remote:
     )
     assert result.returncode != 0
     assert "churn#prod#1: churn@v0.0.1 requires features in prod" in result.stderr
+
+
+def test_a_rollback_warns_about_the_dependents_it_leaves_unmet(team: Repo) -> None:
+    for name in ("features", "customers", "churn"):
+        team.ok("promote", name, "prod")
+    short = team.git("rev-parse", "--short", "HEAD").strip()
+    result = team.run("unassign", "features", "prod")
+    assert result.code == 0
+    assert "Now prod of features is empty" in result.out
+    assert result.err == (
+        "warning: churn#prod#1: churn@v0.0.1 requires features, customers in prod: features "
+        f"has no version in prod (artifacts.yaml at commit {short}: "
+        "requires) ('git registry check' reports it from now on)\n"
+    )
+    # A deregistration of the other required holder says it too; a stage nobody
+    # requires says nothing.
+    result = team.run("deregister", "customers@v0.0.1")
+    assert "warning: churn#prod#1: churn@v0.0.1 requires" in result.err
+    assert "customers has no version in prod" in result.err
+    team.ok("promote", "features", "dev")
+    result = team.run("unassign", "features", "dev")
+    assert result.code == 0 and result.err == ""
