@@ -24,7 +24,7 @@ def dependents_at_head(session: Session, artifact: str) -> list[str]:
     if head is None:
         return []
     catalog = session.catalog()
-    found = []
+    found: list[str] = []
     for file in repo.files_named(head, FILENAME):
         parsed = catalog.file_at(head, file)
         if parsed is None:
