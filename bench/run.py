@@ -286,6 +286,7 @@ def commands(repo: Path, env: dict[str, str]) -> list[Command]:
         ["git", "registry", "hook", "pre-push", "-h"], cwd=repo, env=env, capture_output=True
     )
     reg = ["git", "registry"]
+    root = git(repo, "rev-list", "--max-parents=0", "HEAD").split()[0]
     return [
         Command("show", [*reg, "show"], startup=True),
         Command(f"show {artifact}", [*reg, "show", artifact], startup=True),
@@ -294,6 +295,9 @@ def commands(repo: Path, env: dict[str, str]) -> list[Command]:
         Command(f"check-ref {tag}", [*reg, "check-ref", tag], startup=True),
         Command(f"which {artifact} prod", [*reg, "which", artifact, "prod"], startup=True),
         Command(f"latest {artifact}", [*reg, "latest", artifact], startup=True),
+        Command(f"at {tag}", [*reg, "at", tag]),
+        # Every version's commit contains the root: one 'git tag --contains' walk.
+        Command("at ROOT --contains", [*reg, "at", root, "--contains"]),
         Command(f"register {artifact}", [*reg, "register", artifact], undo=undo_register),
         Command(
             "hook pre-push (one tag)",

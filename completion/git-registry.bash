@@ -17,7 +17,7 @@
 # these in step with `git registry COMMAND -h`). __git_registry_args_* are the
 # options that take a value.
 __git_registry_commands="register promote assign unassign rollback deregister deprecate show history diff
-which latest get check-ref fetch push stages policy describe annotate remove check schema hooks
+which latest get check-ref at fetch push stages policy describe annotate remove check schema hooks
 hook completion help demo site"
 __git_registry_opts_register="--version --ver --bump-major --bump-minor --bump-patch --new --force --simple
 --message --metric --meta --push --dry-run --sign --no-sign --repo"
@@ -49,6 +49,7 @@ __git_registry_args_get="--output -o"
 __git_registry_opts_check_ref="--json --name --version --stage --event --format --allow-other --fetch
 --verify --repo"
 __git_registry_args_check_ref="--format --repo -r"
+__git_registry_opts_at="--contains --json"
 __git_registry_opts_fetch=""
 __git_registry_opts_push="--renumber --dry-run"
 __git_registry_opts_stages="--used --allowed --json --repo"
@@ -352,7 +353,7 @@ __git_registry_complete ()
 	deprecate,0 | history,0 | which,0 | latest,0)
 		__git_registry_complete_artifact ""
 		;;
-	register,1)
+	register,1 | at,0)
 		__git_complete_refs
 		;;
 	promote,0 | unassign,0)

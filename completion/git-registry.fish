@@ -245,6 +245,7 @@ $c -f -n __git_registry_needs_command -a which -d 'the version in a stage'
 $c -f -n __git_registry_needs_command -a latest -d 'the latest version'
 $c -f -n __git_registry_needs_command -a get -d "download a version's file or folder"
 $c -f -n __git_registry_needs_command -a check-ref -d 'what a registry tag means (for CI)'
+$c -f -n __git_registry_needs_command -a at -d 'the versions on a commit, or whose commits contain it'
 $c -f -n __git_registry_needs_command -a fetch -d 'fetch registry tags from a remote'
 $c -f -n __git_registry_needs_command -a push -d 'push the registry tags a remote lacks'
 $c -f -n __git_registry_needs_command -a stages -d 'list the stages'
@@ -417,6 +418,11 @@ $c -f -n $n -l fetch -d "fetch the artifact's registry tags first"
 $c -f -n $n -l verify -d "judge the tag as the server's pre-receive hook would"
 $c -f -n '__git_registry_arg check-ref 1' -a '(__git_registry_tags)'
 
+set n '__git_registry_using at'
+$c -f -n $n -l contains -d 'the versions whose commits contain REV'
+$c -f -n $n -l json -d 'print JSON'
+$c -f -n '__git_registry_arg at 1' -a '(__git_registry_refs)'
+
 set n '__git_registry_using fetch'
 $c -f -n $n -a '(__git_registry_remote_or_artifact)'
 
@@ -482,7 +488,7 @@ $c -f -n '__git_registry_arg completion 1' -a 'bash zsh fish'
 set n '__git_registry_using help'
 $c -f -n $n -s m -l man -d 'show the packaged manual page'
 $c -f -n '__git_registry_arg help 1' -a 'register promote assign unassign deregister deprecate
-    show history diff which latest get check-ref stages policy describe annotate remove check schema hooks
+    show history diff which latest get check-ref at stages policy describe annotate remove check schema hooks
     hook completion help demo site fetch push'
 $c -n '__git_registry_arg demo 1' -a '(__fish_complete_directories)'
 set n '__git_registry_using site'

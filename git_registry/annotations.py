@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from git_registry.yamlsafe import Node, YamlProblem
 
 FILENAME = "artifacts.yaml"
-KEYS = ("path", "type", "description", "labels", "custom", "virtual", "sha256")
+KEYS = ("path", "type", "description", "labels", "custom", "virtual", "sha256", "requires")
 _SHA256_RE = re.compile(r"[0-9a-fA-F]{64}")
 SHA256_RULE = "expected the SHA-256 of the file: 64 hexadecimal digits"
 _URL_RE = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
@@ -97,6 +97,9 @@ class Annotation:
     """Line and column of the ``path`` value, for problems found later."""
     keys: tuple[str, ...] = ()
     """The entry's keys in the order the file has them (editing keeps that order)."""
+    requires: tuple[str, ...] = ()
+    """The artifacts (full registry names) that must hold a stage before this one is
+    promoted to it (see :mod:`git_registry.requirements`)."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -107,6 +110,7 @@ class Annotation:
             "custom": self.custom,
             "virtual": self.virtual,
             "sha256": self.sha256,
+            "requires": list(self.requires),
         }
 
     def repo_path(self) -> str | None:
@@ -286,7 +290,10 @@ def _entry(
             problem(field_key, str(name), f"unknown key (allowed: {', '.join(KEYS)}){hint}")
             continue
         nodes[name] = field_value
-        fields[name] = _field(name, field_value, types, problem)
+        if name == "requires":
+            fields[name] = _requires(artifact, field_value, problem)
+        else:
+            fields[name] = _field(name, field_value, types, problem)
     annotation = Annotation(
         artifact,
         file,
@@ -300,6 +307,7 @@ def _entry(
         sha256=fields.get("sha256"),
         path_at=(nodes["path"].line, nodes["path"].column) if "path" in nodes else (0, 0),
         keys=tuple(nodes),
+        requires=fields.get("requires") or (),
     )
     if annotation.path is not None:
         _check_path(annotation, nodes["path"], problem)
@@ -371,6 +379,37 @@ def _field(
         problem(node, f"the {name} holds control characters ({', '.join(codes)}){allowed}")
         return None
     return value
+
+
+def _requires(
+    artifact: str, node: Node, report: Callable[[Node, str | None, str], None]
+) -> tuple[str, ...]:
+    """``requires``: a list of artifacts, each named as in a tag (``features``,
+    ``models/cv:seg``: the full registry name, whichever file declares it), none twice,
+    not the artifact itself."""
+    from git_registry.errors import RegistryError
+    from git_registry.grammar import check_artifact_name
+
+    if node.kind != "seq":
+        report(node, "requires", f"expected a list of artifact names, found {node.type_name()}")
+        return ()
+    names: list[str] = []
+    for item in node.value:
+        if item.kind != "scalar" or not isinstance(item.value, str):
+            report(item, "requires", f"an artifact name must be a string, found {item.type_name()}")
+            continue
+        try:
+            check_artifact_name(item.value)
+        except RegistryError as exc:
+            report(item, "requires", exc.message)
+            continue
+        if item.value == artifact:
+            report(item, "requires", f"'{item.value}' is this artifact: it cannot require itself")
+        elif item.value in names:
+            report(item, "requires", f"duplicate artifact '{item.value}'")
+        else:
+            names.append(item.value)
+    return tuple(names)
 
 
 def _check_path(

@@ -15,6 +15,9 @@ if TYPE_CHECKING:
 def json_schema() -> dict[str, Any]:
     """The JSON Schema (draft 2020-12) of ``artifacts.yaml``."""
     name = NAME_RE.pattern
+    # A full artifact name: an optional folder before ':' ('.' and '..' parts are
+    # refused by the validator, not by this pattern).
+    artifact = f"(?:[a-zA-Z0-9_.-]+(?:/[a-zA-Z0-9_.-]+)*:)?(?:{name})"
     # The control-character rule of _field; "not" a pattern that finds one, so that no
     # anchor ('$' before a final newline in Python) gets in the way.
     no_control = {"not": {"pattern": f"[{control_class(surrogates=False)}]"}}
@@ -60,6 +63,14 @@ def json_schema() -> dict[str, Any]:
                     "pattern": "^[0-9a-fA-F]{64}$",
                     "description": "The SHA-256 of the file at path: 'git registry get' "
                     "checks what it downloads against it.",
+                },
+                "requires": {
+                    "type": "array",
+                    "items": {"type": "string", "pattern": f"^{artifact}$"},
+                    "uniqueItems": True,
+                    "description": "Artifacts (full registry names, as in tags: features, "
+                    "models/cv:seg) that must each have a version in a stage before this "
+                    "artifact is promoted to it.",
                 },
             },
         },

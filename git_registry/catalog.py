@@ -301,6 +301,14 @@ class Catalog:
         parsed = self.file_at(commit, ann.file_for(artifact)[0])
         return () if parsed is None else parsed.problems
 
+    def requires(self, commit: ObjectId, artifact: str) -> tuple[str, ...]:
+        """The artifacts ``artifact``'s entry ``requires`` in ``commit`` (none if it has
+        no entry; an invalid file is the ``invalid-annotations`` rule's: what can be
+        read of the entry counts). The rulebook's :data:`~git_registry.rules.Requires`."""
+        parsed = self.file_at(commit, ann.file_for(artifact)[0])
+        found = None if parsed is None else parsed.annotations.get(artifact)
+        return () if found is None else found.requires
+
     def commit_problems(self, commit: ObjectId, types: Types = _HEAD) -> tuple[FileProblem, ...]:
         """Every problem of every ``artifacts.yaml`` in ``commit`` (one ``git ls-tree``),
         read with the ``types`` of HEAD's policy unless given."""

@@ -254,6 +254,7 @@ def _expected(fields: dict[str, Any]) -> dict[str, Any]:
         "custom": fields.get("custom"),
         "virtual": True if virtual is None else virtual,
         "sha256": fields.get("sha256"),
+        "requires": list(fields.get("requires") or ()),
     }
 
 

@@ -61,7 +61,11 @@ class Judge:
 
     def facts(self) -> rules.Facts:
         return rules.Facts(
-            self.policy, self.catalog.declaring_problems, self.reachable, self.verify
+            self.policy,
+            self.catalog.declaring_problems,
+            self.reachable,
+            self.verify,
+            requires=self.catalog.requires,
         )
 
     def __enter__(self) -> Judge:

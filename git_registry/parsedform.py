@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from collections.abc import Collection, Iterable
     from typing import Any
 
-PARSER = 4
+PARSER = 5
 
 
 def annotations_key(blob: str, file: str, types: Collection[str] | None) -> str:
@@ -51,6 +51,7 @@ def plain_annotations(parsed: AnnotationsFile) -> tuple[object, ...]:
                 a.sha256,
                 a.path_at,
                 a.keys,
+                a.requires,
             )
             for a in parsed.annotations.values()
         ),
@@ -69,7 +70,21 @@ def annotations_of(value: Any, file: str) -> AnnotationsFile | None:
             return None
         annotations = {}
         for a in _tuple(plain):
-            artifact, at, line, path, kind, text, labels, custom, virtual, sha256, path_at, keys = a
+            (
+                artifact,
+                at,
+                line,
+                path,
+                kind,
+                text,
+                labels,
+                custom,
+                virtual,
+                sha256,
+                path_at,
+                keys,
+                needs,
+            ) = a
             if not (
                 _str(artifact)
                 and at == file
@@ -85,6 +100,7 @@ def annotations_of(value: Any, file: str) -> AnnotationsFile | None:
                 and len(path_at) == 2
                 and all(map(_int, path_at))
                 and _strings(keys)
+                and _strings(needs)
             ):
                 return None
             annotations[artifact] = Annotation(
@@ -100,6 +116,7 @@ def annotations_of(value: Any, file: str) -> AnnotationsFile | None:
                 sha256,
                 path_at,
                 keys,
+                needs,
             )
         found = _problems(problems, file)
         lines = []

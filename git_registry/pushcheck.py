@@ -134,6 +134,7 @@ class PushCheck:
         self.now = now
         self._views: tuple[_View, _View] | None = None
         self._known: set[str] | None = None
+        self._others: dict[str, rules.ArtifactLike | None] = {}
 
     def run(
         self, updates: Sequence[RefUpdate], only: Collection[rules.Rule] | None = None
@@ -158,6 +159,7 @@ class PushCheck:
         after = _View(listing, changed_after)
         self._views = (before, after)
         self._known = None
+        self._others = {}
         touched = {u.ref[len(TAG_PREFIX) :] for u in updates if u.ref.startswith(TAG_PREFIX)}
         # A push may bring a branch and the tag whose rule needs it together.
         policy = self.catalog.policy()
@@ -290,6 +292,20 @@ class PushCheck:
             return False
         return parsed is not None and artifact in parsed.annotations
 
+    def _facts(self) -> rules.Facts:
+        """The judge's facts, and the other artifacts as the push leaves them (the
+        ``requires`` rule: a required artifact's tags pushed together count)."""
+        assert self._judge is not None
+        return dataclasses.replace(self._judge.facts(), artifact_of=self._after_artifact)
+
+    def _after_artifact(self, artifact: str) -> rules.ArtifactLike | None:
+        if artifact not in self._others:
+            assert self._views is not None
+            tags = self._views[1].tags_of(artifact)
+            registry = build_registry(self.repo.read_tags(tags), now=self.now)
+            self._others[artifact] = registry.artifacts.get(artifact)
+        return self._others[artifact]
+
     def _artifact(
         self,
         artifact: str,
@@ -304,7 +320,7 @@ class PushCheck:
         if only is not None and rules.Rule.PROMOTION_BRANCHES in only:
             # Re-judged where Git holds the ref locks: the branches as they are then.
             assert self._judge is not None
-            facts = dataclasses.replace(self._judge.facts(), signatures=False)
+            facts = dataclasses.replace(self._facts(), signatures=False)
             problems = rulebook.problems_of_new_tags(old, new, set(pushed), facts)
             problems = [p for p in problems if p.rule in only]
         elif only is not None:
@@ -312,7 +328,7 @@ class PushCheck:
             problems = [p for p in problems if p.rule in only]
         else:
             assert self._judge is not None
-            problems = rulebook.problems_of_new_tags(old, new, set(pushed), self._judge.facts())
+            problems = rulebook.problems_of_new_tags(old, new, set(pushed), self._facts())
         findings = []
         for problem in problems:
             finding = _finding(problem)

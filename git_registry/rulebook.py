@@ -14,10 +14,12 @@ from git_registry.annotations import file_for
 from git_registry.gitvalues import short
 from git_registry.grammar import EventKind
 from git_registry.promotion import new_tag_report, promotions_in_effect
+from git_registry.requirements import new_tag_requirements, requirements_in_effect
 from git_registry.rules import (
     GATED,
     Facts,
     Problem,
+    Rule,
     event_problems,
     held_stage_problems,
     new_problems,
@@ -45,6 +47,7 @@ def evaluate(
     if facts.policy.promotion:
         for artifact in registry.artifacts.values():
             found.extend(promotions_in_effect(artifact, facts))
+    found.extend(requirements_in_effect(registry, facts))
     return found
 
 
@@ -76,8 +79,8 @@ def report_of_new_tags(
     from ``before``: every problem of the state it did not have, the stage rule for
     those of them that hold a stage (a cancel event that hands a stage back to an
     older holder is never refused for it: what was promoted can always be taken
-    back), the tagged commit's rule for those that register or assign, and the
-    promotion rules for each of them."""
+    back), the tagged commit's rule for those that register or assign, the
+    promotion rules for each of them, and the ``requires`` rule for assignments."""
     report: list[Judged] = []
     found = new_problems(before.problems, after.problems)
     report.extend((p.tag or "", "tags", p) for p in found)
@@ -102,6 +105,8 @@ def report_of_new_tags(
         if facts.policy.promotion:
             for rule, verdict in new_tag_report(event, before, after, names, facts):
                 report.append((name, rule.value.removeprefix("promotion-"), verdict))
+    for name, verdict in new_tag_requirements(after, names, facts):
+        report.append((name, Rule.REQUIRES.value, verdict))
     return report
 
 

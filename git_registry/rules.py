@@ -12,7 +12,8 @@ every caller:
   registrations and assignments: an event that cancels something (unassignment,
   deregistration, deprecation) is never blocked by either;
 - the promotion rules (``after``, ``branches``, ``signed``, ``signers``) are in
-  :mod:`git_registry.promotion`;
+  :mod:`git_registry.promotion`, the ``requires`` rule of ``artifacts.yaml`` in
+  :mod:`git_registry.requirements`;
 - :mod:`git_registry.rulebook` applies them all: ``git registry check`` reports its
   ``evaluate`` of the whole registry; a write is refused, and a hook refuses a push,
   with its ``problems_of_new_tags``: what the registry with the new tags has that it
@@ -78,6 +79,9 @@ class Rule(enum.Enum):
     """A tag of a signed stage without a signature that verifies against allowed_signers."""
     PROMOTION_SIGNERS = "promotion-signers"
     """A tag of a signed stage signed by a principal outside the stage's ``signers``."""
+    REQUIRES = "requires"
+    """An assignment of a version whose ``artifacts.yaml`` entry ``requires`` artifacts
+    that have no version in that stage (see :mod:`git_registry.requirements`)."""
     GTO_COMPAT = "gto-compat"
     """A state GTO 1.10.1 cannot read, or reads otherwise (a warning: see
     :mod:`git_registry.gtocompat`)."""
@@ -332,6 +336,8 @@ if TYPE_CHECKING:
         def order(self) -> tuple[int, int, int, str]: ...
         @property
         def oid(self) -> ObjectId: ...
+        @property
+        def message(self) -> str: ...
 
 
 FileProblems = Callable[[ObjectId, str], "Sequence[FileProblem]"]
@@ -375,6 +381,10 @@ Reachable = Callable[[ObjectId, tuple[str, ...]], "str | None"]
 if it cannot be told here (a shallow clone: the server judges it)."""
 Verify = Callable[["EventLike"], "VerdictLike"]
 """The verification of an event's tag signature against the policy's allowed signers."""
+Requires = Callable[[ObjectId, str], "Sequence[str]"]
+"""The artifacts that an artifact's entry in a commit's ``artifacts.yaml`` requires."""
+ArtifactOf = Callable[[str], "ArtifactLike | None"]
+"""An artifact as the registry being judged has it (None: no tag names it)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -391,6 +401,11 @@ class Facts:
     signatures: bool = True
     """False: the signature rules are not judged (a write checks the other rules
     before it asks for a signature, then every rule with the signed tags)."""
+    requires: Requires | None = None
+    """None: the ``requires`` rule is not judged."""
+    artifact_of: ArtifactOf | None = None
+    """The artifacts that are not in the registry judged (a write or a push reads only
+    the artifacts it changes), for the ``requires`` rule."""
 
 
 def stage_not_allowed(event: EventLike, facts: Facts) -> Problem | None:
@@ -462,12 +477,16 @@ if TYPE_CHECKING:
     class HoldLike(Protocol):
         @property
         def assignment(self) -> EventLike: ...
+        @property
+        def version(self) -> str: ...
 
     class ArtifactLike(Protocol):
         @property
         def events(self) -> Sequence[EventLike]: ...
         @property
         def stages(self) -> Mapping[str, Sequence[HoldLike]]: ...
+        @property
+        def deprecated(self) -> bool: ...
 
 
 def new_problems(before: Iterable[Problem], after: Iterable[Problem]) -> list[Problem]:

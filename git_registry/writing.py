@@ -62,6 +62,7 @@ def create_tags(
     sign: bool | None = None,
     dry_run: bool = False,
     gto_force: bool = False,
+    requires_force: bool = False,
 ) -> int:
     """Create ``tags`` in order; if one fails, delete those already created, then fail.
 
@@ -76,16 +77,19 @@ def create_tags(
     :func:`_signing`). ``dry_run``: print what would be created and every rule it was
     judged by, create nothing; exit status 1 if a rule refuses it. ``gto_force``
     (``--force``): create tags GTO 1.10.1 cannot read (each said in a warning) instead
-    of refusing them.
+    of refusing them. ``requires_force`` (``promote --force``): an assignment the
+    ``requires`` rule refuses is created with the override in its message.
     """
     if dry_run:
-        code = _preview(session, loaded, tags, sign, gto_force)
+        code = _preview(session, loaded, tags, sign, gto_force, requires_force)
         _warn_reactivation(session, loaded, tags, dry_run=True)
         return code
     remote = remote_name(session)  # a bad registry.remote is refused before any tag is made
     if push:
         refuse_unconfigured(session, remote, "nothing was created")
-    created = _create_local(session, loaded, tags, sign, gto_force=gto_force)
+    created = _create_local(
+        session, loaded, tags, sign, gto_force=gto_force, requires_force=requires_force
+    )
     _warn_reactivation(session, loaded, tags, dry_run=False)
     if not push:
         _advise_push(session, remote, [t.name for t, _ in created])
@@ -133,7 +137,9 @@ def create_tags(
         )
         if not todo:
             return 0
-        created = _create_local(session, loaded, todo, sign, gto_force=gto_force)
+        created = _create_local(
+            session, loaded, todo, sign, gto_force=gto_force, requires_force=requires_force
+        )
     return 0
 
 
@@ -240,13 +246,17 @@ def _create_local(
     replacing: Sequence[tuple[str, ObjectId]] = (),
     *,
     gto_force: bool = False,
+    requires_force: bool = False,
 ) -> list[tuple[NewTag, ObjectId]]:
     repo = session.repo()
     timed = _timed(loaded, tags, repo.committer())
-    objects = [NewTagObject(tag.name, tag.target, tag.message, tagger) for tag, tagger in timed]
     # Every rule before anything is written (nobody is asked to sign a tag that would
     # be refused anyway); the signatures' once Git signed the tags, as the hooks will.
-    request, why, report = _plan_signing(session, loaded, timed, sign)
+    planned = _plan_signing(session, loaded, timed, sign)
+    if requires_force:
+        timed, planned = _with_overrides(session, loaded, timed, sign, planned)
+    request, why, report = planned
+    objects = [NewTagObject(tag.name, tag.target, tag.message, tagger) for tag, tagger in timed]
     forced = _refuse(report, len(timed), gto_force)
     if why is not None:
         session.message("note", f"signing {_the_tags(len(timed))}: {why}")
@@ -263,7 +273,37 @@ def _create_local(
         session.out("Created tag ", (tag.name, "name"), f"{signed}: {what}")
     for problem in forced:
         session.warn(f"{problem} (--force: created anyway)")
+    for name, rule, verdict in report:
+        if _overrode(rule, verdict):
+            session.warn(f"{name}: requires {verdict} (--force)")
     return created
+
+
+def _overrode(rule: str, verdict: object) -> bool:
+    """Whether a verdict is that of a tag the ``requires`` rule lets through only by
+    the override ``--force`` wrote in its message."""
+    from git_registry.requirements import overridden_verdict
+
+    return rule == rules.Rule.REQUIRES.value and overridden_verdict(verdict)
+
+
+def _with_overrides(
+    session: Session,
+    loaded: Loaded,
+    timed: list[tuple[NewTag, Signature]],
+    sign: bool | None,
+    planned: Planned,
+) -> tuple[list[tuple[NewTag, Signature]], Planned]:
+    """``--force`` against the ``requires`` rule: the tags it refuses carry the
+    override in their messages, and are judged again with it."""
+    overridden = _override_requirements(planned[2], timed)
+    if overridden == timed:
+        return timed, planned
+    return overridden, _plan_signing(session, loaded, overridden, sign)
+
+
+Planned = tuple["SignRequest | None", "str | None", "list[rulebook.Judged]"]
+"""What :func:`_plan_signing` decides: the signing request, why, and the report."""
 
 
 def _preview(
@@ -272,10 +312,14 @@ def _preview(
     tags: Sequence[NewTag],
     sign: bool | None,
     gto_force: bool = False,
+    requires_force: bool = False,
 ) -> int:
     """``--dry-run``: the tags a write would create, and every rule they were judged by."""
     timed = _timed(loaded, tags, session.repo().committer())
-    request, why, report = _plan_signing(session, loaded, timed, sign)
+    planned = _plan_signing(session, loaded, timed, sign)
+    if requires_force:
+        timed, planned = _with_overrides(session, loaded, timed, sign, planned)
+    request, why, report = planned
     for tag in tags:
         what = describe(tag.kind, tag.artifact, tag.version, tag.stage, tag.target)
         session.out("Would create ", (tag.name, "name"), f": {what}")
@@ -284,6 +328,8 @@ def _preview(
     for name, rule, verdict in report:
         if isinstance(verdict, rules.Problem) and gto_force and _gto(verdict):
             session.out(f"  forced   {name}: {rule}: {verdict.message}")
+        elif _overrode(rule, verdict):
+            session.out(f"  forced   {name}: {rule}: {verdict}")
         elif isinstance(verdict, rules.Problem):
             refused = True
             message = verdict.message.removesuffix(": ignored")
@@ -440,7 +486,9 @@ def _judge(
         def verify(event: rules.EventLike) -> rules.VerdictLike:
             return rules.NOT_SIGNED if event.tag in unwritten else judge.verify(event)
 
-        facts = dataclasses.replace(facts, verify=verify, signatures=signatures)
+        facts = dataclasses.replace(
+            facts, verify=verify, signatures=signatures, artifact_of=_other_artifacts(session)
+        )
         report = rulebook.report_of_new_tags(loaded.registry, after, names, facts)
     ordered = list(dict.fromkeys(tag.name for tag, _, _ in tags))
     view = gto_view(session, {tag.artifact for tag, _, _ in tags})  # (reading.py)
@@ -455,6 +503,39 @@ def _judge(
         index_problem=lambda commit: index_problem(commit) if commit in targets else None,
     )
     return report + rulebook.gto_report_of_new_tags(loaded.registry, after, ordered, view)
+
+
+def _other_artifacts(session: Session) -> rules.ArtifactOf:
+    """The artifacts a write did not load, read when the ``requires`` rule asks (their
+    tags only: the cost of the required artifacts, not of the repository)."""
+    read: dict[str, rules.ArtifactLike | None] = {}
+
+    def artifact_of(name: str) -> rules.ArtifactLike | None:
+        if name not in read:
+            read[name] = load(session, [name], keep_rows=False).registry.artifacts.get(name)
+        return read[name]
+
+    return artifact_of
+
+
+def _override_requirements(
+    report: Sequence[rulebook.Judged], timed: Sequence[tuple[NewTag, Signature]]
+) -> list[tuple[NewTag, Signature]]:
+    """``--force``: the new assignments the ``requires`` rule refuses, their messages
+    given the override line (:data:`requirements.OVERRIDE`), which the hooks read."""
+    from git_registry.requirements import with_override
+
+    refused = {
+        v.tag
+        for _, _, v in report
+        if isinstance(v, rules.Problem) and v.rule is rules.Rule.REQUIRES
+    }
+    return [
+        (dataclasses.replace(tag, message=with_override(tag.message)), tagger)
+        if tag.name in refused
+        else (tag, tagger)
+        for tag, tagger in timed
+    ]
 
 
 def _warn_reactivation(
@@ -482,7 +563,8 @@ def say_holders(
     """Say who holds each of ``stages`` of ``artifact`` now (after a rollback or a
     deregistration, the stage falls back to an older holder, or is left empty). With
     ``deregistered`` (the version that held them), also warn on stderr: a stage that
-    falls back serves an older version from now on."""
+    falls back serves an older version from now on. Warn too for each artifact whose
+    ``requires`` the change leaves unmet (:mod:`git_registry.dependents`)."""
     if not stages:
         return
     info = load(session, [artifact]).registry.artifacts.get(artifact)
@@ -501,6 +583,9 @@ def say_holders(
         else:
             now = f"{stage} falls back to {hold.version} ({hold.assignment.tag})"
         session.warn(f"the deregistered {artifact} {deregistered} held {stage}: {now}")
+    from git_registry.dependents import warn_unmet
+
+    warn_unmet(session, artifact, stages)
 
 
 def _advise_push(session: Session, remote: str, names: Sequence[str]) -> None:

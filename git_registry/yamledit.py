@@ -26,10 +26,14 @@ def entry_text(
     body = []
     for name in [*order, *(k for k in KEYS if k not in order)]:
         value = fields.get(name)
-        if value is None or (name == "labels" and not value) or (name == "virtual" and value):
+        if (
+            value is None
+            or (name in ("labels", "requires") and not value)
+            or (name == "virtual" and value)
+        ):
             continue  # absent, or the default
-        if name == "labels":
-            body.append(f"{pad}  labels: [{', '.join(dump_scalar(v) for v in value)}]")
+        if name in ("labels", "requires"):
+            body.append(f"{pad}  {name}: [{', '.join(dump_scalar(v) for v in value)}]")
         elif name == "custom" and isinstance(value, (dict, list)) and value:
             dumped = dump(value, default_flow_style=False, sort_keys=False)
             body.append(f"{pad}  custom:")

@@ -21,7 +21,7 @@ from conftest import UnreadBytes, count_calls
 
 pytestmark = pytest.mark.core
 
-ALLOWED = "allowed: path, type, description, labels, custom, virtual, sha256"
+ALLOWED = "allowed: path, type, description, labels, custom, virtual, sha256, requires"
 ROOT = "artifacts.yaml"
 SUB = "models/cv/artifacts.yaml"
 
@@ -74,6 +74,7 @@ def test_a_good_file_is_read_in_order() -> None:
         "custom": {"epochs": 40, "metrics": {"auc": 0.91}},
         "virtual": True,
         "sha256": None,
+        "requires": [],
     }
     assert (churn.artifact, churn.file, churn.line) == ("churn", ROOT, 2)
     assert churn.keys == ("path", "type", "description", "labels", "custom")
@@ -90,6 +91,7 @@ def test_a_good_file_is_read_in_order() -> None:
         "custom": None,
         "virtual": True,
         "sha256": None,
+        "requires": [],
     }
     # Each entry's lines: from its key to the blank/comment lines before the next one.
     assert [(e.name, e.start, e.end, e.indent) for e in parsed.entries] == [
@@ -252,7 +254,7 @@ CASES = [
         "entry-not-mapping",
         "churn: s3://b/churn.pt\n",
         "artifacts.yaml:1:8: artifact 'churn': expected a mapping of path, type, description, "
-        "labels, custom, virtual, sha256, found a string",
+        "labels, custom, virtual, sha256, requires, found a string",
         "churn",
         None,
     ),
@@ -260,7 +262,7 @@ CASES = [
         "entry-list",
         "churn:\n  - path: x\n",
         "artifacts.yaml:2:3: artifact 'churn': expected a mapping of path, type, description, "
-        "labels, custom, virtual, sha256, found a list",
+        "labels, custom, virtual, sha256, requires, found a list",
         "churn",
         None,
     ),
@@ -804,6 +806,9 @@ JSONISH = st.recursive(
     virtual=st.booleans(),
     sha256=st.one_of(st.none(), st.from_regex(r"\A[0-9a-f]{64}\Z"), st.just("1" * 64)),
     indent=st.sampled_from([0, 2]),
+    requires=st.lists(
+        st.one_of(NAME, st.builds("models/cv:{}".format, NAME)), unique=True, max_size=3
+    ),
 )
 def test_entry_text_reads_back_as_the_same_annotation(
     key: str,
@@ -815,9 +820,11 @@ def test_entry_text_reads_back_as_the_same_annotation(
     virtual: bool,
     sha256: str | None,
     indent: int,
+    requires: list[str],
 ) -> None:
     if path is None or ann.is_url(path):
         virtual = True  # the only valid choice
+    requires = [r for r in requires if r != key]  # an artifact cannot require itself
     fields = {
         "path": path,
         "type": type_,
@@ -826,6 +833,7 @@ def test_entry_text_reads_back_as_the_same_annotation(
         "custom": custom,
         "virtual": virtual,
         "sha256": sha256,
+        "requires": requires,
     }
     pad = " " * indent
     text = f"{pad}first: {{}}\n" + yamledit.entry_text(key, fields, indent)

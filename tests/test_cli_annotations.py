@@ -500,7 +500,8 @@ def test_other_entries_problems_are_warnings_not_changed(repo: Repo) -> None:
     assert result.code == 0
     assert result.err == (
         "warning: artifacts.yaml:2:3: artifact 'bad', key 'colour': unknown key (allowed: path, "
-        "type, description, labels, custom, virtual, sha256) (not changed by this command)\n"
+        "type, description, labels, custom, virtual, sha256, requires) (not changed by this "
+        "command)\n"
     )
     assert read(repo) == (text + "good:\n  type: model\n").encode()
 
@@ -679,6 +680,7 @@ def test_describe_reads_the_versions_commit(
         "custom": None,
         "virtual": True,
         "sha256": None,
+        "requires": [],
         "deprecated": False,
         "deprecation": None,
     }
@@ -905,7 +907,7 @@ def test_show_warns_about_a_broken_entry_without_skipping_its_file(broken_folder
     shown = repo.run("show", "--json")
     warning = (
         "models/cv/artifacts.yaml:3:3: artifact 'models/cv:seg', key 'pathh': unknown key "
-        "(allowed: path, type, description, labels, custom, virtual, sha256)"
+        "(allowed: path, type, description, labels, custom, virtual, sha256, requires)"
     )
     assert (shown.code, shown.err) == (0, f"warning: {warning}\n")
     doc = json.loads(shown.out)
@@ -985,7 +987,7 @@ def test_check_reports_a_broken_artifacts_yaml_at_head(repo: Repo) -> None:
     assert result.code == 1
     assert result.out.splitlines() == [
         "artifacts.yaml:2:3: artifact 'churn', key 'pth': unknown key (allowed: path, type, "
-        "description, labels, custom, virtual, sha256)",
+        "description, labels, custom, virtual, sha256, requires)",
         "artifacts.yaml:3:15: artifact 'churn', key 'labels': duplicate label 'a'",
         "models/cv/artifacts.yaml:3:9: artifact 'models/cv:seg', key 'path': 'nowhere' does "
         "not exist (virtual: false says it must)",
@@ -1015,7 +1017,7 @@ def test_check_worktree_reads_uncommitted_edits_that_check_does_not(repo: Repo) 
     assert result.code == 1
     assert result.out == (
         "artifacts.yaml:3:3: artifact 'churn', key 'colour': unknown key "
-        "(allowed: path, type, description, labels, custom, virtual, sha256)\n"
+        "(allowed: path, type, description, labels, custom, virtual, sha256, requires)\n"
     )
     assert result.err == "hint: checked the work tree: 1 artifacts.yaml file: 1 problem\n"
     doc = json.loads(repo.run("check", "--worktree", "--json").out)
@@ -1059,7 +1061,7 @@ def test_check_worktree_takes_what_git_add_all_would_commit(repo: Repo) -> None:
         "models/artifacts.yaml:2:9: artifact 'models:w', key 'path': 'w.bin' does not exist "
         "(virtual: false says it must)",
         "new/artifacts.yaml:2:3: artifact 'new:a', key 'typ': unknown key "
-        "(allowed: path, type, description, labels, custom, virtual, sha256)",
+        "(allowed: path, type, description, labels, custom, virtual, sha256, requires)",
     ]
     assert result.err == "hint: checked the work tree: 3 artifacts.yaml files: 2 problems\n"
 
@@ -1239,6 +1241,7 @@ def test_show_and_history_json_carry_annotations(repo: Repo) -> None:
         "custom": None,
         "virtual": True,
         "sha256": None,
+        "requires": [],
     }
     assert by_name["churn"]["registered"] is True
     assert by_name["declared"]["registered"] is False

@@ -634,3 +634,36 @@ def test_bash_completion_on_10000_tags_runs_no_python_and_reads_only_what_it_nee
                 assert all(a.startswith(f"refs/tags/{typed}") for a in args[1:]), (line, call)
     result = bash_complete(big_repo, ["git registry promote model-007@"])[0]
     assert len(result) == 25
+
+
+@pytest.mark.slow
+@needs_git_completion
+@needs_zsh
+@needs_fish
+def test_at_completes_its_options_and_commits_in_each_shell(
+    churn_segment_cv_seg: Repo, tmp_path: Path
+) -> None:
+    repo = churn_segment_cv_seg
+    repo.git("branch", "fix-1")
+    bash = dict(
+        zip(
+            ["git registry at --", "git registry at fix"],
+            bash_complete(repo.path, ["git registry at --", "git registry at fix"]),
+            strict=True,
+        )
+    )
+    assert _set(bash["git registry at --"]) == {
+        "--contains",
+        "--json",
+        "--color=",
+        "--no-color",
+        "--help",
+    }
+    assert _set(bash["git registry at fix"]) == {"fix-1"}
+    env = _shell_env(tmp_path)
+    fpath = installed_prefix() / "share" / "zsh" / "site-functions"
+    zsh = zsh_complete(repo.path, fpath, ["git registry at --con", "git registry at fix"], env)
+    assert zsh == [["--contains"], ["fix-1"]]
+    env["XDG_DATA_DIRS"] = f"{installed_prefix() / 'share'}:/usr/share"
+    fish = fish_complete(repo.path, ["git-registry at --con", "git-registry at fix"], env)
+    assert fish == [["--contains"], ["fix-1"]]

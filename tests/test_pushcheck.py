@@ -252,7 +252,7 @@ def test_a_branch_with_an_invalid_artifacts_file_is_refused(repo: Repo) -> None:
     assert finding.ref == "topic"
     assert finding.message == (
         "artifacts.yaml:2:3: artifact 'churn', key 'colour': unknown key "
-        "(allowed: path, type, description, labels, custom, virtual, sha256)"
+        "(allowed: path, type, description, labels, custom, virtual, sha256, requires)"
     )
     assert check(repo, RefUpdate("refs/heads/topic", None, ObjectId(good))) == []
     # Deleting a branch checks nothing.

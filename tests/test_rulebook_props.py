@@ -35,7 +35,8 @@ ARTIFACTS = ["churn", "seg", "nlp:bert"]
 VERSIONS = ["v0.0.1", "v0.0.2", "v0.1.0", "v1.0.0"]
 STAGES = ["dev", "prod", "qa"]  # the policy allows dev and prod
 POLICY = "stages: [dev, prod]\n"
-GOOD_YAML = "churn:\n  type: model\nseg:\n  type: dataset\n"
+# churn requires seg (issue 17): the requires rule is in every example.
+GOOD_YAML = "churn:\n  type: model\n  requires: [seg]\nseg:\n  type: dataset\n"
 BAD_YAML = GOOD_YAML + "broken:\n  labels: [a, a]\n"  # a duplicate label: invalid
 REFS = ["HEAD", "HEAD~1", "HEAD~2"]
 DATES = [None, "1699990000 +0000", "1000000000 +0000"]  # now, an hour back, 2001

@@ -24,6 +24,9 @@ COMMAND = Command(
         "A version that holds STAGE only by fallback (a newer assignment was unassigned)\n"
         "is pinned to it by a new assignment; one that holds it through the stage's\n"
         "newest assignment is refused without --force.\n"
+        "If NAME's artifacts.yaml entry at the version's commit says 'requires: [A, B]', the\n"
+        "promotion is refused unless A and B each have a version in STAGE; --force overrides\n"
+        "it and records the override in the tag's message (Registry-Override: requires).\n"
         "GTO's form, 'assign NAME [REF] --stage STAGE [--version V]', is accepted too: the\n"
         "operand after NAME is then REF (default HEAD, registering it as version V if it\n"
         "has none); with --version and no REF, V is the version to assign."
@@ -63,8 +66,9 @@ def arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--force",
         action="store_true",
-        help="assign even if the version holds the stage through its newest assignment, or its "
-        "commit holds two versions (GTO 1.10.1 cannot read the tag)",
+        help="assign even if the version holds the stage through its newest assignment, its "
+        "commit holds two versions (GTO 1.10.1 cannot read the tag), or the artifacts it "
+        "requires have no version in the stage (recorded in the tag's message)",
     )
     p.add_argument(
         "--new",
@@ -155,7 +159,13 @@ def run(args: argparse.Namespace, session: Session) -> int:
         if fallback and args.dry_run:
             session.out(f"{held} ({fallback[0]}): a new assignment would pin it")
         code = create_tags(
-            session, loaded, tags, replan=plan, gto_force=args.force, **options.writes(args)
+            session,
+            loaded,
+            tags,
+            replan=plan,
+            gto_force=args.force,
+            requires_force=args.force,
+            **options.writes(args),
         )
         if fallback and not args.dry_run and code == 0:  # said once it is done, not before
             session.out(f"{held} ({fallback[0]}): the new assignment pins it")
