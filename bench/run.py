@@ -296,7 +296,7 @@ def commands(repo: Path, env: dict[str, str]) -> list[Command]:
         Command(f"which {artifact} prod", [*reg, "which", artifact, "prod"], startup=True),
         Command(f"latest {artifact}", [*reg, "latest", artifact], startup=True),
         Command(f"at {tag}", [*reg, "at", tag]),
-        # Every version's commit contains the root: one 'git tag --contains' walk.
+        # Every version's commit contains the root: one 'git rev-list --ancestry-path' walk.
         Command("at ROOT --contains", [*reg, "at", root, "--contains"]),
         Command(f"register {artifact}", [*reg, "register", artifact], undo=undo_register),
         Command(

@@ -525,25 +525,26 @@ def unreachable(
     return {ObjectId(line) for line in result.stdout.split() if line in wanted}
 
 
-def commits_of_tags_containing(
-    commit: ObjectId, patterns: Sequence[str], cwd: str | None = None, *, env: Env = None
+def commits_containing(
+    commit: ObjectId, candidates: Iterable[ObjectId], cwd: str | None = None, *, env: Env = None
 ) -> set[ObjectId]:
-    """The commits that the tags matching ``patterns`` (``git tag -l`` globs) point at
-    (peeled) and that contain ``commit`` (it, or a descendant of it): one ``git tag
-    --contains``, whose walk remembers what it has seen across the tags (a
-    ``merge-base --is-ancestor`` per tag would walk the history once per tag).
-    ``commit`` is an object id (never an option); a tag that is not on a commit is
-    left out."""
-    fmt = "--format=%(*objecttype) %(*objectname) %(objecttype) %(objectname)"
-    result = run_git(["tag", "--list", "--contains", commit, fmt, *patterns], cwd=cwd, env=env)
-    found: set[ObjectId] = set()
-    for line in result.stdout.splitlines():
-        peeled_type, peeled, kind, oid = [*line.split(" "), "", "", "", ""][:4]
-        if peeled_type == "commit" and peeled:
-            found.add(ObjectId(peeled))
-        elif not peeled_type and kind == "commit" and oid:  # a lightweight tag
-            found.add(ObjectId(oid))
-    return found
+    """Those of ``candidates`` that contain ``commit`` (it, or a descendant of it): one
+    ``git rev-list --ancestry-path`` from the candidates down to ``commit`` (object ids
+    on its input, never options), which walks only the history between them (``git tag
+    --contains`` over every registration tag took a second at 100,000 tags)."""
+    wanted = set(candidates)
+    found = {commit} & wanted
+    others = sorted(wanted - found)
+    if not others:
+        return found
+    lines = [f"^{commit}", *others]
+    result = run_git(
+        ["rev-list", "--ancestry-path", "--stdin"],
+        cwd=cwd,
+        env=env,
+        input_text="\n".join(lines) + "\n",
+    )
+    return found | {ObjectId(line) for line in result.stdout.split() if line in wanted}
 
 
 def tag_refs(

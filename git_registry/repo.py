@@ -450,9 +450,9 @@ class Repository:
         """The commits ``new`` has and ``old`` lacks (see :func:`gitbin.log_numstat`)."""
         return gitbin.log_numstat(old, new, limit, self.cwd, env=self.env)
 
-    def tagged_descendants(self, commit: ObjectId, patterns: Sequence[str]) -> set[ObjectId]:
-        """The commits of the tags matching ``patterns`` that contain ``commit``."""
-        return gitbin.commits_of_tags_containing(commit, patterns, self.cwd, env=self.env)
+    def containing(self, commit: ObjectId, candidates: Iterable[ObjectId]) -> set[ObjectId]:
+        """Those of ``candidates`` that contain ``commit`` (it, or a descendant)."""
+        return gitbin.commits_containing(commit, candidates, self.cwd, env=self.env)
 
     def unreachable(self, commits: Iterable[ObjectId], tips: Iterable[ObjectId]) -> set[ObjectId]:
         """Those of ``commits`` that none of ``tips`` reaches (one ``git rev-list``)."""

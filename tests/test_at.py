@@ -116,7 +116,7 @@ def test_contains_is_one_git_walk_however_many_versions(
     spec = " ".join(f"commit a{i}@v1.0.0 b{i}@v1.0.0" for i in range(15))
     make_registry(repo, spec)
     root = repo.git("rev-list", "--max-parents=0", "HEAD").strip()
-    walks = count_calls(monkeypatch, gitbin, "commits_of_tags_containing")
+    walks = count_calls(monkeypatch, gitbin, "commits_containing")
     ancestors = count_calls(monkeypatch, gitbin, "is_ancestor")
     doc = json.loads(repo.ok("at", root, "--contains", "--json"))
     assert len(doc["versions"]) == 30

@@ -27,10 +27,6 @@ COMMAND = Command(
     usage="git registry at REV [--contains] [--json]",
 )
 
-PATTERNS = ("*@v*",)
-"""The tags whose commits ``--contains`` asks Git about: registrations (and
-deregistrations, on the same commits); stage tags point at the same commits."""
-
 
 def arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("rev", metavar="REV", help="a commit: a branch, a tag, HEAD~2, an object id")
@@ -51,7 +47,8 @@ def run(args: argparse.Namespace, session: Session) -> int:
     commit = resolve_ref(session, args.rev)
     registry = load(session, keep_rows=False).registry
     if args.contains:
-        commits = session.repo().tagged_descendants(commit, PATTERNS)
+        every = {v.commit for info in registry.artifacts.values() for v in info.versions}
+        commits = session.repo().containing(commit, every)
         commits.add(commit)
     else:
         commits = {commit}
