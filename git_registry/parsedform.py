@@ -103,21 +103,7 @@ def annotations_of(value: Any, file: str) -> AnnotationsFile | None:
                 and _strings(needs)
             ):
                 return None
-            annotations[artifact] = Annotation(
-                artifact,
-                file,
-                line,
-                path,
-                kind,
-                text,
-                labels,
-                custom,
-                virtual,
-                sha256,
-                path_at,
-                keys,
-                needs,
-            )
+            annotations[artifact] = Annotation(*a)  # a[1] is file: checked above
         found = _problems(problems, file)
         lines = []
         for entry in _tuple(entries):

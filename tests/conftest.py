@@ -546,3 +546,13 @@ def sign_with_gpg(repo: Repo, key: GpgKey, monkeypatch: pytest.MonkeyPatch) -> N
     default format), whose keyring the test's processes use (``GNUPGHOME``)."""
     monkeypatch.setenv("GNUPGHOME", str(key.home))
     repo.git("config", "user.signingKey", key.fingerprint)
+
+
+def generated(out: Path, *options: str) -> Repo:
+    """A registry repository made by ``bench/make_repo.py OUT OPTIONS`` (fast: no
+    ``git tag`` per tag)."""
+    make_repo = Path(__file__).resolve().parents[1] / "bench" / "make_repo.py"
+    subprocess.run(
+        [sys.executable, str(make_repo), str(out), *options], check=True, capture_output=True
+    )
+    return Repo(out)

@@ -25,9 +25,8 @@ from git_registry.gitbin import RepoPaths
 from git_registry.repo import Repository
 from git_registry.tagcache import TagCache
 
-from conftest import Repo, make_registry
+from conftest import Repo, generated, make_registry
 
-MAKE_REPO = Path(__file__).resolve().parents[1] / "bench" / "make_repo.py"
 NO_CACHE = {"GIT_CONFIG_PARAMETERS": "'registry.cache'='false'"}
 
 
@@ -493,19 +492,11 @@ def test_a_git_directory_another_user_cannot_write(churn_staged_and_seg: Repo) -
 
 
 def _generated(tmp_path: Path) -> Repo:
-    out = tmp_path / "generated"
-    subprocess.run(
-        [
-            sys.executable,
-            str(MAKE_REPO),
-            str(out),
-            *("-a", "6", "-v", "5", "-p", "2"),
-            *("--unassign-every", "3", "--deregister-every", "4", "--deprecate", "1"),
-        ],
-        check=True,
-        capture_output=True,
+    return generated(
+        tmp_path / "generated",
+        *("-a", "6", "-v", "5", "-p", "2"),
+        *("--unassign-every", "3", "--deregister-every", "4", "--deprecate", "1"),
     )
-    return Repo(out)
 
 
 @pytest.mark.slow

@@ -8,7 +8,6 @@ import json
 import marshal
 import os
 import subprocess
-import sys
 import zlib
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,7 @@ from git_registry import cachefile, state, statecache
 from git_registry.gitbin import RepoPaths
 from git_registry.repo import Repository
 
-from conftest import Repo, make_registry
+from conftest import Repo, generated, make_registry
 
 NO_CACHE = {"GIT_CONFIG_PARAMETERS": "'registry.cache'='false'"}
 WHOLE_READS = (
@@ -362,20 +361,11 @@ def test_another_repositorys_file_is_not_used(reg: Repo, tmp_path: Path) -> None
 
 
 def _generated(tmp_path: Path, refs: str) -> Repo:
-    out = tmp_path / f"generated-{refs}"
-    make_repo = Path(__file__).resolve().parents[1] / "bench" / "make_repo.py"
-    subprocess.run(
-        [
-            sys.executable,
-            str(make_repo),
-            str(out),
-            *("-a", "8", "-v", "6", "-p", "2", "--refs", refs),
-            *("--unassign-every", "3", "--deregister-every", "4", "--deprecate", "2"),
-        ],
-        check=True,
-        capture_output=True,
+    return generated(
+        tmp_path / f"generated-{refs}",
+        *("-a", "8", "-v", "6", "-p", "2", "--refs", refs),
+        *("--unassign-every", "3", "--deregister-every", "4", "--deprecate", "2"),
     )
-    return Repo(out)
 
 
 @pytest.mark.slow
