@@ -1,0 +1,105 @@
+"""Attacks on the features of issue 17: ``git registry get`` (crafted trees, hostile
+HTTP servers), metrics and metadata trailers, ``git registry diff``.
+
+Real repositories (``git``), real local HTTP and TCP servers in threads; nothing mocked."""
+
+from __future__ import annotations
+
+import http.server
+import socket
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from conftest import Repo, make_registry
+
+
+def _fails(repo: Repo, *args: str, cwd: Path | None = None) -> str:
+    result = repo.run(*args, cwd=cwd)
+    assert result.code == 128, result
+    assert "Traceback" not in result.err
+    assert result.out == ""
+    return result.err
+
+
+@pytest.fixture
+def out(repo: Repo) -> Path:
+    folder = repo.path / "out"
+    folder.mkdir()
+    with open(repo.path / ".git" / "info" / "exclude", "a") as f:
+        f.write("/out/\n")
+    return folder
+
+
+# -- get over http: a redirect may only lead to http(s) ------------------------------------
+
+
+@pytest.fixture
+def ftp_listener() -> Iterator[tuple[int, list[int]]]:
+    """A TCP port that records every connection made to it (an FTP server's place)."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(5)
+    sock.settimeout(0.05)
+    hits: list[int] = []
+
+    done = threading.Event()
+
+    def accept() -> None:
+        while not done.is_set():
+            try:
+                conn, _ = sock.accept()
+            except TimeoutError:
+                continue
+            hits.append(1)
+            conn.close()
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield sock.getsockname()[1], hits
+    finally:
+        done.set()
+        thread.join()
+        sock.close()
+
+
+def _redirecting_server(location: str) -> http.server.ThreadingHTTPServer:
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(302)
+            self.send_header("Location", location)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    return http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+
+
+def test_a_redirect_to_ftp_is_refused_and_never_followed(
+    repo: Repo, out: Path, ftp_listener: tuple[int, list[int]]
+) -> None:
+    """Attack: urllib follows a redirect to ``ftp://`` (any host), though get promises
+    http(s) only: the registry's http server could make a user's machine connect
+    anywhere over FTP. Refused before any connection."""
+    port, hits = ftp_listener
+    httpd = _redirecting_server(f"ftp://127.0.0.1:{port}/model.bin")
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{httpd.server_address[1]}/model.bin"
+        repo.commit(files={"artifacts.yaml": f"churn:\n  path: {url}\n"})
+        make_registry(repo, "churn@v1.0.0")
+        err = _fails(repo, "get", "churn", cwd=out)
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join()
+    assert hits == []
+    assert f"it redirects to 'ftp://127.0.0.1:{port}/model.bin'" in err
+    assert "not an http:// or https:// URL" in err
+    assert list(out.iterdir()) == []
