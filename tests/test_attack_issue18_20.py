@@ -1,0 +1,66 @@
+"""Attacks on the features of issues 18 and 20: ``git registry site`` (its folder, its
+page names) and the registry state cache (``.git/registry/state-cache``).
+
+Real repositories (``git``) and real files; nothing mocked."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from test_statecache import _rewritten, state_file, whole
+
+from conftest import Repo, make_registry
+
+# -- the state cache: a hand-edited file whose CRC passes ------------------------------
+
+
+@pytest.fixture
+def reg(repo: Repo) -> Repo:
+    return make_registry(
+        repo,
+        "churn@v1.0.0 churn#prod#1 commit churn@v1.1.0 churn#staging#2 commit seg@v0.0.1 "
+        "seg#dev#1 churn@v1.0.0!",
+    )
+
+
+def _problem_message_is_a_number(index: list[Any], segments: list[Any]) -> None:
+    index[6] = ((123, None, None, None, None),)
+
+
+def _problem_tag_is_a_number(index: list[Any], segments: list[Any]) -> None:
+    index[6] = (("a problem", 5, None, None, None),)
+
+
+def _stages_are_not_text(index: list[Any], segments: list[Any]) -> None:
+    index[7] = (1, 2.5, None)
+
+
+def _counters_of_another_type(index: list[Any], segments: list[Any]) -> None:
+    index[8] = ((1, 2.0),)
+
+
+def _known_names_are_not_text(index: list[Any], segments: list[Any]) -> None:
+    index[9] = (None, 3)
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        _problem_message_is_a_number,
+        _problem_tag_is_a_number,
+        _stages_are_not_text,
+        _counters_of_another_type,
+        _known_names_are_not_text,
+    ],
+)
+def test_an_index_value_of_another_type_falls_back_to_the_tags(reg: Repo, edit: Any) -> None:
+    """Attack: the index's problems, stages, counters and known names were converted
+    (``str()``, ``int()``), not checked: a problem whose message is a number crashed
+    every whole read (``__str__ returned non-string``), a stage list of numbers made
+    ``show`` print other columns. A value of another type is a damaged file: the read
+    builds the state from the tags."""
+    expected = whole(reg, cache=False)
+    reg.ok("show")
+    _rewritten(state_file(reg), edit)
+    assert whole(reg) == expected
