@@ -53,9 +53,11 @@ def _files_in(folder: str) -> set[str]:
         rel = os.path.relpath(root, folder)
         for name in files:
             found.add(name if rel == "." else f"{rel.replace(os.sep, '/')}/{name}")
-        for name in dirs:  # an empty folder of the user's counts as theirs
-            path = os.path.join(root, name)
-            if not os.listdir(path):
+        for name in dirs:  # an empty folder of the user's counts as theirs, and so
+            path = os.path.join(root, name)  # does a link to a folder (never walked into)
+            if os.path.islink(path):
+                found.add(name if rel == "." else f"{rel}/{name}")
+            elif not os.listdir(path):
                 found.add((name if rel == "." else f"{rel}/{name}") + "/")
     return found
 

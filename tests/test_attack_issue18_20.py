@@ -5,6 +5,8 @@ Real repositories (``git``) and real files; nothing mocked."""
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -64,3 +66,24 @@ def test_an_index_value_of_another_type_falls_back_to_the_tags(reg: Repo, edit: 
     reg.ok("show")
     _rewritten(state_file(reg), edit)
     assert whole(reg) == expected
+
+
+# -- site: the folder and the page names ------------------------------------------------
+
+
+def test_a_link_to_a_folder_in_a_previous_site_is_kept(reg: Repo, tmp_path: Path) -> None:
+    """Attack: a link to a folder (``docs -> ../docs``) is neither a file nor an empty
+    folder to ``os.walk``: the folder looked like a site holding only its own files,
+    was swapped whole, and the user's link was deleted with the old folder."""
+    out = tmp_path / "out"
+    reg.ok("site", str(out))
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "guide.html").write_text("the user's")
+    (out / "docs").symlink_to(docs)
+    result = reg.run("site", str(out))
+    assert result.code == 0, result
+    assert (out / "docs").is_symlink()
+    assert os.readlink(out / "docs") == str(docs)
+    assert (docs / "guide.html").read_text() == "the user's"
+    assert (out / "index.html").is_file()
