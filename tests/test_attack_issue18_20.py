@@ -5,12 +5,15 @@ Real repositories (``git``) and real files; nothing mocked."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 from typing import Any
 
 import pytest
 from test_statecache import _rewritten, state_file, whole
+
+from git_registry.sitegen import artifact_path
 
 from conftest import Repo, make_registry
 
@@ -87,3 +90,49 @@ def test_a_link_to_a_folder_in_a_previous_site_is_kept(reg: Repo, tmp_path: Path
     assert os.readlink(out / "docs") == str(docs)
     assert (docs / "guide.html").read_text() == "the user's"
     assert (out / "index.html").is_file()
+
+
+def _old_hash(name: str) -> str:
+    return hashlib.sha1(name.encode()).hexdigest()[:8]
+
+
+def test_no_two_artifacts_pages_are_one_file() -> None:
+    """Attack: page names could be forged. ``x-history-2`` (a valid artifact name) was
+    the file of page 2 of ``x``'s history, ``a-b-<8 hex of sha1('a/b')>`` the page of
+    ``a/b``, and ``Churn`` and ``churn`` one file where case is ignored: one page
+    silently overwrote the other."""
+    names = [
+        "x",
+        "x-history-2",
+        "x-versions-3",
+        "a/b",
+        f"a-b-{_old_hash('a/b')}",
+        "Churn",
+        "churn",
+        "index",
+        "Index",
+    ]
+    paths = [
+        artifact_path(n, page, what).lower()
+        for n in names
+        for page, what in [
+            (1, ""),
+            (2, "history"),
+            (3, "history"),
+            (2, "versions"),
+            (3, "versions"),
+        ]
+    ]
+    assert len(paths) == len(set(paths))
+
+
+def test_an_artifact_named_as_anothers_page_gets_its_own(repo: Repo, tmp_path: Path) -> None:
+    forged = f"a-b-{_old_hash('a/b')}"
+    repo.commit()
+    make_registry(repo, f"a/b@v1.0.0 commit {forged}@v2.0.0")
+    repo.ok("site", str(tmp_path / "out"))
+    pages = sorted(p.name for p in (tmp_path / "out" / "a").iterdir())
+    assert len(pages) == 2
+    texts = [(tmp_path / "out" / "a" / p).read_text() for p in pages]
+    assert sum("v1.0.0" in t for t in texts) == 1
+    assert sum("v2.0.0" in t for t in texts) == 1
