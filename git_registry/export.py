@@ -120,6 +120,13 @@ def _write_tree(
                 entries = repo.tree_entries(oid)
                 if entries is None:
                     raise RegistryError(f"tree {oid} of {where} is missing from this repository")
+                twice = _a_name_twice(entries)
+                if twice is not None:  # git fsck: duplicateEntries; Git writes neither
+                    raise RegistryError(
+                        f"refusing to write {where}: the tree entry "
+                        f"'{posixpath.join(folder, os.fsdecode(twice))}' is given twice",
+                        hint="this tree was not made by 'git add'; nothing was written",
+                    )
                 for name, mode, child in sorted(entries):
                     shown = posixpath.join(folder, os.fsdecode(name))
                     why = unsafe_name(name)
@@ -159,6 +166,16 @@ def _write_tree(
         for _, fd, _ in stack:
             os.close(fd)
     return files, size
+
+
+def _a_name_twice(entries: list[tuple[bytes, int, ObjectId]]) -> bytes | None:
+    """A name two entries of a tree have (a file and a folder, a link and a folder…)."""
+    seen: set[bytes] = set()
+    for name, _, _ in entries:
+        if name in seen:
+            return name
+        seen.add(name)
+    return None
 
 
 def _blob(repo: Repository, oid: ObjectId, where: str) -> bytes:

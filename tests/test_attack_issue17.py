@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import http.server
 import socket
+import subprocess
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -102,4 +103,37 @@ def test_a_redirect_to_ftp_is_refused_and_never_followed(
     assert hits == []
     assert f"it redirects to 'ftp://127.0.0.1:{port}/model.bin'" in err
     assert "not an http:// or https:// URL" in err
+    assert list(out.iterdir()) == []
+
+
+# -- get of a crafted tree ----------------------------------------------------------------
+
+
+def _object(repo: Repo, kind: str, data: bytes) -> str:
+    args = ["git", "hash-object", "-w", "-t", kind, "--literally", "--stdin"]
+    proc = subprocess.run(args, cwd=repo.path, input=data, capture_output=True, check=True)
+    return proc.stdout.decode().strip()
+
+
+def _tree(repo: Repo, entries: list[tuple[bytes, bytes, str]]) -> str:
+    raw = b"".join(mode + b" " + name + b"\0" + bytes.fromhex(oid) for mode, name, oid in entries)
+    return _object(repo, "tree", raw)
+
+
+@pytest.mark.parametrize("first", ["file", "link"])
+def test_a_tree_with_two_entries_of_one_name_is_refused(repo: Repo, out: Path, first: str) -> None:
+    """Attack: a crafted tree holding a file (or a link) and a folder of one name, which
+    ``git fsck`` calls duplicateEntries: the entries were read into a map by name, so
+    one was silently dropped and get wrote the other as if it were the whole tree."""
+    blob = _object(repo, "blob", b"x")
+    inner = _tree(repo, [(b"100644", b"f", blob)])
+    clash = (b"100644", b"a", blob) if first == "file" else (b"120000", b"a", blob)
+    model = _tree(repo, [clash, (b"40000", b"a", inner)])
+    yaml = _object(repo, "blob", b"seg:\n  path: model\n")
+    root = _tree(repo, [(b"100644", b"artifacts.yaml", yaml), (b"40000", b"model", model)])
+    commit = repo.git("commit-tree", "-m", "crafted", root).strip()
+    repo.git("update-ref", "refs/heads/main", commit)
+    make_registry(repo, "seg@v1.0.0")
+    err = _fails(repo, "get", "seg", cwd=out)
+    assert "the tree entry 'a' is given twice" in err
     assert list(out.iterdir()) == []
