@@ -52,6 +52,30 @@ def check_destination(dest: str, shown: str, *, force: bool) -> None:
 
 
 @contextlib.contextmanager
+def interruptible() -> Iterator[None]:
+    """Within the block, ``SIGTERM`` and ``SIGHUP`` (a CI job's timeout, a closed
+    terminal) raise :class:`KeyboardInterrupt`, as Ctrl-C does: :func:`staged` removes
+    its temporary path (by default they end the process at once, leaving it behind)."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread may set handlers (and receives the signals)
+        return
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    wanted = [getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)]
+    before = {signum: signal.signal(signum, interrupt) for signum in wanted}
+    try:
+        yield
+    finally:
+        for signum, handler in before.items():
+            signal.signal(signum, handler)
+
+
+@contextlib.contextmanager
 def staged(dest: str, *, force: bool) -> Iterator[str]:
     """Yield a temporary path to write to; when the block ends without an error,
     rename it to ``dest`` (replacing what is there when ``force``), else remove it.

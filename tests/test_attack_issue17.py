@@ -6,9 +6,12 @@ Real repositories (``git``), real local HTTP and TCP servers in threads; nothing
 from __future__ import annotations
 
 import http.server
+import signal
 import socket
 import subprocess
+import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -136,4 +139,65 @@ def test_a_tree_with_two_entries_of_one_name_is_refused(repo: Repo, out: Path, f
     make_registry(repo, "seg@v1.0.0")
     err = _fails(repo, "get", "seg", cwd=out)
     assert "the tree entry 'a' is given twice" in err
+    assert list(out.iterdir()) == []
+
+
+# -- get interrupted: no temporary file left behind ----------------------------------------
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
+def test_a_download_ended_by_a_signal_leaves_no_temporary_file(
+    repo: Repo, out: Path, signum: int
+) -> None:
+    """Attack: a CI job's timeout (SIGTERM) or a closed terminal (SIGHUP) during a long
+    download ended the process at once, leaving ``.model.bin.get-PID-….tmp`` (part of
+    the download) beside the destination. It is removed, as on Ctrl-C."""
+    release = threading.Event()
+
+    class Stalling(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Length", str(1 << 24))
+            self.end_headers()
+            self.wfile.write(b"x" * (1 << 16))
+            self.wfile.flush()
+            release.wait(60)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Stalling)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{httpd.server_address[1]}/model.bin"
+        repo.commit(files={"artifacts.yaml": f"churn:\n  path: {url}\n"})
+        make_registry(repo, "churn@v1.0.0")
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "git_registry", "get", "churn", "-q"],
+            cwd=out,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        try:
+            for _ in range(600):  # until part of the download is on disk
+                partial = [p for p in out.iterdir() if ".get-" in p.name]
+                if partial and partial[0].stat().st_size > 0:
+                    break
+                time.sleep(0.05)
+            else:
+                raise AssertionError("the download never started")
+            proc.send_signal(signum)
+            _, err = proc.communicate(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    finally:
+        release.set()
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join()
+    assert proc.returncode == 130
+    assert b"fatal: interrupted" in err
     assert list(out.iterdir()) == []

@@ -111,7 +111,7 @@ def run(args: argparse.Namespace, session: Session) -> int:
     from git_registry import outputs
 
     outputs.check_destination(dest, shown or dest, force=args.force)
-    with outputs.staged(dest, force=args.force) as tmp:
+    with outputs.interruptible(), outputs.staged(dest, force=args.force) as tmp:
         digest = _fetch(session, source, tmp, shown or dest, quiet=args.quiet)
         folder = os.path.isdir(tmp) and not os.path.islink(tmp)
         if digest is None and not folder and (args.json or annotation.sha256):
