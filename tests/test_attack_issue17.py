@@ -201,3 +201,41 @@ def test_a_download_ended_by_a_signal_leaves_no_temporary_file(
     assert proc.returncode == 130
     assert b"fatal: interrupted" in err
     assert list(out.iterdir()) == []
+
+
+# -- get -o: what the destination may be ---------------------------------------------------
+
+
+@pytest.fixture
+def one_file(repo: Repo) -> Repo:
+    repo.commit(files={"artifacts.yaml": "churn:\n  path: m.bin\n", "m.bin": "two"})
+    return make_registry(repo, "churn@v1.0.0")
+
+
+def test_replacing_the_folder_one_is_in_through_dotdot(one_file: Repo, out: Path) -> None:
+    """Attack: ``-o ../here --force`` run inside ``here``: the temporary and set-aside
+    names were made through ``here/..``, which no longer resolved once ``here`` was
+    moved aside: the command failed midway and left the user's folder under a hidden
+    temporary name (and the new file under another)."""
+    here = out / "here"
+    here.mkdir()
+    (here / "old.txt").write_text("old")
+    assert one_file.run("get", "churn", "-o", "../here", "--force", cwd=here).code == 0
+    assert (out / "here").read_text() == "two"
+    assert sorted(p.name for p in out.iterdir()) == ["here"]
+
+
+@pytest.mark.parametrize("output", ["", ".", "..", "sub/..", ".git", "sub/.GIT"])
+def test_an_output_that_is_no_file_name_is_refused(one_file: Repo, out: Path, output: str) -> None:
+    """Attack: ``-o .``, ``-o ..``, ``-o ''`` with --force tried to rename the current
+    folder or its parent away (and failed on odd errors); ``-o .git --force`` at the top
+    of a work tree replaced the repository itself and deleted it."""
+    (out / "sub").mkdir()
+    (out / "sub" / "keep.txt").write_text("keep")
+    before = sorted(str(p.relative_to(out)) for p in out.rglob("*"))
+    result = one_file.run("get", "churn", "-o", output, "--force", cwd=out / "sub")
+    assert result.code == 129, result
+    assert "names no file get may write" in result.err
+    assert sorted(str(p.relative_to(out)) for p in out.rglob("*")) == before
+    assert one_file.run("get", "churn", "-o", ".git", "--force").code == 129
+    assert (one_file.path / ".git" / "HEAD").is_file()
