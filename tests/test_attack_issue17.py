@@ -239,3 +239,41 @@ def test_an_output_that_is_no_file_name_is_refused(one_file: Repo, out: Path, ou
     assert sorted(str(p.relative_to(out)) for p in out.rglob("*")) == before
     assert one_file.run("get", "churn", "-o", ".git", "--force").code == 129
     assert (one_file.path / ".git" / "HEAD").is_file()
+
+
+# -- check-ref: metrics and metadata in CI outputs ------------------------------------------
+
+
+def test_many_metadata_values_do_not_make_the_dotenv_report_fail(repo: Repo) -> None:
+    """Attack: metadata values (valid ones, ``register --meta``) made the dotenv report
+    one GitLab refuses: 30 of 190 characters were over its 5 KB, and only description,
+    path and type could be left out, so ``check-ref --format dotenv`` failed (exit 128)
+    on that tag; twelve made more than its 20 variables, a report GitLab refuses whole.
+    The metadata are left out, last first, with a warning."""
+    from cisim import gitlab_dotenv
+
+    repo.commit()
+    metas = [a for i in range(30) for a in ("--meta", f"key{i:02d}={'v' * 190}")]
+    repo.ok("register", "churn", "--metric", "auc=0.9", *metas)
+    result = repo.run("check-ref", "churn@v0.0.1", "--format", "dotenv")
+    assert result.code == 0, result
+    read = gitlab_dotenv(result.out.encode())  # GitLab takes it
+    assert read["REGISTRY_NAME"] == "churn"
+    assert read["REGISTRY_METRIC_AUC"] == "0.9"
+    assert read["REGISTRY_META_KEY00"] == "v" * 190
+    assert "REGISTRY_META_KEY29" not in read
+    assert "warning: REGISTRY_META_KEY29 is left out of the dotenv report" in result.err
+
+
+def test_many_small_metrics_stay_within_gitlabs_count_of_variables(repo: Repo) -> None:
+    from cisim import gitlab_dotenv
+
+    repo.commit()
+    metrics = [a for i in range(15) for a in ("--metric", f"m{i:02d}={i}")]
+    repo.ok("register", "churn", *metrics)
+    result = repo.run("check-ref", "churn@v0.0.1", "--format", "dotenv")
+    assert result.code == 0, result
+    read = gitlab_dotenv(result.out.encode())
+    assert len(read) == 20
+    assert read["REGISTRY_METRIC_M00"] == "0" and "REGISTRY_METRIC_M14" not in read
+    assert "GitLab takes at most 20 variables" in result.err
