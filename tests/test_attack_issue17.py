@@ -6,6 +6,7 @@ Real repositories (``git``), real local HTTP and TCP servers in threads; nothing
 from __future__ import annotations
 
 import http.server
+import json
 import signal
 import socket
 import subprocess
@@ -277,3 +278,24 @@ def test_many_small_metrics_stay_within_gitlabs_count_of_variables(repo: Repo) -
     assert len(read) == 20
     assert read["REGISTRY_METRIC_M00"] == "0" and "REGISTRY_METRIC_M14" not in read
     assert "GitLab takes at most 20 variables" in result.err
+
+
+def test_a_metric_of_a_million_characters_is_ignored(repo: Repo) -> None:
+    """Attack: metadata values are at most 200 characters, metrics had no limit: a
+    hand-made tag's ``Registry-Metric: auc=0.000…1`` (a finite number a million
+    characters long) filled ``show``'s table, every CI output and the warning quoting
+    it. A metric is at most 64 characters; the warning quotes 40."""
+    repo.commit()
+    huge = "0." + "0" * 1_000_000 + "1"
+    message = f"Registering artifact churn version v0.0.1\n\nRegistry-Metric: auc={huge}\n"
+    (repo.path / ".git" / "MSG").write_text(message)
+    repo.git("tag", "-a", "-F", str(repo.path / ".git" / "MSG"), "churn@v0.0.1")
+    repo.git("tag", "-a", "-m", "Registering artifact seg version v0.0.1", "seg@v0.0.1")
+    result = repo.run("show", "churn")
+    assert result.code == 0, result
+    assert len(result.out) + len(result.err) < 2000
+    assert "is not a finite number of at most 64 characters" in result.err
+    doc = json.loads(repo.ok("check-ref", "churn@v0.0.1", "--json"))
+    assert doc["metrics"] == {}
+    err = repo.run("register", "seg", "--metric", f"auc={huge[:70]}").err
+    assert "not a finite number of at most 64 characters" in err
