@@ -136,3 +136,20 @@ def test_an_artifact_named_as_anothers_page_gets_its_own(repo: Repo, tmp_path: P
     texts = [(tmp_path / "out" / "a" / p).read_text() for p in pages]
     assert sum("v1.0.0" in t for t in texts) == 1
     assert sum("v2.0.0" in t for t in texts) == 1
+
+
+def test_out_as_a_link_to_a_folder_writes_into_that_folder(reg: Repo, tmp_path: Path) -> None:
+    """Attack: OUT a link to the folder a web server serves (``site -> /var/www/html``,
+    a usual set-up): the link itself was renamed away and deleted, the pages written
+    into a new plain folder in its place, and the served folder never got them."""
+    served = tmp_path / "www"
+    served.mkdir()
+    link = tmp_path / "site"
+    link.symlink_to(served)
+    for _ in range(2):  # a new site, then a site replaced
+        result = reg.run("site", str(link))
+        assert result.code == 0, result
+        assert link.is_symlink() and os.readlink(link) == str(served)
+        assert (served / "index.html").is_file()
+        assert (served / "a" / "churn.html").is_file()
+    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]
