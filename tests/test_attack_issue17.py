@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import http.server
 import json
+import os
 import signal
 import socket
 import subprocess
@@ -299,3 +300,49 @@ def test_a_metric_of_a_million_characters_is_ignored(repo: Repo) -> None:
     assert doc["metrics"] == {}
     err = repo.run("register", "seg", "--metric", f"auc={huge[:70]}").err
     assert "not a finite number of at most 64 characters" in err
+
+
+def test_a_folder_of_many_subfolders_needs_few_file_descriptors(repo: Repo, out: Path) -> None:
+    """Attack (or a plain data set): a folder of more subfolders than the open-files
+    limit (1,024 on Linux, 256 on macOS). Every pending subfolder was held open until
+    written: 'Too many open files', nothing written. One parent stays open now."""
+    import resource
+
+    files = {f"data/class{i:03d}/x.txt": str(i) for i in range(300)}
+    repo.commit(files={"artifacts.yaml": "ds:\n  path: data\n", **files})
+    make_registry(repo, "ds@v1.0.0")
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    in_use = len(os.listdir("/proc/self/fd")) if os.path.isdir("/proc/self/fd") else 64
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(in_use + 150, hard), hard))
+    try:
+        result = repo.run("get", "ds", cwd=out)
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    assert result.code == 0, result
+    assert len(list((out / "data").iterdir())) == 300
+    assert (out / "data" / "class299" / "x.txt").read_text() == "299"
+
+
+@pytest.mark.slow  # 3,000 trees made with git hash-object
+def test_a_tree_nested_thousands_deep_is_written(repo: Repo, out: Path) -> None:
+    blob = _object(repo, "blob", b"deep")
+    tree = _tree(repo, [(b"100644", b"f", blob)])
+    for _ in range(3000):
+        tree = _tree(repo, [(b"40000", b"d", tree)])
+    yaml = _object(repo, "blob", b"seg:\n  path: model\n")
+    root = _tree(repo, [(b"100644", b"artifacts.yaml", yaml), (b"40000", b"model", tree)])
+    commit = repo.git("commit-tree", "-m", "deep", root).strip()
+    repo.git("update-ref", "refs/heads/main", commit)
+    make_registry(repo, "seg@v1.0.0")
+    result = repo.run("get", "seg", cwd=out)
+    assert result.code == 0, result
+    fd = os.open(out / "model", os.O_RDONLY)
+    try:
+        for _ in range(3000):
+            inner = os.open("d", os.O_RDONLY, dir_fd=fd)
+            os.close(fd)
+            fd = inner
+        with open(os.open("f", os.O_RDONLY, dir_fd=fd), "rb") as f:
+            assert f.read() == b"deep"
+    finally:
+        os.close(fd)
