@@ -97,10 +97,12 @@ def export_path(
     if mode == TREE:
         os.mkdir(dest, 0o777)
         fd = os.open(dest, _DIR_FLAGS)
+        links: list[str] = []
         try:
-            files, size = _write_tree(repo, oid, fd, where, warn)
+            files, size = _write_tree(repo, oid, fd, where, warn, links)
         finally:
             os.close(fd)
+        _check_links(dest, links, where)
         return Exported("folder", files, size)
     size = _write_blob(repo, oid, None, dest, mode, where)
     return Exported("file", 1, size)
@@ -118,13 +120,37 @@ class _Open:
         self.pending = 0
 
 
+def _check_links(dest: str, links: list[str], where: str) -> None:
+    """Each link of the folder written at ``dest``, resolved as the system resolves it
+    (through the other links), leads inside it: ``s -> .`` and ``e -> s/..`` each pass
+    the check of its own target, and together lead out (``e`` is ``dest/..``).
+
+    Raises:
+        RegistryError: one leads out (the caller removes ``dest``).
+    """
+    root = os.path.realpath(dest)
+    for shown in links:
+        real = os.path.realpath(os.path.join(dest, *shown.split("/")))
+        if real != root and not real.startswith(root + os.sep):
+            raise RegistryError(
+                f"refusing to write {where}: the link '{shown}' leads outside the folder "
+                "through other links",
+                hint="nothing was written",
+            )
+
+
 def _write_tree(
-    repo: Repository, tree: ObjectId, top: int, where: str, warn: Callable[[str], None]
+    repo: Repository,
+    tree: ObjectId,
+    top: int,
+    where: str,
+    warn: Callable[[str], None],
+    links: list[str],
 ) -> tuple[int, int]:
     """Write tree ``tree`` into the open folder ``top``; (files, bytes) written. A
     stack, not recursion: a crafted tree may be nested thousands deep. A subfolder is
     made when its parent is written and opened (``O_NOFOLLOW``, relative to its
-    parent) when its turn comes."""
+    parent) when its turn comes. The links written are added to ``links``."""
     files = size = 0
     stack: list[tuple[ObjectId, _Open | None, bytes, str]] = [(tree, None, b"", "")]
     opened: set[_Open] = set()
@@ -175,6 +201,7 @@ def _write_tree(
                             hint="nothing was written",
                         )
                     os.symlink(target, name, dir_fd=fd)
+                    links.append(shown)
                 elif stat.S_ISREG(mode):
                     size += _write_blob(repo, child, fd, name, mode, where)
                     files += 1

@@ -324,25 +324,73 @@ def test_a_folder_of_many_subfolders_needs_few_file_descriptors(repo: Repo, out:
 
 
 @pytest.mark.slow  # 3,000 trees made with git hash-object
-def test_a_tree_nested_thousands_deep_is_written(repo: Repo, out: Path) -> None:
+def test_a_tree_nested_thousands_deep_is_written_and_removed(repo: Repo, out: Path) -> None:
+    """Attack: a crafted tree 3,000 deep. It is written (a loop, not recursion); when
+    something after it fails, the half-written folder is removed, which
+    ``shutil.rmtree`` could not do (RecursionError: a traceback and the temporary
+    folder left behind), nor can it replace such a folder with --force."""
+    from git_registry.outputs import remove
+
     blob = _object(repo, "blob", b"deep")
-    tree = _tree(repo, [(b"100644", b"f", blob)])
+    deep = _tree(repo, [(b"100644", b"f", blob)])
     for _ in range(3000):
-        tree = _tree(repo, [(b"40000", b"d", tree)])
+        deep = _tree(repo, [(b"40000", b"d", deep)])
     yaml = _object(repo, "blob", b"seg:\n  path: model\n")
-    root = _tree(repo, [(b"100644", b"artifacts.yaml", yaml), (b"40000", b"model", tree)])
-    commit = repo.git("commit-tree", "-m", "deep", root).strip()
-    repo.git("update-ref", "refs/heads/main", commit)
-    make_registry(repo, "seg@v1.0.0")
-    result = repo.run("get", "seg", cwd=out)
-    assert result.code == 0, result
-    fd = os.open(out / "model", os.O_RDONLY)
+    dot, up = _object(repo, "blob", b"."), _object(repo, "blob", b"s/..")
+    for version, model in (
+        ("v1.0.0", _tree(repo, [(b"40000", b"d", deep)])),
+        (
+            "v2.0.0",
+            _tree(repo, [(b"40000", b"d", deep), (b"120000", b"e", up), (b"120000", b"s", dot)]),
+        ),
+    ):
+        root = _tree(repo, [(b"100644", b"artifacts.yaml", yaml), (b"40000", b"model", model)])
+        commit = repo.git("commit-tree", "-m", "deep", root).strip()
+        repo.git("update-ref", "refs/heads/main", commit)
+        make_registry(repo, f"seg@{version}")
     try:
-        for _ in range(3000):
-            inner = os.open("d", os.O_RDONLY, dir_fd=fd)
+        result = repo.run("get", "seg@v1.0.0", cwd=out)
+        assert result.code == 0, result
+        fd = os.open(out / "model", os.O_RDONLY)
+        try:
+            for _ in range(3001):
+                inner = os.open("d", os.O_RDONLY, dir_fd=fd)
+                os.close(fd)
+                fd = inner
+            with open(os.open("f", os.O_RDONLY, dir_fd=fd), "rb") as f:
+                assert f.read() == b"deep"
+        finally:
             os.close(fd)
-            fd = inner
-        with open(os.open("f", os.O_RDONLY, dir_fd=fd), "rb") as f:
-            assert f.read() == b"deep"
+        # Fails after writing the deep folder: removed, no traceback.
+        err = _fails(repo, "get", "seg@v2.0.0", "-o", "other", cwd=out)
+        assert "leads outside the folder through other links" in err
+        assert sorted(p.name for p in out.iterdir()) == ["model"]
+        # Replaced with --force: the old deep folder is removed.
+        assert repo.run("get", "seg@v1.0.0", "--force", cwd=out).code == 0
+        assert sorted(p.name for p in out.iterdir()) == ["model"]
     finally:
-        os.close(fd)
+        remove(str(out / "model"))  # pytest's own clean-up is shutil.rmtree
+    assert list(out.iterdir()) == []
+
+
+def test_two_links_that_lead_out_together_are_refused(repo: Repo, out: Path) -> None:
+    """Attack, with plain ``git add``: ``s -> .`` and ``e -> s/..``. Each target was
+    checked alone, as a path: ``s/..`` is ``.``, inside. But the system resolves ``s``
+    first: ``e`` is the folder's parent, and the written model folder held a way out
+    (a reader of ``model/e/...`` reads anything beside it)."""
+    (repo.path / "model").mkdir()
+    (repo.path / "model" / "w.bin").write_text("w")
+    os.symlink(".", repo.path / "model" / "s")
+    os.symlink("s/..", repo.path / "model" / "e")
+    repo.commit(files={"artifacts.yaml": "m:\n  path: model\n"})
+    make_registry(repo, "m@v1.0.0")
+    err = _fails(repo, "get", "m", cwd=out)
+    assert "the link 'e' leads outside the folder through other links" in err
+    assert list(out.iterdir()) == []
+    # A link through another that stays inside is written.
+    os.unlink(repo.path / "model" / "e")
+    os.symlink("s/w.bin", repo.path / "model" / "e")
+    repo.commit(files={})
+    make_registry(repo, "m@v1.1.0")
+    assert repo.run("get", "m", cwd=out).code == 0
+    assert (out / "model" / "e").read_text() == "w"
