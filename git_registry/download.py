@@ -18,8 +18,10 @@ from git_registry.errors import RegistryError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import urllib.request
     from collections.abc import Mapping
-    from typing import TextIO
+    from http.client import HTTPMessage
+    from typing import IO, TextIO
 
 CHUNK = 1 << 16
 TIMEOUT = 60.0
@@ -78,9 +80,10 @@ def _size(count: int) -> str:
 def http_get(url: str, out: str, *, stderr: TextIO, label: str, quiet: bool) -> tuple[int, str]:
     """Download ``url`` to the new file ``out``; return its size and SHA-256.
 
-    Redirects are followed as urllib follows them (to http and https only); proxies
-    come from the environment (``https_proxy``…). A body shorter than its
-    ``Content-Length`` is a failure, never a file.
+    Redirects are followed as urllib follows them, but only to http and https (urllib
+    alone would follow one to ``ftp://``, to any host); proxies come from the
+    environment (``https_proxy``…). A body shorter than its ``Content-Length`` is a
+    failure, never a file.
 
     Raises:
         RegistryError: the server refused (HTTP status), could not be reached, or the
@@ -93,8 +96,9 @@ def http_get(url: str, out: str, *, stderr: TextIO, label: str, quiet: bool) -> 
     from git_registry import __version__
 
     request = urllib.request.Request(url, headers={"User-Agent": f"git-registry/{__version__}"})
+    opener = urllib.request.build_opener(_http_redirects())
     try:
-        response = urllib.request.urlopen(request, timeout=TIMEOUT)  # the scheme was checked
+        response = opener.open(request, timeout=TIMEOUT)  # the scheme was checked
     except urllib.error.HTTPError as exc:
         raise RegistryError(f"cannot download {url}: HTTP {exc.code} {exc.reason}") from exc
     except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
@@ -119,6 +123,33 @@ def http_get(url: str, out: str, *, stderr: TextIO, label: str, quiet: bool) -> 
     if total is not None and got != total:
         raise _stopped(url, got, total, None)
     return got, digest.hexdigest()
+
+
+def _http_redirects() -> urllib.request.HTTPRedirectHandler:
+    """urllib's redirect handler, refusing a redirect to anything but http(s)."""
+    import urllib.parse
+    import urllib.request
+
+    class Redirects(urllib.request.HTTPRedirectHandler):
+        def redirect_request(
+            self,
+            req: urllib.request.Request,
+            fp: IO[bytes],
+            code: int,
+            msg: str,
+            headers: HTTPMessage,
+            newurl: str,
+        ) -> urllib.request.Request | None:
+            scheme = urllib.parse.urlsplit(newurl).scheme.lower()
+            if scheme not in ("http", "https"):
+                fp.close()
+                raise RegistryError(
+                    f"cannot download {req.full_url}: it redirects to '{newurl}', "
+                    "which is not an http:// or https:// URL"
+                )
+            return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+    return Redirects()
 
 
 def _stopped(url: str, got: int, total: int | None, exc: BaseException | None) -> RegistryError:

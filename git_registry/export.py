@@ -97,68 +97,137 @@ def export_path(
     if mode == TREE:
         os.mkdir(dest, 0o777)
         fd = os.open(dest, _DIR_FLAGS)
+        links: list[str] = []
         try:
-            files, size = _write_tree(repo, oid, fd, where, warn)
+            files, size = _write_tree(repo, oid, fd, where, warn, links)
         finally:
             os.close(fd)
+        _check_links(dest, links, where)
         return Exported("folder", files, size)
     size = _write_blob(repo, oid, None, dest, mode, where)
     return Exported("file", 1, size)
 
 
+class _Open:
+    """An open folder whose subfolders are still to be written (``pending`` of them):
+    closed when the last one is opened, so a folder of 10,000 subfolders holds one
+    descriptor, not 10,000 (the limit is often 1,024, or 256)."""
+
+    __slots__ = ("fd", "pending")
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.pending = 0
+
+
+def _check_links(dest: str, links: list[str], where: str) -> None:
+    """Each link of the folder written at ``dest``, resolved as the system resolves it
+    (through the other links), leads inside it: ``s -> .`` and ``e -> s/..`` each pass
+    the check of its own target, and together lead out (``e`` is ``dest/..``).
+
+    Raises:
+        RegistryError: one leads out (the caller removes ``dest``).
+    """
+    root = os.path.realpath(dest)
+    for shown in links:
+        real = os.path.realpath(os.path.join(dest, *shown.split("/")))
+        if real != root and not real.startswith(root + os.sep):
+            raise RegistryError(
+                f"refusing to write {where}: the link '{shown}' leads outside the folder "
+                "through other links",
+                hint="nothing was written",
+            )
+
+
 def _write_tree(
-    repo: Repository, tree: ObjectId, top: int, where: str, warn: Callable[[str], None]
+    repo: Repository,
+    tree: ObjectId,
+    top: int,
+    where: str,
+    warn: Callable[[str], None],
+    links: list[str],
 ) -> tuple[int, int]:
     """Write tree ``tree`` into the open folder ``top``; (files, bytes) written. A
-    stack, not recursion: a crafted tree may be nested thousands deep."""
+    stack, not recursion: a crafted tree may be nested thousands deep. A subfolder is
+    made when its parent is written and opened (``O_NOFOLLOW``, relative to its
+    parent) when its turn comes. The links written are added to ``links``."""
     files = size = 0
-    stack: list[tuple[ObjectId, int, str]] = [(tree, os.dup(top), "")]
+    stack: list[tuple[ObjectId, _Open | None, bytes, str]] = [(tree, None, b"", "")]
+    opened: set[_Open] = set()
     try:
         while stack:
-            oid, fd, folder = stack.pop()
-            try:
-                entries = repo.tree_entries(oid)
-                if entries is None:
-                    raise RegistryError(f"tree {oid} of {where} is missing from this repository")
-                for name, mode, child in sorted(entries):
-                    shown = posixpath.join(folder, os.fsdecode(name))
-                    why = unsafe_name(name)
-                    if why is not None:
+            oid, parent, name, folder = stack.pop()
+            if parent is None:
+                here = _Open(os.dup(top))
+            else:
+                here = _Open(os.open(name, _DIR_FLAGS, dir_fd=parent.fd))
+                parent.pending -= 1
+                if parent.pending == 0:
+                    opened.discard(parent)
+                    os.close(parent.fd)
+            opened.add(here)
+            fd = here.fd
+            entries = repo.tree_entries(oid)
+            if entries is None:
+                raise RegistryError(f"tree {oid} of {where} is missing from this repository")
+            twice = _a_name_twice(entries)
+            if twice is not None:  # git fsck: duplicateEntries; Git writes neither
+                raise RegistryError(
+                    f"refusing to write {where}: the tree entry "
+                    f"'{posixpath.join(folder, os.fsdecode(twice))}' is given twice",
+                    hint="this tree was not made by 'git add'; nothing was written",
+                )
+            for name, mode, child in sorted(entries):
+                shown = posixpath.join(folder, os.fsdecode(name))
+                why = unsafe_name(name)
+                if why is not None:
+                    raise RegistryError(
+                        f"refusing to write {where}: the tree entry '{shown}' {why}",
+                        hint="this tree was not made by 'git add'; nothing was written",
+                    )
+                if mode == TREE:
+                    os.mkdir(name, 0o777, dir_fd=fd)
+                    stack.append((child, here, name, shown))
+                    here.pending += 1
+                elif mode == SUBMODULE:
+                    os.mkdir(name, 0o777, dir_fd=fd)
+                    warn(f"'{shown}' in {where} is a submodule: written as an empty folder")
+                elif mode == LINK:
+                    target = _blob(repo, child, where)
+                    if link_escapes(folder, target) or b"\0" in target:
                         raise RegistryError(
-                            f"refusing to write {where}: the tree entry '{shown}' {why}",
-                            hint="this tree was not made by 'git add'; nothing was written",
-                        )
-                    if mode == TREE:
-                        os.mkdir(name, 0o777, dir_fd=fd)
-                        sub = os.open(name, _DIR_FLAGS, dir_fd=fd)
-                        stack.append((child, sub, shown))
-                    elif mode == SUBMODULE:
-                        os.mkdir(name, 0o777, dir_fd=fd)
-                        warn(f"'{shown}' in {where} is a submodule: written as an empty folder")
-                    elif mode == LINK:
-                        target = _blob(repo, child, where)
-                        if link_escapes(folder, target) or b"\0" in target:
-                            raise RegistryError(
-                                f"refusing to write {where}: the link '{shown}' points outside "
-                                f"the folder ('{os.fsdecode(target)}')",
-                                hint="nothing was written",
-                            )
-                        os.symlink(target, name, dir_fd=fd)
-                    elif stat.S_ISREG(mode):
-                        size += _write_blob(repo, child, fd, name, mode, where)
-                        files += 1
-                    else:  # Git writes no other mode; a crafted tree may hold one
-                        raise RegistryError(
-                            f"refusing to write {where}: '{shown}' has mode {mode:o}, "
-                            "which Git never writes",
+                            f"refusing to write {where}: the link '{shown}' points outside "
+                            f"the folder ('{os.fsdecode(target)}')",
                             hint="nothing was written",
                         )
-            finally:
+                    os.symlink(target, name, dir_fd=fd)
+                    links.append(shown)
+                elif stat.S_ISREG(mode):
+                    size += _write_blob(repo, child, fd, name, mode, where)
+                    files += 1
+                else:  # Git writes no other mode; a crafted tree may hold one
+                    raise RegistryError(
+                        f"refusing to write {where}: '{shown}' has mode {mode:o}, "
+                        "which Git never writes",
+                        hint="nothing was written",
+                    )
+            if here.pending == 0:
+                opened.discard(here)
                 os.close(fd)
     finally:
-        for _, fd, _ in stack:
-            os.close(fd)
+        for left in opened:
+            os.close(left.fd)
     return files, size
+
+
+def _a_name_twice(entries: list[tuple[bytes, int, ObjectId]]) -> bytes | None:
+    """A name two entries of a tree have (a file and a folder, a link and a folder…)."""
+    seen: set[bytes] = set()
+    for name, _, _ in entries:
+        if name in seen:
+            return name
+        seen.add(name)
+    return None
 
 
 def _blob(repo: Repository, oid: ObjectId, where: str) -> bytes:

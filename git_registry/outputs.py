@@ -8,7 +8,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-import shutil
 
 from git_registry.errors import RegistryError
 
@@ -29,9 +28,48 @@ def remove(path: str) -> None:
     there; a link is removed, never followed."""
     with contextlib.suppress(FileNotFoundError):
         if os.path.isdir(path) and not os.path.islink(path):
-            shutil.rmtree(path)
+            _remove_folder(path)
         else:
             os.unlink(path)
+
+
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | getattr(os, "O_NOFOLLOW", 0) | os.O_CLOEXEC
+
+
+def _remove_folder(path: str) -> None:
+    """Remove the folder ``path`` and everything in it, never following a link. Not
+    ``shutil.rmtree``, which recurses once per level (Python before 3.13: a folder
+    1,000 deep, as get may write from a crafted tree, is a RecursionError): a loop
+    holding one open folder at a time (a path that deep is longer than the system
+    takes, and a descriptor per level would pass the open-files limit)."""
+    fd = os.open(path, _DIR_FLAGS)
+    frames: list[tuple[Iterator[tuple[str, bool]], str]] = [(_listing(fd), "")]
+    try:
+        while frames:
+            entries, name = frames[-1]
+            for child, is_dir in entries:
+                if is_dir:
+                    inner = os.open(child, _DIR_FLAGS, dir_fd=fd)
+                    os.close(fd)
+                    fd = inner
+                    frames.append((_listing(fd), child))
+                    break
+                os.unlink(child, dir_fd=fd)
+            else:
+                frames.pop()
+                if frames:  # back up to the parent, and remove the emptied folder
+                    parent = os.open("..", _DIR_FLAGS, dir_fd=fd)
+                    os.close(fd)
+                    fd = parent
+                    os.rmdir(name, dir_fd=fd)
+    finally:
+        os.close(fd)
+    os.rmdir(path)
+
+
+def _listing(fd: int) -> Iterator[tuple[str, bool]]:
+    with os.scandir(fd) as found:
+        return iter([(e.name, e.is_dir(follow_symlinks=False)) for e in found])
 
 
 def check_destination(dest: str, shown: str, *, force: bool) -> None:
@@ -49,6 +87,30 @@ def check_destination(dest: str, shown: str, *, force: bool) -> None:
     if not os.path.isdir(os.path.dirname(dest) or "."):
         folder = os.path.dirname(shown) or "."
         raise RegistryError(f"cannot write '{shown}': there is no folder '{folder}'")
+
+
+@contextlib.contextmanager
+def interruptible() -> Iterator[None]:
+    """Within the block, ``SIGTERM`` and ``SIGHUP`` (a CI job's timeout, a closed
+    terminal) raise :class:`KeyboardInterrupt`, as Ctrl-C does: :func:`staged` removes
+    its temporary path (by default they end the process at once, leaving it behind)."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread may set handlers (and receives the signals)
+        return
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    wanted = [getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)]
+    before = {signum: signal.signal(signum, interrupt) for signum in wanted}
+    try:
+        yield
+    finally:
+        for signum, handler in before.items():
+            signal.signal(signum, handler)
 
 
 @contextlib.contextmanager

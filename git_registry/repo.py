@@ -652,10 +652,12 @@ class Repository:
         """The entries of tree ``tree`` as Git stores them: ``(name, mode, object id)``,
         names as raw bytes (unchecked: a crafted tree may hold any); None if it is not
         a tree here."""
-        entries = self._entries(tree) if _HEX_RE.fullmatch(tree) else None
-        if entries is None:
-            return None
-        return [(name, mode, ObjectId(oid)) for name, (mode, oid) in entries.items()]
+        found = self._objects().read(tree) if _HEX_RE.fullmatch(tree) else None
+        if found is None or found[0] != "tree":
+            return None  # read again, not from the name -> entry map: it keeps one of two
+        return [  # entries of one name (a crafted tree), which a writer must see
+            (name, mode, ObjectId(oid)) for name, mode, oid in _tree_list(found[1], len(tree) // 2)
+        ]
 
     def copy_blob(self, oid: ObjectId, out: BinaryIO) -> int | None:
         """Write blob ``oid`` to ``out``, streamed; its size, or None if there is no such
@@ -863,12 +865,17 @@ def _git_reason(result: gitbin.GitResult) -> str:
 
 def _parse_tree(raw: bytes, hash_size: int) -> dict[bytes, tuple[int, str]]:
     """A tree object's entries ("<octal mode> <name>\\0<binary id>"...): name -> (mode, hex id)."""
-    entries: dict[bytes, tuple[int, str]] = {}
+    return {name: (mode, oid) for name, mode, oid in _tree_list(raw, hash_size)}
+
+
+def _tree_list(raw: bytes, hash_size: int) -> list[tuple[bytes, int, str]]:
+    """A tree object's entries in their order, each as it is: (name, mode, hex id)."""
+    entries = []
     pos, end = 0, len(raw)
     while pos < end:
         space = raw.index(b" ", pos)
         nul = raw.index(b"\0", space)
         oid = raw[nul + 1 : nul + 1 + hash_size].hex()
-        entries[raw[space + 1 : nul]] = (int(raw[pos:space], 8), oid)
+        entries.append((raw[space + 1 : nul], int(raw[pos:space], 8), oid))
         pos = nul + 1 + hash_size
     return entries

@@ -120,17 +120,22 @@ def metrics(message: str) -> list[tuple[str, str]]:
 
 def slug(name: str) -> str:
     """The file name (without ``.html``) of an artifact's page: the name itself when it
-    is plain, else its plain characters and a hash (``LABEL:models/cv`` has both)."""
-    if re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,80}", name) and name.lower() != "index":
+    is plain (lower-case letters, digits, ``_`` and ``-``), else its plain characters, a
+    ``.`` and a hash (``LABEL:models/cv`` has both; ``Churn`` too, which a file system
+    that ignores case would take for ``churn``). A plain slug holds no ``.``: it can
+    never be another name's hashed one, nor a further page of another's."""
+    if re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,80}", name) and name != "index":
         return name
-    plain = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-.")[:60] or "artifact"
-    return f"{plain}-{hashlib.sha1(name.encode()).hexdigest()[:8]}"
+    plain = re.sub(r"[^A-Za-z0-9_-]+", "-", name).strip("-_")[:60] or "artifact"
+    return f"{plain}.{hashlib.sha1(name.encode()).hexdigest()[:8]}"
 
 
 def artifact_path(name: str, page: int = 1, what: str = "") -> str:
-    """Where an artifact's page (or page ``page`` of its ``what`` table) is."""
+    """Where an artifact's page (or page ``page`` of its ``what`` table) is: after a
+    ``.``, which no plain slug holds (``a/x.history-2.html`` is never the page of an
+    artifact named ``x-history-2``)."""
     base = f"a/{slug(name)}"
-    return f"{base}.html" if page == 1 else f"{base}-{what}-{page}.html"
+    return f"{base}.html" if page == 1 else f"{base}.{what}-{page}.html"
 
 
 def pages_of(count: int, size: int = PAGE_SIZE) -> int:

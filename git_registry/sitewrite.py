@@ -53,9 +53,11 @@ def _files_in(folder: str) -> set[str]:
         rel = os.path.relpath(root, folder)
         for name in files:
             found.add(name if rel == "." else f"{rel.replace(os.sep, '/')}/{name}")
-        for name in dirs:  # an empty folder of the user's counts as theirs
-            path = os.path.join(root, name)
-            if not os.listdir(path):
+        for name in dirs:  # an empty folder of the user's counts as theirs, and so
+            path = os.path.join(root, name)  # does a link to a folder (never walked into)
+            if os.path.islink(path):
+                found.add(name if rel == "." else f"{rel}/{name}")
+            elif not os.listdir(path):
                 found.add((name if rel == "." else f"{rel}/{name}") + "/")
     return found
 
@@ -68,7 +70,9 @@ def write_site(out: str, pages: Mapping[str, str], *, force: bool = False) -> st
         RegistryError: ``out`` is a file, or a folder with files that is not a site
             written by this command (without ``force``), or cannot be written.
     """
-    out = os.path.abspath(out)
+    # A link to a folder (site -> /var/www/html) is written through: the folder it
+    # names is the site's, never replaced by a plain folder where the link was.
+    out = os.path.realpath(out)
     if os.path.exists(out) and not os.path.isdir(out):
         raise RegistryError(f"'{out}' exists and is not a folder")
     manifest = read_manifest(out)

@@ -212,14 +212,19 @@ def _load_index(
     if key != fingerprint:
         return None
     artifacts = LazyArtifacts(file, len(data), names, summaries, lengths, crcs, order, rebuild)
+    # Each value's type checked, never converted: a hand-edited file whose CRC passes
+    # must fall back to building the state, not print an int as a problem (a crash).
     registry = Registry(
         artifacts,
-        tuple(Problem(m, t, a, None if r is None else _RULES[r], h) for m, t, a, r, h in problems),
-        tuple(str(s) for s in stages),
-        {str(k): int(v) for k, v in counters},
-        tuple(str(n) for n in known),
+        tuple(
+            Problem(_str(m), _optional_str(t), _optional_str(a), _rule(r), _optional_str(h))
+            for m, t, a, r, h in problems
+        ),
+        tuple(map(_str, stages)),
+        {_str(k): _int(v) for k, v in counters},
+        tuple(map(_str, known)),
     )
-    return registry, int(tags)
+    return registry, _int(tags)
 
 
 _STR = {str}
@@ -379,6 +384,20 @@ def _str(value: object) -> Any:
     if type(value) is not str:
         raise ValueError("a value of another type")
     return value
+
+
+def _optional_str(value: object) -> Any:
+    return None if value is None else _str(value)
+
+
+def _int(value: object) -> int:
+    if type(value) is not int:
+        raise ValueError("a value of another type")
+    return value
+
+
+def _rule(value: object) -> Rule | None:
+    return None if value is None else _RULES[_str(value)]
 
 
 def _events(name: str, columns: Any) -> tuple[Event, ...]:

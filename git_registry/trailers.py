@@ -42,6 +42,9 @@ KEY_RE = re.compile(r"[A-Za-z][A-Za-z0-9_.-]{0,63}")
 _NUMBER_RE = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 """A decimal number as written by people and tools (no ``nan``, ``inf``, ``0x``, ``_``)."""
 
+METRIC_MAX = 64
+"""The longest metric (characters as written): a double needs 24 at most."""
+
 META_MAX = 200
 """The longest metadata value (characters): one short line."""
 
@@ -92,8 +95,8 @@ def key_problem(key: str) -> str | None:
 
 
 def metric_value(text: str) -> float | None:
-    """``text`` as a finite number, or None."""
-    if _NUMBER_RE.fullmatch(text) is None:
+    """``text`` as a finite number of at most :data:`METRIC_MAX` characters, or None."""
+    if len(text) > METRIC_MAX or _NUMBER_RE.fullmatch(text) is None:
         return None
     value = float(text)
     return value if math.isfinite(value) else None
@@ -133,7 +136,8 @@ def parse_metric_option(text: str) -> tuple[str, Metric]:
     number = metric_value(value)
     if number is None:
         raise UsageError(
-            f"--metric '{text}': '{value}' is not a finite number (e.g. 0.91, -3, 1.5e-3)"
+            f"--metric '{text}': '{value}' is not a finite number of at most {METRIC_MAX} "
+            "characters (e.g. 0.91, -3, 1.5e-3)"
         )
     return key, Metric(number, value)
 
@@ -211,7 +215,8 @@ def read(message: str) -> Trailers:
         if why is None and kind == METRIC.lower():
             number = metric_value(value)
             if number is None:
-                why = f"'{value}' is not a finite number"
+                cut = value if len(value) <= 40 else value[:37] + "..."
+                why = f"'{cut}' is not a finite number of at most {METRIC_MAX} characters"
             else:
                 metrics[key] = Metric(number, value)
                 continue

@@ -188,9 +188,9 @@ def test_long_histories_go_over_pages(repo: Repo, tmp_path: Path) -> None:
     site = tmp_path / "out"
     first = read(site, "a/churn.html")
     assert first.count('<tr class="event">') == 100
-    assert '<a href="../a/churn-history-2.html">2</a>' in first
-    assert '<a href="../a/churn-history-3.html">3</a>' in first
-    assert read(site, "a/churn-history-3.html").count('<tr class="event">') == 30
+    assert '<a href="../a/churn.history-2.html">2</a>' in first
+    assert '<a href="../a/churn.history-3.html">3</a>' in first
+    assert read(site, "a/churn.history-3.html").count('<tr class="event">') == 30
     assert "The newest 150 of 230 events" in first
     assert first.count('class="ev ') == 150
 

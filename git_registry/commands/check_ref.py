@@ -387,6 +387,9 @@ def _shell_word(value: str) -> str:
 DOTENV_MAX_BYTES = 5 * 1024
 """GitLab refuses a dotenv report larger than 5 KB (its default limit)."""
 
+DOTENV_MAX_VARIABLES = 20
+"""GitLab refuses a dotenv report of more variables (Self-Managed's default limit)."""
+
 _DOTENV_DROPPED_FIRST = ("description", "path", "type")
 
 
@@ -401,8 +404,9 @@ def dotenv_report(values: dict[str, str]) -> tuple[str, list[str]]:
     a value, even quoted; UTF-8; at most 5 KB. So a value is written as it is, and a
     value GitLab cannot carry (a space, a line break or other control character) is
     left out, as are the free-text values (description, path, type) that would make
-    the file too large. ``--json`` carries them all. Pure: the warnings hold the
-    value as it is (:meth:`Session.warn` escapes it).
+    the file too large, then the metrics and metadata (also past GitLab's 20 variables).
+    ``--json`` carries them all.
+    Pure: the warnings hold the value as it is (:meth:`Session.warn` escapes it).
 
     Raises:
         RegistryError: even without those, the file would be too large."""
@@ -422,7 +426,17 @@ def dotenv_report(values: dict[str, str]) -> tuple[str, list[str]]:
     def text() -> str:
         return "".join(f"REGISTRY_{key.upper()}={value}\n" for key, value in kept.items())
 
-    for key in _DOTENV_DROPPED_FIRST:
+    # A tag may carry 100 metrics and metadata: the last are left out first, to keep
+    # the report within GitLab's count of variables, then within its size.
+    trailers = [k for k in reversed(list(kept)) if k.startswith(("metric_", "meta_"))]
+    while len(kept) > DOTENV_MAX_VARIABLES and trailers:
+        key = trailers.pop(0)
+        del kept[key]
+        warnings.append(
+            f"REGISTRY_{key.upper()} is left out of the dotenv report: GitLab takes at most "
+            f"{DOTENV_MAX_VARIABLES} variables; --json carries it"
+        )
+    for key in (*_DOTENV_DROPPED_FIRST, *trailers):
         if len(text().encode("utf-8")) <= DOTENV_MAX_BYTES:
             break
         if key in kept:

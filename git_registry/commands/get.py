@@ -111,7 +111,7 @@ def run(args: argparse.Namespace, session: Session) -> int:
     from git_registry import outputs
 
     outputs.check_destination(dest, shown or dest, force=args.force)
-    with outputs.staged(dest, force=args.force) as tmp:
+    with outputs.interruptible(), outputs.staged(dest, force=args.force) as tmp:
         digest = _fetch(session, source, tmp, shown or dest, quiet=args.quiet)
         folder = os.path.isdir(tmp) and not os.path.islink(tmp)
         if digest is None and not folder and (args.json or annotation.sha256):
@@ -185,7 +185,7 @@ def _destination(
 ) -> tuple[str | None, str | None]:
     """The path to print (as the user wrote it) and the absolute path to write; None
     for both when no name can be made from the source and -o gives none."""
-    from git_registry.sources import default_name
+    from git_registry.sources import default_name, unsafe_name
 
     name = default_name(source.location, source.kind)
     output: str | None = args.output
@@ -195,7 +195,17 @@ def _destination(
         return None, None
     else:
         shown = os.path.join(output, name) if output else name
-    return shown, os.path.join(session.cwd, shown)
+    # The folder's links and '..' resolved (as the kernel resolves them), the last part
+    # kept (a link there is replaced, never followed): '-o ../here' from inside 'here'
+    # must not name the temporary and set-aside paths through the folder being moved.
+    folder, last = os.path.split(os.path.join(session.cwd, shown))
+    why = unsafe_name(last.replace("\\", "_").encode("utf-8", "surrogateescape"))  # '\\': POSIX
+    if why is not None:
+        raise UsageError(
+            f"-o '{output}' names no file get may write: '{last}' {why}",
+            hint="give the path of a file or folder to create (or replace, with --force)",
+        )
+    return shown, os.path.join(os.path.realpath(folder), last)
 
 
 def _fetch(session: Session, source: Source, tmp: str, dest: str, *, quiet: bool) -> str | None:
