@@ -75,8 +75,15 @@ _LABEL_RE = lazy_compile(r"[^A-Za-z0-9._-]+")
 
 
 def label_for(remote: str) -> str:
-    """A short name for a remote in output: its name, or the URL's last part."""
-    base = remote.rstrip("/").rsplit("/", 1)[-1].rsplit(":", 1)[-1]
+    """A short name for a remote in output: its name, or the URL's last part (never
+    from its credentials: ``https://user:token@host`` is ``host``)."""
+    scheme, sep, rest = remote.partition("://")
+    if sep and scheme.isalnum():  # a URL: its path's last part, else its host
+        authority, _, path = rest.partition("/")
+        host = authority.rpartition("@")[2]  # never "user:password@"
+        base = path.rstrip("/").rsplit("/", 1)[-1] or host.rsplit(":", 1)[0]
+    else:  # a remote's name, a path, or Git's scp-like "host:path"
+        base = remote.rstrip("/").rsplit("/", 1)[-1].rsplit(":", 1)[-1]
     base = base.removesuffix(".git") or remote
     return _LABEL_RE.sub("-", base).strip("-") or "remote"
 

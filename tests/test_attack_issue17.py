@@ -394,3 +394,22 @@ def test_two_links_that_lead_out_together_are_refused(repo: Repo, out: Path) -> 
     make_registry(repo, "m@v1.1.0")
     assert repo.run("get", "m", cwd=out).code == 0
     assert (out / "model" / "e").read_text() == "w"
+
+
+@pytest.mark.core
+def test_a_remote_label_never_shows_the_urls_credentials() -> None:
+    """Attack: ``--remote https://user:token@host`` labelled the remote ``token-host`` in
+    every line of output (and a site's page names): the password left the URL."""
+    from git_registry.selectors import labels
+
+    remotes = [
+        "https://user:s3cret@host",
+        "git@github.com:o/r.git",
+        "https://tok3n@github.com/o/r.git",
+        "ssh://u:pa55@h:22/x/y",
+        "https://host:8443",
+        "origin",
+    ]
+    found = labels(remotes)
+    assert found == ["host", "r", "r-2", "y", "host-2", "origin"]
+    assert not any(secret in " ".join(found) for secret in ("s3cret", "tok3n", "pa55", "user"))
