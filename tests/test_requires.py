@@ -360,3 +360,28 @@ def test_a_rollback_warns_about_the_dependents_it_leaves_unmet(team: Repo) -> No
     team.ok("promote", "features", "dev")
     result = team.run("unassign", "features", "dev")
     assert result.code == 0 and result.err == ""
+
+
+def test_the_readmes_example_is_what_promote_says(repo: Repo) -> None:
+    """README's `requires` example, committed as it is written, refuses `promote churn
+    prod` with the message README quotes (its commit id and counter aside)."""
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = readme.split("**Dependencies between artifacts.**", 1)[1]
+    yaml_text = section.split("```yaml\n", 1)[1].split("```", 1)[0]
+    quoted = re.search(r"naming the missing ones: `(fatal: [^`]+)`", section.replace("\n", " "))
+    assert quoted is not None
+    repo.commit("declare", {"artifacts.yaml": yaml_text})
+    repo.ok("register", "churn", "--version", "v1.0.0")
+    repo.ok("register", "features")
+    repo.ok("register", "customers")
+    repo.ok("promote", "features", "prod")
+    err = refused(repo, "promote", "churn", "prod")
+
+    def plain(text: str) -> str:
+        text = re.sub(r"churn#prod#\d+", "churn#prod#N", text)
+        return re.sub(r"commit [0-9a-f]{7}", "commit C", text)
+
+    assert plain(err.splitlines()[0]) == plain(quoted[1])
