@@ -15,7 +15,7 @@ from git_registry.gitbin import FULL_ID_RE, Env
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing is not imported at run time (start-up)
-    from typing import BinaryIO
+    from typing import IO, BinaryIO
 
 _CAT_FILE = ("cat-file", "--batch", "--buffer")
 _CAT_ONE = ("cat-file", "--batch")
@@ -147,33 +147,25 @@ class ObjectReader:
             GitError: ``git`` is missing or died.
             ObjectTooLarge: the object is larger than ``limit``.
         """
-        if "\n" in oid or not oid:
-            return None
-        proc = self._start()
-        assert proc.stdin is not None and proc.stdout is not None
         try:
-            proc.stdin.write(oid.encode("ascii", "replace") + b"\n")
-            proc.stdin.flush()
-            header = proc.stdout.readline().split()
-            if len(header) != 3:
-                if len(header) == 2:  # "<oid> missing"
-                    return None
-                raise GitError("git cat-file stopped unexpectedly")
-            size = int(header[2])
+            found = self._ask(oid)
+            if found is None:
+                return None
+            stream, kind, size = found
             if limit is not None and size > limit:
                 left = size + 1
                 while left > 0:  # skip it, a megabyte at a time
-                    chunk = proc.stdout.read(min(left, 1 << 20))
+                    chunk = stream.read(min(left, 1 << 20))
                     if not chunk:
                         raise GitError("git cat-file stopped unexpectedly")
                     left -= len(chunk)
                 raise ObjectTooLarge(size)
-            data = proc.stdout.read(size + 1)
+            data = stream.read(size + 1)
         except (OSError, ValueError) as exc:
             raise GitError(f"git cat-file failed: {exc}") from exc
         if len(data) != size + 1:
             raise GitError("git cat-file stopped unexpectedly")
-        return header[1].decode("ascii", "replace"), data[:size]
+        return kind.decode("ascii", "replace"), data[:size]
 
     def copy(self, oid: str, out: BinaryIO, kind: str = "blob") -> int | None:
         """Write the contents of object ``oid`` to ``out`` a megabyte at a time (memory
@@ -184,24 +176,16 @@ class ObjectReader:
             GitError: ``git`` is missing or died.
             OSError: ``out`` cannot be written (the rest of the object is skipped).
         """
-        if "\n" in oid or not oid:
-            return None
-        proc = self._start()
-        assert proc.stdin is not None and proc.stdout is not None
         failure: OSError | None = None
         try:
-            proc.stdin.write(oid.encode("ascii", "replace") + b"\n")
-            proc.stdin.flush()
-            header = proc.stdout.readline().split()
-            if len(header) != 3:
-                if len(header) == 2:  # "<oid> missing"
-                    return None
-                raise GitError("git cat-file stopped unexpectedly")
-            size = int(header[2])
-            wanted = header[1] == kind.encode("ascii")
+            found = self._ask(oid)
+            if found is None:
+                return None
+            stream, found_kind, size = found
+            wanted = found_kind == kind.encode("ascii")
             left = size
             while left > 0:
-                chunk = proc.stdout.read(min(left, 1 << 20))
+                chunk = stream.read(min(left, 1 << 20))
                 if not chunk:
                     raise GitError("git cat-file stopped unexpectedly")
                 left -= len(chunk)
@@ -210,13 +194,34 @@ class ObjectReader:
                         out.write(chunk)
                     except OSError as exc:  # read the rest: the stream stays usable
                         failure = exc
-            if proc.stdout.read(1) != b"\n":
+            if stream.read(1) != b"\n":
                 raise GitError("git cat-file stopped unexpectedly")
         except (OSError, ValueError) as exc:
             raise GitError(f"git cat-file failed: {exc}") from exc
         if failure is not None:
             raise failure
         return size if wanted else None
+
+    def _ask(self, oid: str) -> tuple[IO[bytes], bytes, int] | None:
+        """Ask ``git cat-file --batch`` for ``oid``: the stream its contents follow on,
+        its type and size; None if it is missing or not an id at all (no process is
+        started for that).
+
+        Raises:
+            GitError: ``git`` stopped; OSError, ValueError: the stream failed.
+        """
+        if "\n" in oid or not oid:
+            return None
+        proc = self._start()
+        assert proc.stdin is not None and proc.stdout is not None
+        proc.stdin.write(oid.encode("ascii", "replace") + b"\n")
+        proc.stdin.flush()
+        header = proc.stdout.readline().split()
+        if len(header) != 3:
+            if len(header) == 2:  # "<oid> missing"
+                return None
+            raise GitError("git cat-file stopped unexpectedly")
+        return proc.stdout, header[1], int(header[2])
 
     def _start(self) -> subprocess.Popen[bytes]:
         if self._proc is None:

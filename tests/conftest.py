@@ -24,7 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -556,3 +556,22 @@ def generated(out: Path, *options: str) -> Repo:
         [sys.executable, str(make_repo), str(out), *options], check=True, capture_output=True
     )
     return Repo(out)
+
+
+NO_CACHE = {"GIT_CONFIG_PARAMETERS": "'registry.cache'='false'"}
+"""The environment that turns every cache off (``registry.cache false``)."""
+
+
+def outputs(
+    repo: Repo, runs: Iterable[Sequence[str]], *, cache: bool = True
+) -> dict[str, tuple[int, str, str]]:
+    """``(exit code, stdout, stderr)`` of each ``git registry ARGS`` in ``runs`` (in-process,
+    each run reading the files afresh), with the caches or (``cache`` False) without."""
+    found: dict[str, tuple[int, str, str]] = {}
+    with pytest.MonkeyPatch.context() as patch:
+        if not cache:
+            patch.setenv("GIT_CONFIG_PARAMETERS", NO_CACHE["GIT_CONFIG_PARAMETERS"])
+        for args in runs:
+            result = repo.run(*args)
+            found[" ".join(args)] = (result.code, result.out, result.err)
+    return found

@@ -25,9 +25,7 @@ from git_registry.gitbin import RepoPaths
 from git_registry.repo import Repository
 from git_registry.tagcache import TagCache
 
-from conftest import Repo, generated, make_registry
-
-NO_CACHE = {"GIT_CONFIG_PARAMETERS": "'registry.cache'='false'"}
+from conftest import NO_CACHE, Repo, generated, make_registry, outputs
 
 
 def cache_file(repo: Repo) -> Path:
@@ -41,7 +39,6 @@ def cached_ids(repo: Repo) -> set[str]:
 def answers(repo: Repo, *, cache: bool = True) -> dict[str, tuple[int, str, str]]:
     """Everything the read commands say about the registry (in-process: each run opens
     the repository, and reads the cache, afresh)."""
-    found: dict[str, tuple[int, str, str]] = {}
     tags = repo.git("tag", "--list").split()
     # One artifact's commands first: they read (and cache) that artifact's tags only.
     runs: list[tuple[str, ...]] = []
@@ -52,13 +49,7 @@ def answers(repo: Repo, *, cache: bool = True) -> dict[str, tuple[int, str, str]
     runs += [("show", "--json", "--all"), ("history", "--json"), ("show", "--all")]
     for tag in tags:
         runs.append(("check-ref", "--json", tag))
-    with pytest.MonkeyPatch.context() as patch:
-        if not cache:
-            patch.setenv("GIT_CONFIG_PARAMETERS", NO_CACHE["GIT_CONFIG_PARAMETERS"])
-        for args in runs:
-            result = repo.run(*args)
-            found[" ".join(args)] = (result.code, result.out, result.err)
-    return found
+    return outputs(repo, runs, cache=cache)
 
 
 def assert_same_with_and_without_cache(repo: Repo) -> None:

@@ -26,9 +26,7 @@ from git_registry.parsecache import ParseCache
 from git_registry.policy import parse_policy
 from git_registry.repo import Repository
 
-from conftest import Repo
-
-NO_CACHE = "'registry.cache'='false'"
+from conftest import Repo, outputs
 
 GOOD = """\
 churn:
@@ -96,7 +94,7 @@ def broken(annotated: Repo) -> Repo:
     return annotated
 
 
-def answers(repo: Repo, *, cache: bool = True) -> dict[str, object]:
+def answers(repo: Repo, *, cache: bool = True) -> dict[str, tuple[int, str, str]]:
     """What the reads say about the committed files (each run opens the repository,
     and the cache, afresh)."""
     runs = [
@@ -110,14 +108,7 @@ def answers(repo: Repo, *, cache: bool = True) -> dict[str, object]:
         ("check-ref", "churn@v1.0.0"),
         ("check-ref", "team=gone@v1.0.0"),
     ]
-    found: dict[str, object] = {}
-    with pytest.MonkeyPatch.context() as patch:
-        if not cache:
-            patch.setenv("GIT_CONFIG_PARAMETERS", NO_CACHE)
-        for args in runs:
-            result = repo.run(*args)
-            found[" ".join(args)] = (result.code, result.out, result.err)
-    return found
+    return outputs(repo, runs, cache=cache)
 
 
 def test_same_answers_and_problems_with_and_without_the_cache(broken: Repo) -> None:

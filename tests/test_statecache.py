@@ -18,9 +18,8 @@ from git_registry import cachefile, state, statecache
 from git_registry.gitbin import RepoPaths
 from git_registry.repo import Repository
 
-from conftest import Repo, generated, make_registry
+from conftest import Repo, generated, make_registry, outputs
 
-NO_CACHE = {"GIT_CONFIG_PARAMETERS": "'registry.cache'='false'"}
 WHOLE_READS = (
     ("show",),
     ("show", "--all"),
@@ -40,14 +39,7 @@ def state_file(repo: Repo) -> Path:
 
 def whole(repo: Repo, *, cache: bool = True) -> dict[str, tuple[int, str, str]]:
     """What every whole read says (in-process, each run reading the files afresh)."""
-    found = {}
-    with pytest.MonkeyPatch.context() as patch:
-        if not cache:
-            patch.setenv("GIT_CONFIG_PARAMETERS", NO_CACHE["GIT_CONFIG_PARAMETERS"])
-        for args in WHOLE_READS:
-            result = repo.run(*args)
-            found[" ".join(args)] = (result.code, result.out, result.err)
-    return found
+    return outputs(repo, WHOLE_READS, cache=cache)
 
 
 def assert_cached_and_same(repo: Repo) -> None:
