@@ -270,6 +270,14 @@ _Item = tuple[
 """(order, kind, tag, version, stage, counter, commit, tagger, message, tag object id)"""
 _first = itemgetter(0)
 _PRIORITY = {kind: kind.priority for kind in EventKind}
+
+
+def history_key(event: Event) -> _Order:
+    """:attr:`Event.order` as a sort key for many events (the property, spelled out:
+    cheaper for 100,000 of them): the registry's history order."""
+    return (event.tagger.time, event.counter or 0, _PRIORITY[event.kind], event.tag)
+
+
 _new_event = fast_maker(Event)
 _new_version = fast_maker(VersionInfo)
 _new_hold = fast_maker(StageHold)

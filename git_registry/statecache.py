@@ -51,6 +51,7 @@ from git_registry.state import (
     Registry,
     StageHold,
     VersionInfo,
+    history_key,
 )
 
 SCHEMA = 1
@@ -110,14 +111,14 @@ def _history_order(registry: Registry, names: tuple[str, ...]) -> tuple[bytes, b
     """Every event's place in the registry's history (as :func:`reading.events_of`
     sorts them): two columns of 32-bit numbers, the artifact's index in ``names`` and
     the event's in the artifact's events."""
-    keyed = [
-        (e.tagger.time, e.counter or 0, e.kind.priority, e.tag, a, i)
+    placed = [
+        (e, a, i)
         for a, name in enumerate(names)
         for i, e in enumerate(registry.artifacts[name].events)
     ]
-    keyed.sort()
-    artifacts = array("I", [k[4] for k in keyed])
-    positions = array("I", [k[5] for k in keyed])
+    placed.sort(key=lambda p: history_key(p[0]))
+    artifacts = array("I", [p[1] for p in placed])
+    positions = array("I", [p[2] for p in placed])
     return artifacts.tobytes(), positions.tobytes()
 
 
@@ -330,7 +331,7 @@ class LazyArtifacts(Mapping[str, ArtifactInfo]):
         except _DECODE_ERRORS:
             pass
         events = [e for events in every for e in events]  # a damaged order: sort them
-        events.sort(key=lambda e: (e.tagger.time, e.counter or 0, e.kind.priority, e.tag))
+        events.sort(key=history_key)
         return events
 
     def _fallback(self) -> Registry:
