@@ -575,3 +575,19 @@ def outputs(
             result = repo.run(*args)
             found[" ".join(args)] = (result.code, result.out, result.err)
     return found
+
+
+class Existing(Repo):
+    """A repository (or any folder) made some other way than by ``Repo``."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._n = 0
+
+
+@pytest.fixture
+def demo(tmp_path: Path) -> Repo:
+    """The repository 'git registry demo' builds (a policy, three annotated artifacts)."""
+    result = Existing(tmp_path).run("demo", "demo")
+    assert result.code == 0, result.err
+    return Existing(tmp_path / "demo")

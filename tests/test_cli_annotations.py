@@ -14,7 +14,7 @@ import yaml
 
 from git_registry.render import escape
 
-from conftest import Repo
+from conftest import Existing, Repo
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -917,22 +917,6 @@ def test_show_warns_about_a_broken_entry_without_skipping_its_file(broken_folder
 
 
 # -- check -----------------------------------------------------------------------------------
-
-
-class Existing(Repo):
-    """A repository (or any folder) made some other way than by ``Repo``."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._n = 0
-
-
-@pytest.fixture
-def demo(tmp_path: Path) -> Repo:
-    """The repository 'git registry demo' builds (a policy, three annotated artifacts)."""
-    result = Existing(tmp_path).run("demo", "demo")
-    assert result.code == 0, result.err
-    return Existing(tmp_path / "demo")
 
 
 def test_the_readmes_reading_examples_work_on_the_demo(demo: Repo) -> None:

@@ -3,25 +3,10 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
 from conftest import Repo
-
-
-class Built(Repo):
-    """A repository some command made (not ``git init`` here)."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._n = 0
-
-
-@pytest.fixture
-def demo(tmp_path: Path) -> Repo:
-    Built(tmp_path).ok("demo", "demo")
-    return Built(tmp_path / "demo")
 
 
 def test_diff_of_the_demo_promotion(demo: Repo) -> None:

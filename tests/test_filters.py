@@ -6,25 +6,10 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from conftest import Repo
-
-
-class Built(Repo):
-    """A repository some command made (not ``git init`` here)."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._n = 0
-
-
-@pytest.fixture
-def demo(tmp_path: Path) -> Repo:
-    Built(tmp_path).ok("demo", "demo")
-    return Built(tmp_path / "demo")
 
 
 def names(out: str) -> list[str]:
