@@ -7,7 +7,6 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 
 from git_registry.errors import UsageError
 
@@ -104,6 +103,8 @@ def parse_date(text: str, option: str, now: float, *, end: bool = False) -> int:
     Raises:
         UsageError: anything else.
     """
+    from datetime import datetime, timedelta  # only when a date is given (start-up)
+
     value = text.strip()
     word = value.lower()
     if word == "now":

@@ -72,9 +72,6 @@ def arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, session: Session) -> int:
     # LABEL:NAME with several --remote
-    import time
-
-    from git_registry.filters import event_filter
     from git_registry.reading import events_of, head_annotations, load, warn_problems
     from git_registry.render import dump_json, dump_json_chunks, event_json, events_chunks
     from git_registry.selectors import check_name
@@ -86,7 +83,13 @@ def run(args: argparse.Namespace, session: Session) -> int:
             "--graph draws one artifact's lifecycle: name it",
             hint="git registry history NAME --graph",
         )
-    wanted = event_filter(args.since, args.until, args.by, time.time())
+    wanted = None
+    if args.since is not None or args.until is not None or args.by:
+        import time
+
+        from git_registry.filters import event_filter  # only then (start-up)
+
+        wanted = event_filter(args.since, args.until, args.by, time.time())
     if args.graph and wanted:
         raise UsageError(
             "--graph draws the whole lifecycle: --since, --until and --by do not apply to it"

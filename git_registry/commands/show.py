@@ -403,7 +403,11 @@ def _show_registry(args: argparse.Namespace, session: Session) -> int:
     return 0
 
 
-def _artifact_filter(args: argparse.Namespace) -> ArtifactFilter:
+def _artifact_filter(args: argparse.Namespace) -> ArtifactFilter | None:
+    """The filter of ``--type``, ``--label`` and ``--stage S``; None if none is given
+    (the filters' module is not imported then: start-up)."""
+    if not args.type and not args.label and not args.stage_filter:
+        return None
     from git_registry.filters import artifact_filter
 
     return artifact_filter(args.type, args.label, args.stage_filter)
