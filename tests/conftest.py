@@ -591,3 +591,13 @@ def demo(tmp_path: Path) -> Repo:
     result = Existing(tmp_path).run("demo", "demo")
     assert result.code == 0, result.err
     return Existing(tmp_path / "demo")
+
+
+def fails(repo: Repo, *args: str, code: int = 128, cwd: Path | None = None) -> str:
+    """Run in-process, expect exit ``code``, nothing on stdout and no traceback; return
+    stderr."""
+    result = repo.run(*args, cwd=cwd)
+    assert result.code == code, result
+    assert "Traceback" not in result.err
+    assert result.out == ""
+    return result.err

@@ -19,15 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import Repo, make_registry
-
-
-def _fails(repo: Repo, *args: str, cwd: Path | None = None) -> str:
-    result = repo.run(*args, cwd=cwd)
-    assert result.code == 128, result
-    assert "Traceback" not in result.err
-    assert result.out == ""
-    return result.err
+from conftest import Repo, fails, make_registry
 
 
 @pytest.fixture
@@ -100,7 +92,7 @@ def test_a_redirect_to_ftp_is_refused_and_never_followed(
         url = f"http://127.0.0.1:{httpd.server_address[1]}/model.bin"
         repo.commit(files={"artifacts.yaml": f"churn:\n  path: {url}\n"})
         make_registry(repo, "churn@v1.0.0")
-        err = _fails(repo, "get", "churn", cwd=out)
+        err = fails(repo, "get", "churn", cwd=out)
     finally:
         httpd.shutdown()
         httpd.server_close()
@@ -139,7 +131,7 @@ def test_a_tree_with_two_entries_of_one_name_is_refused(repo: Repo, out: Path, f
     commit = repo.git("commit-tree", "-m", "crafted", root).strip()
     repo.git("update-ref", "refs/heads/main", commit)
     make_registry(repo, "seg@v1.0.0")
-    err = _fails(repo, "get", "seg", cwd=out)
+    err = fails(repo, "get", "seg", cwd=out)
     assert "the tree entry 'a' is given twice" in err
     assert list(out.iterdir()) == []
 
@@ -362,7 +354,7 @@ def test_a_tree_nested_thousands_deep_is_written_and_removed(repo: Repo, out: Pa
         finally:
             os.close(fd)
         # Fails after writing the deep folder: removed, no traceback.
-        err = _fails(repo, "get", "seg@v2.0.0", "-o", "other", cwd=out)
+        err = fails(repo, "get", "seg@v2.0.0", "-o", "other", cwd=out)
         assert "leads outside the folder through other links" in err
         assert sorted(p.name for p in out.iterdir()) == ["model"]
         # Replaced with --force: the old deep folder is removed.
@@ -384,7 +376,7 @@ def test_two_links_that_lead_out_together_are_refused(repo: Repo, out: Path) -> 
     os.symlink("s/..", repo.path / "model" / "e")
     repo.commit(files={"artifacts.yaml": "m:\n  path: model\n"})
     make_registry(repo, "m@v1.0.0")
-    err = _fails(repo, "get", "m", cwd=out)
+    err = fails(repo, "get", "m", cwd=out)
     assert "the link 'e' leads outside the folder through other links" in err
     assert list(out.iterdir()) == []
     # A link through another that stays inside is written.

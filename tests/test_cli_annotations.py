@@ -14,7 +14,7 @@ import yaml
 
 from git_registry.render import escape
 
-from conftest import Existing, Repo
+from conftest import Existing, Repo, fails
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -58,15 +58,6 @@ def refs(repo: Repo) -> str:
 
 def status(repo: Repo) -> str:
     return repo.git("status", "--porcelain")
-
-
-def fails(repo: Repo, *args: str, code: int = 128, cwd: Path | None = None) -> str:
-    """Run, expect ``code``, a clean stdout and no traceback; return stderr."""
-    result = repo.run(*args, cwd=cwd)
-    assert result.code == code, result
-    assert "Traceback" not in result.err
-    assert result.out == ""
-    return result.err
 
 
 # -- annotate --------------------------------------------------------------------------------

@@ -24,22 +24,13 @@ import pytest
 from git_registry.annotations import parse
 from git_registry.cli import main
 
-from conftest import Repo, make_registry
+from conftest import Repo, fails, make_registry
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def committed(repo: Repo, files: dict[str, str], message: str = "files") -> str:
     return repo.commit(message, files=files)
-
-
-def fails(repo: Repo, *args: str, code: int = 128, cwd: Path | None = None) -> str:
-    """Run, expect ``code``, nothing on stdout and no traceback; return stderr."""
-    result = repo.run(*args, cwd=cwd)
-    assert result.code == code, result
-    assert "Traceback" not in result.err
-    assert result.out == ""
-    return result.err
 
 
 def leftovers(folder: Path) -> list[str]:
